@@ -1,0 +1,222 @@
+//! The Jingle wire model (XEP-0166 and the application/transport XEPs it carries),
+//! in lib-jitsi-meet's dialect.
+//!
+//! One module per XEP holds the model; [`parse`] and [`write`] turn it to and
+//! from XML. The model keeps everything the dialect carries so that writing a
+//! parsed message and parsing it again gives an equal value.
+
+pub mod dtls;
+pub mod grouping;
+pub mod ice_udp;
+pub mod parse;
+pub mod rtp;
+pub mod write;
+
+pub use dtls::{Fingerprint, Setup};
+pub use grouping::Group;
+pub use ice_udp::{Candidate, CandidateType, IceUdpTransport};
+pub use rtp::{Parameter, PayloadType, RtcpFb, RtpDescription, RtpHdrext, Source, SsrcGroup};
+
+/// `urn:xmpp:jingle:1` (XEP-0166).
+pub const NS_JINGLE: &str = "urn:xmpp:jingle:1";
+/// `urn:xmpp:jingle:errors:1` (XEP-0166 error conditions).
+pub const NS_JINGLE_ERRORS: &str = "urn:xmpp:jingle:errors:1";
+
+/// A Jingle action (XEP-0166 §7.2), limited to the ones a proxy connection uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// `session-initiate`: the offer.
+    SessionInitiate,
+    /// `session-accept`: the answer.
+    SessionAccept,
+    /// `session-terminate`: the end of the session, with a reason.
+    SessionTerminate,
+    /// `transport-info`: trickled ICE candidates.
+    TransportInfo,
+    /// `content-modify`: sent by lib-jitsi-meet after applying an answer; ignored.
+    ContentModify,
+    /// `source-add` (Jitsi): new `<source>`s; answered, otherwise ignored.
+    SourceAdd,
+    /// `source-remove` (Jitsi): removed `<source>`s; answered, otherwise ignored.
+    SourceRemove,
+    /// `connection-error-encountered` (Jitsi proxy): the peer gave up or rejected us.
+    ConnectionErrorEncountered,
+    /// `unavailable` (Jitsi proxy): the peer cannot take a connection.
+    Unavailable,
+}
+
+impl Action {
+    /// Every action, in declaration order.
+    pub const ALL: [Action; 9] = [
+        Action::SessionInitiate,
+        Action::SessionAccept,
+        Action::SessionTerminate,
+        Action::TransportInfo,
+        Action::ContentModify,
+        Action::SourceAdd,
+        Action::SourceRemove,
+        Action::ConnectionErrorEncountered,
+        Action::Unavailable,
+    ];
+
+    /// The attribute value as written on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::SessionInitiate => "session-initiate",
+            Action::SessionAccept => "session-accept",
+            Action::SessionTerminate => "session-terminate",
+            Action::TransportInfo => "transport-info",
+            Action::ContentModify => "content-modify",
+            Action::SourceAdd => "source-add",
+            Action::SourceRemove => "source-remove",
+            Action::ConnectionErrorEncountered => "connection-error-encountered",
+            Action::Unavailable => "unavailable",
+        }
+    }
+
+    /// Parses a wire value; `None` for actions a proxy connection does not know.
+    pub fn from_wire(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `content@creator`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Creator {
+    /// `initiator`
+    Initiator,
+    /// `responder`
+    Responder,
+}
+
+impl Creator {
+    /// The attribute value as written on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Creator::Initiator => "initiator",
+            Creator::Responder => "responder",
+        }
+    }
+}
+
+/// `content@senders`, plus lib-jitsi-meet's `rejected` for a port-0 m-line.
+///
+/// lib-jitsi-meet writes it from the writer's own SDP direction: `sendrecv` is
+/// `both`, `sendonly` is `initiator`, `recvonly` is `responder`, `inactive` is
+/// `none`, whichever role the writer has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Senders {
+    /// `both` (`a=sendrecv`)
+    Both,
+    /// `initiator` (`a=sendonly` as lib-jitsi-meet writes it)
+    Initiator,
+    /// `responder` (`a=recvonly` as lib-jitsi-meet writes it)
+    Responder,
+    /// `none` (`a=inactive`)
+    None,
+    /// `rejected` (an m-line with port 0)
+    Rejected,
+}
+
+impl Senders {
+    /// The attribute value as written on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Senders::Both => "both",
+            Senders::Initiator => "initiator",
+            Senders::Responder => "responder",
+            Senders::None => "none",
+            Senders::Rejected => "rejected",
+        }
+    }
+
+    /// Parses a wire value.
+    pub fn from_wire(s: &str) -> Option<Senders> {
+        [
+            Senders::Both,
+            Senders::Initiator,
+            Senders::Responder,
+            Senders::None,
+            Senders::Rejected,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+/// `<content>`: one media section, named by its SDP mid.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Content {
+    /// `name`: the SDP mid.
+    pub name: String,
+    /// `creator`; lib-jitsi-meet's own `content-modify` omits it.
+    pub creator: Option<Creator>,
+    /// `senders`; absent in transport-info.
+    pub senders: Option<Senders>,
+    /// The RTP application (XEP-0167), if present.
+    pub description: Option<RtpDescription>,
+    /// The ICE-UDP transport (XEP-0176), if present.
+    pub transport: Option<IceUdpTransport>,
+}
+
+/// A `<reason>` of a session-terminate (XEP-0166 §7.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    /// The condition element's local name, e.g. `success`, `decline`, `failed-transport`.
+    pub condition: String,
+    /// Optional `<text>`.
+    pub text: Option<String>,
+}
+
+impl Reason {
+    /// A reason with only a condition.
+    pub fn new(condition: impl Into<String>) -> Reason {
+        Reason {
+            condition: condition.into(),
+            text: None,
+        }
+    }
+}
+
+/// The `<jingle>` element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Jingle {
+    /// `action`.
+    pub action: Action,
+    /// `sid`; lib-jitsi-meet sends none.
+    pub sid: Option<String>,
+    /// `initiator`; lib-jitsi-meet puts it on session-accept and transport-info only.
+    pub initiator: Option<String>,
+    /// `responder`.
+    pub responder: Option<String>,
+    /// `<group semantics='BUNDLE'>` (XEP-0338).
+    pub groups: Vec<Group>,
+    /// The contents, in document order.
+    pub contents: Vec<Content>,
+    /// `<reason>` of a session-terminate.
+    pub reason: Option<Reason>,
+    /// `<details>` text of connection-error-encountered (Jitsi proxy).
+    pub details: Option<String>,
+}
+
+impl Jingle {
+    /// An empty `<jingle>` with this action.
+    pub fn new(action: Action) -> Jingle {
+        Jingle {
+            action,
+            sid: None,
+            initiator: None,
+            responder: None,
+            groups: Vec::new(),
+            contents: Vec::new(),
+            reason: None,
+            details: None,
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! The service's inputs and outputs.
+
+use std::time::Duration;
+
+use crate::error::Error;
+
+/// Audio or video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MediaKind {
+    /// Audio.
+    Audio,
+    /// Video.
+    Video,
+}
+
+impl MediaKind {
+    /// `audio` or `video`, as in SDP and Jingle `media`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaKind::Audio => "audio",
+            MediaKind::Video => "video",
+        }
+    }
+}
+
+/// Jitsi's video type of a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VideoType {
+    /// A camera.
+    Camera,
+    /// A screen share.
+    Desktop,
+}
+
+impl VideoType {
+    /// `camera` or `desktop`, as in `<source videoType=…>`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VideoType::Camera => "camera",
+            VideoType::Desktop => "desktop",
+        }
+    }
+}
+
+/// A local track the application wants to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalTrack {
+    /// Audio or video.
+    pub kind: MediaKind,
+    /// For video: camera or desktop (default desktop, the proxy's main use).
+    pub video_type: Option<VideoType>,
+}
+
+impl LocalTrack {
+    /// A screen-share video track.
+    pub fn desktop() -> LocalTrack {
+        LocalTrack {
+            kind: MediaKind::Video,
+            video_type: Some(VideoType::Desktop),
+        }
+    }
+    /// A camera video track.
+    pub fn camera() -> LocalTrack {
+        LocalTrack {
+            kind: MediaKind::Video,
+            video_type: Some(VideoType::Camera),
+        }
+    }
+    /// An audio track.
+    pub fn audio() -> LocalTrack {
+        LocalTrack {
+            kind: MediaKind::Audio,
+            video_type: None,
+        }
+    }
+}
+
+/// A local track as the service hands it to the engine: with its source name
+/// and the msid the engine must write for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackSpec {
+    /// Index in the list given to `start` (or configured for the responder).
+    pub index: usize,
+    /// Source name: `peer-a{index}` / `peer-v{index}`.
+    pub source_name: String,
+    /// Audio or video.
+    pub kind: MediaKind,
+    /// Video type for video tracks.
+    pub video_type: Option<VideoType>,
+    /// MediaStream id the engine must use (the first half of `msid`).
+    pub stream_id: String,
+    /// Track id the engine must use (the second half of `msid`).
+    pub track_id: String,
+}
+
+/// An ICE server, configured or learned through XEP-0215.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IceServer {
+    /// `stun` or `turn`/`turns`.
+    pub kind: IceServerKind,
+    /// Host name or address.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Transport (`udp` or `tcp`), if given.
+    pub transport: Option<String>,
+    /// TURN user name.
+    pub username: Option<String>,
+    /// TURN password.
+    pub password: Option<String>,
+    /// When the credentials expire, as the server wrote it (ISO 8601), if given.
+    pub expires: Option<String>,
+}
+
+/// The kind of an [`IceServer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IceServerKind {
+    /// STUN.
+    Stun,
+    /// TURN over UDP/TCP.
+    Turn,
+    /// TURN over TLS.
+    Turns,
+}
+
+/// Configuration of a [`ProxyConnectionService`](crate::ProxyConnectionService).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// ICE servers for the engine (STUN/TURN).
+    pub ice_servers: Vec<IceServer>,
+    /// Report received video as `desktop` instead of `camera`.
+    pub convert_video_to_desktop: bool,
+    /// Seed for session ids and msids. Same seed and inputs, same outputs.
+    pub seed: u64,
+    /// Our own JID, written as `initiator`/`responder` where known.
+    pub local_jid: Option<String>,
+    /// Tracks the responder sends back on offered m-lines that allow it.
+    pub responder_tracks: Vec<LocalTrack>,
+    /// As initiator, offer `sendrecv` so the responder may send back (default: `sendonly`,
+    /// as lib-jitsi-meet does).
+    pub offer_to_receive: bool,
+    /// How long an initiator waits for session-accept.
+    pub session_accept_timeout: Duration,
+    /// How long a session may take from its start until ICE connects.
+    pub ice_connect_timeout: Duration,
+    /// How long connectivity may be lost before the connection is closed.
+    pub connectivity_lost_timeout: Duration,
+    /// How long transport-info from a JID with no session is kept, waiting for its
+    /// session-initiate.
+    pub early_transport_info_ttl: Duration,
+    /// At most one rejection per JID in this interval.
+    pub rejection_interval: Duration,
+    /// Parser bounds.
+    pub limits: crate::Limits,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            ice_servers: Vec::new(),
+            convert_video_to_desktop: false,
+            seed: 0,
+            local_jid: None,
+            responder_tracks: Vec::new(),
+            offer_to_receive: false,
+            session_accept_timeout: Duration::from_secs(15),
+            ice_connect_timeout: Duration::from_secs(15),
+            connectivity_lost_timeout: Duration::from_secs(5),
+            early_transport_info_ttl: Duration::from_secs(2),
+            rejection_interval: Duration::from_secs(1),
+            limits: crate::Limits::default(),
+        }
+    }
+}
+
+/// The SDP direction of an m-line the engine creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// `a=sendonly`
+    SendOnly,
+    /// `a=recvonly`
+    RecvOnly,
+    /// `a=sendrecv`
+    SendRecv,
+    /// `a=inactive`
+    Inactive,
+}
+
+/// Work the service asks of the media engine. The engine answers with
+/// [`EngineEvent`]s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineCommand {
+    /// Start a fresh peer connection as initiator with these ICE servers, one
+    /// m-line per track in order with `direction`, and answer with
+    /// [`EngineEvent::LocalOffer`].
+    CreateOffer {
+        /// ICE servers to use.
+        ice_servers: Vec<IceServer>,
+        /// The tracks to send.
+        tracks: Vec<TrackSpec>,
+        /// Direction of each m-line.
+        direction: Direction,
+    },
+    /// Start a fresh peer connection as responder, apply this remote offer,
+    /// attach `tracks` to m-lines that let us send, and answer with
+    /// [`EngineEvent::LocalAnswer`].
+    ApplyOffer {
+        /// ICE servers to use.
+        ice_servers: Vec<IceServer>,
+        /// The offer as SDP text.
+        sdp: String,
+        /// Tracks the responder sends back, if the offer allows.
+        tracks: Vec<TrackSpec>,
+    },
+    /// Apply the remote answer to the pending offer.
+    ApplyAnswer {
+        /// The answer as SDP text.
+        sdp: String,
+    },
+    /// Add a remote ICE candidate.
+    AddRemoteCandidate {
+        /// The mid it was signalled for.
+        mid: String,
+        /// SDP candidate attribute value, `candidate:…`.
+        candidate: String,
+    },
+    /// Close the peer connection and free its resources.
+    Close,
+}
+
+/// What the media engine tells the service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineEvent {
+    /// The offer asked for by [`EngineCommand::CreateOffer`], as SDP text.
+    LocalOffer {
+        /// SDP text.
+        sdp: String,
+    },
+    /// The answer asked for by [`EngineCommand::ApplyOffer`], as SDP text.
+    LocalAnswer {
+        /// SDP text.
+        sdp: String,
+    },
+    /// Local ICE candidates to trickle (SDP candidate values, `candidate:…`).
+    LocalCandidates {
+        /// The candidates.
+        candidates: Vec<String>,
+    },
+    /// ICE (and DTLS) connected; media can flow.
+    Connected,
+    /// Connectivity was lost (may recover).
+    Disconnected,
+    /// The connection failed for good.
+    Failed {
+        /// What happened.
+        reason: String,
+    },
+    /// The engine began receiving media on an m-line.
+    RemoteTrack {
+        /// The mid.
+        mid: String,
+        /// Audio or video.
+        kind: MediaKind,
+    },
+    /// A command could not be carried out.
+    CommandFailed(crate::error::EngineError),
+}
+
+/// Why a connection closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseReason {
+    /// We called `stop()`.
+    LocalStop,
+    /// The peer sent session-terminate (with its reason condition).
+    Terminated {
+        /// The `<reason>` condition, e.g. `success`.
+        condition: String,
+    },
+    /// The peer sent connection-error-encountered (with its details).
+    PeerError {
+        /// The `<details>` text, e.g. `xmpp.connection.ice.failed`, `rejected`.
+        details: String,
+    },
+    /// The peer said it is unavailable.
+    Unavailable,
+    /// No session-accept arrived in time.
+    AcceptTimeout,
+    /// ICE did not connect in time.
+    IceTimeout,
+    /// Connectivity was lost for longer than allowed.
+    ConnectivityLost,
+    /// The engine failed.
+    EngineFailed(String),
+}
+
+/// A received track described as a local track the application can use
+/// (lib-jitsi-meet's `JitsiLocalTrack` made from a proxied stream).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteTrack {
+    /// The peer it comes from.
+    pub peer: String,
+    /// The mid it arrives on.
+    pub mid: String,
+    /// `proxy:{peer_jid}`.
+    pub device_id: String,
+    /// Always `proxy`.
+    pub source_type: &'static str,
+    /// Audio or video.
+    pub kind: MediaKind,
+    /// For video: desktop if `convert_video_to_desktop`, else camera.
+    pub video_type: Option<VideoType>,
+    /// The source name the peer gave it, if any (e.g. `peer-v0`).
+    pub source_name: Option<String>,
+    /// The msid the peer gave it, if any.
+    pub msid: Option<String>,
+}
+
+/// What the service tells the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A remote track is ready.
+    RemoteTrack(RemoteTrack),
+    /// ICE/DTLS connected with the peer.
+    Connected {
+        /// The peer.
+        peer: String,
+    },
+    /// The connection closed; fires exactly once per connection.
+    ConnectionClosed {
+        /// The peer.
+        peer: String,
+        /// Why.
+        reason: CloseReason,
+    },
+    /// Something went wrong; see the error for what was kept.
+    Error(Error),
+}
+
+/// One output of the service; drain with `poll_output` after every input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Send this stringified `<iq>` to `to` over the signaling channel.
+    Send {
+        /// Destination JID.
+        to: String,
+        /// The stanza.
+        iq: String,
+    },
+    /// Work for the media engine.
+    Engine(EngineCommand),
+    /// News for the application.
+    Event(Event),
+}

@@ -1,0 +1,2 @@
+//! proxy-core bound to str0m.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Tokio driver for proxy connections.
+#![forbid(unsafe_code)]
