@@ -189,12 +189,7 @@ pub fn parse_services_result(xml: &str, limits: &Limits) -> Result<Vec<IceServer
     loop {
         let event = match reader.read_event() {
             Ok(event) => event,
-            Err(e) => {
-                return Err(ExtdiscoError::Malformed {
-                    at: reader.error_position(),
-                    reason: e.to_string(),
-                })
-            }
+            Err(e) => return Err(malformed(reader.error_position(), e.to_string())),
         };
         let (start, is_empty) = match event {
             Event::Start(e) => (e, false),
@@ -210,17 +205,14 @@ pub fn parse_services_result(xml: &str, limits: &Limits) -> Result<Vec<IceServer
             Event::DocType(_) => return Err(ExtdiscoError::ForbiddenMarkup("DOCTYPE")),
             Event::PI(_) => return Err(ExtdiscoError::ForbiddenMarkup("processing instruction")),
             Event::Text(t) if depth == 0 && !t.bytes().all(|b| b.is_ascii_whitespace()) => {
-                return Err(ExtdiscoError::Malformed {
-                    at: reader.buffer_position(),
-                    reason: "text outside <iq>".into(),
-                })
+                return Err(malformed(reader.buffer_position(), "text outside <iq>"))
             }
             Event::Eof if root_closed => break,
             Event::Eof => {
-                return Err(ExtdiscoError::Malformed {
-                    at: reader.buffer_position(),
-                    reason: "unexpected end of input before </iq>".into(),
-                })
+                return Err(malformed(
+                    reader.buffer_position(),
+                    "truncated before </iq>",
+                ))
             }
             _ => continue,
         };
@@ -229,19 +221,16 @@ pub fn parse_services_result(xml: &str, limits: &Limits) -> Result<Vec<IceServer
             ResolveResult::Bound(n) => Some(n.into_inner()),
             ResolveResult::Unbound => None,
             ResolveResult::Unknown(p) => {
-                return Err(ExtdiscoError::Malformed {
-                    at: reader.buffer_position(),
-                    reason: format!("unknown namespace prefix '{p}'"),
-                })
+                return Err(malformed(
+                    reader.buffer_position(),
+                    format!("unknown prefix {p}"),
+                ))
             }
         };
         let local = local.into_inner();
         match depth {
             0 if root_closed => {
-                return Err(ExtdiscoError::Malformed {
-                    at: reader.buffer_position(),
-                    reason: "content after </iq>".into(),
-                })
+                return Err(malformed(reader.buffer_position(), "content after </iq>"))
             }
             0 => {
                 if local != "iq" || !matches!(ns, None | Some(NS_CLIENT)) {
@@ -361,6 +350,12 @@ fn parse_service(e: &BytesStart<'_>, at: u64) -> Result<Option<IceServer>, Extdi
     }))
 }
 
+/// A [`ExtdiscoError::Malformed`] at byte `at`.
+fn malformed(at: u64, reason: impl Into<String>) -> ExtdiscoError {
+    let reason = reason.into();
+    ExtdiscoError::Malformed { at, reason }
+}
+
 /// A host name, IPv4 address, or IPv6 address (bare or bracketed, with zone).
 fn valid_host(host: &str) -> bool {
     !host.is_empty()
@@ -378,13 +373,12 @@ fn attrs<const N: usize>(
     at: u64,
     names: [&str; N],
 ) -> Result<[Option<String>; N], ExtdiscoError> {
-    let malformed = |reason: String| ExtdiscoError::Malformed { at, reason };
     let mut values: [Option<String>; N] = std::array::from_fn(|_| None);
     for a in e.attributes() {
-        let a = a.map_err(|err| malformed(err.to_string()))?;
+        let a = a.map_err(|err| malformed(at, err.to_string()))?;
         let value = a
             .normalized_value(XmlVersion::Implicit1_0)
-            .map_err(|err| malformed(err.to_string()))?;
+            .map_err(|err| malformed(at, err.to_string()))?;
         let key = a.key.as_ref();
         if let Some(slot) = names
             .iter()
