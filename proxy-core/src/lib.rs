@@ -5,6 +5,7 @@
 
 pub mod convert;
 pub mod error;
+pub mod extdisco;
 pub mod jingle;
 pub mod message;
 pub mod service;
