@@ -1,5 +1,5 @@
-//! A deterministic two-peer simulation: two [`ProxyConnection`]s (core service
-//! + str0m) exchanging signaling and datagrams on a virtual clock, shaped like
+//! A deterministic two-peer simulation: two [`ProxyConnection`]s (the core
+//! service with str0m) exchanging signaling and datagrams on a virtual clock, shaped like
 //! quinn-proto's test `Pair`: the clock jumps to the earliest deadline of
 //! either side or the next delivery; datagrams and stanzas arrive after a
 //! configurable latency.
