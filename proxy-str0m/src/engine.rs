@@ -60,6 +60,8 @@ struct MediaEntry {
     kind: MediaKind,
     /// The local track sent on it, if any.
     track: Option<usize>,
+    /// Whether we told the core it receives media.
+    reported: bool,
 }
 
 /// A str0m [`Rtc`] driven by [`EngineCommand`]s. See the module docs.
@@ -379,6 +381,7 @@ impl Engine {
                 mid,
                 kind: t.kind,
                 track: dir.is_sending().then_some(t.index),
+                reported: false,
             });
         }
         if tracks.is_empty() {
@@ -388,6 +391,7 @@ impl Engine {
                 mid,
                 kind: MediaKind::Video,
                 track: None,
+                reported: false,
             });
         }
         let Some((offer, pending)) = api.apply() else {
@@ -444,6 +448,7 @@ impl Engine {
                 continue;
             };
             let mut track = None;
+            let receiving = media.direction().is_receiving();
             if media.direction().is_sending() {
                 match free.iter().position(|t| t.kind == kind) {
                     Some(pos) => {
@@ -454,14 +459,32 @@ impl Engine {
                     None => answer = sdp_text::stop_sending(&answer, &mid_text),
                 }
             }
-            medias.push(MediaEntry { mid, kind, track });
+            medias.push(MediaEntry {
+                mid,
+                kind,
+                track,
+                reported: receiving,
+            });
         }
         self.medias = medias;
         self.event(EngineEvent::LocalAnswer {
             sdp: answer.clone(),
         });
         self.local_candidates(&answer, candidates);
-        // MediaAdded events become RemoteTrack events here.
+        // The offer tells what the peer sends; str0m's MediaAdded only comes
+        // once connected.
+        let tracks: Vec<EngineEvent> = self
+            .medias
+            .iter()
+            .filter(|m| m.reported)
+            .map(|m| EngineEvent::RemoteTrack {
+                mid: m.mid.to_string(),
+                kind: m.kind,
+            })
+            .collect();
+        for t in tracks {
+            self.event(t);
+        }
         self.drain();
     }
 
@@ -651,18 +674,27 @@ impl Engine {
             }
             RtcEvent::MediaAdded(m) => {
                 let kind = kind_of(m.kind);
-                if !self.medias.iter().any(|x| x.mid == m.mid) {
-                    self.medias.push(MediaEntry {
-                        mid: m.mid,
-                        kind,
-                        track: None,
-                    });
-                }
-                if m.direction.is_receiving() {
-                    self.event(EngineEvent::RemoteTrack {
-                        mid: m.mid.to_string(),
-                        kind,
-                    });
+                let receiving = m.direction.is_receiving();
+                let index = match self.medias.iter().position(|x| x.mid == m.mid) {
+                    Some(i) => i,
+                    None => {
+                        self.medias.push(MediaEntry {
+                            mid: m.mid,
+                            kind,
+                            track: None,
+                            reported: false,
+                        });
+                        self.medias.len() - 1
+                    }
+                };
+                if let Some(entry) = self.medias.get_mut(index) {
+                    if receiving && !entry.reported {
+                        entry.reported = true;
+                        self.event(EngineEvent::RemoteTrack {
+                            mid: m.mid.to_string(),
+                            kind,
+                        });
+                    }
                 }
             }
             RtcEvent::MediaData(d) => self.on_media_data(d),

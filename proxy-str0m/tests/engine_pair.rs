@@ -234,6 +234,12 @@ fn offer_answer_connects_and_reports_the_remote_track() {
     let mid = p.a.engine.mid_of_track(0).expect("track 0 has a mid");
     assert_eq!(remote_tracks(&p.b), vec![(mid, MediaKind::Video)]);
     assert!(remote_tracks(&p.a).is_empty());
+    // The responder knows the track from the offer, before media can flow.
+    let position = |f: fn(&EngineEvent) -> bool| p.b.events.iter().position(|(_, e)| f(e));
+    let answer = position(|e| matches!(e, EngineEvent::LocalAnswer { .. })).unwrap();
+    let track = position(|e| matches!(e, EngineEvent::RemoteTrack { .. })).unwrap();
+    let connected = position(|e| matches!(e, EngineEvent::Connected)).unwrap();
+    assert!(answer < track && track < connected);
     assert!(p.a.events.iter().all(|(_, e)| !matches!(
         e,
         EngineEvent::CommandFailed(_) | EngineEvent::Failed { .. }
