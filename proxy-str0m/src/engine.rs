@@ -513,11 +513,14 @@ impl Engine {
         // str0m reports no MediaAdded for m-lines we created: the answer tells
         // whether the peer sends on them.
         let mut tracks = Vec::new();
-        for m in &self.medias {
-            if rtc
-                .media(m.mid)
-                .is_some_and(|x| x.direction().is_receiving())
-            {
+        for m in &mut self.medias {
+            let direction = rtc.media(m.mid).map(|x| x.direction());
+            // A track the answer does not let us send is not sent.
+            if !direction.is_some_and(|d| d.is_sending()) {
+                m.track = None;
+            }
+            if !m.reported && direction.is_some_and(|d| d.is_receiving()) {
+                m.reported = true;
                 tracks.push(EngineEvent::RemoteTrack {
                     mid: m.mid.to_string(),
                     kind: m.kind,
@@ -553,6 +556,10 @@ impl Engine {
     /// Closes the connection, letting str0m send its goodbyes (RTCP BYE, DTLS
     /// close_notify) first.
     fn close(&mut self) {
+        // The core asked for this: no Disconnected for it.
+        self.dtls_connected = false;
+        self.ice_up = false;
+        self.reported_up = false;
         if let Some(rtc) = self.rtc.as_mut() {
             if rtc.close().is_ok() {
                 self.drain();

@@ -634,6 +634,12 @@ fn garbage_datagrams_from_the_peer_do_not_break_the_session() {
     assert_frames_match(&got, &sent);
     assert!(p.b.closed().is_empty(), "{:?}", p.b.closed());
     assert!(p.b.conn.is_connected());
+    let errors: Vec<_> =
+        p.b.events
+            .iter()
+            .filter(|(_, e)| matches!(e, CoreEvent::Error(_)))
+            .collect();
+    assert!(errors.is_empty(), "{errors:?}");
 }
 
 /// Everything observable of one run, with times relative to its start.
