@@ -117,7 +117,7 @@ fn transport(j: &Jingle, index: usize) -> &IceUdpTransport {
     j.contents[index].transport.as_ref().expect("a transport")
 }
 
-fn pt<'a>(d: &'a RtpDescription, id: u8) -> &'a PayloadType {
+fn pt(d: &RtpDescription, id: u8) -> &PayloadType {
     d.payload_types
         .iter()
         .find(|p| p.id == id)

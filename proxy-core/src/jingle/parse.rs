@@ -192,7 +192,7 @@ impl<'i> Parser<'i, '_> {
         }
         e.expect_ns(Ns::Client, NS_CLIENT)?;
         let (mut kind, mut id, mut to, mut from) = (None, None, None, None);
-        e.attrs(&self.rd, |k, v| {
+        e.attrs(|k, v| {
             match k {
                 "type" => {
                     kind = Some(
@@ -235,7 +235,7 @@ impl<'i> Parser<'i, '_> {
     fn jingle(&mut self, e: Elem<'i>) -> Result<Jingle, ParseError> {
         let mut action = None;
         let mut jingle = Jingle::new(Action::SessionInitiate);
-        e.attrs(&self.rd, |k, v| {
+        e.attrs(|k, v| {
             match k {
                 "action" => {
                     action = Some(
@@ -288,7 +288,7 @@ impl<'i> Parser<'i, '_> {
     /// `<group semantics=…>` (XEP-0338).
     fn group(&mut self, e: Elem<'i>) -> Result<Group, ParseError> {
         let mut semantics = None;
-        e.attrs(&self.rd, |k, v| {
+        e.attrs(|k, v| {
             if k == "semantics" {
                 semantics = Some(v.into_owned());
             }
@@ -310,7 +310,7 @@ impl<'i> Parser<'i, '_> {
                 "group members",
             )?;
             let mut name = None;
-            c.attrs(&self.rd, |k, v| {
+            c.attrs(|k, v| {
                 if k == "name" {
                     name = Some(v.into_owned());
                 }
@@ -326,7 +326,7 @@ impl<'i> Parser<'i, '_> {
     fn content(&mut self, e: Elem<'i>) -> Result<Content, ParseError> {
         let mut name = None;
         let mut content = Content::default();
-        e.attrs(&self.rd, |k, v| {
+        e.attrs(|k, v| {
             match k {
                 "name" => name = Some(v.into_owned()),
                 "creator" => {
@@ -360,7 +360,7 @@ impl<'i> Parser<'i, '_> {
 
     /// `<reason>` with one condition element and an optional `<text>`.
     fn reason(&mut self, e: Elem<'i>) -> Result<Reason, ParseError> {
-        e.attrs(&self.rd, |_, _| Ok(()))?;
+        e.check_attrs()?;
         let (mut condition, mut text) = (None, None);
         while let Some(c) = self.rd.child(&e)? {
             if c.ns != Ns::Jingle {
@@ -390,7 +390,7 @@ impl<'i> Parser<'i, '_> {
     /// `<error type=…>` of an `<iq type='error'>` (RFC 6120 §8.3).
     fn stanza_error(&mut self, e: Elem<'i>) -> Result<StanzaError, ParseError> {
         let mut kind = None;
-        e.attrs(&self.rd, |k, v| {
+        e.attrs(|k, v| {
             if k == "type" {
                 kind = Some(v.into_owned());
             }
