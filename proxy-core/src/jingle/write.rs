@@ -475,3 +475,62 @@ fn push_u32(out: &mut String, mut n: u32) {
         out.push(char::from(b));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jingle::Action;
+
+    #[test]
+    fn escapes_markup_and_line_breaks() {
+        let mut out = String::new();
+        escape_into(&mut out, "a&b<c>d\"e'f\tg\nh\ri é");
+        assert_eq!(out, "a&amp;b&lt;c&gt;d&quot;e&apos;f&#9;g&#10;h&#13;i é");
+        let mut out = String::new();
+        escape_into(&mut out, "plain");
+        assert_eq!(out, "plain");
+    }
+
+    #[test]
+    fn numbers_without_allocation() {
+        for n in [0, 7, 10, 99, 100, 4_294_967_295] {
+            let mut out = String::new();
+            push_u32(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+    }
+
+    #[test]
+    fn invalid_condition_names_are_replaced() {
+        let mut j = Jingle::new(Action::SessionTerminate);
+        j.reason = Some(Reason::new("x/><evil"));
+        let xml = write_iq(&Iq::set("a@b", j));
+        assert!(xml.contains("<reason><general-error/></reason>"), "{xml}");
+        let xml = write_iq(&Iq::error(
+            "a@b",
+            "1",
+            StanzaError {
+                kind: "cancel".into(),
+                condition: "<".into(),
+                jingle_condition: Some(" ".into()),
+                text: None,
+            },
+        ));
+        assert!(
+            xml.contains(
+                "<error type=\"cancel\"><undefined-condition xmlns=\"urn:ietf:params:xml:ns:xmpp-stanzas\"/></error>"
+            ),
+            "{xml}"
+        );
+    }
+
+    #[test]
+    fn appends_to_what_is_there() {
+        let mut out = String::from("prefix:");
+        write_iq_into(&Iq::result("a@b", "1"), &mut out);
+        assert_eq!(
+            out,
+            "prefix:<iq to=\"a@b\" id=\"1\" type=\"result\" xmlns=\"jabber:client\"/>"
+        );
+    }
+}
