@@ -304,6 +304,37 @@ fn invalid_utf8_is_an_xml_error_at_the_bad_byte() {
 }
 
 #[test]
+fn control_characters_are_an_xml_error_where_they_are() {
+    let xml = "<iq xmlns='jabber:client' type='set' to='a\u{1}b'/>";
+    let at = xml.find('\u{1}').expect("control char") as u64;
+    assert_eq!(
+        err(xml),
+        ParseError::Xml {
+            at,
+            reason: "character U+0001 is not allowed in XML".into()
+        }
+    );
+    assert!(is_xml(&err(&jingle(
+        "transport-info",
+        "<details>\u{0}</details>"
+    ))));
+}
+
+#[test]
+fn raw_less_than_in_an_attribute_is_an_xml_error() {
+    let xml = jingle("transport-info", "<content name='a<b'/>");
+    let at = xml.find("<content").expect("content") as u64;
+    assert!(matches!(err(&xml), ParseError::Xml { at: a, .. } if a == at));
+}
+
+#[test]
+fn attribute_syntax_errors_point_at_their_tag() {
+    let xml = jingle("transport-info", "<content name=0/>");
+    let at = xml.find("<content").expect("content") as u64;
+    assert!(matches!(err(&xml), ParseError::Xml { at: a, .. } if a == at));
+}
+
+#[test]
 fn malformed_comment_is_an_xml_error() {
     assert!(is_xml(&err(&iq("<!-- a -- b -->"))));
 }

@@ -7,6 +7,9 @@
 //! - The size limit is checked before anything is read. Nesting deeper than
 //!   [`Limits::max_depth`] fails with [`ParseError::TooDeep`], also inside
 //!   skipped subtrees; repeated children are counted against their limits.
+//! - Characters XML cannot carry (C0 controls other than tab/LF/CR, U+FFFE,
+//!   U+FFFF) anywhere in the input, and a raw `<` in an attribute value, are
+//!   [`ParseError::Xml`] errors.
 //! - DOCTYPE (so any entity declaration) and processing instructions are
 //!   [`ParseError::Forbidden`]; the XML declaration at the very start is fine.
 //!   References other than the five predefined entities and character
@@ -40,7 +43,8 @@ use reader::{excerpt, is_xml_space, Elem, Ev, Ns, Reader};
 pub struct Limits {
     /// Largest message in bytes (default 256 KiB).
     pub max_bytes: usize,
-    /// Deepest element nesting (default 16; the deepest real message nests 7).
+    /// Deepest element nesting, counting `<iq>` as 1 (default 16; lib-jitsi-meet's
+    /// messages nest 6 deep, e.g. iq/jingle/content/description/payload-type/rtcp-fb).
     pub max_depth: usize,
     /// Most `<content>`s in one `<jingle>` (default 16).
     pub max_contents: usize,
@@ -75,6 +79,12 @@ pub fn parse_iq(input: &str, limits: &Limits) -> Result<Iq, ParseError> {
         return Err(ParseError::TooLarge {
             len: input.len(),
             limit: limits.max_bytes,
+        });
+    }
+    if let Some((at, c)) = input.char_indices().find(|&(_, c)| !reader::is_xml_char(c)) {
+        return Err(ParseError::Xml {
+            at: at as u64,
+            reason: format!("character U+{:04X} is not allowed in XML", u32::from(c)),
         });
     }
     let mut p = Parser {

@@ -435,10 +435,17 @@ impl W<'_> {
 
 /// Appends `s` escaped for an attribute value or text: the five markup
 /// characters as entities, tab, LF and CR as character references (so that
-/// attribute-value normalization gives them back unchanged).
+/// attribute-value normalization gives them back unchanged). Characters XML
+/// cannot carry at all (other C0 controls, U+FFFE, U+FFFF) become U+FFFD.
 fn escape_into(out: &mut String, s: &str) {
+    let special = |c: char| {
+        matches!(
+            c,
+            '&' | '<' | '>' | '"' | '\'' | '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}'
+        )
+    };
     let mut rest = s;
-    while let Some(i) = rest.find(['&', '<', '>', '"', '\'', '\t', '\n', '\r']) {
+    while let Some(i) = rest.find(special) {
         let (plain, tail) = rest.split_at(i);
         out.push_str(plain);
         let mut chars = tail.chars();
@@ -450,7 +457,8 @@ fn escape_into(out: &mut String, s: &str) {
             Some('\'') => "&apos;",
             Some('\t') => "&#9;",
             Some('\n') => "&#10;",
-            _ => "&#13;",
+            Some('\r') => "&#13;",
+            _ => "\u{fffd}",
         };
         out.push_str(replacement);
         rest = chars.as_str();
@@ -462,6 +470,7 @@ fn escape_into(out: &mut String, s: &str) {
 fn push_u32(out: &mut String, mut n: u32) {
     let mut buf = [0u8; 10];
     let mut i = buf.len();
+    // A u32 has at most 10 digits, so `i` stays within `buf`.
     loop {
         i -= 1;
         // `n % 10` is below 10, so the digit is ASCII.
@@ -484,8 +493,11 @@ mod tests {
     #[test]
     fn escapes_markup_and_line_breaks() {
         let mut out = String::new();
-        escape_into(&mut out, "a&b<c>d\"e'f\tg\nh\ri é");
-        assert_eq!(out, "a&amp;b&lt;c&gt;d&quot;e&apos;f&#9;g&#10;h&#13;i é");
+        escape_into(&mut out, "a&b<c>d\"e'f\tg\nh\ri é\u{1}\u{ffff}");
+        assert_eq!(
+            out,
+            "a&amp;b&lt;c&gt;d&quot;e&apos;f&#9;g&#10;h&#13;i é\u{fffd}\u{fffd}"
+        );
         let mut out = String::new();
         escape_into(&mut out, "plain");
         assert_eq!(out, "plain");

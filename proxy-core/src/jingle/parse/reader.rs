@@ -147,6 +147,12 @@ impl Elem<'_> {
     ) -> Result<(), ParseError> {
         for attr in self.start.attributes() {
             let attr = attr.map_err(|e| self.xml_error(&quick_xml::Error::InvalidAttr(e)))?;
+            if attr.value.contains('<') {
+                return Err(ParseError::Xml {
+                    at: self.at,
+                    reason: "'<' in an attribute value".into(),
+                });
+            }
             let key = attr.key.into_inner();
             if key == "xmlns" || key.contains(':') {
                 continue;
@@ -385,7 +391,7 @@ impl<'i> Reader<'i> {
 }
 
 /// XML 1.0 `Char`.
-fn is_xml_char(c: char) -> bool {
+pub(super) fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
