@@ -778,6 +778,47 @@ fn rejected_content_gets_port_zero_and_reads_back_rejected() {
     assert_eq!(back.contents[1].senders, Some(Senders::Initiator));
 }
 
+#[test]
+fn str0m_style_rejected_m_line_without_codecs_is_a_fixed_point() {
+    // str0m writes a rejected m-line as `m=<kind> 0 UDP/TLS/RTP/SAVPF 0` with no rtpmap.
+    let answer = fixture("str0m-answer-av.sdp");
+    let rejected: String = answer
+        .split_inclusive("\r\n")
+        .filter(|l| {
+            !(l.starts_with("a=rtpmap:111 ")
+                || l.starts_with("a=fmtp:111 ")
+                || l.starts_with("a=rtcp-fb:111 "))
+        })
+        .map(|l| {
+            if l.starts_with("m=audio ") {
+                "m=audio 0 UDP/TLS/RTP/SAVPF 0\r\n"
+            } else if l == "a=recvonly\r\n" {
+                "a=inactive\r\n"
+            } else {
+                l
+            }
+        })
+        .collect();
+    let j = sdp_to_jingle(&rejected, Action::SessionAccept, Creator::Responder).expect("reads");
+    assert_eq!(j.contents[0].senders, Some(Senders::Rejected));
+    assert!(description(&j, 0).payload_types.is_empty());
+    assert_eq!(j.contents[1].senders, Some(Senders::None));
+    let sdp = jingle_to_sdp(&j, 1).expect("writes");
+    assert!(sdp.contains("\r\nm=audio 0 UDP/TLS/RTP/SAVPF 0\r\n"));
+    let j2 = sdp_to_jingle(&sdp, Action::SessionAccept, Creator::Responder).expect("reads");
+    assert_eq!(j, j2);
+}
+
+#[test]
+fn absent_senders_is_sendrecv() {
+    let mut j = vector_01();
+    j.contents[0].senders = None;
+    let sdp = jingle_to_sdp(&j, 1).expect("writes");
+    assert!(sdp.contains("\r\na=sendrecv\r\n"));
+    let back = sdp_to_jingle(&sdp, Action::SessionInitiate, Creator::Initiator).expect("reads");
+    assert_eq!(back.contents[0].senders, Some(Senders::Both));
+}
+
 fn replace_line(sdp: &str, prefix: &str, with: Option<&str>) -> String {
     let mut out = String::new();
     for line in sdp.split_inclusive("\r\n") {
