@@ -92,7 +92,7 @@ fn content(
         senders = Some(Senders::Rejected);
     }
 
-    let description = description(s, m)?;
+    let description = description(s, m, rejected)?;
     let transport = transport(s, m, needs_transport && !rejected)?;
     Ok(Content {
         name,
@@ -103,7 +103,7 @@ fn content(
     })
 }
 
-fn description(s: &Session, m: &Media) -> Result<RtpDescription, ConvertError> {
+fn description(s: &Session, m: &Media, rejected: bool) -> Result<RtpDescription, ConvertError> {
     let mut desc = RtpDescription {
         media: m.media.clone(),
         ..RtpDescription::default()
@@ -182,7 +182,7 @@ fn description(s: &Session, m: &Media) -> Result<RtpDescription, ConvertError> {
         }
         desc.payload_types.push(pt);
     }
-    if desc.payload_types.is_empty() {
+    if desc.payload_types.is_empty() && !rejected {
         return Err(ConvertError::Missing("payload types"));
     }
 

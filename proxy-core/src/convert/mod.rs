@@ -25,7 +25,9 @@
 //!
 //! `content@senders` is the writer's own SDP direction with a fixed mapping whatever
 //! the writer's role: `sendrecv` = `both`, `sendonly` = `initiator`, `recvonly` =
-//! `responder`, `inactive` = `none`; a port-0 m-line is `rejected`.
+//! `responder`, `inactive` = `none`; a port-0 m-line is `rejected` (written back as
+//! port 0 with `a=inactive`). A content without `senders` is `both` (XEP-0166's
+//! default) and gets `a=sendrecv`, since str0m wants one direction per m-line.
 //!
 //! # Where this differs from lib-jitsi-meet (on purpose)
 //!

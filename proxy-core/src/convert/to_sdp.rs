@@ -83,7 +83,7 @@ fn media(content: &Content) -> Result<Media, ConvertError> {
         .as_ref()
         .ok_or(ConvertError::Missing("content description"))?;
     check_token("description media", &desc.media)?;
-    if desc.payload_types.is_empty() {
+    if desc.payload_types.is_empty() && !rejected {
         return Err(ConvertError::Missing("payload types"));
     }
     let mut ids = HashSet::new();
@@ -103,7 +103,12 @@ fn media(content: &Content) -> Result<Media, ConvertError> {
         port: if rejected { 0 } else { 9 },
         num_ports: None,
         proto: PROTO.to_owned(),
-        fmt: fmt.join(" "),
+        // A rejected m-line without payload types still needs one format (str0m writes 0).
+        fmt: if fmt.is_empty() {
+            "0".to_owned()
+        } else {
+            fmt.join(" ")
+        },
         media_title: None,
         connections: vec![Connection::new(
             sdp_types::NetType::In,
@@ -123,11 +128,13 @@ fn media(content: &Content) -> Result<Media, ConvertError> {
         None => return Err(ConvertError::Missing("transport")),
     }
 
-    match content.senders.and_then(direction_of) {
-        Some(d) => a.push(Attribute::new(d)),
-        None if rejected => a.push(Attribute::new("inactive")),
-        None => {}
-    }
+    // XEP-0166: absent senders means both. A rejected m-line is inactive (str0m
+    // wants exactly one direction attribute on every m-line).
+    let direction = match content.senders {
+        None => "sendrecv",
+        Some(s) => direction_of(s).unwrap_or("inactive"),
+    };
+    a.push(Attribute::new(direction));
     if let Some(msid) = desc.sources.iter().find_map(|s| s.msid()) {
         a.push(Attribute::with_value("msid", check_text("msid", msid)?));
     }
