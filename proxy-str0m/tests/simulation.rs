@@ -693,3 +693,43 @@ fn same_inputs_same_events() {
     assert_eq!(one, transcript(20));
     assert!(one.iter().any(|l| l.contains("ConnectionClosed")));
 }
+
+#[test]
+fn accepts_only_its_own_datagrams() {
+    let mut p = Pair::default_pair();
+    p.connect(&[LocalTrack::desktop()]);
+    let now = p.time;
+    p.a.conn
+        .write_frame(now, 0, Duration::ZERO, &video_frame(0))
+        .unwrap();
+    p.drain_side(false);
+    let pending_rtp = |p: &Pair| {
+        p.in_flight.iter().any(|(_, to_b, d)| {
+            *to_b && matches!(d, Delivery::Datagram(t) if t.contents.first().is_some_and(|b| *b >= 128))
+        })
+    };
+    assert!(p.drive_until(Duration::from_secs(1), pending_rtp));
+    let to_b: Vec<Transmit> = p
+        .in_flight
+        .iter()
+        .filter_map(|(_, to_b, d)| match d {
+            Delivery::Datagram(t) if *to_b => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(!to_b.is_empty());
+    let idle = ProxyConnection::new(ProxyConfig {
+        core: Config::default(),
+        local_addrs: vec!["10.0.0.2:20000".parse().unwrap()],
+    });
+    for t in &to_b {
+        assert!(p.b.conn.accepts(t.source, t.destination, &t.contents));
+        assert!(!idle.accepts(t.source, t.destination, &t.contents));
+        // The same bytes from a stranger are not the session's (unless STUN
+        // names our ufrag, which media packets do not).
+        let stranger = "10.9.9.9:999".parse().unwrap();
+        if t.contents.first().is_some_and(|b| *b >= 128) {
+            assert!(!p.b.conn.accepts(stranger, t.destination, &t.contents));
+        }
+    }
+}
