@@ -444,6 +444,8 @@ impl Engine {
                 continue;
             };
             let mid = Mid::from(mid_text.as_str());
+            // str0m's spelling of the mid, as written in its answer.
+            let mid_text = mid.to_string();
             let Some(media) = rtc.media(mid) else {
                 continue;
             };
