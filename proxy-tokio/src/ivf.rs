@@ -128,11 +128,12 @@ impl IvfHeader {
         Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
     }
 
-    /// Converts a duration to a pts in this file's timebase (rounded down, saturating).
+    /// Converts a duration to a pts in this file's timebase (rounded to nearest,
+    /// saturating).
     pub fn duration_to_pts(&self, d: Duration) -> u64 {
-        let num = u128::from(self.timebase_num.max(1));
+        let unit = u128::from(self.timebase_num.max(1)).saturating_mul(1_000_000_000);
         let den = u128::from(self.timebase_den);
-        let pts = d.as_nanos().saturating_mul(den) / num.saturating_mul(1_000_000_000);
+        let pts = d.as_nanos().saturating_mul(den).saturating_add(unit / 2) / unit;
         u64::try_from(pts).unwrap_or(u64::MAX)
     }
 
@@ -673,10 +674,8 @@ mod tests {
                 bytes[at] ^= (state >> 16) as u8;
             }
             if let Ok(r) = IvfReader::with_limit(Cursor::new(&bytes), 100) {
-                for f in r {
-                    if let Ok(f) = f {
-                        assert!(f.data.len() <= 100);
-                    }
+                for f in r.flatten() {
+                    assert!(f.data.len() <= 100);
                 }
             }
         }
@@ -688,6 +687,10 @@ mod tests {
         assert_eq!(h.pts_to_duration(30), Duration::from_secs(1));
         assert_eq!(h.pts_to_duration(1), Duration::from_nanos(33_333_333));
         assert_eq!(h.duration_to_pts(Duration::from_secs(2)), 60);
+        // 90 kHz RTP time converted to nanoseconds loses a little; rounding recovers it.
+        for n in 0..300u64 {
+            assert_eq!(h.duration_to_pts(h.pts_to_duration(n)), n);
+        }
         let h = IvfHeader::vp8(1, 1, 90_000);
         assert_eq!(h.duration_to_pts(Duration::from_millis(100)), 9000);
         assert_eq!(h.pts_to_duration(u64::MAX), h.pts_to_duration(u64::MAX));
