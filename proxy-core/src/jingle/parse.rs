@@ -1,14 +1,50 @@
 //! Hand-written, bounded parser for `<iq>` stanzas carrying `<jingle>`.
+//!
+//! The grammar is a set of small functions, one per element, over the events of
+//! quick-xml's namespace-aware reader (see `reader`). Rules, in order of
+//! precedence:
+//!
+//! - The size limit is checked before anything is read. Nesting deeper than
+//!   [`Limits::max_depth`] fails with [`ParseError::TooDeep`], also inside
+//!   skipped subtrees; repeated children are counted against their limits.
+//! - Characters XML cannot carry (C0 controls other than tab/LF/CR, U+FFFE,
+//!   U+FFFF) anywhere in the input, and a raw `<` in an attribute value, are
+//!   [`ParseError::Xml`] errors.
+//! - DOCTYPE (so any entity declaration) and processing instructions are
+//!   [`ParseError::Forbidden`]; the XML declaration at the very start is fine.
+//!   References other than the five predefined entities and character
+//!   references are an [`ParseError::Xml`] error: nothing is ever expanded.
+//! - Namespaces are resolved, so prefixed elements are fine. An element the
+//!   grammar knows at that place (e.g. `<jingle>` inside `<iq>`) in another
+//!   namespace is a [`ParseError::Namespace`] error; any other unknown element
+//!   is skipped whole, as are unknown attributes.
+//! - Where the model holds one child (a content's description and transport,
+//!   the jingle's reason, a transport's fingerprint, …) the first one wins and
+//!   later ones are skipped, as lib-jitsi-meet's `findFirst` does.
+//! - Errors carry at most a short excerpt of the input.
+
+mod reader;
+mod rtp;
+mod transport;
+
+use std::collections::HashSet;
+use std::str::FromStr;
 
 use crate::error::ParseError;
-use crate::message::Iq;
+use crate::jingle::{
+    grouping, Action, Content, Creator, Group, Jingle, Reason, Senders, NS_JINGLE,
+};
+use crate::message::{Iq, IqType, StanzaError, NS_CLIENT};
+
+use reader::{excerpt, is_xml_space, Elem, Ev, Ns, Reader};
 
 /// Bounds on what one incoming message may contain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Largest message in bytes (default 256 KiB).
     pub max_bytes: usize,
-    /// Deepest element nesting (default 16; the deepest real message nests 7).
+    /// Deepest element nesting, counting `<iq>` as 1 (default 16; lib-jitsi-meet's
+    /// messages nest 6 deep, e.g. iq/jingle/content/description/payload-type/rtcp-fb).
     pub max_depth: usize,
     /// Most `<content>`s in one `<jingle>` (default 16).
     pub max_contents: usize,
@@ -39,11 +75,42 @@ impl Default for Limits {
 
 /// Parses one stringified `<iq>`.
 pub fn parse_iq(input: &str, limits: &Limits) -> Result<Iq, ParseError> {
-    let _ = (input, limits);
-    Err(ParseError::UnexpectedElement {
-        found: String::new(),
-        expected: "<iq>",
-    })
+    if input.len() > limits.max_bytes {
+        return Err(ParseError::TooLarge {
+            len: input.len(),
+            limit: limits.max_bytes,
+        });
+    }
+    if let Some((at, c)) = input.char_indices().find(|&(_, c)| !reader::is_xml_char(c)) {
+        return Err(ParseError::Xml {
+            at: at as u64,
+            reason: format!("character U+{:04X} is not allowed in XML", u32::from(c)),
+        });
+    }
+    let mut p = Parser {
+        rd: Reader::new(input, limits),
+        limits,
+    };
+    let root = loop {
+        match p.rd.next()? {
+            Ev::Open(e) => break e,
+            Ev::Text(t) if is_xml_space(&t) => {}
+            Ev::Text(_) => return Err(p.rd.error_here("text outside the root element")),
+            Ev::Close => return Err(p.rd.error_here("end tag without a start tag")),
+            Ev::Eof => return Err(p.rd.error_here("no root element")),
+        }
+    };
+    let iq = p.iq(root)?;
+    loop {
+        match p.rd.next()? {
+            Ev::Eof => return Ok(iq),
+            Ev::Text(t) if is_xml_space(&t) => {}
+            Ev::Text(_) => return Err(p.rd.error_here("text after the root element")),
+            Ev::Open(_) | Ev::Close => {
+                return Err(p.rd.error_here("markup after the root element"))
+            }
+        }
+    }
 }
 
 /// Parses one `<iq>` from bytes, rejecting invalid UTF-8 first.
@@ -60,5 +127,324 @@ pub fn parse_iq_bytes(input: &[u8], limits: &Limits) -> Result<Iq, ParseError> {
             at: e.valid_up_to() as u64,
             reason: "invalid UTF-8".into(),
         }),
+    }
+}
+
+/// A decimal number made of ASCII digits only (no sign, no space), in range for `T`.
+fn number<T: FromStr>(
+    element: &'static str,
+    attribute: &'static str,
+    value: &str,
+) -> Result<T, ParseError> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ParseError::invalid(element, attribute, value));
+    }
+    value
+        .parse()
+        .map_err(|_| ParseError::invalid(element, attribute, value))
+}
+
+/// `true`/`1` or `false`/`0` (xs:boolean).
+fn boolean(
+    element: &'static str,
+    attribute: &'static str,
+    value: &str,
+) -> Result<bool, ParseError> {
+    match value {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(ParseError::invalid(element, attribute, value)),
+    }
+}
+
+fn senders(element: &'static str, value: &str) -> Result<Senders, ParseError> {
+    Senders::from_wire(value).ok_or_else(|| ParseError::invalid(element, "senders", value))
+}
+
+fn required<T>(
+    value: Option<T>,
+    element: &'static str,
+    attribute: &'static str,
+) -> Result<T, ParseError> {
+    value.ok_or(ParseError::MissingAttribute { element, attribute })
+}
+
+/// Fails with [`ParseError::TooMany`] if one more than `limit` would be held.
+fn room(len: usize, limit: usize, what: &'static str) -> Result<(), ParseError> {
+    if len >= limit {
+        Err(ParseError::TooMany { what, limit })
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether `s` can be written back as an element name (the conditions of
+/// `<reason>` and `<error>` are element names).
+pub(crate) fn is_element_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+struct Parser<'i, 'l> {
+    rd: Reader<'i>,
+    limits: &'l Limits,
+}
+
+impl<'i> Parser<'i, '_> {
+    /// `<iq>`.
+    fn iq(&mut self, e: Elem<'i>) -> Result<Iq, ParseError> {
+        if e.local() != "iq" {
+            return Err(ParseError::UnexpectedElement {
+                found: excerpt(e.local()),
+                expected: "<iq>",
+            });
+        }
+        e.expect_ns(Ns::Client, NS_CLIENT)?;
+        let (mut kind, mut id, mut to, mut from) = (None, None, None, None);
+        e.attrs(|k, v| {
+            match k {
+                "type" => {
+                    kind = Some(
+                        IqType::from_wire(&v)
+                            .ok_or_else(|| ParseError::invalid("iq", "type", &v))?,
+                    )
+                }
+                "id" => id = Some(v.into_owned()),
+                "to" => to = Some(v.into_owned()),
+                "from" => from = Some(v.into_owned()),
+                _ => {}
+            }
+            Ok(())
+        })?;
+        let mut iq = Iq {
+            kind: required(kind, "iq", "type")?,
+            id,
+            to,
+            from,
+            jingle: None,
+            error: None,
+        };
+        while let Some(c) = self.rd.child(&e)? {
+            match c.local() {
+                "jingle" if iq.jingle.is_none() => {
+                    c.expect_ns(Ns::Jingle, NS_JINGLE)?;
+                    iq.jingle = Some(self.jingle(c)?);
+                }
+                "error" if iq.error.is_none() => {
+                    c.expect_ns(Ns::Client, NS_CLIENT)?;
+                    iq.error = Some(self.stanza_error(c)?);
+                }
+                _ => self.rd.skip(c)?,
+            }
+        }
+        Ok(iq)
+    }
+
+    /// `<jingle>`.
+    fn jingle(&mut self, e: Elem<'i>) -> Result<Jingle, ParseError> {
+        let mut action = None;
+        let mut jingle = Jingle::new(Action::SessionInitiate);
+        e.attrs(|k, v| {
+            match k {
+                "action" => {
+                    action = Some(
+                        Action::from_wire(&v)
+                            .ok_or_else(|| ParseError::UnknownAction(excerpt(&v)))?,
+                    )
+                }
+                "sid" => jingle.sid = Some(v.into_owned()),
+                "initiator" => jingle.initiator = Some(v.into_owned()),
+                "responder" => jingle.responder = Some(v.into_owned()),
+                _ => {}
+            }
+            Ok(())
+        })?;
+        jingle.action = required(action, "jingle", "action")?;
+        while let Some(c) = self.rd.child(&e)? {
+            match c.local() {
+                "group" => {
+                    c.expect_ns(Ns::Grouping, grouping::NS)?;
+                    room(jingle.groups.len(), self.limits.max_children, "groups")?;
+                    jingle.groups.push(self.group(c)?);
+                }
+                "content" => {
+                    c.expect_ns(Ns::Jingle, NS_JINGLE)?;
+                    room(jingle.contents.len(), self.limits.max_contents, "contents")?;
+                    jingle.contents.push(self.content(c)?);
+                }
+                "reason" if jingle.reason.is_none() => {
+                    c.expect_ns(Ns::Jingle, NS_JINGLE)?;
+                    jingle.reason = Some(self.reason(c)?);
+                }
+                "details" if jingle.details.is_none() => {
+                    c.expect_ns(Ns::Jingle, NS_JINGLE)?;
+                    jingle.details = Some(self.rd.text(c)?);
+                }
+                _ => self.rd.skip(c)?,
+            }
+        }
+        let mut names = HashSet::with_capacity(jingle.contents.len());
+        if let Some(dup) = jingle
+            .contents
+            .iter()
+            .find(|c| !names.insert(c.name.as_str()))
+        {
+            return Err(ParseError::DuplicateContent(excerpt(&dup.name)));
+        }
+        Ok(jingle)
+    }
+
+    /// `<group semantics=…>` (XEP-0338).
+    fn group(&mut self, e: Elem<'i>) -> Result<Group, ParseError> {
+        let mut semantics = None;
+        e.attrs(|k, v| {
+            if k == "semantics" {
+                semantics = Some(v.into_owned());
+            }
+            Ok(())
+        })?;
+        let mut group = Group {
+            semantics: required(semantics, "group", "semantics")?,
+            contents: Vec::new(),
+        };
+        while let Some(c) = self.rd.child(&e)? {
+            if c.local() != "content" {
+                self.rd.skip(c)?;
+                continue;
+            }
+            c.expect_ns(Ns::Grouping, grouping::NS)?;
+            room(
+                group.contents.len(),
+                self.limits.max_children,
+                "group members",
+            )?;
+            let mut name = None;
+            c.attrs(|k, v| {
+                if k == "name" {
+                    name = Some(v.into_owned());
+                }
+                Ok(())
+            })?;
+            group.contents.push(required(name, "content", "name")?);
+            self.rd.skip(c)?;
+        }
+        Ok(group)
+    }
+
+    /// `<content>`.
+    fn content(&mut self, e: Elem<'i>) -> Result<Content, ParseError> {
+        let mut name = None;
+        let mut content = Content::default();
+        e.attrs(|k, v| {
+            match k {
+                "name" => name = Some(v.into_owned()),
+                "creator" => {
+                    content.creator = Some(match &*v {
+                        "initiator" => Creator::Initiator,
+                        "responder" => Creator::Responder,
+                        _ => return Err(ParseError::invalid("content", "creator", &v)),
+                    })
+                }
+                "senders" => content.senders = Some(senders("content", &v)?),
+                _ => {}
+            }
+            Ok(())
+        })?;
+        content.name = required(name, "content", "name")?;
+        while let Some(c) = self.rd.child(&e)? {
+            match c.local() {
+                "description" if content.description.is_none() => {
+                    c.expect_ns(Ns::Rtp, crate::jingle::rtp::NS)?;
+                    content.description = Some(self.description(c)?);
+                }
+                "transport" if content.transport.is_none() => {
+                    c.expect_ns(Ns::IceUdp, crate::jingle::ice_udp::NS)?;
+                    content.transport = Some(self.transport(c)?);
+                }
+                _ => self.rd.skip(c)?,
+            }
+        }
+        Ok(content)
+    }
+
+    /// `<reason>` with one condition element and an optional `<text>`.
+    fn reason(&mut self, e: Elem<'i>) -> Result<Reason, ParseError> {
+        e.check_attrs()?;
+        let (mut condition, mut text) = (None, None);
+        while let Some(c) = self.rd.child(&e)? {
+            if c.ns != Ns::Jingle {
+                self.rd.skip(c)?;
+            } else if c.local() == "text" {
+                if text.is_none() {
+                    text = Some(self.rd.text(c)?);
+                } else {
+                    self.rd.skip(c)?;
+                }
+            } else {
+                if condition.is_none() {
+                    condition = Some(condition_name(&c, "a condition in <reason>")?);
+                }
+                self.rd.skip(c)?;
+            }
+        }
+        Ok(Reason {
+            condition: condition.ok_or(ParseError::UnexpectedElement {
+                found: "</reason>".into(),
+                expected: "a condition in <reason>",
+            })?,
+            text,
+        })
+    }
+
+    /// `<error type=…>` of an `<iq type='error'>` (RFC 6120 §8.3).
+    fn stanza_error(&mut self, e: Elem<'i>) -> Result<StanzaError, ParseError> {
+        let mut kind = None;
+        e.attrs(|k, v| {
+            if k == "type" {
+                kind = Some(v.into_owned());
+            }
+            Ok(())
+        })?;
+        let kind = required(kind, "error", "type")?;
+        let (mut condition, mut jingle_condition, mut text) = (None, None, None);
+        while let Some(c) = self.rd.child(&e)? {
+            match c.ns {
+                Ns::Stanzas if c.local() == "text" && text.is_none() => {
+                    text = Some(self.rd.text(c)?);
+                    continue;
+                }
+                Ns::Stanzas if c.local() == "text" => {}
+                Ns::Stanzas if condition.is_none() => {
+                    condition = Some(condition_name(&c, "a condition in <error>")?);
+                }
+                Ns::JingleErrors if jingle_condition.is_none() => {
+                    jingle_condition = Some(condition_name(&c, "a Jingle error condition")?);
+                }
+                _ => {}
+            }
+            self.rd.skip(c)?;
+        }
+        Ok(StanzaError {
+            kind,
+            condition: condition.ok_or(ParseError::UnexpectedElement {
+                found: "</error>".into(),
+                expected: "a defined condition in <error>",
+            })?,
+            jingle_condition,
+            text,
+        })
+    }
+}
+
+/// The local name of a condition element, if it can be written back.
+fn condition_name(e: &Elem<'_>, expected: &'static str) -> Result<String, ParseError> {
+    if is_element_name(e.local()) {
+        Ok(e.local().to_owned())
+    } else {
+        Err(ParseError::UnexpectedElement {
+            found: excerpt(e.local()),
+            expected,
+        })
     }
 }

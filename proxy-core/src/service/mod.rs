@@ -1,5 +1,9 @@
 //! The proxy-connection state machine.
 
+mod engine;
+mod messages;
+mod session;
+mod support;
 mod types;
 
 use std::collections::VecDeque;
@@ -7,61 +11,440 @@ use std::time::Instant;
 
 pub use types::*;
 
-use crate::error::{ApiError, Error};
-use crate::message::ProxyMessage;
+use crate::convert;
+use crate::error::{ApiError, EngineError, Error, ProtocolError};
+use crate::jingle::{Action, Content, Jingle, Reason};
+use crate::message::{Iq, IqType, ProxyMessage, StanzaError};
+use crate::{parse_iq, write_iq};
 
-/// lib-jitsi-meet's `ProxyConnectionService`, sans-IO.
+use session::{Phase, Role, Session};
+use support::{EarlyTransportInfo, IdGenerator, RejectionLimiter};
+
+/// `<details>` of the rejection sent to a JID that is not the active peer.
+pub const REJECTED: &str = "rejected";
+/// `<details>` sent when ICE fails or connectivity is lost (lib-jitsi-meet's value).
+pub const ICE_FAILED: &str = "xmpp.connection.ice.failed";
+/// `<details>` sent when no session-accept arrived in time.
+pub const ACCEPT_TIMEOUT: &str = "xmpp.connection.session-accept.timeout";
+/// `<details>` sent when the peer's offer or answer could not be used.
+pub const NEGOTIATION_FAILED: &str = "xmpp.connection.negotiation.failed";
+
+/// lib-jitsi-meet's `ProxyConnectionService`, sans-IO: one proxy connection at a
+/// time, negotiated with Jingle `<iq>`s, with the media engine driven through
+/// commands.
+///
+/// The methods fall into four groups, as in quinn-proto's `Connection`:
+///
+/// - **inputs**: [`handle_message`](Self::handle_message) (a signaling message),
+///   [`handle_engine_event`](Self::handle_engine_event) (what the media engine
+///   reports), [`handle_timeout`](Self::handle_timeout) (time passed);
+/// - **application commands**: [`start`](Self::start), [`stop`](Self::stop);
+/// - **outputs**: [`poll_output`](Self::poll_output) yields [`Output`]s: IQs to
+///   send, [`EngineCommand`]s to run, [`Event`]s for the application;
+///   [`poll_timeout`](Self::poll_timeout) tells when to call `handle_timeout`;
+/// - **getters**: [`peer`](Self::peer), [`is_active`](Self::is_active),
+///   [`is_connected`](Self::is_connected).
+///
+/// After every input or command, drain `poll_output` until it returns `None`
+/// and run engine commands in the order they come (their results come back as
+/// engine events, which are inputs again), then re-arm the timer from
+/// `poll_timeout`. Time is always passed in; the service never reads a clock.
+///
+/// Rules kept (see the crate docs): one connection at a time, rejections for
+/// everybody else (rate-limited); acks only for IQs with an `id`; `sid` checks;
+/// session-terminate on `stop`; a [`Event::ConnectionClosed`] exactly once per
+/// connection; timeouts for session-accept, ICE and lost connectivity;
+/// transport-info that overtook its session-initiate is kept briefly.
 #[derive(Debug)]
 pub struct ProxyConnectionService {
     config: Config,
+    ids: IdGenerator,
+    session: Option<Session>,
+    /// The last closed session's peer and sid: its late messages are expected
+    /// (both sides closing at once) and are acknowledged quietly.
+    last_closed: Option<(String, String)>,
+    early: EarlyTransportInfo,
+    rejections: RejectionLimiter,
     outputs: VecDeque<Output>,
+    /// SDP `o=` session ids, one per conversion (deterministic).
+    sdp_session_id: u64,
 }
 
 impl ProxyConnectionService {
     /// A service with no connection.
     pub fn new(config: Config) -> ProxyConnectionService {
+        let mut ids = IdGenerator::new(config.seed);
+        let sdp_session_id = ids.next_u64() >> 2;
         ProxyConnectionService {
             config,
+            ids,
+            session: None,
+            last_closed: None,
+            early: EarlyTransportInfo::default(),
+            rejections: RejectionLimiter::default(),
             outputs: VecDeque::new(),
+            sdp_session_id,
         }
     }
 
-    /// Starts a connection to `peer` as initiator, sending `tracks`.
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The JID of the active connection's peer.
+    pub fn peer(&self) -> Option<&str> {
+        self.session.as_ref().map(|s| s.peer.as_str())
+    }
+
+    /// Whether a connection exists (negotiating or connected).
+    pub fn is_active(&self) -> bool {
+        self.session.is_some()
+    }
+
+    /// Whether the active connection's media path is up.
+    pub fn is_connected(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| s.connected)
+    }
+
+    /// The session id of the active connection.
+    pub fn sid(&self) -> Option<&str> {
+        self.session.as_ref().map(|s| s.sid.as_str())
+    }
+
+    /// How many transport-info messages wait for their session-initiate.
+    pub fn early_transport_info_len(&self) -> usize {
+        self.early.len()
+    }
+
+    /// How many JIDs the rejection rate limiter remembers.
+    pub fn rejection_memory_len(&self) -> usize {
+        self.rejections.len()
+    }
+
+    /// How many outputs wait to be polled.
+    pub fn pending_outputs(&self) -> usize {
+        self.outputs.len()
+    }
+
+    /// Starts a connection to `peer` as initiator, sending `tracks` (named
+    /// `peer-a{i}` / `peer-v{i}` by their index). Asks the engine for an offer.
+    ///
+    /// Errors (and changes nothing) if `peer` is empty or a connection exists.
     pub fn start(&mut self, now: Instant, peer: &str, tracks: &[LocalTrack]) -> Result<(), Error> {
-        let _ = (now, tracks, &self.config);
         if peer.is_empty() {
             return Err(ApiError::EmptyPeerJid.into());
         }
+        if let Some(s) = &self.session {
+            return Err(ApiError::AlreadyActive(s.peer.clone()).into());
+        }
+        let sid = self.ids.hex_id();
+        let mut session = Session::new(
+            peer.to_owned(),
+            Role::Initiator,
+            sid,
+            Phase::CreatingOffer,
+            now,
+        );
+        session.tracks = self.track_specs(&session.sid, tracks);
+        let direction = if tracks.is_empty() {
+            Direction::RecvOnly
+        } else if self.config.offer_to_receive {
+            Direction::SendRecv
+        } else {
+            Direction::SendOnly
+        };
+        self.outputs
+            .push_back(Output::Engine(EngineCommand::CreateOffer {
+                ice_servers: self.config.ice_servers.clone(),
+                tracks: session.tracks.clone(),
+                direction,
+            }));
+        self.session = Some(session);
         Ok(())
     }
 
-    /// Handles one signaling message.
+    /// Stops the active connection: sends session-terminate (reason `success`),
+    /// closes the engine and reports [`Event::ConnectionClosed`]. Does nothing
+    /// when there is no connection.
+    pub fn stop(&mut self, now: Instant) {
+        let _ = now;
+        if self.session.is_some() {
+            self.close(CloseReason::LocalStop);
+        }
+    }
+
+    /// Handles one signaling message. Malformed input becomes an
+    /// [`Event::Error`] and changes nothing.
     pub fn handle_message(&mut self, now: Instant, message: ProxyMessage) {
-        let _ = (now, message);
+        let ProxyMessage { from, iq } = message;
+        let iq = match parse_iq(&iq, &self.config.limits) {
+            Ok(iq) => iq,
+            Err(source) => {
+                self.error(Error::Malformed { from, source });
+                return;
+            }
+        };
+        if let Some(active) = self.session.as_ref().map(|s| s.peer.clone()) {
+            if active != from {
+                self.reject(now, &from, &iq, active);
+                return;
+            }
+        }
+        match iq.kind {
+            IqType::Result => {}
+            IqType::Error => {
+                let condition = iq
+                    .error
+                    .as_ref()
+                    .map(|e| e.condition.clone())
+                    .unwrap_or_else(|| "undefined-condition".into());
+                self.protocol_error(&from, ProtocolError::IqError { condition });
+            }
+            IqType::Get | IqType::Set => match iq.jingle {
+                Some(jingle) => self.handle_jingle(now, &from, iq.id.as_deref(), jingle),
+                None => {
+                    let kind = iq.kind.as_str();
+                    self.answer_error(&from, iq.id.as_deref(), "modify", "bad-request", None);
+                    self.protocol_error(&from, ProtocolError::NoJingle(kind));
+                }
+            },
+        }
     }
 
     /// Handles one media-engine event.
     pub fn handle_engine_event(&mut self, now: Instant, event: EngineEvent) {
-        let _ = (now, event);
+        if self.session.is_none() {
+            // Events that were in flight when the connection closed are stale;
+            // only failures are worth telling.
+            if let EngineEvent::CommandFailed(e) = event {
+                self.error(Error::Engine(e));
+            }
+            return;
+        }
+        match event {
+            EngineEvent::LocalOffer { sdp } => self.on_local_description(now, sdp, Role::Initiator),
+            EngineEvent::LocalAnswer { sdp } => {
+                self.on_local_description(now, sdp, Role::Responder)
+            }
+            EngineEvent::LocalCandidates { candidates } => self.on_local_candidates(candidates),
+            EngineEvent::Connected => {
+                let Some(s) = self.session.as_mut() else {
+                    return;
+                };
+                s.disconnected_since = None;
+                s.connected = true;
+                if !s.ever_connected {
+                    s.ever_connected = true;
+                    let peer = s.peer.clone();
+                    self.event(Event::Connected { peer });
+                }
+            }
+            EngineEvent::Disconnected => {
+                let Some(s) = self.session.as_mut() else {
+                    return;
+                };
+                if s.connected {
+                    s.connected = false;
+                    s.disconnected_since = Some(now);
+                }
+            }
+            EngineEvent::Failed { reason } => {
+                self.close(CloseReason::EngineFailed(reason));
+            }
+            EngineEvent::RemoteTrack { mid, kind } => self.on_remote_track(mid, kind),
+            EngineEvent::CommandFailed(e) => {
+                let fatal = !matches!(e, EngineError::Other(_));
+                let reason = e.to_string();
+                self.error(Error::Engine(e));
+                if fatal {
+                    self.close(CloseReason::EngineFailed(reason));
+                }
+            }
+        }
     }
 
-    /// Stops the active connection, if any.
-    pub fn stop(&mut self, now: Instant) {
-        let _ = now;
-    }
-
-    /// Advances timers to `now`.
+    /// Advances timers to `now`: session-accept, ICE and connectivity timeouts,
+    /// and expiry of early transport-info.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let _ = now;
+        for from in self.early.expire(now) {
+            self.protocol_error(&from, ProtocolError::OrphanTransportInfo);
+        }
+        let Some(s) = &self.session else { return };
+        let reason = if matches!(s.phase, Phase::AwaitingAccept { deadline } if now >= deadline) {
+            Some(CloseReason::AcceptTimeout)
+        } else if !s.ever_connected && now >= s.started + self.config.ice_connect_timeout {
+            Some(CloseReason::IceTimeout)
+        } else if s
+            .disconnected_since
+            .is_some_and(|t| now >= t + self.config.connectivity_lost_timeout)
+        {
+            Some(CloseReason::ConnectivityLost)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            self.close(reason);
+        }
     }
 
-    /// The next output, if any.
+    /// The next output, if any. Drain after every input.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.outputs.pop_front()
     }
 
-    /// When `handle_timeout` must next be called.
+    /// When [`handle_timeout`](Self::handle_timeout) must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        None
+        let mut next = self.early.next_expiry();
+        let mut consider = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
+        if let Some(s) = &self.session {
+            if let Phase::AwaitingAccept { deadline } = s.phase {
+                consider(deadline);
+            }
+            if !s.ever_connected {
+                consider(s.started + self.config.ice_connect_timeout);
+            }
+            if let Some(t) = s.disconnected_since {
+                consider(t + self.config.connectivity_lost_timeout);
+            }
+        }
+        next
     }
+
+    // The message handlers live in messages.rs, the engine-event handlers in engine.rs.
+
+    // ---- helpers --------------------------------------------------------
+
+    /// Ends the active connection: tells the peer where we owe it a word,
+    /// closes the engine and fires the closed event (exactly once: the
+    /// session is gone afterwards).
+    pub(super) fn close(&mut self, reason: CloseReason) {
+        let Some(s) = self.session.take() else { return };
+        let notify = match &reason {
+            CloseReason::LocalStop => {
+                let mut j = Jingle::new(Action::SessionTerminate);
+                j.reason = Some(Reason::new("success"));
+                Some(j)
+            }
+            CloseReason::AcceptTimeout => Some(connection_error(ACCEPT_TIMEOUT)),
+            CloseReason::IceTimeout
+            | CloseReason::ConnectivityLost
+            | CloseReason::EngineFailed(_) => Some(connection_error(ICE_FAILED)),
+            CloseReason::NegotiationFailed => Some(connection_error(NEGOTIATION_FAILED)),
+            CloseReason::Terminated { .. }
+            | CloseReason::PeerError { .. }
+            | CloseReason::Unavailable => None,
+        };
+        if let Some(mut jingle) = notify {
+            jingle.sid = Some(s.sid.clone());
+            self.send(&s.peer, &Iq::set(&s.peer, jingle));
+        }
+        self.outputs.push_back(Output::Engine(EngineCommand::Close));
+        self.event(Event::ConnectionClosed {
+            peer: s.peer.clone(),
+            reason,
+        });
+        self.last_closed = Some((s.peer, s.sid));
+    }
+
+    pub(super) fn track_specs(&mut self, sid: &str, tracks: &[LocalTrack]) -> Vec<TrackSpec> {
+        tracks
+            .iter()
+            .enumerate()
+            .map(|(index, t)| {
+                let letter = match t.kind {
+                    MediaKind::Audio => 'a',
+                    MediaKind::Video => 'v',
+                };
+                TrackSpec {
+                    index,
+                    source_name: format!("peer-{letter}{index}"),
+                    kind: t.kind,
+                    video_type: match t.kind {
+                        MediaKind::Audio => None,
+                        MediaKind::Video => Some(t.video_type.unwrap_or(VideoType::Desktop)),
+                    },
+                    stream_id: format!("proxy-{sid}"),
+                    track_id: format!("{}-{}-{index}", self.ids.hex_id(), t.kind.as_str()),
+                }
+            })
+            .collect()
+    }
+
+    pub(super) fn sdp_of(&mut self, jingle: &Jingle) -> Result<String, crate::ConvertError> {
+        self.sdp_session_id = self.sdp_session_id.wrapping_add(1) & (u64::MAX >> 2);
+        convert::jingle_to_sdp(jingle, self.sdp_session_id)
+    }
+
+    pub(super) fn send(&mut self, to: &str, iq: &Iq) {
+        self.outputs.push_back(Output::Send {
+            to: to.to_owned(),
+            iq: write_iq(iq),
+        });
+    }
+
+    /// `<iq type='result'>` for an IQ that carried an id; nothing otherwise.
+    pub(super) fn ack(&mut self, to: &str, id: Option<&str>) {
+        if let Some(id) = id {
+            self.send(to, &Iq::result(to, id));
+        }
+    }
+
+    /// `<iq type='error'>` for an IQ that carried an id; nothing otherwise.
+    pub(super) fn answer_error(
+        &mut self,
+        to: &str,
+        id: Option<&str>,
+        kind: &str,
+        condition: &str,
+        jingle_condition: Option<&str>,
+    ) {
+        if let Some(id) = id {
+            let error = StanzaError {
+                kind: kind.to_owned(),
+                condition: condition.to_owned(),
+                jingle_condition: jingle_condition.map(str::to_owned),
+                text: None,
+            };
+            self.send(to, &Iq::error(to, id, error));
+        }
+    }
+
+    pub(super) fn event(&mut self, event: Event) {
+        self.outputs.push_back(Output::Event(event));
+    }
+
+    pub(super) fn error(&mut self, error: Error) {
+        self.event(Event::Error(error));
+    }
+
+    pub(super) fn protocol_error(&mut self, from: &str, source: ProtocolError) {
+        self.error(Error::Protocol {
+            from: from.to_owned(),
+            source,
+        });
+    }
+}
+
+fn connection_error(details: &str) -> Jingle {
+    let mut j = Jingle::new(Action::ConnectionErrorEncountered);
+    j.details = Some(details.to_owned());
+    j
+}
+
+/// Whether an offer or answer can describe a session at all.
+fn usable_description(jingle: &Jingle) -> Result<(), &'static str> {
+    if jingle.contents.is_empty() {
+        return Err("no contents");
+    }
+    let usable = |c: &Content| {
+        c.description.is_some()
+            && c.transport
+                .as_ref()
+                .is_some_and(|t| t.ufrag.is_some() && t.pwd.is_some() && t.fingerprint.is_some())
+    };
+    if !jingle.contents.iter().any(usable) {
+        return Err("no content with a description, ICE credentials and a fingerprint");
+    }
+    Ok(())
 }

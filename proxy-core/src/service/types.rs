@@ -192,7 +192,8 @@ pub enum Direction {
 pub enum EngineCommand {
     /// Start a fresh peer connection as initiator with these ICE servers, one
     /// m-line per track in order with `direction`, and answer with
-    /// [`EngineEvent::LocalOffer`].
+    /// [`EngineEvent::LocalOffer`]. With no tracks, offer one video m-line
+    /// with `direction` (then [`Direction::RecvOnly`]) so the peer can send.
     CreateOffer {
         /// ICE servers to use.
         ice_servers: Vec<IceServer>,
@@ -291,6 +292,8 @@ pub enum CloseReason {
     ConnectivityLost,
     /// The engine failed.
     EngineFailed(String),
+    /// The peer's offer or answer could not be used.
+    NegotiationFailed,
 }
 
 /// A received track described as a local track the application can use

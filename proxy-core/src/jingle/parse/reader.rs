@@ -1,0 +1,401 @@
+//! A bounded, namespace-resolving event source over quick-xml's [`NsReader`].
+//!
+//! Everything the grammar in the parent module needs and nothing more: elements
+//! with their resolved namespace, text with references resolved, depth counted,
+//! DOCTYPE and processing instructions refused, subtrees skipped without recursion.
+
+use std::borrow::Cow;
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::ResolveResult;
+use quick_xml::{NsReader, XmlVersion};
+
+use crate::error::ParseError;
+use crate::jingle::{dtls, grouping, ice_udp, rtp, NS_JINGLE, NS_JINGLE_ERRORS};
+use crate::message::{NS_CLIENT, NS_STANZAS};
+
+use super::Limits;
+
+/// Longest piece of input copied into an error.
+const MAX_ERROR_TEXT: usize = 64;
+
+/// Longest reader message copied into [`ParseError::Xml`].
+const MAX_REASON: usize = 160;
+
+/// `s` cut to at most `max` bytes on a char boundary.
+pub(super) fn truncate(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    // `end` is a char boundary no larger than `s.len()`, so this cannot fail.
+    s.get(..end).unwrap_or_default()
+}
+
+/// `s` cut to [`MAX_ERROR_TEXT`] bytes, owned, for an error.
+pub(super) fn excerpt(s: &str) -> String {
+    truncate(s, MAX_ERROR_TEXT).to_owned()
+}
+
+/// The namespaces the grammar knows, resolved once per element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Ns {
+    /// No namespace at all.
+    None,
+    /// `jabber:client`.
+    Client,
+    /// `urn:ietf:params:xml:ns:xmpp-stanzas`.
+    Stanzas,
+    /// `urn:xmpp:jingle:1`.
+    Jingle,
+    /// `urn:xmpp:jingle:errors:1`.
+    JingleErrors,
+    /// `urn:xmpp:jingle:apps:grouping:0`.
+    Grouping,
+    /// `urn:xmpp:jingle:apps:rtp:1`.
+    Rtp,
+    /// `urn:xmpp:jingle:apps:rtp:rtcp-fb:0`.
+    RtcpFb,
+    /// `urn:xmpp:jingle:apps:rtp:rtp-hdrext:0`.
+    Hdrext,
+    /// `urn:xmpp:jingle:apps:rtp:ssma:0`.
+    Ssma,
+    /// `urn:xmpp:jingle:transports:ice-udp:1`.
+    IceUdp,
+    /// `urn:xmpp:jingle:apps:dtls:0`.
+    Dtls,
+    /// Anything else (kept truncated, only for error messages).
+    Other(String),
+}
+
+impl Ns {
+    const KNOWN: [(&'static str, Ns); 11] = [
+        (NS_CLIENT, Ns::Client),
+        (NS_STANZAS, Ns::Stanzas),
+        (NS_JINGLE, Ns::Jingle),
+        (NS_JINGLE_ERRORS, Ns::JingleErrors),
+        (grouping::NS, Ns::Grouping),
+        (rtp::NS, Ns::Rtp),
+        (rtp::NS_RTCP_FB, Ns::RtcpFb),
+        (rtp::NS_HDREXT, Ns::Hdrext),
+        (rtp::NS_SSMA, Ns::Ssma),
+        (ice_udp::NS, Ns::IceUdp),
+        (dtls::NS, Ns::Dtls),
+    ];
+
+    fn from_uri(uri: &str) -> Ns {
+        Ns::KNOWN
+            .iter()
+            .find(|(known, _)| *known == uri)
+            .map(|(_, ns)| ns.clone())
+            .unwrap_or_else(|| Ns::Other(excerpt(uri)))
+    }
+
+    /// The namespace URI (truncated for unknown ones).
+    pub(super) fn as_str(&self) -> &str {
+        match self {
+            Ns::None => "",
+            Ns::Other(s) => s,
+            known => Ns::KNOWN
+                .iter()
+                .find(|(_, ns)| ns == known)
+                .map_or("", |(uri, _)| uri),
+        }
+    }
+}
+
+/// One element start (`<x …>` or `<x …/>`) with its resolved namespace.
+pub(super) struct Elem<'i> {
+    start: BytesStart<'i>,
+    /// Byte offset of the `<` of the start tag.
+    at: u64,
+    /// The element's namespace.
+    pub(super) ns: Ns,
+    /// `<x/>`: there are no children and no end tag to consume.
+    pub(super) empty: bool,
+}
+
+impl Elem<'_> {
+    /// The local name (without prefix).
+    pub(super) fn local(&self) -> &str {
+        self.start.local_name().into_inner()
+    }
+
+    /// Fails with [`ParseError::Namespace`] unless the element is in `expected`.
+    pub(super) fn expect_ns(
+        &self,
+        expected: Ns,
+        expected_uri: &'static str,
+    ) -> Result<(), ParseError> {
+        if self.ns == expected {
+            Ok(())
+        } else {
+            Err(ParseError::Namespace {
+                element: excerpt(self.local()),
+                found: self.ns.as_str().to_owned(),
+                expected: expected_uri,
+            })
+        }
+    }
+
+    /// Calls `f(name, value)` for every unprefixed attribute other than `xmlns`,
+    /// with the value unescaped and normalized. Stops at the first error.
+    /// Syntax errors in attributes are reported at the start of the tag.
+    pub(super) fn attrs<'a>(
+        &'a self,
+        mut f: impl FnMut(&str, Cow<'a, str>) -> Result<(), ParseError>,
+    ) -> Result<(), ParseError> {
+        for attr in self.start.attributes() {
+            let attr = attr.map_err(|e| self.xml_error(&quick_xml::Error::InvalidAttr(e)))?;
+            if attr.value.contains('<') {
+                return Err(ParseError::Xml {
+                    at: self.at,
+                    reason: "'<' in an attribute value".into(),
+                });
+            }
+            let key = attr.key.into_inner();
+            if key == "xmlns" || key.contains(':') {
+                continue;
+            }
+            let value = attr
+                .normalized_value(XmlVersion::Implicit1_0)
+                .map_err(|e| self.xml_error(&e))?;
+            f(key, value)?;
+        }
+        Ok(())
+    }
+
+    /// Checks that every attribute is well formed, keeping none.
+    pub(super) fn check_attrs(&self) -> Result<(), ParseError> {
+        self.attrs(|_, _| Ok(()))
+    }
+
+    fn xml_error(&self, e: &quick_xml::Error) -> ParseError {
+        ParseError::Xml {
+            at: self.at,
+            reason: truncate(&e.to_string(), MAX_REASON).to_owned(),
+        }
+    }
+}
+
+/// What the grammar sees.
+pub(super) enum Ev<'i> {
+    /// An element opened (or an empty element).
+    Open(Elem<'i>),
+    /// The current element closed.
+    Close,
+    /// Character data (text, CDATA or a resolved reference).
+    Text(Cow<'i, str>),
+    /// End of input.
+    Eof,
+}
+
+/// The bounded event source.
+pub(super) struct Reader<'i> {
+    r: NsReader<&'i [u8]>,
+    max_depth: usize,
+    /// Open elements right now.
+    depth: usize,
+    /// Nothing but (maybe) the XML declaration has been read yet.
+    at_start: bool,
+}
+
+impl<'i> Reader<'i> {
+    pub(super) fn new(input: &'i str, limits: &Limits) -> Reader<'i> {
+        let mut r = NsReader::from_str(input);
+        let config = r.config_mut();
+        config.check_end_names = true;
+        config.check_comments = true;
+        config.expand_empty_elements = false;
+        config.allow_dangling_amp = false;
+        config.allow_unmatched_ends = false;
+        Reader {
+            r,
+            max_depth: limits.max_depth,
+            depth: 0,
+            at_start: true,
+        }
+    }
+
+    /// Byte offset of the reader.
+    pub(super) fn pos(&self) -> u64 {
+        self.r.buffer_position()
+    }
+
+    /// A [`ParseError::Xml`] from a reader error, with a bounded message.
+    pub(super) fn xml_error(&self, e: &quick_xml::Error) -> ParseError {
+        ParseError::Xml {
+            at: self.r.error_position(),
+            reason: truncate(&e.to_string(), MAX_REASON).to_owned(),
+        }
+    }
+
+    /// A [`ParseError::Xml`] at the current position.
+    pub(super) fn error_here(&self, reason: &str) -> ParseError {
+        ParseError::Xml {
+            at: self.pos(),
+            reason: reason.to_owned(),
+        }
+    }
+
+    fn too_deep(&self) -> ParseError {
+        ParseError::TooDeep {
+            limit: self.max_depth,
+            at: self.pos(),
+        }
+    }
+
+    fn forbidden(&self, what: &'static str) -> ParseError {
+        ParseError::Forbidden {
+            what,
+            at: self.r.buffer_position(),
+        }
+    }
+
+    fn open(&self, start: BytesStart<'i>, at: u64, empty: bool) -> Result<Ev<'i>, ParseError> {
+        let (resolved, _) = self.r.resolver().resolve_element(start.name());
+        let ns = match resolved {
+            ResolveResult::Unbound => Ns::None,
+            ResolveResult::Bound(ns) => Ns::from_uri(ns.0),
+            ResolveResult::Unknown(prefix) => {
+                return Err(ParseError::Xml {
+                    at: self.pos(),
+                    reason: format!(
+                        "undeclared namespace prefix {:?}",
+                        truncate(&prefix, MAX_ERROR_TEXT)
+                    ),
+                })
+            }
+        };
+        Ok(Ev::Open(Elem {
+            start,
+            at,
+            ns,
+            empty,
+        }))
+    }
+
+    /// The next event that matters to the grammar.
+    pub(super) fn next(&mut self) -> Result<Ev<'i>, ParseError> {
+        loop {
+            let before = self.r.buffer_position();
+            let event = match self.r.read_event() {
+                Ok(event) => event,
+                Err(e) => return Err(self.xml_error(&e)),
+            };
+            let at_start = std::mem::replace(&mut self.at_start, false);
+            return match event {
+                Event::Start(start) => {
+                    self.depth += 1;
+                    if self.depth > self.max_depth {
+                        return Err(self.too_deep());
+                    }
+                    self.open(start, before, false)
+                }
+                Event::Empty(start) => {
+                    if self.depth >= self.max_depth {
+                        return Err(self.too_deep());
+                    }
+                    self.open(start, before, true)
+                }
+                Event::End(_) => {
+                    self.depth = self.depth.saturating_sub(1);
+                    Ok(Ev::Close)
+                }
+                Event::Text(text) => Ok(Ev::Text(text.xml10_content())),
+                Event::CData(cdata) => Ok(Ev::Text(cdata.xml10_content())),
+                Event::GeneralRef(reference) => {
+                    if let Some(resolved) = quick_xml::escape::resolve_predefined_entity(&reference)
+                    {
+                        return Ok(Ev::Text(Cow::Borrowed(resolved)));
+                    }
+                    match reference.resolve_char_ref() {
+                        Ok(Some(c)) if is_xml_char(c) => Ok(Ev::Text(Cow::Owned(c.to_string()))),
+                        Ok(Some(_)) => {
+                            Err(self.error_here("character reference to a non-XML char"))
+                        }
+                        Ok(None) => Err(ParseError::Xml {
+                            at: self.pos(),
+                            reason: format!(
+                                "undeclared entity &{};",
+                                truncate(&reference, MAX_ERROR_TEXT)
+                            ),
+                        }),
+                        Err(e) => Err(self.xml_error(&e)),
+                    }
+                }
+                Event::Comment(_) => continue,
+                Event::Decl(_) if at_start => continue,
+                Event::Decl(_) => Err(self.forbidden("XML declaration after the start")),
+                Event::PI(_) => Err(self.forbidden("processing instruction")),
+                Event::DocType(_) => Err(self.forbidden("DOCTYPE")),
+                Event::Eof if self.depth > 0 => {
+                    Err(self.error_here("unexpected end of input inside an element"))
+                }
+                Event::Eof => Ok(Ev::Eof),
+            };
+        }
+    }
+
+    /// The next child element of `parent`, or `None` once `parent` is closed.
+    /// Text between children is ignored. Each child returned must be consumed
+    /// (parsed to its end, or passed to [`Reader::skip`]) before the next call.
+    pub(super) fn child(&mut self, parent: &Elem<'_>) -> Result<Option<Elem<'i>>, ParseError> {
+        if parent.empty {
+            return Ok(None);
+        }
+        loop {
+            match self.next()? {
+                Ev::Open(e) => return Ok(Some(e)),
+                Ev::Close => return Ok(None),
+                Ev::Text(_) => {}
+                Ev::Eof => return Err(self.error_here("unexpected end of input")),
+            }
+        }
+    }
+
+    /// Consumes `e` and everything inside it, checking well-formedness (and the
+    /// depth limit) but keeping nothing. Iterative, so any nesting is safe.
+    pub(super) fn skip(&mut self, e: Elem<'_>) -> Result<(), ParseError> {
+        e.check_attrs()?;
+        if e.empty {
+            return Ok(());
+        }
+        let target = self.depth.saturating_sub(1);
+        while self.depth > target {
+            match self.next()? {
+                Ev::Open(inner) => inner.check_attrs()?,
+                Ev::Close | Ev::Text(_) => {}
+                Ev::Eof => return Err(self.error_here("unexpected end of input")),
+            }
+        }
+        Ok(())
+    }
+
+    /// The text content of `e`, consuming it; child elements are skipped.
+    pub(super) fn text(&mut self, e: Elem<'_>) -> Result<String, ParseError> {
+        e.check_attrs()?;
+        let mut out = String::new();
+        if e.empty {
+            return Ok(out);
+        }
+        loop {
+            match self.next()? {
+                Ev::Text(t) => out.push_str(&t),
+                Ev::Open(inner) => self.skip(inner)?,
+                Ev::Close => return Ok(out),
+                Ev::Eof => return Err(self.error_here("unexpected end of input")),
+            }
+        }
+    }
+}
+
+/// XML 1.0 `Char`.
+pub(super) fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// XML white space.
+pub(super) fn is_xml_space(s: &str) -> bool {
+    s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+}

@@ -1,0 +1,280 @@
+//! `<description xmlns='urn:xmpp:jingle:apps:rtp:1'>` and what lib-jitsi-meet puts
+//! inside it: XEP-0167 payload types, XEP-0293 rtcp-fb, XEP-0294 rtp-hdrext,
+//! XEP-0339 sources and ssrc-groups.
+
+use crate::error::ParseError;
+use crate::jingle::rtp::{
+    self, Parameter, PayloadType, RtcpFb, RtpDescription, RtpHdrext, Source, SsrcGroup,
+};
+
+use super::reader::{Elem, Ns};
+use super::{number, required, room, senders, Parser};
+
+impl<'i> Parser<'i, '_> {
+    /// `<description media=…>`.
+    pub(super) fn description(&mut self, e: Elem<'i>) -> Result<RtpDescription, ParseError> {
+        let mut media = None;
+        let mut desc = RtpDescription::default();
+        e.attrs(|k, v| {
+            match k {
+                "media" => media = Some(v.into_owned()),
+                "ssrc" => desc.ssrc = Some(number("description", "ssrc", &v)?),
+                _ => {}
+            }
+            Ok(())
+        })?;
+        desc.media = required(media, "description", "media")?;
+        let limits = *self.limits;
+        while let Some(c) = self.rd.child(&e)? {
+            match c.local() {
+                "payload-type" => {
+                    c.expect_ns(Ns::Rtp, rtp::NS)?;
+                    room(
+                        desc.payload_types.len(),
+                        limits.max_payload_types,
+                        "payload-types",
+                    )?;
+                    desc.payload_types.push(self.payload_type(c)?);
+                }
+                "rtcp-fb" => {
+                    c.expect_ns(Ns::RtcpFb, rtp::NS_RTCP_FB)?;
+                    room(desc.rtcp_fbs.len(), limits.max_children, "rtcp-fbs")?;
+                    desc.rtcp_fbs.push(self.rtcp_fb(c)?);
+                }
+                "source" => {
+                    c.expect_ns(Ns::Ssma, rtp::NS_SSMA)?;
+                    room(desc.sources.len(), limits.max_sources, "sources")?;
+                    if let Some(source) = self.source(c)? {
+                        desc.sources.push(source);
+                    }
+                }
+                "ssrc-group" => {
+                    c.expect_ns(Ns::Ssma, rtp::NS_SSMA)?;
+                    room(desc.ssrc_groups.len(), limits.max_sources, "ssrc-groups")?;
+                    desc.ssrc_groups.push(self.ssrc_group(c)?);
+                }
+                "rtcp-mux" => {
+                    c.expect_ns(Ns::Rtp, rtp::NS)?;
+                    desc.rtcp_mux = true;
+                    self.rd.skip(c)?;
+                }
+                "rtp-hdrext" => {
+                    c.expect_ns(Ns::Hdrext, rtp::NS_HDREXT)?;
+                    room(desc.hdrexts.len(), limits.max_children, "rtp-hdrexts")?;
+                    desc.hdrexts.push(self.hdrext(c)?);
+                }
+                "extmap-allow-mixed" => {
+                    c.expect_ns(Ns::Hdrext, rtp::NS_HDREXT)?;
+                    desc.extmap_allow_mixed = true;
+                    self.rd.skip(c)?;
+                }
+                _ => self.rd.skip(c)?,
+            }
+        }
+        Ok(desc)
+    }
+
+    /// `<payload-type id=… name=… clockrate=… channels=…>`.
+    fn payload_type(&mut self, e: Elem<'i>) -> Result<PayloadType, ParseError> {
+        const EL: &str = "payload-type";
+        let mut id = None;
+        let mut pt = PayloadType {
+            id: 0,
+            name: String::new(),
+            clockrate: None,
+            channels: None,
+            ptime: None,
+            maxptime: None,
+            parameters: Vec::new(),
+            rtcp_fbs: Vec::new(),
+            rtcp_fb_trr_int: None,
+        };
+        e.attrs(|k, v| {
+            match k {
+                "id" => {
+                    let n: u8 = number(EL, "id", &v)?;
+                    if n > 127 {
+                        return Err(ParseError::invalid(EL, "id", &v));
+                    }
+                    id = Some(n);
+                }
+                "name" => pt.name = v.into_owned(),
+                "clockrate" => pt.clockrate = Some(number(EL, "clockrate", &v)?),
+                "channels" => pt.channels = Some(number(EL, "channels", &v)?),
+                "ptime" => pt.ptime = Some(number(EL, "ptime", &v)?),
+                "maxptime" => pt.maxptime = Some(number(EL, "maxptime", &v)?),
+                _ => {}
+            }
+            Ok(())
+        })?;
+        pt.id = required(id, EL, "id")?;
+        let max = self.limits.max_children;
+        while let Some(c) = self.rd.child(&e)? {
+            match c.local() {
+                "parameter" => {
+                    c.expect_ns(Ns::Rtp, rtp::NS)?;
+                    room(pt.parameters.len(), max, "parameters")?;
+                    pt.parameters.push(self.parameter(c)?);
+                }
+                "rtcp-fb" => {
+                    c.expect_ns(Ns::RtcpFb, rtp::NS_RTCP_FB)?;
+                    room(pt.rtcp_fbs.len(), max, "rtcp-fbs")?;
+                    pt.rtcp_fbs.push(self.rtcp_fb(c)?);
+                }
+                "rtcp-fb-trr-int" if pt.rtcp_fb_trr_int.is_none() => {
+                    c.expect_ns(Ns::RtcpFb, rtp::NS_RTCP_FB)?;
+                    let mut value = None;
+                    c.attrs(|k, v| {
+                        if k == "value" {
+                            value = Some(number("rtcp-fb-trr-int", "value", &v)?);
+                        }
+                        Ok(())
+                    })?;
+                    pt.rtcp_fb_trr_int = Some(required(value, "rtcp-fb-trr-int", "value")?);
+                    self.rd.skip(c)?;
+                }
+                _ => self.rd.skip(c)?,
+            }
+        }
+        Ok(pt)
+    }
+
+    /// `<parameter name=… value=…/>` (a missing attribute reads as empty, as
+    /// lib-jitsi-meet's own value-only fmtp has `name=""`).
+    fn parameter(&mut self, e: Elem<'i>) -> Result<Parameter, ParseError> {
+        let mut p = Parameter::new("", "");
+        e.attrs(|k, v| {
+            match k {
+                "name" => p.name = v.into_owned(),
+                "value" => p.value = v.into_owned(),
+                _ => {}
+            }
+            Ok(())
+        })?;
+        self.rd.skip(e)?;
+        Ok(p)
+    }
+
+    /// `<rtcp-fb type=… subtype=…/>`.
+    fn rtcp_fb(&mut self, e: Elem<'i>) -> Result<RtcpFb, ParseError> {
+        let (mut kind, mut subtype) = (None, None);
+        e.attrs(|k, v| {
+            match k {
+                "type" => kind = Some(v.into_owned()),
+                "subtype" => subtype = Some(v.into_owned()),
+                _ => {}
+            }
+            Ok(())
+        })?;
+        self.rd.skip(e)?;
+        Ok(RtcpFb {
+            kind: required(kind, "rtcp-fb", "type")?,
+            subtype,
+        })
+    }
+
+    /// `<source ssrc=… name=… videoType=…>`; `None` for a rid-only source
+    /// (`<source rid=…>`, simulcast by rid), which the model does not carry.
+    fn source(&mut self, e: Elem<'i>) -> Result<Option<Source>, ParseError> {
+        let (mut ssrc, mut rid) = (None, false);
+        let mut source = Source {
+            ssrc: 0,
+            name: None,
+            video_type: None,
+            parameters: Vec::new(),
+        };
+        e.attrs(|k, v| {
+            match k {
+                "ssrc" => ssrc = Some(number("source", "ssrc", &v)?),
+                "name" => source.name = Some(v.into_owned()),
+                "videoType" => source.video_type = Some(v.into_owned()),
+                "rid" => rid = true,
+                _ => {}
+            }
+            Ok(())
+        })?;
+        if ssrc.is_none() && rid {
+            self.rd.skip(e)?;
+            return Ok(None);
+        }
+        source.ssrc = required(ssrc, "source", "ssrc")?;
+        while let Some(c) = self.rd.child(&e)? {
+            if c.local() == "parameter" {
+                c.expect_ns(Ns::Ssma, rtp::NS_SSMA)?;
+                room(
+                    source.parameters.len(),
+                    self.limits.max_children,
+                    "parameters",
+                )?;
+                source.parameters.push(self.parameter(c)?);
+            } else {
+                self.rd.skip(c)?;
+            }
+        }
+        Ok(Some(source))
+    }
+
+    /// `<ssrc-group semantics=…><source ssrc=…/>…</ssrc-group>`.
+    fn ssrc_group(&mut self, e: Elem<'i>) -> Result<SsrcGroup, ParseError> {
+        let mut semantics = None;
+        e.attrs(|k, v| {
+            if k == "semantics" {
+                semantics = Some(v.into_owned());
+            }
+            Ok(())
+        })?;
+        let mut group = SsrcGroup {
+            semantics: required(semantics, "ssrc-group", "semantics")?,
+            ssrcs: Vec::new(),
+        };
+        while let Some(c) = self.rd.child(&e)? {
+            if c.local() != "source" {
+                self.rd.skip(c)?;
+                continue;
+            }
+            c.expect_ns(Ns::Ssma, rtp::NS_SSMA)?;
+            room(
+                group.ssrcs.len(),
+                self.limits.max_children,
+                "ssrc-group members",
+            )?;
+            let mut ssrc = None;
+            c.attrs(|k, v| {
+                if k == "ssrc" {
+                    ssrc = Some(number("source", "ssrc", &v)?);
+                }
+                Ok(())
+            })?;
+            group.ssrcs.push(required(ssrc, "source", "ssrc")?);
+            self.rd.skip(c)?;
+        }
+        Ok(group)
+    }
+
+    /// `<rtp-hdrext id=… uri=… senders=…/>`.
+    fn hdrext(&mut self, e: Elem<'i>) -> Result<RtpHdrext, ParseError> {
+        const EL: &str = "rtp-hdrext";
+        let (mut id, mut uri, mut who) = (None, None, None);
+        e.attrs(|k, v| {
+            match k {
+                "id" => {
+                    let n: u16 = number(EL, "id", &v)?;
+                    if !(1..=255).contains(&n) {
+                        return Err(ParseError::invalid(EL, "id", &v));
+                    }
+                    id = Some(n);
+                }
+                "uri" => uri = Some(v.into_owned()),
+                "senders" => who = Some(senders(EL, &v)?),
+                _ => {}
+            }
+            Ok(())
+        })?;
+        self.rd.skip(e)?;
+        Ok(RtpHdrext {
+            id: required(id, EL, "id")?,
+            uri: required(uri, EL, "uri")?,
+            senders: who,
+        })
+    }
+}

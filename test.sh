@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace on a fresh machine, installing what is missing.
+# Under CI=true a component that cannot be installed is a failure, never a skip.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+ci() { [ "${CI:-}" = "true" ]; }
+say() { printf '\n== %s\n' "$*" >&2; }
+fail() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi
+}
+
+apt_install() {
+  say "installing Debian packages: $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# ffmpeg/ffprobe: tests check the IVF the program writes with them.
+if ! command -v ffprobe >/dev/null; then
+  apt_install ffmpeg || fail "ffmpeg (ffprobe) is required and could not be installed"
+fi
+
+# rustfmt and clippy.
+for comp in rustfmt clippy; do
+  if ! rustup component list --installed 2>/dev/null | grep -q "^$comp"; then
+    rustup component add "$comp" || { ci && fail "rustup component $comp missing"; }
+  fi
+done
+
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+# Two cores: keep one build at a time and do not build twice.
+export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
+
+say "format"
+cargo fmt --all -- --check
+
+say "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+say "tests (unit, integration, doc)"
+cargo test --workspace --locked
+
+if [ -x fuzz/run.sh ]; then
+  say "fuzzing (bounded)"
+  FUZZ_SECONDS=${FUZZ_SECONDS:-60} fuzz/run.sh
+fi
+
+say "all tests passed"
