@@ -38,10 +38,9 @@ pub mod ivf;
 pub mod net;
 mod service;
 pub mod signaling;
-mod str0m_shim;
 
 /// The sans-IO layer this crate drives.
-pub(crate) use str0m_shim as engine;
+pub(crate) use proxy_str0m as engine;
 
 pub use service::{
     Events, Frame, MessageSender, OutgoingSignal, ProxyConnectionService, RemoteFrames,

@@ -348,6 +348,7 @@ pub(crate) fn describe(reason: &CloseReason) -> String {
         CloseReason::IceTimeout => "ICE did not connect in time".into(),
         CloseReason::ConnectivityLost => "connectivity lost".into(),
         CloseReason::EngineFailed(e) => format!("media engine failed: {e}"),
+        CloseReason::NegotiationFailed => "the offer or answer could not be used".into(),
     }
 }
 
