@@ -71,18 +71,18 @@ async fn send_and_receive_as_two_processes() {
     let out = tmp("received.ivf");
     let _ = std::fs::remove_file(&out);
     let mut receiver = Command::new(BIN)
+        // The default bind (0.0.0.0:0, host candidates from the machine's addresses).
         .args([
             "receive",
             "--as",
             "bob@example.com/r",
-            "--bind",
-            "127.0.0.1:0",
+            "--convert-video-to-desktop",
         ])
         .arg("--out")
         .arg(&out)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -113,13 +113,26 @@ async fn send_and_receive_as_two_processes() {
         receiver.stdout.take().unwrap(),
         sender.stdin.take().unwrap(),
     ));
+    let mut receiver_log = receiver.stderr.take().unwrap();
+    let log = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = tokio::io::AsyncReadExt::read_to_string(&mut receiver_log, &mut text).await;
+        text
+    });
     let (s, r) = timeout(Duration::from_secs(60), async {
         tokio::join!(sender.wait(), receiver.wait())
     })
     .await
     .expect("send and receive finish within 60 s");
+    let log = log.await.unwrap();
+    eprintln!("receive's log:\n{log}");
     assert_eq!(s.unwrap().code(), Some(0), "send exit code");
     assert_eq!(r.unwrap().code(), Some(0), "receive exit code");
+    assert!(
+        log.contains("(video desktop, source peer-v0) device proxy:alice@example.com/s"),
+        "the received track is described as lib-jitsi-meet does, as desktop"
+    );
+    assert!(log.contains("peer terminated (success)"));
     // Both directions carried signaling (initiate, accept, transport-info, terminate).
     assert!(s_to_r.await.unwrap() >= 2);
     assert!(r_to_s.await.unwrap() >= 1);

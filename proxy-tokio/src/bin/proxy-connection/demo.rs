@@ -71,10 +71,10 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
                 match event {
                     ServiceEvent::RemoteTrack { track, frames } => {
                         eprintln!(
-                            "\n[demo] receiver: remote track mid {} {} {:?} from {}",
+                            "[demo] receiver: remote track mid {} ({} {}) device {}",
                             track.mid,
                             track.kind.as_str(),
-                            track.video_type,
+                            track.video_type.map(|v| v.as_str()).unwrap_or("-"),
                             track.device_id
                         );
                         if let (MediaKind::Video, Some(rec)) = (track.kind, recorder.take()) {

@@ -197,8 +197,10 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
                     log!(SIDE, "connected to {peer}");
                 }
                 Some(ServiceEvent::RemoteTrack { track, frames }) => {
-                    log!(SIDE, "remote track {} ({}, {:?}, source {:?}) from {}",
-                        track.mid, track.kind.as_str(), track.video_type, track.source_name,
+                    log!(SIDE, "remote track mid {} ({} {}, source {}) device {}",
+                        track.mid, track.kind.as_str(),
+                        track.video_type.map(|v| v.as_str()).unwrap_or("-"),
+                        track.source_name.as_deref().unwrap_or("-"),
                         track.device_id);
                     match (track.kind, recorder.take()) {
                         (MediaKind::Video, Some(rec)) => {
