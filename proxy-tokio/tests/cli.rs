@@ -148,6 +148,7 @@ async fn send_and_receive_as_two_processes() {
         let step = w[1].0 as i64 - w[0].0 as i64;
         assert!((2900..=3100).contains(&step), "pts step {step}");
     }
+    check_with_ffmpeg(&out, sent.len()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -178,6 +179,60 @@ async fn demo_runs_and_exits_zero() {
     assert_eq!(
         got, sent,
         "the demo's output is the clip, frames and timestamps"
+    );
+}
+
+/// Checks with ffprobe and ffmpeg that `path` is a playable VP8 stream of `frames`
+/// 320x180 frames. Without ffmpeg installed this is skipped, except under CI=true
+/// (test.sh installs it there).
+async fn check_with_ffmpeg(path: &Path, frames: usize) {
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=codec_name,width,height,nb_read_frames",
+            "-of",
+            "default=nw=1",
+        ])
+        .arg(path)
+        .output()
+        .await;
+    let probe = match probe {
+        Ok(p) => p,
+        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("ffprobe not available ({e}); skipping the ffmpeg check");
+            return;
+        }
+        Err(e) => panic!("ffprobe is required under CI: {e}"),
+    };
+    let text = String::from_utf8_lossy(&probe.stdout);
+    assert!(probe.status.success(), "ffprobe failed: {text}");
+    for expected in [
+        "codec_name=vp8".to_owned(),
+        "width=320".to_owned(),
+        "height=180".to_owned(),
+        format!("nb_read_frames={frames}"),
+    ] {
+        assert!(
+            text.lines().any(|l| l == expected),
+            "{expected} not in {text}"
+        );
+    }
+    let decode = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        decode.status.success() && decode.stderr.is_empty(),
+        "ffmpeg decode errors: {}",
+        String::from_utf8_lossy(&decode.stderr)
     );
 }
 
