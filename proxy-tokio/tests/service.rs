@@ -123,6 +123,8 @@ struct Pair {
     b_events: Events,
     writer: proxy_tokio::TrackWriter,
     frames: RemoteFrames,
+    /// The mid of B's remote track.
+    mid: String,
 }
 
 async fn connected_pair() -> Pair {
@@ -159,6 +161,7 @@ async fn connected_pair() -> Pair {
         b_events,
         writer,
         frames,
+        mid: track.mid,
     }
 }
 
@@ -395,4 +398,141 @@ async fn connects_without_waiting_for_a_dtls_retransmission() {
         fast >= 2,
         "only {fast} of 3 connections came up within 700 ms"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyframe_requests_reach_the_sender() {
+    let mut pair = connected_pair().await;
+    let clip = clip_frames();
+    let (_, got) = tokio::join!(
+        send_frames(&pair.writer, &clip[..5], 0),
+        receive_frames(&mut pair.frames, 5)
+    );
+    assert_eq!(got.len(), 5);
+    let mid = pair.mid.clone();
+    pair.b.request_keyframe(&mid).await.unwrap();
+    let track = wait_for(
+        &mut pair.a_events,
+        "keyframe request",
+        Duration::from_secs(5),
+        |e| match e {
+            ServiceEvent::KeyframeRequest { track } => Some(track),
+            _ => None,
+        },
+    )
+    .await;
+    assert_eq!(track, 0);
+    assert!(pair.b.request_keyframe("no-such-mid").await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_connects_again_after_a_close() {
+    let mut pair = connected_pair().await;
+    pair.a.stop().await.unwrap();
+    closes_within_a_second(&mut pair.b_events, "B closed").await;
+    closes_within_a_second(&mut pair.a_events, "A closed").await;
+
+    // Now B initiates towards A on the same services.
+    let writer = pair
+        .b
+        .start(A, &[LocalTrack::desktop()])
+        .await
+        .unwrap()
+        .remove(0);
+    let mut frames = wait_for(
+        &mut pair.a_events,
+        "A remote track",
+        Duration::from_secs(15),
+        |e| match e {
+            ServiceEvent::RemoteTrack { track, frames } => {
+                assert_eq!(track.peer, B);
+                Some(frames)
+            }
+            _ => None,
+        },
+    )
+    .await;
+    wait_for(
+        &mut pair.b_events,
+        "B connected",
+        Duration::from_secs(15),
+        |e| matches!(e, ServiceEvent::Connected { .. }).then_some(()),
+    )
+    .await;
+    let clip = clip_frames();
+    let (_, got) = tokio::join!(
+        send_frames(&writer, &clip[..10], 0),
+        receive_frames(&mut frames, 10)
+    );
+    assert_eq!(&got[..], &clip[..10]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_responder_sends_back_when_the_initiator_offers_to_receive() {
+    let board = Switchboard::default();
+    let bind = |jid: &'static str, seed: u64, core: proxy_core::Config| {
+        let board = board.clone();
+        async move {
+            let config = ServiceConfig::loopback(proxy_core::Config {
+                local_jid: Some(jid.to_owned()),
+                seed,
+                ..core
+            });
+            let (service, events, signals) = ProxyConnectionService::bind(config).await.unwrap();
+            board.attach(jid, &service, signals);
+            (service, events)
+        }
+    };
+    let (a, mut a_events) = bind(
+        A,
+        1,
+        proxy_core::Config {
+            offer_to_receive: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let (b, mut b_events) = bind(
+        B,
+        2,
+        proxy_core::Config {
+            responder_tracks: vec![LocalTrack::desktop()],
+            ..Default::default()
+        },
+    )
+    .await;
+    let a_writer = a
+        .start(B, &[LocalTrack::desktop()])
+        .await
+        .unwrap()
+        .remove(0);
+    let b_writer = b.track_writer(0);
+    let secs = Duration::from_secs(15);
+    let mut b_frames = wait_for(&mut b_events, "B's remote track", secs, |e| match e {
+        ServiceEvent::RemoteTrack { frames, .. } => Some(frames),
+        _ => None,
+    })
+    .await;
+    let mut a_frames = wait_for(&mut a_events, "A's remote track", secs, |e| match e {
+        ServiceEvent::RemoteTrack { track, frames } => {
+            assert_eq!(track.peer, B);
+            assert_eq!(track.source_name.as_deref(), Some("peer-v0"));
+            Some(frames)
+        }
+        _ => None,
+    })
+    .await;
+    wait_for(&mut b_events, "B connected", secs, |e| {
+        matches!(e, ServiceEvent::Connected { .. }).then_some(())
+    })
+    .await;
+    let clip = clip_frames();
+    let (_, _, to_b, to_a) = tokio::join!(
+        send_frames(&a_writer, &clip[..15], 0),
+        send_frames(&b_writer, &clip[60..75], 0),
+        receive_frames(&mut b_frames, 15),
+        receive_frames(&mut a_frames, 15)
+    );
+    assert_eq!(&to_b[..], &clip[..15]);
+    assert_eq!(&to_a[..], &clip[60..75]);
 }
