@@ -145,11 +145,7 @@ async fn connected_pair() -> Pair {
         _ => None,
     })
     .await;
-    let (track, frames) = wait_for(&mut b_events, "B remote track", secs, |e| match e {
-        ServiceEvent::RemoteTrack { track, frames } => Some((track, frames)),
-        _ => None,
-    })
-    .await;
+    let (frames, track) = track_and_connected(&mut b_events, "B's track and connection").await;
     assert_eq!(track.kind, MediaKind::Video);
     assert_eq!(track.peer, A);
     assert_eq!(track.device_id, format!("proxy:{A}"));
@@ -507,25 +503,10 @@ async fn the_responder_sends_back_when_the_initiator_offers_to_receive() {
         .unwrap()
         .remove(0);
     let b_writer = b.track_writer(0);
-    let secs = Duration::from_secs(15);
-    let mut b_frames = wait_for(&mut b_events, "B's remote track", secs, |e| match e {
-        ServiceEvent::RemoteTrack { frames, .. } => Some(frames),
-        _ => None,
-    })
-    .await;
-    let mut a_frames = wait_for(&mut a_events, "A's remote track", secs, |e| match e {
-        ServiceEvent::RemoteTrack { track, frames } => {
-            assert_eq!(track.peer, B);
-            assert_eq!(track.source_name.as_deref(), Some("peer-v0"));
-            Some(frames)
-        }
-        _ => None,
-    })
-    .await;
-    wait_for(&mut b_events, "B connected", secs, |e| {
-        matches!(e, ServiceEvent::Connected { .. }).then_some(())
-    })
-    .await;
+    let (mut b_frames, _) = track_and_connected(&mut b_events, "B").await;
+    let (mut a_frames, a_track) = track_and_connected(&mut a_events, "A").await;
+    assert_eq!(a_track.peer, B);
+    assert_eq!(a_track.source_name.as_deref(), Some("peer-v0"));
     let clip = clip_frames();
     let (_, _, to_b, to_a) = tokio::join!(
         send_frames(&a_writer, &clip[..15], 0),
@@ -535,4 +516,26 @@ async fn the_responder_sends_back_when_the_initiator_offers_to_receive() {
     );
     assert_eq!(&to_b[..], &clip[..15]);
     assert_eq!(&to_a[..], &clip[60..75]);
+}
+
+/// Waits for both a remote track and the connection, in whichever order they come.
+async fn track_and_connected(
+    events: &mut Events,
+    who: &str,
+) -> (RemoteFrames, proxy_core::RemoteTrack) {
+    let mut remote = None;
+    let mut connected = false;
+    wait_for(events, who, Duration::from_secs(15), |e| {
+        match e {
+            ServiceEvent::RemoteTrack { track, frames } => remote = Some((frames, track)),
+            ServiceEvent::Connected { .. } => connected = true,
+            _ => {}
+        }
+        if connected {
+            remote.take()
+        } else {
+            None
+        }
+    })
+    .await
 }
