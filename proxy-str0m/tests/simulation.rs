@@ -6,297 +6,17 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use proxy_core::jingle::Action;
 use proxy_core::{
     parse_iq, CloseReason, Config, Event as CoreEvent, Limits, LocalTrack, MediaKind, ProxyMessage,
-    RemoteTrack, VideoType,
+    VideoType,
 };
-use proxy_str0m::{Event, Frame, Output, ProxyConfig, ProxyConnection, Transmit, WriteError};
+use proxy_str0m::{Frame, ProxyConfig, ProxyConnection, Transmit, WriteError};
 
+use common::pair::{assert_frames_match, vectors_dir, Delivery, Pair, INTRUDER, RECEIVER, SENDER};
 use common::{opus_frame, video_frame, FRAME_INTERVAL};
-
-const SENDER: &str = "sender@example.com/s1";
-const RECEIVER: &str = "receiver@example.com/r1";
-const INTRUDER: &str = "intruder@example.com/i1";
-
-/// One simulated endpoint and everything it output.
-struct Peer {
-    jid: &'static str,
-    conn: ProxyConnection,
-    /// Core events with the time they came out.
-    events: Vec<(Instant, CoreEvent)>,
-    frames: Vec<Frame>,
-    keyframe_requests: Vec<usize>,
-    /// Every stanza it sent: (to, iq).
-    sent: Vec<(String, String)>,
-    /// Its latest `Output::Timeout`.
-    timeout: Instant,
-}
-
-impl Peer {
-    fn new(now: Instant, jid: &'static str, addr: &str, core: Config) -> Peer {
-        let config = ProxyConfig {
-            core,
-            local_addrs: vec![addr.parse().unwrap()],
-        };
-        Peer {
-            jid,
-            conn: ProxyConnection::with_time(now, config),
-            events: Vec::new(),
-            frames: Vec::new(),
-            keyframe_requests: Vec::new(),
-            sent: Vec::new(),
-            timeout: now,
-        }
-    }
-
-    fn closed(&self) -> Vec<&CloseReason> {
-        self.events
-            .iter()
-            .filter_map(|(_, e)| match e {
-                CoreEvent::ConnectionClosed { reason, .. } => Some(reason),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn remote_tracks(&self) -> Vec<&RemoteTrack> {
-        self.events
-            .iter()
-            .filter_map(|(_, e)| match e {
-                CoreEvent::RemoteTrack(t) => Some(t),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn connected_events(&self) -> usize {
-        self.events
-            .iter()
-            .filter(|(_, e)| matches!(e, CoreEvent::Connected { .. }))
-            .count()
-    }
-}
-
-enum Delivery {
-    Datagram(Transmit),
-    Signal(ProxyMessage),
-}
-
-/// quinn-proto's `Pair`: peers `a` and `b`, a virtual clock, and the network.
-struct Pair {
-    a: Peer,
-    b: Peer,
-    time: Instant,
-    /// One-way delay of datagrams.
-    latency: Duration,
-    /// One-way delay of signaling.
-    signal_latency: Duration,
-    /// (deliver at, to b?, what), in send order.
-    in_flight: Vec<(Instant, bool, Delivery)>,
-    /// Drop every datagram while set (signaling still flows).
-    partitioned: bool,
-    /// Stanzas addressed to neither peer: (from, to, iq).
-    elsewhere: Vec<(String, String, String)>,
-}
-
-impl Pair {
-    fn new(a_config: Config, b_config: Config) -> Pair {
-        let time = Instant::now();
-        Pair {
-            a: Peer::new(time, SENDER, "10.0.0.1:10000", a_config),
-            b: Peer::new(time, RECEIVER, "10.0.0.2:20000", b_config),
-            time,
-            latency: Duration::from_millis(20),
-            signal_latency: Duration::from_millis(50),
-            in_flight: Vec::new(),
-            partitioned: false,
-            elsewhere: Vec::new(),
-        }
-    }
-
-    fn default_pair() -> Pair {
-        let receiver = Config {
-            convert_video_to_desktop: true,
-            seed: 2,
-            ..Config::default()
-        };
-        Pair::new(
-            Config {
-                seed: 1,
-                ..Config::default()
-            },
-            receiver,
-        )
-    }
-
-    fn peer(&mut self, b: bool) -> &mut Peer {
-        if b {
-            &mut self.b
-        } else {
-            &mut self.a
-        }
-    }
-
-    /// Drains one side's outputs into the network and its logs.
-    fn drain_side(&mut self, is_b: bool) {
-        let now = self.time;
-        loop {
-            let out = self.peer(is_b).conn.poll_output();
-            match out {
-                Output::Timeout(t) => {
-                    self.peer(is_b).timeout = t;
-                    return;
-                }
-                Output::Transmit(t) => {
-                    if !self.partitioned {
-                        let at = now + self.latency;
-                        self.in_flight.push((at, !is_b, Delivery::Datagram(t)));
-                    }
-                }
-                Output::Signal { to, iq } => {
-                    let from = self.peer(is_b).jid;
-                    self.peer(is_b).sent.push((to.clone(), iq.clone()));
-                    let at = now + self.signal_latency;
-                    let message = ProxyMessage {
-                        from: from.to_owned(),
-                        iq: iq.clone(),
-                    };
-                    if to == self.a.jid {
-                        self.in_flight.push((at, false, Delivery::Signal(message)));
-                    } else if to == self.b.jid {
-                        self.in_flight.push((at, true, Delivery::Signal(message)));
-                    } else {
-                        self.elsewhere.push((from.to_owned(), to, iq));
-                    }
-                }
-                Output::Event(Event::Core(e)) => self.peer(is_b).events.push((now, e)),
-                Output::Event(Event::Frame(f)) => self.peer(is_b).frames.push(f),
-                Output::Event(Event::KeyframeRequest { track }) => {
-                    self.peer(is_b).keyframe_requests.push(track)
-                }
-            }
-        }
-    }
-
-    fn drain(&mut self) {
-        self.drain_side(false);
-        self.drain_side(true);
-    }
-
-    /// One step: jump to the earliest deadline or delivery, and handle it.
-    fn step(&mut self) {
-        self.drain();
-        let mut next = self.a.timeout.min(self.b.timeout);
-        if let Some(t) = self.in_flight.iter().map(|(t, _, _)| *t).min() {
-            next = next.min(t);
-        }
-        // Never go back; a deadline already passed is handled now.
-        self.time = self.time.max(next);
-        let now = self.time;
-        let mut i = 0;
-        while i < self.in_flight.len() {
-            if self.in_flight[i].0 <= now {
-                let (_, to_b, what) = self.in_flight.remove(i);
-                let peer = self.peer(to_b);
-                match what {
-                    Delivery::Datagram(t) => {
-                        peer.conn
-                            .handle_receive(now, t.source, t.destination, &t.contents)
-                    }
-                    Delivery::Signal(m) => peer.conn.handle_message(now, m),
-                }
-                self.drain_side(to_b);
-            } else {
-                i += 1;
-            }
-        }
-        for is_b in [false, true] {
-            if self.peer(is_b).timeout <= now {
-                self.peer(is_b).conn.handle_timeout(now);
-                self.drain_side(is_b);
-            }
-        }
-    }
-
-    /// Steps until `done` or until `limit` of virtual time passed.
-    fn drive_until(&mut self, limit: Duration, mut done: impl FnMut(&Pair) -> bool) -> bool {
-        let end = self.time + limit;
-        let mut steps = 0u64;
-        while self.time < end {
-            if done(self) {
-                return true;
-            }
-            self.step();
-            steps += 1;
-            assert!(steps < 2_000_000, "simulation does not advance");
-        }
-        done(self)
-    }
-
-    /// Runs for `d` of virtual time.
-    fn run_for(&mut self, d: Duration) {
-        self.drive_until(d, |_| false);
-    }
-
-    /// `a` starts a session to `b` with `tracks`; waits until both are connected.
-    fn connect(&mut self, tracks: &[LocalTrack]) {
-        let now = self.time;
-        self.a.conn.start(now, RECEIVER, tracks).expect("start");
-        let ok = self.drive_until(Duration::from_secs(10), |p| {
-            p.a.conn.is_connected() && p.b.conn.is_connected()
-        });
-        assert!(
-            ok,
-            "no connection.\na events: {:?}\nb events: {:?}\na sent: {:?}\nb sent: {:?}",
-            self.a.events, self.b.events, self.a.sent, self.b.sent
-        );
-    }
-
-    /// Sends `count` video frames from `a` track `track` at 25 fps, starting
-    /// with frame number `first`; returns what was sent.
-    fn send_video(&mut self, track: usize, first: u32, count: u32) -> Vec<(Duration, Vec<u8>)> {
-        let mut sent = Vec::new();
-        for n in first..first + count {
-            let frame = video_frame(n);
-            let pts = FRAME_INTERVAL * n;
-            let now = self.time;
-            self.a
-                .conn
-                .write_frame(now, track, pts, &frame)
-                .unwrap_or_else(|e| panic!("write frame {n}: {e}"));
-            self.drain_side(false);
-            sent.push((pts, frame));
-            self.run_for(FRAME_INTERVAL);
-        }
-        sent
-    }
-}
-
-/// `shared/vectors/lib-jitsi-meet`, found above the crate (the workspace may be
-/// a git worktree at any depth), or `$PROXY_VECTORS_DIR`.
-fn vectors_dir() -> std::path::PathBuf {
-    if let Some(dir) = std::env::var_os("PROXY_VECTORS_DIR") {
-        return dir.into();
-    }
-    let manifest = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|a| a.join("shared/vectors/lib-jitsi-meet"))
-        .find(|p| p.is_dir())
-        .unwrap_or_else(|| panic!("no shared/vectors/lib-jitsi-meet above {manifest:?}"))
-}
-
-fn assert_frames_match(got: &[&Frame], sent: &[(Duration, Vec<u8>)]) {
-    assert_eq!(got.len(), sent.len(), "frame count");
-    let base = got[0].pts.checked_sub(sent[0].0).expect("pts base");
-    for (n, (f, (pts, data))) in got.iter().zip(sent).enumerate() {
-        assert!(f.data[..] == data[..], "frame {n} is not byte-identical");
-        assert_eq!(f.pts - base, *pts, "pts of frame {n}");
-    }
-}
 
 #[test]
 fn proxies_300_vp8_frames_intact_and_in_order() {
@@ -634,6 +354,12 @@ fn garbage_datagrams_from_the_peer_do_not_break_the_session() {
     assert_frames_match(&got, &sent);
     assert!(p.b.closed().is_empty(), "{:?}", p.b.closed());
     assert!(p.b.conn.is_connected());
+    let errors: Vec<_> =
+        p.b.events
+            .iter()
+            .filter(|(_, e)| matches!(e, CoreEvent::Error(_)))
+            .collect();
+    assert!(errors.is_empty(), "{errors:?}");
 }
 
 /// Everything observable of one run, with times relative to its start.
@@ -686,4 +412,44 @@ fn same_inputs_same_events() {
     let one = transcript(20);
     assert_eq!(one, transcript(20));
     assert!(one.iter().any(|l| l.contains("ConnectionClosed")));
+}
+
+#[test]
+fn accepts_only_its_own_datagrams() {
+    let mut p = Pair::default_pair();
+    p.connect(&[LocalTrack::desktop()]);
+    let now = p.time;
+    p.a.conn
+        .write_frame(now, 0, Duration::ZERO, &video_frame(0))
+        .unwrap();
+    p.drain_side(false);
+    let pending_rtp = |p: &Pair| {
+        p.in_flight.iter().any(|(_, to_b, d)| {
+            *to_b && matches!(d, Delivery::Datagram(t) if t.contents.first().is_some_and(|b| *b >= 128))
+        })
+    };
+    assert!(p.drive_until(Duration::from_secs(1), pending_rtp));
+    let to_b: Vec<Transmit> = p
+        .in_flight
+        .iter()
+        .filter_map(|(_, to_b, d)| match d {
+            Delivery::Datagram(t) if *to_b => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(!to_b.is_empty());
+    let idle = ProxyConnection::new(ProxyConfig {
+        core: Config::default(),
+        local_addrs: vec!["10.0.0.2:20000".parse().unwrap()],
+    });
+    for t in &to_b {
+        assert!(p.b.conn.accepts(t.source, t.destination, &t.contents));
+        assert!(!idle.accepts(t.source, t.destination, &t.contents));
+        // The same bytes from a stranger are not the session's (unless STUN
+        // names our ufrag, which media packets do not).
+        let stranger = "10.9.9.9:999".parse().unwrap();
+        if t.contents.first().is_some_and(|b| *b >= 128) {
+            assert!(!p.b.conn.accepts(stranger, t.destination, &t.contents));
+        }
+    }
 }

@@ -1,5 +1,8 @@
-//! Helpers shared by the integration tests: synthetic VP8 and Opus frames.
+//! Helpers shared by the integration tests: synthetic VP8 and Opus frames,
+//! and the two-peer harness ([`pair`]).
 #![allow(dead_code)]
+
+pub mod pair;
 
 use std::time::Duration;
 
