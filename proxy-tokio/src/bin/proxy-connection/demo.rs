@@ -1,7 +1,7 @@
 //! `demo`: sender and receiver in one process, real UDP on 127.0.0.1, in-process
 //! signaling.
 
-use std::io::{Cursor, Write};
+use std::io::{Cursor, IsTerminal, Write};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -85,7 +85,7 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
                         closed = Some(reason);
                         break;
                     }
-                    ServiceEvent::Error(e) => eprintln!("\n[demo] receiver error: {e}"),
+                    ServiceEvent::Error(e) => eprintln!("[demo] receiver error: {e}"),
                     _ => {}
                 }
             }
@@ -135,6 +135,9 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     let first_pts = frames.first().map(|f| f.pts).unwrap_or(0);
     let base = tokio::time::Instant::now();
     let mut last_progress = Instant::now();
+    // On a terminal, one line redrawn 5 times a second; in a log, a line a second.
+    let tty = std::io::stderr().is_terminal();
+    let every = Duration::from_millis(if tty { 200 } else { 1000 });
     for (i, frame) in frames.iter().enumerate() {
         let media_time = header.pts_to_duration(frame.pts.saturating_sub(first_pts));
         let due = base + media_time;
@@ -148,7 +151,7 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
                             describe(&reason)
                         )));
                     }
-                    Some(ServiceEvent::Error(e)) => eprintln!("\n[demo] sender error: {e}"),
+                    Some(ServiceEvent::Error(e)) => eprintln!("[demo] sender error: {e}"),
                     Some(_) => {}
                     None => return Err(Failure::Other("sender driver stopped".into())),
                 },
@@ -158,9 +161,9 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
             .write_frame(media_time, frame.data.clone())
             .await
             .map_err(|e| Failure::Connection(format!("frame {i}: {e}")))?;
-        if last_progress.elapsed() >= Duration::from_millis(200) || i + 1 == frames.len() {
+        if last_progress.elapsed() >= every {
             last_progress = Instant::now();
-            progress(i as u64 + 1, total, &stats, started);
+            progress(i as u64 + 1, total, &stats, started, tty);
         }
     }
     // Wait for the tail to arrive, then stop.
@@ -168,8 +171,10 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     while stats.frames.load(Ordering::Relaxed) < total && Instant::now() < tail_deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    progress(total, total, &stats, started);
-    eprintln!();
+    progress(total, total, &stats, started, tty);
+    if tty {
+        eprintln!();
+    }
     sender
         .stop()
         .await
@@ -242,15 +247,17 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     }
 }
 
-fn progress(sent: u64, total: u64, stats: &Stats, started: Instant) {
+fn progress(sent: u64, total: u64, stats: &Stats, started: Instant, tty: bool) {
     let received = stats.frames.load(Ordering::Relaxed);
     let bytes = stats.bytes.load(Ordering::Relaxed);
     let mut err = std::io::stderr().lock();
     let _ = write!(
         err,
-        "\r[demo] {:5.1} s  sent {sent:3}/{total}  received {received:3}/{total}  {:7.1} KB",
+        "{}[demo] {:5.1} s  sent {sent:3}/{total}  received {received:3}/{total}  {:7.1} KB{}",
+        if tty { "\r" } else { "" },
         started.elapsed().as_secs_f64(),
-        bytes as f64 / 1000.0
+        bytes as f64 / 1000.0,
+        if tty { "" } else { "\n" },
     );
     let _ = err.flush();
 }
@@ -269,7 +276,7 @@ fn relay(
     tokio::spawn(async move {
         while let Some(signal) = signals.next().await {
             if signal.to != to {
-                eprintln!("\n[demo] {from} wrote to unknown {}; dropped", signal.to);
+                eprintln!("[demo] {from} wrote to unknown {}; dropped", signal.to);
                 continue;
             }
             let message = ProxyMessage {
