@@ -18,7 +18,7 @@ pub fn host_candidates(bound: SocketAddr) -> Vec<SocketAddr> {
     let (probe_bind, probe_target, loopback): (IpAddr, SocketAddr, IpAddr) = match bound {
         SocketAddr::V4(_) => (
             Ipv4Addr::UNSPECIFIED.into(),
-            // A documentation-free public address; no packet is sent by connect().
+            // Any public address will do: connect() on UDP only picks a route, sends nothing.
             SocketAddr::from(([8, 8, 8, 8], 53)),
             Ipv4Addr::LOCALHOST.into(),
         ),
