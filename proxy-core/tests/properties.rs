@@ -884,7 +884,7 @@ fn random_inputs_reach_sessions_rejections_and_closes() {
 // ---- regressions found by fuzzing and the properties above ----------------------
 
 /// REGRESSION (found by `service_invariants_hold_over_random_inputs` and the
-/// `service` fuzz target; fails until fixed in `proxy-core/src/service/mod.rs`).
+/// `service` fuzz target; fixed in 9c7a091: only a usable initiate wins glare).
 ///
 /// Glare: we started towards RECEIVER and RECEIVER's own session-initiate
 /// arrives with a lower sid, so we yield (`on_initiate_in_session` drops our
@@ -928,8 +928,8 @@ fn converter_is_merged() {
     assert!(converter_ready());
 }
 
-/// REGRESSION (found by the `service` fuzz target; fails until fixed in
-/// `proxy-core/src/service/mod.rs`, `flush_local_candidates`).
+/// REGRESSION (found by the `service` fuzz target; fixed in 9c7a091: local
+/// candidates go out in batches of at most the parser's limit).
 ///
 /// The engine reports more local candidates at once than `Limits::max_candidates`
 /// (64; a host with several interfaces, TCP and relays gets there). The service
@@ -957,16 +957,61 @@ fn regression_local_candidates_beyond_the_parser_limit_are_sent_in_one_unparsabl
         .collect();
     svc.handle_engine_event(now, EngineEvent::LocalCandidates { candidates });
     let mut sent = 0;
+    let mut candidates_sent = 0;
     while let Some(o) = svc.poll_output() {
         if let Output::Send { iq, .. } = o {
             sent += 1;
-            if let Err(e) = parse_iq(&iq, &Limits::default()) {
-                panic!("the service sent an IQ its own parser rejects: {e}");
+            match parse_iq(&iq, &Limits::default()) {
+                Ok(iq) => {
+                    candidates_sent += iq
+                        .jingle
+                        .iter()
+                        .flat_map(|j| &j.contents)
+                        .filter_map(|c| c.transport.as_ref())
+                        .map(|t| t.candidates.len())
+                        .sum::<usize>()
+                }
+                Err(e) => panic!("the service sent an IQ its own parser rejects: {e}"),
             }
         }
     }
     assert!(
-        sent >= 2,
-        "the session-initiate and the candidates went out"
+        sent >= 3,
+        "the session-initiate and two batches of candidates went out"
     );
+    assert_eq!(candidates_sent, 65, "every candidate went out");
+}
+
+/// REGRESSION (found by the `jingle_to_sdp` fuzz target; fails until fixed in
+/// `proxy-core/src/convert/to_sdp.rs` or `from_sdp.rs`).
+///
+/// `jingle_to_sdp` writes any token as the `m=` media (here `<description
+/// media="vid]o">` from a peer's session-accept or session-initiate), but
+/// `sdp_to_jingle` accepts only `audio` and `video`: the converter writes SDP it
+/// cannot read back, and a peer's offer with such a media reaches the engine as
+/// `ApplyOffer` instead of being answered `bad-request`. Expected: both
+/// directions agree (reject such a media in `jingle_to_sdp`).
+#[test]
+fn regression_jingle_to_sdp_writes_media_that_sdp_to_jingle_rejects() {
+    let mut vector = prop_support::Vectors::load_from_ancestors(std::path::Path::new(env!(
+        "CARGO_MANIFEST_DIR"
+    )))
+    .expect("vectors");
+    let accept = vector.messages.swap_remove(1); // 02-session-accept
+    let mut j = parse_iq(&accept, &Limits::default())
+        .expect("parses")
+        .jingle
+        .expect("jingle");
+    j.contents[0]
+        .description
+        .as_mut()
+        .expect("description")
+        .media = "vid]o".into();
+    if let Ok(sdp) = jingle_to_sdp(&j, 1) {
+        let back = sdp_to_jingle(&sdp, Action::SessionAccept, Creator::Responder);
+        assert!(
+            back.is_ok(),
+            "jingle_to_sdp wrote SDP that sdp_to_jingle rejects: {back:?}\n{sdp}"
+        );
+    }
 }
