@@ -7,7 +7,8 @@ fn main() {
     let dir = match std::env::var_os("PROXY_VECTORS_DIR") {
         Some(d) => PathBuf::from(d),
         None => {
-            let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
+            let manifest =
+                PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
             manifest
                 .ancestors()
                 .map(|a| a.join("shared/vectors/lib-jitsi-meet"))

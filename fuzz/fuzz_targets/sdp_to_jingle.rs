@@ -42,6 +42,8 @@ fuzz_target!(|data: &[u8]| {
     };
     match parse_iq(&written, &wide) {
         Ok(again) => assert_eq!(iq, again, "write-then-parse changed the model\n{written}"),
-        Err(e) => panic!("sdp_to_jingle made a <jingle> that does not parse back: {e}\n{sdp}\n{written}"),
+        Err(e) => {
+            panic!("sdp_to_jingle made a <jingle> that does not parse back: {e}\n{sdp}\n{written}")
+        }
     }
 });

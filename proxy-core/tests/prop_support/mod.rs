@@ -386,8 +386,8 @@ impl Vectors {
         let mut files = Vec::new();
         for name in VECTOR_FILES {
             let path = dir.join(name);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             files.push((name, text));
         }
         let pairs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
@@ -471,6 +471,13 @@ pub fn mutate(bytes: &mut Vec<u8>, m: &Mutation) {
             bytes.splice(s..e, v.bytes());
         }
     }
+}
+
+/// `PROXY_TOLERATE_KNOWN_BUGS=1`: look past the bugs already reported (each
+/// has a failing regression test in `tests/properties.rs`), to find new ones.
+pub fn tolerate_known_bugs() -> bool {
+    static T: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *T.get_or_init(|| std::env::var_os("PROXY_TOLERATE_KNOWN_BUGS").is_some_and(|v| v == "1"))
 }
 
 /// What the invariants look at, before and after an input.
@@ -647,6 +654,7 @@ impl<'v> Harness<'v> {
         let before = Snapshot::of(&self.svc);
         let mut sender: Option<&'static str> = None;
         let mut message_had_id = false;
+        let mut answerable = false;
         match op {
             Op::Message {
                 from,
@@ -657,9 +665,19 @@ impl<'v> Harness<'v> {
             } => {
                 let jid = JIDS[usize::from(*from) % JIDS.len()];
                 let iq = self.message_text(*template, *id, *sid, mutations);
-                message_had_id = parse_iq(&iq, &Limits::default())
-                    .map(|iq| iq.id.is_some())
-                    .unwrap_or(false);
+                if let Ok(parsed) = parse_iq(&iq, &Limits::default()) {
+                    message_had_id = parsed.id.is_some();
+                    // What a non-peer must be answered with a rejection for.
+                    answerable = parsed.kind == IqType::Set
+                        && parsed.jingle.as_ref().is_some_and(|j| {
+                            !matches!(
+                                j.action,
+                                Action::ConnectionErrorEncountered
+                                    | Action::SessionTerminate
+                                    | Action::Unavailable
+                            )
+                        });
+                }
                 sender = Some(jid);
                 if before.active && before.peer.as_deref() != Some(jid) {
                     self.stats.from_non_peers += 1;
@@ -734,7 +752,32 @@ impl<'v> Harness<'v> {
             return Err("outputs left after draining".into());
         }
         let after = Snapshot::of(&self.svc);
-        self.check(op, &before, &after, sender, message_had_id, &sends, &commands, &events)
+        let rejections_before = self.stats.rejections;
+        self.check(
+            op,
+            &before,
+            &after,
+            sender,
+            message_had_id,
+            &sends,
+            &commands,
+            &events,
+        )?;
+        // A non-peer's request gets its rejection unless one went out within the interval.
+        if let Some(jid) = sender {
+            let from_non_peer = before.active && before.peer.as_deref() != Some(jid);
+            let recently = self.last_rejection.get(jid).is_some_and(|last| {
+                self.now.saturating_duration_since(*last) < self.rejection_interval
+            });
+            if from_non_peer
+                && answerable
+                && self.stats.rejections == rejections_before
+                && !recently
+            {
+                return Err(format!("no rejection for a request from non-peer {jid}"));
+            }
+        }
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -795,6 +838,11 @@ impl<'v> Harness<'v> {
         if closed.len() > 1 {
             return Err(format!("{} ConnectionClosed for one input", closed.len()));
         }
+        if before.active && !after.active && closed.is_empty() && tolerate_known_bugs() {
+            // Known bug (see properties.rs, regression_glare_…): tolerated only
+            // when asked, so a fuzzing run can look past it.
+            return Ok(());
+        }
         if before.active && !after.active && closed.len() != 1 {
             return Err(format!(
                 "the connection with {:?} ended without a ConnectionClosed ({op:?})",
@@ -817,7 +865,8 @@ impl<'v> Harness<'v> {
         }
         for e in events {
             match e {
-                Event::Connected { peer } | Event::RemoteTrack(proxy_core::RemoteTrack { peer, .. }) => {
+                Event::Connected { peer }
+                | Event::RemoteTrack(proxy_core::RemoteTrack { peer, .. }) => {
                     if Some(peer.as_str()) != after.peer.as_deref() {
                         return Err(format!("{e:?} while the peer is {:?}", after.peer));
                     }
@@ -864,8 +913,7 @@ impl<'v> Harness<'v> {
                             ));
                         }
                         if let Some(last) = self.last_rejection.get(to) {
-                            if self.now.saturating_duration_since(*last) < self.rejection_interval
-                            {
+                            if self.now.saturating_duration_since(*last) < self.rejection_interval {
                                 return Err(format!(
                                     "two rejections to {to} within {:?}",
                                     self.rejection_interval
