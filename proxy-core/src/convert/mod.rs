@@ -1,33 +1,166 @@
-//! Jingle <-> SDP, following lib-jitsi-meet's rules (modules/sdp/SDP.ts).
+//! Jingle <-> SDP, following lib-jitsi-meet's rules (modules/sdp/SDP.ts, SDPUtil.ts)
+//! for a peer-to-peer session (`isP2P`, which is what a proxy connection is).
+//!
+//! # Jingle -> SDP ([`jingle_to_sdp`])
+//!
+//! Session lines `v=0`, `o=- <session_id> 2 IN IP4 0.0.0.0`, `s=-`, `t=0 0`, one
+//! `a=group` per `<group>`, `a=cryptex` if a fingerprint says so. Per content, in order:
+//! `m=<media> 9 UDP/TLS/RTP/SAVPF <pts>` (port 0 when `senders='rejected'`),
+//! `c=IN IP4 0.0.0.0`, `a=rtcp:1 IN IP4 0.0.0.0`, `a=ice-ufrag`, `a=ice-pwd`,
+//! `a=fingerprint` + `a=setup`, `a=candidate`s, the direction, `a=msid` (from the
+//! first `<source>` with an `msid` parameter; str0m reads it there), `a=mid`,
+//! `a=rtcp-mux`, per payload type `a=rtpmap` / `a=fmtp` / `a=rtcp-fb`, the
+//! description-level `a=rtcp-fb:*`, `a=extmap`, `a=extmap-allow-mixed`,
+//! `a=ssrc-group`, `a=ssrc`.
+//!
+//! # SDP -> Jingle ([`sdp_to_jingle`])
+//!
+//! One content per m-line named by its mid, `<group>` from `a=group`, payload types
+//! with fmtp parameters and rtcp-fb, header extensions, sources from `a=ssrc` (msid
+//! from `a=ssrc:<n> msid:` or else the media-level `a=msid`), ssrc groups, and an
+//! ICE-UDP transport with credentials, fingerprint and candidates (media level first,
+//! session level as the fallback, as lib-jitsi-meet does).
+//!
+//! # Directions
+//!
+//! `content@senders` is the writer's own SDP direction with a fixed mapping whatever
+//! the writer's role: `sendrecv` = `both`, `sendonly` = `initiator`, `recvonly` =
+//! `responder`, `inactive` = `none`; a port-0 m-line is `rejected` (written back as
+//! port 0 with `a=inactive`). A content without `senders` is `both` (XEP-0166's
+//! default) and gets `a=sendrecv`, since str0m wants one direction per m-line.
+//!
+//! # Where this differs from lib-jitsi-meet (on purpose)
+//!
+//! - `<rtcp-fb-trr-int>` of a payload type is written as `a=rtcp-fb:<pt> trr-int <v>`
+//!   (lib-jitsi-meet writes `*`, which cannot be read back to the same payload type).
+//! - `<rtp-hdrext senders>` is written back as the extmap direction (the inverse of
+//!   lib-jitsi-meet's reading rule), so it survives a round trip.
+//! - fmtp values keep everything after the first `=` (lib-jitsi-meet cuts at a second `=`),
+//!   and an rtcp-fb subtype keeps all its words (e.g. `ccm tmmbr smaxpr=120`).
+//! - `cname` and other `a=ssrc` attributes stay as `<source>` parameters.
+//! - Values that would break the SDP line structure (control characters, spaces in
+//!   tokens) are rejected with [`ConvertError::Invalid`] rather than written.
+
+mod candidate;
+mod from_sdp;
+mod to_sdp;
 
 use crate::error::ConvertError;
-use crate::jingle::{Action, Candidate, Creator, Jingle};
+use crate::jingle::{Action, Creator, Jingle, Senders};
+
+pub use candidate::{candidate_from_sdp, candidate_to_sdp};
 
 /// Builds the SDP text of a session-initiate (an offer) or session-accept (an answer).
 ///
 /// `session_id` fills the `o=` line. Candidates in the contents, if any, become
 /// `a=candidate` lines.
+///
+/// Fails with [`ConvertError::Missing`] when a (not rejected) content lacks a
+/// description, payload types, ICE credentials or a fingerprint, and with
+/// [`ConvertError::Invalid`] for values SDP cannot carry (payload type above 127, a
+/// group naming an unknown content, control characters, ...).
 pub fn jingle_to_sdp(jingle: &Jingle, session_id: u64) -> Result<String, ConvertError> {
-    let _ = (jingle, session_id);
-    Err(ConvertError::Missing("converter"))
+    to_sdp::jingle_to_sdp(jingle, session_id)
 }
 
 /// Builds a `<jingle>` with `action` whose contents describe `sdp`, written by a
 /// party with role `creator`. Candidates in the SDP are kept in the transports.
+///
+/// For `session-initiate` and `session-accept` every content that is not rejected
+/// must have ICE credentials and a fingerprint ([`ConvertError::Missing`] otherwise).
 pub fn sdp_to_jingle(sdp: &str, action: Action, creator: Creator) -> Result<Jingle, ConvertError> {
-    let _ = (sdp, action, creator);
-    Err(ConvertError::Missing("converter"))
+    from_sdp::sdp_to_jingle(sdp, action, creator)
 }
 
-/// Writes a Jingle candidate as an SDP candidate attribute value
-/// (`candidate:<foundation> <component> <protocol> <priority> <ip> <port> typ <type> …`).
-pub fn candidate_to_sdp(c: &Candidate) -> String {
-    let _ = c;
-    String::new()
+/// The SDP direction lib-jitsi-meet writes for `senders` (`None` for `rejected`).
+pub(crate) fn direction_of(senders: Senders) -> Option<&'static str> {
+    match senders {
+        Senders::Both => Some("sendrecv"),
+        Senders::Initiator => Some("sendonly"),
+        Senders::Responder => Some("recvonly"),
+        Senders::None => Some("inactive"),
+        Senders::Rejected => None,
+    }
 }
 
-/// Reads an SDP candidate (with or without the `a=` and `candidate:` prefixes).
-pub fn candidate_from_sdp(s: &str) -> Result<Candidate, ConvertError> {
-    let _ = s;
-    Err(ConvertError::Missing("converter"))
+/// `senders` for an SDP direction attribute name, if it is one.
+pub(crate) fn senders_of(direction: &str) -> Option<Senders> {
+    match direction {
+        "sendrecv" => Some(Senders::Both),
+        "sendonly" => Some(Senders::Initiator),
+        "recvonly" => Some(Senders::Responder),
+        "inactive" => Some(Senders::None),
+        _ => None,
+    }
+}
+
+/// Builds [`ConvertError::Invalid`], truncating the value to 64 bytes.
+pub(crate) fn invalid(what: &'static str, value: &str) -> ConvertError {
+    let mut end = value.len().min(64);
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    ConvertError::Invalid {
+        what,
+        value: value[..end].to_owned(),
+    }
+}
+
+/// Checks that `s` is a non-empty SDP token: no whitespace, no control characters.
+pub(crate) fn check_token<'a>(what: &'static str, s: &'a str) -> Result<&'a str, ConvertError> {
+    if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Err(invalid(what, s))
+    } else {
+        Ok(s)
+    }
+}
+
+/// Checks that `s` holds no control characters (spaces are fine).
+pub(crate) fn check_text<'a>(what: &'static str, s: &'a str) -> Result<&'a str, ConvertError> {
+    if s.chars().any(char::is_control) {
+        Err(invalid(what, s))
+    } else {
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn direction_mapping_is_symmetric() {
+        for s in [
+            Senders::Both,
+            Senders::Initiator,
+            Senders::Responder,
+            Senders::None,
+        ] {
+            let d = direction_of(s).unwrap(); // every non-rejected value has a direction
+            assert_eq!(senders_of(d), Some(s));
+        }
+        assert_eq!(direction_of(Senders::Rejected), None);
+        assert_eq!(senders_of("sendmaybe"), None);
+    }
+
+    #[test]
+    fn invalid_truncates_on_char_boundary() {
+        let long = "é".repeat(100);
+        match invalid("x", &long) {
+            ConvertError::Invalid { value, .. } => {
+                assert!(value.len() <= 64);
+                assert!(value.chars().all(|c| c == 'é'));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn tokens_and_text() {
+        assert!(check_token("t", "abc").is_ok());
+        assert!(check_token("t", "").is_err());
+        assert!(check_token("t", "a b").is_err());
+        assert!(check_text("t", "a b").is_ok());
+        assert!(check_text("t", "a\r\nb").is_err());
+    }
 }

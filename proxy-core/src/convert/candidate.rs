@@ -1,0 +1,257 @@
+//! ICE candidates between `<candidate>` and the SDP `candidate` attribute
+//! (RFC 8839 §5.1 with the extensions Chromium and str0m write).
+//!
+//! lib-jitsi-meet's rules (SDPUtil `candidateToJingle` / `candidateFromJingle`): the
+//! protocol is lower-cased; `raddr`/`rport` travel as `rel-addr`/`rel-port`; `tcptype`
+//! and `generation` are kept; `generation` defaults to `0` in both directions. We also
+//! map Chromium's `network-id` to `network`. `ufrag`, `network-cost` and unknown
+//! extensions are read and dropped. The `id` of a `<candidate>` has no SDP form.
+
+use std::net::IpAddr;
+
+use crate::error::ConvertError;
+use crate::jingle::{Candidate, CandidateType};
+
+use super::invalid;
+
+/// Writes a Jingle candidate as an SDP candidate attribute value
+/// (`candidate:<foundation> <component> <protocol> <priority> <ip> <port> typ <type>
+/// [raddr <a> rport <p>] [tcptype <t>] generation <g> [network-id <n>]`), in the
+/// extension order str0m's parser expects.
+///
+/// The result never spans more than one line: whitespace and control characters
+/// inside fields (which a valid candidate never has) are dropped. To reject such a
+/// candidate instead, read the result back with [`candidate_from_sdp`].
+pub fn candidate_to_sdp(c: &Candidate) -> String {
+    let mut out = String::with_capacity(128);
+    out.push_str("candidate:");
+    push_clean(&mut out, &c.foundation);
+    out.push(' ');
+    out.push_str(&c.component.to_string());
+    out.push(' ');
+    push_clean(&mut out, &c.protocol.to_ascii_lowercase());
+    out.push(' ');
+    out.push_str(&c.priority.to_string());
+    out.push(' ');
+    push_clean(&mut out, &c.ip);
+    out.push(' ');
+    out.push_str(&c.port.to_string());
+    out.push_str(" typ ");
+    out.push_str(c.kind.as_str());
+    if let (Some(addr), Some(port)) = (&c.rel_addr, c.rel_port) {
+        out.push_str(" raddr ");
+        push_clean(&mut out, addr);
+        out.push_str(" rport ");
+        out.push_str(&port.to_string());
+    }
+    if let Some(t) = &c.tcptype {
+        out.push_str(" tcptype ");
+        push_clean(&mut out, t);
+    }
+    out.push_str(" generation ");
+    out.push_str(&c.generation.unwrap_or(0).to_string());
+    if let Some(n) = c.network {
+        out.push_str(" network-id ");
+        out.push_str(&n.to_string());
+    }
+    out
+}
+
+/// Appends `s` without whitespace or control characters (so a field stays one token).
+fn push_clean(out: &mut String, s: &str) {
+    out.extend(s.chars().filter(|c| !c.is_whitespace() && !c.is_control()));
+}
+
+/// Reads an SDP candidate (with or without the `a=` and `candidate:` prefixes).
+///
+/// Accepts IPv4, IPv6 and host names (mDNS `.local`) as the address. Anything that is
+/// not a candidate gives [`ConvertError::Invalid`] (or [`ConvertError::Missing`] for a
+/// line cut short); this never panics.
+pub fn candidate_from_sdp(s: &str) -> Result<Candidate, ConvertError> {
+    let line = s.trim();
+    let line = line.strip_prefix("a=").unwrap_or(line);
+    let line = line.strip_prefix("candidate:").unwrap_or(line);
+    let mut t = line.split_ascii_whitespace();
+    let mut next = |what: &'static str| t.next().ok_or(ConvertError::Missing(what));
+
+    let foundation = next("candidate foundation")?;
+    if foundation.len() > 64
+        || !foundation
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/')
+    {
+        return Err(invalid("candidate foundation", foundation));
+    }
+    let component = next("candidate component")?;
+    let component = match component.parse::<u8>() {
+        Ok(n) if n >= 1 => n,
+        _ => return Err(invalid("candidate component", component)),
+    };
+    let protocol = next("candidate protocol")?.to_ascii_lowercase();
+    if !matches!(protocol.as_str(), "udp" | "tcp" | "ssltcp") {
+        return Err(invalid("candidate protocol", &protocol));
+    }
+    let priority = next("candidate priority")?;
+    let priority = priority
+        .parse::<u32>()
+        .map_err(|_| invalid("candidate priority", priority))?;
+    let ip = check_address("candidate address", next("candidate address")?)?;
+    let port = next("candidate port")?;
+    let port = port
+        .parse::<u16>()
+        .map_err(|_| invalid("candidate port", port))?;
+    let typ = next("candidate typ")?;
+    if !typ.eq_ignore_ascii_case("typ") {
+        return Err(invalid("candidate typ", typ));
+    }
+    let kind = next("candidate type")?;
+    let kind = CandidateType::from_wire(&kind.to_ascii_lowercase())
+        .ok_or_else(|| invalid("candidate type", kind))?;
+
+    let mut c = Candidate {
+        foundation: foundation.to_owned(),
+        component,
+        protocol,
+        priority,
+        ip: ip.to_owned(),
+        port,
+        kind,
+        generation: Some(0),
+        network: None,
+        id: None,
+        rel_addr: None,
+        rel_port: None,
+        tcptype: None,
+    };
+    while let Some(key) = t.next() {
+        let value = t
+            .next()
+            .ok_or(ConvertError::Missing("candidate extension value"))?;
+        match key {
+            "raddr" => c.rel_addr = Some(check_address("candidate raddr", value)?.to_owned()),
+            "rport" => {
+                c.rel_port = Some(
+                    value
+                        .parse::<u16>()
+                        .map_err(|_| invalid("candidate rport", value))?,
+                )
+            }
+            "tcptype" => {
+                if !matches!(value, "active" | "passive" | "so") {
+                    return Err(invalid("candidate tcptype", value));
+                }
+                c.tcptype = Some(value.to_owned());
+            }
+            "generation" => {
+                c.generation = Some(
+                    value
+                        .parse::<u32>()
+                        .map_err(|_| invalid("candidate generation", value))?,
+                )
+            }
+            "network-id" => {
+                c.network = Some(
+                    value
+                        .parse::<u32>()
+                        .map_err(|_| invalid("candidate network-id", value))?,
+                )
+            }
+            // ufrag, network-cost and extensions we do not carry.
+            _ => {}
+        }
+    }
+    Ok(c)
+}
+
+/// Checks that the candidate model only has values [`candidate_to_sdp`] can write
+/// unchanged and a peer can use.
+pub(crate) fn check_candidate(c: &Candidate) -> Result<(), ConvertError> {
+    let written = candidate_to_sdp(c);
+    let read = candidate_from_sdp(&written)?;
+    let same = read.foundation == c.foundation
+        && read.protocol == c.protocol.to_ascii_lowercase()
+        && read.ip == c.ip
+        && read.component == c.component
+        && (c.rel_addr.is_none() || c.rel_port.is_none() || read.rel_addr == c.rel_addr)
+        && read.tcptype == c.tcptype;
+    if same {
+        Ok(())
+    } else {
+        Err(invalid("candidate", &written))
+    }
+}
+
+/// An IPv4/IPv6 address or a host name (e.g. an mDNS `<uuid>.local`).
+fn check_address<'a>(what: &'static str, s: &'a str) -> Result<&'a str, ConvertError> {
+    if s.parse::<IpAddr>().is_ok() {
+        return Ok(s);
+    }
+    let host_ok = !s.is_empty()
+        && s.len() <= 253
+        && !s.starts_with(['.', '-'])
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        && s.chars().any(|c| c.is_ascii_alphabetic());
+    if host_ok {
+        Ok(s)
+    } else {
+        Err(invalid(what, s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_chromium_host_line() {
+        let c = candidate_from_sdp(
+            "a=candidate:3280562746 1 UDP 2122260223 127.0.0.1 46582 typ host generation 0 \
+             ufrag pEF9 network-id 1 network-cost 10\r\n",
+        )
+        .unwrap(); // a valid line
+        assert_eq!(c.foundation, "3280562746");
+        assert_eq!(c.protocol, "udp");
+        assert_eq!(c.port, 46582);
+        assert_eq!(c.network, Some(1));
+        assert_eq!(c.generation, Some(0));
+        assert_eq!(
+            candidate_to_sdp(&c),
+            "candidate:3280562746 1 udp 2122260223 127.0.0.1 46582 typ host generation 0 \
+             network-id 1"
+        );
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        for s in [
+            "",
+            "a=",
+            "candidate:",
+            "hello world",
+            "candidate:1 1 udp 1 127.0.0.1 5000",
+            "candidate:1 1 udp 1 127.0.0.1 5000 type host",
+            "candidate:1 1 udp 1 127.0.0.1 5000 typ teleport",
+            "candidate:1 0 udp 1 127.0.0.1 5000 typ host",
+            "candidate:1 1 sctp 1 127.0.0.1 5000 typ host",
+            "candidate:1 1 udp -1 127.0.0.1 5000 typ host",
+            "candidate:1 1 udp 1 127.0.0.1 65536 typ host",
+            "candidate:1 1 udp 1 a_b 5000 typ host",
+            "candidate:1 1 udp 1 1.2.3.4 5000 typ srflx raddr",
+            "candidate:1 1 udp 1 1.2.3.4 5000 typ srflx rport x",
+            "candidate:1 1 tcp 1 1.2.3.4 9 typ host tcptype sideways",
+            "candidate:f\u{0}o 1 udp 1 1.2.3.4 9 typ host",
+        ] {
+            assert!(candidate_from_sdp(s).is_err(), "{s:?} should fail");
+        }
+    }
+
+    #[test]
+    fn to_sdp_stays_one_line() {
+        let mut c = candidate_from_sdp("candidate:1 1 udp 1 1.2.3.4 5 typ host").unwrap(); // valid
+        c.foundation = "1\r\na=evil".into();
+        let s = candidate_to_sdp(&c);
+        assert!(!s.contains('\r') && !s.contains('\n'));
+        assert!(check_candidate(&c).is_err());
+    }
+}
