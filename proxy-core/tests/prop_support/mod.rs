@@ -881,8 +881,26 @@ impl<'v> Harness<'v> {
         // Who gets what.
         for (to, text) in sends {
             self.stats.sent += 1;
-            let iq = parse_iq(text, &Limits::default())
-                .map_err(|e| format!("the service wrote an IQ it cannot parse: {e}\n{text}"))?;
+            let iq = match parse_iq(text, &Limits::default()) {
+                Ok(iq) => iq,
+                // Known bug (see properties.rs, regression_local_candidates_…):
+                // more candidates in one transport-info than a parser takes.
+                Err(proxy_core::ParseError::TooMany {
+                    what: "candidates", ..
+                }) if tolerate_known_bugs() => parse_iq(
+                    text,
+                    &Limits {
+                        max_candidates: usize::MAX,
+                        ..Limits::default()
+                    },
+                )
+                .map_err(|e| format!("the service wrote an IQ it cannot parse: {e}\n{text}"))?,
+                Err(e) => {
+                    return Err(format!(
+                        "the service wrote an IQ it cannot parse: {e}\n{text}"
+                    ))
+                }
+            };
             if iq.to.as_deref() != Some(to.as_str()) {
                 return Err(format!("sent to {to} an IQ addressed to {:?}", iq.to));
             }
