@@ -777,6 +777,78 @@ proptest! {
     }
 }
 
+/// Inputs from up to 100 JIDs, mostly transport-info (kept while no session
+/// exists) and session-initiates (rejected while one does), so that the early
+/// transport-info buffer and the rejection memory reach their caps.
+fn crowd_op() -> impl Strategy<Value = Op> {
+    let id = prop_oneof![Just(IdChoice::None), (0u8..16).prop_map(IdChoice::Some)];
+    prop_oneof![
+        // 0: session-initiate, 3: transport-info (templates of prop_support).
+        6 => (0u8..100, prop_oneof![Just(0u8), Just(3u8)], id).prop_map(|(from, template, id)| {
+            Op::Message { from, template, id, sid: SidChoice::None, mutations: Vec::new() }
+        }),
+        1 => (0u8..100).prop_map(|peer| Op::Start { peer, tracks: 2 }),
+        1 => Just(Op::Stop),
+        1 => prop_oneof![0u32..500, Just(1000), Just(2500)].prop_map(|millis| Op::Advance { millis }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// (c) with a crowd: caps hold (early transport-info <= 16, rejection memory
+    /// <= 64) and rejections stay rate-limited per JID.
+    #[test]
+    fn service_caps_hold_with_many_jids(seed in any::<u64>(), ops in vec(crowd_op(), 1..160)) {
+        let mut h = Harness::new(vectors(), seed).with_jids(100);
+        for (i, op) in ops.iter().enumerate() {
+            let result = h.apply(op);
+            prop_assert!(result.is_ok(), "step {} ({:?}): {}", i, op, result.unwrap_err());
+        }
+    }
+}
+
+/// The crowd does fill the buffers to their caps (else the property above
+/// would hold vacuously).
+#[test]
+fn crowd_reaches_the_caps() {
+    let mut h = Harness::new(vectors(), 3).with_jids(100);
+    let ti = |from| Op::Message {
+        from,
+        template: 3,
+        id: IdChoice::None,
+        sid: SidChoice::None,
+        mutations: Vec::new(),
+    };
+    for from in 0..40 {
+        h.apply(&ti(from)).expect("invariants");
+    }
+    assert_eq!(
+        h.svc.early_transport_info_len(),
+        prop_support::EARLY_TRANSPORT_INFO_CAP
+    );
+    h.apply(&Op::Start {
+        peer: 99,
+        tracks: 2,
+    })
+    .expect("invariants");
+    for from in 0..99 {
+        let initiate = Op::Message {
+            from,
+            template: 0,
+            id: IdChoice::None,
+            sid: SidChoice::None,
+            mutations: Vec::new(),
+        };
+        h.apply(&initiate).expect("invariants");
+    }
+    assert_eq!(
+        h.svc.rejection_memory_len(),
+        prop_support::REJECTION_MEMORY_CAP
+    );
+    assert_eq!(h.stats.rejections, prop_support::REJECTION_MEMORY_CAP);
+}
+
 /// The random inputs do reach every kind of situation the invariants speak
 /// about (otherwise the property above would hold vacuously).
 #[test]

@@ -229,7 +229,7 @@ pub enum EngineOp {
 /// One input to the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
-    /// A message from `JIDS[from % 3]`: template `template` (modulo the count),
+    /// A message from JID number `from` (modulo the harness's JIDs, [`JIDS`] first): template `template` (modulo the count),
     /// with an id and sid, then edited.
     Message {
         /// Sender index.
@@ -243,7 +243,7 @@ pub enum Op {
         /// Edits.
         mutations: Vec<Mutation>,
     },
-    /// `start` towards `JIDS[peer % 3]` with tracks chosen by the bits of `tracks`.
+    /// `start` towards JID number `peer` (modulo the harness's JIDs) with tracks chosen by the bits of `tracks`.
     Start {
         /// Peer index.
         peer: u8,
@@ -526,6 +526,8 @@ pub struct Harness<'v> {
     pub now: Instant,
     vectors: &'v Vectors,
     rejection_interval: Duration,
+    /// Who messages come from: [`JIDS`], then `user{n}@example.com/x`.
+    jids: Vec<String>,
     last_rejection: HashMap<String, Instant>,
     /// What happened so far.
     pub stats: Stats,
@@ -558,9 +560,18 @@ impl<'v> Harness<'v> {
             now: Instant::now(),
             vectors,
             rejection_interval,
+            jids: JIDS.iter().map(|j| (*j).to_owned()).collect(),
             last_rejection: HashMap::new(),
             stats: Stats::default(),
         }
+    }
+
+    /// Messages come from `n` JIDs (at least the three of [`JIDS`]), to push the
+    /// per-JID buffers to their caps.
+    pub fn with_jids(mut self, n: usize) -> Self {
+        self.jids
+            .extend((JIDS.len()..n).map(|i| format!("user{i}@example.com/x")));
+        self
     }
 
     /// The text of a message op.
@@ -652,7 +663,7 @@ impl<'v> Harness<'v> {
     pub fn apply(&mut self, op: &Op) -> Result<(), String> {
         self.stats.steps += 1;
         let before = Snapshot::of(&self.svc);
-        let mut sender: Option<&'static str> = None;
+        let mut sender: Option<String> = None;
         let mut message_had_id = false;
         let mut answerable = false;
         match op {
@@ -663,7 +674,7 @@ impl<'v> Harness<'v> {
                 sid,
                 mutations,
             } => {
-                let jid = JIDS[usize::from(*from) % JIDS.len()];
+                let jid = self.jids[usize::from(*from) % self.jids.len()].clone();
                 let iq = self.message_text(*template, *id, *sid, mutations);
                 if let Ok(parsed) = parse_iq(&iq, &Limits::default()) {
                     message_had_id = parsed.id.is_some();
@@ -678,20 +689,21 @@ impl<'v> Harness<'v> {
                             )
                         });
                 }
-                sender = Some(jid);
-                if before.active && before.peer.as_deref() != Some(jid) {
+                if before.active && before.peer.as_deref() != Some(jid.as_str()) {
                     self.stats.from_non_peers += 1;
                 }
                 self.svc.handle_message(
                     self.now,
                     ProxyMessage {
-                        from: jid.into(),
+                        from: jid.clone(),
                         iq,
                     },
                 );
+                sender = Some(jid);
             }
             Op::Start { peer, tracks } => {
-                let jid = JIDS[usize::from(*peer) % JIDS.len()];
+                let jid = self.jids[usize::from(*peer) % self.jids.len()].clone();
+                let jid = jid.as_str();
                 let result = self.svc.start(self.now, jid, &tracks_of(*tracks));
                 if result.is_ok() == before.active {
                     return Err(format!(
@@ -757,19 +769,27 @@ impl<'v> Harness<'v> {
             op,
             &before,
             &after,
-            sender,
+            sender.as_deref(),
             message_had_id,
             &sends,
             &commands,
             &events,
         )?;
         // A non-peer's request gets its rejection unless one went out within the interval.
-        if let Some(jid) = sender {
+        if let Some(jid) = sender.as_deref() {
             let from_non_peer = before.active && before.peer.as_deref() != Some(jid);
             let recently = self.last_rejection.get(jid).is_some_and(|last| {
                 self.now.saturating_duration_since(*last) < self.rejection_interval
             });
+            // The limiter stays silent rather than remember more JIDs than its cap.
+            let limiter_full = self
+                .last_rejection
+                .values()
+                .filter(|t| self.now.saturating_duration_since(**t) < self.rejection_interval)
+                .count()
+                >= REJECTION_MEMORY_CAP;
             if from_non_peer
+                && !limiter_full
                 && answerable
                 && self.stats.rejections == rejections_before
                 && !recently
