@@ -8,8 +8,9 @@
 //!
 //! - at most one connection, and a JID that is not its peer never changes it
 //!   (peer, sid, is_active unchanged, no engine command, no event but errors);
-//! - such a JID gets nothing but the rejection, at most one per
-//!   `rejection_interval`;
+//! - such a JID gets nothing but the rejection, which it must get unless one
+//!   went to it within `rejection_interval` (or the limiter is full);
+//! - the peer's Jingle requests for another sid change nothing either;
 //! - `ConnectionClosed` fires exactly when a connection ends, once, for its peer,
 //!   with an engine `Close`, and never without a connection;
 //! - nothing goes to a JID other than the peer except rejections and IQ
@@ -667,6 +668,7 @@ impl<'v> Harness<'v> {
         let mut sender: Option<String> = None;
         let mut message_had_id = false;
         let mut answerable = false;
+        let mut wrong_sid = false;
         match op {
             Op::Message {
                 from,
@@ -680,6 +682,13 @@ impl<'v> Harness<'v> {
                 if let Ok(parsed) = parse_iq(&iq, &Limits::default()) {
                     message_had_id = parsed.id.is_some();
                     // What a non-peer must be answered with a rejection for.
+                    // A Jingle request for another session than ours.
+                    wrong_sid = matches!(parsed.kind, IqType::Set | IqType::Get)
+                        && parsed.jingle.as_ref().is_some_and(|j| {
+                            j.action != Action::SessionInitiate
+                                && j.sid.is_some()
+                                && j.sid != before.sid
+                        });
                     answerable = parsed.kind == IqType::Set
                         && parsed.jingle.as_ref().is_some_and(|j| {
                             !matches!(
@@ -765,6 +774,18 @@ impl<'v> Harness<'v> {
             return Err("outputs left after draining".into());
         }
         let after = Snapshot::of(&self.svc);
+        // The peer's messages for another session change nothing.
+        if wrong_sid && before.active && sender.as_deref() == before.peer.as_deref() {
+            let closed = events
+                .iter()
+                .any(|e| matches!(e, Event::ConnectionClosed { .. }));
+            if after != before || closed || !commands.is_empty() {
+                return Err(format!(
+                    "a message with a foreign sid changed the session: {before:?} -> {after:?}, \
+                     closed: {closed}, commands: {commands:?}"
+                ));
+            }
+        }
         let rejections_before = self.stats.rejections;
         self.check(
             op,
