@@ -970,3 +970,37 @@ fn regression_local_candidates_beyond_the_parser_limit_are_sent_in_one_unparsabl
         "the session-initiate and the candidates went out"
     );
 }
+
+/// REGRESSION (found by the `jingle_to_sdp` fuzz target; fails until fixed in
+/// `proxy-core/src/convert/to_sdp.rs` or `from_sdp.rs`).
+///
+/// `jingle_to_sdp` writes any token as the `m=` media (here `<description
+/// media="vid]o">` from a peer's session-accept or session-initiate), but
+/// `sdp_to_jingle` accepts only `audio` and `video`: the converter writes SDP it
+/// cannot read back, and a peer's offer with such a media reaches the engine as
+/// `ApplyOffer` instead of being answered `bad-request`. Expected: both
+/// directions agree (reject such a media in `jingle_to_sdp`).
+#[test]
+fn regression_jingle_to_sdp_writes_media_that_sdp_to_jingle_rejects() {
+    let mut vector = prop_support::Vectors::load_from_ancestors(std::path::Path::new(env!(
+        "CARGO_MANIFEST_DIR"
+    )))
+    .expect("vectors");
+    let accept = vector.messages.swap_remove(1); // 02-session-accept
+    let mut j = parse_iq(&accept, &Limits::default())
+        .expect("parses")
+        .jingle
+        .expect("jingle");
+    j.contents[0]
+        .description
+        .as_mut()
+        .expect("description")
+        .media = "vid]o".into();
+    if let Ok(sdp) = jingle_to_sdp(&j, 1) {
+        let back = sdp_to_jingle(&sdp, Action::SessionAccept, Creator::Responder);
+        assert!(
+            back.is_ok(),
+            "jingle_to_sdp wrote SDP that sdp_to_jingle rejects: {back:?}\n{sdp}"
+        );
+    }
+}
