@@ -117,7 +117,7 @@ fn transport(j: &Jingle, index: usize) -> &IceUdpTransport {
     j.contents[index].transport.as_ref().expect("a transport")
 }
 
-fn pt<'a>(d: &'a RtpDescription, id: u8) -> &'a PayloadType {
+fn pt(d: &RtpDescription, id: u8) -> &PayloadType {
     d.payload_types
         .iter()
         .find(|p| p.id == id)
@@ -607,4 +607,340 @@ fn unknown_elements_and_attributes_are_ignored() {
     assert_eq!(t.candidates.len(), 1);
     assert_eq!(t.candidates[0].protocol, "udp", "protocol is lower-cased");
     assert_eq!(t.candidates[0].kind, CandidateType::Srflx);
+}
+
+mod model_round_trip {
+    //! Any model the writer can express parses back to itself.
+
+    use proptest::collection::vec;
+    use proptest::option;
+    use proptest::prelude::*;
+
+    use proxy_core::jingle::{
+        Action, Candidate, CandidateType, Content, Creator, Fingerprint, Group, IceUdpTransport,
+        Jingle, Parameter, PayloadType, Reason, RtcpFb, RtpDescription, RtpHdrext, Senders, Setup,
+        Source, SsrcGroup,
+    };
+    use proxy_core::{parse_iq, write_iq, Iq, IqType, Limits, StanzaError};
+
+    /// Any text XML can carry, markup characters and line breaks included.
+    fn text() -> impl Strategy<Value = String> {
+        "[ -~\t\n\r\u{e9}\u{4e2d}\u{1f600}]{0,12}"
+    }
+
+    /// Text without white space at its ends (fingerprint values are trimmed).
+    fn trimmed() -> impl Strategy<Value = String> {
+        "[!-~]([ -~]{0,10}[!-~])?"
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        "[a-z][a-z0-9-]{0,10}"
+    }
+
+    fn senders() -> impl Strategy<Value = Senders> {
+        prop_oneof![
+            Just(Senders::Both),
+            Just(Senders::Initiator),
+            Just(Senders::Responder),
+            Just(Senders::None),
+            Just(Senders::Rejected),
+        ]
+    }
+
+    fn parameter() -> impl Strategy<Value = Parameter> {
+        (text(), text()).prop_map(|(n, v)| Parameter::new(n, v))
+    }
+
+    fn rtcp_fb() -> impl Strategy<Value = RtcpFb> {
+        (text(), option::of(text())).prop_map(|(kind, subtype)| RtcpFb { kind, subtype })
+    }
+
+    fn payload_type() -> impl Strategy<Value = PayloadType> {
+        (
+            (
+                0u8..=127,
+                text(),
+                option::of(any::<u32>()),
+                option::of(any::<u16>()),
+            ),
+            (
+                option::of(any::<u32>()),
+                option::of(any::<u32>()),
+                option::of(any::<u32>()),
+            ),
+            (vec(parameter(), 0..3), vec(rtcp_fb(), 0..3)),
+        )
+            .prop_map(
+                |(
+                    (id, name, clockrate, channels),
+                    (ptime, maxptime, trr),
+                    (parameters, rtcp_fbs),
+                )| {
+                    PayloadType {
+                        id,
+                        name,
+                        clockrate,
+                        channels,
+                        ptime,
+                        maxptime,
+                        parameters,
+                        rtcp_fbs,
+                        rtcp_fb_trr_int: trr,
+                    }
+                },
+            )
+    }
+
+    fn description() -> impl Strategy<Value = RtpDescription> {
+        (
+            (
+                text(),
+                option::of(any::<u32>()),
+                vec(payload_type(), 0..3),
+                vec(rtcp_fb(), 0..2),
+            ),
+            (
+                vec(
+                    (
+                        any::<u32>(),
+                        option::of(text()),
+                        option::of(text()),
+                        vec(parameter(), 0..2),
+                    )
+                        .prop_map(|(ssrc, name, video_type, parameters)| {
+                            Source {
+                                ssrc,
+                                name,
+                                video_type,
+                                parameters,
+                            }
+                        }),
+                    0..3,
+                ),
+                vec(
+                    (text(), vec(any::<u32>(), 0..3))
+                        .prop_map(|(semantics, ssrcs)| SsrcGroup { semantics, ssrcs }),
+                    0..2,
+                ),
+            ),
+            (
+                any::<bool>(),
+                vec(
+                    (1u16..=255, text(), option::of(senders()))
+                        .prop_map(|(id, uri, senders)| RtpHdrext { id, uri, senders }),
+                    0..3,
+                ),
+                any::<bool>(),
+            ),
+        )
+            .prop_map(
+                |(
+                    (media, ssrc, payload_types, rtcp_fbs),
+                    (sources, ssrc_groups),
+                    (rtcp_mux, hdrexts, extmap_allow_mixed),
+                )| {
+                    RtpDescription {
+                        media,
+                        ssrc,
+                        payload_types,
+                        rtcp_fbs,
+                        sources,
+                        ssrc_groups,
+                        rtcp_mux,
+                        hdrexts,
+                        extmap_allow_mixed,
+                    }
+                },
+            )
+    }
+
+    fn candidate() -> impl Strategy<Value = Candidate> {
+        let kind = prop_oneof![
+            Just(CandidateType::Host),
+            Just(CandidateType::Srflx),
+            Just(CandidateType::Prflx),
+            Just(CandidateType::Relay),
+        ];
+        (
+            (
+                text(),
+                any::<u8>(),
+                "[a-z]{1,4}",
+                any::<u32>(),
+                text(),
+                any::<u16>(),
+                kind,
+            ),
+            (
+                option::of(any::<u32>()),
+                option::of(any::<u32>()),
+                option::of(text()),
+            ),
+            (
+                option::of(text()),
+                option::of(any::<u16>()),
+                option::of(text()),
+            ),
+        )
+            .prop_map(
+                |(
+                    (foundation, component, protocol, priority, ip, port, kind),
+                    (generation, network, id),
+                    (rel_addr, rel_port, tcptype),
+                )| {
+                    Candidate {
+                        foundation,
+                        component,
+                        protocol,
+                        priority,
+                        ip,
+                        port,
+                        kind,
+                        generation,
+                        network,
+                        id,
+                        rel_addr,
+                        rel_port,
+                        tcptype,
+                    }
+                },
+            )
+    }
+
+    fn transport() -> impl Strategy<Value = IceUdpTransport> {
+        let setup = prop_oneof![
+            Just(Setup::Active),
+            Just(Setup::Passive),
+            Just(Setup::Actpass),
+            Just(Setup::Holdconn),
+        ];
+        let fingerprint = (
+            text(),
+            option::of(setup),
+            option::of(any::<bool>()),
+            option::of(any::<bool>()),
+            trimmed(),
+        )
+            .prop_map(|(hash, setup, required, cryptex, value)| Fingerprint {
+                hash,
+                setup,
+                required,
+                cryptex,
+                value,
+            });
+        (
+            option::of(text()),
+            option::of(text()),
+            option::of(fingerprint),
+            vec(candidate(), 0..3),
+        )
+            .prop_map(|(ufrag, pwd, fingerprint, candidates)| IceUdpTransport {
+                ufrag,
+                pwd,
+                fingerprint,
+                candidates,
+            })
+    }
+
+    fn jingle() -> impl Strategy<Value = Jingle> {
+        let creator = prop_oneof![Just(Creator::Initiator), Just(Creator::Responder)];
+        let content = (
+            option::of(creator),
+            option::of(senders()),
+            option::of(description()),
+            option::of(transport()),
+        );
+        (
+            (
+                proptest::sample::select(Action::ALL.to_vec()),
+                option::of(text()),
+                option::of(text()),
+                option::of(text()),
+            ),
+            vec(
+                (text(), vec(text(), 0..3)).prop_map(|(semantics, contents)| Group {
+                    semantics,
+                    contents,
+                }),
+                0..2,
+            ),
+            vec(content, 0..3),
+            (
+                option::of(
+                    (name(), option::of(text()))
+                        .prop_map(|(condition, text)| Reason { condition, text }),
+                ),
+                option::of(text()),
+            ),
+        )
+            .prop_map(
+                |((action, sid, initiator, responder), groups, contents, (reason, details))| {
+                    Jingle {
+                        action,
+                        sid,
+                        initiator,
+                        responder,
+                        groups,
+                        // Content names are unique by index.
+                        contents: contents
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, (creator, senders, description, transport))| Content {
+                                name: format!("c{i}"),
+                                creator,
+                                senders,
+                                description,
+                                transport,
+                            })
+                            .collect(),
+                        reason,
+                        details,
+                    }
+                },
+            )
+    }
+
+    fn iq() -> impl Strategy<Value = Iq> {
+        let error = (text(), name(), option::of(name()), option::of(text())).prop_map(
+            |(kind, condition, jingle_condition, text)| StanzaError {
+                kind,
+                condition,
+                jingle_condition,
+                text,
+            },
+        );
+        let kind = prop_oneof![
+            Just(IqType::Get),
+            Just(IqType::Set),
+            Just(IqType::Result),
+            Just(IqType::Error)
+        ];
+        (
+            kind,
+            option::of(text()),
+            option::of(text()),
+            option::of(text()),
+            option::of(jingle()),
+            option::of(error),
+        )
+            .prop_map(|(kind, id, to, from, jingle, error)| Iq {
+                kind,
+                id,
+                to,
+                from,
+                jingle,
+                error,
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn write_then_parse_is_identity(iq in iq()) {
+            let xml = write_iq(&iq);
+            let back = parse_iq(&xml, &Limits::default());
+            prop_assert_eq!(back, Ok(iq), "{}", xml);
+        }
+    }
 }

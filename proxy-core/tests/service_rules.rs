@@ -859,3 +859,150 @@ fn engine_failure_during_negotiation_closes() {
     assert_eq!(d.closed().len(), 1);
     assert!(!s.is_active());
 }
+
+// ---- str0m's own SDP through the service; rule 8 -------------------------
+
+fn fixture(name: &str) -> String {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn a_str0m_offer_becomes_a_lib_jitsi_meet_shaped_session_initiate() {
+    let t0 = Instant::now();
+    let mut s = ProxyConnectionService::new(config(20));
+    s.start(t0, RECEIVER, &[LocalTrack::desktop()]).unwrap();
+    drain(&mut s);
+    s.handle_engine_event(
+        t0,
+        EngineEvent::LocalOffer {
+            sdp: fixture("str0m-offer.sdp"),
+        },
+    );
+    let d = drain(&mut s);
+    assert_eq!(
+        d.sent_actions()[0],
+        (RECEIVER.into(), Some(Action::SessionInitiate))
+    );
+    let j = d.sent[0].1.jingle.as_ref().unwrap();
+    let vector = jingle_of(&vector("01-session-initiate.sender-to-receiver.xml"));
+    assert_eq!(j.groups[0].semantics, vector.groups[0].semantics);
+    assert_eq!(
+        j.groups[0].contents,
+        j.contents
+            .iter()
+            .map(|c| c.name.clone())
+            .collect::<Vec<_>>()
+    );
+    let (c, vc) = (&j.contents[0], &vector.contents[0]);
+    assert_eq!(
+        c.senders, vc.senders,
+        "sendonly is written as lib-jitsi-meet writes it"
+    );
+    assert_eq!(c.creator, vc.creator);
+    let desc = c.description.as_ref().unwrap();
+    assert_eq!(desc.media, "video");
+    assert!(desc
+        .payload_types
+        .iter()
+        .any(|p| p.name == "VP8" && !p.rtcp_fbs.is_empty()));
+    assert!(!desc.sources.is_empty());
+    for src in &desc.sources {
+        assert_eq!(src.name.as_deref(), Some("peer-v0"));
+        assert_eq!(src.video_type.as_deref(), Some("desktop"));
+        assert!(src.msid().is_some());
+    }
+    assert_eq!(desc.ssrc_groups[0].semantics, "FID");
+    let t = c.transport.as_ref().unwrap();
+    assert!(t.ufrag.is_some() && t.pwd.is_some());
+    assert_eq!(t.fingerprint.as_ref().unwrap().setup, Some(Setup::Actpass));
+    assert!(
+        t.candidates.is_empty(),
+        "str0m's candidates go out as transport-info"
+    );
+    assert_eq!(
+        d.sent_actions()[1],
+        (RECEIVER.into(), Some(Action::TransportInfo))
+    );
+}
+
+#[test]
+fn a_str0m_answer_becomes_a_session_accept() {
+    let t0 = Instant::now();
+    let mut s = ProxyConnectionService::new(config(21));
+    s.handle_message(
+        t0,
+        msg(SENDER, vector("01-session-initiate.sender-to-receiver.xml")),
+    );
+    drain(&mut s);
+    s.handle_engine_event(
+        t0,
+        EngineEvent::LocalAnswer {
+            sdp: fixture("str0m-answer.sdp"),
+        },
+    );
+    let d = drain(&mut s);
+    let j = d.sent[0].1.jingle.as_ref().unwrap();
+    assert_eq!(j.action, Action::SessionAccept);
+    let vector = jingle_of(&vector("02-session-accept.receiver-to-sender.xml"));
+    assert_eq!(j.contents[0].senders, vector.contents[0].senders);
+    assert_eq!(j.contents[0].creator, vector.contents[0].creator);
+    let setup = j.contents[0]
+        .transport
+        .as_ref()
+        .unwrap()
+        .fingerprint
+        .as_ref()
+        .unwrap()
+        .setup;
+    assert!(matches!(setup, Some(Setup::Active | Setup::Passive)));
+}
+
+#[test]
+fn configured_ice_servers_reach_the_engine_in_both_roles() {
+    let t0 = Instant::now();
+    let xml = "<iq type='result' id='e1' xmlns='jabber:client'><services xmlns='urn:xmpp:extdisco:2'>\
+        <service type='stun' host='stun.example.com' port='3478'/>\
+        <service type='turn' host='turn.example.com' port='3478' transport='udp' username='u' password='p' expires='2026-12-01T00:00:00Z'/>\
+        </services></iq>";
+    let servers = proxy_core::extdisco::parse_services_result(xml, &Default::default()).unwrap();
+    assert_eq!(servers.len(), 2);
+    let cfg = Config {
+        ice_servers: servers.clone(),
+        ..config(22)
+    };
+    let mut a = ProxyConnectionService::new(cfg.clone());
+    a.start(t0, RECEIVER, &[LocalTrack::desktop()]).unwrap();
+    let d = drain(&mut a);
+    assert!(
+        matches!(&d.commands[0], EngineCommand::CreateOffer { ice_servers, .. } if *ice_servers == servers)
+    );
+    let mut b = ProxyConnectionService::new(cfg);
+    b.handle_message(
+        t0,
+        msg(SENDER, vector("01-session-initiate.sender-to-receiver.xml")),
+    );
+    let d = drain(&mut b);
+    assert!(
+        matches!(&d.commands[0], EngineCommand::ApplyOffer { ice_servers, .. } if *ice_servers == servers)
+    );
+}
+
+#[test]
+fn source_add_and_remove_are_answered_and_ignored() {
+    let t0 = Instant::now();
+    let (mut s, _) = responder_negotiated(t0, config(23), false);
+    for action in ["source-add", "source-remove"] {
+        let iq = format!(
+            "<iq id='s1' type='set' xmlns='jabber:client'><jingle action='{action}' xmlns='urn:xmpp:jingle:1'>\
+             <content name='0'><description media='video' xmlns='urn:xmpp:jingle:apps:rtp:1'>\
+             <source ssrc='42' xmlns='urn:xmpp:jingle:apps:rtp:ssma:0'/></description></content></jingle></iq>"
+        );
+        s.handle_message(t0, msg(SENDER, iq));
+        let d = drain(&mut s);
+        assert!(d.commands.is_empty() && d.events.is_empty(), "{d:?}");
+        assert_eq!(d.sent.len(), 1);
+        assert_eq!(d.sent[0].1.kind, IqType::Result);
+    }
+    assert!(s.is_active());
+}

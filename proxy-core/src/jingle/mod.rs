@@ -1,7 +1,7 @@
 //! The Jingle wire model (XEP-0166 and the application/transport XEPs it carries),
 //! in lib-jitsi-meet's dialect.
 //!
-//! One module per XEP holds the model; [`parse`] and [`write`] turn it to and
+//! One module per XEP holds the model; [`parse`] and [`mod@write`] turn it to and
 //! from XML. The model keeps everything the dialect carries so that writing a
 //! parsed message and parsing it again gives an equal value.
 

@@ -7,6 +7,9 @@
 //! - The size limit is checked before anything is read. Nesting deeper than
 //!   [`Limits::max_depth`] fails with [`ParseError::TooDeep`], also inside
 //!   skipped subtrees; repeated children are counted against their limits.
+//! - Characters XML cannot carry (C0 controls other than tab/LF/CR, U+FFFE,
+//!   U+FFFF) anywhere in the input, and a raw `<` in an attribute value, are
+//!   [`ParseError::Xml`] errors.
 //! - DOCTYPE (so any entity declaration) and processing instructions are
 //!   [`ParseError::Forbidden`]; the XML declaration at the very start is fine.
 //!   References other than the five predefined entities and character
@@ -40,7 +43,8 @@ use reader::{excerpt, is_xml_space, Elem, Ev, Ns, Reader};
 pub struct Limits {
     /// Largest message in bytes (default 256 KiB).
     pub max_bytes: usize,
-    /// Deepest element nesting (default 16; the deepest real message nests 7).
+    /// Deepest element nesting, counting `<iq>` as 1 (default 16; lib-jitsi-meet's
+    /// messages nest 6 deep, e.g. iq/jingle/content/description/payload-type/rtcp-fb).
     pub max_depth: usize,
     /// Most `<content>`s in one `<jingle>` (default 16).
     pub max_contents: usize,
@@ -75,6 +79,12 @@ pub fn parse_iq(input: &str, limits: &Limits) -> Result<Iq, ParseError> {
         return Err(ParseError::TooLarge {
             len: input.len(),
             limit: limits.max_bytes,
+        });
+    }
+    if let Some((at, c)) = input.char_indices().find(|&(_, c)| !reader::is_xml_char(c)) {
+        return Err(ParseError::Xml {
+            at: at as u64,
+            reason: format!("character U+{:04X} is not allowed in XML", u32::from(c)),
         });
     }
     let mut p = Parser {
@@ -192,7 +202,7 @@ impl<'i> Parser<'i, '_> {
         }
         e.expect_ns(Ns::Client, NS_CLIENT)?;
         let (mut kind, mut id, mut to, mut from) = (None, None, None, None);
-        e.attrs(&self.rd, |k, v| {
+        e.attrs(|k, v| {
             match k {
                 "type" => {
                     kind = Some(
@@ -235,7 +245,7 @@ impl<'i> Parser<'i, '_> {
     fn jingle(&mut self, e: Elem<'i>) -> Result<Jingle, ParseError> {
         let mut action = None;
         let mut jingle = Jingle::new(Action::SessionInitiate);
-        e.attrs(&self.rd, |k, v| {
+        e.attrs(|k, v| {
             match k {
                 "action" => {
                     action = Some(
@@ -288,7 +298,7 @@ impl<'i> Parser<'i, '_> {
     /// `<group semantics=…>` (XEP-0338).
     fn group(&mut self, e: Elem<'i>) -> Result<Group, ParseError> {
         let mut semantics = None;
-        e.attrs(&self.rd, |k, v| {
+        e.attrs(|k, v| {
             if k == "semantics" {
                 semantics = Some(v.into_owned());
             }
@@ -310,7 +320,7 @@ impl<'i> Parser<'i, '_> {
                 "group members",
             )?;
             let mut name = None;
-            c.attrs(&self.rd, |k, v| {
+            c.attrs(|k, v| {
                 if k == "name" {
                     name = Some(v.into_owned());
                 }
@@ -326,7 +336,7 @@ impl<'i> Parser<'i, '_> {
     fn content(&mut self, e: Elem<'i>) -> Result<Content, ParseError> {
         let mut name = None;
         let mut content = Content::default();
-        e.attrs(&self.rd, |k, v| {
+        e.attrs(|k, v| {
             match k {
                 "name" => name = Some(v.into_owned()),
                 "creator" => {
@@ -360,7 +370,7 @@ impl<'i> Parser<'i, '_> {
 
     /// `<reason>` with one condition element and an optional `<text>`.
     fn reason(&mut self, e: Elem<'i>) -> Result<Reason, ParseError> {
-        e.attrs(&self.rd, |_, _| Ok(()))?;
+        e.check_attrs()?;
         let (mut condition, mut text) = (None, None);
         while let Some(c) = self.rd.child(&e)? {
             if c.ns != Ns::Jingle {
@@ -390,7 +400,7 @@ impl<'i> Parser<'i, '_> {
     /// `<error type=…>` of an `<iq type='error'>` (RFC 6120 §8.3).
     fn stanza_error(&mut self, e: Elem<'i>) -> Result<StanzaError, ParseError> {
         let mut kind = None;
-        e.attrs(&self.rd, |k, v| {
+        e.attrs(|k, v| {
             if k == "type" {
                 kind = Some(v.into_owned());
             }

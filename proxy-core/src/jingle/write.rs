@@ -435,10 +435,17 @@ impl W<'_> {
 
 /// Appends `s` escaped for an attribute value or text: the five markup
 /// characters as entities, tab, LF and CR as character references (so that
-/// attribute-value normalization gives them back unchanged).
+/// attribute-value normalization gives them back unchanged). Characters XML
+/// cannot carry at all (other C0 controls, U+FFFE, U+FFFF) become U+FFFD.
 fn escape_into(out: &mut String, s: &str) {
+    let special = |c: char| {
+        matches!(
+            c,
+            '&' | '<' | '>' | '"' | '\'' | '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}'
+        )
+    };
     let mut rest = s;
-    while let Some(i) = rest.find(['&', '<', '>', '"', '\'', '\t', '\n', '\r']) {
+    while let Some(i) = rest.find(special) {
         let (plain, tail) = rest.split_at(i);
         out.push_str(plain);
         let mut chars = tail.chars();
@@ -450,7 +457,8 @@ fn escape_into(out: &mut String, s: &str) {
             Some('\'') => "&apos;",
             Some('\t') => "&#9;",
             Some('\n') => "&#10;",
-            _ => "&#13;",
+            Some('\r') => "&#13;",
+            _ => "\u{fffd}",
         };
         out.push_str(replacement);
         rest = chars.as_str();
@@ -462,6 +470,7 @@ fn escape_into(out: &mut String, s: &str) {
 fn push_u32(out: &mut String, mut n: u32) {
     let mut buf = [0u8; 10];
     let mut i = buf.len();
+    // A u32 has at most 10 digits, so `i` stays within `buf`.
     loop {
         i -= 1;
         // `n % 10` is below 10, so the digit is ASCII.
@@ -473,5 +482,67 @@ fn push_u32(out: &mut String, mut n: u32) {
     }
     for &b in &buf[i..] {
         out.push(char::from(b));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jingle::Action;
+
+    #[test]
+    fn escapes_markup_and_line_breaks() {
+        let mut out = String::new();
+        escape_into(&mut out, "a&b<c>d\"e'f\tg\nh\ri é\u{1}\u{ffff}");
+        assert_eq!(
+            out,
+            "a&amp;b&lt;c&gt;d&quot;e&apos;f&#9;g&#10;h&#13;i é\u{fffd}\u{fffd}"
+        );
+        let mut out = String::new();
+        escape_into(&mut out, "plain");
+        assert_eq!(out, "plain");
+    }
+
+    #[test]
+    fn numbers_without_allocation() {
+        for n in [0, 7, 10, 99, 100, 4_294_967_295] {
+            let mut out = String::new();
+            push_u32(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+    }
+
+    #[test]
+    fn invalid_condition_names_are_replaced() {
+        let mut j = Jingle::new(Action::SessionTerminate);
+        j.reason = Some(Reason::new("x/><evil"));
+        let xml = write_iq(&Iq::set("a@b", j));
+        assert!(xml.contains("<reason><general-error/></reason>"), "{xml}");
+        let xml = write_iq(&Iq::error(
+            "a@b",
+            "1",
+            StanzaError {
+                kind: "cancel".into(),
+                condition: "<".into(),
+                jingle_condition: Some(" ".into()),
+                text: None,
+            },
+        ));
+        assert!(
+            xml.contains(
+                "<error type=\"cancel\"><undefined-condition xmlns=\"urn:ietf:params:xml:ns:xmpp-stanzas\"/></error>"
+            ),
+            "{xml}"
+        );
+    }
+
+    #[test]
+    fn appends_to_what_is_there() {
+        let mut out = String::from("prefix:");
+        write_iq_into(&Iq::result("a@b", "1"), &mut out);
+        assert_eq!(
+            out,
+            "prefix:<iq to=\"a@b\" id=\"1\" type=\"result\" xmlns=\"jabber:client\"/>"
+        );
     }
 }

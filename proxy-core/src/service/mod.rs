@@ -1,5 +1,7 @@
 //! The proxy-connection state machine.
 
+mod engine;
+mod messages;
 mod session;
 mod support;
 mod types;
@@ -11,11 +13,11 @@ pub use types::*;
 
 use crate::convert;
 use crate::error::{ApiError, EngineError, Error, ProtocolError};
-use crate::jingle::{Action, Content, IceUdpTransport, Jingle, Reason};
+use crate::jingle::{Action, Content, Jingle, Reason};
 use crate::message::{Iq, IqType, ProxyMessage, StanzaError};
 use crate::{parse_iq, write_iq};
 
-use session::{LocalTransport, Phase, Role, Session, MAX_PENDING_CANDIDATES};
+use session::{Phase, Role, Session};
 use support::{EarlyTransportInfo, IdGenerator, RejectionLimiter};
 
 /// `<details>` of the rejection sent to a JID that is not the active peer.
@@ -309,488 +311,14 @@ impl ProxyConnectionService {
         next
     }
 
-    // ---- messages -------------------------------------------------------
-
-    fn handle_jingle(&mut self, now: Instant, from: &str, id: Option<&str>, jingle: Jingle) {
-        let Some(session) = self.session.as_mut() else {
-            self.handle_jingle_without_session(now, from, id, jingle);
-            return;
-        };
-        // sid checks; a session-initiate is judged by its own rules below.
-        if jingle.action != Action::SessionInitiate {
-            match &jingle.sid {
-                Some(sid) if *sid == session.sid => session.peer_uses_sid = true,
-                None if !session.peer_uses_sid => {}
-                found => {
-                    let error = ProtocolError::SidMismatch {
-                        expected: session.sid.clone(),
-                        found: found.clone(),
-                    };
-                    self.answer_error(
-                        from,
-                        id,
-                        "cancel",
-                        "item-not-found",
-                        Some("unknown-session"),
-                    );
-                    self.protocol_error(from, error);
-                    return;
-                }
-            }
-        }
-        match jingle.action {
-            Action::SessionInitiate => self.on_initiate_in_session(now, from, id, jingle),
-            Action::SessionAccept => self.on_accept(from, id, jingle),
-            Action::TransportInfo => {
-                self.ack(from, id);
-                self.on_transport_info(from, &jingle);
-            }
-            Action::ContentModify | Action::SourceAdd | Action::SourceRemove => self.ack(from, id),
-            Action::SessionTerminate => {
-                self.ack(from, id);
-                let condition = jingle
-                    .reason
-                    .map(|r| r.condition)
-                    .unwrap_or_else(|| "success".into());
-                self.close(CloseReason::Terminated { condition });
-            }
-            Action::ConnectionErrorEncountered => {
-                self.ack(from, id);
-                let details = jingle.details.unwrap_or_default();
-                self.close(CloseReason::PeerError { details });
-            }
-            Action::Unavailable => {
-                self.ack(from, id);
-                self.close(CloseReason::Unavailable);
-            }
-        }
-    }
-
-    fn handle_jingle_without_session(
-        &mut self,
-        now: Instant,
-        from: &str,
-        id: Option<&str>,
-        jingle: Jingle,
-    ) {
-        let late = self.last_closed.as_ref().is_some_and(|(peer, sid)| {
-            peer == from && jingle.sid.as_ref().is_none_or(|s| s == sid)
-        });
-        match jingle.action {
-            Action::SessionInitiate => {
-                if from.is_empty() {
-                    self.answer_error(from, id, "modify", "bad-request", None);
-                    self.protocol_error(
-                        from,
-                        ProtocolError::Unusable {
-                            action: jingle.action,
-                            reason: "sender JID is empty",
-                        },
-                    );
-                    return;
-                }
-                self.accept_initiate(now, from, id, jingle);
-            }
-            Action::TransportInfo if late => self.ack(from, id),
-            Action::TransportInfo => {
-                self.ack(from, id);
-                let expires = now + self.config.early_transport_info_ttl;
-                if !self.early.push(from, expires, jingle) {
-                    self.protocol_error(from, ProtocolError::OrphanTransportInfo);
-                }
-            }
-            Action::SessionTerminate
-            | Action::ConnectionErrorEncountered
-            | Action::Unavailable
-            | Action::ContentModify
-                if late =>
-            {
-                self.ack(from, id)
-            }
-            action => {
-                self.answer_error(
-                    from,
-                    id,
-                    "cancel",
-                    "item-not-found",
-                    Some("unknown-session"),
-                );
-                self.protocol_error(
-                    from,
-                    ProtocolError::UnexpectedAction {
-                        action,
-                        state: "with no session",
-                    },
-                );
-            }
-        }
-    }
-
-    /// A session-initiate from the JID of the active session.
-    fn on_initiate_in_session(
-        &mut self,
-        now: Instant,
-        from: &str,
-        id: Option<&str>,
-        jingle: Jingle,
-    ) {
-        let Some(s) = &self.session else { return };
-        let glare = s.role == Role::Initiator
-            && matches!(s.phase, Phase::CreatingOffer | Phase::AwaitingAccept { .. });
-        // Both sides started at once. The side whose sid is lower wins, so both
-        // decide the same way; a peer without sids (lib-jitsi-meet) cannot take
-        // part in the tie-break and our session is kept.
-        let we_yield = glare && jingle.sid.as_ref().is_some_and(|theirs| *theirs < s.sid);
-        if we_yield {
-            self.outputs.push_back(Output::Engine(EngineCommand::Close));
-            self.session = None;
-            self.accept_initiate(now, from, id, jingle);
-            return;
-        }
-        let condition = if glare { "tie-break" } else { "out-of-order" };
-        self.answer_error(from, id, "cancel", "conflict", Some(condition));
-        self.protocol_error(from, ProtocolError::DuplicateInitiate);
-    }
-
-    /// Creates a responder session for `jingle` and asks the engine for an answer.
-    fn accept_initiate(&mut self, now: Instant, from: &str, id: Option<&str>, jingle: Jingle) {
-        if let Err(reason) = usable_description(&jingle) {
-            self.answer_error(from, id, "modify", "bad-request", None);
-            self.protocol_error(
-                from,
-                ProtocolError::Unusable {
-                    action: jingle.action,
-                    reason,
-                },
-            );
-            return;
-        }
-        let sdp = match self.sdp_of(&jingle) {
-            Ok(sdp) => sdp,
-            Err(e) => {
-                self.answer_error(from, id, "modify", "bad-request", None);
-                self.error(Error::Convert(e));
-                return;
-            }
-        };
-        self.ack(from, id);
-        let peer_uses_sid = jingle.sid.is_some();
-        let sid = jingle.sid.clone().unwrap_or_else(|| self.ids.hex_id());
-        let mut session = Session::new(
-            from.to_owned(),
-            Role::Responder,
-            sid,
-            Phase::CreatingAnswer,
-            now,
-        );
-        session.peer_uses_sid = peer_uses_sid;
-        let responder_tracks = self.config.responder_tracks.clone();
-        session.tracks = self.track_specs(&session.sid, &responder_tracks);
-        session.remote_contents = jingle.contents;
-        session.remote_applied = true;
-        self.outputs
-            .push_back(Output::Engine(EngineCommand::ApplyOffer {
-                ice_servers: self.config.ice_servers.clone(),
-                sdp,
-                tracks: session.tracks.clone(),
-            }));
-        self.session = Some(session);
-        self.last_closed = None;
-        for early in self.early.take(from) {
-            self.on_transport_info(from, &early);
-        }
-    }
-
-    fn on_accept(&mut self, from: &str, id: Option<&str>, jingle: Jingle) {
-        let Some(s) = &self.session else { return };
-        if s.role != Role::Initiator || !matches!(s.phase, Phase::AwaitingAccept { .. }) {
-            let state = if s.role == Role::Responder {
-                "by a responder"
-            } else {
-                "twice"
-            };
-            self.answer_error(
-                from,
-                id,
-                "cancel",
-                "unexpected-request",
-                Some("out-of-order"),
-            );
-            self.protocol_error(
-                from,
-                ProtocolError::UnexpectedAction {
-                    action: Action::SessionAccept,
-                    state,
-                },
-            );
-            return;
-        }
-        let sdp = usable_description(&jingle)
-            .map_err(|reason| Error::Protocol {
-                from: from.to_owned(),
-                source: ProtocolError::Unusable {
-                    action: Action::SessionAccept,
-                    reason,
-                },
-            })
-            .and_then(|()| self.sdp_of(&jingle).map_err(Error::Convert));
-        let sdp = match sdp {
-            Ok(sdp) => sdp,
-            Err(e) => {
-                self.answer_error(from, id, "modify", "bad-request", None);
-                self.error(e);
-                self.close(CloseReason::NegotiationFailed);
-                return;
-            }
-        };
-        self.ack(from, id);
-        self.outputs
-            .push_back(Output::Engine(EngineCommand::ApplyAnswer { sdp }));
-        let Some(s) = self.session.as_mut() else {
-            return;
-        };
-        s.phase = Phase::Negotiated;
-        s.remote_contents = jingle.contents;
-        s.remote_applied = true;
-        let pending = std::mem::take(&mut s.pending_remote_candidates);
-        for (mid, candidate) in pending {
-            self.outputs
-                .push_back(Output::Engine(EngineCommand::AddRemoteCandidate {
-                    mid,
-                    candidate,
-                }));
-        }
-    }
-
-    fn on_transport_info(&mut self, from: &str, jingle: &Jingle) {
-        let Some(s) = self.session.as_mut() else {
-            return;
-        };
-        let mut overflow = false;
-        for content in &jingle.contents {
-            let Some(transport) = &content.transport else {
-                continue;
-            };
-            for c in &transport.candidates {
-                let candidate = convert::candidate_to_sdp(c);
-                if s.remote_applied {
-                    self.outputs
-                        .push_back(Output::Engine(EngineCommand::AddRemoteCandidate {
-                            mid: content.name.clone(),
-                            candidate,
-                        }));
-                } else if s.pending_remote_candidates.len() < MAX_PENDING_CANDIDATES {
-                    s.pending_remote_candidates
-                        .push((content.name.clone(), candidate));
-                } else {
-                    overflow = true;
-                }
-            }
-        }
-        if overflow {
-            self.protocol_error(
-                from,
-                ProtocolError::Candidate(format!(
-                    "more than {MAX_PENDING_CANDIDATES} candidates before the session-accept; the rest were dropped"
-                )),
-            );
-        }
-    }
-
-    /// Answers a message from a JID that is not the active peer. Never answers
-    /// what could itself be a rejection or an answer, so two busy services
-    /// cannot ping-pong; rate-limited per JID besides.
-    fn reject(&mut self, now: Instant, from: &str, iq: &Iq, active: String) {
-        let answerable = iq.kind == IqType::Set
-            && iq.jingle.as_ref().is_some_and(|j| {
-                !matches!(
-                    j.action,
-                    Action::ConnectionErrorEncountered
-                        | Action::SessionTerminate
-                        | Action::Unavailable
-                )
-            });
-        if answerable
-            && self
-                .rejections
-                .allow(from, now, self.config.rejection_interval)
-        {
-            let mut jingle = Jingle::new(Action::ConnectionErrorEncountered);
-            jingle.details = Some(REJECTED.to_owned());
-            self.send(from, &Iq::set(from, jingle));
-        }
-        self.protocol_error(from, ProtocolError::Busy { active });
-    }
-
-    // ---- engine events --------------------------------------------------
-
-    fn on_local_description(&mut self, now: Instant, sdp: String, role: Role) {
-        let Some(s) = &self.session else { return };
-        let expected = match (role, s.phase) {
-            (Role::Initiator, Phase::CreatingOffer) => s.role == Role::Initiator,
-            (Role::Responder, Phase::CreatingAnswer) => s.role == Role::Responder,
-            _ => false,
-        };
-        if !expected {
-            let what = if role == Role::Initiator {
-                "LocalOffer"
-            } else {
-                "LocalAnswer"
-            };
-            self.error(Error::Api(ApiError::UnexpectedEngineEvent(what)));
-            return;
-        }
-        let action = match role {
-            Role::Initiator => Action::SessionInitiate,
-            Role::Responder => Action::SessionAccept,
-        };
-        let mut jingle = match convert::sdp_to_jingle(&sdp, action, role.creator()) {
-            Ok(j) => j,
-            Err(e) => {
-                let reason = e.to_string();
-                self.error(Error::Convert(e));
-                self.close(CloseReason::EngineFailed(reason));
-                return;
-            }
-        };
-        let Some(s) = self.session.as_mut() else {
-            return;
-        };
-        s.decorate_sources(&mut jingle);
-        // Candidates travel only in transport-info (lib-jitsi-meet's way).
-        let mut candidates = Vec::new();
-        for content in &mut jingle.contents {
-            if let Some(t) = content.transport.as_mut() {
-                candidates.append(&mut t.candidates);
-            }
-        }
-        s.local_transport = jingle.contents.iter().find_map(|c| {
-            c.transport.as_ref().map(|t| LocalTransport {
-                content: c.name.clone(),
-                ufrag: t.ufrag.clone(),
-                pwd: t.pwd.clone(),
-                fingerprint: t.fingerprint.clone(),
-            })
-        });
-        jingle.sid = Some(s.sid.clone());
-        match role {
-            Role::Initiator => {
-                jingle.initiator = self.config.local_jid.clone();
-                s.phase = Phase::AwaitingAccept {
-                    deadline: now + self.config.session_accept_timeout,
-                };
-            }
-            Role::Responder => {
-                jingle.initiator = Some(s.peer.clone());
-                jingle.responder = self.config.local_jid.clone();
-                s.phase = Phase::Negotiated;
-            }
-        }
-        s.pending_local_candidates.extend(candidates);
-        let peer = s.peer.clone();
-        self.send(&peer, &Iq::set(&peer, jingle));
-        self.flush_local_candidates();
-    }
-
-    fn on_local_candidates(&mut self, candidates: Vec<String>) {
-        let Some(s) = self.session.as_mut() else {
-            return;
-        };
-        let mut bad = Vec::new();
-        for c in candidates {
-            match convert::candidate_from_sdp(&c) {
-                Ok(c) if s.pending_local_candidates.len() < MAX_PENDING_CANDIDATES => {
-                    s.pending_local_candidates.push(c)
-                }
-                Ok(_) => bad.push(EngineError::Other(
-                    "too many local candidates; dropped".into(),
-                )),
-                Err(e) => bad.push(EngineError::Other(format!("local candidate dropped: {e}"))),
-            }
-        }
-        for e in bad {
-            self.error(Error::Engine(e));
-        }
-        self.flush_local_candidates();
-    }
-
-    /// Sends pending local candidates in one transport-info, once our
-    /// description went out.
-    fn flush_local_candidates(&mut self) {
-        let Some(s) = self.session.as_mut() else {
-            return;
-        };
-        let Some(local) = &s.local_transport else {
-            return;
-        };
-        if s.pending_local_candidates.is_empty() {
-            return;
-        }
-        let mut fingerprint = local.fingerprint.clone();
-        if let Some(f) = fingerprint.as_mut() {
-            f.setup = None;
-            f.required = Some(true);
-        }
-        let mut jingle = Jingle::new(Action::TransportInfo);
-        jingle.sid = Some(s.sid.clone());
-        if s.role == Role::Responder {
-            jingle.initiator = Some(s.peer.clone());
-        }
-        jingle.contents.push(Content {
-            name: local.content.clone(),
-            creator: Some(s.role.creator()),
-            senders: None,
-            description: None,
-            transport: Some(IceUdpTransport {
-                ufrag: local.ufrag.clone(),
-                pwd: local.pwd.clone(),
-                fingerprint,
-                candidates: std::mem::take(&mut s.pending_local_candidates),
-            }),
-        });
-        let peer = s.peer.clone();
-        self.send(&peer, &Iq::set(&peer, jingle));
-    }
-
-    fn on_remote_track(&mut self, mid: String, kind: MediaKind) {
-        let Some(s) = self.session.as_mut() else {
-            return;
-        };
-        if s.reported_tracks.contains(&mid) {
-            return;
-        }
-        s.reported_tracks.push(mid.clone());
-        let source = s
-            .remote_contents
-            .iter()
-            .find(|c| c.name == mid)
-            .and_then(|c| c.description.as_ref())
-            .and_then(|d| d.sources.first());
-        let video_type =
-            (kind == MediaKind::Video).then_some(if self.config.convert_video_to_desktop {
-                VideoType::Desktop
-            } else {
-                VideoType::Camera
-            });
-        let track = RemoteTrack {
-            peer: s.peer.clone(),
-            device_id: format!("proxy:{}", s.peer),
-            source_type: "proxy",
-            kind,
-            video_type,
-            source_name: source.and_then(|s| s.name.clone()),
-            msid: source.and_then(|s| s.msid().map(str::to_owned)),
-            mid,
-        };
-        self.event(Event::RemoteTrack(track));
-    }
+    // The message handlers live in messages.rs, the engine-event handlers in engine.rs.
 
     // ---- helpers --------------------------------------------------------
 
     /// Ends the active connection: tells the peer where we owe it a word,
     /// closes the engine and fires the closed event (exactly once: the
     /// session is gone afterwards).
-    fn close(&mut self, reason: CloseReason) {
+    pub(super) fn close(&mut self, reason: CloseReason) {
         let Some(s) = self.session.take() else { return };
         let notify = match &reason {
             CloseReason::LocalStop => {
@@ -819,7 +347,7 @@ impl ProxyConnectionService {
         self.last_closed = Some((s.peer, s.sid));
     }
 
-    fn track_specs(&mut self, sid: &str, tracks: &[LocalTrack]) -> Vec<TrackSpec> {
+    pub(super) fn track_specs(&mut self, sid: &str, tracks: &[LocalTrack]) -> Vec<TrackSpec> {
         tracks
             .iter()
             .enumerate()
@@ -843,12 +371,12 @@ impl ProxyConnectionService {
             .collect()
     }
 
-    fn sdp_of(&mut self, jingle: &Jingle) -> Result<String, crate::ConvertError> {
+    pub(super) fn sdp_of(&mut self, jingle: &Jingle) -> Result<String, crate::ConvertError> {
         self.sdp_session_id = self.sdp_session_id.wrapping_add(1) & (u64::MAX >> 2);
         convert::jingle_to_sdp(jingle, self.sdp_session_id)
     }
 
-    fn send(&mut self, to: &str, iq: &Iq) {
+    pub(super) fn send(&mut self, to: &str, iq: &Iq) {
         self.outputs.push_back(Output::Send {
             to: to.to_owned(),
             iq: write_iq(iq),
@@ -856,14 +384,14 @@ impl ProxyConnectionService {
     }
 
     /// `<iq type='result'>` for an IQ that carried an id; nothing otherwise.
-    fn ack(&mut self, to: &str, id: Option<&str>) {
+    pub(super) fn ack(&mut self, to: &str, id: Option<&str>) {
         if let Some(id) = id {
             self.send(to, &Iq::result(to, id));
         }
     }
 
     /// `<iq type='error'>` for an IQ that carried an id; nothing otherwise.
-    fn answer_error(
+    pub(super) fn answer_error(
         &mut self,
         to: &str,
         id: Option<&str>,
@@ -882,15 +410,15 @@ impl ProxyConnectionService {
         }
     }
 
-    fn event(&mut self, event: Event) {
+    pub(super) fn event(&mut self, event: Event) {
         self.outputs.push_back(Output::Event(event));
     }
 
-    fn error(&mut self, error: Error) {
+    pub(super) fn error(&mut self, error: Error) {
         self.event(Event::Error(error));
     }
 
-    fn protocol_error(&mut self, from: &str, source: ProtocolError) {
+    pub(super) fn protocol_error(&mut self, from: &str, source: ProtocolError) {
         self.error(Error::Protocol {
             from: from.to_owned(),
             source,

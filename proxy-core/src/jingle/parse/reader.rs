@@ -107,6 +107,8 @@ impl Ns {
 /// One element start (`<x …>` or `<x …/>`) with its resolved namespace.
 pub(super) struct Elem<'i> {
     start: BytesStart<'i>,
+    /// Byte offset of the `<` of the start tag.
+    at: u64,
     /// The element's namespace.
     pub(super) ns: Ns,
     /// `<x/>`: there are no children and no end tag to consume.
@@ -138,23 +140,41 @@ impl Elem<'_> {
 
     /// Calls `f(name, value)` for every unprefixed attribute other than `xmlns`,
     /// with the value unescaped and normalized. Stops at the first error.
+    /// Syntax errors in attributes are reported at the start of the tag.
     pub(super) fn attrs<'a>(
         &'a self,
-        rd: &Reader<'_>,
         mut f: impl FnMut(&str, Cow<'a, str>) -> Result<(), ParseError>,
     ) -> Result<(), ParseError> {
         for attr in self.start.attributes() {
-            let attr = attr.map_err(|e| rd.xml_error(&quick_xml::Error::InvalidAttr(e)))?;
+            let attr = attr.map_err(|e| self.xml_error(&quick_xml::Error::InvalidAttr(e)))?;
+            if attr.value.contains('<') {
+                return Err(ParseError::Xml {
+                    at: self.at,
+                    reason: "'<' in an attribute value".into(),
+                });
+            }
             let key = attr.key.into_inner();
             if key == "xmlns" || key.contains(':') {
                 continue;
             }
             let value = attr
                 .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|e| rd.xml_error(&e))?;
+                .map_err(|e| self.xml_error(&e))?;
             f(key, value)?;
         }
         Ok(())
+    }
+
+    /// Checks that every attribute is well formed, keeping none.
+    pub(super) fn check_attrs(&self) -> Result<(), ParseError> {
+        self.attrs(|_, _| Ok(()))
+    }
+
+    fn xml_error(&self, e: &quick_xml::Error) -> ParseError {
+        ParseError::Xml {
+            at: self.at,
+            reason: truncate(&e.to_string(), MAX_REASON).to_owned(),
+        }
     }
 }
 
@@ -232,7 +252,7 @@ impl<'i> Reader<'i> {
         }
     }
 
-    fn open(&self, start: BytesStart<'i>, empty: bool) -> Result<Ev<'i>, ParseError> {
+    fn open(&self, start: BytesStart<'i>, at: u64, empty: bool) -> Result<Ev<'i>, ParseError> {
         let (resolved, _) = self.r.resolver().resolve_element(start.name());
         let ns = match resolved {
             ResolveResult::Unbound => Ns::None,
@@ -247,12 +267,18 @@ impl<'i> Reader<'i> {
                 })
             }
         };
-        Ok(Ev::Open(Elem { start, ns, empty }))
+        Ok(Ev::Open(Elem {
+            start,
+            at,
+            ns,
+            empty,
+        }))
     }
 
     /// The next event that matters to the grammar.
     pub(super) fn next(&mut self) -> Result<Ev<'i>, ParseError> {
         loop {
+            let before = self.r.buffer_position();
             let event = match self.r.read_event() {
                 Ok(event) => event,
                 Err(e) => return Err(self.xml_error(&e)),
@@ -264,13 +290,13 @@ impl<'i> Reader<'i> {
                     if self.depth > self.max_depth {
                         return Err(self.too_deep());
                     }
-                    self.open(start, false)
+                    self.open(start, before, false)
                 }
                 Event::Empty(start) => {
                     if self.depth >= self.max_depth {
                         return Err(self.too_deep());
                     }
-                    self.open(start, true)
+                    self.open(start, before, true)
                 }
                 Event::End(_) => {
                     self.depth = self.depth.saturating_sub(1);
@@ -331,14 +357,14 @@ impl<'i> Reader<'i> {
     /// Consumes `e` and everything inside it, checking well-formedness (and the
     /// depth limit) but keeping nothing. Iterative, so any nesting is safe.
     pub(super) fn skip(&mut self, e: Elem<'_>) -> Result<(), ParseError> {
-        e.attrs(self, |_, _| Ok(()))?;
+        e.check_attrs()?;
         if e.empty {
             return Ok(());
         }
         let target = self.depth.saturating_sub(1);
         while self.depth > target {
             match self.next()? {
-                Ev::Open(inner) => inner.attrs(self, |_, _| Ok(()))?,
+                Ev::Open(inner) => inner.check_attrs()?,
                 Ev::Close | Ev::Text(_) => {}
                 Ev::Eof => return Err(self.error_here("unexpected end of input")),
             }
@@ -348,7 +374,7 @@ impl<'i> Reader<'i> {
 
     /// The text content of `e`, consuming it; child elements are skipped.
     pub(super) fn text(&mut self, e: Elem<'_>) -> Result<String, ParseError> {
-        e.attrs(self, |_, _| Ok(()))?;
+        e.check_attrs()?;
         let mut out = String::new();
         if e.empty {
             return Ok(out);
@@ -365,7 +391,7 @@ impl<'i> Reader<'i> {
 }
 
 /// XML 1.0 `Char`.
-fn is_xml_char(c: char) -> bool {
+pub(super) fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 

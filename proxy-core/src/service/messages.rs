@@ -1,0 +1,353 @@
+//! Incoming Jingle messages: what each action does in each state.
+
+use std::time::Instant;
+
+use crate::convert;
+use crate::error::{Error, ProtocolError};
+use crate::jingle::{Action, Jingle};
+use crate::message::{Iq, IqType};
+
+use super::session::{Phase, Role, Session, MAX_PENDING_CANDIDATES};
+use super::*;
+
+impl ProxyConnectionService {
+    pub(super) fn handle_jingle(
+        &mut self,
+        now: Instant,
+        from: &str,
+        id: Option<&str>,
+        jingle: Jingle,
+    ) {
+        let Some(session) = self.session.as_mut() else {
+            self.handle_jingle_without_session(now, from, id, jingle);
+            return;
+        };
+        // sid checks; a session-initiate is judged by its own rules below.
+        if jingle.action != Action::SessionInitiate {
+            match &jingle.sid {
+                Some(sid) if *sid == session.sid => session.peer_uses_sid = true,
+                None if !session.peer_uses_sid => {}
+                found => {
+                    let error = ProtocolError::SidMismatch {
+                        expected: session.sid.clone(),
+                        found: found.clone(),
+                    };
+                    self.answer_error(
+                        from,
+                        id,
+                        "cancel",
+                        "item-not-found",
+                        Some("unknown-session"),
+                    );
+                    self.protocol_error(from, error);
+                    return;
+                }
+            }
+        }
+        match jingle.action {
+            Action::SessionInitiate => self.on_initiate_in_session(now, from, id, jingle),
+            Action::SessionAccept => self.on_accept(from, id, jingle),
+            Action::TransportInfo => {
+                self.ack(from, id);
+                self.on_transport_info(from, &jingle);
+            }
+            Action::ContentModify | Action::SourceAdd | Action::SourceRemove => self.ack(from, id),
+            Action::SessionTerminate => {
+                self.ack(from, id);
+                let condition = jingle
+                    .reason
+                    .map(|r| r.condition)
+                    .unwrap_or_else(|| "success".into());
+                self.close(CloseReason::Terminated { condition });
+            }
+            Action::ConnectionErrorEncountered => {
+                self.ack(from, id);
+                let details = jingle.details.unwrap_or_default();
+                self.close(CloseReason::PeerError { details });
+            }
+            Action::Unavailable => {
+                self.ack(from, id);
+                self.close(CloseReason::Unavailable);
+            }
+        }
+    }
+
+    pub(super) fn handle_jingle_without_session(
+        &mut self,
+        now: Instant,
+        from: &str,
+        id: Option<&str>,
+        jingle: Jingle,
+    ) {
+        let late = self.last_closed.as_ref().is_some_and(|(peer, sid)| {
+            peer == from && jingle.sid.as_ref().is_none_or(|s| s == sid)
+        });
+        match jingle.action {
+            Action::SessionInitiate => {
+                if from.is_empty() {
+                    self.answer_error(from, id, "modify", "bad-request", None);
+                    self.protocol_error(
+                        from,
+                        ProtocolError::Unusable {
+                            action: jingle.action,
+                            reason: "sender JID is empty",
+                        },
+                    );
+                    return;
+                }
+                self.accept_initiate(now, from, id, jingle);
+            }
+            Action::TransportInfo if late => self.ack(from, id),
+            Action::TransportInfo => {
+                self.ack(from, id);
+                let expires = now + self.config.early_transport_info_ttl;
+                if !self.early.push(from, expires, jingle) {
+                    self.protocol_error(from, ProtocolError::OrphanTransportInfo);
+                }
+            }
+            Action::SessionTerminate
+            | Action::ConnectionErrorEncountered
+            | Action::Unavailable
+            | Action::ContentModify
+                if late =>
+            {
+                self.ack(from, id)
+            }
+            action => {
+                self.answer_error(
+                    from,
+                    id,
+                    "cancel",
+                    "item-not-found",
+                    Some("unknown-session"),
+                );
+                self.protocol_error(
+                    from,
+                    ProtocolError::UnexpectedAction {
+                        action,
+                        state: "with no session",
+                    },
+                );
+            }
+        }
+    }
+
+    /// A session-initiate from the JID of the active session.
+    pub(super) fn on_initiate_in_session(
+        &mut self,
+        now: Instant,
+        from: &str,
+        id: Option<&str>,
+        jingle: Jingle,
+    ) {
+        let Some(s) = &self.session else { return };
+        let glare = s.role == Role::Initiator
+            && matches!(s.phase, Phase::CreatingOffer | Phase::AwaitingAccept { .. });
+        // Both sides started at once. The side whose sid is lower wins, so both
+        // decide the same way; a peer without sids (lib-jitsi-meet) cannot take
+        // part in the tie-break and our session is kept.
+        let we_yield = glare && jingle.sid.as_ref().is_some_and(|theirs| *theirs < s.sid);
+        if we_yield {
+            // Yield only to an initiate we can answer; otherwise ours stands.
+            match self.description_sdp(from, &jingle) {
+                Ok(sdp) => {
+                    self.outputs.push_back(Output::Engine(EngineCommand::Close));
+                    self.session = None;
+                    self.start_responder(now, from, id, jingle, sdp);
+                }
+                Err(e) => {
+                    self.answer_error(from, id, "modify", "bad-request", None);
+                    self.error(e);
+                }
+            }
+            return;
+        }
+        let condition = if glare { "tie-break" } else { "out-of-order" };
+        self.answer_error(from, id, "cancel", "conflict", Some(condition));
+        self.protocol_error(from, ProtocolError::DuplicateInitiate);
+    }
+
+    /// Creates a responder session for `jingle` and asks the engine for an answer.
+    pub(super) fn accept_initiate(
+        &mut self,
+        now: Instant,
+        from: &str,
+        id: Option<&str>,
+        jingle: Jingle,
+    ) {
+        let sdp = match self.description_sdp(from, &jingle) {
+            Ok(sdp) => sdp,
+            Err(e) => {
+                self.answer_error(from, id, "modify", "bad-request", None);
+                self.error(e);
+                return;
+            }
+        };
+        self.start_responder(now, from, id, jingle, sdp);
+    }
+
+    /// Creates the responder session for a usable `jingle` whose offer is `sdp`.
+    fn start_responder(
+        &mut self,
+        now: Instant,
+        from: &str,
+        id: Option<&str>,
+        jingle: Jingle,
+        sdp: String,
+    ) {
+        self.ack(from, id);
+        let peer_uses_sid = jingle.sid.is_some();
+        let sid = jingle.sid.clone().unwrap_or_else(|| self.ids.hex_id());
+        let mut session = Session::new(
+            from.to_owned(),
+            Role::Responder,
+            sid,
+            Phase::CreatingAnswer,
+            now,
+        );
+        session.peer_uses_sid = peer_uses_sid;
+        let responder_tracks = self.config.responder_tracks.clone();
+        session.tracks = self.track_specs(&session.sid, &responder_tracks);
+        session.remote_contents = jingle.contents;
+        session.remote_applied = true;
+        self.outputs
+            .push_back(Output::Engine(EngineCommand::ApplyOffer {
+                ice_servers: self.config.ice_servers.clone(),
+                sdp,
+                tracks: session.tracks.clone(),
+            }));
+        self.session = Some(session);
+        self.last_closed = None;
+        for early in self.early.take(from) {
+            self.on_transport_info(from, &early);
+        }
+    }
+
+    /// Checks that a session-initiate/accept can describe a session and converts
+    /// it to SDP for the engine.
+    fn description_sdp(&mut self, from: &str, jingle: &Jingle) -> Result<String, Error> {
+        if let Err(reason) = usable_description(jingle) {
+            let source = ProtocolError::Unusable {
+                action: jingle.action,
+                reason,
+            };
+            return Err(Error::Protocol {
+                from: from.to_owned(),
+                source,
+            });
+        }
+        self.sdp_of(jingle).map_err(Error::Convert)
+    }
+
+    pub(super) fn on_accept(&mut self, from: &str, id: Option<&str>, jingle: Jingle) {
+        let Some(s) = &self.session else { return };
+        if s.role != Role::Initiator || !matches!(s.phase, Phase::AwaitingAccept { .. }) {
+            let state = if s.role == Role::Responder {
+                "by a responder"
+            } else {
+                "twice"
+            };
+            self.answer_error(
+                from,
+                id,
+                "cancel",
+                "unexpected-request",
+                Some("out-of-order"),
+            );
+            self.protocol_error(
+                from,
+                ProtocolError::UnexpectedAction {
+                    action: Action::SessionAccept,
+                    state,
+                },
+            );
+            return;
+        }
+        let sdp = match self.description_sdp(from, &jingle) {
+            Ok(sdp) => sdp,
+            Err(e) => {
+                self.answer_error(from, id, "modify", "bad-request", None);
+                self.error(e);
+                self.close(CloseReason::NegotiationFailed);
+                return;
+            }
+        };
+        self.ack(from, id);
+        self.outputs
+            .push_back(Output::Engine(EngineCommand::ApplyAnswer { sdp }));
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        s.phase = Phase::Negotiated;
+        s.remote_contents = jingle.contents;
+        s.remote_applied = true;
+        let pending = std::mem::take(&mut s.pending_remote_candidates);
+        for (mid, candidate) in pending {
+            self.outputs
+                .push_back(Output::Engine(EngineCommand::AddRemoteCandidate {
+                    mid,
+                    candidate,
+                }));
+        }
+    }
+
+    pub(super) fn on_transport_info(&mut self, from: &str, jingle: &Jingle) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        let mut overflow = false;
+        for content in &jingle.contents {
+            let Some(transport) = &content.transport else {
+                continue;
+            };
+            for c in &transport.candidates {
+                let candidate = convert::candidate_to_sdp(c);
+                if s.remote_applied {
+                    self.outputs
+                        .push_back(Output::Engine(EngineCommand::AddRemoteCandidate {
+                            mid: content.name.clone(),
+                            candidate,
+                        }));
+                } else if s.pending_remote_candidates.len() < MAX_PENDING_CANDIDATES {
+                    s.pending_remote_candidates
+                        .push((content.name.clone(), candidate));
+                } else {
+                    overflow = true;
+                }
+            }
+        }
+        if overflow {
+            self.protocol_error(
+                from,
+                ProtocolError::Candidate(format!(
+                    "more than {MAX_PENDING_CANDIDATES} candidates before the session-accept; the rest were dropped"
+                )),
+            );
+        }
+    }
+
+    /// Answers a message from a JID that is not the active peer. Never answers
+    /// what could itself be a rejection or an answer, so two busy services
+    /// cannot ping-pong; rate-limited per JID besides.
+    pub(super) fn reject(&mut self, now: Instant, from: &str, iq: &Iq, active: String) {
+        let answerable = iq.kind == IqType::Set
+            && iq.jingle.as_ref().is_some_and(|j| {
+                !matches!(
+                    j.action,
+                    Action::ConnectionErrorEncountered
+                        | Action::SessionTerminate
+                        | Action::Unavailable
+                )
+            });
+        if answerable
+            && self
+                .rejections
+                .allow(from, now, self.config.rejection_interval)
+        {
+            let mut jingle = Jingle::new(Action::ConnectionErrorEncountered);
+            jingle.details = Some(REJECTED.to_owned());
+            self.send(from, &Iq::set(from, jingle));
+        }
+        self.protocol_error(from, ProtocolError::Busy { active });
+    }
+}
