@@ -884,7 +884,7 @@ fn random_inputs_reach_sessions_rejections_and_closes() {
 // ---- regressions found by fuzzing and the properties above ----------------------
 
 /// REGRESSION (found by `service_invariants_hold_over_random_inputs` and the
-/// `service` fuzz target; fails until fixed in `proxy-core/src/service/mod.rs`).
+/// `service` fuzz target; fixed in 9c7a091: only a usable initiate wins glare).
 ///
 /// Glare: we started towards RECEIVER and RECEIVER's own session-initiate
 /// arrives with a lower sid, so we yield (`on_initiate_in_session` drops our
@@ -928,8 +928,8 @@ fn converter_is_merged() {
     assert!(converter_ready());
 }
 
-/// REGRESSION (found by the `service` fuzz target; fails until fixed in
-/// `proxy-core/src/service/mod.rs`, `flush_local_candidates`).
+/// REGRESSION (found by the `service` fuzz target; fixed in 9c7a091: local
+/// candidates go out in batches of at most the parser's limit).
 ///
 /// The engine reports more local candidates at once than `Limits::max_candidates`
 /// (64; a host with several interfaces, TCP and relays gets there). The service
