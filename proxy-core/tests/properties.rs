@@ -957,18 +957,29 @@ fn regression_local_candidates_beyond_the_parser_limit_are_sent_in_one_unparsabl
         .collect();
     svc.handle_engine_event(now, EngineEvent::LocalCandidates { candidates });
     let mut sent = 0;
+    let mut candidates_sent = 0;
     while let Some(o) = svc.poll_output() {
         if let Output::Send { iq, .. } = o {
             sent += 1;
-            if let Err(e) = parse_iq(&iq, &Limits::default()) {
-                panic!("the service sent an IQ its own parser rejects: {e}");
+            match parse_iq(&iq, &Limits::default()) {
+                Ok(iq) => {
+                    candidates_sent += iq
+                        .jingle
+                        .iter()
+                        .flat_map(|j| &j.contents)
+                        .filter_map(|c| c.transport.as_ref())
+                        .map(|t| t.candidates.len())
+                        .sum::<usize>()
+                }
+                Err(e) => panic!("the service sent an IQ its own parser rejects: {e}"),
             }
         }
     }
     assert!(
-        sent >= 2,
-        "the session-initiate and the candidates went out"
+        sent >= 3,
+        "the session-initiate and two batches of candidates went out"
     );
+    assert_eq!(candidates_sent, 65, "every candidate went out");
 }
 
 /// REGRESSION (found by the `jingle_to_sdp` fuzz target; fails until fixed in
