@@ -1015,3 +1015,28 @@ fn regression_jingle_to_sdp_writes_media_that_sdp_to_jingle_rejects() {
         );
     }
 }
+
+/// REGRESSION (found by the `sdp_to_jingle` fuzz target; fails until fixed in
+/// `proxy-core/src/convert/from_sdp.rs`).
+///
+/// `sdp_to_jingle` keeps control characters of SDP values (here an `a=rtcp-fb`
+/// type with U+0003) in the Jingle model. XML cannot carry them: the writer puts
+/// U+FFFD in their place, so the `<jingle>` the service sends is not the one it
+/// converted (write-then-parse changes the model). Expected: such values are
+/// rejected with `ConvertError::Invalid`, as `jingle_to_sdp` does in the other
+/// direction (or the model survives writing).
+#[test]
+fn regression_sdp_to_jingle_keeps_control_characters_xml_cannot_carry() {
+    let sdp =
+        vectors().offers[0].replacen("a=rtcp-fb:96 goog-remb", "a=rtcp-fb:96 goo\u{3}g-remb", 1);
+    assert!(
+        sdp.contains('\u{3}'),
+        "the vector offer has that rtcp-fb line"
+    );
+    if let Ok(j) = sdp_to_jingle(&sdp, Action::SessionInitiate, Creator::Initiator) {
+        let iq = Iq::set("peer@example.com/x", j);
+        let written = write_iq(&iq);
+        let again = parse_iq(&written, &Limits::default()).expect("parses");
+        assert_eq!(again, iq, "write-then-parse changed the converted model");
+    }
+}
