@@ -8,7 +8,11 @@
 //! - `service_invariants_hold_over_random_inputs`: random interleavings of
 //!   messages from three JIDs (lib-jitsi-meet's real messages, with or without
 //!   ids and sids, some edited), start/stop, timeouts and engine events keep the
-//!   invariants listed in `prop_support` after every step.
+//!   invariants listed in `prop_support` after every step;
+//!   `service_caps_hold_with_many_jids` does the same with 100 JIDs so the early
+//!   transport-info buffer and the rejection memory reach their caps.
+//! - `regression_…`: minimized reproducers of what fuzzing found (see each
+//!   one's doc comment and `fuzz/README.md`).
 //!
 //! Case counts are modest so the suite stays fast in debug builds; raise them
 //! with `PROPTEST_CASES=…` for a longer run.
