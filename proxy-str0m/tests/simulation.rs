@@ -453,3 +453,48 @@ fn accepts_only_its_own_datagrams() {
         }
     }
 }
+
+#[test]
+fn both_starting_at_once_ends_in_one_working_session() {
+    let mut p = Pair::default_pair();
+    let now = p.time;
+    p.a.conn
+        .start(now, RECEIVER, &[LocalTrack::desktop()])
+        .unwrap();
+    p.b.conn
+        .start(now, SENDER, &[LocalTrack::desktop()])
+        .unwrap();
+    let ok = p.drive_until(Duration::from_secs(10), |p| {
+        p.a.conn.is_connected() && p.b.conn.is_connected()
+    });
+    assert!(ok, "a: {:?}\nb: {:?}", p.a.events, p.b.events);
+    assert_eq!(p.a.conn.service().sid(), p.b.conn.service().sid());
+    // One side yielded and became the responder: it receives the other's video.
+    let a_tracks = p.a.remote_tracks().len();
+    let b_tracks = p.b.remote_tracks().len();
+    assert_eq!(
+        a_tracks + b_tracks,
+        1,
+        "a: {:?}\nb: {:?}",
+        p.a.events,
+        p.b.events
+    );
+    let initiator_is_a = b_tracks == 1;
+    let mut sent = Vec::new();
+    for n in 0..20u32 {
+        let now = p.time;
+        let frame = video_frame(n);
+        let side = if initiator_is_a { &mut p.a } else { &mut p.b };
+        side.conn
+            .write_frame(now, 0, FRAME_INTERVAL * n, &frame)
+            .expect("the initiator writes");
+        sent.push((FRAME_INTERVAL * n, frame));
+        p.drain();
+        p.run_for(FRAME_INTERVAL);
+    }
+    p.run_for(Duration::from_millis(500));
+    let receiver = if initiator_is_a { &p.b } else { &p.a };
+    let got: Vec<&Frame> = receiver.frames.iter().collect();
+    assert_frames_match(&got, &sent);
+    assert!(p.a.closed().is_empty() && p.b.closed().is_empty());
+}

@@ -171,6 +171,10 @@ async fn demo_runs_and_exits_zero() {
     assert_eq!(output.status.code(), Some(0), "demo failed:\n{stderr}");
     assert!(stderr.contains("time to connect"), "{stderr}");
     assert!(
+        stderr.contains("(video desktop"),
+        "the room device takes the screen share as a desktop track:\n{stderr}"
+    );
+    assert!(
         stderr.contains("150 of 150 received, 150 byte-identical"),
         "{stderr}"
     );

@@ -296,11 +296,16 @@ impl ProxyConnectionService {
             return;
         };
         let mut overflow = false;
+        let mut unusable = Vec::new();
         for content in &jingle.contents {
             let Some(transport) = &content.transport else {
                 continue;
             };
             for c in &transport.candidates {
+                if let Err(why) = usable_candidate(c) {
+                    unusable.push(why);
+                    continue;
+                }
                 let candidate = convert::candidate_to_sdp(c);
                 if s.remote_applied {
                     self.outputs
@@ -315,6 +320,9 @@ impl ProxyConnectionService {
                     overflow = true;
                 }
             }
+        }
+        for why in unusable {
+            self.protocol_error(from, ProtocolError::Candidate(why));
         }
         if overflow {
             self.protocol_error(

@@ -65,7 +65,27 @@ struct MediaEntry {
     reported: bool,
 }
 
-/// A str0m [`Rtc`] driven by [`EngineCommand`]s. See the module docs.
+/// A str0m [`Rtc`] driven by [`EngineCommand`]s.
+///
+/// - **inputs**: [`handle_command`](Self::handle_command) (work from the core),
+///   [`handle_receive`](Self::handle_receive) (a datagram),
+///   [`handle_timeout`](Self::handle_timeout) (time passed);
+/// - **application commands**: [`write_frame`](Self::write_frame),
+///   [`request_keyframe`](Self::request_keyframe);
+/// - **outputs**: [`poll_output`](Self::poll_output) until `None`, then
+///   [`poll_timeout`](Self::poll_timeout);
+/// - **getters**: [`has_connection`](Self::has_connection),
+///   [`is_connected`](Self::is_connected), [`mid_of_track`](Self::mid_of_track),
+///   [`accepts`](Self::accepts).
+///
+/// Each command builds or changes one `Rtc`: `CreateOffer` and `ApplyOffer`
+/// start a fresh one (host candidates from the local addresses, VP8 and Opus,
+/// STUN checks every second), `Close` lets it say goodbye (RTCP BYE, DTLS
+/// close_notify) and drops it. Failures become
+/// [`EngineEvent::CommandFailed`]; a dead `Rtc` becomes [`EngineEvent::Failed`].
+/// [`EngineEvent::Connected`] and [`EngineEvent::Disconnected`] follow whether
+/// media can flow: DTLS up, ICE up, and something heard from the peer in the
+/// last [`SILENCE_TIMEOUT`].
 pub struct Engine {
     local_addrs: Vec<SocketAddr>,
     rtc: Option<Rtc>,

@@ -40,10 +40,13 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     // Same timebase as the clip, so the output plays like the input.
     let recorder = Recorder::create(&args.out, header.timebase_den)?;
 
+    // The receiver is a room device: it uses the proxied screen share as its
+    // own desktop track.
     let config = |jid: &str, seed: u64| {
         ServiceConfig::loopback(proxy_core::Config {
             local_jid: Some(jid.to_owned()),
             seed,
+            convert_video_to_desktop: jid == RECEIVER,
             ..proxy_core::Config::default()
         })
     };
