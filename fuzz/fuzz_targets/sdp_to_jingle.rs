@@ -41,12 +41,6 @@ fuzz_target!(|data: &[u8]| {
         max_children: usize::MAX,
     };
     match parse_iq(&written, &wide) {
-        // Known bug (proxy-core/tests/properties.rs, regression_sdp_to_jingle_keeps_control_…):
-        // characters XML cannot carry are written as U+FFFD.
-        Ok(_)
-            if proxy_core_fuzz::harness::tolerate_known_bugs()
-                && written.contains('\u{fffd}')
-                && !sdp.contains('\u{fffd}') => {}
         Ok(again) => assert_eq!(iq, again, "write-then-parse changed the model\n{written}"),
         Err(e) => {
             panic!("sdp_to_jingle made a <jingle> that does not parse back: {e}\n{sdp}\n{written}")

@@ -477,7 +477,8 @@ pub fn mutate(bytes: &mut Vec<u8>, m: &Mutation) {
 
 /// `PROXY_TOLERATE_KNOWN_BUGS=1`: look past the bugs already reported (each
 /// has a failing regression test in `tests/properties.rs`), to find new ones.
-/// (None of the service's is open now; the `jingle_to_sdp` fuzz target uses it.)
+/// (None is open now: every finding so far is fixed. To tolerate one, test this
+/// where its invariant is checked, next to its regression test's name.)
 pub fn tolerate_known_bugs() -> bool {
     static T: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *T.get_or_init(|| std::env::var_os("PROXY_TOLERATE_KNOWN_BUGS").is_some_and(|v| v == "1"))
