@@ -68,6 +68,8 @@ struct Received {
     bad_pts: usize,
     /// Delivered frames that came before a frame sent earlier was delivered.
     out_of_order: usize,
+    /// Frames never delivered.
+    missing: Vec<u32>,
 }
 
 impl Received {
@@ -86,6 +88,7 @@ fn received(frames: &[Frame], count: u32) -> Received {
         repeats: 0,
         bad_pts: 0,
         out_of_order: 0,
+        missing: Vec::new(),
     };
     let mut base: Option<Duration> = None;
     let mut latest: Option<u32> = None;
@@ -98,11 +101,7 @@ fn received(frames: &[Frame], count: u32) -> Received {
         // a 90 kHz tick).
         let base = *base.get_or_insert_with(|| f.pts.saturating_sub(pts(n)));
         let expected = base + pts(n);
-        let off = if f.pts > expected {
-            f.pts - expected
-        } else {
-            expected - f.pts
-        };
+        let off = f.pts.abs_diff(expected);
         if off > Duration::from_micros(100) {
             r.bad_pts += 1;
         }
@@ -116,6 +115,7 @@ fn received(frames: &[Frame], count: u32) -> Received {
             r.distinct += 1;
         }
     }
+    r.missing = (0..count).filter(|n| !seen[*n as usize]).collect();
     r
 }
 
@@ -164,7 +164,7 @@ fn lossy_session(name: &str, seed: u64, config: LinkConfig) -> Received {
     println!(
         "{name} seed {seed}: connected after {connect:?}; first frame {first:?} after the first write; \
          {}/{COUNT} distinct frames intact ({:.1}%), {} delivered, {} repeats, {} corrupt, \
-         {} out of order, {} bad pts\n      {}",
+         {} out of order, {} bad pts, missing {:?}\n      {}",
         r.distinct,
         r.percent(COUNT),
         r.delivered,
@@ -172,6 +172,7 @@ fn lossy_session(name: &str, seed: u64, config: LinkConfig) -> Received {
         r.unknown,
         r.out_of_order,
         r.bad_pts,
+        r.missing,
         link_stats(&p)
     );
     assert_eq!(r.unknown, 0, "{name} seed {seed}: corrupt frames");
@@ -680,5 +681,161 @@ fn emulator_is_deterministic_and_does_what_it_says() {
     assert!(
         buckets.iter().all(|b| (9_000..11_000).contains(b)),
         "{buckets:?}"
+    );
+}
+
+/// 300 frames through 30 ms + U[0, 100] ms both ways (no loss); the first
+/// frame's packets are jittered too unless `calm_start`.
+fn jitter_run(seed: u64, calm_start: bool) -> (Received, usize) {
+    let jittery = LinkConfig::delay(Duration::from_millis(30)).jitter(Duration::from_millis(100));
+    let mut p = pair_with(Netem::symmetric(seed, jittery.clone()));
+    try_connect(&mut p, Duration::from_secs(10)).expect("connects");
+    fn link(p: &mut Pair) -> &mut LinkConfig {
+        &mut p.net.as_mut().expect("emulated").to_b.config
+    }
+    if calm_start {
+        link(&mut p).jitter = Duration::ZERO;
+    }
+    let t0 = p.time;
+    for n in 0..300 {
+        p.advance_to(t0 + pts(n));
+        if n == 1 {
+            *link(&mut p) = jittery.clone();
+        }
+        let now = p.time;
+        p.a.conn
+            .write_frame(now, 0, pts(n), &video_frame(n))
+            .expect("write");
+        p.drain_side(false);
+    }
+    p.run_for(Duration::from_secs(2));
+    (received(&p.b.frames, 300), p.a.keyframe_requests.len())
+}
+
+#[test]
+fn reordering_after_the_first_frame_loses_nothing() {
+    for seed in 1..6 {
+        let (r, _) = jitter_run(seed, true);
+        println!(
+            "100 ms jitter from frame 1 on (seed {seed}): {}/300, missing {:?}",
+            r.distinct, r.missing
+        );
+        assert_eq!(r.distinct, 300, "seed {seed}: missing {:?}", r.missing);
+        assert_eq!((r.unknown, r.repeats, r.out_of_order), (0, 0, 0));
+    }
+}
+
+#[test]
+#[ignore = "BUG (str0m's receive buffer, seen through proxy-str0m): when the first RTP \
+            packets of a video stream arrive out of order (100 ms jitter, no loss), the \
+            first keyframe (frame 0, 4 packets) is never delivered in 4 of 5 seeds; the \
+            receiver's first frame is then a delta frame and no keyframe request is sent, \
+            so a decoder waits for the sender's next periodic keyframe. With the first \
+            frame's packets in order, all 300 frames arrive (see \
+            reordering_after_the_first_frame_loses_nothing)."]
+fn first_keyframe_survives_reordering_at_stream_start() {
+    for seed in 1..6 {
+        let (r, keyframe_requests) = jitter_run(seed, false);
+        println!(
+            "100 ms jitter from frame 0 (seed {seed}): {}/300, missing {:?}, {keyframe_requests} keyframe requests",
+            r.distinct, r.missing
+        );
+        assert!(
+            !r.missing.contains(&0),
+            "seed {seed}: the first keyframe was lost ({keyframe_requests} keyframe requests)"
+        );
+    }
+}
+
+/// The sender vanishes and comes back (same JID, new address) 1 s later, before
+/// the receiver noticed. Like an application would, the new sender starts again
+/// whenever its attempt closes. Returns (time from restart to a working
+/// session, the new sender's close reasons, the receiver's close reasons).
+fn restart_before_detection(
+    seed: u64,
+) -> (
+    Option<Duration>,
+    Vec<CloseReason>,
+    Vec<CloseReason>,
+    Vec<String>,
+) {
+    let mut p = pair_with(Netem::symmetric(seed, mild()));
+    try_connect(&mut p, Duration::from_secs(10)).expect("connects");
+    send_30fps(&mut p, 30);
+    p.vanish(false);
+    p.run_for(Duration::from_secs(1));
+    let config = Config {
+        seed: 3,
+        ..Config::default()
+    };
+    let fresh = Peer::new(p.time, SENDER, "10.0.0.3:10001", config);
+    p.replace_peer(false, fresh);
+    let restart = p.time;
+    let mut connected = None;
+    while p.time < restart + Duration::from_secs(40) {
+        if !p.a.conn.is_active() {
+            let now = p.time;
+            p.a.conn
+                .start(now, RECEIVER, &[LocalTrack::desktop()])
+                .expect("start");
+        }
+        p.step();
+        if p.a.conn.is_connected() && p.b.conn.is_connected() {
+            connected = Some(p.time - restart);
+            break;
+        }
+    }
+    let a = p.a.closed().into_iter().cloned().collect();
+    let b = p.b.closed().into_iter().cloned().collect();
+    (connected, a, b, error_events(&p))
+}
+
+#[test]
+#[ignore = "GAP vs lib-jitsi-meet (proxy-core): a peer that restarts (same JID, new sid) \
+            before the survivor noticed it vanished is not taken: its session-initiate is a \
+            'duplicate initiate' (answered only when it has an id, which neither we nor \
+            lib-jitsi-meet send), the survivor's later connection-error-encountered carries \
+            the old sid and is dropped as a sid mismatch, so the restarted peer waits for its \
+            session_accept_timeout (15 s) before it can try again; lib-jitsi-meet replaces \
+            the connection on a session-initiate from the same JID."]
+fn peer_restarting_before_detection_is_accepted_promptly() {
+    let (connected, a, b, _) = restart_before_detection(11);
+    println!(
+        "restart 1 s after vanishing: new session working after {connected:?}; \
+         new sender closed {a:?}; receiver closed {b:?}"
+    );
+    let bound = SILENCE_TIMEOUT + Config::default().connectivity_lost_timeout;
+    assert!(
+        connected.is_some_and(|t| t <= bound),
+        "connected after {connected:?}, expected within {bound:?}"
+    );
+}
+
+#[test]
+fn peer_restarting_before_detection_gets_through_after_its_accept_timeout() {
+    // Today's behaviour, in figures (see the ignored test above for the gap).
+    let (connected, a, b, errors) = restart_before_detection(11);
+    println!(
+        "restart 1 s after vanishing: new session working after {connected:?}; \
+         new sender closed {a:?}; receiver closed {b:?}; errors {errors:?}"
+    );
+    // The receiver took the initiate for a duplicate; the new sender dropped
+    // the receiver's connection-error-encountered (old sid).
+    assert!(
+        errors.iter().any(|e| e.contains("DuplicateInitiate")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("SidMismatch")),
+        "{errors:?}"
+    );
+    let config = Config::default();
+    assert_eq!(b, vec![CloseReason::ConnectivityLost]);
+    assert_eq!(a, vec![CloseReason::AcceptTimeout]);
+    let t = connected.expect("the retry connects");
+    assert!(t >= config.session_accept_timeout, "{t:?}");
+    assert!(
+        t <= config.session_accept_timeout + Duration::from_secs(2),
+        "{t:?}"
     );
 }
