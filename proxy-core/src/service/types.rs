@@ -294,6 +294,9 @@ pub enum CloseReason {
     EngineFailed(String),
     /// The peer's offer or answer could not be used.
     NegotiationFailed,
+    /// The peer started a new session (a session-initiate with a new sid, or
+    /// new ICE credentials): this connection is replaced by the new one.
+    PeerRestarted,
 }
 
 /// A received track described as a local track the application can use
