@@ -228,13 +228,15 @@ fn keyframe_requests_work_both_ways() {
     let mid = p.b.remote_tracks()[0].mid.clone();
     assert_eq!(a_track.mid, mid);
 
+    // Both streams start on a keyframe (frames 0 and 510), so neither receiver
+    // asks for one by itself.
     for n in 0..10u32 {
         let now = p.time;
         p.a.conn
             .write_frame(now, 0, FRAME_INTERVAL * n, &video_frame(n))
             .unwrap();
         p.b.conn
-            .write_frame(now, 0, FRAME_INTERVAL * n, &video_frame(n + 500))
+            .write_frame(now, 0, FRAME_INTERVAL * n, &video_frame(n + 510))
             .unwrap();
         p.drain();
         p.run_for(FRAME_INTERVAL);
@@ -242,7 +244,7 @@ fn keyframe_requests_work_both_ways() {
     p.run_for(Duration::from_millis(200));
     assert_eq!(p.b.frames.len(), 10);
     assert_eq!(p.a.frames.len(), 10);
-    assert!(p.a.frames[4].data[..] == video_frame(504)[..]);
+    assert!(p.a.frames[4].data[..] == video_frame(514)[..]);
 
     p.b.conn.request_keyframe(&mid).expect("b asks a");
     p.drain_side(true);

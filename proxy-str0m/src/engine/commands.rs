@@ -62,22 +62,17 @@ impl Engine {
                 Some(t.track_id.clone()),
                 None,
             );
-            medias.push(MediaEntry {
+            medias.push(MediaEntry::new(
                 mid,
-                kind: t.kind,
-                track: dir.is_sending().then_some(t.index),
-                reported: false,
-            });
+                t.kind,
+                dir.is_sending().then_some(t.index),
+                false,
+            ));
         }
         if tracks.is_empty() {
             // One m-line so the peer can send to us.
             let mid = api.add_media(RtcKind::Video, dir, None, None, None);
-            medias.push(MediaEntry {
-                mid,
-                kind: MediaKind::Video,
-                track: None,
-                reported: false,
-            });
+            medias.push(MediaEntry::new(mid, MediaKind::Video, None, false));
         }
         let Some((offer, pending)) = api.apply() else {
             self.event(EngineEvent::CommandFailed(EngineError::CreateOffer(
@@ -146,12 +141,7 @@ impl Engine {
                     None => answer = sdp_text::stop_sending(&answer, &mid_text),
                 }
             }
-            medias.push(MediaEntry {
-                mid,
-                kind,
-                track,
-                reported: receiving,
-            });
+            medias.push(MediaEntry::new(mid, kind, track, receiving));
         }
         self.medias = medias;
         self.event(EngineEvent::LocalAnswer {

@@ -68,7 +68,27 @@ struct MediaEntry {
     track: Option<usize>,
     /// Whether we told the core it receives media.
     reported: bool,
+    /// A video keyframe arrived on it (a decoder can start).
+    seen_keyframe: bool,
+    /// When we last asked the peer for a keyframe because none had arrived.
+    keyframe_asked: Option<Instant>,
 }
+
+impl MediaEntry {
+    fn new(mid: Mid, kind: MediaKind, track: Option<usize>, reported: bool) -> MediaEntry {
+        MediaEntry {
+            mid,
+            kind,
+            track,
+            reported,
+            seen_keyframe: false,
+            keyframe_asked: None,
+        }
+    }
+}
+
+/// How often a receiver that has no keyframe yet asks for one.
+const KEYFRAME_RETRY: Duration = Duration::from_secs(1);
 
 /// A str0m [`Rtc`] driven by [`EngineCommand`]s.
 ///
@@ -111,6 +131,8 @@ pub struct Engine {
     last_receive: Option<Instant>,
     /// Non-STUN datagrams the `Rtc` did not accept yet, with their arrival time.
     held: VecDeque<(Instant, SocketAddr, SocketAddr, Vec<u8>)>,
+    /// Receiving mids whose first frames are not keyframes: ask the peer.
+    keyframe_wanted: Vec<Mid>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -166,6 +188,7 @@ impl Engine {
             reported_up: false,
             last_receive: None,
             held: VecDeque::new(),
+            keyframe_wanted: Vec::new(),
         }
     }
 
@@ -267,6 +290,11 @@ impl Engine {
         self.drain();
         if was_silent {
             self.update_up();
+        }
+        // A decoder cannot start on a delta frame (e.g. the first keyframe was
+        // lost or reordered away): ask the sender, as browsers do.
+        for mid in std::mem::take(&mut self.keyframe_wanted) {
+            let _ = self.request_keyframe(&mid.to_string());
         }
     }
 

@@ -114,12 +114,7 @@ impl Engine {
                 let index = match self.medias.iter().position(|x| x.mid == m.mid) {
                     Some(i) => i,
                     None => {
-                        self.medias.push(MediaEntry {
-                            mid: m.mid,
-                            kind,
-                            track: None,
-                            reported: false,
-                        });
+                        self.medias.push(MediaEntry::new(m.mid, kind, None, false));
                         self.medias.len() - 1
                     }
                 };
@@ -170,6 +165,20 @@ impl Engine {
             str0m::format::CodecExtra::Vp8(v) => Some(v.is_keyframe),
             _ => None,
         };
+        let now = self.now;
+        if let Some(entry) = self.medias.iter_mut().find(|m| m.mid == d.mid) {
+            if keyframe == Some(true) {
+                entry.seen_keyframe = true;
+            } else if keyframe == Some(false)
+                && !entry.seen_keyframe
+                && entry
+                    .keyframe_asked
+                    .is_none_or(|t| now >= t + super::KEYFRAME_RETRY)
+            {
+                entry.keyframe_asked = Some(now);
+                self.keyframe_wanted.push(d.mid);
+            }
+        }
         self.queue.push_back(EngineOutput::Frame(Frame {
             mid: d.mid.to_string(),
             kind,
