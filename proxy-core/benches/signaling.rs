@@ -134,9 +134,11 @@ const ANSWER_AV_SDP: &str = include_str!("../tests/fixtures/str0m-answer-av.sdp"
 /// and `fingerprint@setup` where it is missing (XEP-0320 makes it mandatory;
 /// lib-jitsi-meet leaves it out of transport-info).
 fn with_id_and_sid(iq: &str) -> String {
-    let s = iq
-        .replacen("<iq ", "<iq id=\"bench-1\" ", 1)
-        .replacen("<jingle ", "<jingle sid=\"bench-sid\" ", 1);
+    let s = iq.replacen("<iq ", "<iq id=\"bench-1\" ", 1).replacen(
+        "<jingle ",
+        "<jingle sid=\"bench-sid\" ",
+        1,
+    );
     let mut out = String::with_capacity(s.len() + 32);
     let mut rest = s.as_str();
     while let Some(at) = rest.find("<fingerprint ") {
@@ -154,8 +156,7 @@ fn with_id_and_sid(iq: &str) -> String {
     out
 }
 static INITIATE_AV_XMPP: LazyLock<String> = LazyLock::new(|| with_id_and_sid(&INITIATE_AV));
-static TRANSPORT_INFO_XMPP: LazyLock<String> =
-    LazyLock::new(|| with_id_and_sid(&TRANSPORT_INFO));
+static TRANSPORT_INFO_XMPP: LazyLock<String> = LazyLock::new(|| with_id_and_sid(&TRANSPORT_INFO));
 
 static PARSED_INITIATE_AV: LazyLock<Iq> =
     LazyLock::new(|| parse_iq(&INITIATE_AV, &Limits::default()).expect("vector 11 parses"));
@@ -497,7 +498,9 @@ fn print_alloc_table() {
             count_allocs_with(|| XMPP_INITIATE_AV.clone(), xmpp_write),
         ),
     ];
-    println!("Allocations per operation (one call; reallocs count as one, with the bytes they add):");
+    println!(
+        "Allocations per operation (one call; reallocs count as one, with the bytes they add):"
+    );
     println!("| operation | allocations | bytes |");
     println!("|---|---:|---:|");
     for (name, (allocs, bytes)) in rows {
