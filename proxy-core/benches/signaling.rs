@@ -474,7 +474,7 @@ fn print_alloc_table() {
             count_allocs(|| xmpp_parse(&TRANSPORT_INFO).is_err()),
         ),
         (
-            "parse 04: xmpp-parsers with id+sid",
+            "parse 04: xmpp-parsers with id+sid+setup",
             count_allocs(|| xmpp_parse(&TRANSPORT_INFO_XMPP)),
         ),
         (
