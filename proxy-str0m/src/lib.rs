@@ -1,2 +1,109 @@
-//! proxy-core bound to str0m.
+//! lib-jitsi-meet's proxy connection bound to [str0m]'s sans-IO WebRTC engine.
+//!
+//! [`ProxyConnection`] composes `proxy_core`'s [`ProxyConnectionService`]
+//! (Jingle signaling, the state machine, timeouts) with a str0m [`Rtc`] (ICE,
+//! DTLS, SRTP, RTP packetization). It still does no I/O and reads no clock:
+//! the application feeds it signaling messages, datagrams and time, and sends
+//! what it outputs.
+//!
+//! - [`engine`]: the str0m side on its own: carries out the core's
+//!   [`EngineCommand`]s on an `Rtc` and reports [`EngineEvent`]s.
+//! - [`ProxyConnection`]: the two wired together, with the API the tokio driver uses.
+//!
+//! # Run loop
+//!
+//! The rule is str0m's: **after every input, drain [`ProxyConnection::poll_output`]
+//! until it returns [`Output::Timeout`]**, then wait for the next input or that
+//! instant. The example runs a whole session, sender and receiver in one
+//! process, with signaling and datagrams passed by hand on a virtual clock:
+//!
+//! ```
+//! use std::collections::VecDeque;
+//! use std::time::{Duration, Instant};
+//! use proxy_core::{Event as CoreEvent, LocalTrack, ProxyMessage};
+//! use proxy_str0m::{Event, Output, ProxyConfig, ProxyConnection};
+//!
+//! let config = |addr: &str| ProxyConfig {
+//!     local_addrs: vec![addr.parse().unwrap()],
+//!     ..ProxyConfig::default()
+//! };
+//! let mut peers = [
+//!     ("sender@example.com/s", ProxyConnection::new(config("10.0.0.1:5000"))),
+//!     ("receiver@example.com/r", ProxyConnection::new(config("10.0.0.2:5000"))),
+//! ];
+//! let mut now = Instant::now();
+//! peers[0].1.start(now, "receiver@example.com/r", &[LocalTrack::desktop()]).unwrap();
+//!
+//! // (to peer, what) in flight.
+//! enum Wire { Signal(ProxyMessage), Datagram(proxy_str0m::Transmit) }
+//! let mut wire: VecDeque<(usize, Wire)> = VecDeque::new();
+//! let mut received = Vec::new();
+//! let mut sent = 0u32;
+//! let end = now + Duration::from_secs(20);
+//! while received.len() < 3 && now < end {
+//!     let mut next = now + Duration::from_secs(1);
+//!     for i in 0..2 {
+//!         // Drain until Timeout after every input.
+//!         loop {
+//!             match peers[i].1.poll_output() {
+//!                 Output::Timeout(t) => { next = next.min(t); break; }
+//!                 Output::Signal { iq, .. } => {
+//!                     let from = peers[i].0.to_owned();
+//!                     wire.push_back((1 - i, Wire::Signal(ProxyMessage { from, iq })));
+//!                 }
+//!                 Output::Transmit(t) => wire.push_back((1 - i, Wire::Datagram(t))),
+//!                 Output::Event(Event::Frame(f)) => received.push(f.data),
+//!                 Output::Event(_) => {}
+//!             }
+//!         }
+//!     }
+//!     if let Some((to, what)) = wire.pop_front() {
+//!         match what {
+//!             Wire::Signal(m) => peers[to].1.handle_message(now, m),
+//!             Wire::Datagram(t) => {
+//!                 peers[to].1.handle_receive(now, t.source, t.destination, &t.contents)
+//!             }
+//!         }
+//!         continue;
+//!     }
+//!     now = next.max(now + Duration::from_millis(1));
+//!     for (_, p) in peers.iter_mut() { p.handle_timeout(now); }
+//!     // Once connected, the sender writes a (tiny, fake) VP8 keyframe now and then.
+//!     if peers[0].1.is_connected() && sent < 30 {
+//!         let frame = [0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x10, 0x00, 0x10, 0x00];
+//!         let pts = Duration::from_millis(40 * u64::from(sent));
+//!         if peers[0].1.write_frame(now, 0, pts, &frame).is_ok() { sent += 1; }
+//!     }
+//! }
+//! assert!(received.len() >= 3);
+//! ```
+//!
+//! # Panics and errors
+//!
+//! Nothing a peer sends (stanzas or datagrams) makes this crate panic: bad
+//! input becomes an [`Event::Core`] error event or is dropped. str0m's own
+//! errors become engine events, and a dead `Rtc` ends the connection with a
+//! closed event.
+//!
+//! # Not supported
+//!
+//! str0m gathers no STUN/TURN candidates, so configured ICE servers are
+//! ignored: only host candidates (from [`ProxyConfig::local_addrs`]) are
+//! offered, plus peer-reflexive ones ICE learns on the way. Codecs are VP8 and
+//! Opus.
+//!
+//! [str0m]: https://docs.rs/str0m
+//! [`Rtc`]: str0m::Rtc
+//! [`ProxyConnectionService`]: proxy_core::ProxyConnectionService
+//! [`EngineCommand`]: proxy_core::EngineCommand
+//! [`EngineEvent`]: proxy_core::EngineEvent
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod connection;
+pub mod engine;
+mod sdp_text;
+mod types;
+
+pub use connection::ProxyConnection;
+pub use types::{Event, Frame, Output, ProxyConfig, Transmit, WriteError};

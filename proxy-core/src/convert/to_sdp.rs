@@ -82,7 +82,11 @@ fn media(content: &Content) -> Result<Media, ConvertError> {
         .description
         .as_ref()
         .ok_or(ConvertError::Missing("content description"))?;
-    check_token("description media", &desc.media)?;
+    // A proxy connection carries RTP audio and video only; sdp_to_jingle reads
+    // nothing else, so nothing else is written either.
+    if !matches!(desc.media.as_str(), "audio" | "video") {
+        return Err(invalid("description media", &desc.media));
+    }
     if desc.payload_types.is_empty() && !rejected {
         return Err(ConvertError::Missing("payload types"));
     }

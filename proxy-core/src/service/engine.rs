@@ -104,39 +104,46 @@ impl ProxyConnectionService {
     /// Sends pending local candidates in one transport-info, once our
     /// description went out.
     pub(super) fn flush_local_candidates(&mut self) {
+        // A peer running this parser with default limits reads at most
+        // `max_candidates` per transport: send batches no larger than that.
+        let batch = self.config.limits.max_candidates.max(1);
         let Some(s) = self.session.as_mut() else {
             return;
         };
         let Some(local) = &s.local_transport else {
             return;
         };
-        if s.pending_local_candidates.is_empty() {
-            return;
-        }
         let mut fingerprint = local.fingerprint.clone();
         if let Some(f) = fingerprint.as_mut() {
             f.setup = None;
             f.required = Some(true);
         }
-        let mut jingle = Jingle::new(Action::TransportInfo);
-        jingle.sid = Some(s.sid.clone());
-        if s.role == Role::Responder {
-            jingle.initiator = Some(s.peer.clone());
+        let pending = std::mem::take(&mut s.pending_local_candidates);
+        let mut messages = Vec::new();
+        for chunk in pending.chunks(batch) {
+            let mut jingle = Jingle::new(Action::TransportInfo);
+            jingle.sid = Some(s.sid.clone());
+            if s.role == Role::Responder {
+                jingle.initiator = Some(s.peer.clone());
+            }
+            jingle.contents.push(Content {
+                name: local.content.clone(),
+                creator: Some(s.role.creator()),
+                senders: None,
+                description: None,
+                transport: Some(IceUdpTransport {
+                    ufrag: local.ufrag.clone(),
+                    pwd: local.pwd.clone(),
+                    fingerprint: fingerprint.clone(),
+                    candidates: chunk.to_vec(),
+                }),
+            });
+            messages.push(jingle);
         }
-        jingle.contents.push(Content {
-            name: local.content.clone(),
-            creator: Some(s.role.creator()),
-            senders: None,
-            description: None,
-            transport: Some(IceUdpTransport {
-                ufrag: local.ufrag.clone(),
-                pwd: local.pwd.clone(),
-                fingerprint,
-                candidates: std::mem::take(&mut s.pending_local_candidates),
-            }),
-        });
         let peer = s.peer.clone();
-        self.send(&peer, &Iq::set(&peer, jingle));
+        for jingle in messages {
+            self.send(&peer, &Iq::set(&peer, jingle));
+        }
     }
 
     pub(super) fn on_remote_track(&mut self, mid: String, kind: MediaKind) {

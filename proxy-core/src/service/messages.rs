@@ -148,9 +148,18 @@ impl ProxyConnectionService {
         // part in the tie-break and our session is kept.
         let we_yield = glare && jingle.sid.as_ref().is_some_and(|theirs| *theirs < s.sid);
         if we_yield {
-            self.outputs.push_back(Output::Engine(EngineCommand::Close));
-            self.session = None;
-            self.accept_initiate(now, from, id, jingle);
+            // Yield only to an initiate we can answer; otherwise ours stands.
+            match self.description_sdp(from, &jingle) {
+                Ok(sdp) => {
+                    self.outputs.push_back(Output::Engine(EngineCommand::Close));
+                    self.session = None;
+                    self.start_responder(now, from, id, jingle, sdp);
+                }
+                Err(e) => {
+                    self.answer_error(from, id, "modify", "bad-request", None);
+                    self.error(e);
+                }
+            }
             return;
         }
         let condition = if glare { "tie-break" } else { "out-of-order" };
@@ -166,25 +175,26 @@ impl ProxyConnectionService {
         id: Option<&str>,
         jingle: Jingle,
     ) {
-        if let Err(reason) = usable_description(&jingle) {
-            self.answer_error(from, id, "modify", "bad-request", None);
-            self.protocol_error(
-                from,
-                ProtocolError::Unusable {
-                    action: jingle.action,
-                    reason,
-                },
-            );
-            return;
-        }
-        let sdp = match self.sdp_of(&jingle) {
+        let sdp = match self.description_sdp(from, &jingle) {
             Ok(sdp) => sdp,
             Err(e) => {
                 self.answer_error(from, id, "modify", "bad-request", None);
-                self.error(Error::Convert(e));
+                self.error(e);
                 return;
             }
         };
+        self.start_responder(now, from, id, jingle, sdp);
+    }
+
+    /// Creates the responder session for a usable `jingle` whose offer is `sdp`.
+    fn start_responder(
+        &mut self,
+        now: Instant,
+        from: &str,
+        id: Option<&str>,
+        jingle: Jingle,
+        sdp: String,
+    ) {
         self.ack(from, id);
         let peer_uses_sid = jingle.sid.is_some();
         let sid = jingle.sid.clone().unwrap_or_else(|| self.ids.hex_id());
@@ -213,6 +223,22 @@ impl ProxyConnectionService {
         }
     }
 
+    /// Checks that a session-initiate/accept can describe a session and converts
+    /// it to SDP for the engine.
+    fn description_sdp(&mut self, from: &str, jingle: &Jingle) -> Result<String, Error> {
+        if let Err(reason) = usable_description(jingle) {
+            let source = ProtocolError::Unusable {
+                action: jingle.action,
+                reason,
+            };
+            return Err(Error::Protocol {
+                from: from.to_owned(),
+                source,
+            });
+        }
+        self.sdp_of(jingle).map_err(Error::Convert)
+    }
+
     pub(super) fn on_accept(&mut self, from: &str, id: Option<&str>, jingle: Jingle) {
         let Some(s) = &self.session else { return };
         if s.role != Role::Initiator || !matches!(s.phase, Phase::AwaitingAccept { .. }) {
@@ -237,16 +263,7 @@ impl ProxyConnectionService {
             );
             return;
         }
-        let sdp = usable_description(&jingle)
-            .map_err(|reason| Error::Protocol {
-                from: from.to_owned(),
-                source: ProtocolError::Unusable {
-                    action: Action::SessionAccept,
-                    reason,
-                },
-            })
-            .and_then(|()| self.sdp_of(&jingle).map_err(Error::Convert));
-        let sdp = match sdp {
+        let sdp = match self.description_sdp(from, &jingle) {
             Ok(sdp) => sdp,
             Err(e) => {
                 self.answer_error(from, id, "modify", "bad-request", None);
@@ -279,11 +296,16 @@ impl ProxyConnectionService {
             return;
         };
         let mut overflow = false;
+        let mut unusable = Vec::new();
         for content in &jingle.contents {
             let Some(transport) = &content.transport else {
                 continue;
             };
             for c in &transport.candidates {
+                if let Err(why) = usable_candidate(c) {
+                    unusable.push(why);
+                    continue;
+                }
                 let candidate = convert::candidate_to_sdp(c);
                 if s.remote_applied {
                     self.outputs
@@ -298,6 +320,9 @@ impl ProxyConnectionService {
                     overflow = true;
                 }
             }
+        }
+        for why in unusable {
+            self.protocol_error(from, ProtocolError::Candidate(why));
         }
         if overflow {
             self.protocol_error(

@@ -446,5 +446,48 @@ fn usable_description(jingle: &Jingle) -> Result<(), &'static str> {
     if !jingle.contents.iter().any(usable) {
         return Err("no content with a description, ICE credentials and a fingerprint");
     }
+    let known_hash = |c: &Content| {
+        let hash = c
+            .transport
+            .as_ref()
+            .and_then(|t| t.fingerprint.as_ref())
+            .map(|f| f.hash.as_str());
+        hash.is_none_or(|h| FINGERPRINT_HASHES.iter().any(|k| h.eq_ignore_ascii_case(k)))
+    };
+    if !jingle.contents.iter().all(known_hash) {
+        return Err("fingerprint hash is not one of sha-1, sha-224, sha-256, sha-384, sha-512");
+    }
     Ok(())
+}
+
+/// DTLS fingerprint hashes WebRTC uses (RFC 8122 minus the broken md2/md5).
+const FINGERPRINT_HASHES: [&str; 5] = ["sha-1", "sha-224", "sha-256", "sha-384", "sha-512"];
+
+/// Whether a remote candidate can be handed to the engine: an IP address or an
+/// mDNS `.local` host name, a real port for UDP, a known protocol.
+fn usable_candidate(c: &crate::jingle::Candidate) -> Result<(), String> {
+    let is_ip = c.ip.parse::<std::net::IpAddr>().is_ok();
+    let is_mdns = c.ip.len() <= 255
+        && c.ip.ends_with(".local")
+        && c.ip
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    let shown: String = c.ip.chars().take(64).collect();
+    if !is_ip && !is_mdns {
+        return Err(format!(
+            "candidate {} has address {shown:?}, neither an IP address nor an mDNS name; dropped",
+            c.foundation
+        ));
+    }
+    match c.protocol.as_str() {
+        "udp" if c.port == 0 => Err(format!(
+            "UDP candidate {} has port 0; dropped",
+            c.foundation
+        )),
+        "udp" | "tcp" | "ssltcp" => Ok(()),
+        other => Err(format!(
+            "candidate {} has protocol {other:?}; dropped",
+            c.foundation
+        )),
+    }
 }

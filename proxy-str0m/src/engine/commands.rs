@@ -1,0 +1,272 @@
+//! The engine's commands: each builds or changes the `Rtc` and reports the
+//! result as engine events.
+
+use std::time::{Duration, Instant};
+
+use proxy_core::{Direction, EngineError, EngineEvent, MediaKind, TrackSpec};
+use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::media::{MediaKind as RtcKind, Mid};
+use str0m::{Candidate, Rtc};
+
+use super::{rtc_direction, rtc_kind, Engine, MediaEntry, STUN_INTERVAL};
+use crate::sdp_text;
+
+impl Engine {
+    // ---- commands ------------------------------------------------------
+
+    pub(super) fn fresh_rtc(&mut self, now: Instant) -> Vec<String> {
+        self.close_quietly();
+        let mut config = Rtc::builder()
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .set_rtcp_report_interval_audio(Duration::from_secs(1));
+        config.set_max_stun_rto(STUN_INTERVAL);
+        let mut rtc = config.build(now);
+        let mut candidates = Vec::new();
+        for addr in self.local_addrs.clone() {
+            match Candidate::host(addr, "udp") {
+                Ok(c) => {
+                    if let Some(c) = rtc.add_local_candidate(c) {
+                        candidates.push(c.to_sdp_string());
+                    }
+                }
+                Err(e) => self.event(EngineEvent::CommandFailed(EngineError::Other(format!(
+                    "host candidate {addr}: {e}"
+                )))),
+            }
+        }
+        self.rtc = Some(rtc);
+        self.now = self.now.max(now);
+        // Adding candidates is a mutation: drain before the next one.
+        self.drain();
+        candidates
+    }
+
+    pub(super) fn create_offer(
+        &mut self,
+        now: Instant,
+        tracks: &[TrackSpec],
+        direction: Direction,
+    ) {
+        let candidates = self.fresh_rtc(now);
+        let Some(rtc) = self.rtc.as_mut() else { return };
+        let mut api = rtc.sdp_api();
+        let dir = rtc_direction(direction);
+        let mut medias = Vec::new();
+        for t in tracks {
+            let mid = api.add_media(
+                rtc_kind(t.kind),
+                dir,
+                Some(t.stream_id.clone()),
+                Some(t.track_id.clone()),
+                None,
+            );
+            medias.push(MediaEntry {
+                mid,
+                kind: t.kind,
+                track: dir.is_sending().then_some(t.index),
+                reported: false,
+            });
+        }
+        if tracks.is_empty() {
+            // One m-line so the peer can send to us.
+            let mid = api.add_media(RtcKind::Video, dir, None, None, None);
+            medias.push(MediaEntry {
+                mid,
+                kind: MediaKind::Video,
+                track: None,
+                reported: false,
+            });
+        }
+        let Some((offer, pending)) = api.apply() else {
+            self.event(EngineEvent::CommandFailed(EngineError::CreateOffer(
+                "str0m made no offer".into(),
+            )));
+            return;
+        };
+        self.medias = medias;
+        self.pending_offer = Some(pending);
+        let sdp = offer.to_sdp_string();
+        self.drain();
+        self.event(EngineEvent::LocalOffer { sdp: sdp.clone() });
+        self.local_candidates(&sdp, candidates);
+    }
+
+    pub(super) fn apply_offer(&mut self, now: Instant, sdp: &str, tracks: &[TrackSpec]) {
+        let candidates = self.fresh_rtc(now);
+        let Some(rtc) = self.rtc.as_mut() else { return };
+        let offer = match SdpOffer::from_sdp_string(sdp) {
+            Ok(o) => o,
+            Err(e) => {
+                self.event(EngineEvent::CommandFailed(EngineError::ApplyOffer(
+                    e.to_string(),
+                )));
+                return;
+            }
+        };
+        let answer = match rtc.sdp_api().accept_offer(offer) {
+            Ok(a) => a,
+            Err(e) => {
+                self.event(EngineEvent::CommandFailed(EngineError::ApplyOffer(
+                    e.to_string(),
+                )));
+                return;
+            }
+        };
+        let mut answer = answer.to_sdp_string();
+        // Attach our tracks, in order, to offered m-lines of their kind that let
+        // us send; m-lines we have nothing for stop sending.
+        let mut free: Vec<&TrackSpec> = tracks.iter().collect();
+        let mut medias = Vec::new();
+        for section in sdp_text::sections(sdp) {
+            let kind = match section.media.as_str() {
+                "audio" => MediaKind::Audio,
+                "video" => MediaKind::Video,
+                _ => continue,
+            };
+            let Some(mid_text) = section.mid else {
+                continue;
+            };
+            let mid = Mid::from(mid_text.as_str());
+            // str0m's spelling of the mid, as written in its answer.
+            let mid_text = mid.to_string();
+            let Some(media) = rtc.media(mid) else {
+                continue;
+            };
+            let mut track = None;
+            let receiving = media.direction().is_receiving();
+            if media.direction().is_sending() {
+                match free.iter().position(|t| t.kind == kind) {
+                    Some(pos) => {
+                        let t = free.remove(pos);
+                        answer = sdp_text::set_msid(&answer, &mid_text, &t.stream_id, &t.track_id);
+                        track = Some(t.index);
+                    }
+                    None => answer = sdp_text::stop_sending(&answer, &mid_text),
+                }
+            }
+            medias.push(MediaEntry {
+                mid,
+                kind,
+                track,
+                reported: receiving,
+            });
+        }
+        self.medias = medias;
+        self.event(EngineEvent::LocalAnswer {
+            sdp: answer.clone(),
+        });
+        self.local_candidates(&answer, candidates);
+        // The offer tells what the peer sends; str0m's MediaAdded only comes
+        // once connected.
+        let tracks: Vec<EngineEvent> = self
+            .medias
+            .iter()
+            .filter(|m| m.reported)
+            .map(|m| EngineEvent::RemoteTrack {
+                mid: m.mid.to_string(),
+                kind: m.kind,
+            })
+            .collect();
+        for t in tracks {
+            self.event(t);
+        }
+        self.drain();
+    }
+
+    pub(super) fn apply_answer(&mut self, sdp: &str) {
+        let (Some(rtc), Some(pending)) = (self.rtc.as_mut(), self.pending_offer.take()) else {
+            self.event(EngineEvent::CommandFailed(EngineError::ApplyAnswer(
+                "no offer is pending".into(),
+            )));
+            return;
+        };
+        let answer = match SdpAnswer::from_sdp_string(sdp) {
+            Ok(a) => a,
+            Err(e) => {
+                self.event(EngineEvent::CommandFailed(EngineError::ApplyAnswer(
+                    e.to_string(),
+                )));
+                return;
+            }
+        };
+        if let Err(e) = rtc.sdp_api().accept_answer(pending, answer) {
+            self.event(EngineEvent::CommandFailed(EngineError::ApplyAnswer(
+                e.to_string(),
+            )));
+            return;
+        }
+        // str0m reports no MediaAdded for m-lines we created: the answer tells
+        // whether the peer sends on them.
+        let mut tracks = Vec::new();
+        for m in &mut self.medias {
+            let direction = rtc.media(m.mid).map(|x| x.direction());
+            // A track the answer does not let us send is not sent.
+            if !direction.is_some_and(|d| d.is_sending()) {
+                m.track = None;
+            }
+            if !m.reported && direction.is_some_and(|d| d.is_receiving()) {
+                m.reported = true;
+                tracks.push(EngineEvent::RemoteTrack {
+                    mid: m.mid.to_string(),
+                    kind: m.kind,
+                });
+            }
+        }
+        self.drain();
+        for t in tracks {
+            self.event(t);
+        }
+    }
+
+    pub(super) fn add_remote_candidate(&mut self, candidate: &str) {
+        let Some(rtc) = self.rtc.as_mut() else {
+            self.event(EngineEvent::CommandFailed(EngineError::Other(
+                "remote candidate without a peer connection".into(),
+            )));
+            return;
+        };
+        let text = candidate.trim();
+        let text = text.strip_prefix("a=").unwrap_or(text);
+        match Candidate::from_sdp_string(text) {
+            Ok(c) => {
+                rtc.add_remote_candidate(c);
+                self.drain();
+            }
+            Err(e) => self.event(EngineEvent::CommandFailed(EngineError::Other(format!(
+                "remote candidate: {e}"
+            )))),
+        }
+    }
+
+    /// Closes the connection, letting str0m send its goodbyes (RTCP BYE, DTLS
+    /// close_notify) first.
+    pub(super) fn close(&mut self) {
+        // The core asked for this: no Disconnected for it.
+        self.dtls_connected = false;
+        self.ice_up = false;
+        self.reported_up = false;
+        if let Some(rtc) = self.rtc.as_mut() {
+            if rtc.close().is_ok() {
+                self.drain();
+            }
+        }
+        self.close_quietly();
+    }
+
+    /// Forgets the connection and its state.
+    pub(super) fn close_quietly(&mut self) {
+        if let Some(mut rtc) = self.rtc.take() {
+            rtc.disconnect();
+        }
+        self.pending_offer = None;
+        self.medias.clear();
+        self.rtc_timeout = None;
+        self.dtls_connected = false;
+        self.ice_up = false;
+        self.silent = false;
+        self.reported_up = false;
+        self.last_receive = None;
+    }
+}

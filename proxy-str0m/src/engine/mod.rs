@@ -1,0 +1,355 @@
+//! The str0m side: carries out the core's [`EngineCommand`]s on a str0m
+//! [`Rtc`] and reports what happens as [`EngineEvent`]s, datagrams, frames and
+//! keyframe requests.
+//!
+//! [`Engine`] is usable on its own (two engines can negotiate with each other
+//! command-to-command, see `tests/engine_pair.rs`); [`ProxyConnection`] wires
+//! it to the core.
+//!
+//! Like str0m, every mutation of the `Rtc` is followed by a full drain of
+//! `Rtc::poll_output` (into the engine's queue), so callers only need to drain
+//! [`Engine::poll_output`] after each input.
+//!
+//! [`ProxyConnection`]: crate::ProxyConnection
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use proxy_core::{Direction, EngineCommand, EngineEvent, MediaKind};
+use str0m::change::SdpPendingOffer;
+use str0m::format::Codec;
+use str0m::media::MediaTime;
+use str0m::media::{Direction as RtcDirection, KeyframeRequestKind, MediaKind as RtcKind, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Input, Rtc};
+
+use crate::types::{Frame, Transmit, WriteError};
+
+mod commands;
+mod rtc;
+
+/// How long without any datagram from the peer, once connected, before the
+/// engine reports [`EngineEvent::Disconnected`]. str0m's ICE notices a vanished
+/// peer only after its STUN retries run out; this is much faster. Keepalives
+/// (STUN every second, see [`Engine::new`]) keep a healthy idle path above it.
+pub const SILENCE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The STUN check interval on a working pair (str0m's default is 3 s).
+const STUN_INTERVAL: Duration = Duration::from_secs(1);
+
+/// One output of [`Engine::poll_output`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineOutput {
+    /// For the core: feed it to `ProxyConnectionService::handle_engine_event`.
+    Event(EngineEvent),
+    /// Send this datagram.
+    Transmit(Transmit),
+    /// A received frame.
+    Frame(Frame),
+    /// The peer asks for a keyframe on local track `track`.
+    KeyframeRequest {
+        /// The local track index.
+        track: usize,
+    },
+}
+
+/// A negotiated m-line we know of.
+#[derive(Debug, Clone)]
+struct MediaEntry {
+    mid: Mid,
+    kind: MediaKind,
+    /// The local track sent on it, if any.
+    track: Option<usize>,
+    /// Whether we told the core it receives media.
+    reported: bool,
+}
+
+/// A str0m [`Rtc`] driven by [`EngineCommand`]s.
+///
+/// - **inputs**: [`handle_command`](Self::handle_command) (work from the core),
+///   [`handle_receive`](Self::handle_receive) (a datagram),
+///   [`handle_timeout`](Self::handle_timeout) (time passed);
+/// - **application commands**: [`write_frame`](Self::write_frame),
+///   [`request_keyframe`](Self::request_keyframe);
+/// - **outputs**: [`poll_output`](Self::poll_output) until `None`, then
+///   [`poll_timeout`](Self::poll_timeout);
+/// - **getters**: [`has_connection`](Self::has_connection),
+///   [`is_connected`](Self::is_connected), [`mid_of_track`](Self::mid_of_track),
+///   [`accepts`](Self::accepts).
+///
+/// Each command builds or changes one `Rtc`: `CreateOffer` and `ApplyOffer`
+/// start a fresh one (host candidates from the local addresses, VP8 and Opus,
+/// STUN checks every second), `Close` lets it say goodbye (RTCP BYE, DTLS
+/// close_notify) and drops it. Failures become
+/// [`EngineEvent::CommandFailed`]; a dead `Rtc` becomes [`EngineEvent::Failed`].
+/// [`EngineEvent::Connected`] and [`EngineEvent::Disconnected`] follow whether
+/// media can flow: DTLS up, ICE up, and something heard from the peer in the
+/// last [`SILENCE_TIMEOUT`].
+pub struct Engine {
+    local_addrs: Vec<SocketAddr>,
+    rtc: Option<Rtc>,
+    pending_offer: Option<SdpPendingOffer>,
+    medias: Vec<MediaEntry>,
+    queue: VecDeque<EngineOutput>,
+    /// The latest time seen in an input.
+    now: Instant,
+    rtc_timeout: Option<Instant>,
+    /// DTLS (and SRTP) is up: str0m said `Event::Connected`.
+    dtls_connected: bool,
+    /// ICE has a working pair.
+    ice_up: bool,
+    /// Nothing arrived for [`SILENCE_TIMEOUT`].
+    silent: bool,
+    /// What we last told the core.
+    reported_up: bool,
+    last_receive: Option<Instant>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("local_addrs", &self.local_addrs)
+            .field("has_rtc", &self.rtc.is_some())
+            .field("medias", &self.medias)
+            .field("queued", &self.queue.len())
+            .field("connected", &self.reported_up)
+            .finish_non_exhaustive()
+    }
+}
+
+fn kind_of(k: RtcKind) -> MediaKind {
+    match k {
+        RtcKind::Audio => MediaKind::Audio,
+        RtcKind::Video => MediaKind::Video,
+    }
+}
+
+fn rtc_kind(k: MediaKind) -> RtcKind {
+    match k {
+        MediaKind::Audio => RtcKind::Audio,
+        MediaKind::Video => RtcKind::Video,
+    }
+}
+
+fn rtc_direction(d: Direction) -> RtcDirection {
+    match d {
+        Direction::SendOnly => RtcDirection::SendOnly,
+        Direction::RecvOnly => RtcDirection::RecvOnly,
+        Direction::SendRecv => RtcDirection::SendRecv,
+        Direction::Inactive => RtcDirection::Inactive,
+    }
+}
+
+impl Engine {
+    /// An engine with no peer connection; `local_addrs` become host candidates
+    /// of every connection it creates.
+    pub fn new(now: Instant, local_addrs: Vec<SocketAddr>) -> Engine {
+        Engine {
+            local_addrs,
+            rtc: None,
+            pending_offer: None,
+            medias: Vec::new(),
+            queue: VecDeque::new(),
+            now,
+            rtc_timeout: None,
+            dtls_connected: false,
+            ice_up: false,
+            silent: false,
+            reported_up: false,
+            last_receive: None,
+        }
+    }
+
+    // ---- getters -------------------------------------------------------
+
+    /// Whether a peer connection exists.
+    pub fn has_connection(&self) -> bool {
+        self.rtc.is_some()
+    }
+
+    /// Whether media can flow (DTLS up, ICE up, peer not silent).
+    pub fn is_connected(&self) -> bool {
+        self.reported_up
+    }
+
+    /// The mid local track `track` is sent on, once negotiated.
+    pub fn mid_of_track(&self, track: usize) -> Option<String> {
+        self.medias
+            .iter()
+            .find(|m| m.track == Some(track))
+            .map(|m| m.mid.to_string())
+    }
+
+    /// Whether a datagram belongs to this engine's connection.
+    pub fn accepts(&self, source: SocketAddr, destination: SocketAddr, contents: &[u8]) -> bool {
+        let Some(rtc) = &self.rtc else { return false };
+        match Receive::new(Protocol::Udp, source, destination, contents) {
+            Ok(r) => rtc.accepts(&Input::Receive(self.now, r)),
+            Err(_) => false,
+        }
+    }
+
+    // ---- inputs --------------------------------------------------------
+
+    /// Carries out one command of the core. Results are queued as
+    /// [`EngineOutput::Event`]s.
+    pub fn handle_command(&mut self, now: Instant, command: EngineCommand) {
+        self.now = self.now.max(now);
+        match command {
+            EngineCommand::CreateOffer {
+                ice_servers: _,
+                tracks,
+                direction,
+            } => self.create_offer(now, &tracks, direction),
+            EngineCommand::ApplyOffer {
+                ice_servers: _,
+                sdp,
+                tracks,
+            } => self.apply_offer(now, &sdp, &tracks),
+            EngineCommand::ApplyAnswer { sdp } => self.apply_answer(&sdp),
+            EngineCommand::AddRemoteCandidate { mid: _, candidate } => {
+                self.add_remote_candidate(&candidate)
+            }
+            EngineCommand::Close => self.close(),
+        }
+    }
+
+    /// A datagram arrived on one of our sockets.
+    pub fn handle_receive(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        contents: &[u8],
+    ) {
+        self.now = self.now.max(now);
+        let Some(rtc) = self.rtc.as_mut() else { return };
+        // Not STUN/DTLS/RTP: not for us.
+        let Ok(receive) = Receive::new(Protocol::Udp, source, destination, contents) else {
+            return;
+        };
+        let input = Input::Receive(now, receive);
+        if !rtc.accepts(&input) {
+            return;
+        }
+        self.last_receive = Some(now);
+        let was_silent = std::mem::replace(&mut self.silent, false);
+        if let Err(e) = rtc.handle_input(input) {
+            self.report_rtc_error(format!("datagram from {source}: {e}"));
+        }
+        self.drain();
+        if was_silent {
+            self.update_up();
+        }
+    }
+
+    /// Time passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        if let Some(rtc) = self.rtc.as_mut() {
+            if let Err(e) = rtc.handle_input(Input::Timeout(now)) {
+                self.report_rtc_error(format!("timeout: {e}"));
+            }
+            self.drain();
+        }
+        if self.dtls_connected
+            && !self.silent
+            && self
+                .last_receive
+                .is_some_and(|t| now >= t + SILENCE_TIMEOUT)
+        {
+            self.silent = true;
+            self.update_up();
+        }
+    }
+
+    /// Sends one encoded frame on local track `track`.
+    pub fn write_frame(
+        &mut self,
+        now: Instant,
+        track: usize,
+        pts: Duration,
+        data: &[u8],
+    ) -> Result<(), WriteError> {
+        self.now = self.now.max(now);
+        let Some(rtc) = self.rtc.as_mut() else {
+            return Err(WriteError::NoConnection);
+        };
+        let Some(entry) = self.medias.iter().find(|m| m.track == Some(track)) else {
+            return Err(WriteError::UnknownTrack(track));
+        };
+        if !self.dtls_connected {
+            return Err(WriteError::NotConnected);
+        }
+        let wanted = match entry.kind {
+            MediaKind::Audio => Codec::Opus,
+            MediaKind::Video => Codec::Vp8,
+        };
+        let Some(writer) = rtc.writer(entry.mid) else {
+            return Err(WriteError::NotConnected);
+        };
+        let params = writer
+            .payload_params()
+            .find(|p| p.spec().codec == wanted)
+            .or_else(|| writer.payload_params().next())
+            .copied();
+        let Some(params) = params else {
+            return Err(WriteError::Engine(format!(
+                "no payload type negotiated on mid {}",
+                entry.mid
+            )));
+        };
+        let time = MediaTime::from(pts).rebase(params.spec().clock_rate);
+        let result = writer
+            .write(params.pt(), now, time, data.to_vec())
+            .map_err(|e| WriteError::Engine(e.to_string()));
+        self.drain();
+        result
+    }
+
+    /// Asks the peer for a keyframe on the remote track at `mid`.
+    pub fn request_keyframe(&mut self, mid: &str) -> Result<(), WriteError> {
+        let Some(rtc) = self.rtc.as_mut() else {
+            return Err(WriteError::NoConnection);
+        };
+        let Some(entry) = self.medias.iter().find(|m| m.mid.to_string() == mid) else {
+            return Err(WriteError::UnknownMid(mid.to_owned()));
+        };
+        let mid = entry.mid;
+        let Some(mut writer) = rtc.writer(mid) else {
+            return Err(WriteError::NotConnected);
+        };
+        let kind = if writer.is_request_keyframe_possible(KeyframeRequestKind::Pli) {
+            KeyframeRequestKind::Pli
+        } else {
+            KeyframeRequestKind::Fir
+        };
+        let result = writer
+            .request_keyframe(None, kind)
+            .map_err(|e| WriteError::Engine(e.to_string()));
+        self.drain();
+        result
+    }
+
+    // ---- outputs -------------------------------------------------------
+
+    /// The next output, if any. Drain after every input.
+    pub fn poll_output(&mut self) -> Option<EngineOutput> {
+        self.queue.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.rtc.as_ref()?;
+        let silence = if self.dtls_connected && !self.silent {
+            self.last_receive.map(|t| t + SILENCE_TIMEOUT)
+        } else {
+            None
+        };
+        match (self.rtc_timeout, silence) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! The two-peer harness, shaped like quinn-proto's test `Pair`: two
+//! [`ProxyConnection`]s, a virtual clock that jumps to the earliest deadline
+//! of either side or the next delivery, datagrams and stanzas delivered after
+//! a configurable latency (signaling as `ProxyMessage { from, iq }`).
+
+use std::time::{Duration, Instant};
+
+use proxy_core::{CloseReason, Config, Event as CoreEvent, LocalTrack, ProxyMessage, RemoteTrack};
+use proxy_str0m::{Event, Frame, Output, ProxyConfig, ProxyConnection, Transmit};
+
+use super::{video_frame, FRAME_INTERVAL};
+
+pub const SENDER: &str = "sender@example.com/s1";
+pub const RECEIVER: &str = "receiver@example.com/r1";
+pub const INTRUDER: &str = "intruder@example.com/i1";
+
+/// One simulated endpoint and everything it output.
+pub struct Peer {
+    pub jid: &'static str,
+    pub conn: ProxyConnection,
+    /// Core events with the time they came out.
+    pub events: Vec<(Instant, CoreEvent)>,
+    pub frames: Vec<Frame>,
+    pub keyframe_requests: Vec<usize>,
+    /// Every stanza it sent: (to, iq).
+    pub sent: Vec<(String, String)>,
+    /// Its latest `Output::Timeout`.
+    pub timeout: Instant,
+}
+
+impl Peer {
+    pub fn new(now: Instant, jid: &'static str, addr: &str, core: Config) -> Peer {
+        let config = ProxyConfig {
+            core,
+            local_addrs: vec![addr.parse().unwrap()],
+        };
+        Peer {
+            jid,
+            conn: ProxyConnection::with_time(now, config),
+            events: Vec::new(),
+            frames: Vec::new(),
+            keyframe_requests: Vec::new(),
+            sent: Vec::new(),
+            timeout: now,
+        }
+    }
+
+    pub fn closed(&self) -> Vec<&CloseReason> {
+        self.events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                CoreEvent::ConnectionClosed { reason, .. } => Some(reason),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn remote_tracks(&self) -> Vec<&RemoteTrack> {
+        self.events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                CoreEvent::RemoteTrack(t) => Some(t),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn connected_events(&self) -> usize {
+        self.events
+            .iter()
+            .filter(|(_, e)| matches!(e, CoreEvent::Connected { .. }))
+            .count()
+    }
+}
+
+/// Something in flight.
+pub enum Delivery {
+    /// A datagram.
+    Datagram(Transmit),
+    /// A signaling message.
+    Signal(ProxyMessage),
+}
+
+/// quinn-proto's `Pair`: peers `a` and `b`, a virtual clock, and the network.
+pub struct Pair {
+    pub a: Peer,
+    pub b: Peer,
+    pub time: Instant,
+    /// One-way delay of datagrams.
+    pub latency: Duration,
+    /// One-way delay of signaling.
+    pub signal_latency: Duration,
+    /// (deliver at, to b?, what), in send order.
+    pub in_flight: Vec<(Instant, bool, Delivery)>,
+    /// Drop every datagram while set (signaling still flows).
+    pub partitioned: bool,
+    /// Stanzas addressed to neither peer: (from, to, iq).
+    pub elsewhere: Vec<(String, String, String)>,
+}
+
+impl Pair {
+    pub fn new(a_config: Config, b_config: Config) -> Pair {
+        let time = Instant::now();
+        Pair {
+            a: Peer::new(time, SENDER, "10.0.0.1:10000", a_config),
+            b: Peer::new(time, RECEIVER, "10.0.0.2:20000", b_config),
+            time,
+            latency: Duration::from_millis(20),
+            signal_latency: Duration::from_millis(50),
+            in_flight: Vec::new(),
+            partitioned: false,
+            elsewhere: Vec::new(),
+        }
+    }
+
+    pub fn default_pair() -> Pair {
+        let receiver = Config {
+            convert_video_to_desktop: true,
+            seed: 2,
+            ..Config::default()
+        };
+        Pair::new(
+            Config {
+                seed: 1,
+                ..Config::default()
+            },
+            receiver,
+        )
+    }
+
+    pub fn peer(&mut self, b: bool) -> &mut Peer {
+        if b {
+            &mut self.b
+        } else {
+            &mut self.a
+        }
+    }
+
+    /// Drains one side's outputs into the network and its logs.
+    pub fn drain_side(&mut self, is_b: bool) {
+        let now = self.time;
+        loop {
+            let out = self.peer(is_b).conn.poll_output();
+            match out {
+                Output::Timeout(t) => {
+                    self.peer(is_b).timeout = t;
+                    return;
+                }
+                Output::Transmit(t) => {
+                    if !self.partitioned {
+                        let at = now + self.latency;
+                        self.in_flight.push((at, !is_b, Delivery::Datagram(t)));
+                    }
+                }
+                Output::Signal { to, iq } => {
+                    let from = self.peer(is_b).jid;
+                    self.peer(is_b).sent.push((to.clone(), iq.clone()));
+                    let at = now + self.signal_latency;
+                    let message = ProxyMessage {
+                        from: from.to_owned(),
+                        iq: iq.clone(),
+                    };
+                    if to == self.a.jid {
+                        self.in_flight.push((at, false, Delivery::Signal(message)));
+                    } else if to == self.b.jid {
+                        self.in_flight.push((at, true, Delivery::Signal(message)));
+                    } else {
+                        self.elsewhere.push((from.to_owned(), to, iq));
+                    }
+                }
+                Output::Event(Event::Core(e)) => self.peer(is_b).events.push((now, e)),
+                Output::Event(Event::Frame(f)) => self.peer(is_b).frames.push(f),
+                Output::Event(Event::KeyframeRequest { track }) => {
+                    self.peer(is_b).keyframe_requests.push(track)
+                }
+            }
+        }
+    }
+
+    pub fn drain(&mut self) {
+        self.drain_side(false);
+        self.drain_side(true);
+    }
+
+    /// One step: jump to the earliest deadline or delivery, and handle it.
+    pub fn step(&mut self) {
+        self.drain();
+        let mut next = self.a.timeout.min(self.b.timeout);
+        if let Some(t) = self.in_flight.iter().map(|(t, _, _)| *t).min() {
+            next = next.min(t);
+        }
+        // Never go back; a deadline already passed is handled now.
+        self.time = self.time.max(next);
+        let now = self.time;
+        let mut i = 0;
+        while i < self.in_flight.len() {
+            if self.in_flight[i].0 <= now {
+                let (_, to_b, what) = self.in_flight.remove(i);
+                let peer = self.peer(to_b);
+                match what {
+                    Delivery::Datagram(t) => {
+                        peer.conn
+                            .handle_receive(now, t.source, t.destination, &t.contents)
+                    }
+                    Delivery::Signal(m) => peer.conn.handle_message(now, m),
+                }
+                self.drain_side(to_b);
+            } else {
+                i += 1;
+            }
+        }
+        for is_b in [false, true] {
+            if self.peer(is_b).timeout <= now {
+                self.peer(is_b).conn.handle_timeout(now);
+                self.drain_side(is_b);
+            }
+        }
+    }
+
+    /// Steps until `done` or until `limit` of virtual time passed.
+    pub fn drive_until(&mut self, limit: Duration, mut done: impl FnMut(&Pair) -> bool) -> bool {
+        let end = self.time + limit;
+        let mut steps = 0u64;
+        while self.time < end {
+            if done(self) {
+                return true;
+            }
+            self.step();
+            steps += 1;
+            assert!(steps < 2_000_000, "simulation does not advance");
+        }
+        done(self)
+    }
+
+    /// Runs for `d` of virtual time.
+    pub fn run_for(&mut self, d: Duration) {
+        self.drive_until(d, |_| false);
+    }
+
+    /// `a` starts a session to `b` with `tracks`; waits until both are connected.
+    pub fn connect(&mut self, tracks: &[LocalTrack]) {
+        let now = self.time;
+        self.a.conn.start(now, RECEIVER, tracks).expect("start");
+        let ok = self.drive_until(Duration::from_secs(10), |p| {
+            p.a.conn.is_connected() && p.b.conn.is_connected()
+        });
+        assert!(
+            ok,
+            "no connection.\na events: {:?}\nb events: {:?}\na sent: {:?}\nb sent: {:?}",
+            self.a.events, self.b.events, self.a.sent, self.b.sent
+        );
+    }
+
+    /// Sends `count` video frames from `a` track `track` at 25 fps, starting
+    /// with frame number `first`; returns what was sent.
+    pub fn send_video(&mut self, track: usize, first: u32, count: u32) -> Vec<(Duration, Vec<u8>)> {
+        let mut sent = Vec::new();
+        for n in first..first + count {
+            let frame = video_frame(n);
+            let pts = FRAME_INTERVAL * n;
+            let now = self.time;
+            self.a
+                .conn
+                .write_frame(now, track, pts, &frame)
+                .unwrap_or_else(|e| panic!("write frame {n}: {e}"));
+            self.drain_side(false);
+            sent.push((pts, frame));
+            self.run_for(FRAME_INTERVAL);
+        }
+        sent
+    }
+}
+
+/// `shared/vectors/lib-jitsi-meet`, found above the crate (the workspace may be
+/// a git worktree at any depth), or `$PROXY_VECTORS_DIR`.
+pub fn vectors_dir() -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("PROXY_VECTORS_DIR") {
+        return dir.into();
+    }
+    let manifest = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|a| a.join("shared/vectors/lib-jitsi-meet"))
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| panic!("no shared/vectors/lib-jitsi-meet above {manifest:?}"))
+}
+
+pub fn assert_frames_match(got: &[&Frame], sent: &[(Duration, Vec<u8>)]) {
+    assert_eq!(got.len(), sent.len(), "frame count");
+    let base = got[0].pts.checked_sub(sent[0].0).expect("pts base");
+    for (n, (f, (pts, data))) in got.iter().zip(sent).enumerate() {
+        assert!(f.data[..] == data[..], "frame {n} is not byte-identical");
+        assert_eq!(f.pts - base, *pts, "pts of frame {n}");
+    }
+}

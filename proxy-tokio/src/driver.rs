@@ -1,0 +1,319 @@
+//! The driver task: owns the sans-IO [`ProxyConnection`], one UDP socket and one timer.
+//!
+//! Its loop (the shape of quinn's `ConnectionDriver`):
+//! 1. drain `poll_output` until `Timeout(deadline)`: send datagrams, forward signals
+//!    and events;
+//! 2. re-arm the one `sleep_until(deadline)`;
+//! 3. `select!` on a datagram, a control command, an input (message / frame write) or
+//!    the timer; every arm is cancel-safe (`recv_from` and `mpsc::recv` lose nothing
+//!    when another arm wins);
+//! 4. if `now >= deadline` (checked here, not trusted to the sleep), `handle_timeout`.
+//!
+//! When the control channel closes (the handle was dropped) the driver calls `stop`,
+//! drains once more so the `session-terminate` reaches the signaling stream, and exits.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use proxy_core::{LocalTrack, ProxyMessage};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::engine::{Event, Frame, Output, ProxyConnection, WriteError};
+use crate::service::{OutgoingSignal, RemoteFrames, ServiceEvent, FRAME_QUEUE};
+
+/// How many early datagrams (see [`Driver::held`]) are kept at most.
+const MAX_HELD: usize = 16;
+/// How long an early datagram is kept.
+const HOLD_FOR: Duration = Duration::from_secs(2);
+
+/// Largest datagram we read (larger ones are truncated by the kernel and rejected
+/// by the engine).
+const RECV_BUFFER: usize = 4096;
+
+/// Commands from the (single) service handle.
+pub(crate) enum Control {
+    Start {
+        peer: String,
+        tracks: Vec<LocalTrack>,
+        reply: oneshot::Sender<Result<(), proxy_core::Error>>,
+    },
+    Stop {
+        reply: oneshot::Sender<()>,
+    },
+    IsActive {
+        reply: oneshot::Sender<bool>,
+    },
+    RequestKeyframe {
+        mid: String,
+        reply: oneshot::Sender<Result<(), WriteError>>,
+    },
+}
+
+/// Inputs from cloneable senders (signaling readers, track writers).
+pub(crate) enum Input {
+    Message(ProxyMessage),
+    Write {
+        track: usize,
+        pts: Duration,
+        data: Bytes,
+        reply: oneshot::Sender<Result<(), WriteError>>,
+    },
+}
+
+/// The sending half of one remote track's frame queue.
+struct FrameSink {
+    tx: mpsc::Sender<Frame>,
+    dropped: Arc<AtomicU64>,
+    /// The receiver, until the RemoteTrack event hands it to the application
+    /// (frames may arrive before the track is announced).
+    pending: Option<RemoteFrames>,
+}
+
+impl FrameSink {
+    fn new() -> FrameSink {
+        let (tx, rx) = mpsc::channel(FRAME_QUEUE);
+        let dropped = Arc::new(AtomicU64::new(0));
+        FrameSink {
+            tx,
+            dropped: dropped.clone(),
+            pending: Some(RemoteFrames { rx, dropped }),
+        }
+    }
+}
+
+pub(crate) struct Driver {
+    connection: ProxyConnection,
+    socket: UdpSocket,
+    local_addrs: Vec<SocketAddr>,
+    control: mpsc::UnboundedReceiver<Control>,
+    inbox: mpsc::Receiver<Input>,
+    inbox_open: bool,
+    events: mpsc::UnboundedSender<ServiceEvent>,
+    signals: mpsc::UnboundedSender<OutgoingSignal>,
+    tracks: HashMap<String, FrameSink>,
+    /// Non-STUN datagrams the connection did not accept yet, with their arrival time.
+    ///
+    /// The peer's DTLS ClientHello often arrives right after its ICE check, before
+    /// our own check of that pair has succeeded; str0m then does not yet accept
+    /// datagrams from that address, and without this the handshake waits for the
+    /// peer's DTLS retransmission (1 s). Like a browser, we hold such datagrams
+    /// briefly and hand them in once the connection accepts them.
+    held: VecDeque<(Instant, SocketAddr, SocketAddr, Bytes)>,
+}
+
+impl Driver {
+    pub(crate) fn new(
+        connection: ProxyConnection,
+        socket: UdpSocket,
+        local_addrs: Vec<SocketAddr>,
+        control: mpsc::UnboundedReceiver<Control>,
+        inbox: mpsc::Receiver<Input>,
+        events: mpsc::UnboundedSender<ServiceEvent>,
+        signals: mpsc::UnboundedSender<OutgoingSignal>,
+    ) -> Driver {
+        Driver {
+            connection,
+            socket,
+            local_addrs,
+            control,
+            inbox,
+            inbox_open: true,
+            events,
+            signals,
+            tracks: HashMap::new(),
+            held: VecDeque::new(),
+        }
+    }
+
+    pub(crate) async fn run(mut self) {
+        let mut buf = vec![0u8; RECV_BUFFER];
+        let sleep = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(sleep);
+        loop {
+            let deadline = self.drain().await;
+            sleep
+                .as_mut()
+                .reset(tokio::time::Instant::from_std(deadline));
+            tokio::select! {
+                command = self.control.recv() => match command {
+                    Some(command) => self.handle_control(command),
+                    None => {
+                        // The handle was dropped: terminate, flush, exit.
+                        self.connection.stop(Instant::now());
+                        self.drain().await;
+                        return;
+                    }
+                },
+                received = self.socket.recv_from(&mut buf) => {
+                    if let Ok((len, source)) = received {
+                        self.handle_datagram(source, buf.get(..len).unwrap_or_default());
+                    }
+                    // Errors (e.g. ICMP-induced resets on some platforms) are not fatal.
+                }
+                input = self.inbox.recv(), if self.inbox_open => match input {
+                    Some(input) => self.handle_input(input),
+                    None => self.inbox_open = false,
+                },
+                () = &mut sleep => {}
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                self.connection.handle_timeout(now);
+            }
+            self.release_held(now);
+        }
+    }
+
+    fn handle_control(&mut self, command: Control) {
+        let now = Instant::now();
+        match command {
+            Control::Start {
+                peer,
+                tracks,
+                reply,
+            } => {
+                let _ = reply.send(self.connection.start(now, &peer, &tracks));
+            }
+            Control::Stop { reply } => {
+                self.connection.stop(now);
+                let _ = reply.send(());
+            }
+            Control::IsActive { reply } => {
+                let _ = reply.send(self.connection.is_active());
+            }
+            Control::RequestKeyframe { mid, reply } => {
+                let _ = reply.send(self.connection.request_keyframe(&mid));
+            }
+        }
+    }
+
+    fn handle_input(&mut self, input: Input) {
+        let now = Instant::now();
+        match input {
+            Input::Message(message) => self.connection.handle_message(now, message),
+            Input::Write {
+                track,
+                pts,
+                data,
+                reply,
+            } => {
+                let _ = reply.send(self.connection.write_frame(now, track, pts, &data));
+            }
+        }
+    }
+
+    fn handle_datagram(&mut self, source: SocketAddr, contents: &[u8]) {
+        let Some(destination) = self.destination_for(source) else {
+            return;
+        };
+        let now = Instant::now();
+        let is_stun = contents.first().is_some_and(|b| *b < 4);
+        if !is_stun
+            && self.connection.is_active()
+            && !self.connection.accepts(source, destination, contents)
+        {
+            if self.held.len() >= MAX_HELD {
+                self.held.pop_front();
+            }
+            self.held
+                .push_back((now, source, destination, Bytes::copy_from_slice(contents)));
+            return;
+        }
+        self.connection
+            .handle_receive(now, source, destination, contents);
+    }
+
+    /// Hands in held datagrams the connection accepts now; forgets stale ones.
+    fn release_held(&mut self, now: Instant) {
+        if self.held.is_empty() {
+            return;
+        }
+        if !self.connection.is_active() {
+            self.held.clear();
+            return;
+        }
+        let held = std::mem::take(&mut self.held);
+        for (at, source, destination, contents) in held {
+            if now.saturating_duration_since(at) > HOLD_FOR {
+                continue;
+            }
+            if self.connection.accepts(source, destination, &contents) {
+                self.connection
+                    .handle_receive(now, source, destination, &contents);
+            } else {
+                self.held.push_back((at, source, destination, contents));
+            }
+        }
+    }
+
+    /// The local candidate address the datagram arrived on.
+    fn destination_for(&self, source: SocketAddr) -> Option<SocketAddr> {
+        match self.local_addrs.as_slice() {
+            [only] => Some(*only),
+            many => crate::net::guess_destination(many, source),
+        }
+    }
+
+    /// Drains the connection's outputs; returns the next deadline.
+    async fn drain(&mut self) -> Instant {
+        loop {
+            match self.connection.poll_output() {
+                Output::Transmit(t) => {
+                    // Send errors (unreachable candidate address, full buffer) are
+                    // like packet loss; ICE and retransmissions deal with them.
+                    let _ = self.socket.send_to(&t.contents, t.destination).await;
+                }
+                Output::Signal { to, iq } => {
+                    let _ = self.signals.send(OutgoingSignal { to, iq });
+                }
+                Output::Event(event) => self.handle_event(event),
+                Output::Timeout(deadline) => return deadline,
+            }
+        }
+    }
+
+    fn handle_event(&mut self, event: Event) {
+        let event = match event {
+            Event::Frame(frame) => {
+                let sink = self
+                    .tracks
+                    .entry(frame.mid.clone())
+                    .or_insert_with(FrameSink::new);
+                if sink.tx.try_send(frame).is_err() {
+                    // Full (the application fell behind) or closed (it dropped the
+                    // receiver): the frame is dropped, counted if anyone listens.
+                    sink.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+                return;
+            }
+            Event::KeyframeRequest { track } => ServiceEvent::KeyframeRequest { track },
+            Event::Core(core) => match core {
+                proxy_core::Event::Connected { peer } => ServiceEvent::Connected { peer },
+                proxy_core::Event::RemoteTrack(track) => {
+                    let sink = self
+                        .tracks
+                        .entry(track.mid.clone())
+                        .or_insert_with(FrameSink::new);
+                    let Some(frames) = sink.pending.take() else {
+                        // Announced twice: the application already has the receiver.
+                        return;
+                    };
+                    ServiceEvent::RemoteTrack { track, frames }
+                }
+                proxy_core::Event::ConnectionClosed { peer, reason } => {
+                    // Ends every RemoteFrames stream of this connection (after the
+                    // frames already queued).
+                    self.tracks.clear();
+                    ServiceEvent::ConnectionClosed { peer, reason }
+                }
+                proxy_core::Event::Error(e) => ServiceEvent::Error(e),
+            },
+        };
+        let _ = self.events.send(event);
+    }
+}

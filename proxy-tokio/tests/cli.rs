@@ -1,0 +1,318 @@
+//! The `proxy-connection` program: demo, send/receive as two processes, exit codes.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use proxy_tokio::ivf::IvfReader;
+use proxy_tokio::signaling::SignalLine;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+use tokio::time::timeout;
+
+const BIN: &str = env!("CARGO_BIN_EXE_proxy-connection");
+const CLIP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/clip.ivf");
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(format!("{}-{name}", std::process::id()))
+}
+
+fn frames_of(path: &Path) -> Vec<(u64, Vec<u8>)> {
+    let bytes = std::fs::read(path).unwrap();
+    let mut r = IvfReader::new(Cursor::new(bytes)).unwrap();
+    let count = r.header().frame_count;
+    let frames: Vec<_> = r
+        .read_all()
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.pts, f.data.to_vec()))
+        .collect();
+    assert_eq!(
+        count as usize,
+        frames.len(),
+        "header frame count of {path:?}"
+    );
+    frames
+}
+
+/// Copies JSON lines from one process to the other, checking each is a signaling line
+/// from `from`; returns how many were copied.
+async fn relay(
+    from: &'static str,
+    out: impl AsyncRead + Unpin,
+    mut into: impl AsyncWrite + Unpin,
+) -> usize {
+    let mut lines = BufReader::new(out).lines();
+    let mut n = 0;
+    while let Ok(Some(line)) = lines.next_line().await {
+        let parsed = SignalLine::from_line(line.as_bytes())
+            .unwrap_or_else(|e| panic!("{from} wrote a non-signaling line {line:?}: {e}"));
+        assert_eq!(parsed.from, from);
+        n += 1;
+        if into
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .is_err()
+        {
+            break;
+        }
+        let _ = into.flush().await;
+    }
+    // End of the writer's output: close the other side's stdin.
+    drop(into);
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_and_receive_as_two_processes() {
+    let out = tmp("received.ivf");
+    let _ = std::fs::remove_file(&out);
+    let mut receiver = Command::new(BIN)
+        // The default bind (0.0.0.0:0, host candidates from the machine's addresses).
+        .args([
+            "receive",
+            "--as",
+            "bob@example.com/r",
+            "--convert-video-to-desktop",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut sender = Command::new(BIN)
+        .args([
+            "send",
+            "--as",
+            "alice@example.com/s",
+            "--to",
+            "bob@example.com/r",
+            "--bind",
+            "127.0.0.1:0",
+            CLIP,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let s_to_r = tokio::spawn(relay(
+        "alice@example.com/s",
+        sender.stdout.take().unwrap(),
+        receiver.stdin.take().unwrap(),
+    ));
+    let r_to_s = tokio::spawn(relay(
+        "bob@example.com/r",
+        receiver.stdout.take().unwrap(),
+        sender.stdin.take().unwrap(),
+    ));
+    let mut receiver_log = receiver.stderr.take().unwrap();
+    let log = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = tokio::io::AsyncReadExt::read_to_string(&mut receiver_log, &mut text).await;
+        text
+    });
+    let (s, r) = timeout(Duration::from_secs(60), async {
+        tokio::join!(sender.wait(), receiver.wait())
+    })
+    .await
+    .expect("send and receive finish within 60 s");
+    let log = log.await.unwrap();
+    eprintln!("receive's log:\n{log}");
+    assert_eq!(s.unwrap().code(), Some(0), "send exit code");
+    assert_eq!(r.unwrap().code(), Some(0), "receive exit code");
+    assert!(
+        log.contains("(video desktop, source peer-v0) device proxy:alice@example.com/s"),
+        "the received track is described as lib-jitsi-meet does, as desktop"
+    );
+    assert!(log.contains("peer terminated (success)"));
+    // Both directions carried signaling (initiate, accept, transport-info, terminate).
+    assert!(s_to_r.await.unwrap() >= 2);
+    assert!(r_to_s.await.unwrap() >= 1);
+
+    let sent = frames_of(Path::new(CLIP));
+    let got = frames_of(&out);
+    assert_eq!(got.len(), sent.len(), "frame count");
+    for (i, ((_, g), (_, s))) in got.iter().zip(&sent).enumerate() {
+        assert!(g == s, "frame {i} differs");
+    }
+    // Timestamps go up like the clip's (1/30 s per frame in a 90 kHz timebase).
+    for w in got.windows(2) {
+        let step = w[1].0 as i64 - w[0].0 as i64;
+        assert!((2900..=3100).contains(&step), "pts step {step}");
+    }
+    check_with_ffmpeg(&out, sent.len()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_runs_and_exits_zero() {
+    let out = tmp("demo-out.ivf");
+    let _ = std::fs::remove_file(&out);
+    let run = Command::new(BIN)
+        .arg("demo")
+        .arg("--out")
+        .arg(&out)
+        .current_dir(std::env::temp_dir()) // the built-in clip works from any directory
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = timeout(Duration::from_secs(60), run)
+        .await
+        .expect("demo finishes within 60 s")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "demo failed:\n{stderr}");
+    assert!(stderr.contains("time to connect"), "{stderr}");
+    assert!(
+        stderr.contains("(video desktop"),
+        "the room device takes the screen share as a desktop track:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("150 of 150 received, 150 byte-identical"),
+        "{stderr}"
+    );
+    let got = frames_of(&out);
+    let sent = frames_of(Path::new(CLIP));
+    assert_eq!(
+        got, sent,
+        "the demo's output is the clip, frames and timestamps"
+    );
+}
+
+/// Checks with ffprobe and ffmpeg that `path` is a playable VP8 stream of `frames`
+/// 320x180 frames. Without ffmpeg installed this is skipped, except under CI=true
+/// (test.sh installs it there).
+async fn check_with_ffmpeg(path: &Path, frames: usize) {
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=codec_name,width,height,nb_read_frames",
+            "-of",
+            "default=nw=1",
+        ])
+        .arg(path)
+        .output()
+        .await;
+    let probe = match probe {
+        Ok(p) => p,
+        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("ffprobe not available ({e}); skipping the ffmpeg check");
+            return;
+        }
+        Err(e) => panic!("ffprobe is required under CI: {e}"),
+    };
+    let text = String::from_utf8_lossy(&probe.stdout);
+    assert!(probe.status.success(), "ffprobe failed: {text}");
+    for expected in [
+        "codec_name=vp8".to_owned(),
+        "width=320".to_owned(),
+        "height=180".to_owned(),
+        format!("nb_read_frames={frames}"),
+    ] {
+        assert!(
+            text.lines().any(|l| l == expected),
+            "{expected} not in {text}"
+        );
+    }
+    let decode = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        decode.status.success() && decode.stderr.is_empty(),
+        "ffmpeg decode errors: {}",
+        String::from_utf8_lossy(&decode.stderr)
+    );
+}
+
+async fn exit_code(args: &[&str]) -> (Option<i32>, String) {
+    let output = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn documented_exit_codes_for_bad_input() {
+    let (code, err) = exit_code(&[]).await;
+    assert_eq!(code, Some(2), "{err}");
+    let (code, err) = exit_code(&["send", "--as", "a@x/1", "f.ivf"]).await;
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--to"), "{err}");
+    let (code, err) = exit_code(&[
+        "send",
+        "--as",
+        "a@x/1",
+        "--to",
+        "b@x/2",
+        "/nonexistent/x.ivf",
+    ])
+    .await;
+    assert_eq!(code, Some(3));
+    assert!(err.contains("/nonexistent/x.ivf"), "{err}");
+    let (code, err) = exit_code(&[
+        "demo",
+        "--clip",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+    ])
+    .await;
+    assert_eq!(code, Some(3));
+    assert!(err.contains("not an IVF file"), "{err}");
+    let (code, err) = exit_code(&[
+        "receive",
+        "--as",
+        "b@x/2",
+        "--out",
+        "/nonexistent/dir/o.ivf",
+    ])
+    .await;
+    assert_eq!(code, Some(3), "{err}");
+    // Signaling input ends before any connection: a connection failure.
+    let out = tmp("never.ivf");
+    let (code, err) = exit_code(&[
+        "receive",
+        "--as",
+        "b@x/2",
+        "--bind",
+        "127.0.0.1:0",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(code, Some(4), "{err}");
+    assert_eq!(
+        frames_of(&out).len(),
+        0,
+        "an empty but valid IVF is left behind"
+    );
+    let (code, out) = {
+        let o = Command::new(BIN).arg("help").output().await.unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    assert_eq!(code, Some(0));
+    assert!(out.contains("EXIT CODES"));
+}
