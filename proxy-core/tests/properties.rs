@@ -986,8 +986,8 @@ fn regression_local_candidates_beyond_the_parser_limit_are_sent_in_one_unparsabl
     assert_eq!(candidates_sent, 65, "every candidate went out");
 }
 
-/// REGRESSION (found by the `jingle_to_sdp` fuzz target; fails until fixed in
-/// `proxy-core/src/convert/to_sdp.rs` or `from_sdp.rs`).
+/// REGRESSION (found by the `jingle_to_sdp` fuzz target; fixed in e41356a:
+/// `jingle_to_sdp` writes only audio/video m-lines).
 ///
 /// `jingle_to_sdp` writes any token as the `m=` media (here `<description
 /// media="vid]o">` from a peer's session-accept or session-initiate), but
@@ -1020,8 +1020,8 @@ fn regression_jingle_to_sdp_writes_media_that_sdp_to_jingle_rejects() {
     }
 }
 
-/// REGRESSION (found by the `sdp_to_jingle` fuzz target; fails until fixed in
-/// `proxy-core/src/convert/from_sdp.rs`).
+/// REGRESSION (found by the `sdp_to_jingle` fuzz target; fixed in 1973564:
+/// SDP with control characters XML cannot carry is refused).
 ///
 /// `sdp_to_jingle` keeps control characters of SDP values (here an `a=rtcp-fb`
 /// type with U+0003) in the Jingle model. XML cannot carry them: the writer puts

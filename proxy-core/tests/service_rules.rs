@@ -1006,3 +1006,65 @@ fn source_add_and_remove_are_answered_and_ignored() {
     }
     assert!(s.is_active());
 }
+
+#[test]
+fn a_restarted_peer_replaces_the_connection() {
+    let t0 = Instant::now();
+    // lib-jitsi-meet style (no sids): new ICE credentials mean a new session.
+    let (mut s, _) = responder_negotiated(t0, config(24), false);
+    let old_sid = s.sid().unwrap().to_owned();
+    let restarted = vector("01-session-initiate.sender-to-receiver.xml")
+        .replace("ufrag=\"pEF9\"", "ufrag=\"nEw1\"");
+    s.handle_message(t0 + secs(1), msg(SENDER, restarted));
+    let d = drain(&mut s);
+    assert_eq!(
+        d.closed(),
+        [&Event::ConnectionClosed {
+            peer: SENDER.into(),
+            reason: CloseReason::PeerRestarted
+        }]
+    );
+    assert!(
+        d.sent.is_empty(),
+        "the old session is gone on the peer's side: nothing to tell it"
+    );
+    assert!(
+        matches!(
+            d.commands.as_slice(),
+            [EngineCommand::Close, EngineCommand::ApplyOffer { .. }]
+        ),
+        "{:?}",
+        d.commands
+    );
+    assert!(s.is_active());
+    assert_ne!(s.sid(), Some(old_sid.as_str()));
+    // With sids: a new sid is a restart, the same sid a duplicate.
+    let (mut s, _) = responder_negotiated(t0, config(25), false);
+    let with_sid = |sid: &str| with_sid(&vector("01-session-initiate.sender-to-receiver.xml"), sid);
+    let mut s2 = ProxyConnectionService::new(config(26));
+    s2.handle_message(t0, msg(SENDER, with_sid("one")));
+    drain(&mut s2);
+    s2.handle_message(t0, msg(SENDER, with_sid("one")));
+    let d = drain(&mut s2);
+    assert!(
+        d.closed().is_empty() && d.commands.is_empty(),
+        "duplicate: {d:?}"
+    );
+    s2.handle_message(t0, msg(SENDER, with_sid("two")));
+    let d = drain(&mut s2);
+    assert_eq!(d.closed().len(), 1);
+    assert_eq!(s2.sid(), Some("two"));
+    // An unusable restart keeps the working connection.
+    s.handle_message(
+        t0,
+        msg(
+            SENDER,
+            with_sid("three")
+                .replace("<content creator", "<contentx creator")
+                .replace("</content></jingle>", "</contentx></jingle>"),
+        ),
+    );
+    let d = drain(&mut s);
+    assert!(d.closed().is_empty(), "{d:?}");
+    assert!(s.is_active());
+}

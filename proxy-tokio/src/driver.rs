@@ -12,7 +12,7 @@
 //! When the control channel closes (the handle was dropped) the driver calls `stop`,
 //! drains once more so the `session-terminate` reaches the signaling stream, and exits.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -25,11 +25,6 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::{Event, Frame, Output, ProxyConnection, WriteError};
 use crate::service::{OutgoingSignal, RemoteFrames, ServiceEvent, FRAME_QUEUE};
-
-/// How many early datagrams (see [`Driver::held`]) are kept at most.
-const MAX_HELD: usize = 16;
-/// How long an early datagram is kept.
-const HOLD_FOR: Duration = Duration::from_secs(2);
 
 /// Largest datagram we read (larger ones are truncated by the kernel and rejected
 /// by the engine).
@@ -96,14 +91,6 @@ pub(crate) struct Driver {
     events: mpsc::UnboundedSender<ServiceEvent>,
     signals: mpsc::UnboundedSender<OutgoingSignal>,
     tracks: HashMap<String, FrameSink>,
-    /// Non-STUN datagrams the connection did not accept yet, with their arrival time.
-    ///
-    /// The peer's DTLS ClientHello often arrives right after its ICE check, before
-    /// our own check of that pair has succeeded; str0m then does not yet accept
-    /// datagrams from that address, and without this the handshake waits for the
-    /// peer's DTLS retransmission (1 s). Like a browser, we hold such datagrams
-    /// briefly and hand them in once the connection accepts them.
-    held: VecDeque<(Instant, SocketAddr, SocketAddr, Bytes)>,
 }
 
 impl Driver {
@@ -126,7 +113,6 @@ impl Driver {
             events,
             signals,
             tracks: HashMap::new(),
-            held: VecDeque::new(),
         }
     }
 
@@ -165,7 +151,6 @@ impl Driver {
             if now >= deadline {
                 self.connection.handle_timeout(now);
             }
-            self.release_held(now);
         }
     }
 
@@ -212,43 +197,9 @@ impl Driver {
             return;
         };
         let now = Instant::now();
-        let is_stun = contents.first().is_some_and(|b| *b < 4);
-        if !is_stun
-            && self.connection.is_active()
-            && !self.connection.accepts(source, destination, contents)
-        {
-            if self.held.len() >= MAX_HELD {
-                self.held.pop_front();
-            }
-            self.held
-                .push_back((now, source, destination, Bytes::copy_from_slice(contents)));
-            return;
-        }
+        // Early DTLS (before our ICE check succeeds) is held by the engine.
         self.connection
             .handle_receive(now, source, destination, contents);
-    }
-
-    /// Hands in held datagrams the connection accepts now; forgets stale ones.
-    fn release_held(&mut self, now: Instant) {
-        if self.held.is_empty() {
-            return;
-        }
-        if !self.connection.is_active() {
-            self.held.clear();
-            return;
-        }
-        let held = std::mem::take(&mut self.held);
-        for (at, source, destination, contents) in held {
-            if now.saturating_duration_since(at) > HOLD_FOR {
-                continue;
-            }
-            if self.connection.accepts(source, destination, &contents) {
-                self.connection
-                    .handle_receive(now, source, destination, &contents);
-            } else {
-                self.held.push_back((at, source, destination, contents));
-            }
-        }
     }
 
     /// The local candidate address the datagram arrived on.

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use crate::convert;
 use crate::error::{Error, ProtocolError};
-use crate::jingle::{Action, Jingle};
+use crate::jingle::{Action, Content, Jingle};
 use crate::message::{Iq, IqType};
 
 use super::session::{Phase, Role, Session, MAX_PENDING_CANDIDATES};
@@ -153,6 +153,29 @@ impl ProxyConnectionService {
                 Ok(sdp) => {
                     self.outputs.push_back(Output::Engine(EngineCommand::Close));
                     self.session = None;
+                    self.start_responder(now, from, id, jingle, sdp);
+                }
+                Err(e) => {
+                    self.answer_error(from, id, "modify", "bad-request", None);
+                    self.error(e);
+                }
+            }
+            return;
+        }
+        // Not glare: a restarted peer (new sid, or new ICE credentials from a
+        // peer without sids, as lib-jitsi-meet is) replaces the connection, as
+        // lib-jitsi-meet does; the same session again is a duplicate.
+        let restart = !glare
+            && match &jingle.sid {
+                Some(theirs) => *theirs != s.sid,
+                None => {
+                    !s.peer_uses_sid && ice_ufrag(&jingle.contents) != ice_ufrag(&s.remote_contents)
+                }
+            };
+        if restart {
+            match self.description_sdp(from, &jingle) {
+                Ok(sdp) => {
+                    self.close(CloseReason::PeerRestarted);
                     self.start_responder(now, from, id, jingle, sdp);
                 }
                 Err(e) => {
@@ -358,4 +381,11 @@ impl ProxyConnectionService {
         }
         self.protocol_error(from, ProtocolError::Busy { active });
     }
+}
+
+/// The ICE ufrag of the first content that has one.
+fn ice_ufrag(contents: &[Content]) -> Option<&str> {
+    contents
+        .iter()
+        .find_map(|c| c.transport.as_ref().and_then(|t| t.ufrag.as_deref()))
 }

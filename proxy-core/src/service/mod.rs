@@ -331,7 +331,8 @@ impl ProxyConnectionService {
             | CloseReason::ConnectivityLost
             | CloseReason::EngineFailed(_) => Some(connection_error(ICE_FAILED)),
             CloseReason::NegotiationFailed => Some(connection_error(NEGOTIATION_FAILED)),
-            CloseReason::Terminated { .. }
+            CloseReason::PeerRestarted
+            | CloseReason::Terminated { .. }
             | CloseReason::PeerError { .. }
             | CloseReason::Unavailable => None,
         };

@@ -269,6 +269,7 @@ pub enum EngineEvent {
 
 /// Why a connection closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CloseReason {
     /// We called `stop()`.
     LocalStop,
@@ -294,6 +295,26 @@ pub enum CloseReason {
     EngineFailed(String),
     /// The peer's offer or answer could not be used.
     NegotiationFailed,
+    /// The peer started a new session (a session-initiate with a new sid, or
+    /// new ICE credentials): this connection is replaced by the new one.
+    PeerRestarted,
+}
+
+impl std::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CloseReason::LocalStop => f.write_str("stopped locally"),
+            CloseReason::Terminated { condition } => write!(f, "peer terminated ({condition})"),
+            CloseReason::PeerError { details } => write!(f, "peer reported an error ({details})"),
+            CloseReason::Unavailable => f.write_str("peer unavailable"),
+            CloseReason::AcceptTimeout => f.write_str("no session-accept in time"),
+            CloseReason::IceTimeout => f.write_str("ICE did not connect in time"),
+            CloseReason::ConnectivityLost => f.write_str("connectivity lost"),
+            CloseReason::EngineFailed(e) => write!(f, "media engine failed: {e}"),
+            CloseReason::NegotiationFailed => f.write_str("the offer or answer could not be used"),
+            CloseReason::PeerRestarted => f.write_str("the peer started a new session"),
+        }
+    }
 }
 
 /// A received track described as a local track the application can use

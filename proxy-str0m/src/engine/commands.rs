@@ -262,6 +262,7 @@ impl Engine {
         }
         self.pending_offer = None;
         self.medias.clear();
+        self.held.clear();
         self.rtc_timeout = None;
         self.dtls_connected = false;
         self.ice_up = false;

@@ -38,6 +38,11 @@ pub const SILENCE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The STUN check interval on a working pair (str0m's default is 3 s).
 const STUN_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Most early datagrams held (see [`Engine::handle_receive`]).
+const MAX_HELD: usize = 16;
+/// How long an early datagram is held.
+const HOLD_FOR: Duration = Duration::from_secs(2);
+
 /// One output of [`Engine::poll_output`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EngineOutput {
@@ -104,6 +109,8 @@ pub struct Engine {
     /// What we last told the core.
     reported_up: bool,
     last_receive: Option<Instant>,
+    /// Non-STUN datagrams the `Rtc` did not accept yet, with their arrival time.
+    held: VecDeque<(Instant, SocketAddr, SocketAddr, Vec<u8>)>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -158,6 +165,7 @@ impl Engine {
             silent: false,
             reported_up: false,
             last_receive: None,
+            held: VecDeque::new(),
         }
     }
 
@@ -231,8 +239,26 @@ impl Engine {
         };
         let input = Input::Receive(now, receive);
         if !rtc.accepts(&input) {
+            // The peer's DTLS ClientHello often overtakes our own ICE check of
+            // its pair, and str0m accepts datagrams from that address only once
+            // the check succeeds. Holding it briefly (as browsers do) saves the
+            // peer's 1 s DTLS retransmission. STUN is never held.
+            if contents.first().is_some_and(|b| *b >= 4) {
+                if self.held.len() >= MAX_HELD {
+                    self.held.pop_front();
+                }
+                self.held
+                    .push_back((now, source, destination, contents.to_vec()));
+            }
             return;
         }
+        self.accept_datagram(now, input, source);
+        self.release_held(now);
+    }
+
+    /// Feeds an accepted datagram to the `Rtc`.
+    fn accept_datagram(&mut self, now: Instant, input: Input<'_>, source: SocketAddr) {
+        let Some(rtc) = self.rtc.as_mut() else { return };
         self.last_receive = Some(now);
         let was_silent = std::mem::replace(&mut self.silent, false);
         if let Err(e) = rtc.handle_input(input) {
@@ -241,6 +267,29 @@ impl Engine {
         self.drain();
         if was_silent {
             self.update_up();
+        }
+    }
+
+    /// Hands in held datagrams the `Rtc` accepts now; forgets stale ones.
+    fn release_held(&mut self, now: Instant) {
+        if self.held.is_empty() {
+            return;
+        }
+        let held = std::mem::take(&mut self.held);
+        for (at, source, destination, contents) in held {
+            if now.saturating_duration_since(at) > HOLD_FOR || self.rtc.is_none() {
+                continue;
+            }
+            let Ok(receive) = Receive::new(Protocol::Udp, source, destination, &contents) else {
+                continue;
+            };
+            let input = Input::Receive(now, receive);
+            let accepted = self.rtc.as_ref().is_some_and(|rtc| rtc.accepts(&input));
+            if accepted {
+                self.accept_datagram(now, input, source);
+            } else {
+                self.held.push_back((at, source, destination, contents));
+            }
         }
     }
 
@@ -253,6 +302,7 @@ impl Engine {
             }
             self.drain();
         }
+        self.release_held(now);
         if self.dtls_connected
             && !self.silent
             && self

@@ -2,6 +2,7 @@
 //! and the two-peer harness ([`pair`]).
 #![allow(dead_code)]
 
+pub mod netem;
 pub mod pair;
 
 use std::time::Duration;

@@ -2,12 +2,23 @@
 //! [`ProxyConnection`]s, a virtual clock that jumps to the earliest deadline
 //! of either side or the next delivery, datagrams and stanzas delivered after
 //! a configurable latency (signaling as `ProxyMessage { from, iq }`).
+//!
+//! Optionally, datagrams and/or signaling go through a seeded network
+//! emulator ([`Netem`]: loss, delay, jitter, duplication, vanishing) instead
+//! of the fixed latency, and a peer can vanish (stop reacting) and be
+//! replaced by a fresh one.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use proxy_core::{CloseReason, Config, Event as CoreEvent, LocalTrack, ProxyMessage, RemoteTrack};
+use proxy_core::jingle::Action;
+use proxy_core::{
+    parse_iq, CloseReason, Config, Event as CoreEvent, Limits, LocalTrack, ProxyMessage,
+    RemoteTrack,
+};
 use proxy_str0m::{Event, Frame, Output, ProxyConfig, ProxyConnection, Transmit};
 
+use super::netem::Netem;
 use super::{video_frame, FRAME_INTERVAL};
 
 pub const SENDER: &str = "sender@example.com/s1";
@@ -17,10 +28,14 @@ pub const INTRUDER: &str = "intruder@example.com/i1";
 /// One simulated endpoint and everything it output.
 pub struct Peer {
     pub jid: &'static str,
+    /// Its (only) local address.
+    pub addr: SocketAddr,
     pub conn: ProxyConnection,
     /// Core events with the time they came out.
     pub events: Vec<(Instant, CoreEvent)>,
     pub frames: Vec<Frame>,
+    /// When each of `frames` came out.
+    pub frame_times: Vec<Instant>,
     pub keyframe_requests: Vec<usize>,
     /// Every stanza it sent: (to, iq).
     pub sent: Vec<(String, String)>,
@@ -30,15 +45,18 @@ pub struct Peer {
 
 impl Peer {
     pub fn new(now: Instant, jid: &'static str, addr: &str, core: Config) -> Peer {
+        let addr: SocketAddr = addr.parse().unwrap();
         let config = ProxyConfig {
             core,
-            local_addrs: vec![addr.parse().unwrap()],
+            local_addrs: vec![addr],
         };
         Peer {
             jid,
+            addr,
             conn: ProxyConnection::with_time(now, config),
             events: Vec::new(),
             frames: Vec::new(),
+            frame_times: Vec::new(),
             keyframe_requests: Vec::new(),
             sent: Vec::new(),
             timeout: now,
@@ -96,6 +114,20 @@ pub struct Pair {
     pub partitioned: bool,
     /// Stanzas addressed to neither peer: (from, to, iq).
     pub elsewhere: Vec<(String, String, String)>,
+    /// When set, datagrams go through this emulator instead of `latency`
+    /// (`partitioned` still drops them first), and only reach a peer whose
+    /// address is their destination.
+    pub net: Option<Netem<Transmit>>,
+    /// When set, signaling goes through this emulator instead of `signal_latency`.
+    pub signal_net: Option<Netem<ProxyMessage>>,
+    /// Extra delay for stanzas with this Jingle action (to make later
+    /// stanzas overtake them).
+    pub signal_hold: Vec<(Action, Duration)>,
+    /// Halted peers (`[a, b]`): they are not polled, get no timeouts, and what
+    /// is delivered to them is dropped (see [`Pair::vanish`]).
+    pub halted: [bool; 2],
+    /// Emulated datagrams dropped because no peer has their destination address.
+    pub misaddressed: u64,
 }
 
 impl Pair {
@@ -110,6 +142,11 @@ impl Pair {
             in_flight: Vec::new(),
             partitioned: false,
             elsewhere: Vec::new(),
+            net: None,
+            signal_net: None,
+            signal_hold: Vec::new(),
+            halted: [false, false],
+            misaddressed: 0,
         }
     }
 
@@ -136,8 +173,61 @@ impl Pair {
         }
     }
 
-    /// Drains one side's outputs into the network and its logs.
+    /// Whether peer `b` (or `a`) is halted.
+    pub fn is_halted(&self, is_b: bool) -> bool {
+        self.halted[usize::from(is_b)]
+    }
+
+    /// Extra delay `signal_hold` gives this stanza.
+    fn hold_for(&self, iq: &str) -> Duration {
+        if self.signal_hold.is_empty() {
+            return Duration::ZERO;
+        }
+        let action = parse_iq(iq, &Limits::default())
+            .ok()
+            .and_then(|iq| iq.jingle)
+            .map(|j| j.action);
+        self.signal_hold
+            .iter()
+            .filter(|(a, _)| Some(*a) == action)
+            .map(|(_, d)| *d)
+            .sum()
+    }
+
+    /// Peer `b` (or `a`) vanishes now: it stops reacting (halted), and
+    /// nothing it sent arrives any more: its emulated links vanish, its
+    /// fixed-latency datagrams and stanzas in flight are dropped.
+    pub fn vanish(&mut self, is_b: bool) {
+        let now = self.time;
+        self.halted[usize::from(is_b)] = true;
+        self.in_flight.retain(|(_, to_b, _)| *to_b == is_b);
+        if let Some(net) = self.net.as_mut() {
+            net.link(!is_b).vanish(now);
+        }
+        if let Some(net) = self.signal_net.as_mut() {
+            net.link(!is_b).vanish(now);
+        }
+    }
+
+    /// Replaces peer `b` (or `a`) with `peer`, which is live (not halted);
+    /// links from its side carry again.
+    pub fn replace_peer(&mut self, is_b: bool, peer: Peer) {
+        *self.peer(is_b) = peer;
+        self.halted[usize::from(is_b)] = false;
+        if let Some(net) = self.net.as_mut() {
+            net.link(!is_b).revive();
+        }
+        if let Some(net) = self.signal_net.as_mut() {
+            net.link(!is_b).revive();
+        }
+    }
+
+    /// Drains one side's outputs into the network and its logs (nothing for
+    /// a halted side).
     pub fn drain_side(&mut self, is_b: bool) {
+        if self.is_halted(is_b) {
+            return;
+        }
         let now = self.time;
         loop {
             let out = self.peer(is_b).conn.poll_output();
@@ -148,28 +238,42 @@ impl Pair {
                 }
                 Output::Transmit(t) => {
                     if !self.partitioned {
-                        let at = now + self.latency;
-                        self.in_flight.push((at, !is_b, Delivery::Datagram(t)));
+                        if let Some(net) = self.net.as_mut() {
+                            net.link(!is_b).send(now, t);
+                        } else {
+                            let at = now + self.latency;
+                            self.in_flight.push((at, !is_b, Delivery::Datagram(t)));
+                        }
                     }
                 }
                 Output::Signal { to, iq } => {
                     let from = self.peer(is_b).jid;
                     self.peer(is_b).sent.push((to.clone(), iq.clone()));
-                    let at = now + self.signal_latency;
+                    let hold = self.hold_for(&iq);
+                    let at = now + self.signal_latency + hold;
                     let message = ProxyMessage {
                         from: from.to_owned(),
                         iq: iq.clone(),
                     };
-                    if to == self.a.jid {
-                        self.in_flight.push((at, false, Delivery::Signal(message)));
+                    let to_b = if to == self.a.jid {
+                        false
                     } else if to == self.b.jid {
-                        self.in_flight.push((at, true, Delivery::Signal(message)));
+                        true
                     } else {
                         self.elsewhere.push((from.to_owned(), to, iq));
+                        continue;
+                    };
+                    if let Some(net) = self.signal_net.as_mut() {
+                        net.link(to_b).send(now + hold, message);
+                    } else {
+                        self.in_flight.push((at, to_b, Delivery::Signal(message)));
                     }
                 }
                 Output::Event(Event::Core(e)) => self.peer(is_b).events.push((now, e)),
-                Output::Event(Event::Frame(f)) => self.peer(is_b).frames.push(f),
+                Output::Event(Event::Frame(f)) => {
+                    self.peer(is_b).frames.push(f);
+                    self.peer(is_b).frame_times.push(now);
+                }
                 Output::Event(Event::KeyframeRequest { track }) => {
                     self.peer(is_b).keyframe_requests.push(track)
                 }
@@ -184,11 +288,29 @@ impl Pair {
 
     /// One step: jump to the earliest deadline or delivery, and handle it.
     pub fn step(&mut self) {
+        self.step_capped(None);
+    }
+
+    /// One step, the clock jumping no further than `cap`.
+    pub fn step_capped(&mut self, cap: Option<Instant>) {
         self.drain();
-        let mut next = self.a.timeout.min(self.b.timeout);
-        if let Some(t) = self.in_flight.iter().map(|(t, _, _)| *t).min() {
-            next = next.min(t);
+        let mut next: Option<Instant> = None;
+        let mut consider = |t: Option<Instant>| {
+            if let Some(t) = t {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        };
+        for is_b in [false, true] {
+            if !self.is_halted(is_b) {
+                consider(Some(if is_b { self.b.timeout } else { self.a.timeout }));
+            }
         }
+        consider(self.in_flight.iter().map(|(t, _, _)| *t).min());
+        consider(self.net.as_ref().and_then(|n| n.poll_timeout()));
+        consider(self.signal_net.as_ref().and_then(|n| n.poll_timeout()));
+        consider(cap);
+        // Nothing at all scheduled (both halted, nothing in flight): idle on.
+        let next = next.unwrap_or(self.time + Duration::from_secs(3600));
         // Never go back; a deadline already passed is handled now.
         self.time = self.time.max(next);
         let now = self.time;
@@ -196,6 +318,9 @@ impl Pair {
         while i < self.in_flight.len() {
             if self.in_flight[i].0 <= now {
                 let (_, to_b, what) = self.in_flight.remove(i);
+                if self.is_halted(to_b) {
+                    continue;
+                }
                 let peer = self.peer(to_b);
                 match what {
                     Delivery::Datagram(t) => {
@@ -209,11 +334,47 @@ impl Pair {
                 i += 1;
             }
         }
+        for to_b in [false, true] {
+            while let Some(t) = self.net.as_mut().and_then(|n| n.link(to_b).poll_due(now)) {
+                if self.is_halted(to_b) {
+                    continue;
+                }
+                if t.destination != self.peer(to_b).addr {
+                    self.misaddressed += 1;
+                    continue;
+                }
+                let peer = self.peer(to_b);
+                peer.conn
+                    .handle_receive(now, t.source, t.destination, &t.contents);
+                self.drain_side(to_b);
+            }
+            while let Some(m) = self
+                .signal_net
+                .as_mut()
+                .and_then(|n| n.link(to_b).poll_due(now))
+            {
+                if self.is_halted(to_b) {
+                    continue;
+                }
+                self.peer(to_b).conn.handle_message(now, m);
+                self.drain_side(to_b);
+            }
+        }
         for is_b in [false, true] {
-            if self.peer(is_b).timeout <= now {
+            if !self.is_halted(is_b) && self.peer(is_b).timeout <= now {
                 self.peer(is_b).conn.handle_timeout(now);
                 self.drain_side(is_b);
             }
+        }
+    }
+
+    /// Steps until the clock reaches `t` (exactly, unless already past it).
+    pub fn advance_to(&mut self, t: Instant) {
+        let mut steps = 0u64;
+        while self.time < t {
+            self.step_capped(Some(t));
+            steps += 1;
+            assert!(steps < 2_000_000, "simulation does not advance");
         }
     }
 

@@ -341,17 +341,7 @@ fn log_event(side: &str, event: &ServiceEvent) {
 
 /// A close reason in words.
 pub(crate) fn describe(reason: &CloseReason) -> String {
-    match reason {
-        CloseReason::LocalStop => "stopped locally".into(),
-        CloseReason::Terminated { condition } => format!("peer terminated ({condition})"),
-        CloseReason::PeerError { details } => format!("peer reported an error ({details})"),
-        CloseReason::Unavailable => "peer unavailable".into(),
-        CloseReason::AcceptTimeout => "no session-accept in time".into(),
-        CloseReason::IceTimeout => "ICE did not connect in time".into(),
-        CloseReason::ConnectivityLost => "connectivity lost".into(),
-        CloseReason::EngineFailed(e) => format!("media engine failed: {e}"),
-        CloseReason::NegotiationFailed => "the offer or answer could not be used".into(),
-    }
+    reason.to_string()
 }
 
 /// A seed for the core's ids, from the JID and the clock (different per run).
