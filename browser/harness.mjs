@@ -6,7 +6,8 @@
 // The Rust test (tests/tests/browser.rs) drives it and converts SDP <-> Jingle.
 //
 // Usage: node harness.mjs [--mdns]
-//   --mdns  keep Chromium's default mDNS (.local) host-candidate hiding on.
+//   --mdns  keep Chromium's default mDNS (.local) host-candidate hiding on (and leave
+//           out --use-fake-ui-for-media-stream, which turns the hiding off).
 // Env: CHROMIUM (default /usr/bin/chromium).
 // Ends when stdin ends or on {"type": "exit"}.
 
@@ -57,7 +58,13 @@ const args = [
   '--allow-loopback-in-peer-connection',
   '--autoplay-policy=no-user-gesture-required',
 ];
-if (!mdns) args.push('--disable-features=WebRtcHideLocalIpsWithMdns');
+if (mdns) {
+  // --use-fake-ui-for-media-stream makes Chromium treat the page as having camera/mic
+  // permission, and then it exposes raw host IPs instead of mDNS names; drop it.
+  args.splice(args.indexOf('--use-fake-ui-for-media-stream'), 1);
+} else {
+  args.push('--disable-features=WebRtcHideLocalIpsWithMdns');
+}
 
 let context;
 let closing = false;

@@ -259,7 +259,7 @@ impl Session {
         t.duration_since(self.start).as_millis()
     }
 
-    fn to_page(&mut self, msg: Value) {
+    fn send_page(&mut self, msg: Value) {
         if let Some(stdin) = self.harness_in.as_mut() {
             let _ = writeln!(stdin, "{msg}");
             let _ = stdin.flush();
@@ -326,15 +326,15 @@ impl Session {
                             match m {
                                 ToBrowser::Offer(sdp) => {
                                     self.offer_to_page = Some(Instant::now());
-                                    self.to_page(json!({"type": "offer", "sdp": sdp}))
+                                    self.send_page(json!({"type": "offer", "sdp": sdp}))
                                 }
-                                ToBrowser::Answer(sdp) => self.to_page(json!({"type": "answer", "sdp": sdp})),
+                                ToBrowser::Answer(sdp) => self.send_page(json!({"type": "answer", "sdp": sdp})),
                                 ToBrowser::Candidate { candidate, mid } => {
-                                    self.to_page(json!({"type": "candidate", "candidate": candidate, "mid": mid}))
+                                    self.send_page(json!({"type": "candidate", "candidate": candidate, "mid": mid}))
                                 }
                                 ToBrowser::Terminate(reason) => {
                                     eprintln!("[bridge {}ms] session-terminate ({reason}) from Rust", self.ms(t));
-                                    self.to_page(json!({"type": "terminate"}))
+                                    self.send_page(json!({"type": "terminate"}))
                                 }
                                 ToBrowser::Other(what) => eprintln!("[bridge {}ms] from Rust: {what}", self.ms(t)),
                             }
@@ -403,7 +403,7 @@ impl Session {
     }
 
     fn stats(&mut self) -> Value {
-        self.to_page(json!({"type": "stats"}));
+        self.send_page(json!({"type": "stats"}));
         self.wait_page("stats", Duration::from_secs(10)).1
     }
 
@@ -441,7 +441,7 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         self.rust_in = None;
-        self.to_page(json!({"type": "exit"}));
+        self.send_page(json!({"type": "exit"}));
         self.harness_in = None;
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
@@ -510,7 +510,7 @@ fn browser_to_receive(mdns: bool, media: Value, out: &Path) -> (Session, Option<
     for (k, v) in media.as_object().expect("media object") {
         start[k] = v.clone();
     }
-    s.to_page(start);
+    s.send_page(start);
     let (t_offer, _) = s.wait_page("offer", Duration::from_secs(20));
     let connected = s
         .wait_rust_log("connected to", Duration::from_secs(25))
@@ -549,7 +549,7 @@ fn browser_shares_screen_to_rust_receive_and_stops_with_terminate() {
 
     // The browser stops; the bridge sends session-terminate like a lib-jitsi-meet that
     // signals its stop.
-    s.to_page(json!({"type": "close"}));
+    s.send_page(json!({"type": "close"}));
     let iq = s.bridge.terminate_iq();
     let t_stop = Instant::now();
     s.send_rust(iq);
@@ -857,15 +857,11 @@ fn rust_send_to_browser_decodes_and_terminate_closes_the_page() {
     assert!(decoded >= 60, "only {decoded} frames decoded");
 }
 
-#[test]
-fn browser_audio_and_video_both_reach_rust() {
-    let Some(_guard) = setup() else { return };
-    let out = tmp_file("browser-av.ivf");
-    let (mut s, connected) = browser_to_receive(
-        false,
-        json!({"gum": true, "audio": true, "video": true}),
-        &out,
-    );
+/// Audio + video from the browser's fake devices into `receive`: both remote tracks
+/// are announced; then the browser stops with session-terminate and `receive` exits.
+fn audio_and_video_session(out: &Path) -> Session {
+    let media = json!({"gum": true, "audio": true, "video": true});
+    let (mut s, connected) = browser_to_receive(false, media, out);
     let connected = connected.expect("Rust side did not connect");
     eprintln!("MEASURE audio+video connect time: {connected:?}");
     s.pump_for(Duration::from_secs(3));
@@ -876,18 +872,13 @@ fn browser_audio_and_video_both_reach_rust() {
         .map(|(_, l)| l.clone())
         .collect();
     assert_eq!(tracks.len(), 2, "{tracks:?}");
-    assert!(
+    let has = |kind: &str, source: &str| {
         tracks
             .iter()
-            .any(|l| l.contains("(audio") && l.contains("source peer-a0")),
-        "{tracks:?}"
-    );
-    assert!(
-        tracks
-            .iter()
-            .any(|l| l.contains("(video desktop") && l.contains("source peer-v0")),
-        "{tracks:?}"
-    );
+            .any(|l| l.contains(kind) && l.contains(source))
+    };
+    assert!(has("(audio", "source peer-a0"), "{tracks:?}");
+    assert!(has("(video desktop", "source peer-v0"), "{tracks:?}");
     let stats = s.stats();
     let kinds: Vec<&str> = stats["outbound"]
         .as_array()
@@ -897,16 +888,47 @@ fn browser_audio_and_video_both_reach_rust() {
         kinds.contains(&"audio") && kinds.contains(&"video"),
         "{stats}"
     );
-    s.to_page(json!({"type": "close"}));
+    s.send_page(json!({"type": "close"}));
     let iq = s.bridge.terminate_iq();
     s.send_rust(iq);
     let (_, status) = s
         .wait_rust_exit(Duration::from_secs(10))
         .expect("receive did not exit");
     assert!(status.success(), "receive exit {status:?}");
+    eprintln!(
+        "MEASURE audio+video: video frames written {:?}",
+        s.frames_written()
+    );
+    s
+}
+
+#[test]
+fn browser_audio_and_video_both_reach_rust() {
+    let Some(_guard) = setup() else { return };
+    audio_and_video_session(&tmp_file("browser-av.ivf"));
+}
+
+/// `receive` should record "the first video track", but in proxy-tokio's
+/// src/bin/proxy-connection/peer.rs `match (track.kind, recorder.take())` takes the
+/// recorder for whatever track comes first: when the audio track (mid 0) is announced
+/// first, the recorder is gone and the video is logged as "ignoring track 1 (only the
+/// first video track is recorded)"; the IVF stays empty (0 frames). Any audio+video
+/// offer where audio is the first m-line (lib-jitsi-meet's vector 11) does the same.
+#[test]
+#[ignore = "BUG: proxy-connection receive records no video when the audio track comes first (peer.rs: recorder.take() before matching the kind)"]
+fn browser_audio_and_video_records_the_video() {
+    let Some(_guard) = setup() else { return };
+    let out = tmp_file("browser-av-rec.ivf");
+    let s = audio_and_video_session(&out);
+    assert!(
+        !s.log_has("ignoring track 1"),
+        "the video track was not recorded"
+    );
     let frames = s.frames_written().unwrap_or(0);
-    eprintln!("MEASURE audio+video: video frames written {frames}");
-    assert!(frames > 0);
+    assert!(frames >= 60, "only {frames} video frames written");
+    if ffprobe_available() {
+        assert_eq!(ffprobe(&out).0, 640);
+    }
 }
 
 #[test]
@@ -925,23 +947,33 @@ fn mdns_candidates_connect_peer_reflexive() {
         local.len(),
         s.dropped
     );
-    let errors = s
-        .rust_log
-        .iter()
-        .filter(|(_, l)| l.contains("error"))
-        .count();
-    eprintln!("MEASURE mdns: {errors} error lines in the Rust log");
-    assert!(
-        !local.is_empty(),
-        "Chromium sent no .local candidate: {:?}",
+    assert!(!local.is_empty(), "Chromium sent no .local candidate");
+    assert_eq!(
+        local.len(),
+        s.forwarded.len(),
+        "raw IPs leaked: {:?}",
         s.forwarded
     );
     let connected = connected.expect("no connection with mDNS candidates only");
     eprintln!("MEASURE mdns connect time: {connected:?}");
+    // One error event per .local candidate: str0m cannot use a host name.
+    let errors = s
+        .rust_log
+        .iter()
+        .filter(|(_, l)| l.contains("error:") && l.contains(".local"))
+        .count();
+    eprintln!("MEASURE mdns: {errors} error events for .local candidates");
+    assert_eq!(errors, local.len());
     s.pump_for(Duration::from_secs(3));
     let stats = s.stats();
-    eprintln!("mdns stats: {stats}");
-    s.to_page(json!({"type": "close"}));
+    // The browser learned its own address from the Rust side's answers to its checks.
+    eprintln!(
+        "MEASURE mdns selected pair: local {} remote {}",
+        stats["local"], stats["remote"]
+    );
+    assert_eq!(stats["local"]["type"], "prflx", "{stats}");
+    assert_eq!(stats["remote"]["address"], "127.0.0.1", "{stats}");
+    s.send_page(json!({"type": "close"}));
     let iq = s.bridge.terminate_iq();
     s.send_rust(iq);
     let (_, status) = s
@@ -961,7 +993,7 @@ fn browser_closing_without_signaling_is_detected_by_rust() {
     connected.expect("Rust side did not connect");
     s.pump_for(Duration::from_secs(2));
     // lib-jitsi-meet's stop(): close the RTCPeerConnection, send nothing.
-    s.to_page(json!({"type": "close"}));
+    s.send_page(json!({"type": "close"}));
     let (t_close, _) = s.wait_page("closed", Duration::from_secs(5));
     let (t_closed, line) = s
         .wait_rust_log("closed:", Duration::from_secs(30))
