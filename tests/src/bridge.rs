@@ -135,6 +135,10 @@ impl Bridge {
         self.next_id += 1;
         c.id = Some(format!("c{}", self.next_id));
         let mut jingle = Jingle::new(Action::TransportInfo);
+        if creator == Creator::Responder {
+            // lib-jitsi-meet's responder names the initiator here too (vector 05).
+            jingle.initiator = Some(self.rust_jid.clone());
+        }
         jingle.contents.push(Content {
             name: mid.to_owned(),
             creator: Some(creator),

@@ -725,6 +725,28 @@ fn vectors_dir() -> Option<PathBuf> {
     None
 }
 
+/// The transport-info IQs among `iqs` as one, with all their candidates in the first
+/// content (lib-jitsi-meet batches candidates; the bridge sends one per IQ).
+fn merged_transport_info(iqs: &[String]) -> Jingle {
+    let mut all = iqs
+        .iter()
+        .map(|iq| jingle_of(iq))
+        .filter(|j| j.action == Action::TransportInfo);
+    let mut merged = all.next().expect("a transport-info");
+    for j in all {
+        for c in j.contents {
+            let target = merged
+                .contents
+                .get_mut(0)
+                .and_then(|m| m.transport.as_mut());
+            if let (Some(t), Some(mt)) = (c.transport, target) {
+                mt.candidates.extend(t.candidates);
+            }
+        }
+    }
+    merged
+}
+
 fn jingle_of(iq: &str) -> Jingle {
     parse_iq(iq, &Limits::default())
         .expect("parse iq")
@@ -764,24 +786,7 @@ fn jingle_from_browser_has_the_structure_of_lib_jitsi_meet() {
         &std::fs::read_to_string(vectors.join("04-transport-info.sender-to-receiver.xml"))
             .expect("vector 04"),
     );
-    let mut merged = jingle_of(&s.to_rust[1]);
-    for iq in &s.to_rust[2..] {
-        let j = jingle_of(iq);
-        if j.action != Action::TransportInfo {
-            continue;
-        }
-        for c in j.contents {
-            if let (Some(t), Some(mt)) = (
-                c.transport,
-                merged
-                    .contents
-                    .get_mut(0)
-                    .and_then(|m| m.transport.as_mut()),
-            ) {
-                mt.candidates.extend(t.candidates);
-            }
-        }
-    }
+    let merged = merged_transport_info(&s.to_rust[1..]);
     assert_eq!(
         shape(&merged),
         shape(&want_ti),
@@ -855,6 +860,47 @@ fn rust_send_to_browser_decodes_and_terminate_closes_the_page() {
     assert_eq!(video["codec"], "video/VP8");
     assert!(best["videoWidth"].as_u64().unwrap_or(0) > 0, "{best}");
     assert!(decoded >= 60, "only {decoded} frames decoded");
+
+    // The session-accept and transport-info built from Chromium's answer have the
+    // structure of lib-jitsi-meet's (vectors 02 and 05); the content names are the mids
+    // of the Rust offer (str0m's, not "0").
+    let Some(vectors) = vectors_dir() else {
+        assert!(!ci(), "shared/vectors/lib-jitsi-meet not found");
+        return;
+    };
+    let offer_names: Vec<String> = s
+        .from_rust
+        .iter()
+        .map(|iq| jingle_of(iq))
+        .find(|j| j.action == Action::SessionInitiate)
+        .expect("a session-initiate from send")
+        .contents
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    let accept = jingle_of(&s.to_rust[0]);
+    let names: Vec<String> = accept.contents.iter().map(|c| c.name.clone()).collect();
+    assert_eq!(names, offer_names);
+    assert_eq!(accept.initiator.as_deref(), Some(RUST_JID));
+    let read = |f: &str| jingle_of(&std::fs::read_to_string(vectors.join(f)).expect("vector"));
+    let normalized = |j: &Jingle| {
+        let mut sh = shape(j);
+        sh.contents.iter_mut().for_each(|c| c.name_is_index = true);
+        sh
+    };
+    let want = read("02-session-accept.receiver-to-sender.xml");
+    assert_eq!(
+        normalized(&accept),
+        shape(&want),
+        "session-accept differs from vector 02"
+    );
+    let ti = merged_transport_info(&s.to_rust[1..]);
+    let want = read("05-transport-info.receiver-to-sender.xml");
+    assert_eq!(
+        normalized(&ti),
+        shape(&want),
+        "transport-info differs from vector 05"
+    );
 }
 
 /// Audio + video from the browser's fake devices into `receive`: both remote tracks
@@ -1004,6 +1050,15 @@ fn browser_closing_without_signaling_is_detected_by_rust() {
         .wait_rust_exit(Duration::from_secs(10))
         .expect("receive did not exit");
     eprintln!("receive exit {status:?}");
+    assert!(line.contains("connectivity lost"), "{line}");
+    // receive reports a connection that ended badly (exit code 4).
+    assert_eq!(status.code(), Some(4));
+    // The Rust side tells the (gone) browser, as lib-jitsi-meet's receiver does.
+    let told = s
+        .from_rust
+        .iter()
+        .any(|iq| iq.contains("connection-error-encountered"));
+    assert!(told, "no connection-error-encountered sent");
     // proxy_core::Config::default().connectivity_lost_timeout plus a margin for ICE to
     // notice the first missing responses.
     let limit = proxy_core::Config::default().connectivity_lost_timeout + Duration::from_secs(5);
@@ -1014,5 +1069,91 @@ fn browser_closing_without_signaling_is_detected_by_rust() {
     assert!(
         s.to_rust.iter().all(|iq| !iq.contains("session-terminate")),
         "a terminate was sent"
+    );
+}
+
+/// Without a browser: lib-jitsi-meet's own offer (vector 01) as SDP, put through the
+/// bridge, comes out with the vector's structure; its candidates (vector 04) come back
+/// as SDP candidates for the right mid.
+#[test]
+fn bridge_round_trips_lib_jitsi_meet_vectors() {
+    let Some(vectors) = vectors_dir() else {
+        assert!(
+            !ci(),
+            "shared/vectors/lib-jitsi-meet not found above the repository"
+        );
+        eprintln!("SKIPPED: no shared/vectors/lib-jitsi-meet above the repository");
+        return;
+    };
+    let read = |f: &str| std::fs::read_to_string(vectors.join(f)).expect("vector");
+    let mut bridge = Bridge::new(BROWSER_JID, RUST_JID);
+    for (offer, answer) in [
+        (
+            "01-session-initiate.sender-to-receiver.xml",
+            "02-session-accept.receiver-to-sender.xml",
+        ),
+        (
+            "11-session-initiate.audio+video.sender-to-receiver.xml",
+            "12-session-accept.audio+video.receiver-to-sender.xml",
+        ),
+    ] {
+        let want = jingle_of(&read(offer));
+        let from_rust = bridge.from_rust(&read(offer)).expect("bridge the offer");
+        let [ToBrowser::Offer(sdp)] = from_rust.as_slice() else {
+            panic!("not one offer: {from_rust:?}")
+        };
+        let got = jingle_of(&bridge.offer_to_iq(sdp).expect("offer back to Jingle"));
+        if offer.starts_with("01") {
+            assert_eq!(shape(&got), shape(&want), "{offer}");
+        } else {
+            // The audio+video capture's video sources have no name/videoType (they were
+            // not renamed by lib-jitsi-meet); the bridge always names them.
+            assert_eq!(got.contents.len(), want.contents.len());
+            assert_eq!(
+                shape(&got).contents[0],
+                shape(&want).contents[0],
+                "{offer} audio"
+            );
+        }
+        let want = jingle_of(&read(answer));
+        let from_rust = bridge.from_rust(&read(answer)).expect("bridge the answer");
+        let [ToBrowser::Answer(sdp)] = from_rust.as_slice() else {
+            panic!("not one answer: {from_rust:?}")
+        };
+        let got = jingle_of(&bridge.answer_to_iq(sdp).expect("answer back to Jingle"));
+        assert_eq!(shape(&got), shape(&want), "{answer}");
+    }
+    let msgs = bridge
+        .from_rust(&read("04-transport-info.sender-to-receiver.xml"))
+        .expect("bridge transport-info");
+    assert_eq!(msgs.len(), 2);
+    for m in &msgs {
+        let ToBrowser::Candidate { candidate, mid } = m else {
+            panic!("{m:?}")
+        };
+        assert_eq!(mid, "0");
+        assert!(
+            candidate.starts_with("candidate:") && candidate.contains(" 127.0.0.1 "),
+            "{candidate}"
+        );
+    }
+    // A candidate of another interface is not forwarded; a .local one is.
+    let other = "candidate:1 1 udp 2122063615 192.0.2.2 5000 typ host generation 0";
+    assert_eq!(bridge.candidate_to_iq(other, "0").expect("valid"), None);
+    let mdns = "candidate:1 1 udp 2122063615 0a1b.local 5000 typ host generation 0";
+    let iq = bridge
+        .candidate_to_iq(mdns, "0")
+        .expect("valid")
+        .expect("forwarded");
+    assert!(
+        iq.contains("ip=\"0a1b.local\"") || iq.contains("ip='0a1b.local'"),
+        "{iq}"
+    );
+    assert!(bridge.candidate_to_iq("garbage", "0").is_err());
+    let terminate = jingle_of(&bridge.terminate_iq());
+    assert_eq!(terminate.action, Action::SessionTerminate);
+    assert_eq!(
+        terminate.reason.map(|r| r.condition).as_deref(),
+        Some("success")
     );
 }
