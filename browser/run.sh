@@ -4,6 +4,8 @@
 # never a downloaded browser), then runs `cargo test -p proxy-tests --test browser`.
 # Under CI=true a component that cannot be installed is a failure, never a skip.
 # Extra arguments go to the test binary (e.g. a test name, --nocapture).
+#   browser/run.sh --install   only install what is missing (./test.sh calls this before
+#                              `cargo test --workspace`, which then runs the browser tests)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -33,8 +35,9 @@ fi
 if ! command -v ffprobe >/dev/null; then
   apt_install ffmpeg || { ci && fail "ffprobe (ffmpeg) is required under CI=true"; true; }
 fi
-command -v node >/dev/null || skip "node is missing"
-command -v npm >/dev/null || skip "npm is missing"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  apt_install nodejs npm || skip "node/npm are missing and could not be installed"
+fi
 
 if [ ! -f "$here/node_modules/playwright-core/package.json" ] ||
    [ "$(node -p "require('$here/node_modules/playwright-core/package.json').version")" != \
@@ -42,6 +45,10 @@ if [ ! -f "$here/node_modules/playwright-core/package.json" ] ||
   say "installing playwright-core (npm ci)"
   # playwright-core has no install script and downloads no browser.
   (cd "$here" && npm ci --no-audit --no-fund) || skip "npm ci failed"
+fi
+
+if [ "${1:-}" = "--install" ]; then
+  exit 0
 fi
 
 say "browser tests ($("$CHROMIUM" --version 2>/dev/null || echo chromium))"

@@ -713,6 +713,30 @@ fn shape(j: &Jingle) -> Shape {
     }
 }
 
+/// Without TCP candidates: Chromium gathers its TCP (`tcptype active`, port 9) host
+/// candidates some 100 ms after the UDP ones and stops gathering once connected, so
+/// whether they are sent depends on timing, not on the dialect. Any that are sent
+/// still have to match a vector candidate's shape.
+fn udp_only(mut shape: Shape) -> Shape {
+    let tcp = CandidateShape {
+        protocol: "tcp".into(),
+        kind: "host".into(),
+        component: 1,
+        ip: "127.0.0.1".into(),
+        generation: Some(0),
+        network: true,
+        id: true,
+        tcptype: Some("active".into()),
+    };
+    for c in &mut shape.contents {
+        for cand in c.candidates.iter().filter(|x| x.protocol != "udp") {
+            assert_eq!(cand, &tcp, "unexpected non-UDP candidate");
+        }
+        c.candidates.retain(|x| x.protocol == "udp");
+    }
+    shape
+}
+
 fn vectors_dir() -> Option<PathBuf> {
     let mut dir = Some(repo_root());
     while let Some(d) = dir {
@@ -788,8 +812,8 @@ fn jingle_from_browser_has_the_structure_of_lib_jitsi_meet() {
     );
     let merged = merged_transport_info(&s.to_rust[1..]);
     assert_eq!(
-        shape(&merged),
-        shape(&want_ti),
+        udp_only(shape(&merged)),
+        udp_only(shape(&want_ti)),
         "transport-info structure differs from vector 04"
     );
     // Same credentials and fingerprint as the initiate.
@@ -897,8 +921,8 @@ fn rust_send_to_browser_decodes_and_terminate_closes_the_page() {
     let ti = merged_transport_info(&s.to_rust[1..]);
     let want = read("05-transport-info.receiver-to-sender.xml");
     assert_eq!(
-        normalized(&ti),
-        shape(&want),
+        udp_only(normalized(&ti)),
+        udp_only(shape(&want)),
         "transport-info differs from vector 05"
     );
 }
