@@ -141,6 +141,8 @@ struct Session {
     rust_exit: Option<std::process::ExitStatus>,
     /// When an offer from the Rust program was handed to the page.
     offer_to_page: Option<Instant>,
+    /// When a session-terminate from the Rust program was read.
+    terminate_from_rust: Option<Instant>,
 }
 
 fn spawn_lines<R: std::io::Read + Send + 'static>(
@@ -250,6 +252,7 @@ impl Session {
             dropped: 0,
             rust_exit: None,
             offer_to_page: None,
+            terminate_from_rust: None,
         };
         s.wait_page("ready", Duration::from_secs(30));
         s
@@ -334,6 +337,7 @@ impl Session {
                                 }
                                 ToBrowser::Terminate(reason) => {
                                     eprintln!("[bridge {}ms] session-terminate ({reason}) from Rust", self.ms(t));
+                                    self.terminate_from_rust = Some(t);
                                     self.send_page(json!({"type": "terminate"}))
                                 }
                                 ToBrowser::Other(what) => eprintln!("[bridge {}ms] from Rust: {what}", self.ms(t)),
@@ -880,7 +884,17 @@ fn rust_send_to_browser_decodes_and_terminate_closes_the_page() {
         .cloned()
         .unwrap_or_default();
     let decoded = video["framesDecoded"].as_u64().unwrap_or(0);
-    eprintln!("MEASURE rust->browser framesDecoded {decoded}, videoWidth {}, page closed {}ms after start", best["videoWidth"], s.ms(closed_at));
+    eprintln!(
+        "MEASURE rust->browser framesDecoded {decoded}, videoWidth {}",
+        best["videoWidth"]
+    );
+    let terminated = s
+        .terminate_from_rust
+        .expect("a session-terminate from send");
+    eprintln!(
+        "MEASURE rust session-terminate -> page pc closed: {:?}",
+        closed_at.saturating_duration_since(terminated)
+    );
     assert_eq!(video["codec"], "video/VP8");
     assert!(best["videoWidth"].as_u64().unwrap_or(0) > 0, "{best}");
     assert!(decoded >= 60, "only {decoded} frames decoded");
