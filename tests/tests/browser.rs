@@ -463,8 +463,9 @@ impl Drop for Session {
     }
 }
 
+/// A file under `<target>/tmp/browser/` (kept for inspection, overwritten next run).
 fn tmp_file(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("proxy-browser-{}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir.join(name)
 }
