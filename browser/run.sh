@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Browser tests: headless Chromium as the other peer of proxy-connection, on 127.0.0.1.
+# Installs what is missing (Debian's chromium, playwright-core from package-lock.json;
+# never a downloaded browser), then runs `cargo test -p proxy-tests --test browser`.
+# Under CI=true a component that cannot be installed is a failure, never a skip.
+# Extra arguments go to the test binary (e.g. a test name, --nocapture).
+#   browser/run.sh --install   only install what is missing (./test.sh calls this before
+#                              `cargo test --workspace`, which then runs the browser tests)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+
+ci() { [ "${CI:-}" = "true" ]; }
+say() { printf '\n== %s\n' "$*" >&2; }
+fail() { printf 'browser/run.sh: %s\n' "$*" >&2; exit 1; }
+skip() {
+  ci && fail "$* (CI=true: this is a failure)"
+  printf 'browser/run.sh: SKIPPED: %s\n' "$*" >&2
+  exit 0
+}
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi
+}
+apt_install() {
+  say "installing Debian packages: $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+if [ ! -x "$CHROMIUM" ]; then
+  apt_install chromium || skip "chromium is missing and could not be installed"
+  [ -x "$CHROMIUM" ] || skip "chromium installed but $CHROMIUM is missing"
+fi
+if ! command -v ffprobe >/dev/null; then
+  apt_install ffmpeg || { ci && fail "ffprobe (ffmpeg) is required under CI=true"; true; }
+fi
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  apt_install nodejs npm || skip "node/npm are missing and could not be installed"
+fi
+
+if [ ! -f "$here/node_modules/playwright-core/package.json" ] ||
+   [ "$(node -p "require('$here/node_modules/playwright-core/package.json').version")" != \
+     "$(node -p "require('$here/package-lock.json').packages['node_modules/playwright-core'].version")" ]; then
+  say "installing playwright-core (npm ci)"
+  # playwright-core has no install script and downloads no browser.
+  (cd "$here" && npm ci --no-audit --no-fund) || skip "npm ci failed"
+fi
+
+if [ "${1:-}" = "--install" ]; then
+  exit 0
+fi
+
+say "browser tests ($("$CHROMIUM" --version 2>/dev/null || echo chromium))"
+cd "$root"
+nice -n 10 cargo build -p proxy-tokio --bin proxy-connection ${CARGO_LOCKED:+--locked}
+exec nice -n 10 cargo test -p proxy-tests --test browser ${CARGO_LOCKED:+--locked} -- --test-threads=1 "$@"

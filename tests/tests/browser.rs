@@ -1,0 +1,1198 @@
+//! Headless Chromium as the other peer of the `proxy-connection` program, on 127.0.0.1.
+//!
+//! Each test starts `node browser/harness.mjs` (playwright-core driving Debian's
+//! `/usr/bin/chromium`, page served on 127.0.0.1) and the real `proxy-connection
+//! send`/`receive` program, and bridges them: the page's SDP and candidates become
+//! Jingle in lib-jitsi-meet's dialect ([`proxy_tests::bridge`]) and the program's Jingle
+//! becomes SDP and candidates for the page. See browser/README.md.
+//!
+//! Needs node, `browser/node_modules` (playwright-core) and chromium; `browser/run.sh`
+//! installs them. When they are missing the tests are skipped, unless `CI=true`, where
+//! that is a failure.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use proxy_core::jingle::{Action, Creator, Jingle, Senders, Setup};
+use proxy_core::{parse_iq, Limits};
+use proxy_tests::bridge::{Bridge, ToBrowser};
+use proxy_tokio::signaling::SignalLine;
+use serde_json::{json, Value};
+
+const BROWSER_JID: &str = "browser@example.com/b1";
+const RUST_JID: &str = "rust@example.com/r1";
+
+/// Browser tests run one at a time (two cores, one Chromium each).
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent") // the manifest dir is <repo>/tests
+        .to_path_buf()
+}
+
+fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Node, the harness with its node_modules and chromium, or why not.
+fn requirements() -> Result<(), String> {
+    let root = repo_root();
+    if !root.join("browser/node_modules/playwright-core").is_dir() {
+        return Err("browser/node_modules/playwright-core missing (run browser/run.sh)".into());
+    }
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        return Err(format!("{chromium} missing (run browser/run.sh)"));
+    }
+    match Command::new("node").arg("--version").output() {
+        Ok(o) if o.status.success() => Ok(()),
+        _ => Err("node not found".into()),
+    }
+}
+
+/// `Some(guard)` when the tests can run; `None` to skip (never under CI=true).
+fn setup() -> Option<std::sync::MutexGuard<'static, ()>> {
+    if let Err(why) = requirements() {
+        assert!(!ci(), "browser tests cannot run under CI=true: {why}");
+        eprintln!("SKIPPED: {why}");
+        return None;
+    }
+    Some(ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// The `proxy-connection` binary, built if needed.
+fn program() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Ok(p) = std::env::var("PROXY_CONNECTION_BIN") {
+            return PathBuf::from(p);
+        }
+        // <target>/<profile>/deps/browser-<hash> -> <target>/<profile>/proxy-connection
+        let exe = std::env::current_exe().expect("current exe");
+        let dir = exe.parent().and_then(Path::parent).expect("target dir");
+        let bin = dir.join("proxy-connection");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .current_dir(repo_root())
+            .args(["build", "-p", "proxy-tokio", "--bin", "proxy-connection"])
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "cargo build proxy-connection failed");
+        assert!(bin.exists(), "{} not built", bin.display());
+        bin
+    })
+    .clone()
+}
+
+fn ffprobe_available() -> bool {
+    Command::new("ffprobe")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Everything that happens, stamped with when it was seen.
+#[derive(Debug)]
+enum Ev {
+    /// A JSON line from the harness (the page).
+    Page(Value),
+    /// A signaling line from the Rust program.
+    Rust(SignalLine),
+    /// A log line (stderr) of the Rust program.
+    RustLog(String),
+    /// The Rust program's stdout closed.
+    RustEof,
+    /// The harness's stdout closed.
+    PageEof,
+}
+
+/// Which Rust program runs.
+enum RustSide {
+    Receive { out: PathBuf },
+    Send { clip: PathBuf },
+}
+
+/// One browser + one Rust program + the bridge between them.
+struct Session {
+    rx: Receiver<(Instant, Ev)>,
+    harness: Child,
+    harness_in: Option<ChildStdin>,
+    rust: Child,
+    rust_in: Option<ChildStdin>,
+    bridge: Bridge,
+    start: Instant,
+    /// Every Jingle IQ the bridge sent to the Rust program, in order.
+    to_rust: Vec<String>,
+    /// Every IQ the Rust program sent.
+    from_rust: Vec<String>,
+    /// Every Rust log line with its time.
+    rust_log: Vec<(Instant, String)>,
+    /// Every page event.
+    page_log: Vec<(Instant, Value)>,
+    /// Browser candidates: forwarded, dropped (not for 127.0.0.1).
+    forwarded: Vec<String>,
+    dropped: usize,
+    rust_exit: Option<std::process::ExitStatus>,
+    /// When an offer from the Rust program was handed to the page.
+    offer_to_page: Option<Instant>,
+    /// When a session-terminate from the Rust program was read.
+    terminate_from_rust: Option<Instant>,
+}
+
+fn spawn_lines<R: std::io::Read + Send + 'static>(
+    r: R,
+    tx: Sender<(Instant, Ev)>,
+    f: fn(String) -> Ev,
+    eof: fn() -> Ev,
+) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(r).lines() {
+            let Ok(line) = line else { break };
+            if tx.send((Instant::now(), f(line))).is_err() {
+                return;
+            }
+        }
+        let _ = tx.send((Instant::now(), eof()));
+    });
+}
+
+impl Session {
+    fn start(mdns: bool, rust: RustSide) -> Session {
+        let (tx, rx) = channel();
+        let root = repo_root();
+        let mut cmd = Command::new("node");
+        cmd.arg(root.join("browser/harness.mjs"));
+        if mdns {
+            cmd.arg("--mdns");
+        }
+        let mut harness = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn node harness");
+        let harness_in = harness.stdin.take();
+        spawn_lines(
+            harness.stdout.take().expect("piped"),
+            tx.clone(),
+            |l| {
+                Ev::Page(
+                    serde_json::from_str(&l).unwrap_or_else(|_| json!({"ev": "raw", "line": l})),
+                )
+            },
+            || Ev::PageEof,
+        );
+
+        let mut cmd = Command::new(program());
+        match &rust {
+            RustSide::Receive { out } => {
+                cmd.args([
+                    "receive",
+                    "--as",
+                    RUST_JID,
+                    "--bind",
+                    "127.0.0.1:0",
+                    "--convert-video-to-desktop",
+                    "--out",
+                ])
+                .arg(out);
+            }
+            RustSide::Send { clip } => {
+                cmd.args([
+                    "send",
+                    "--as",
+                    RUST_JID,
+                    "--to",
+                    BROWSER_JID,
+                    "--bind",
+                    "127.0.0.1:0",
+                ])
+                .arg(clip);
+            }
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn proxy-connection");
+        let rust_in = child.stdin.take();
+        spawn_lines(
+            child.stdout.take().expect("piped"),
+            tx.clone(),
+            |l| match SignalLine::from_line(l.as_bytes()) {
+                Ok(s) => Ev::Rust(s),
+                Err(e) => Ev::RustLog(format!("BAD STDOUT LINE ({e}): {l}")),
+            },
+            || Ev::RustEof,
+        );
+        spawn_lines(child.stderr.take().expect("piped"), tx, Ev::RustLog, || {
+            Ev::RustLog(String::new())
+        });
+
+        let mut s = Session {
+            rx,
+            harness,
+            harness_in,
+            rust: child,
+            rust_in,
+            bridge: Bridge::new(BROWSER_JID, RUST_JID),
+            start: Instant::now(),
+            to_rust: Vec::new(),
+            from_rust: Vec::new(),
+            rust_log: Vec::new(),
+            page_log: Vec::new(),
+            forwarded: Vec::new(),
+            dropped: 0,
+            rust_exit: None,
+            offer_to_page: None,
+            terminate_from_rust: None,
+        };
+        s.wait_page("ready", Duration::from_secs(30));
+        s
+    }
+
+    fn ms(&self, t: Instant) -> u128 {
+        t.duration_since(self.start).as_millis()
+    }
+
+    fn send_page(&mut self, msg: Value) {
+        if let Some(stdin) = self.harness_in.as_mut() {
+            let _ = writeln!(stdin, "{msg}");
+            let _ = stdin.flush();
+        }
+    }
+
+    fn send_rust(&mut self, iq: String) {
+        let line = SignalLine {
+            from: BROWSER_JID.into(),
+            to: Some(RUST_JID.into()),
+            iq: iq.clone(),
+        }
+        .to_line();
+        self.to_rust.push(iq);
+        if let Some(stdin) = self.rust_in.as_mut() {
+            let _ = stdin.write_all(line.as_bytes());
+            let _ = stdin.flush();
+        }
+    }
+
+    /// Handles one event: bridges signaling, records logs.
+    fn handle(&mut self, t: Instant, ev: &Ev) {
+        match ev {
+            Ev::Page(v) => {
+                self.page_log.push((t, v.clone()));
+                let kind = v["ev"].as_str().unwrap_or("");
+                match kind {
+                    "offer" => {
+                        let iq = self
+                            .bridge
+                            .offer_to_iq(v["sdp"].as_str().unwrap_or(""))
+                            .expect("offer to Jingle");
+                        self.send_rust(iq);
+                    }
+                    "answer" => {
+                        let iq = self
+                            .bridge
+                            .answer_to_iq(v["sdp"].as_str().unwrap_or(""))
+                            .expect("answer to Jingle");
+                        self.send_rust(iq);
+                    }
+                    "candidate" => {
+                        let c = v["candidate"].as_str().unwrap_or("");
+                        let mid = v["mid"].as_str().unwrap_or("0");
+                        match self.bridge.candidate_to_iq(c, mid) {
+                            Ok(Some(iq)) => {
+                                self.forwarded.push(c.to_owned());
+                                self.send_rust(iq);
+                            }
+                            Ok(None) => self.dropped += 1,
+                            Err(e) => panic!("browser candidate {c:?}: {e}"),
+                        }
+                    }
+                    "error" => eprintln!("[page {}ms] ERROR {}", self.ms(t), v["msg"]),
+                    "stats" | "candidate-pair" => {}
+                    _ => eprintln!("[page {}ms] {v}", self.ms(t)),
+                }
+            }
+            Ev::Rust(line) => {
+                self.from_rust.push(line.iq.clone());
+                match self.bridge.from_rust(&line.iq) {
+                    Ok(msgs) => {
+                        for m in msgs {
+                            match m {
+                                ToBrowser::Offer(sdp) => {
+                                    self.offer_to_page = Some(Instant::now());
+                                    self.send_page(json!({"type": "offer", "sdp": sdp}))
+                                }
+                                ToBrowser::Answer(sdp) => self.send_page(json!({"type": "answer", "sdp": sdp})),
+                                ToBrowser::Candidate { candidate, mid } => {
+                                    self.send_page(json!({"type": "candidate", "candidate": candidate, "mid": mid}))
+                                }
+                                ToBrowser::Terminate(reason) => {
+                                    eprintln!("[bridge {}ms] session-terminate ({reason}) from Rust", self.ms(t));
+                                    self.terminate_from_rust = Some(t);
+                                    self.send_page(json!({"type": "terminate"}))
+                                }
+                                ToBrowser::Other(what) => eprintln!("[bridge {}ms] from Rust: {what}", self.ms(t)),
+                            }
+                        }
+                    }
+                    Err(e) => panic!("cannot bridge IQ from Rust: {e}: {}", line.iq),
+                }
+            }
+            Ev::RustLog(l) => {
+                if !l.is_empty() {
+                    eprintln!("[rust {}ms] {l}", self.ms(t));
+                    self.rust_log.push((t, l.clone()));
+                }
+            }
+            Ev::RustEof => {
+                self.rust_in = None;
+            }
+            Ev::PageEof => {}
+        }
+    }
+
+    /// Pumps events until `pred` holds for one (returns its time and a copy) or `timeout`.
+    fn pump_until(
+        &mut self,
+        timeout: Duration,
+        mut pred: impl FnMut(&Ev) -> bool,
+    ) -> Option<(Instant, Ev)> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok((t, ev)) => {
+                    self.handle(t, &ev);
+                    if pred(&ev) {
+                        return Some((t, ev));
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => return None,
+                Err(RecvTimeoutError::Disconnected) => {
+                    std::thread::sleep(left);
+                    return None;
+                }
+            }
+        }
+    }
+
+    fn pump_for(&mut self, d: Duration) {
+        let _ = self.pump_until(d, |_| false);
+    }
+
+    fn wait_page(&mut self, kind: &str, timeout: Duration) -> (Instant, Value) {
+        match self.pump_until(timeout, |e| matches!(e, Ev::Page(v) if v["ev"] == kind)) {
+            Some((t, Ev::Page(v))) => (t, v),
+            _ => panic!("no page event {kind:?} within {timeout:?}"),
+        }
+    }
+
+    fn wait_rust_log(&mut self, what: &str, timeout: Duration) -> Option<(Instant, String)> {
+        if let Some((t, l)) = self.rust_log.iter().find(|(_, l)| l.contains(what)) {
+            return Some((*t, l.clone()));
+        }
+        match self.pump_until(timeout, |e| matches!(e, Ev::RustLog(l) if l.contains(what))) {
+            Some((t, Ev::RustLog(l))) => Some((t, l)),
+            _ => None,
+        }
+    }
+
+    fn stats(&mut self) -> Value {
+        self.send_page(json!({"type": "stats"}));
+        self.wait_page("stats", Duration::from_secs(10)).1
+    }
+
+    /// Waits for the Rust program to exit; its exit status.
+    fn wait_rust_exit(&mut self, timeout: Duration) -> Option<(Instant, std::process::ExitStatus)> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.rust.try_wait() {
+                // Drain what is left of its output.
+                let t = Instant::now();
+                self.pump_for(Duration::from_millis(300));
+                self.rust_exit = Some(status);
+                return Some((t, status));
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            self.pump_for(Duration::from_millis(50));
+        }
+    }
+
+    fn log_has(&self, what: &str) -> bool {
+        self.rust_log.iter().any(|(_, l)| l.contains(what))
+    }
+
+    /// `wrote N frames` from the receive log.
+    fn frames_written(&self) -> Option<u64> {
+        self.rust_log.iter().find_map(|(_, l)| {
+            let rest = l.split("wrote ").nth(1)?;
+            rest.split_whitespace().next()?.parse().ok()
+        })
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.rust_in = None;
+        self.send_page(json!({"type": "exit"}));
+        self.harness_in = None;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if matches!(self.harness.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.harness.kill();
+        let _ = self.harness.wait();
+        if self.rust_exit.is_none() {
+            let _ = self.rust.kill();
+        }
+        let _ = self.rust.wait();
+    }
+}
+
+/// A file under `<target>/tmp/browser/` (kept for inspection, overwritten next run).
+fn tmp_file(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
+}
+
+/// `(width, height, frames)` of an IVF file as ffprobe reads it.
+fn ffprobe(path: &Path) -> (u32, u32, u64) {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=width,height,nb_read_frames",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .expect("run ffprobe");
+    assert!(
+        out.status.success(),
+        "ffprobe failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let f: Vec<&str> = text.trim().split(',').collect();
+    assert_eq!(f.len(), 3, "ffprobe output {text:?}");
+    (
+        f[0].parse().expect("width"),
+        f[1].parse().expect("height"),
+        f[2].parse().expect("frames"),
+    )
+}
+
+/// Starts a browser -> Rust `receive` session with the given media and waits for the
+/// connection; returns the session and the connect time (offer sent -> Rust connected).
+fn browser_to_receive(mdns: bool, media: Value, out: &Path) -> (Session, Option<Duration>) {
+    let mut s = Session::start(
+        mdns,
+        RustSide::Receive {
+            out: out.to_path_buf(),
+        },
+    );
+    let mut start = json!({"type": "start-offer"});
+    for (k, v) in media.as_object().expect("media object") {
+        start[k] = v.clone();
+    }
+    s.send_page(start);
+    let (t_offer, _) = s.wait_page("offer", Duration::from_secs(20));
+    let connected = s
+        .wait_rust_log("connected to", Duration::from_secs(25))
+        .map(|(t, _)| t.duration_since(t_offer));
+    (s, connected)
+}
+
+#[test]
+fn browser_shares_screen_to_rust_receive_and_stops_with_terminate() {
+    let Some(_guard) = setup() else { return };
+    let out = tmp_file("browser-video.ivf");
+    let (mut s, connected) = browser_to_receive(false, json!({"video": true}), &out);
+    let connected = connected.expect("Rust side did not connect");
+    eprintln!("MEASURE browser->rust connect time: {connected:?}");
+    let (_, track) = s
+        .wait_rust_log("remote track", Duration::from_secs(10))
+        .expect("no remote track");
+    assert!(track.contains("video desktop"), "{track}");
+    assert!(track.contains("source peer-v0"), "{track}");
+    s.pump_for(Duration::from_secs(4));
+    let stats = s.stats();
+    eprintln!("page stats: {stats}");
+    let sent = stats["outbound"]
+        .as_array()
+        .and_then(|a| a.iter().find(|o| o["kind"] == "video"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(sent["codec"], "video/VP8", "{stats}");
+    // The Rust side is on 127.0.0.1 only; Chromium may pick a socket of another local
+    // interface to reach it (the packets still go over the loopback interface).
+    assert_eq!(stats["remote"]["address"], "127.0.0.1", "{stats}");
+    eprintln!(
+        "MEASURE selected pair: local {} remote {}",
+        stats["local"], stats["remote"]
+    );
+
+    // The browser stops; the bridge sends session-terminate like a lib-jitsi-meet that
+    // signals its stop.
+    s.send_page(json!({"type": "close"}));
+    let iq = s.bridge.terminate_iq();
+    let t_stop = Instant::now();
+    s.send_rust(iq);
+    let (t_exit, status) = s
+        .wait_rust_exit(Duration::from_secs(10))
+        .expect("receive did not exit after session-terminate");
+    eprintln!(
+        "MEASURE terminate -> receive exit: {:?}",
+        t_exit.duration_since(t_stop)
+    );
+    assert!(status.success(), "receive exit {status:?}");
+    assert!(s.log_has("peer terminated (success)"));
+    let frames = s.frames_written().expect("no 'wrote N frames' line");
+    eprintln!("MEASURE browser->rust frames written: {frames}");
+    assert!(frames >= 60, "only {frames} frames");
+    if ffprobe_available() {
+        let (w, h, n) = ffprobe(&out);
+        eprintln!("MEASURE ffprobe: {w}x{h}, {n} frames");
+        assert_eq!((w, h), (640, 360));
+        assert!(n >= 60, "ffprobe read {n} frames");
+    } else {
+        assert!(!ci(), "ffprobe is required under CI=true");
+        eprintln!("ffprobe missing: IVF not checked");
+    }
+}
+
+/// The structure of one message, as far as the dialect goes (not the values that
+/// depend on the browser version or the run).
+#[derive(Debug, PartialEq, Eq)]
+struct Shape {
+    action: Action,
+    sid: bool,
+    initiator: bool,
+    bundle_is_content_names: bool,
+    contents: Vec<ContentShape>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct ContentShape {
+    name_is_index: bool,
+    creator: Option<Creator>,
+    senders: Option<Senders>,
+    media: Option<String>,
+    first_codec: Option<String>,
+    vp8_rtcp_fb: Vec<String>,
+    rtx_have_apt: bool,
+    source_names: Vec<Option<String>>,
+    source_video_types: Vec<Option<String>>,
+    sources_have_msid: bool,
+    ssrc_groups: Vec<(String, usize)>,
+    rtcp_mux: bool,
+    has_mid_hdrext: bool,
+    ufrag_pwd: bool,
+    fingerprint: Option<(String, Option<Setup>, Option<bool>)>,
+    candidates: Vec<CandidateShape>,
+}
+
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct CandidateShape {
+    protocol: String,
+    kind: String,
+    component: u8,
+    ip: String,
+    generation: Option<u32>,
+    network: bool,
+    id: bool,
+    tcptype: Option<String>,
+}
+
+fn shape(j: &Jingle) -> Shape {
+    let names: Vec<String> = j.contents.iter().map(|c| c.name.clone()).collect();
+    Shape {
+        action: j.action,
+        sid: j.sid.is_some(),
+        initiator: j.initiator.is_some(),
+        bundle_is_content_names: j
+            .groups
+            .iter()
+            .all(|g| g.semantics == "BUNDLE" && g.contents == names),
+        contents: j
+            .contents
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let d = c.description.as_ref();
+                let t = c.transport.as_ref();
+                let mut candidates: Vec<CandidateShape> = t
+                    .map(|t| {
+                        t.candidates
+                            .iter()
+                            .map(|c| CandidateShape {
+                                protocol: c.protocol.clone(),
+                                kind: c.kind.as_str().to_owned(),
+                                component: c.component,
+                                ip: c.ip.clone(),
+                                generation: c.generation,
+                                network: c.network.is_some(),
+                                id: c.id.is_some(),
+                                tcptype: c.tcptype.clone(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                candidates.sort();
+                candidates.dedup();
+                ContentShape {
+                    name_is_index: c.name == i.to_string(),
+                    creator: c.creator,
+                    senders: c.senders,
+                    media: d.map(|d| d.media.clone()),
+                    first_codec: d
+                        .and_then(|d| d.payload_types.first())
+                        .map(|p| p.name.clone()),
+                    vp8_rtcp_fb: d
+                        .and_then(|d| d.payload_types.iter().find(|p| p.name == "VP8"))
+                        .map(|p| {
+                            p.rtcp_fbs
+                                .iter()
+                                .map(|f| {
+                                    format!("{} {}", f.kind, f.subtype.clone().unwrap_or_default())
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    rtx_have_apt: d.is_none_or(|d| {
+                        d.payload_types
+                            .iter()
+                            .filter(|p| p.name == "rtx")
+                            .all(|p| p.parameters.iter().any(|x| x.name == "apt"))
+                    }),
+                    source_names: d
+                        .map(|d| d.sources.iter().map(|s| s.name.clone()).collect())
+                        .unwrap_or_default(),
+                    source_video_types: d
+                        .map(|d| d.sources.iter().map(|s| s.video_type.clone()).collect())
+                        .unwrap_or_default(),
+                    sources_have_msid: d
+                        .is_none_or(|d| d.sources.iter().all(|s| s.msid().is_some())),
+                    ssrc_groups: d
+                        .map(|d| {
+                            d.ssrc_groups
+                                .iter()
+                                .map(|g| (g.semantics.clone(), g.ssrcs.len()))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    rtcp_mux: d.is_some_and(|d| d.rtcp_mux),
+                    has_mid_hdrext: d.is_some_and(|d| {
+                        d.hdrexts
+                            .iter()
+                            .any(|h| h.uri == "urn:ietf:params:rtp-hdrext:sdes:mid")
+                    }),
+                    ufrag_pwd: t.is_some_and(|t| t.ufrag.is_some() && t.pwd.is_some()),
+                    fingerprint: t
+                        .and_then(|t| t.fingerprint.as_ref())
+                        .map(|f| (f.hash.clone(), f.setup, f.required)),
+                    candidates,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Without TCP candidates: Chromium gathers its TCP (`tcptype active`, port 9) host
+/// candidates some 100 ms after the UDP ones and stops gathering once connected, so
+/// whether they are sent depends on timing, not on the dialect. Any that are sent
+/// still have to match a vector candidate's shape.
+fn udp_only(mut shape: Shape) -> Shape {
+    let tcp = CandidateShape {
+        protocol: "tcp".into(),
+        kind: "host".into(),
+        component: 1,
+        ip: "127.0.0.1".into(),
+        generation: Some(0),
+        network: true,
+        id: true,
+        tcptype: Some("active".into()),
+    };
+    for c in &mut shape.contents {
+        for cand in c.candidates.iter().filter(|x| x.protocol != "udp") {
+            assert_eq!(cand, &tcp, "unexpected non-UDP candidate");
+        }
+        c.candidates.retain(|x| x.protocol == "udp");
+    }
+    shape
+}
+
+fn vectors_dir() -> Option<PathBuf> {
+    let mut dir = Some(repo_root());
+    while let Some(d) = dir {
+        let v = d.join("shared/vectors/lib-jitsi-meet");
+        if v.is_dir() {
+            return Some(v);
+        }
+        dir = d.parent().map(Path::to_path_buf);
+    }
+    None
+}
+
+/// The transport-info IQs among `iqs` as one, with all their candidates in the first
+/// content (lib-jitsi-meet batches candidates; the bridge sends one per IQ).
+fn merged_transport_info(iqs: &[String]) -> Jingle {
+    let mut all = iqs
+        .iter()
+        .map(|iq| jingle_of(iq))
+        .filter(|j| j.action == Action::TransportInfo);
+    let mut merged = all.next().expect("a transport-info");
+    for j in all {
+        for c in j.contents {
+            let target = merged
+                .contents
+                .get_mut(0)
+                .and_then(|m| m.transport.as_mut());
+            if let (Some(t), Some(mt)) = (c.transport, target) {
+                mt.candidates.extend(t.candidates);
+            }
+        }
+    }
+    merged
+}
+
+fn jingle_of(iq: &str) -> Jingle {
+    parse_iq(iq, &Limits::default())
+        .expect("parse iq")
+        .jingle
+        .expect("a jingle iq")
+}
+
+#[test]
+fn jingle_from_browser_has_the_structure_of_lib_jitsi_meet() {
+    let Some(_guard) = setup() else { return };
+    let Some(vectors) = vectors_dir() else {
+        assert!(
+            !ci(),
+            "shared/vectors/lib-jitsi-meet not found above the repository"
+        );
+        eprintln!("SKIPPED: no shared/vectors/lib-jitsi-meet above the repository");
+        return;
+    };
+    let out = tmp_file("browser-shape.ivf");
+    let (mut s, connected) = browser_to_receive(false, json!({"video": true}), &out);
+    connected.expect("Rust side did not connect");
+    s.pump_for(Duration::from_millis(500));
+
+    let initiate = jingle_of(&s.to_rust[0]);
+    let want = jingle_of(
+        &std::fs::read_to_string(vectors.join("01-session-initiate.sender-to-receiver.xml"))
+            .expect("vector 01"),
+    );
+    assert_eq!(
+        shape(&initiate),
+        shape(&want),
+        "session-initiate structure differs from vector 01"
+    );
+
+    // Transport-info: the vector batches a UDP and a TCP host candidate on 127.0.0.1.
+    let want_ti = jingle_of(
+        &std::fs::read_to_string(vectors.join("04-transport-info.sender-to-receiver.xml"))
+            .expect("vector 04"),
+    );
+    let merged = merged_transport_info(&s.to_rust[1..]);
+    assert_eq!(
+        udp_only(shape(&merged)),
+        udp_only(shape(&want_ti)),
+        "transport-info structure differs from vector 04"
+    );
+    // Same credentials and fingerprint as the initiate.
+    let ti = merged.contents[0].transport.as_ref().expect("transport");
+    let it = initiate.contents[0].transport.as_ref().expect("transport");
+    assert_eq!((&ti.ufrag, &ti.pwd), (&it.ufrag, &it.pwd));
+    assert_eq!(
+        ti.fingerprint.as_ref().map(|f| &f.value),
+        it.fingerprint.as_ref().map(|f| &f.value)
+    );
+}
+
+#[test]
+fn rust_send_to_browser_decodes_and_terminate_closes_the_page() {
+    let Some(_guard) = setup() else { return };
+    let clip = repo_root().join("assets/clip.ivf");
+    let mut s = Session::start(false, RustSide::Send { clip });
+    let (t_conn, _) = s
+        .wait_rust_log("connected to", Duration::from_secs(20))
+        .expect("send did not connect");
+    // send starts before the browser is up; count from the page's answer.
+    let t_answer = s
+        .page_log
+        .iter()
+        .find(|(_, v)| v["ev"] == "answer")
+        .map(|(t, _)| *t)
+        .expect("the page answered");
+    eprintln!(
+        "MEASURE rust->browser connect time (page answer -> send connected): {:?}",
+        t_conn.duration_since(t_answer)
+    );
+    let mut best = json!({});
+    let mut closed_at = None;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline && closed_at.is_none() {
+        let st = s.stats();
+        if st["inbound"].as_array().is_some_and(|a| !a.is_empty()) {
+            best = st;
+        }
+        s.pump_for(Duration::from_millis(500));
+        closed_at = s
+            .page_log
+            .iter()
+            .find(|(_, v)| v["ev"] == "closed")
+            .map(|(t, _)| *t);
+    }
+    let closed_at = closed_at.expect("the page was not closed by session-terminate");
+    let (_, status) = s
+        .wait_rust_exit(Duration::from_secs(10))
+        .expect("send did not exit");
+    assert!(status.success(), "send exit {status:?}");
+    let terminate = s
+        .page_log
+        .iter()
+        .any(|(_, v)| v["ev"] == "closed" && v["by"] == "remote");
+    assert!(
+        terminate,
+        "page closed, but not by the remote session-terminate"
+    );
+    eprintln!("page stats before the end: {best}");
+    let video = best["inbound"]
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["kind"] == "video"))
+        .cloned()
+        .unwrap_or_default();
+    let decoded = video["framesDecoded"].as_u64().unwrap_or(0);
+    eprintln!(
+        "MEASURE rust->browser framesDecoded {decoded}, videoWidth {}",
+        best["videoWidth"]
+    );
+    let terminated = s
+        .terminate_from_rust
+        .expect("a session-terminate from send");
+    eprintln!(
+        "MEASURE rust session-terminate -> page pc closed: {:?}",
+        closed_at.saturating_duration_since(terminated)
+    );
+    assert_eq!(video["codec"], "video/VP8");
+    assert!(best["videoWidth"].as_u64().unwrap_or(0) > 0, "{best}");
+    assert!(decoded >= 60, "only {decoded} frames decoded");
+
+    // The session-accept and transport-info built from Chromium's answer have the
+    // structure of lib-jitsi-meet's (vectors 02 and 05); the content names are the mids
+    // of the Rust offer (str0m's, not "0").
+    let Some(vectors) = vectors_dir() else {
+        assert!(!ci(), "shared/vectors/lib-jitsi-meet not found");
+        return;
+    };
+    let offer_names: Vec<String> = s
+        .from_rust
+        .iter()
+        .map(|iq| jingle_of(iq))
+        .find(|j| j.action == Action::SessionInitiate)
+        .expect("a session-initiate from send")
+        .contents
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    let accept = jingle_of(&s.to_rust[0]);
+    let names: Vec<String> = accept.contents.iter().map(|c| c.name.clone()).collect();
+    assert_eq!(names, offer_names);
+    assert_eq!(accept.initiator.as_deref(), Some(RUST_JID));
+    let read = |f: &str| jingle_of(&std::fs::read_to_string(vectors.join(f)).expect("vector"));
+    let normalized = |j: &Jingle| {
+        let mut sh = shape(j);
+        sh.contents.iter_mut().for_each(|c| c.name_is_index = true);
+        sh
+    };
+    let want = read("02-session-accept.receiver-to-sender.xml");
+    assert_eq!(
+        normalized(&accept),
+        shape(&want),
+        "session-accept differs from vector 02"
+    );
+    let ti = merged_transport_info(&s.to_rust[1..]);
+    let want = read("05-transport-info.receiver-to-sender.xml");
+    assert_eq!(
+        udp_only(normalized(&ti)),
+        udp_only(shape(&want)),
+        "transport-info differs from vector 05"
+    );
+}
+
+/// Audio + video from the browser's fake devices into `receive`: both remote tracks
+/// are announced; then the browser stops with session-terminate and `receive` exits.
+fn audio_and_video_session(out: &Path) -> Session {
+    let media = json!({"gum": true, "audio": true, "video": true});
+    let (mut s, connected) = browser_to_receive(false, media, out);
+    let connected = connected.expect("Rust side did not connect");
+    eprintln!("MEASURE audio+video connect time: {connected:?}");
+    s.pump_for(Duration::from_secs(3));
+    let tracks: Vec<String> = s
+        .rust_log
+        .iter()
+        .filter(|(_, l)| l.contains("remote track mid"))
+        .map(|(_, l)| l.clone())
+        .collect();
+    assert_eq!(tracks.len(), 2, "{tracks:?}");
+    let has = |kind: &str, source: &str| {
+        tracks
+            .iter()
+            .any(|l| l.contains(kind) && l.contains(source))
+    };
+    assert!(has("(audio", "source peer-a0"), "{tracks:?}");
+    assert!(has("(video desktop", "source peer-v0"), "{tracks:?}");
+    let stats = s.stats();
+    let kinds: Vec<&str> = stats["outbound"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|o| o["kind"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        kinds.contains(&"audio") && kinds.contains(&"video"),
+        "{stats}"
+    );
+    s.send_page(json!({"type": "close"}));
+    let iq = s.bridge.terminate_iq();
+    s.send_rust(iq);
+    let (_, status) = s
+        .wait_rust_exit(Duration::from_secs(10))
+        .expect("receive did not exit");
+    assert!(status.success(), "receive exit {status:?}");
+    eprintln!(
+        "MEASURE audio+video: video frames written {:?}",
+        s.frames_written()
+    );
+    s
+}
+
+#[test]
+fn browser_audio_and_video_both_reach_rust() {
+    let Some(_guard) = setup() else { return };
+    audio_and_video_session(&tmp_file("browser-av.ivf"));
+}
+
+/// `receive` should record "the first video track", but in proxy-tokio's
+/// src/bin/proxy-connection/peer.rs `match (track.kind, recorder.take())` takes the
+/// recorder for whatever track comes first: when the audio track (mid 0) is announced
+/// first, the recorder is gone and the video is logged as "ignoring track 1 (only the
+/// first video track is recorded)"; the IVF stays empty (0 frames). Any audio+video
+/// offer where audio is the first m-line (lib-jitsi-meet's vector 11) does the same.
+#[test]
+#[ignore = "BUG: proxy-connection receive records no video when the audio track comes first (peer.rs: recorder.take() before matching the kind)"]
+fn browser_audio_and_video_records_the_video() {
+    let Some(_guard) = setup() else { return };
+    let out = tmp_file("browser-av-rec.ivf");
+    let s = audio_and_video_session(&out);
+    assert!(
+        !s.log_has("ignoring track 1"),
+        "the video track was not recorded"
+    );
+    let frames = s.frames_written().unwrap_or(0);
+    assert!(frames >= 60, "only {frames} video frames written");
+    if ffprobe_available() {
+        assert_eq!(ffprobe(&out).0, 640);
+    }
+}
+
+#[test]
+fn mdns_candidates_connect_peer_reflexive() {
+    let Some(_guard) = setup() else { return };
+    let out = tmp_file("browser-mdns.ivf");
+    let (mut s, connected) = browser_to_receive(true, json!({"video": true}), &out);
+    let local: Vec<&String> = s
+        .forwarded
+        .iter()
+        .filter(|c| c.contains(".local"))
+        .collect();
+    eprintln!(
+        "MEASURE mdns: forwarded {} candidates ({} .local), dropped {}",
+        s.forwarded.len(),
+        local.len(),
+        s.dropped
+    );
+    assert!(!local.is_empty(), "Chromium sent no .local candidate");
+    assert_eq!(
+        local.len(),
+        s.forwarded.len(),
+        "raw IPs leaked: {:?}",
+        s.forwarded
+    );
+    let connected = connected.expect("no connection with mDNS candidates only");
+    eprintln!("MEASURE mdns connect time: {connected:?}");
+    // One error event per .local candidate: str0m cannot use a host name.
+    let errors = s
+        .rust_log
+        .iter()
+        .filter(|(_, l)| l.contains("error:") && l.contains(".local"))
+        .count();
+    eprintln!("MEASURE mdns: {errors} error events for .local candidates");
+    assert_eq!(errors, local.len());
+    s.pump_for(Duration::from_secs(3));
+    let stats = s.stats();
+    // The browser learned its own address from the Rust side's answers to its checks.
+    eprintln!(
+        "MEASURE mdns selected pair: local {} remote {}",
+        stats["local"], stats["remote"]
+    );
+    assert_eq!(stats["local"]["type"], "prflx", "{stats}");
+    assert_eq!(stats["remote"]["address"], "127.0.0.1", "{stats}");
+    s.send_page(json!({"type": "close"}));
+    let iq = s.bridge.terminate_iq();
+    s.send_rust(iq);
+    let (_, status) = s
+        .wait_rust_exit(Duration::from_secs(10))
+        .expect("receive did not exit");
+    assert!(status.success(), "receive exit {status:?}");
+    let frames = s.frames_written().unwrap_or(0);
+    eprintln!("MEASURE mdns frames written: {frames}");
+    assert!(frames >= 60);
+}
+
+#[test]
+fn browser_closing_without_signaling_is_detected_by_rust() {
+    let Some(_guard) = setup() else { return };
+    let out = tmp_file("browser-silent.ivf");
+    let (mut s, connected) = browser_to_receive(false, json!({"video": true}), &out);
+    connected.expect("Rust side did not connect");
+    s.pump_for(Duration::from_secs(2));
+    // lib-jitsi-meet's stop(): close the RTCPeerConnection, send nothing.
+    s.send_page(json!({"type": "close"}));
+    let (t_close, _) = s.wait_page("closed", Duration::from_secs(5));
+    let (t_closed, line) = s
+        .wait_rust_log("closed:", Duration::from_secs(30))
+        .expect("Rust never noticed the browser went away");
+    let detect = t_closed.duration_since(t_close);
+    eprintln!("MEASURE silent close detected in {detect:?}: {line}");
+    let (_, status) = s
+        .wait_rust_exit(Duration::from_secs(10))
+        .expect("receive did not exit");
+    eprintln!("receive exit {status:?}");
+    assert!(line.contains("connectivity lost"), "{line}");
+    // receive reports a connection that ended badly (exit code 4).
+    assert_eq!(status.code(), Some(4));
+    // The Rust side tells the (gone) browser, as lib-jitsi-meet's receiver does.
+    let told = s
+        .from_rust
+        .iter()
+        .any(|iq| iq.contains("connection-error-encountered"));
+    assert!(told, "no connection-error-encountered sent");
+    // proxy_core::Config::default().connectivity_lost_timeout plus a margin for ICE to
+    // notice the first missing responses.
+    let limit = proxy_core::Config::default().connectivity_lost_timeout + Duration::from_secs(5);
+    assert!(
+        detect <= limit,
+        "detected after {detect:?} (limit {limit:?})"
+    );
+    assert!(
+        s.to_rust.iter().all(|iq| !iq.contains("session-terminate")),
+        "a terminate was sent"
+    );
+}
+
+/// Without a browser: lib-jitsi-meet's own offer (vector 01) as SDP, put through the
+/// bridge, comes out with the vector's structure; its candidates (vector 04) come back
+/// as SDP candidates for the right mid.
+#[test]
+fn bridge_round_trips_lib_jitsi_meet_vectors() {
+    let Some(vectors) = vectors_dir() else {
+        assert!(
+            !ci(),
+            "shared/vectors/lib-jitsi-meet not found above the repository"
+        );
+        eprintln!("SKIPPED: no shared/vectors/lib-jitsi-meet above the repository");
+        return;
+    };
+    let read = |f: &str| std::fs::read_to_string(vectors.join(f)).expect("vector");
+    let mut bridge = Bridge::new(BROWSER_JID, RUST_JID);
+    for (offer, answer) in [
+        (
+            "01-session-initiate.sender-to-receiver.xml",
+            "02-session-accept.receiver-to-sender.xml",
+        ),
+        (
+            "11-session-initiate.audio+video.sender-to-receiver.xml",
+            "12-session-accept.audio+video.receiver-to-sender.xml",
+        ),
+    ] {
+        let want = jingle_of(&read(offer));
+        let from_rust = bridge.from_rust(&read(offer)).expect("bridge the offer");
+        let [ToBrowser::Offer(sdp)] = from_rust.as_slice() else {
+            panic!("not one offer: {from_rust:?}")
+        };
+        let got = jingle_of(&bridge.offer_to_iq(sdp).expect("offer back to Jingle"));
+        if offer.starts_with("01") {
+            assert_eq!(shape(&got), shape(&want), "{offer}");
+        } else {
+            // The audio+video capture's video sources have no name/videoType (they were
+            // not renamed by lib-jitsi-meet); the bridge always names them.
+            assert_eq!(got.contents.len(), want.contents.len());
+            assert_eq!(
+                shape(&got).contents[0],
+                shape(&want).contents[0],
+                "{offer} audio"
+            );
+        }
+        let want = jingle_of(&read(answer));
+        let from_rust = bridge.from_rust(&read(answer)).expect("bridge the answer");
+        let [ToBrowser::Answer(sdp)] = from_rust.as_slice() else {
+            panic!("not one answer: {from_rust:?}")
+        };
+        let got = jingle_of(&bridge.answer_to_iq(sdp).expect("answer back to Jingle"));
+        assert_eq!(shape(&got), shape(&want), "{answer}");
+    }
+    let msgs = bridge
+        .from_rust(&read("04-transport-info.sender-to-receiver.xml"))
+        .expect("bridge transport-info");
+    assert_eq!(msgs.len(), 2);
+    for m in &msgs {
+        let ToBrowser::Candidate { candidate, mid } = m else {
+            panic!("{m:?}")
+        };
+        assert_eq!(mid, "0");
+        assert!(
+            candidate.starts_with("candidate:") && candidate.contains(" 127.0.0.1 "),
+            "{candidate}"
+        );
+    }
+    // A candidate of another interface is not forwarded; a .local one is.
+    let other = "candidate:1 1 udp 2122063615 192.0.2.2 5000 typ host generation 0";
+    assert_eq!(bridge.candidate_to_iq(other, "0").expect("valid"), None);
+    let mdns = "candidate:1 1 udp 2122063615 0a1b.local 5000 typ host generation 0";
+    let iq = bridge
+        .candidate_to_iq(mdns, "0")
+        .expect("valid")
+        .expect("forwarded");
+    assert!(
+        iq.contains("ip=\"0a1b.local\"") || iq.contains("ip='0a1b.local'"),
+        "{iq}"
+    );
+    assert!(bridge.candidate_to_iq("garbage", "0").is_err());
+    let terminate = jingle_of(&bridge.terminate_iq());
+    assert_eq!(terminate.action, Action::SessionTerminate);
+    assert_eq!(
+        terminate.reason.map(|r| r.condition).as_deref(),
+        Some("success")
+    );
+}
