@@ -40,6 +40,9 @@ cargo fmt --all -- --check
 say "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+say "browser test prerequisites (chromium, playwright-core)"
+browser/run.sh --install
+
 say "tests (unit, integration, doc)"
 cargo test --workspace --locked
 

@@ -949,7 +949,7 @@ fn audio_and_video_session(out: &Path) -> Session {
     let (mut s, connected) = browser_to_receive(false, media, out);
     let connected = connected.expect("Rust side did not connect");
     eprintln!("MEASURE audio+video connect time: {connected:?}");
-    s.pump_for(Duration::from_secs(3));
+    s.pump_for(Duration::from_secs(5));
     let tracks: Vec<String> = s
         .rust_log
         .iter()
@@ -993,14 +993,10 @@ fn browser_audio_and_video_both_reach_rust() {
     audio_and_video_session(&tmp_file("browser-av.ivf"));
 }
 
-/// `receive` should record "the first video track", but in proxy-tokio's
-/// src/bin/proxy-connection/peer.rs `match (track.kind, recorder.take())` takes the
-/// recorder for whatever track comes first: when the audio track (mid 0) is announced
-/// first, the recorder is gone and the video is logged as "ignoring track 1 (only the
-/// first video track is recorded)"; the IVF stays empty (0 frames). Any audio+video
-/// offer where audio is the first m-line (lib-jitsi-meet's vector 11) does the same.
+/// `receive` records the first video track even when the audio track (mid 0) is
+/// announced first, as in lib-jitsi-meet's vector 11. (Regression: the recorder
+/// used to go to whichever track came first, leaving the IVF empty.)
 #[test]
-#[ignore = "BUG: proxy-connection receive records no video when the audio track comes first (peer.rs: recorder.take() before matching the kind)"]
 fn browser_audio_and_video_records_the_video() {
     let Some(_guard) = setup() else { return };
     let out = tmp_file("browser-av-rec.ivf");

@@ -202,11 +202,15 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
                         track.video_type.map(|v| v.as_str()).unwrap_or("-"),
                         track.source_name.as_deref().unwrap_or("-"),
                         track.device_id);
-                    match (track.kind, recorder.take()) {
-                        (MediaKind::Video, Some(rec)) => {
-                            recording = Some(tokio::spawn(record(frames, rec, stats.clone())));
+                    // The recorder goes to the first video track, whatever came before it.
+                    match track.kind {
+                        MediaKind::Video if recorder.is_some() => {
+                            if let Some(rec) = recorder.take() {
+                                recording = Some(tokio::spawn(record(frames, rec, stats.clone())));
+                            }
                         }
-                        _ => log!(SIDE, "ignoring track {} (only the first video track is recorded)", track.mid),
+                        MediaKind::Video => log!(SIDE, "ignoring track {} (only the first video track is recorded)", track.mid),
+                        MediaKind::Audio => log!(SIDE, "not recording audio track {}", track.mid),
                     }
                 }
                 Some(ServiceEvent::ConnectionClosed { peer, reason }) => {
