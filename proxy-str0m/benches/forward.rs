@@ -1,0 +1,75 @@
+//! Forwarding through a connected pair: one 3 KB VP8 frame written on the
+//! sender, its datagrams delivered, the receiver drained until the frame comes
+//! out. proxy-str0m against bare str0m, through the same in-memory network.
+//!
+//! `cargo bench -p proxy-str0m --bench forward`
+
+mod harness;
+
+use harness::{bare_pair, proxy_pair, vp8_frame, Endpoint, Net};
+
+/// Frame size: 3 KB, three RTP packets.
+const FRAME_LEN: usize = 3000;
+/// Distinct frames cycled through (a keyframe every 30, as the simulation).
+const FRAMES: u32 = 60;
+
+fn frames() -> Vec<Vec<u8>> {
+    (0..FRAMES)
+        .map(|n| vp8_frame(n, n % 30 == 0, FRAME_LEN))
+        .collect()
+}
+
+fn connected<E: Endpoint>(mut net: Net<E>) -> Net<E> {
+    net.first_frame();
+    net
+}
+
+fn main() {
+    let frames = frames();
+    for (name, stats) in [
+        ("proxy", per_frame(connected(proxy_pair()), &frames)),
+        ("bare", per_frame(connected(bare_pair()), &frames)),
+    ] {
+        eprintln!("{name}: per frame over 300 frames: {stats}");
+    }
+    divan::main();
+}
+
+/// Datagrams and bytes per frame once connected (for the record).
+fn per_frame<E: Endpoint>(mut net: Net<E>, frames: &[Vec<u8>]) -> String {
+    let before = net.stats;
+    for n in 1..=300u32 {
+        net.forward(n, &frames[(n % FRAMES) as usize]);
+    }
+    let s = net.stats;
+    format!(
+        "{:.2} datagrams, {:.0} bytes, {:.2} timeouts",
+        (s.datagrams - before.datagrams) as f64 / 300.0,
+        (s.datagram_bytes - before.datagram_bytes) as f64 / 300.0,
+        (s.timeouts - before.timeouts) as f64 / 300.0
+    )
+}
+
+fn bench<E: Endpoint>(bencher: divan::Bencher, net: Net<E>) {
+    let frames = frames();
+    let mut net = connected(net);
+    let mut n = 1u32;
+    bencher
+        .counter(divan::counter::ItemsCount::new(1usize))
+        .bench_local(|| {
+            net.forward(n, &frames[(n % FRAMES) as usize]);
+            n += 1;
+        });
+}
+
+/// proxy-str0m: `write_frame` to `Event::Frame`.
+#[divan::bench(sample_count = 200)]
+fn proxy_str0m(bencher: divan::Bencher) {
+    bench(bencher, proxy_pair());
+}
+
+/// The floor: bare str0m `Writer::write` to `Event::MediaData`.
+#[divan::bench(sample_count = 200)]
+fn bare_str0m(bencher: divan::Bencher) {
+    bench(bencher, bare_pair());
+}

@@ -1,0 +1,44 @@
+//! Connection setup in memory: from nothing to the first frame at the
+//! receiver, proxy-str0m (`start()`, Jingle signaling, ICE, DTLS) against the
+//! floor, two bare str0m `Rtc`s exchanging SDP directly.
+//!
+//! `cargo bench -p proxy-str0m --bench setup`
+//!
+//! Both run through the same in-memory network (`harness`): datagrams and
+//! stanzas are handed over at once, and the clock jumps to the next deadline
+//! whenever nothing is in flight, so the time measured is CPU time of the
+//! whole exchange on one thread.
+
+mod harness;
+
+use harness::{bare_pair, proxy_pair, Net};
+
+fn main() {
+    // One run each, to show what the exchange consists of.
+    let mut p = proxy_pair();
+    let pv = p.first_frame();
+    let mut b = bare_pair();
+    let bv = b.first_frame();
+    eprintln!(
+        "proxy: clock advance {pv:?} (incl. jumps), {:?}\nbare:  clock advance {bv:?} (incl. jumps), {:?}",
+        p.stats, b.stats
+    );
+    divan::main();
+}
+
+fn run<E: harness::Endpoint>(mut net: Net<E>) -> usize {
+    net.first_frame();
+    net.frames[1]
+}
+
+/// proxy-str0m: `start()` to the first frame at the receiver.
+#[divan::bench(sample_count = 100)]
+fn proxy_str0m() -> usize {
+    run(proxy_pair())
+}
+
+/// The floor: bare str0m, SDP offer/answer as text, first frame on `Connected`.
+#[divan::bench(sample_count = 100)]
+fn bare_str0m() -> usize {
+    run(bare_pair())
+}

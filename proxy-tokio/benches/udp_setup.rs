@@ -1,0 +1,69 @@
+//! Connection setup over real UDP on 127.0.0.1: wall time from creating the
+//! two endpoints to the first frame at the receiver. proxy-tokio (bind two
+//! services, `start()`, Jingle signaling relayed in-process, keyframe written
+//! on `Connected`) against the floor: two bare str0m `Rtc`s on tokio sockets
+//! with the SDP exchanged directly, keyframe written on str0m's `Connected`.
+//!
+//! `cargo bench -p proxy-tokio --bench udp_setup`
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{bare_link, process_cpu, proxy_link, vp8_frame, Link};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+async fn once(proxy: bool) -> Link {
+    let frame = vp8_frame(0, true, 1000);
+    let mut link = if proxy {
+        proxy_link(frame).await
+    } else {
+        bare_link(frame).await
+    };
+    assert!(link.first_frame(Duration::from_secs(10)).await, "no frame");
+    link
+}
+
+fn main() {
+    // CPU time of the process per setup (clock ticks of 10 ms, so many runs).
+    let rt = runtime();
+    for proxy in [true, false] {
+        let runs = 40u32;
+        let cpu = process_cpu();
+        let wall = Instant::now();
+        rt.block_on(async {
+            for _ in 0..runs {
+                drop(once(proxy).await);
+            }
+        });
+        eprintln!(
+            "{}: {runs} setups: wall {:?} each, process CPU {:?} each",
+            if proxy { "proxy-tokio" } else { "bare str0m" },
+            wall.elapsed() / runs,
+            (process_cpu() - cpu) / runs
+        );
+    }
+    drop(rt);
+    divan::main();
+}
+
+/// proxy-tokio: two services bound, `start()` to the first frame received.
+#[divan::bench(sample_count = 30)]
+fn proxy_tokio(bencher: divan::Bencher) {
+    let rt = runtime();
+    bencher.bench_local(|| rt.block_on(once(true)));
+}
+
+/// The floor: bare str0m on tokio UDP sockets.
+#[divan::bench(sample_count = 30)]
+fn bare_str0m(bencher: divan::Bencher) {
+    let rt = runtime();
+    bencher.bench_local(|| rt.block_on(once(false)));
+}
