@@ -63,13 +63,13 @@ fn bench<E: Endpoint>(bencher: divan::Bencher, net: Net<E>) {
 }
 
 /// proxy-str0m: `write_frame` to `Event::Frame`.
-#[divan::bench(sample_count = 200)]
+#[divan::bench(sample_count = 2000)]
 fn proxy_str0m(bencher: divan::Bencher) {
     bench(bencher, proxy_pair());
 }
 
 /// The floor: bare str0m `Writer::write` to `Event::MediaData`.
-#[divan::bench(sample_count = 200)]
+#[divan::bench(sample_count = 2000)]
 fn bare_str0m(bencher: divan::Bencher) {
     bench(bencher, bare_pair());
 }

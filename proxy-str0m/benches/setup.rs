@@ -14,6 +14,21 @@ mod harness;
 use harness::{bare_pair, proxy_pair, Net};
 
 fn main() {
+    // For profilers: `SETUP_ONLY=proxy|bare SETUP_RUNS=n` runs just that, no divan.
+    if let Ok(which) = std::env::var("SETUP_ONLY") {
+        let runs: u32 = std::env::var("SETUP_RUNS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(20);
+        for _ in 0..runs {
+            if which == "proxy" {
+                run(proxy_pair());
+            } else {
+                run(bare_pair());
+            }
+        }
+        return;
+    }
     // One run each, to show what the exchange consists of.
     let mut p = proxy_pair();
     let pv = p.first_frame();

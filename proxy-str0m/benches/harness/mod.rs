@@ -293,6 +293,8 @@ pub struct Net<E> {
     wire: VecDeque<(usize, Msg)>,
     pub frames: [usize; 2],
     pub stats: Stats,
+    /// Print every delivery and clock jump (`BENCH_TRACE=1`).
+    pub trace: bool,
 }
 
 impl<E: Endpoint> Net<E> {
@@ -305,6 +307,7 @@ impl<E: Endpoint> Net<E> {
             wire: VecDeque::new(),
             frames: [0; 2],
             stats: Stats::default(),
+            trace: std::env::var_os("BENCH_TRACE").is_some(),
         };
         net.drain(0);
         net.drain(1);
@@ -340,6 +343,19 @@ impl<E: Endpoint> Net<E> {
     pub fn step(&mut self) {
         self.now = self.now.max(Instant::now());
         if let Some((to, msg)) = self.wire.pop_front() {
+            if self.trace {
+                let t = self.now - self.start;
+                match &msg {
+                    Msg::Datagram(_, _, c) => eprintln!(
+                        "{t:?} -> {to}: datagram {} bytes, first byte {}",
+                        c.len(),
+                        c.first().copied().unwrap_or(0)
+                    ),
+                    Msg::Signal(m) => {
+                        eprintln!("{t:?} -> {to}: {}", m.iq.get(..120).unwrap_or(&m.iq))
+                    }
+                }
+            }
             match msg {
                 Msg::Datagram(s, d, c) => self.peers[to].receive(self.now, s, d, &c),
                 Msg::Signal(m) => self.peers[to].signal(self.now, m),
@@ -348,6 +364,14 @@ impl<E: Endpoint> Net<E> {
         } else {
             let next = self.deadline[0].min(self.deadline[1]);
             if next > self.now {
+                if self.trace {
+                    eprintln!(
+                        "{:?}: jump by {:?} to {:?}",
+                        self.now - self.start,
+                        next - self.now,
+                        next - self.start
+                    );
+                }
                 self.stats.jumps += 1;
                 self.now = next;
             }
