@@ -21,14 +21,27 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 async fn once(proxy: bool) -> Link {
+    once_timed(proxy).await.0
+}
+
+/// Also returns when the sender was connected and when the frame arrived.
+async fn once_timed(proxy: bool) -> (Link, Duration, Duration) {
+    let started = Instant::now();
     let frame = vp8_frame(0, true, 1000);
     let mut link = if proxy {
         proxy_link(frame).await
     } else {
         bare_link(frame).await
     };
-    assert!(link.first_frame(Duration::from_secs(10)).await, "no frame");
-    link
+    let mut connected = link.connected.clone();
+    let connected_at = async {
+        let _ = connected.wait_for(|c| *c).await;
+        started.elapsed()
+    };
+    let first = link.first_frame(Duration::from_secs(10));
+    let (connected_at, ok) = tokio::join!(connected_at, first);
+    assert!(ok, "no frame");
+    (link, connected_at, started.elapsed())
 }
 
 fn main() {
@@ -38,16 +51,28 @@ fn main() {
         let runs = 40u32;
         let cpu = process_cpu();
         let wall = Instant::now();
-        rt.block_on(async {
+        let mut times = rt.block_on(async {
+            let mut times = Vec::new();
             for _ in 0..runs {
-                drop(once(proxy).await);
+                let (link, connected, first) = once_timed(proxy).await;
+                times.push((connected, first));
+                drop(link);
             }
+            times
         });
+        let wall = wall.elapsed();
+        let cpu = process_cpu() - cpu;
+        times.sort();
+        let median = times[times.len() / 2];
+        let max = times.iter().map(|t| t.1).max().unwrap_or_default();
         eprintln!(
-            "{}: {runs} setups: wall {:?} each, process CPU {:?} each",
+            "{}: {runs} setups: mean wall {:?}, process CPU {:?} each; median connected at {:?}, first frame at {:?}; slowest first frame {:?}",
             if proxy { "proxy-tokio" } else { "bare str0m" },
-            wall.elapsed() / runs,
-            (process_cpu() - cpu) / runs
+            wall / runs,
+            cpu / runs,
+            median.0,
+            median.1,
+            max,
         );
     }
     drop(rt);

@@ -68,6 +68,9 @@ pub struct Link {
     pub received: Arc<AtomicU64>,
     /// Set once the first frame arrived.
     pub first: watch::Receiver<bool>,
+    /// Set once the sender is connected (proxy: `ServiceEvent::Connected`;
+    /// bare: str0m's `Event::Connected`).
+    pub connected: watch::Receiver<bool>,
     _keep: Box<dyn std::any::Any + Send>,
 }
 
@@ -136,9 +139,11 @@ pub async fn proxy_link(first_frame: Bytes) -> Link {
         .expect("start")
         .remove(0);
     let first_writer = writer.clone();
+    let (connected_tx, connected) = watch::channel(false);
     tokio::spawn(async move {
         while let Some(event) = a_events.next().await {
             if let ServiceEvent::Connected { .. } = event {
+                connected_tx.send_replace(true);
                 let _ = first_writer
                     .write_frame(Duration::ZERO, first_frame.clone())
                     .await;
@@ -149,6 +154,7 @@ pub async fn proxy_link(first_frame: Bytes) -> Link {
         writer: Writer::Proxy(writer),
         received,
         first,
+        connected,
         _keep: Box::new((a, b)),
     }
 }
@@ -167,6 +173,13 @@ fn bare_rtc(now: Instant, addr: SocketAddr) -> Rtc {
     rtc
 }
 
+/// What a bare endpoint reports: frames received, first frame, connected.
+struct Report {
+    received: Arc<AtomicU64>,
+    first: watch::Sender<bool>,
+    connected: watch::Sender<bool>,
+}
+
 /// One `Rtc` on one socket: drain until timeout, then wait for a datagram,
 /// a frame to write or the deadline. Ends when `stop` is dropped.
 async fn drive(
@@ -174,10 +187,14 @@ async fn drive(
     socket: UdpSocket,
     send: Option<(Mid, Bytes)>,
     mut writes: mpsc::Receiver<(Duration, Bytes)>,
-    received: Arc<AtomicU64>,
-    first: watch::Sender<bool>,
+    report: Report,
     mut stop: watch::Receiver<()>,
 ) {
+    let Report {
+        received,
+        first,
+        connected,
+    } = report;
     let mid = send.as_ref().map(|(m, _)| *m);
     let mut first_frame = send.map(|(_, f)| f);
     let mut buf = vec![0u8; 2000];
@@ -202,6 +219,7 @@ async fn drive(
                     let _ = socket.send_to(&t.contents, t.destination).await;
                 }
                 Ok(str0m::Output::Event(str0m::Event::Connected)) => {
+                    connected.send_replace(true);
                     if let Some(f) = first_frame.take() {
                         write(&mut rtc, Instant::now(), Duration::ZERO, &f);
                     }
@@ -266,14 +284,18 @@ pub async fn bare_link(first_frame: Bytes) -> Link {
     let (first_tx, first) = watch::channel(false);
     let (stop_tx, stop) = watch::channel(());
     let (write_tx, write_rx) = mpsc::channel(16);
+    let (connected_tx, connected) = watch::channel(false);
     let (idle_tx, idle_rx) = mpsc::channel(1);
     tokio::spawn(drive(
         a,
         sa,
         Some((mid, first_frame)),
         write_rx,
-        Arc::new(AtomicU64::new(0)),
-        watch::channel(false).0,
+        Report {
+            received: Arc::new(AtomicU64::new(0)),
+            first: watch::channel(false).0,
+            connected: connected_tx,
+        },
         stop.clone(),
     ));
     tokio::spawn(drive(
@@ -281,14 +303,18 @@ pub async fn bare_link(first_frame: Bytes) -> Link {
         sb,
         None,
         idle_rx,
-        received.clone(),
-        first_tx,
+        Report {
+            received: received.clone(),
+            first: first_tx,
+            connected: watch::channel(false).0,
+        },
         stop,
     ));
     Link {
         writer: Writer::Bare(write_tx),
         received,
         first,
+        connected,
         _keep: Box::new((stop_tx, idle_tx)),
     }
 }
