@@ -6,7 +6,7 @@
 
 mod harness;
 
-use harness::{bare_pair, proxy_pair, vp8_frame, Endpoint, Net};
+use harness::{bare_pair, interleaved, proxy_pair, vp8_frame, Endpoint, Net};
 
 /// Frame size: 3 KB, three RTP packets.
 const FRAME_LEN: usize = 3000;
@@ -26,12 +26,55 @@ fn connected<E: Endpoint>(mut net: Net<E>) -> Net<E> {
 
 fn main() {
     let frames = frames();
+    // For profilers: `FORWARD_ONLY=proxy|bare` forwards 3000 frames, no divan.
+    if let Ok(which) = std::env::var("FORWARD_ONLY") {
+        let run = |net: &mut dyn FnMut(u32, &[u8])| {
+            for n in 1..=3000u32 {
+                net(n, &frames[(n % FRAMES) as usize]);
+            }
+        };
+        if which == "proxy" {
+            let mut net = connected(proxy_pair());
+            run(&mut |n, f| net.forward(n, f));
+        } else {
+            let mut net = connected(bare_pair());
+            run(&mut |n, f| net.forward(n, f));
+        }
+        return;
+    }
     for (name, stats) in [
         ("proxy", per_frame(connected(proxy_pair()), &frames)),
         ("bare", per_frame(connected(bare_pair()), &frames)),
     ] {
         eprintln!("{name}: per frame over 300 frames: {stats}");
     }
+    // Interleaved: 100 frames per call, proxy and bare pairs alternating.
+    let mut proxy = connected(proxy_pair());
+    let mut bare = connected(bare_pair());
+    let (mut np, mut nb) = (1u32, 1u32);
+    let rounds = std::env::var("FORWARD_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(200);
+    interleaved(
+        "forwarding one 3 KB VP8 frame, in memory: write to frame event (per frame)",
+        rounds,
+        100,
+        &mut [
+            ("proxy-str0m", &mut || {
+                for _ in 0..100 {
+                    proxy.forward(np, &frames[(np % FRAMES) as usize]);
+                    np += 1;
+                }
+            }),
+            ("bare str0m (floor)", &mut || {
+                for _ in 0..100 {
+                    bare.forward(nb, &frames[(nb % FRAMES) as usize]);
+                    nb += 1;
+                }
+            }),
+        ],
+    );
     divan::main();
 }
 

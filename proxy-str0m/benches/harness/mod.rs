@@ -77,6 +77,25 @@ pub trait Endpoint {
 pub struct Proxy {
     jid: &'static str,
     conn: ProxyConnection,
+    /// Hold early non-STUN datagrams the connection does not accept yet and
+    /// hand them in once it does, as proxy-tokio's driver does.
+    hold: bool,
+    held: Vec<(SocketAddr, SocketAddr, Bytes)>,
+}
+
+impl Proxy {
+    fn release_held(&mut self, now: Instant) {
+        if self.held.is_empty() {
+            return;
+        }
+        for (s, d, c) in std::mem::take(&mut self.held) {
+            if self.conn.accepts(s, d, &c) {
+                self.conn.handle_receive(now, s, d, &c);
+            } else {
+                self.held.push((s, d, c));
+            }
+        }
+    }
 }
 
 impl Proxy {
@@ -88,6 +107,8 @@ impl Proxy {
         Proxy {
             jid,
             conn: ProxyConnection::with_time(now, config),
+            hold: false,
+            held: Vec::new(),
         }
     }
 }
@@ -106,13 +127,25 @@ impl Endpoint for Proxy {
         }
     }
     fn receive(&mut self, now: Instant, source: SocketAddr, destination: SocketAddr, data: &[u8]) {
+        let is_stun = data.first().is_some_and(|b| *b < 4);
+        if self.hold && !is_stun && !self.conn.accepts(source, destination, data) {
+            self.held
+                .push((source, destination, Bytes::copy_from_slice(data)));
+            return;
+        }
         self.conn.handle_receive(now, source, destination, data);
+        if self.hold {
+            self.release_held(now);
+        }
     }
     fn signal(&mut self, now: Instant, message: ProxyMessage) {
         self.conn.handle_message(now, message);
     }
     fn timeout(&mut self, now: Instant) {
         self.conn.handle_timeout(now);
+        if self.hold {
+            self.release_held(now);
+        }
     }
     fn ready(&self) -> bool {
         self.conn.is_connected()
@@ -124,6 +157,15 @@ impl Endpoint for Proxy {
 
 /// Two proxy connections; the sender has called `start()` with one desktop track.
 pub fn proxy_pair() -> Net<Proxy> {
+    proxy_pair_with(false)
+}
+
+/// Like [`proxy_pair`], with early datagrams held as proxy-tokio's driver does.
+pub fn proxy_pair_held() -> Net<Proxy> {
+    proxy_pair_with(true)
+}
+
+fn proxy_pair_with(hold: bool) -> Net<Proxy> {
     let now = Instant::now();
     let a = Proxy::new(
         now,
@@ -145,6 +187,9 @@ pub fn proxy_pair() -> Net<Proxy> {
         },
     );
     let mut net = Net::new(now, a, b);
+    for p in &mut net.peers {
+        p.hold = hold;
+    }
     net.peers[0]
         .conn
         .start(now, RECEIVER, &[LocalTrack::desktop()])
@@ -428,4 +473,54 @@ impl<E: Endpoint> Net<E> {
             assert!(steps < 100_000, "frame {n} does not arrive");
         }
     }
+}
+
+// ---- interleaved measurement ---------------------------------------------------
+
+/// Runs the variants in turn, `rounds` times (rotating the order each round so
+/// a change in the machine's load hits all alike), timing each call; prints,
+/// per variant, the median and minimum and their ratios to the last variant
+/// (the baseline). `per` divides every time (e.g. frames per call). The work
+/// is single-threaded and does no I/O, so wall time is its CPU time whenever
+/// the thread is not preempted; the minimum is the least disturbed figure.
+pub fn interleaved(
+    title: &str,
+    rounds: usize,
+    per: u32,
+    variants: &mut [(&str, &mut dyn FnMut())],
+) {
+    let n = variants.len();
+    let mut wall = vec![Vec::with_capacity(rounds); n];
+    for round in 0..rounds {
+        for k in 0..n {
+            let i = (k + round) % n;
+            let w0 = Instant::now();
+            (variants[i].1)();
+            wall[i].push(w0.elapsed() / per);
+        }
+    }
+    for w in &mut wall {
+        w.sort();
+    }
+    let median = |v: &[Duration]| v.get(v.len() / 2).copied().unwrap_or_default();
+    let min = |v: &[Duration]| v.first().copied().unwrap_or_default();
+    let f = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-12);
+    let base = n - 1;
+    println!("{title} ({rounds} interleaved rounds)");
+    println!(
+        "| variant | median | min | median / {0} median | min / {0} min |",
+        variants[base].0
+    );
+    println!("|---|---|---|---|---|");
+    for i in 0..n {
+        println!(
+            "| {} | {:?} | {:?} | {:.3} | {:.3} |",
+            variants[i].0,
+            median(&wall[i]),
+            min(&wall[i]),
+            f(median(&wall[i]), median(&wall[base])),
+            f(min(&wall[i]), min(&wall[base])),
+        );
+    }
+    println!();
 }
