@@ -48,7 +48,10 @@ fn main() {
     // CPU time of the process per setup (clock ticks of 10 ms, so many runs).
     let rt = runtime();
     for proxy in [true, false] {
-        let runs = 40u32;
+        let runs: u32 = std::env::var("UDP_RUNS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(40);
         let cpu = process_cpu();
         let wall = Instant::now();
         let mut times = rt.block_on(async {
@@ -65,6 +68,14 @@ fn main() {
         times.sort();
         let median = times[times.len() / 2];
         let max = times.iter().map(|t| t.1).max().unwrap_or_default();
+        let mut firsts: Vec<Duration> = times.iter().map(|t| t.1).collect();
+        firsts.sort();
+        let slow: Vec<String> = firsts
+            .iter()
+            .filter(|t| **t > Duration::from_millis(20))
+            .map(|t| format!("{:.0?}", t))
+            .collect();
+        eprintln!("first frame over 20 ms: {} of {runs}: {slow:?}", slow.len());
         eprintln!(
             "{}: {runs} setups: mean wall {:?}, process CPU {:?} each; median connected at {:?}, first frame at {:?}; slowest first frame {:?}",
             if proxy { "proxy-tokio" } else { "bare str0m" },

@@ -340,6 +340,8 @@ pub struct Net<E> {
     pub stats: Stats,
     /// Print every delivery and clock jump (`BENCH_TRACE=1`).
     pub trace: bool,
+    /// Deliver datagrams before stanzas (`BENCH_SIGNAL_LAST=1`).
+    pub signal_last: bool,
 }
 
 impl<E: Endpoint> Net<E> {
@@ -353,6 +355,7 @@ impl<E: Endpoint> Net<E> {
             frames: [0; 2],
             stats: Stats::default(),
             trace: std::env::var_os("BENCH_TRACE").is_some(),
+            signal_last: std::env::var_os("BENCH_SIGNAL_LAST").is_some(),
         };
         net.drain(0);
         net.drain(1);
@@ -387,6 +390,18 @@ impl<E: Endpoint> Net<E> {
     /// jumps the clock to the earliest deadline; then fires due timeouts.
     pub fn step(&mut self) {
         self.now = self.now.max(Instant::now());
+        // `BENCH_SIGNAL_LAST=1`: datagrams overtake stanzas (signaling slower than UDP).
+        if self.signal_last {
+            if let Some(i) = self
+                .wire
+                .iter()
+                .position(|(_, m)| matches!(m, Msg::Datagram(..)))
+            {
+                if let Some(item) = self.wire.remove(i) {
+                    self.wire.push_front(item);
+                }
+            }
+        }
         if let Some((to, msg)) = self.wire.pop_front() {
             if self.trace {
                 let t = self.now - self.start;
