@@ -1,0 +1,541 @@
+//! Shared by the `setup` and `forward` benchmarks: one in-memory network that
+//! drives two endpoints, either two proxy-str0m [`ProxyConnection`]s (Jingle
+//! signaling through the wire) or two bare str0m [`Rtc`]s (SDP exchanged
+//! directly, the floor). Both go through the same loop, so the difference is
+//! what the proxy layers cost.
+//!
+//! The clock is real (`Instant::now()`), but when nothing is in flight it
+//! jumps to the earliest deadline of either side instead of waiting, as the
+//! tests' `Pair` does: the loop runs as fast as the CPU allows.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use proxy_core::{Config, LocalTrack, ProxyMessage};
+use proxy_str0m::{Event, Output, ProxyConfig, ProxyConnection};
+use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::format::Codec;
+use str0m::media::{Direction, MediaKind, MediaTime, Mid, Pt};
+use str0m::{Candidate, Rtc};
+
+pub const SENDER: &str = "sender@example.com/s1";
+pub const RECEIVER: &str = "receiver@example.com/r1";
+const ADDRS: [&str; 2] = ["10.0.0.1:10000", "10.0.0.2:20000"];
+
+/// Media time between frames (30 fps).
+pub const FRAME_INTERVAL: Duration = Duration::from_nanos(1_000_000_000 / 30);
+
+/// A valid-looking VP8 frame (RFC 6386 §9.1), like the simulation's: frame
+/// tag, for keyframes the start code and 320x180, then `len` bytes derived
+/// from `n`.
+pub fn vp8_frame(n: u32, keyframe: bool, len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 10);
+    let first_part = (len as u32).min((1 << 19) - 1);
+    let tag = (first_part << 5) | (1 << 4) | u32::from(!keyframe);
+    out.extend_from_slice(&tag.to_le_bytes()[..3]);
+    if keyframe {
+        out.extend_from_slice(&[0x9d, 0x01, 0x2a]);
+        out.extend_from_slice(&320u16.to_le_bytes());
+        out.extend_from_slice(&180u16.to_le_bytes());
+    }
+    let mut x = n.wrapping_mul(2_654_435_761).wrapping_add(1);
+    for _ in 0..len {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        out.push(x as u8);
+    }
+    out
+}
+
+/// One output of an endpoint, reduced to what the network needs.
+pub enum Out {
+    Datagram(SocketAddr, SocketAddr, Bytes),
+    Signal(ProxyMessage),
+    Frame,
+    Other,
+    Timeout(Instant),
+}
+
+/// What the network drives.
+pub trait Endpoint {
+    fn poll(&mut self) -> Out;
+    fn receive(&mut self, now: Instant, source: SocketAddr, destination: SocketAddr, data: &[u8]);
+    fn signal(&mut self, now: Instant, message: ProxyMessage);
+    fn timeout(&mut self, now: Instant);
+    /// Media can flow.
+    fn ready(&self) -> bool;
+    /// Writes one video frame; false if refused.
+    fn write(&mut self, now: Instant, pts: Duration, data: &[u8]) -> bool;
+}
+
+// ---- proxy-str0m ------------------------------------------------------------
+
+pub struct Proxy {
+    jid: &'static str,
+    conn: ProxyConnection,
+    /// Hold early non-STUN datagrams the connection does not accept yet and
+    /// hand them in once it does, as proxy-tokio's driver does.
+    hold: bool,
+    held: Vec<(SocketAddr, SocketAddr, Bytes)>,
+}
+
+impl Proxy {
+    fn release_held(&mut self, now: Instant) {
+        if self.held.is_empty() {
+            return;
+        }
+        for (s, d, c) in std::mem::take(&mut self.held) {
+            if self.conn.accepts(s, d, &c) {
+                self.conn.handle_receive(now, s, d, &c);
+            } else {
+                self.held.push((s, d, c));
+            }
+        }
+    }
+}
+
+impl Proxy {
+    fn new(now: Instant, jid: &'static str, addr: &str, core: Config) -> Proxy {
+        let config = ProxyConfig {
+            core,
+            local_addrs: vec![addr.parse().expect("address")],
+        };
+        Proxy {
+            jid,
+            conn: ProxyConnection::with_time(now, config),
+            hold: false,
+            held: Vec::new(),
+        }
+    }
+}
+
+impl Endpoint for Proxy {
+    fn poll(&mut self) -> Out {
+        match self.conn.poll_output() {
+            Output::Timeout(t) => Out::Timeout(t),
+            Output::Transmit(t) => Out::Datagram(t.source, t.destination, t.contents),
+            Output::Signal { iq, .. } => Out::Signal(ProxyMessage {
+                from: self.jid.to_owned(),
+                iq,
+            }),
+            Output::Event(Event::Frame(_)) => Out::Frame,
+            Output::Event(_) => Out::Other,
+        }
+    }
+    fn receive(&mut self, now: Instant, source: SocketAddr, destination: SocketAddr, data: &[u8]) {
+        let is_stun = data.first().is_some_and(|b| *b < 4);
+        if self.hold && !is_stun && !self.conn.accepts(source, destination, data) {
+            self.held
+                .push((source, destination, Bytes::copy_from_slice(data)));
+            return;
+        }
+        self.conn.handle_receive(now, source, destination, data);
+        if self.hold {
+            self.release_held(now);
+        }
+    }
+    fn signal(&mut self, now: Instant, message: ProxyMessage) {
+        self.conn.handle_message(now, message);
+    }
+    fn timeout(&mut self, now: Instant) {
+        self.conn.handle_timeout(now);
+        if self.hold {
+            self.release_held(now);
+        }
+    }
+    fn ready(&self) -> bool {
+        self.conn.is_connected()
+    }
+    fn write(&mut self, now: Instant, pts: Duration, data: &[u8]) -> bool {
+        self.conn.write_frame(now, 0, pts, data).is_ok()
+    }
+}
+
+/// Two proxy connections; the sender has called `start()` with one desktop track.
+pub fn proxy_pair() -> Net<Proxy> {
+    proxy_pair_with(false)
+}
+
+/// Like [`proxy_pair`], with early datagrams held as proxy-tokio's driver does.
+pub fn proxy_pair_held() -> Net<Proxy> {
+    proxy_pair_with(true)
+}
+
+fn proxy_pair_with(hold: bool) -> Net<Proxy> {
+    let now = Instant::now();
+    let a = Proxy::new(
+        now,
+        SENDER,
+        ADDRS[0],
+        Config {
+            seed: 1,
+            ..Config::default()
+        },
+    );
+    let b = Proxy::new(
+        now,
+        RECEIVER,
+        ADDRS[1],
+        Config {
+            seed: 2,
+            convert_video_to_desktop: true,
+            ..Config::default()
+        },
+    );
+    let mut net = Net::new(now, a, b);
+    for p in &mut net.peers {
+        p.hold = hold;
+    }
+    net.peers[0]
+        .conn
+        .start(now, RECEIVER, &[LocalTrack::desktop()])
+        .expect("start");
+    net.drain(0);
+    net
+}
+
+// ---- bare str0m ---------------------------------------------------------------
+
+pub struct Bare {
+    rtc: Rtc,
+    mid: Option<Mid>,
+    pt: Option<Pt>,
+    connected: bool,
+}
+
+/// An `Rtc` configured as proxy-str0m configures its own: VP8 and Opus only,
+/// audio RTCP every second, STUN retransmissions capped at 1 s, one host
+/// candidate.
+fn bare_rtc(now: Instant, addr: &str) -> Rtc {
+    let mut config = Rtc::builder()
+        .clear_codecs()
+        .enable_opus(true, false)
+        .enable_vp8(true)
+        .set_rtcp_report_interval_audio(Duration::from_secs(1));
+    config.set_max_stun_rto(Duration::from_secs(1));
+    let mut rtc = config.build(now);
+    let candidate = Candidate::host(addr.parse().expect("address"), "udp").expect("candidate");
+    rtc.add_local_candidate(candidate);
+    rtc
+}
+
+impl Endpoint for Bare {
+    fn poll(&mut self) -> Out {
+        match self.rtc.poll_output().expect("str0m output") {
+            str0m::Output::Timeout(t) => Out::Timeout(t),
+            str0m::Output::Transmit(t) => {
+                let v: Vec<u8> = t.contents.into();
+                Out::Datagram(t.source, t.destination, Bytes::from(v))
+            }
+            str0m::Output::Event(str0m::Event::Connected) => {
+                self.connected = true;
+                Out::Other
+            }
+            str0m::Output::Event(str0m::Event::MediaData(_)) => Out::Frame,
+            str0m::Output::Event(_) => Out::Other,
+        }
+    }
+    fn receive(&mut self, now: Instant, source: SocketAddr, destination: SocketAddr, data: &[u8]) {
+        let r = str0m::net::Receive::new(str0m::net::Protocol::Udp, source, destination, data)
+            .expect("datagram");
+        self.rtc
+            .handle_input(str0m::Input::Receive(now, r))
+            .expect("receive");
+    }
+    fn signal(&mut self, _now: Instant, _message: ProxyMessage) {
+        unreachable!("bare str0m exchanges SDP directly")
+    }
+    fn timeout(&mut self, now: Instant) {
+        self.rtc
+            .handle_input(str0m::Input::Timeout(now))
+            .expect("timeout");
+    }
+    fn ready(&self) -> bool {
+        self.connected
+    }
+    fn write(&mut self, now: Instant, pts: Duration, data: &[u8]) -> bool {
+        let Some(mid) = self.mid else { return false };
+        let Some(writer) = self.rtc.writer(mid) else {
+            return false;
+        };
+        let pt = match self.pt {
+            Some(pt) => pt,
+            None => {
+                let Some(p) = writer
+                    .payload_params()
+                    .find(|p| p.spec().codec == Codec::Vp8)
+                else {
+                    return false;
+                };
+                let pt = p.pt();
+                self.pt = Some(pt);
+                pt
+            }
+        };
+        let time = MediaTime::from(pts).rebase(str0m::media::Frequency::NINETY_KHZ);
+        writer.write(pt, now, time, data).is_ok()
+    }
+}
+
+/// Two bare `Rtc`s: a sendonly video m-line offered, the offer and answer
+/// exchanged as SDP text (serialized and parsed, as signaling would).
+pub fn bare_pair() -> Net<Bare> {
+    let now = Instant::now();
+    let mut a = bare_rtc(now, ADDRS[0]);
+    let mut b = bare_rtc(now, ADDRS[1]);
+    let mut api = a.sdp_api();
+    let mid = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+    let (offer, pending) = api.apply().expect("offer");
+    let offer = SdpOffer::from_sdp_string(&offer.to_sdp_string()).expect("parse offer");
+    let answer = b.sdp_api().accept_offer(offer).expect("accept offer");
+    let answer = SdpAnswer::from_sdp_string(&answer.to_sdp_string()).expect("parse answer");
+    a.sdp_api()
+        .accept_answer(pending, answer)
+        .expect("accept answer");
+    let a = Bare {
+        rtc: a,
+        mid: Some(mid),
+        pt: None,
+        connected: false,
+    };
+    let b = Bare {
+        rtc: b,
+        mid: None,
+        pt: None,
+        connected: false,
+    };
+    Net::new(now, a, b)
+}
+
+// ---- the network -----------------------------------------------------------------
+
+pub enum Msg {
+    Datagram(SocketAddr, SocketAddr, Bytes),
+    Signal(ProxyMessage),
+}
+
+/// Counters of one run.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    pub datagrams: usize,
+    pub datagram_bytes: usize,
+    pub signals: usize,
+    pub signal_bytes: usize,
+    pub timeouts: usize,
+    /// Clock jumps to a deadline (nothing was in flight).
+    pub jumps: usize,
+}
+
+pub struct Net<E> {
+    pub peers: [E; 2],
+    pub now: Instant,
+    pub start: Instant,
+    deadline: [Instant; 2],
+    wire: VecDeque<(usize, Msg)>,
+    pub frames: [usize; 2],
+    pub stats: Stats,
+    /// Print every delivery and clock jump (`BENCH_TRACE=1`).
+    pub trace: bool,
+    /// Deliver datagrams before stanzas (`BENCH_SIGNAL_LAST=1`).
+    pub signal_last: bool,
+}
+
+impl<E: Endpoint> Net<E> {
+    pub fn new(now: Instant, a: E, b: E) -> Net<E> {
+        let mut net = Net {
+            peers: [a, b],
+            now,
+            start: now,
+            deadline: [now; 2],
+            wire: VecDeque::new(),
+            frames: [0; 2],
+            stats: Stats::default(),
+            trace: std::env::var_os("BENCH_TRACE").is_some(),
+            signal_last: std::env::var_os("BENCH_SIGNAL_LAST").is_some(),
+        };
+        net.drain(0);
+        net.drain(1);
+        net
+    }
+
+    /// Polls side `i` until its timeout.
+    pub fn drain(&mut self, i: usize) {
+        loop {
+            match self.peers[i].poll() {
+                Out::Timeout(t) => {
+                    self.deadline[i] = t;
+                    return;
+                }
+                Out::Datagram(s, d, c) => {
+                    self.stats.datagrams += 1;
+                    self.stats.datagram_bytes += c.len();
+                    self.wire.push_back((1 - i, Msg::Datagram(s, d, c)));
+                }
+                Out::Signal(m) => {
+                    self.stats.signals += 1;
+                    self.stats.signal_bytes += m.iq.len();
+                    self.wire.push_back((1 - i, Msg::Signal(m)));
+                }
+                Out::Frame => self.frames[i] += 1,
+                Out::Other => {}
+            }
+        }
+    }
+
+    /// Delivers the oldest message in flight, or, with nothing in flight,
+    /// jumps the clock to the earliest deadline; then fires due timeouts.
+    pub fn step(&mut self) {
+        self.now = self.now.max(Instant::now());
+        // `BENCH_SIGNAL_LAST=1`: datagrams overtake stanzas (signaling slower than UDP).
+        if self.signal_last {
+            if let Some(i) = self
+                .wire
+                .iter()
+                .position(|(_, m)| matches!(m, Msg::Datagram(..)))
+            {
+                if let Some(item) = self.wire.remove(i) {
+                    self.wire.push_front(item);
+                }
+            }
+        }
+        if let Some((to, msg)) = self.wire.pop_front() {
+            if self.trace {
+                let t = self.now - self.start;
+                match &msg {
+                    Msg::Datagram(_, _, c) => eprintln!(
+                        "{t:?} -> {to}: datagram {} bytes, first byte {}",
+                        c.len(),
+                        c.first().copied().unwrap_or(0)
+                    ),
+                    Msg::Signal(m) => {
+                        eprintln!("{t:?} -> {to}: {}", m.iq.get(..120).unwrap_or(&m.iq))
+                    }
+                }
+            }
+            match msg {
+                Msg::Datagram(s, d, c) => self.peers[to].receive(self.now, s, d, &c),
+                Msg::Signal(m) => self.peers[to].signal(self.now, m),
+            }
+            self.drain(to);
+        } else {
+            let next = self.deadline[0].min(self.deadline[1]);
+            if next > self.now {
+                if self.trace {
+                    eprintln!(
+                        "{:?}: jump by {:?} to {:?}",
+                        self.now - self.start,
+                        next - self.now,
+                        next - self.start
+                    );
+                }
+                self.stats.jumps += 1;
+                self.now = next;
+            }
+        }
+        for i in 0..2 {
+            if self.deadline[i] <= self.now {
+                self.stats.timeouts += 1;
+                self.peers[i].timeout(self.now);
+                self.drain(i);
+            }
+        }
+    }
+
+    /// Runs until the sender can send, writes one keyframe, and runs until the
+    /// receiver has it. Returns the clock's advance (real plus jumps).
+    pub fn first_frame(&mut self) -> Duration {
+        let mut steps = 0u32;
+        while !self.peers[0].ready() {
+            self.step();
+            steps += 1;
+            assert!(
+                steps < 1_000_000,
+                "no connection after {:?}: {:?}",
+                self.now - self.start,
+                self.stats
+            );
+        }
+        let frame = vp8_frame(0, true, 1000);
+        assert!(self.write(0, &frame), "first write");
+        while self.frames[1] == 0 {
+            self.step();
+            steps += 1;
+            assert!(steps < 1_000_000, "no frame");
+        }
+        self.now - self.start
+    }
+
+    /// Writes frame `n` on the sender (pts `n` frame intervals) and drains it.
+    pub fn write(&mut self, n: u32, data: &[u8]) -> bool {
+        self.now = self.now.max(Instant::now());
+        let ok = self.peers[0].write(self.now, FRAME_INTERVAL * n, data);
+        self.drain(0);
+        ok
+    }
+
+    /// Sends one frame and runs until the receiver has it.
+    pub fn forward(&mut self, n: u32, data: &[u8]) {
+        let before = self.frames[1];
+        assert!(self.write(n, data), "write frame {n}");
+        let mut steps = 0u32;
+        while self.frames[1] == before {
+            self.step();
+            steps += 1;
+            assert!(steps < 100_000, "frame {n} does not arrive");
+        }
+    }
+}
+
+// ---- interleaved measurement ---------------------------------------------------
+
+/// Runs the variants in turn, `rounds` times (rotating the order each round so
+/// a change in the machine's load hits all alike), timing each call; prints,
+/// per variant, the median and minimum and their ratios to the last variant
+/// (the baseline). `per` divides every time (e.g. frames per call). The work
+/// is single-threaded and does no I/O, so wall time is its CPU time whenever
+/// the thread is not preempted; the minimum is the least disturbed figure.
+pub fn interleaved(
+    title: &str,
+    rounds: usize,
+    per: u32,
+    variants: &mut [(&str, &mut dyn FnMut())],
+) {
+    let n = variants.len();
+    let mut wall = vec![Vec::with_capacity(rounds); n];
+    for round in 0..rounds {
+        for k in 0..n {
+            let i = (k + round) % n;
+            let w0 = Instant::now();
+            (variants[i].1)();
+            wall[i].push(w0.elapsed() / per);
+        }
+    }
+    for w in &mut wall {
+        w.sort();
+    }
+    let median = |v: &[Duration]| v.get(v.len() / 2).copied().unwrap_or_default();
+    let min = |v: &[Duration]| v.first().copied().unwrap_or_default();
+    let f = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-12);
+    let base = n - 1;
+    println!("{title} ({rounds} interleaved rounds)");
+    println!(
+        "| variant | median | min | median / {0} median | min / {0} min |",
+        variants[base].0
+    );
+    println!("|---|---|---|---|---|");
+    for i in 0..n {
+        println!(
+            "| {} | {:?} | {:?} | {:.3} | {:.3} |",
+            variants[i].0,
+            median(&wall[i]),
+            min(&wall[i]),
+            f(median(&wall[i]), median(&wall[base])),
+            f(min(&wall[i]), min(&wall[base])),
+        );
+    }
+    println!();
+}
