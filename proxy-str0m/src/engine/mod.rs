@@ -380,7 +380,7 @@ impl Engine {
         };
         let time = MediaTime::from(pts).rebase(params.spec().clock_rate);
         let result = writer
-            .write(params.pt(), now, time, data.to_vec())
+            .write(params.pt(), now, time, data)
             .map_err(|e| WriteError::Engine(e.to_string()));
         self.drain();
         result

@@ -184,7 +184,8 @@ impl Engine {
             kind,
             pts: Duration::from(d.time),
             keyframe,
-            data: Bytes::copy_from_slice(&d.data),
+            // Shares str0m's buffer: no copy per frame.
+            data: Bytes::from_owner(d.data),
         }));
     }
 }
