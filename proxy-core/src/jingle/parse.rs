@@ -81,11 +81,17 @@ pub fn parse_iq(input: &str, limits: &Limits) -> Result<Iq, ParseError> {
             limit: limits.max_bytes,
         });
     }
-    if let Some((at, c)) = input.char_indices().find(|&(_, c)| !reader::is_xml_char(c)) {
-        return Err(ParseError::Xml {
-            at: at as u64,
-            reason: format!("character U+{:04X} is not allowed in XML", u32::from(c)),
-        });
+    // Every byte of valid UTF-8 at or above 0x20 is part of an XML `Char`, except
+    // in U+FFFE and U+FFFF, whose encodings start with 0xEF: only if a control byte
+    // or such a lead byte appears is the input decoded char by char.
+    let suspect = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF;
+    if input.bytes().any(suspect) {
+        if let Some((at, c)) = input.char_indices().find(|&(_, c)| !reader::is_xml_char(c)) {
+            return Err(ParseError::Xml {
+                at: at as u64,
+                reason: format!("character U+{:04X} is not allowed in XML", u32::from(c)),
+            });
+        }
     }
     let mut p = Parser {
         rd: Reader::new(input, limits),
@@ -327,7 +333,7 @@ impl<'i> Parser<'i, '_> {
                 Ok(())
             })?;
             group.contents.push(required(name, "content", "name")?);
-            self.rd.skip(c)?;
+            self.rd.skip_checked(c)?;
         }
         Ok(group)
     }

@@ -358,6 +358,12 @@ impl<'i> Reader<'i> {
     /// depth limit) but keeping nothing. Iterative, so any nesting is safe.
     pub(super) fn skip(&mut self, e: Elem<'_>) -> Result<(), ParseError> {
         e.check_attrs()?;
+        self.skip_checked(e)
+    }
+
+    /// [`Reader::skip`] for an element whose attributes [`Elem::attrs`] has
+    /// already read (and so checked) in full: only its content is checked.
+    pub(super) fn skip_checked(&mut self, e: Elem<'_>) -> Result<(), ParseError> {
         if e.empty {
             return Ok(());
         }
@@ -375,6 +381,12 @@ impl<'i> Reader<'i> {
     /// The text content of `e`, consuming it; child elements are skipped.
     pub(super) fn text(&mut self, e: Elem<'_>) -> Result<String, ParseError> {
         e.check_attrs()?;
+        self.text_checked(e)
+    }
+
+    /// [`Reader::text`] for an element whose attributes [`Elem::attrs`] has
+    /// already read (and so checked) in full.
+    pub(super) fn text_checked(&mut self, e: Elem<'_>) -> Result<String, ParseError> {
         let mut out = String::new();
         if e.empty {
             return Ok(out);

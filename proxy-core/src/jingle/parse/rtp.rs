@@ -131,7 +131,7 @@ impl<'i> Parser<'i, '_> {
                         Ok(())
                     })?;
                     pt.rtcp_fb_trr_int = Some(required(value, "rtcp-fb-trr-int", "value")?);
-                    self.rd.skip(c)?;
+                    self.rd.skip_checked(c)?;
                 }
                 _ => self.rd.skip(c)?,
             }
@@ -151,7 +151,7 @@ impl<'i> Parser<'i, '_> {
             }
             Ok(())
         })?;
-        self.rd.skip(e)?;
+        self.rd.skip_checked(e)?;
         Ok(p)
     }
 
@@ -166,7 +166,7 @@ impl<'i> Parser<'i, '_> {
             }
             Ok(())
         })?;
-        self.rd.skip(e)?;
+        self.rd.skip_checked(e)?;
         Ok(RtcpFb {
             kind: required(kind, "rtcp-fb", "type")?,
             subtype,
@@ -194,7 +194,7 @@ impl<'i> Parser<'i, '_> {
             Ok(())
         })?;
         if ssrc.is_none() && rid {
-            self.rd.skip(e)?;
+            self.rd.skip_checked(e)?;
             return Ok(None);
         }
         source.ssrc = required(ssrc, "source", "ssrc")?;
@@ -246,7 +246,7 @@ impl<'i> Parser<'i, '_> {
                 Ok(())
             })?;
             group.ssrcs.push(required(ssrc, "source", "ssrc")?);
-            self.rd.skip(c)?;
+            self.rd.skip_checked(c)?;
         }
         Ok(group)
     }
@@ -270,7 +270,7 @@ impl<'i> Parser<'i, '_> {
             }
             Ok(())
         })?;
-        self.rd.skip(e)?;
+        self.rd.skip_checked(e)?;
         Ok(RtpHdrext {
             id: required(id, EL, "id")?,
             uri: required(uri, EL, "uri")?,
