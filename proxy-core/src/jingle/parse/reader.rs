@@ -1,4 +1,4 @@
-//! A bounded, namespace-resolving event source over quick-xml's [`NsReader`].
+//! A bounded, namespace-resolving event source over quick-xml's `Reader`.
 //!
 //! Everything the grammar in the parent module needs and nothing more: elements
 //! with their resolved namespace, text with references resolved, depth counted,
@@ -6,9 +6,12 @@
 
 use std::borrow::Cow;
 
+use std::collections::HashMap;
+
+use quick_xml::events::attributes::AttrError;
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::ResolveResult;
-use quick_xml::{NsReader, XmlVersion};
+use quick_xml::name::{Namespace, NamespaceResolver, ResolveResult};
+use quick_xml::{Reader as XmlReader, XmlVersion};
 
 use crate::error::ParseError;
 use crate::jingle::{dtls, grouping, ice_udp, rtp, NS_JINGLE, NS_JINGLE_ERRORS};
@@ -21,6 +24,10 @@ const MAX_ERROR_TEXT: usize = 64;
 
 /// Longest reader message copied into [`ParseError::Xml`].
 const MAX_REASON: usize = 160;
+
+/// Attribute names kept on the stack for the duplicate check; a start tag with
+/// more (lib-jitsi-meet's busiest, a `<candidate>`, has 11) uses a hash map.
+const SMALL_ATTRS: usize = 16;
 
 /// `s` cut to at most `max` bytes on a char boundary.
 pub(super) fn truncate(s: &str, max: usize) -> &str {
@@ -113,6 +120,11 @@ pub(super) struct Elem<'i> {
     pub(super) ns: Ns,
     /// `<x/>`: there are no children and no end tag to consume.
     pub(super) empty: bool,
+    /// How many attributes, from the first, are well formed and unique.
+    valid: usize,
+    /// The error of attribute number `valid` (syntax or duplicate), reported
+    /// once the grammar reads the attributes.
+    deferred: Option<quick_xml::Error>,
 }
 
 impl Elem<'_> {
@@ -145,7 +157,9 @@ impl Elem<'_> {
         &'a self,
         mut f: impl FnMut(&str, Cow<'a, str>) -> Result<(), ParseError>,
     ) -> Result<(), ParseError> {
-        for attr in self.start.attributes() {
+        // The start tag was scanned when it was read (`Reader::scan`): its first
+        // `valid` attributes parse and are unique, so they are not checked again.
+        for attr in self.start.attributes().with_checks(false).take(self.valid) {
             let attr = attr.map_err(|e| self.xml_error(&quick_xml::Error::InvalidAttr(e)))?;
             if attr.value.contains('<') {
                 return Err(ParseError::Xml {
@@ -162,7 +176,10 @@ impl Elem<'_> {
                 .map_err(|e| self.xml_error(&e))?;
             f(key, value)?;
         }
-        Ok(())
+        match &self.deferred {
+            Some(e) => Err(self.xml_error(e)),
+            None => Ok(()),
+        }
     }
 
     /// Checks that every attribute is well formed, keeping none.
@@ -192,7 +209,9 @@ pub(super) enum Ev<'i> {
 
 /// The bounded event source.
 pub(super) struct Reader<'i> {
-    r: NsReader<&'i [u8]>,
+    r: XmlReader<&'i [u8]>,
+    /// The namespace bindings in scope, one level per open element.
+    ns: NamespaceResolver,
     max_depth: usize,
     /// Open elements right now.
     depth: usize,
@@ -202,7 +221,7 @@ pub(super) struct Reader<'i> {
 
 impl<'i> Reader<'i> {
     pub(super) fn new(input: &'i str, limits: &Limits) -> Reader<'i> {
-        let mut r = NsReader::from_str(input);
+        let mut r = XmlReader::from_str(input);
         let config = r.config_mut();
         config.check_end_names = true;
         config.check_comments = true;
@@ -211,6 +230,7 @@ impl<'i> Reader<'i> {
         config.allow_unmatched_ends = false;
         Reader {
             r,
+            ns: NamespaceResolver::default(),
             max_depth: limits.max_depth,
             depth: 0,
             at_start: true,
@@ -252,8 +272,84 @@ impl<'i> Reader<'i> {
         }
     }
 
-    fn open(&self, start: BytesStart<'i>, at: u64, empty: bool) -> Result<Ev<'i>, ParseError> {
-        let (resolved, _) = self.r.resolver().resolve_element(start.name());
+    /// One pass over the attributes of a start tag just read: opens a namespace
+    /// scope with its `xmlns` / `xmlns:p` declarations (as quick-xml's
+    /// `NsReader` would: every declaration before the first syntax error), and
+    /// finds how many attributes are well formed and unique, keeping the first
+    /// error for [`Elem::attrs`].
+    fn scan(
+        &mut self,
+        start: &BytesStart<'_>,
+    ) -> Result<(usize, Option<quick_xml::Error>), ParseError> {
+        let empty_tag = BytesStart::from_content("", 0);
+        self.ns
+            .push(&empty_tag)
+            .map_err(|e| self.xml_error(&quick_xml::Error::Namespace(e)))?;
+        let base = start.as_ptr() as usize;
+        let mut small: [(&str, usize); SMALL_ATTRS] = [("", 0); SMALL_ATTRS];
+        let mut many: HashMap<&str, usize> = HashMap::new();
+        let (mut valid, mut deferred) = (0, None);
+        for attr in start.attributes().with_checks(false) {
+            let attr = match attr {
+                Ok(attr) => attr,
+                Err(e) => {
+                    deferred.get_or_insert(quick_xml::Error::InvalidAttr(e));
+                    break;
+                }
+            };
+            if let Some(prefix) = attr.key.as_namespace_binding() {
+                self.ns
+                    .add(prefix, Namespace(&attr.value))
+                    .map_err(|e| self.xml_error(&quick_xml::Error::Namespace(e)))?;
+            }
+            if deferred.is_some() {
+                continue;
+            }
+            let key = attr.key.into_inner();
+            // Offset of the name in the tag, as quick-xml reports duplicates.
+            let pos = (key.as_ptr() as usize).saturating_sub(base);
+            let prev = if valid < SMALL_ATTRS {
+                let found = small
+                    .iter()
+                    .take(valid)
+                    .find(|(k, _)| *k == key)
+                    .map(|&(_, p)| p);
+                if let Some(slot) = small.get_mut(valid) {
+                    *slot = (key, pos);
+                }
+                found
+            } else {
+                if many.is_empty() {
+                    many.extend(small.iter().copied());
+                }
+                many.get(key).copied()
+            };
+            match prev {
+                Some(prev) => {
+                    deferred = Some(quick_xml::Error::InvalidAttr(AttrError::Duplicated(
+                        pos, prev,
+                    )))
+                }
+                None => {
+                    if valid >= SMALL_ATTRS {
+                        many.insert(key, pos);
+                    }
+                    valid += 1;
+                }
+            }
+        }
+        Ok((valid, deferred))
+    }
+
+    /// The [`Elem`] of a start tag already scanned, with its namespace resolved.
+    fn open(
+        &self,
+        start: BytesStart<'i>,
+        at: u64,
+        empty: bool,
+        (valid, deferred): (usize, Option<quick_xml::Error>),
+    ) -> Result<Ev<'i>, ParseError> {
+        let (resolved, _) = self.ns.resolve_element(start.name());
         let ns = match resolved {
             ResolveResult::Unbound => Ns::None,
             ResolveResult::Bound(ns) => Ns::from_uri(ns.0),
@@ -272,6 +368,8 @@ impl<'i> Reader<'i> {
             at,
             ns,
             empty,
+            valid,
+            deferred,
         }))
     }
 
@@ -286,19 +384,25 @@ impl<'i> Reader<'i> {
             let at_start = std::mem::replace(&mut self.at_start, false);
             return match event {
                 Event::Start(start) => {
+                    let scanned = self.scan(&start)?;
                     self.depth += 1;
                     if self.depth > self.max_depth {
                         return Err(self.too_deep());
                     }
-                    self.open(start, before, false)
+                    self.open(start, before, false, scanned)
                 }
                 Event::Empty(start) => {
+                    let scanned = self.scan(&start)?;
                     if self.depth >= self.max_depth {
                         return Err(self.too_deep());
                     }
-                    self.open(start, before, true)
+                    let open = self.open(start, before, true, scanned);
+                    // An empty element's declarations end with it.
+                    self.ns.pop();
+                    open
                 }
                 Event::End(_) => {
+                    self.ns.pop();
                     self.depth = self.depth.saturating_sub(1);
                     Ok(Ev::Close)
                 }
