@@ -184,6 +184,15 @@ fn room(len: usize, limit: usize, what: &'static str) -> Result<(), ParseError> 
     }
 }
 
+/// Pushes `item`, reserving room for `first` items on the first push, so that
+/// a list the size lib-jitsi-meet sends does not grow (and reallocate) from 4.
+fn push_sized<T>(list: &mut Vec<T>, item: T, first: usize) {
+    if list.capacity() == 0 {
+        list.reserve_exact(first);
+    }
+    list.push(item);
+}
+
 /// Whether `s` can be written back as an element name (the conditions of
 /// `<reason>` and `<error>` are element names).
 pub(crate) fn is_element_name(s: &str) -> bool {
@@ -290,12 +299,25 @@ impl<'i> Parser<'i, '_> {
                 _ => self.rd.skip(c)?,
             }
         }
-        let mut names = HashSet::with_capacity(jingle.contents.len());
-        if let Some(dup) = jingle
-            .contents
-            .iter()
-            .find(|c| !names.insert(c.name.as_str()))
-        {
+        // A few contents (lib-jitsi-meet sends one per medium) are compared pairwise,
+        // without allocating; more (the limit is configurable) go through a set.
+        let dup = if jingle.contents.len() <= 16 {
+            jingle.contents.iter().enumerate().find_map(|(i, c)| {
+                jingle
+                    .contents
+                    .get(..i)?
+                    .iter()
+                    .any(|d| d.name == c.name)
+                    .then_some(c)
+            })
+        } else {
+            let mut names = HashSet::with_capacity(jingle.contents.len());
+            jingle
+                .contents
+                .iter()
+                .find(|c| !names.insert(c.name.as_str()))
+        };
+        if let Some(dup) = dup {
             return Err(ParseError::DuplicateContent(excerpt(&dup.name)));
         }
         Ok(jingle)
