@@ -8,9 +8,9 @@ use std::borrow::Cow;
 
 use std::collections::HashMap;
 
-use quick_xml::events::attributes::AttrError;
+use quick_xml::events::attributes::{AttrError, Attribute, Attributes};
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::{Namespace, NamespaceResolver, ResolveResult};
+use quick_xml::name::{Namespace, NamespaceResolver, QName, ResolveResult};
 use quick_xml::{Reader as XmlReader, XmlVersion};
 
 use crate::error::ParseError;
@@ -111,6 +111,84 @@ impl Ns {
     }
 }
 
+/// A start tag's attributes as `(name, raw value)`, by quick-xml's rules.
+///
+/// The plain form, `name='value'` or `name="value"` after white space (every
+/// attribute lib-jitsi-meet writes), is split here directly, exactly where
+/// quick-xml's `Attributes` would split it. From the first attribute in any other
+/// form on, quick-xml's iterator takes over, so every error is quick-xml's own.
+struct AttrIter<'a> {
+    buf: &'a str,
+    /// Where the next attribute (or the white space before it) starts.
+    pos: usize,
+    slow: Option<Attributes<'a>>,
+}
+
+impl<'a> AttrIter<'a> {
+    fn new(start: &'a BytesStart<'_>) -> AttrIter<'a> {
+        AttrIter {
+            buf: start,
+            pos: start.name().into_inner().len(),
+            slow: None,
+        }
+    }
+
+    /// The next plain attribute: `Some(None)` at the end of the tag, `None`
+    /// if the next attribute is not in the plain form.
+    fn plain(&mut self) -> Option<Option<(&'a str, &'a str)>> {
+        let b = self.buf.as_bytes();
+        let is_space = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
+        let mut i = self.pos;
+        while b.get(i).is_some_and(is_space) {
+            i += 1;
+        }
+        if i >= b.len() {
+            return Some(None);
+        }
+        // Like quick-xml, the first byte belongs to the name whatever it is.
+        let key_start = i;
+        i += 1;
+        while b.get(i).is_some_and(|c| *c != b'=' && !is_space(c)) {
+            i += 1;
+        }
+        if b.get(i) != Some(&b'=') {
+            return None;
+        }
+        let key_end = i;
+        let quote = *b.get(i + 1)?;
+        if quote != b'"' && quote != b'\'' {
+            return None;
+        }
+        let value_start = i + 2;
+        let value_end = value_start + b.get(value_start..)?.iter().position(|c| *c == quote)?;
+        // Both ranges are bounded by ASCII bytes, so they are on char boundaries.
+        let key = self.buf.get(key_start..key_end)?;
+        let value = self.buf.get(value_start..value_end)?;
+        self.pos = value_end + 1;
+        Some(Some((key, value)))
+    }
+}
+
+impl<'a> Iterator for AttrIter<'a> {
+    type Item = Result<(&'a str, Cow<'a, str>), AttrError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.slow.is_none() {
+            match self.plain() {
+                Some(Some((key, value))) => return Some(Ok((key, Cow::Borrowed(value)))),
+                Some(None) => return None,
+                None => {
+                    let mut slow = Attributes::new(self.buf, self.pos);
+                    slow.with_checks(false);
+                    self.slow = Some(slow);
+                }
+            }
+        }
+        let attr = self.slow.as_mut()?.next()?;
+        Some(attr.map(|a| (a.key.into_inner(), a.value)))
+    }
+}
+
 /// One element start (`<x …>` or `<x …/>`) with its resolved namespace.
 pub(super) struct Elem<'i> {
     start: BytesStart<'i>,
@@ -159,21 +237,32 @@ impl Elem<'_> {
     ) -> Result<(), ParseError> {
         // The start tag was scanned when it was read (`Reader::scan`): its first
         // `valid` attributes parse and are unique, so they are not checked again.
-        for attr in self.start.attributes().with_checks(false).take(self.valid) {
-            let attr = attr.map_err(|e| self.xml_error(&quick_xml::Error::InvalidAttr(e)))?;
-            if attr.value.contains('<') {
+        for attr in AttrIter::new(&self.start).take(self.valid) {
+            let (key, raw) = attr.map_err(|e| self.xml_error(&quick_xml::Error::InvalidAttr(e)))?;
+            // Without these bytes a value is neither refused nor changed by
+            // normalization (which only replaces references and tab/CR/LF).
+            let plain = !raw
+                .bytes()
+                .any(|b| matches!(b, b'<' | b'&' | b'\t' | b'\n' | b'\r'));
+            if !plain && raw.contains('<') {
                 return Err(ParseError::Xml {
                     at: self.at,
                     reason: "'<' in an attribute value".into(),
                 });
             }
-            let key = attr.key.into_inner();
             if key == "xmlns" || key.contains(':') {
                 continue;
             }
-            let value = attr
+            let value = if plain {
+                raw
+            } else {
+                Attribute {
+                    key: QName(key),
+                    value: raw,
+                }
                 .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|e| self.xml_error(&e))?;
+                .map_err(|e| self.xml_error(&e))?
+            };
             f(key, value)?;
         }
         match &self.deferred {
@@ -289,23 +378,22 @@ impl<'i> Reader<'i> {
         let mut small: [(&str, usize); SMALL_ATTRS] = [("", 0); SMALL_ATTRS];
         let mut many: HashMap<&str, usize> = HashMap::new();
         let (mut valid, mut deferred) = (0, None);
-        for attr in start.attributes().with_checks(false) {
-            let attr = match attr {
+        for attr in AttrIter::new(start) {
+            let (key, value) = match attr {
                 Ok(attr) => attr,
                 Err(e) => {
                     deferred.get_or_insert(quick_xml::Error::InvalidAttr(e));
                     break;
                 }
             };
-            if let Some(prefix) = attr.key.as_namespace_binding() {
+            if let Some(prefix) = QName(key).as_namespace_binding() {
                 self.ns
-                    .add(prefix, Namespace(&attr.value))
+                    .add(prefix, Namespace(&value))
                     .map_err(|e| self.xml_error(&quick_xml::Error::Namespace(e)))?;
             }
             if deferred.is_some() {
                 continue;
             }
-            let key = attr.key.into_inner();
             // Offset of the name in the tag, as quick-xml reports duplicates.
             let pos = (key.as_ptr() as usize).saturating_sub(base);
             let prev = if valid < SMALL_ATTRS {
