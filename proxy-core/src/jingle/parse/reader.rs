@@ -160,7 +160,7 @@ impl<'a> AttrIter<'a> {
             return None;
         }
         let value_start = i + 2;
-        let value_end = value_start + b.get(value_start..)?.iter().position(|c| *c == quote)?;
+        let value_end = value_start + self.buf.get(value_start..)?.find(char::from(quote))?;
         // Both ranges are bounded by ASCII bytes, so they are on char boundaries.
         let key = self.buf.get(key_start..key_end)?;
         let value = self.buf.get(value_start..value_end)?;
