@@ -189,6 +189,59 @@ impl<'a> Iterator for AttrIter<'a> {
     }
 }
 
+/// The duplicate-name check over one tag's attributes, reporting as quick-xml
+/// does: names are compared on the stack, through a hash map beyond
+/// [`SMALL_ATTRS`] so that a tag with thousands of attributes stays linear.
+struct Unique<'a> {
+    /// Start of the tag, for quick-xml's positions.
+    base: usize,
+    small: [(&'a str, usize); SMALL_ATTRS],
+    many: HashMap<&'a str, usize>,
+    seen: usize,
+}
+
+impl<'a> Unique<'a> {
+    fn new(tag: &'a str) -> Unique<'a> {
+        Unique {
+            base: tag.as_ptr() as usize,
+            small: [("", 0); SMALL_ATTRS],
+            many: HashMap::new(),
+            seen: 0,
+        }
+    }
+
+    /// Records `key` (a slice of the tag), failing if it was seen before.
+    fn add(&mut self, key: &'a str) -> Result<(), AttrError> {
+        // Offset of the name in the tag, as quick-xml reports duplicates.
+        let pos = (key.as_ptr() as usize).saturating_sub(self.base);
+        let prev = if self.seen < SMALL_ATTRS {
+            let found = self
+                .small
+                .iter()
+                .take(self.seen)
+                .find(|(k, _)| *k == key)
+                .map(|&(_, p)| p);
+            if let Some(slot) = self.small.get_mut(self.seen) {
+                *slot = (key, pos);
+            }
+            found
+        } else {
+            if self.many.is_empty() {
+                self.many.extend(self.small.iter().copied());
+            }
+            self.many.get(key).copied()
+        };
+        if let Some(prev) = prev {
+            return Err(AttrError::Duplicated(pos, prev));
+        }
+        if self.seen >= SMALL_ATTRS {
+            self.many.insert(key, pos);
+        }
+        self.seen += 1;
+        Ok(())
+    }
+}
+
 /// One element start (`<x …>` or `<x …/>`) with its resolved namespace.
 pub(super) struct Elem<'i> {
     start: BytesStart<'i>,
@@ -198,6 +251,9 @@ pub(super) struct Elem<'i> {
     pub(super) ns: Ns,
     /// `<x/>`: there are no children and no end tag to consume.
     pub(super) empty: bool,
+    /// Whether [`Reader::scan`] checked the attributes (tags declaring
+    /// namespaces); if not, [`Elem::attrs`] checks them as it reads them.
+    checked: bool,
     /// How many attributes, from the first, are well formed and unique.
     valid: usize,
     /// The error of attribute number `valid` (syntax or duplicate), reported
@@ -235,40 +291,64 @@ impl Elem<'_> {
         &'a self,
         mut f: impl FnMut(&str, Cow<'a, str>) -> Result<(), ParseError>,
     ) -> Result<(), ParseError> {
+        if !self.checked {
+            // No namespace declaration, so no scan: checked here, in order, as
+            // quick-xml's checking iterator would.
+            let mut unique = Unique::new(&self.start);
+            for attr in AttrIter::new(&self.start) {
+                let (key, raw) =
+                    attr.map_err(|e| self.xml_error(&quick_xml::Error::InvalidAttr(e)))?;
+                unique
+                    .add(key)
+                    .map_err(|e| self.xml_error(&quick_xml::Error::InvalidAttr(e)))?;
+                self.attr(key, raw, &mut f)?;
+            }
+            return Ok(());
+        }
         // The start tag was scanned when it was read (`Reader::scan`): its first
         // `valid` attributes parse and are unique, so they are not checked again.
         for attr in AttrIter::new(&self.start).take(self.valid) {
             let (key, raw) = attr.map_err(|e| self.xml_error(&quick_xml::Error::InvalidAttr(e)))?;
-            // Without these bytes a value is neither refused nor changed by
-            // normalization (which only replaces references and tab/CR/LF).
-            let plain = !raw
-                .bytes()
-                .any(|b| matches!(b, b'<' | b'&' | b'\t' | b'\n' | b'\r'));
-            if !plain && raw.contains('<') {
-                return Err(ParseError::Xml {
-                    at: self.at,
-                    reason: "'<' in an attribute value".into(),
-                });
-            }
-            if key == "xmlns" || key.contains(':') {
-                continue;
-            }
-            let value = if plain {
-                raw
-            } else {
-                Attribute {
-                    key: QName(key),
-                    value: raw,
-                }
-                .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|e| self.xml_error(&e))?
-            };
-            f(key, value)?;
+            self.attr(key, raw, &mut f)?;
         }
         match &self.deferred {
             Some(e) => Err(self.xml_error(e)),
             None => Ok(()),
         }
+    }
+
+    /// One attribute of [`Elem::attrs`], already known to be well formed and unique.
+    fn attr<'a>(
+        &'a self,
+        key: &'a str,
+        raw: Cow<'a, str>,
+        f: &mut impl FnMut(&str, Cow<'a, str>) -> Result<(), ParseError>,
+    ) -> Result<(), ParseError> {
+        // Without these bytes a value is neither refused nor changed by
+        // normalization (which only replaces references and tab/CR/LF).
+        let plain = !raw
+            .bytes()
+            .any(|b| matches!(b, b'<' | b'&' | b'\t' | b'\n' | b'\r'));
+        if !plain && raw.contains('<') {
+            return Err(ParseError::Xml {
+                at: self.at,
+                reason: "'<' in an attribute value".into(),
+            });
+        }
+        if key == "xmlns" || key.contains(':') {
+            return Ok(());
+        }
+        let value = if plain {
+            raw
+        } else {
+            Attribute {
+                key: QName(key),
+                value: raw,
+            }
+            .normalized_value(XmlVersion::Implicit1_0)
+            .map_err(|e| self.xml_error(&e))?
+        };
+        f(key, value)
     }
 
     /// Checks that every attribute is well formed, keeping none.
@@ -365,18 +445,22 @@ impl<'i> Reader<'i> {
     /// scope with its `xmlns` / `xmlns:p` declarations (as quick-xml's
     /// `NsReader` would: every declaration before the first syntax error), and
     /// finds how many attributes are well formed and unique, keeping the first
-    /// error for [`Elem::attrs`].
+    /// error for [`Elem::attrs`]. A tag without `xmlns` in it is left to
+    /// [`Elem::attrs`] whole: `(checked, valid, error)`.
     fn scan(
         &mut self,
         start: &BytesStart<'_>,
-    ) -> Result<(usize, Option<quick_xml::Error>), ParseError> {
+    ) -> Result<(bool, usize, Option<quick_xml::Error>), ParseError> {
         let empty_tag = BytesStart::from_content("", 0);
         self.ns
             .push(&empty_tag)
             .map_err(|e| self.xml_error(&quick_xml::Error::Namespace(e)))?;
-        let base = start.as_ptr() as usize;
-        let mut small: [(&str, usize); SMALL_ATTRS] = [("", 0); SMALL_ATTRS];
-        let mut many: HashMap<&str, usize> = HashMap::new();
+        // Every declaration's name starts with `xmlns`: a tag without it declares
+        // nothing and is checked later, by `Elem::attrs`.
+        if !start.contains("xmlns") {
+            return Ok((false, 0, None));
+        }
+        let mut unique = Unique::new(start);
         let (mut valid, mut deferred) = (0, None);
         for attr in AttrIter::new(start) {
             let (key, value) = match attr {
@@ -394,39 +478,12 @@ impl<'i> Reader<'i> {
             if deferred.is_some() {
                 continue;
             }
-            // Offset of the name in the tag, as quick-xml reports duplicates.
-            let pos = (key.as_ptr() as usize).saturating_sub(base);
-            let prev = if valid < SMALL_ATTRS {
-                let found = small
-                    .iter()
-                    .take(valid)
-                    .find(|(k, _)| *k == key)
-                    .map(|&(_, p)| p);
-                if let Some(slot) = small.get_mut(valid) {
-                    *slot = (key, pos);
-                }
-                found
-            } else {
-                if many.is_empty() {
-                    many.extend(small.iter().copied());
-                }
-                many.get(key).copied()
-            };
-            match prev {
-                Some(prev) => {
-                    deferred = Some(quick_xml::Error::InvalidAttr(AttrError::Duplicated(
-                        pos, prev,
-                    )))
-                }
-                None => {
-                    if valid >= SMALL_ATTRS {
-                        many.insert(key, pos);
-                    }
-                    valid += 1;
-                }
+            match unique.add(key) {
+                Ok(()) => valid += 1,
+                Err(e) => deferred = Some(quick_xml::Error::InvalidAttr(e)),
             }
         }
-        Ok((valid, deferred))
+        Ok((true, valid, deferred))
     }
 
     /// The [`Elem`] of a start tag already scanned, with its namespace resolved.
@@ -435,7 +492,7 @@ impl<'i> Reader<'i> {
         start: BytesStart<'i>,
         at: u64,
         empty: bool,
-        (valid, deferred): (usize, Option<quick_xml::Error>),
+        (checked, valid, deferred): (bool, usize, Option<quick_xml::Error>),
     ) -> Result<Ev<'i>, ParseError> {
         let (resolved, _) = self.ns.resolve_element(start.name());
         let ns = match resolved {
@@ -456,6 +513,7 @@ impl<'i> Reader<'i> {
             at,
             ns,
             empty,
+            checked,
             valid,
             deferred,
         }))
