@@ -81,11 +81,19 @@ pub fn parse_iq(input: &str, limits: &Limits) -> Result<Iq, ParseError> {
             limit: limits.max_bytes,
         });
     }
-    if let Some((at, c)) = input.char_indices().find(|&(_, c)| !reader::is_xml_char(c)) {
-        return Err(ParseError::Xml {
-            at: at as u64,
-            reason: format!("character U+{:04X} is not allowed in XML", u32::from(c)),
-        });
+    // Every byte of valid UTF-8 at or above 0x20 is part of an XML `Char`, except
+    // in U+FFFE and U+FFFF, whose encodings start with 0xEF: only if a control byte
+    // or such a lead byte appears is the input decoded char by char.
+    let suspect = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF;
+    // Checked a block at a time without stopping inside one, which vectorizes.
+    let found = |block: &[u8]| block.iter().fold(false, |seen, &b| seen | suspect(b));
+    if input.as_bytes().chunks(64).any(found) {
+        if let Some((at, c)) = input.char_indices().find(|&(_, c)| !reader::is_xml_char(c)) {
+            return Err(ParseError::Xml {
+                at: at as u64,
+                reason: format!("character U+{:04X} is not allowed in XML", u32::from(c)),
+            });
+        }
     }
     let mut p = Parser {
         rd: Reader::new(input, limits),
@@ -176,6 +184,15 @@ fn room(len: usize, limit: usize, what: &'static str) -> Result<(), ParseError> 
     } else {
         Ok(())
     }
+}
+
+/// Pushes `item`, reserving room for `first` items on the first push, so that
+/// a list the size lib-jitsi-meet sends does not grow (and reallocate) from 4.
+fn push_sized<T>(list: &mut Vec<T>, item: T, first: usize) {
+    if list.capacity() == 0 {
+        list.reserve_exact(first);
+    }
+    list.push(item);
 }
 
 /// Whether `s` can be written back as an element name (the conditions of
@@ -284,12 +301,25 @@ impl<'i> Parser<'i, '_> {
                 _ => self.rd.skip(c)?,
             }
         }
-        let mut names = HashSet::with_capacity(jingle.contents.len());
-        if let Some(dup) = jingle
-            .contents
-            .iter()
-            .find(|c| !names.insert(c.name.as_str()))
-        {
+        // A few contents (lib-jitsi-meet sends one per medium) are compared pairwise,
+        // without allocating; more (the limit is configurable) go through a set.
+        let dup = if jingle.contents.len() <= 16 {
+            jingle.contents.iter().enumerate().find_map(|(i, c)| {
+                jingle
+                    .contents
+                    .get(..i)?
+                    .iter()
+                    .any(|d| d.name == c.name)
+                    .then_some(c)
+            })
+        } else {
+            let mut names = HashSet::with_capacity(jingle.contents.len());
+            jingle
+                .contents
+                .iter()
+                .find(|c| !names.insert(c.name.as_str()))
+        };
+        if let Some(dup) = dup {
             return Err(ParseError::DuplicateContent(excerpt(&dup.name)));
         }
         Ok(jingle)
@@ -327,7 +357,7 @@ impl<'i> Parser<'i, '_> {
                 Ok(())
             })?;
             group.contents.push(required(name, "content", "name")?);
-            self.rd.skip(c)?;
+            self.rd.skip_checked(c)?;
         }
         Ok(group)
     }

@@ -1,4 +1,4 @@
-//! A bounded, namespace-resolving event source over quick-xml's [`NsReader`].
+//! A bounded, namespace-resolving event source over quick-xml's `Reader`.
 //!
 //! Everything the grammar in the parent module needs and nothing more: elements
 //! with their resolved namespace, text with references resolved, depth counted,
@@ -6,9 +6,12 @@
 
 use std::borrow::Cow;
 
+use std::collections::HashMap;
+
+use quick_xml::events::attributes::{AttrError, Attribute, Attributes};
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::ResolveResult;
-use quick_xml::{NsReader, XmlVersion};
+use quick_xml::name::{Namespace, NamespaceResolver, QName, ResolveResult};
+use quick_xml::{Reader as XmlReader, XmlVersion};
 
 use crate::error::ParseError;
 use crate::jingle::{dtls, grouping, ice_udp, rtp, NS_JINGLE, NS_JINGLE_ERRORS};
@@ -21,6 +24,10 @@ const MAX_ERROR_TEXT: usize = 64;
 
 /// Longest reader message copied into [`ParseError::Xml`].
 const MAX_REASON: usize = 160;
+
+/// Attribute names kept on the stack for the duplicate check; a start tag with
+/// more (lib-jitsi-meet's busiest, a `<candidate>`, has 11) uses a hash map.
+const SMALL_ATTRS: usize = 16;
 
 /// `s` cut to at most `max` bytes on a char boundary.
 pub(super) fn truncate(s: &str, max: usize) -> &str {
@@ -104,6 +111,137 @@ impl Ns {
     }
 }
 
+/// A start tag's attributes as `(name, raw value)`, by quick-xml's rules.
+///
+/// The plain form, `name='value'` or `name="value"` after white space (every
+/// attribute lib-jitsi-meet writes), is split here directly, exactly where
+/// quick-xml's `Attributes` would split it. From the first attribute in any other
+/// form on, quick-xml's iterator takes over, so every error is quick-xml's own.
+struct AttrIter<'a> {
+    buf: &'a str,
+    /// Where the next attribute (or the white space before it) starts.
+    pos: usize,
+    slow: Option<Attributes<'a>>,
+}
+
+impl<'a> AttrIter<'a> {
+    fn new(start: &'a BytesStart<'_>) -> AttrIter<'a> {
+        AttrIter {
+            buf: start,
+            pos: start.name().into_inner().len(),
+            slow: None,
+        }
+    }
+
+    /// The next plain attribute: `Some(None)` at the end of the tag, `None`
+    /// if the next attribute is not in the plain form.
+    fn plain(&mut self) -> Option<Option<(&'a str, &'a str)>> {
+        let b = self.buf.as_bytes();
+        let is_space = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
+        let mut i = self.pos;
+        while b.get(i).is_some_and(is_space) {
+            i += 1;
+        }
+        if i >= b.len() {
+            return Some(None);
+        }
+        // Like quick-xml, the first byte belongs to the name whatever it is.
+        let key_start = i;
+        i += 1;
+        while b.get(i).is_some_and(|c| *c != b'=' && !is_space(c)) {
+            i += 1;
+        }
+        if b.get(i) != Some(&b'=') {
+            return None;
+        }
+        let key_end = i;
+        let quote = *b.get(i + 1)?;
+        if quote != b'"' && quote != b'\'' {
+            return None;
+        }
+        let value_start = i + 2;
+        let value_end = value_start + self.buf.get(value_start..)?.find(char::from(quote))?;
+        // Both ranges are bounded by ASCII bytes, so they are on char boundaries.
+        let key = self.buf.get(key_start..key_end)?;
+        let value = self.buf.get(value_start..value_end)?;
+        self.pos = value_end + 1;
+        Some(Some((key, value)))
+    }
+}
+
+impl<'a> Iterator for AttrIter<'a> {
+    type Item = Result<(&'a str, Cow<'a, str>), AttrError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.slow.is_none() {
+            match self.plain() {
+                Some(Some((key, value))) => return Some(Ok((key, Cow::Borrowed(value)))),
+                Some(None) => return None,
+                None => {
+                    let mut slow = Attributes::new(self.buf, self.pos);
+                    slow.with_checks(false);
+                    self.slow = Some(slow);
+                }
+            }
+        }
+        let attr = self.slow.as_mut()?.next()?;
+        Some(attr.map(|a| (a.key.into_inner(), a.value)))
+    }
+}
+
+/// The duplicate-name check over one tag's attributes, reporting as quick-xml
+/// does: names are compared on the stack, through a hash map beyond
+/// [`SMALL_ATTRS`] so that a tag with thousands of attributes stays linear.
+struct Unique<'a> {
+    /// Start of the tag, for quick-xml's positions.
+    base: usize,
+    small: [(&'a str, usize); SMALL_ATTRS],
+    many: HashMap<&'a str, usize>,
+    seen: usize,
+}
+
+impl<'a> Unique<'a> {
+    fn new(tag: &'a str) -> Unique<'a> {
+        Unique {
+            base: tag.as_ptr() as usize,
+            small: [("", 0); SMALL_ATTRS],
+            many: HashMap::new(),
+            seen: 0,
+        }
+    }
+
+    /// Records `key` (a slice of the tag), failing if it was seen before.
+    fn add(&mut self, key: &'a str) -> Result<(), AttrError> {
+        // Offset of the name in the tag, as quick-xml reports duplicates.
+        let pos = (key.as_ptr() as usize).saturating_sub(self.base);
+        let prev = if self.seen < SMALL_ATTRS {
+            let found = self
+                .small
+                .iter()
+                .take(self.seen)
+                .find(|(k, _)| *k == key)
+                .map(|&(_, p)| p);
+            if let Some(slot) = self.small.get_mut(self.seen) {
+                *slot = (key, pos);
+            }
+            found
+        } else {
+            if self.many.is_empty() {
+                self.many.extend(self.small.iter().copied());
+            }
+            self.many.get(key).copied()
+        };
+        if let Some(prev) = prev {
+            return Err(AttrError::Duplicated(pos, prev));
+        }
+        if self.seen >= SMALL_ATTRS {
+            self.many.insert(key, pos);
+        }
+        self.seen += 1;
+        Ok(())
+    }
+}
+
 /// One element start (`<x …>` or `<x …/>`) with its resolved namespace.
 pub(super) struct Elem<'i> {
     start: BytesStart<'i>,
@@ -113,6 +251,14 @@ pub(super) struct Elem<'i> {
     pub(super) ns: Ns,
     /// `<x/>`: there are no children and no end tag to consume.
     pub(super) empty: bool,
+    /// Whether [`Reader::scan`] checked the attributes (tags declaring
+    /// namespaces); if not, [`Elem::attrs`] checks them as it reads them.
+    checked: bool,
+    /// How many attributes, from the first, are well formed and unique.
+    valid: usize,
+    /// The error of attribute number `valid` (syntax or duplicate), reported
+    /// once the grammar reads the attributes.
+    deferred: Option<quick_xml::Error>,
 }
 
 impl Elem<'_> {
@@ -145,24 +291,64 @@ impl Elem<'_> {
         &'a self,
         mut f: impl FnMut(&str, Cow<'a, str>) -> Result<(), ParseError>,
     ) -> Result<(), ParseError> {
-        for attr in self.start.attributes() {
-            let attr = attr.map_err(|e| self.xml_error(&quick_xml::Error::InvalidAttr(e)))?;
-            if attr.value.contains('<') {
-                return Err(ParseError::Xml {
-                    at: self.at,
-                    reason: "'<' in an attribute value".into(),
-                });
+        if !self.checked {
+            // No namespace declaration, so no scan: checked here, in order, as
+            // quick-xml's checking iterator would.
+            let mut unique = Unique::new(&self.start);
+            for attr in AttrIter::new(&self.start) {
+                let (key, raw) =
+                    attr.map_err(|e| self.xml_error(&quick_xml::Error::InvalidAttr(e)))?;
+                unique
+                    .add(key)
+                    .map_err(|e| self.xml_error(&quick_xml::Error::InvalidAttr(e)))?;
+                self.attr(key, raw, &mut f)?;
             }
-            let key = attr.key.into_inner();
-            if key == "xmlns" || key.contains(':') {
-                continue;
-            }
-            let value = attr
-                .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|e| self.xml_error(&e))?;
-            f(key, value)?;
+            return Ok(());
         }
-        Ok(())
+        // The start tag was scanned when it was read (`Reader::scan`): its first
+        // `valid` attributes parse and are unique, so they are not checked again.
+        for attr in AttrIter::new(&self.start).take(self.valid) {
+            let (key, raw) = attr.map_err(|e| self.xml_error(&quick_xml::Error::InvalidAttr(e)))?;
+            self.attr(key, raw, &mut f)?;
+        }
+        match &self.deferred {
+            Some(e) => Err(self.xml_error(e)),
+            None => Ok(()),
+        }
+    }
+
+    /// One attribute of [`Elem::attrs`], already known to be well formed and unique.
+    fn attr<'a>(
+        &'a self,
+        key: &'a str,
+        raw: Cow<'a, str>,
+        f: &mut impl FnMut(&str, Cow<'a, str>) -> Result<(), ParseError>,
+    ) -> Result<(), ParseError> {
+        // Without these bytes a value is neither refused nor changed by
+        // normalization (which only replaces references and tab/CR/LF).
+        let plain = !raw
+            .bytes()
+            .any(|b| matches!(b, b'<' | b'&' | b'\t' | b'\n' | b'\r'));
+        if !plain && raw.contains('<') {
+            return Err(ParseError::Xml {
+                at: self.at,
+                reason: "'<' in an attribute value".into(),
+            });
+        }
+        if key == "xmlns" || key.contains(':') {
+            return Ok(());
+        }
+        let value = if plain {
+            raw
+        } else {
+            Attribute {
+                key: QName(key),
+                value: raw,
+            }
+            .normalized_value(XmlVersion::Implicit1_0)
+            .map_err(|e| self.xml_error(&e))?
+        };
+        f(key, value)
     }
 
     /// Checks that every attribute is well formed, keeping none.
@@ -192,7 +378,9 @@ pub(super) enum Ev<'i> {
 
 /// The bounded event source.
 pub(super) struct Reader<'i> {
-    r: NsReader<&'i [u8]>,
+    r: XmlReader<&'i [u8]>,
+    /// The namespace bindings in scope, one level per open element.
+    ns: NamespaceResolver,
     max_depth: usize,
     /// Open elements right now.
     depth: usize,
@@ -202,7 +390,7 @@ pub(super) struct Reader<'i> {
 
 impl<'i> Reader<'i> {
     pub(super) fn new(input: &'i str, limits: &Limits) -> Reader<'i> {
-        let mut r = NsReader::from_str(input);
+        let mut r = XmlReader::from_str(input);
         let config = r.config_mut();
         config.check_end_names = true;
         config.check_comments = true;
@@ -211,6 +399,7 @@ impl<'i> Reader<'i> {
         config.allow_unmatched_ends = false;
         Reader {
             r,
+            ns: NamespaceResolver::default(),
             max_depth: limits.max_depth,
             depth: 0,
             at_start: true,
@@ -252,8 +441,60 @@ impl<'i> Reader<'i> {
         }
     }
 
-    fn open(&self, start: BytesStart<'i>, at: u64, empty: bool) -> Result<Ev<'i>, ParseError> {
-        let (resolved, _) = self.r.resolver().resolve_element(start.name());
+    /// One pass over the attributes of a start tag just read: opens a namespace
+    /// scope with its `xmlns` / `xmlns:p` declarations (as quick-xml's
+    /// `NsReader` would: every declaration before the first syntax error), and
+    /// finds how many attributes are well formed and unique, keeping the first
+    /// error for [`Elem::attrs`]. A tag without `xmlns` in it is left to
+    /// [`Elem::attrs`] whole: `(checked, valid, error)`.
+    fn scan(
+        &mut self,
+        start: &BytesStart<'_>,
+    ) -> Result<(bool, usize, Option<quick_xml::Error>), ParseError> {
+        let empty_tag = BytesStart::from_content("", 0);
+        self.ns
+            .push(&empty_tag)
+            .map_err(|e| self.xml_error(&quick_xml::Error::Namespace(e)))?;
+        // Every declaration's name starts with `xmlns`: a tag without it declares
+        // nothing and is checked later, by `Elem::attrs`.
+        if !start.contains("xmlns") {
+            return Ok((false, 0, None));
+        }
+        let mut unique = Unique::new(start);
+        let (mut valid, mut deferred) = (0, None);
+        for attr in AttrIter::new(start) {
+            let (key, value) = match attr {
+                Ok(attr) => attr,
+                Err(e) => {
+                    deferred.get_or_insert(quick_xml::Error::InvalidAttr(e));
+                    break;
+                }
+            };
+            if let Some(prefix) = QName(key).as_namespace_binding() {
+                self.ns
+                    .add(prefix, Namespace(&value))
+                    .map_err(|e| self.xml_error(&quick_xml::Error::Namespace(e)))?;
+            }
+            if deferred.is_some() {
+                continue;
+            }
+            match unique.add(key) {
+                Ok(()) => valid += 1,
+                Err(e) => deferred = Some(quick_xml::Error::InvalidAttr(e)),
+            }
+        }
+        Ok((true, valid, deferred))
+    }
+
+    /// The [`Elem`] of a start tag already scanned, with its namespace resolved.
+    fn open(
+        &self,
+        start: BytesStart<'i>,
+        at: u64,
+        empty: bool,
+        (checked, valid, deferred): (bool, usize, Option<quick_xml::Error>),
+    ) -> Result<Ev<'i>, ParseError> {
+        let (resolved, _) = self.ns.resolve_element(start.name());
         let ns = match resolved {
             ResolveResult::Unbound => Ns::None,
             ResolveResult::Bound(ns) => Ns::from_uri(ns.0),
@@ -272,6 +513,9 @@ impl<'i> Reader<'i> {
             at,
             ns,
             empty,
+            checked,
+            valid,
+            deferred,
         }))
     }
 
@@ -286,19 +530,25 @@ impl<'i> Reader<'i> {
             let at_start = std::mem::replace(&mut self.at_start, false);
             return match event {
                 Event::Start(start) => {
+                    let scanned = self.scan(&start)?;
                     self.depth += 1;
                     if self.depth > self.max_depth {
                         return Err(self.too_deep());
                     }
-                    self.open(start, before, false)
+                    self.open(start, before, false, scanned)
                 }
                 Event::Empty(start) => {
+                    let scanned = self.scan(&start)?;
                     if self.depth >= self.max_depth {
                         return Err(self.too_deep());
                     }
-                    self.open(start, before, true)
+                    let open = self.open(start, before, true, scanned);
+                    // An empty element's declarations end with it.
+                    self.ns.pop();
+                    open
                 }
                 Event::End(_) => {
+                    self.ns.pop();
                     self.depth = self.depth.saturating_sub(1);
                     Ok(Ev::Close)
                 }
@@ -358,6 +608,12 @@ impl<'i> Reader<'i> {
     /// depth limit) but keeping nothing. Iterative, so any nesting is safe.
     pub(super) fn skip(&mut self, e: Elem<'_>) -> Result<(), ParseError> {
         e.check_attrs()?;
+        self.skip_checked(e)
+    }
+
+    /// [`Reader::skip`] for an element whose attributes [`Elem::attrs`] has
+    /// already read (and so checked) in full: only its content is checked.
+    pub(super) fn skip_checked(&mut self, e: Elem<'_>) -> Result<(), ParseError> {
         if e.empty {
             return Ok(());
         }
@@ -375,6 +631,12 @@ impl<'i> Reader<'i> {
     /// The text content of `e`, consuming it; child elements are skipped.
     pub(super) fn text(&mut self, e: Elem<'_>) -> Result<String, ParseError> {
         e.check_attrs()?;
+        self.text_checked(e)
+    }
+
+    /// [`Reader::text`] for an element whose attributes [`Elem::attrs`] has
+    /// already read (and so checked) in full.
+    pub(super) fn text_checked(&mut self, e: Elem<'_>) -> Result<String, ParseError> {
         let mut out = String::new();
         if e.empty {
             return Ok(out);

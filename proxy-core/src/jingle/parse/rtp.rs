@@ -8,7 +8,7 @@ use crate::jingle::rtp::{
 };
 
 use super::reader::{Elem, Ns};
-use super::{number, required, room, senders, Parser};
+use super::{number, push_sized, required, room, senders, Parser};
 
 impl<'i> Parser<'i, '_> {
     /// `<description media=…>`.
@@ -34,7 +34,7 @@ impl<'i> Parser<'i, '_> {
                         limits.max_payload_types,
                         "payload-types",
                     )?;
-                    desc.payload_types.push(self.payload_type(c)?);
+                    push_sized(&mut desc.payload_types, self.payload_type(c)?, 16);
                 }
                 "rtcp-fb" => {
                     c.expect_ns(Ns::RtcpFb, rtp::NS_RTCP_FB)?;
@@ -45,7 +45,7 @@ impl<'i> Parser<'i, '_> {
                     c.expect_ns(Ns::Ssma, rtp::NS_SSMA)?;
                     room(desc.sources.len(), limits.max_sources, "sources")?;
                     if let Some(source) = self.source(c)? {
-                        desc.sources.push(source);
+                        push_sized(&mut desc.sources, source, 8);
                     }
                 }
                 "ssrc-group" => {
@@ -61,7 +61,7 @@ impl<'i> Parser<'i, '_> {
                 "rtp-hdrext" => {
                     c.expect_ns(Ns::Hdrext, rtp::NS_HDREXT)?;
                     room(desc.hdrexts.len(), limits.max_children, "rtp-hdrexts")?;
-                    desc.hdrexts.push(self.hdrext(c)?);
+                    push_sized(&mut desc.hdrexts, self.hdrext(c)?, 8);
                 }
                 "extmap-allow-mixed" => {
                     c.expect_ns(Ns::Hdrext, rtp::NS_HDREXT)?;
@@ -119,7 +119,7 @@ impl<'i> Parser<'i, '_> {
                 "rtcp-fb" => {
                     c.expect_ns(Ns::RtcpFb, rtp::NS_RTCP_FB)?;
                     room(pt.rtcp_fbs.len(), max, "rtcp-fbs")?;
-                    pt.rtcp_fbs.push(self.rtcp_fb(c)?);
+                    push_sized(&mut pt.rtcp_fbs, self.rtcp_fb(c)?, 6);
                 }
                 "rtcp-fb-trr-int" if pt.rtcp_fb_trr_int.is_none() => {
                     c.expect_ns(Ns::RtcpFb, rtp::NS_RTCP_FB)?;
@@ -131,7 +131,7 @@ impl<'i> Parser<'i, '_> {
                         Ok(())
                     })?;
                     pt.rtcp_fb_trr_int = Some(required(value, "rtcp-fb-trr-int", "value")?);
-                    self.rd.skip(c)?;
+                    self.rd.skip_checked(c)?;
                 }
                 _ => self.rd.skip(c)?,
             }
@@ -151,7 +151,7 @@ impl<'i> Parser<'i, '_> {
             }
             Ok(())
         })?;
-        self.rd.skip(e)?;
+        self.rd.skip_checked(e)?;
         Ok(p)
     }
 
@@ -166,7 +166,7 @@ impl<'i> Parser<'i, '_> {
             }
             Ok(())
         })?;
-        self.rd.skip(e)?;
+        self.rd.skip_checked(e)?;
         Ok(RtcpFb {
             kind: required(kind, "rtcp-fb", "type")?,
             subtype,
@@ -194,7 +194,7 @@ impl<'i> Parser<'i, '_> {
             Ok(())
         })?;
         if ssrc.is_none() && rid {
-            self.rd.skip(e)?;
+            self.rd.skip_checked(e)?;
             return Ok(None);
         }
         source.ssrc = required(ssrc, "source", "ssrc")?;
@@ -246,7 +246,7 @@ impl<'i> Parser<'i, '_> {
                 Ok(())
             })?;
             group.ssrcs.push(required(ssrc, "source", "ssrc")?);
-            self.rd.skip(c)?;
+            self.rd.skip_checked(c)?;
         }
         Ok(group)
     }
@@ -270,7 +270,7 @@ impl<'i> Parser<'i, '_> {
             }
             Ok(())
         })?;
-        self.rd.skip(e)?;
+        self.rd.skip_checked(e)?;
         Ok(RtpHdrext {
             id: required(id, EL, "id")?,
             uri: required(uri, EL, "uri")?,

@@ -66,7 +66,7 @@ impl<'i> Parser<'i, '_> {
             Ok(())
         })?;
         let hash = required(hash, EL, "hash")?;
-        let value = self.rd.text(e)?;
+        let value = self.rd.text_checked(e)?;
         Ok(Fingerprint {
             hash,
             setup,
@@ -109,7 +109,7 @@ impl<'i> Parser<'i, '_> {
             }
             Ok(())
         })?;
-        self.rd.skip(e)?;
+        self.rd.skip_checked(e)?;
         Ok(Candidate {
             foundation: required(foundation, EL, "foundation")?,
             component: required(component, EL, "component")?,
