@@ -1,6 +1,8 @@
 //! Jingle <-> SDP against the real lib-jitsi-meet messages (`shared/vectors`) and
 //! against SDP written by str0m 0.25 (`tests/fixtures`).
 
+mod common;
+
 use std::path::PathBuf;
 
 use proptest::prelude::*;
@@ -15,18 +17,7 @@ use sdp_types::{Media, Session};
 // ---------------------------------------------------------------------------
 // helpers
 
-/// `shared/vectors/lib-jitsi-meet` above the crate, or `$PROXY_VECTORS_DIR`.
-fn vectors_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("PROXY_VECTORS_DIR") {
-        return PathBuf::from(dir);
-    }
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|a| a.join("shared/vectors/lib-jitsi-meet"))
-        .find(|p| p.is_dir())
-        .unwrap_or_else(|| panic!("no shared/vectors/lib-jitsi-meet above {manifest:?}"))
-}
+use common::vectors_dir;
 
 fn vector_jingle(name: &str) -> Jingle {
     let path = vectors_dir().join(name);

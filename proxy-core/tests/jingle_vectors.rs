@@ -2,7 +2,7 @@
 //! `shared/vectors/lib-jitsi-meet`: everything parses, the parsed values are what
 //! the messages say, and writing a parsed message gives back the same bytes.
 
-use std::path::PathBuf;
+mod common;
 
 use proxy_core::jingle::{
     Action, Candidate, CandidateType, Content, Creator, Fingerprint, IceUdpTransport, Jingle,
@@ -14,19 +14,7 @@ use proxy_core::{parse_iq, write_iq, Iq, IqType, Limits, StanzaError};
 const SENDER: &str = "sender@example.com/s1";
 const RECEIVER: &str = "receiver@example.com/r1";
 
-/// `shared/vectors/lib-jitsi-meet`, found above the crate (the workspace may be
-/// a git worktree at any depth), or `$PROXY_VECTORS_DIR`.
-fn vectors_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("PROXY_VECTORS_DIR") {
-        return PathBuf::from(dir);
-    }
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|a| a.join("shared/vectors/lib-jitsi-meet"))
-        .find(|p| p.is_dir())
-        .unwrap_or_else(|| panic!("no shared/vectors/lib-jitsi-meet above {manifest:?}"))
-}
+use common::vectors_dir;
 
 fn vector(name: &str) -> String {
     let path = vectors_dir().join(name);

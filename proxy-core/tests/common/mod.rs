@@ -14,12 +14,23 @@ pub const SENDER: &str = "sender@example.com/s1";
 pub const RECEIVER: &str = "receiver@example.com/r1";
 pub const INTRUDER: &str = "intruder@example.com/i1";
 
+/// `shared/vectors/lib-jitsi-meet`, found above the crate (the checkout may be a
+/// git worktree at any depth), or `$PROXY_VECTORS_DIR`.
+pub fn vectors_dir() -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("PROXY_VECTORS_DIR") {
+        return dir.into();
+    }
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|a| a.join("shared/vectors/lib-jitsi-meet"))
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| panic!("no shared/vectors/lib-jitsi-meet above {manifest:?}"))
+}
+
 pub fn vector(name: &str) -> String {
-    let path = format!(
-        "{}/../../shared/vectors/lib-jitsi-meet/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    let path = vectors_dir().join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"))
 }
 
 pub fn jingle_of(iq: &str) -> Jingle {
