@@ -866,3 +866,25 @@ proptest! {
         }
     }
 }
+
+/// Regression (found by the `parse_iq` fuzz target after the parser's speed-up):
+/// a character reference in an attribute value to a character XML cannot carry
+/// (`&#3;`) was accepted, so the model held a value the writer cannot write back.
+/// It is refused, as it already was in text.
+#[test]
+fn character_reference_to_a_non_xml_char_in_an_attribute() {
+    for xml in [
+        r#"<iq id="e1" type="error" xmlns="jabber:client"><error type="a&#3;"><item-not-found xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/></error></iq>"#,
+        r#"<iq id="e&#3;" type="result" xmlns="jabber:client"/>"#,
+        r#"<iq type="set" xmlns="jabber:client"><jingle action="transport-info" sid="a&#x1F;" xmlns="urn:xmpp:jingle:1"/></iq>"#,
+    ] {
+        assert!(
+            matches!(err(xml), ParseError::Xml { ref reason, .. } if reason.contains("non-XML char")),
+            "{xml}: {:?}",
+            parse(xml)
+        );
+    }
+    // Allowed references still work.
+    let ok = parse(r#"<iq id="a&#9;b&#x41;&amp;" type="result" xmlns="jabber:client"/>"#).unwrap();
+    assert_eq!(ok.id.as_deref(), Some("a\tbA&"));
+}

@@ -348,6 +348,14 @@ impl Elem<'_> {
             .normalized_value(XmlVersion::Implicit1_0)
             .map_err(|e| self.xml_error(&e))?
         };
+        // A character reference may name a character XML cannot carry (`&#3;`):
+        // refused, as in text, so the model only holds what can be written back.
+        if !plain && !value.chars().all(is_xml_char) {
+            return Err(ParseError::Xml {
+                at: self.at,
+                reason: "character reference to a non-XML char".into(),
+            });
+        }
         f(key, value)
     }
 
