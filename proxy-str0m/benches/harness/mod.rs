@@ -28,28 +28,9 @@ const ADDRS: [&str; 2] = ["10.0.0.1:10000", "10.0.0.2:20000"];
 /// Media time between frames (30 fps).
 pub const FRAME_INTERVAL: Duration = Duration::from_nanos(1_000_000_000 / 30);
 
-/// A valid-looking VP8 frame (RFC 6386 §9.1), like the simulation's: frame
-/// tag, for keyframes the start code and 320x180, then `len` bytes derived
-/// from `n`.
-pub fn vp8_frame(n: u32, keyframe: bool, len: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len + 10);
-    let first_part = (len as u32).min((1 << 19) - 1);
-    let tag = (first_part << 5) | (1 << 4) | u32::from(!keyframe);
-    out.extend_from_slice(&tag.to_le_bytes()[..3]);
-    if keyframe {
-        out.extend_from_slice(&[0x9d, 0x01, 0x2a]);
-        out.extend_from_slice(&320u16.to_le_bytes());
-        out.extend_from_slice(&180u16.to_le_bytes());
-    }
-    let mut x = n.wrapping_mul(2_654_435_761).wrapping_add(1);
-    for _ in 0..len {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        out.push(x as u8);
-    }
-    out
-}
+#[path = "../../tests/common/vp8.rs"]
+mod vp8;
+pub use vp8::vp8_frame;
 
 /// One output of an endpoint, reduced to what the network needs.
 pub enum Out {

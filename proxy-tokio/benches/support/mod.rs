@@ -25,25 +25,12 @@ use tokio::sync::{mpsc, watch};
 const A: &str = "alice@example.com/a";
 const B: &str = "bob@example.com/b";
 
-/// A valid-looking VP8 frame (RFC 6386 §9.1) of `len` payload bytes.
+#[path = "../../../proxy-str0m/tests/common/vp8.rs"]
+mod vp8;
+
+/// The tests' synthetic VP8 frame (`proxy-str0m/tests/common/vp8.rs`) as `Bytes`.
 pub fn vp8_frame(n: u32, keyframe: bool, len: usize) -> Bytes {
-    let mut out = Vec::with_capacity(len + 10);
-    let first_part = (len as u32).min((1 << 19) - 1);
-    let tag = (first_part << 5) | (1 << 4) | u32::from(!keyframe);
-    out.extend_from_slice(&tag.to_le_bytes()[..3]);
-    if keyframe {
-        out.extend_from_slice(&[0x9d, 0x01, 0x2a]);
-        out.extend_from_slice(&320u16.to_le_bytes());
-        out.extend_from_slice(&180u16.to_le_bytes());
-    }
-    let mut x = n.wrapping_mul(2_654_435_761).wrapping_add(1);
-    for _ in 0..len {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        out.push(x as u8);
-    }
-    Bytes::from(out)
+    Bytes::from(vp8::vp8_frame(n, keyframe, len))
 }
 
 /// Writes frames into one side of a connected pair.
