@@ -219,7 +219,7 @@ impl<'i> Parser<'i, '_> {
         }
         e.expect_ns(Ns::Client, NS_CLIENT)?;
         let (mut kind, mut id, mut to, mut from) = (None, None, None, None);
-        e.attrs(|k, v| {
+        self.rd.attrs(&e, |k, v| {
             match k {
                 "type" => {
                     kind = Some(
@@ -262,7 +262,7 @@ impl<'i> Parser<'i, '_> {
     fn jingle(&mut self, e: Elem<'i>) -> Result<Jingle, ParseError> {
         let mut action = None;
         let mut jingle = Jingle::new(Action::SessionInitiate);
-        e.attrs(|k, v| {
+        self.rd.attrs(&e, |k, v| {
             match k {
                 "action" => {
                     action = Some(
@@ -328,7 +328,7 @@ impl<'i> Parser<'i, '_> {
     /// `<group semantics=…>` (XEP-0338).
     fn group(&mut self, e: Elem<'i>) -> Result<Group, ParseError> {
         let mut semantics = None;
-        e.attrs(|k, v| {
+        self.rd.attrs(&e, |k, v| {
             if k == "semantics" {
                 semantics = Some(v.into_owned());
             }
@@ -350,7 +350,7 @@ impl<'i> Parser<'i, '_> {
                 "group members",
             )?;
             let mut name = None;
-            c.attrs(|k, v| {
+            self.rd.attrs(&c, |k, v| {
                 if k == "name" {
                     name = Some(v.into_owned());
                 }
@@ -366,7 +366,7 @@ impl<'i> Parser<'i, '_> {
     fn content(&mut self, e: Elem<'i>) -> Result<Content, ParseError> {
         let mut name = None;
         let mut content = Content::default();
-        e.attrs(|k, v| {
+        self.rd.attrs(&e, |k, v| {
             match k {
                 "name" => name = Some(v.into_owned()),
                 "creator" => {
@@ -400,7 +400,7 @@ impl<'i> Parser<'i, '_> {
 
     /// `<reason>` with one condition element and an optional `<text>`.
     fn reason(&mut self, e: Elem<'i>) -> Result<Reason, ParseError> {
-        e.check_attrs()?;
+        self.rd.check_attrs(&e)?;
         let (mut condition, mut text) = (None, None);
         while let Some(c) = self.rd.child(&e)? {
             if c.ns != Ns::Jingle {
@@ -430,7 +430,7 @@ impl<'i> Parser<'i, '_> {
     /// `<error type=…>` of an `<iq type='error'>` (RFC 6120 §8.3).
     fn stanza_error(&mut self, e: Elem<'i>) -> Result<StanzaError, ParseError> {
         let mut kind = None;
-        e.attrs(|k, v| {
+        self.rd.attrs(&e, |k, v| {
             if k == "type" {
                 kind = Some(v.into_owned());
             }

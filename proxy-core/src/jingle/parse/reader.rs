@@ -111,11 +111,39 @@ impl Ns {
     }
 }
 
-/// A start tag's attributes as `(name, raw value)`, by quick-xml's rules.
+/// One attribute as written in a start tag.
+#[derive(Clone, Copy)]
+struct RawAttr<'a> {
+    key: &'a str,
+    /// The value between the quotes, references not yet resolved.
+    value: &'a str,
+    /// The value holds none of `<`, `&`, tab, LF or CR, so normalizing it
+    /// changes nothing and it can be handed over as it is.
+    plain: bool,
+    /// `xmlns`, `xmlns:p` or any other prefixed name: not for the grammar.
+    hidden: bool,
+}
+
+impl<'a> RawAttr<'a> {
+    /// An attribute split by quick-xml, its flags worked out here.
+    fn of(key: &'a str, value: &'a str) -> RawAttr<'a> {
+        RawAttr {
+            key,
+            value,
+            plain: !value
+                .bytes()
+                .any(|b| matches!(b, b'<' | b'&' | b'\t' | b'\n' | b'\r')),
+            hidden: key == "xmlns" || key.contains(':'),
+        }
+    }
+}
+
+/// A start tag's attributes, by quick-xml's rules.
 ///
 /// The plain form, `name='value'` or `name="value"` after white space (every
 /// attribute lib-jitsi-meet writes), is split here directly, exactly where
-/// quick-xml's `Attributes` would split it. From the first attribute in any other
+/// quick-xml's `Attributes` would split it, in one pass over the bytes that
+/// also finds what [`RawAttr`] records. From the first attribute in any other
 /// form on, quick-xml's iterator takes over, so every error is quick-xml's own.
 struct AttrIter<'a> {
     buf: &'a str,
@@ -125,57 +153,73 @@ struct AttrIter<'a> {
 }
 
 impl<'a> AttrIter<'a> {
-    fn new(start: &'a BytesStart<'_>) -> AttrIter<'a> {
+    /// The attributes of `tag` (a start tag's content: the name, then the
+    /// attributes), which start at `name_len`.
+    fn new(tag: &'a str, name_len: usize) -> AttrIter<'a> {
         AttrIter {
-            buf: start,
-            pos: start.name().into_inner().len(),
+            buf: tag,
+            pos: name_len,
             slow: None,
         }
     }
 
     /// The next plain attribute: `Some(None)` at the end of the tag, `None`
     /// if the next attribute is not in the plain form.
-    fn plain(&mut self) -> Option<Option<(&'a str, &'a str)>> {
+    ///
+    /// The name and the value end at the first `=` and the closing quote, and
+    /// their bytes are classified by folds without early exit: a per-byte
+    /// branch on which byte comes next mispredicts often enough to cost more
+    /// than the rest. (Names and values are short: a plain loop beats the
+    /// set-up of a vectorized search.)
+    fn plain(&mut self) -> Option<Option<RawAttr<'a>>> {
         let b = self.buf.as_bytes();
-        let is_space = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
+        let is_space = |c: u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
         let mut i = self.pos;
-        while b.get(i).is_some_and(is_space) {
+        while b.get(i).is_some_and(|&c| is_space(c)) {
             i += 1;
         }
-        if i >= b.len() {
+        let rest = b.get(i..)?;
+        if rest.is_empty() {
             return Some(None);
         }
         // Like quick-xml, the first byte belongs to the name whatever it is.
-        let key_start = i;
-        i += 1;
-        while b.get(i).is_some_and(|c| *c != b'=' && !is_space(c)) {
-            i += 1;
-        }
-        if b.get(i) != Some(&b'=') {
+        let eq = 1 + rest.get(1..)?.iter().position(|&c| c == b'=')?;
+        let key = rest.get(..eq)?;
+        let (spaced, colon) = key.iter().fold((false, false), |(spaced, colon), &c| {
+            (spaced | is_space(c), colon | (c == b':'))
+        });
+        if spaced {
             return None;
         }
-        let key_end = i;
-        let quote = *b.get(i + 1)?;
+        let quote = *rest.get(eq + 1)?;
         if quote != b'"' && quote != b'\'' {
             return None;
         }
-        let value_start = i + 2;
-        let value_end = value_start + self.buf.get(value_start..)?.find(char::from(quote))?;
+        let value_len = rest.get(eq + 2..)?.iter().position(|&c| c == quote)?;
+        let value = rest.get(eq + 2..eq + 2 + value_len)?;
+        let special = value.iter().fold(false, |seen, &c| {
+            seen | matches!(c, b'<' | b'&' | b'\t' | b'\n' | b'\r')
+        });
         // Both ranges are bounded by ASCII bytes, so they are on char boundaries.
-        let key = self.buf.get(key_start..key_end)?;
-        let value = self.buf.get(value_start..value_end)?;
-        self.pos = value_end + 1;
-        Some(Some((key, value)))
+        let key = self.buf.get(i..i + eq)?;
+        let value = self.buf.get(i + eq + 2..i + eq + 2 + value_len)?;
+        self.pos = i + eq + 2 + value_len + 1;
+        Some(Some(RawAttr {
+            key,
+            value,
+            plain: !special,
+            hidden: colon || key == "xmlns",
+        }))
     }
 }
 
 impl<'a> Iterator for AttrIter<'a> {
-    type Item = Result<(&'a str, Cow<'a, str>), AttrError>;
+    type Item = Result<RawAttr<'a>, AttrError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.slow.is_none() {
             match self.plain() {
-                Some(Some((key, value))) => return Some(Ok((key, Cow::Borrowed(value)))),
+                Some(Some(attr)) => return Some(Ok(attr)),
                 Some(None) => return None,
                 None => {
                     let mut slow = Attributes::new(self.buf, self.pos);
@@ -185,7 +229,11 @@ impl<'a> Iterator for AttrIter<'a> {
             }
         }
         let attr = self.slow.as_mut()?.next()?;
-        Some(attr.map(|a| (a.key.into_inner(), a.value)))
+        Some(attr.and_then(|a| match a.value {
+            Cow::Borrowed(value) => Ok(RawAttr::of(a.key.into_inner(), value)),
+            // quick-xml's `Attributes` over a borrowed tag only ever borrows.
+            Cow::Owned(_) => Err(AttrError::ExpectedValue(self.pos)),
+        }))
     }
 }
 
@@ -244,27 +292,30 @@ impl<'a> Unique<'a> {
 
 /// One element start (`<x …>` or `<x …/>`) with its resolved namespace.
 pub(super) struct Elem<'i> {
-    start: BytesStart<'i>,
+    /// The start tag's content: the name, then the attributes.
+    tag: &'i str,
+    /// The length of the (qualified) name.
+    name_len: usize,
+    /// Where the local name starts in the tag (after the prefix and `:`).
+    local_at: usize,
     /// Byte offset of the `<` of the start tag.
     at: u64,
     /// The element's namespace.
     pub(super) ns: Ns,
     /// `<x/>`: there are no children and no end tag to consume.
     pub(super) empty: bool,
-    /// Whether [`Reader::scan`] checked the attributes (tags declaring
-    /// namespaces); if not, [`Elem::attrs`] checks them as it reads them.
-    checked: bool,
-    /// How many attributes, from the first, are well formed and unique.
-    valid: usize,
-    /// The error of attribute number `valid` (syntax or duplicate), reported
-    /// once the grammar reads the attributes.
-    deferred: Option<quick_xml::Error>,
+    /// The error of the first attribute that is not well formed or not unique
+    /// (the ones before it are in [`Reader`]'s spans), reported once the
+    /// grammar reads the attributes.
+    deferred: Option<Box<quick_xml::Error>>,
 }
 
-impl Elem<'_> {
+impl<'i> Elem<'i> {
     /// The local name (without prefix).
-    pub(super) fn local(&self) -> &str {
-        self.start.local_name().into_inner()
+    pub(super) fn local(&self) -> &'i str {
+        self.tag
+            .get(self.local_at..self.name_len)
+            .unwrap_or(self.tag)
     }
 
     /// Fails with [`ParseError::Namespace`] unless the element is in `expected`.
@@ -284,84 +335,62 @@ impl Elem<'_> {
         }
     }
 
-    /// Calls `f(name, value)` for every unprefixed attribute other than `xmlns`,
-    /// with the value unescaped and normalized. Stops at the first error.
-    /// Syntax errors in attributes are reported at the start of the tag.
-    pub(super) fn attrs<'a>(
-        &'a self,
-        mut f: impl FnMut(&str, Cow<'a, str>) -> Result<(), ParseError>,
+    /// [`Reader::attrs`] for a tag that is no longer the last one read: split
+    /// and checked again, in order, as quick-xml's checking iterator would.
+    fn attrs_again(
+        &self,
+        mut f: impl FnMut(&str, Cow<'i, str>) -> Result<(), ParseError>,
     ) -> Result<(), ParseError> {
-        if !self.checked {
-            // No namespace declaration, so no scan: checked here, in order, as
-            // quick-xml's checking iterator would.
-            let mut unique = Unique::new(&self.start);
-            for attr in AttrIter::new(&self.start) {
-                let (key, raw) =
-                    attr.map_err(|e| self.xml_error(&quick_xml::Error::InvalidAttr(e)))?;
-                unique
-                    .add(key)
-                    .map_err(|e| self.xml_error(&quick_xml::Error::InvalidAttr(e)))?;
-                self.attr(key, raw, &mut f)?;
-            }
-            return Ok(());
+        let mut unique = Unique::new(self.tag);
+        for attr in AttrIter::new(self.tag, self.name_len) {
+            let attr = attr.map_err(|e| self.xml_error(&quick_xml::Error::InvalidAttr(e)))?;
+            unique
+                .add(attr.key)
+                .map_err(|e| self.xml_error(&quick_xml::Error::InvalidAttr(e)))?;
+            self.attr(attr, &mut f)?;
         }
-        // The start tag was scanned when it was read (`Reader::scan`): its first
-        // `valid` attributes parse and are unique, so they are not checked again.
-        for attr in AttrIter::new(&self.start).take(self.valid) {
-            let (key, raw) = attr.map_err(|e| self.xml_error(&quick_xml::Error::InvalidAttr(e)))?;
-            self.attr(key, raw, &mut f)?;
-        }
-        match &self.deferred {
-            Some(e) => Err(self.xml_error(e)),
-            None => Ok(()),
-        }
+        Ok(())
     }
 
-    /// One attribute of [`Elem::attrs`], already known to be well formed and unique.
-    fn attr<'a>(
-        &'a self,
-        key: &'a str,
-        raw: Cow<'a, str>,
-        f: &mut impl FnMut(&str, Cow<'a, str>) -> Result<(), ParseError>,
+    /// One attribute of [`Reader::attrs`], already known to be well formed and unique.
+    fn attr(
+        &self,
+        attr: RawAttr<'i>,
+        f: &mut impl FnMut(&str, Cow<'i, str>) -> Result<(), ParseError>,
     ) -> Result<(), ParseError> {
-        // Without these bytes a value is neither refused nor changed by
-        // normalization (which only replaces references and tab/CR/LF).
-        let plain = !raw
-            .bytes()
-            .any(|b| matches!(b, b'<' | b'&' | b'\t' | b'\n' | b'\r'));
-        if !plain && raw.contains('<') {
+        // Without `<`, `&`, tab, LF or CR a value is neither refused nor changed
+        // by normalization (which only replaces references and tab/CR/LF).
+        if attr.plain {
+            return if attr.hidden {
+                Ok(())
+            } else {
+                f(attr.key, Cow::Borrowed(attr.value))
+            };
+        }
+        if attr.value.contains('<') {
             return Err(ParseError::Xml {
                 at: self.at,
                 reason: "'<' in an attribute value".into(),
             });
         }
-        if key == "xmlns" || key.contains(':') {
+        if attr.hidden {
             return Ok(());
         }
-        let value = if plain {
-            raw
-        } else {
-            Attribute {
-                key: QName(key),
-                value: raw,
-            }
-            .normalized_value(XmlVersion::Implicit1_0)
-            .map_err(|e| self.xml_error(&e))?
-        };
+        let value = Attribute {
+            key: QName(attr.key),
+            value: Cow::Borrowed(attr.value),
+        }
+        .normalized_value(XmlVersion::Implicit1_0)
+        .map_err(|e| self.xml_error(&e))?;
         // A character reference may name a character XML cannot carry (`&#3;`):
         // refused, as in text, so the model only holds what can be written back.
-        if !plain && !value.chars().all(is_xml_char) {
+        if !value.chars().all(is_xml_char) {
             return Err(ParseError::Xml {
                 at: self.at,
                 reason: "character reference to a non-XML char".into(),
             });
         }
-        f(key, value)
-    }
-
-    /// Checks that every attribute is well formed, keeping none.
-    pub(super) fn check_attrs(&self) -> Result<(), ParseError> {
-        self.attrs(|_, _| Ok(()))
+        f(attr.key, value)
     }
 
     fn xml_error(&self, e: &quick_xml::Error) -> ParseError {
@@ -386,6 +415,8 @@ pub(super) enum Ev<'i> {
 
 /// The bounded event source.
 pub(super) struct Reader<'i> {
+    /// The whole input, which every tag and attribute borrows from.
+    input: &'i str,
     r: XmlReader<&'i [u8]>,
     /// The namespace bindings in scope, one level per open element.
     ns: NamespaceResolver,
@@ -394,6 +425,12 @@ pub(super) struct Reader<'i> {
     depth: usize,
     /// Nothing but (maybe) the XML declaration has been read yet.
     at_start: bool,
+    /// The well-formed, unique attributes of the start tag read last.
+    spans: Vec<RawAttr<'i>>,
+    /// The `at` of that start tag.
+    spans_at: u64,
+    /// The namespace resolved last, tried first: siblings mostly share one.
+    last_ns: Ns,
 }
 
 impl<'i> Reader<'i> {
@@ -406,11 +443,15 @@ impl<'i> Reader<'i> {
         config.allow_dangling_amp = false;
         config.allow_unmatched_ends = false;
         Reader {
+            input,
             r,
             ns: NamespaceResolver::default(),
             max_depth: limits.max_depth,
             depth: 0,
             at_start: true,
+            spans: Vec::new(),
+            spans_at: u64::MAX,
+            last_ns: Ns::None,
         }
     }
 
@@ -449,63 +490,104 @@ impl<'i> Reader<'i> {
         }
     }
 
-    /// One pass over the attributes of a start tag just read: opens a namespace
-    /// scope with its `xmlns` / `xmlns:p` declarations (as quick-xml's
-    /// `NsReader` would: every declaration before the first syntax error), and
-    /// finds how many attributes are well formed and unique, keeping the first
-    /// error for [`Elem::attrs`]. A tag without `xmlns` in it is left to
-    /// [`Elem::attrs`] whole: `(checked, valid, error)`.
+    /// The one pass over the attributes of a start tag just read (at `at`):
+    /// opens a namespace scope with its `xmlns` / `xmlns:p` declarations (as
+    /// quick-xml's `NsReader` would: every declaration before the first syntax
+    /// error), and keeps the attributes that are well formed and unique, up to
+    /// the first that is not, whose error is returned for [`Reader::attrs`] to
+    /// report once the grammar reads them.
     fn scan(
         &mut self,
-        start: &BytesStart<'_>,
-    ) -> Result<(bool, usize, Option<quick_xml::Error>), ParseError> {
+        tag: &'i str,
+        name_len: usize,
+        at: u64,
+    ) -> Result<Option<Box<quick_xml::Error>>, ParseError> {
         let empty_tag = BytesStart::from_content("", 0);
         self.ns
             .push(&empty_tag)
             .map_err(|e| self.xml_error(&quick_xml::Error::Namespace(e)))?;
-        // Every declaration's name starts with `xmlns`: a tag without it declares
-        // nothing and is checked later, by `Elem::attrs`.
-        if !start.contains("xmlns") {
-            return Ok((false, 0, None));
-        }
-        let mut unique = Unique::new(start);
-        let (mut valid, mut deferred) = (0, None);
-        for attr in AttrIter::new(start) {
-            let (key, value) = match attr {
+        self.spans.clear();
+        self.spans_at = at;
+        let base = tag.as_ptr() as usize;
+        let offset = |s: &str| (s.as_ptr() as usize).saturating_sub(base);
+        // Names seen, beyond the first `SMALL_ATTRS` (compared in `spans`).
+        let mut many: Option<HashMap<&str, usize>> = None;
+        let mut deferred = None;
+        for attr in AttrIter::new(tag, name_len) {
+            let attr = match attr {
                 Ok(attr) => attr,
                 Err(e) => {
-                    deferred.get_or_insert(quick_xml::Error::InvalidAttr(e));
+                    deferred.get_or_insert(Box::new(quick_xml::Error::InvalidAttr(e)));
                     break;
                 }
             };
-            if let Some(prefix) = QName(key).as_namespace_binding() {
-                self.ns
-                    .add(prefix, Namespace(&value))
-                    .map_err(|e| self.xml_error(&quick_xml::Error::Namespace(e)))?;
+            if attr.hidden {
+                if let Some(prefix) = QName(attr.key).as_namespace_binding() {
+                    self.ns
+                        .add(prefix, Namespace(attr.value))
+                        .map_err(|e| self.xml_error(&quick_xml::Error::Namespace(e)))?;
+                }
             }
             if deferred.is_some() {
                 continue;
             }
-            match unique.add(key) {
-                Ok(()) => valid += 1,
-                Err(e) => deferred = Some(quick_xml::Error::InvalidAttr(e)),
+            let seen = if self.spans.len() < SMALL_ATTRS {
+                self.spans
+                    .iter()
+                    .find(|s| s.key == attr.key)
+                    .map(|s| offset(s.key))
+            } else {
+                let many = many.get_or_insert_with(|| {
+                    self.spans.iter().map(|s| (s.key, offset(s.key))).collect()
+                });
+                many.insert(attr.key, offset(attr.key))
+            };
+            match seen {
+                // As quick-xml reports it: this name's offset, then the first one's.
+                Some(prev) => {
+                    deferred = Some(Box::new(quick_xml::Error::InvalidAttr(
+                        AttrError::Duplicated(offset(attr.key), prev),
+                    )))
+                }
+                None => self.spans.push(attr),
             }
         }
-        Ok((true, valid, deferred))
+        Ok(deferred)
+    }
+
+    /// `start`'s content as a slice of the input (quick-xml's reader over a
+    /// `&str` hands out borrowed slices of it).
+    fn tag_of(&self, start: &BytesStart<'_>) -> Result<&'i str, ParseError> {
+        let content: &str = start;
+        let offset = (content.as_ptr() as usize).wrapping_sub(self.input.as_ptr() as usize);
+        match self.input.get(offset..offset.saturating_add(content.len())) {
+            Some(tag) if tag.as_ptr() == content.as_ptr() => Ok(tag),
+            _ => Err(self.error_here("start tag not borrowed from the input")),
+        }
     }
 
     /// The [`Elem`] of a start tag already scanned, with its namespace resolved.
     fn open(
-        &self,
-        start: BytesStart<'i>,
+        &mut self,
+        tag: &'i str,
+        name_len: usize,
         at: u64,
         empty: bool,
-        (checked, valid, deferred): (bool, usize, Option<quick_xml::Error>),
+        deferred: Option<Box<quick_xml::Error>>,
     ) -> Result<Ev<'i>, ParseError> {
-        let (resolved, _) = self.ns.resolve_element(start.name());
+        let name = tag.get(..name_len).unwrap_or(tag);
+        let (resolved, local) = self.ns.resolve_element(QName(name));
         let ns = match resolved {
             ResolveResult::Unbound => Ns::None,
-            ResolveResult::Bound(ns) => Ns::from_uri(ns.0),
+            // Unknown URIs are kept truncated, so they never match here.
+            ResolveResult::Bound(uri) if !uri.0.is_empty() && self.last_ns.as_str() == uri.0 => {
+                self.last_ns.clone()
+            }
+            ResolveResult::Bound(uri) => {
+                let ns = Ns::from_uri(uri.0);
+                self.last_ns = ns.clone();
+                ns
+            }
             ResolveResult::Unknown(prefix) => {
                 return Err(ParseError::Xml {
                     at: self.pos(),
@@ -516,15 +598,41 @@ impl<'i> Reader<'i> {
                 })
             }
         };
+        let local_at = name_len.saturating_sub(local.into_inner().len());
         Ok(Ev::Open(Elem {
-            start,
+            tag,
+            name_len,
+            local_at,
             at,
             ns,
             empty,
-            checked,
-            valid,
             deferred,
         }))
+    }
+
+    /// Calls `f(name, value)` for every unprefixed attribute of `e` other than
+    /// `xmlns`, with the value unescaped and normalized. Stops at the first
+    /// error. Syntax errors in attributes are reported at the start of the tag.
+    pub(super) fn attrs(
+        &self,
+        e: &Elem<'i>,
+        mut f: impl FnMut(&str, Cow<'i, str>) -> Result<(), ParseError>,
+    ) -> Result<(), ParseError> {
+        if self.spans_at != e.at {
+            return e.attrs_again(f);
+        }
+        for attr in &self.spans {
+            e.attr(*attr, &mut f)?;
+        }
+        match &e.deferred {
+            Some(error) => Err(e.xml_error(error)),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks that every attribute of `e` is well formed, keeping none.
+    pub(super) fn check_attrs(&self, e: &Elem<'i>) -> Result<(), ParseError> {
+        self.attrs(e, |_, _| Ok(()))
     }
 
     /// The next event that matters to the grammar.
@@ -538,19 +646,21 @@ impl<'i> Reader<'i> {
             let at_start = std::mem::replace(&mut self.at_start, false);
             return match event {
                 Event::Start(start) => {
-                    let scanned = self.scan(&start)?;
+                    let (tag, name_len) = (self.tag_of(&start)?, start.name().as_ref().len());
+                    let scanned = self.scan(tag, name_len, before)?;
                     self.depth += 1;
                     if self.depth > self.max_depth {
                         return Err(self.too_deep());
                     }
-                    self.open(start, before, false, scanned)
+                    self.open(tag, name_len, before, false, scanned)
                 }
                 Event::Empty(start) => {
-                    let scanned = self.scan(&start)?;
+                    let (tag, name_len) = (self.tag_of(&start)?, start.name().as_ref().len());
+                    let scanned = self.scan(tag, name_len, before)?;
                     if self.depth >= self.max_depth {
                         return Err(self.too_deep());
                     }
-                    let open = self.open(start, before, true, scanned);
+                    let open = self.open(tag, name_len, before, true, scanned);
                     // An empty element's declarations end with it.
                     self.ns.pop();
                     open
@@ -615,7 +725,7 @@ impl<'i> Reader<'i> {
     /// Consumes `e` and everything inside it, checking well-formedness (and the
     /// depth limit) but keeping nothing. Iterative, so any nesting is safe.
     pub(super) fn skip(&mut self, e: Elem<'_>) -> Result<(), ParseError> {
-        e.check_attrs()?;
+        self.check_attrs(&e)?;
         self.skip_checked(e)
     }
 
@@ -628,7 +738,7 @@ impl<'i> Reader<'i> {
         let target = self.depth.saturating_sub(1);
         while self.depth > target {
             match self.next()? {
-                Ev::Open(inner) => inner.check_attrs()?,
+                Ev::Open(inner) => self.check_attrs(&inner)?,
                 Ev::Close | Ev::Text(_) => {}
                 Ev::Eof => return Err(self.error_here("unexpected end of input")),
             }
@@ -638,7 +748,7 @@ impl<'i> Reader<'i> {
 
     /// The text content of `e`, consuming it; child elements are skipped.
     pub(super) fn text(&mut self, e: Elem<'_>) -> Result<String, ParseError> {
-        e.check_attrs()?;
+        self.check_attrs(&e)?;
         self.text_checked(e)
     }
 

@@ -15,7 +15,7 @@ impl<'i> Parser<'i, '_> {
     pub(super) fn description(&mut self, e: Elem<'i>) -> Result<RtpDescription, ParseError> {
         let mut media = None;
         let mut desc = RtpDescription::default();
-        e.attrs(|k, v| {
+        self.rd.attrs(&e, |k, v| {
             match k {
                 "media" => media = Some(v.into_owned()),
                 "ssrc" => desc.ssrc = Some(number("description", "ssrc", &v)?),
@@ -89,7 +89,7 @@ impl<'i> Parser<'i, '_> {
             rtcp_fbs: Vec::new(),
             rtcp_fb_trr_int: None,
         };
-        e.attrs(|k, v| {
+        self.rd.attrs(&e, |k, v| {
             match k {
                 "id" => {
                     let n: u8 = number(EL, "id", &v)?;
@@ -124,7 +124,7 @@ impl<'i> Parser<'i, '_> {
                 "rtcp-fb-trr-int" if pt.rtcp_fb_trr_int.is_none() => {
                     c.expect_ns(Ns::RtcpFb, rtp::NS_RTCP_FB)?;
                     let mut value = None;
-                    c.attrs(|k, v| {
+                    self.rd.attrs(&c, |k, v| {
                         if k == "value" {
                             value = Some(number("rtcp-fb-trr-int", "value", &v)?);
                         }
@@ -143,7 +143,7 @@ impl<'i> Parser<'i, '_> {
     /// lib-jitsi-meet's own value-only fmtp has `name=""`).
     fn parameter(&mut self, e: Elem<'i>) -> Result<Parameter, ParseError> {
         let mut p = Parameter::new("", "");
-        e.attrs(|k, v| {
+        self.rd.attrs(&e, |k, v| {
             match k {
                 "name" => p.name = v.into_owned(),
                 "value" => p.value = v.into_owned(),
@@ -158,7 +158,7 @@ impl<'i> Parser<'i, '_> {
     /// `<rtcp-fb type=… subtype=…/>`.
     fn rtcp_fb(&mut self, e: Elem<'i>) -> Result<RtcpFb, ParseError> {
         let (mut kind, mut subtype) = (None, None);
-        e.attrs(|k, v| {
+        self.rd.attrs(&e, |k, v| {
             match k {
                 "type" => kind = Some(v.into_owned()),
                 "subtype" => subtype = Some(v.into_owned()),
@@ -183,7 +183,7 @@ impl<'i> Parser<'i, '_> {
             video_type: None,
             parameters: Vec::new(),
         };
-        e.attrs(|k, v| {
+        self.rd.attrs(&e, |k, v| {
             match k {
                 "ssrc" => ssrc = Some(number("source", "ssrc", &v)?),
                 "name" => source.name = Some(v.into_owned()),
@@ -217,7 +217,7 @@ impl<'i> Parser<'i, '_> {
     /// `<ssrc-group semantics=…><source ssrc=…/>…</ssrc-group>`.
     fn ssrc_group(&mut self, e: Elem<'i>) -> Result<SsrcGroup, ParseError> {
         let mut semantics = None;
-        e.attrs(|k, v| {
+        self.rd.attrs(&e, |k, v| {
             if k == "semantics" {
                 semantics = Some(v.into_owned());
             }
@@ -239,7 +239,7 @@ impl<'i> Parser<'i, '_> {
                 "ssrc-group members",
             )?;
             let mut ssrc = None;
-            c.attrs(|k, v| {
+            self.rd.attrs(&c, |k, v| {
                 if k == "ssrc" {
                     ssrc = Some(number("source", "ssrc", &v)?);
                 }
@@ -255,7 +255,7 @@ impl<'i> Parser<'i, '_> {
     fn hdrext(&mut self, e: Elem<'i>) -> Result<RtpHdrext, ParseError> {
         const EL: &str = "rtp-hdrext";
         let (mut id, mut uri, mut who) = (None, None, None);
-        e.attrs(|k, v| {
+        self.rd.attrs(&e, |k, v| {
             match k {
                 "id" => {
                     let n: u16 = number(EL, "id", &v)?;

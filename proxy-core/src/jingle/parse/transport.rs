@@ -11,7 +11,7 @@ impl<'i> Parser<'i, '_> {
     /// `<transport ufrag=… pwd=…>`.
     pub(super) fn transport(&mut self, e: Elem<'i>) -> Result<IceUdpTransport, ParseError> {
         let mut transport = IceUdpTransport::default();
-        e.attrs(|k, v| {
+        self.rd.attrs(&e, |k, v| {
             match k {
                 "ufrag" => transport.ufrag = Some(v.into_owned()),
                 "pwd" => transport.pwd = Some(v.into_owned()),
@@ -51,7 +51,7 @@ impl<'i> Parser<'i, '_> {
         const EL: &str = "fingerprint";
         let mut hash = None;
         let (mut setup, mut required_, mut cryptex) = (None, None, None);
-        e.attrs(|k, v| {
+        self.rd.attrs(&e, |k, v| {
             match k {
                 "hash" => hash = Some(v.into_owned()),
                 "setup" => {
@@ -85,7 +85,7 @@ impl<'i> Parser<'i, '_> {
         let (mut ip, mut port, mut kind) = (None, None, None);
         let (mut generation, mut network, mut id) = (None, None, None);
         let (mut rel_addr, mut rel_port, mut tcptype) = (None, None, None);
-        e.attrs(|k, v| {
+        self.rd.attrs(&e, |k, v| {
             match k {
                 "foundation" => foundation = Some(v.into_owned()),
                 "component" => component = Some(number(EL, "component", &v)?),
