@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
     let names = |j: &proxy_core::jingle::Jingle| {
         j.contents
             .iter()
-            .map(|c| c.name.clone())
+            .map(|c| c.name.to_string())
             .collect::<Vec<_>>()
     };
     assert_eq!(names(&back), names(&jingle), "content names\n{sdp}");

@@ -175,7 +175,7 @@ static LIMITS: Limits = Limits {
 // ---------------------------------------------------------------------------
 
 /// Our parser: bounded, namespace-checked, into the typed model.
-fn ours_parse(s: &str) -> Iq {
+fn ours_parse(s: &str) -> Iq<'_> {
     parse_iq(s, &LIMITS).expect("the vector parses")
 }
 
@@ -297,7 +297,7 @@ mod parse_session_initiate_av {
     use super::*;
 
     #[divan::bench]
-    fn ours_parse_iq() -> Iq {
+    fn ours_parse_iq() -> Iq<'static> {
         ours_parse(black_box(&INITIATE_AV))
     }
 
@@ -334,7 +334,7 @@ mod parse_transport_info {
     use super::*;
 
     #[divan::bench]
-    fn ours_parse_iq() -> Iq {
+    fn ours_parse_iq() -> Iq<'static> {
         ours_parse(black_box(&TRANSPORT_INFO))
     }
 

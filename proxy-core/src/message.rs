@@ -1,5 +1,7 @@
 //! The `<iq>` envelope and the message shape exchanged with the signaling channel.
 
+use std::borrow::Cow;
+
 use crate::jingle::Jingle;
 
 /// `jabber:client`, the namespace of the `<iq>` envelope.
@@ -51,37 +53,37 @@ impl IqType {
 
 /// An `<error>` child of an `<iq type='error'>` (RFC 6120 §8.3, XEP-0166 §8).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StanzaError {
+pub struct StanzaError<'a> {
     /// `type`: `cancel`, `modify`, `auth`, `wait`, `continue`.
-    pub kind: String,
+    pub kind: Cow<'a, str>,
     /// The defined condition, e.g. `item-not-found`, `bad-request`, `conflict`.
-    pub condition: String,
-    /// The Jingle-specific condition, e.g. `unknown-session`, `out-of-order`, `tie-break`.
-    pub jingle_condition: Option<String>,
+    pub condition: Cow<'a, str>,
+    /// The Jingle<'a>-specific condition, e.g. `unknown-session`, `out-of-order`, `tie-break`.
+    pub jingle_condition: Option<Cow<'a, str>>,
     /// Optional `<text>`.
-    pub text: Option<String>,
+    pub text: Option<Cow<'a, str>>,
 }
 
 /// The `<iq>` envelope with its payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Iq {
+pub struct Iq<'a> {
     /// `type`.
     pub kind: IqType,
     /// `id`; lib-jitsi-meet sends none.
-    pub id: Option<String>,
+    pub id: Option<Cow<'a, str>>,
     /// `to`.
-    pub to: Option<String>,
+    pub to: Option<Cow<'a, str>>,
     /// `from`; lib-jitsi-meet sends none (the channel knows it).
-    pub from: Option<String>,
+    pub from: Option<Cow<'a, str>>,
     /// The `<jingle>` payload (for `set`).
-    pub jingle: Option<Jingle>,
+    pub jingle: Option<Jingle<'a>>,
     /// The `<error>` (for `type='error'`).
-    pub error: Option<StanzaError>,
+    pub error: Option<StanzaError<'a>>,
 }
 
-impl Iq {
+impl<'a> Iq<'a> {
     /// An `<iq type='set'>` carrying `jingle`, addressed to `to`.
-    pub fn set(to: impl Into<String>, jingle: Jingle) -> Iq {
+    pub fn set(to: impl Into<Cow<'a, str>>, jingle: Jingle<'a>) -> Iq<'a> {
         Iq {
             kind: IqType::Set,
             id: None,
@@ -93,7 +95,7 @@ impl Iq {
     }
 
     /// An empty `<iq type='result'>` acknowledging the IQ with `id`.
-    pub fn result(to: impl Into<String>, id: impl Into<String>) -> Iq {
+    pub fn result(to: impl Into<Cow<'a, str>>, id: impl Into<Cow<'a, str>>) -> Iq<'a> {
         Iq {
             kind: IqType::Result,
             id: Some(id.into()),
@@ -105,7 +107,11 @@ impl Iq {
     }
 
     /// An `<iq type='error'>` answering the IQ with `id`.
-    pub fn error(to: impl Into<String>, id: impl Into<String>, error: StanzaError) -> Iq {
+    pub fn error(
+        to: impl Into<Cow<'a, str>>,
+        id: impl Into<Cow<'a, str>>,
+        error: StanzaError<'a>,
+    ) -> Iq<'a> {
         Iq {
             kind: IqType::Error,
             id: Some(id.into()),
@@ -113,6 +119,35 @@ impl Iq {
             from: None,
             jingle: None,
             error: Some(error),
+        }
+    }
+}
+
+use crate::jingle::owned;
+
+impl StanzaError<'_> {
+    /// This error with nothing borrowed.
+    pub fn into_owned(self) -> StanzaError<'static> {
+        StanzaError {
+            kind: owned(self.kind),
+            condition: owned(self.condition),
+            jingle_condition: self.jingle_condition.map(owned),
+            text: self.text.map(owned),
+        }
+    }
+}
+
+impl Iq<'_> {
+    /// This `<iq>` with nothing borrowed from the input it was parsed from, to
+    /// keep beyond it.
+    pub fn into_owned(self) -> Iq<'static> {
+        Iq {
+            kind: self.kind,
+            id: self.id.map(owned),
+            to: self.to.map(owned),
+            from: self.from.map(owned),
+            jingle: self.jingle.map(Jingle::into_owned),
+            error: self.error.map(StanzaError::into_owned),
         }
     }
 }

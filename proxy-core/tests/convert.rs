@@ -19,13 +19,14 @@ use sdp_types::{Media, Session};
 
 use common::vectors_dir;
 
-fn vector_jingle(name: &str) -> Jingle {
+fn vector_jingle(name: &str) -> Jingle<'static> {
     let path = vectors_dir().join(name);
     let xml = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
     parse_iq(&xml, &Limits::default())
         .unwrap_or_else(|e| panic!("{name}: {e}"))
         .jingle
         .expect("a <jingle>")
+        .into_owned()
 }
 
 fn fixture(name: &str) -> String {
@@ -71,15 +72,15 @@ fn values<'a>(m: &'a Media, name: &'a str) -> Vec<&'a str> {
         .collect()
 }
 
-fn description(j: &Jingle, i: usize) -> &RtpDescription {
+fn description<'a>(j: &'a Jingle<'a>, i: usize) -> &'a RtpDescription<'a> {
     j.contents[i].description.as_ref().expect("a description")
 }
 
-fn transport(j: &Jingle, i: usize) -> &IceUdpTransport {
+fn transport<'a>(j: &'a Jingle<'a>, i: usize) -> &'a IceUdpTransport<'a> {
     j.contents[i].transport.as_ref().expect("a transport")
 }
 
-fn pt(d: &RtpDescription, id: u8) -> &PayloadType {
+fn pt<'a>(d: &'a RtpDescription<'a>, id: u8) -> &'a PayloadType<'a> {
     d.payload_types
         .iter()
         .find(|p| p.id == id)
@@ -88,7 +89,7 @@ fn pt(d: &RtpDescription, id: u8) -> &PayloadType {
 
 /// What SDP cannot carry and the service fills in: jingle attributes, source
 /// names/videoTypes, `required` on fingerprints, candidate ids.
-fn strip_non_sdp(mut j: Jingle) -> Jingle {
+fn strip_non_sdp(mut j: Jingle<'_>) -> Jingle<'_> {
     j.sid = None;
     j.initiator = None;
     j.responder = None;
@@ -124,7 +125,7 @@ fn vectors_convert_to_sdp_that_carries_everything() {
         assert_eq!(s.medias.len(), j.contents.len(), "{name}");
 
         // BUNDLE names every content, in order.
-        let names: Vec<&str> = j.contents.iter().map(|c| c.name.as_str()).collect();
+        let names: Vec<&str> = j.contents.iter().map(|c| c.name.as_ref()).collect();
         let group = format!("BUNDLE {}", names.join(" "));
         assert_eq!(values_session(&s, "group"), [group.as_str()], "{name}");
 
@@ -132,7 +133,7 @@ fn vectors_convert_to_sdp_that_carries_everything() {
             let m = &s.medias[i];
             let d = description(&j, i);
             let t = transport(&j, i);
-            assert_eq!(values(m, "mid"), [content.name.as_str()]);
+            assert_eq!(values(m, "mid"), [content.name.as_ref()]);
             assert_eq!(m.media, d.media);
             assert_eq!(m.port, 9);
             assert_eq!(m.proto, "UDP/TLS/RTP/SAVPF");
@@ -158,7 +159,7 @@ fn vectors_convert_to_sdp_that_carries_everything() {
                         .iter()
                         .map(|q| {
                             if q.name.is_empty() {
-                                q.value.clone()
+                                q.value.to_string()
                             } else {
                                 format!("{}={}", q.name, q.value)
                             }
@@ -361,13 +362,13 @@ fn str0m_fixtures_convert_to_vector_shaped_jingle() {
             let j = sdp_to_jingle(&sdp, action, creator).unwrap_or_else(|e| panic!("{name}: {e}"));
             let mids = mids(&sdp);
             assert_eq!(j.action, action);
-            let names: Vec<&str> = j.contents.iter().map(|c| c.name.as_str()).collect();
+            let names: Vec<&str> = j.contents.iter().map(|c| c.name.as_ref()).collect();
             assert_eq!(names, mids.iter().map(String::as_str).collect::<Vec<_>>());
             assert_eq!(
                 j.groups,
                 [Group {
                     semantics: "BUNDLE".into(),
-                    contents: mids.clone()
+                    contents: mids.clone().into_iter().map(Into::into).collect()
                 }]
             );
             let all_ssrcs = ssrcs(&sdp);
@@ -388,11 +389,11 @@ fn str0m_fixtures_convert_to_vector_shaped_jingle() {
                     .hdrexts
                     .iter()
                     .any(|h| h.uri == "urn:ietf:params:rtp-hdrext:sdes:mid"));
-                match d.media.as_str() {
+                match d.media.as_ref() {
                     "audio" => {
                         let opus = pt(d, 111);
                         assert_eq!(
-                            (opus.name.as_str(), opus.clockrate, opus.channels),
+                            (opus.name.as_ref(), opus.clockrate, opus.channels),
                             ("opus", Some(48000), Some(2))
                         );
                         assert!(opus
@@ -403,7 +404,7 @@ fn str0m_fixtures_convert_to_vector_shaped_jingle() {
                     "video" => {
                         let vp8 = pt(d, 96);
                         assert_eq!(
-                            (vp8.name.as_str(), vp8.clockrate, vp8.channels),
+                            (vp8.name.as_ref(), vp8.clockrate, vp8.channels),
                             ("VP8", Some(90000), Some(1))
                         );
                         assert!(vp8
@@ -464,7 +465,7 @@ fn str0m_fixtures_convert_to_vector_shaped_jingle() {
                     assert_eq!(t.candidates.len(), 1);
                     let c = &t.candidates[0];
                     assert_eq!(
-                        (c.ip.as_str(), c.kind, c.protocol.as_str()),
+                        (c.ip.as_ref(), c.kind, c.protocol.as_ref()),
                         ("127.0.0.1", CandidateType::Host, "udp")
                     );
                     let port = if creator == Creator::Initiator {
@@ -623,7 +624,7 @@ fn candidates_in_a_transport_become_sdp_lines_and_back() {
 // ---------------------------------------------------------------------------
 // validation
 
-fn vector_01() -> Jingle {
+fn vector_01() -> Jingle<'static> {
     vector_jingle("01-session-initiate.sender-to-receiver.xml")
 }
 
@@ -738,12 +739,8 @@ fn jingle_that_cannot_be_sdp_is_rejected() {
         Err(ConvertError::Invalid { .. })
     ));
     let mut j = vector_01();
-    let mut bad = transport(
-        &vector_jingle("04-transport-info.sender-to-receiver.xml"),
-        0,
-    )
-    .candidates[0]
-        .clone();
+    let info = vector_jingle("04-transport-info.sender-to-receiver.xml");
+    let mut bad = transport(&info, 0).candidates[0].clone();
     bad.ip = "127.0.0.1 9 typ relay".into();
     j.contents[0]
         .transport
@@ -995,19 +992,19 @@ proptest! {
         };
         let kinds = [CandidateType::Host, CandidateType::Srflx, CandidateType::Prflx, CandidateType::Relay];
         let c = Candidate {
-            foundation,
+            foundation: foundation.into(),
             component,
             protocol: if tcp { "tcp".into() } else { "udp".into() },
             priority,
-            ip,
+            ip: ip.into(),
             port,
             kind: kinds[kind],
             generation: Some(generation),
             network,
             id: None,
-            rel_addr: rel.map(|(r, _)| std::net::Ipv4Addr::from(r).to_string()),
+            rel_addr: rel.map(|(r, _)| std::net::Ipv4Addr::from(r).to_string()).map(Into::into),
             rel_port: rel.map(|(_, p)| p),
-            tcptype: tcp.then(|| "passive".to_owned()),
+            tcptype: tcp.then(|| "passive".to_owned()).map(Into::into),
         };
         let line = candidate_to_sdp(&c);
         prop_assert_eq!(candidate_from_sdp(&line).expect("reads"), c);
@@ -1035,7 +1032,7 @@ mod gen {
         ]
     }
 
-    fn parameter() -> impl Strategy<Value = Parameter> {
+    fn parameter() -> impl Strategy<Value = Parameter<'static>> {
         prop_oneof![
             ("[a-z][a-z0-9-]{0,10}", "[A-Za-z0-9/,.-]{0,10}")
                 .prop_map(|(n, v)| Parameter::new(n, v)),
@@ -1043,16 +1040,19 @@ mod gen {
         ]
     }
 
-    fn rtcp_fb() -> impl Strategy<Value = RtcpFb> {
+    fn rtcp_fb() -> impl Strategy<Value = RtcpFb<'static>> {
         (
             "[a-z][a-z-]{0,10}",
             proptest::option::of("[a-z]{1,6}( [a-z0-9=]{1,6})?"),
         )
             .prop_filter("trr-int has its own element", |(k, _)| k != "trr-int")
-            .prop_map(|(kind, subtype)| RtcpFb { kind, subtype })
+            .prop_map(|(kind, subtype)| RtcpFb {
+                kind: kind.into(),
+                subtype: subtype.map(Into::into),
+            })
     }
 
-    fn payload_type() -> impl Strategy<Value = PayloadType> {
+    fn payload_type() -> impl Strategy<Value = PayloadType<'static>> {
         (
             "[A-Za-z][A-Za-z0-9-]{0,8}",
             1u32..200_000,
@@ -1064,7 +1064,7 @@ mod gen {
             .prop_map(|(name, clockrate, channels, parameters, rtcp_fbs, trr)| {
                 PayloadType {
                     id: 0, // assigned uniquely below
-                    name,
+                    name: name.into(),
                     clockrate: Some(clockrate),
                     channels: Some(channels),
                     ptime: None,
@@ -1076,7 +1076,7 @@ mod gen {
             })
     }
 
-    fn hdrext() -> impl Strategy<Value = RtpHdrext> {
+    fn hdrext() -> impl Strategy<Value = RtpHdrext<'static>> {
         (
             1u16..=255,
             "urn:[a-z0-9:-]{1,20}",
@@ -1087,10 +1087,14 @@ mod gen {
                 Just(Senders::None),
             ]),
         )
-            .prop_map(|(id, uri, senders)| RtpHdrext { id, uri, senders })
+            .prop_map(|(id, uri, senders)| RtpHdrext {
+                id,
+                uri: uri.into(),
+                senders,
+            })
     }
 
-    fn candidate() -> impl Strategy<Value = Candidate> {
+    fn candidate() -> impl Strategy<Value = Candidate<'static>> {
         (
             "[a-zA-Z0-9]{1,12}",
             any::<u32>(),
@@ -1099,11 +1103,11 @@ mod gen {
             proptest::option::of(0u32..10),
         )
             .prop_map(|(foundation, priority, ip, port, network)| Candidate {
-                foundation,
+                foundation: foundation.into(),
                 component: 1,
                 protocol: "udp".into(),
                 priority,
-                ip: std::net::Ipv4Addr::from(ip).to_string(),
+                ip: std::net::Ipv4Addr::from(ip).to_string().into(),
                 port,
                 kind: CandidateType::Host,
                 generation: Some(0),
@@ -1115,7 +1119,7 @@ mod gen {
             })
     }
 
-    fn content() -> impl Strategy<Value = Content> {
+    fn content() -> impl Strategy<Value = Content<'static>> {
         (
             (
                 prop_oneof![Just("audio"), Just("video")],
@@ -1184,7 +1188,7 @@ mod gen {
                     .collect::<Vec<_>>()
                     .join(":");
                 Content {
-                    name: String::new(), // assigned uniquely below
+                    name: String::new().into(), // assigned uniquely below
                     creator: None,
                     senders: Some(senders),
                     description: Some(RtpDescription {
@@ -1199,14 +1203,14 @@ mod gen {
                         extmap_allow_mixed: mixed,
                     }),
                     transport: Some(IceUdpTransport {
-                        ufrag: Some(ufrag),
-                        pwd: Some(pwd),
+                        ufrag: Some(ufrag.into()),
+                        pwd: Some(pwd.into()),
                         fingerprint: Some(Fingerprint {
                             hash: "sha-256".into(),
                             setup: Some(setup),
                             required: None,
                             cryptex: None,
-                            value,
+                            value: value.into(),
                         }),
                         candidates,
                     }),
@@ -1214,7 +1218,7 @@ mod gen {
             })
     }
 
-    pub fn jingle() -> impl Strategy<Value = (Jingle, Creator)> {
+    pub fn jingle() -> impl Strategy<Value = (Jingle<'static>, Creator)> {
         (
             proptest::collection::vec(content(), 1..4),
             any::<bool>(),
@@ -1232,7 +1236,7 @@ mod gen {
                     Action::SessionAccept
                 };
                 for (i, c) in contents.iter_mut().enumerate() {
-                    c.name = format!("m{i}");
+                    c.name = format!("m{i}").into();
                     c.creator = Some(creator);
                 }
                 let mut j = Jingle::new(action);

@@ -8,8 +8,9 @@ use proxy_core::jingle::{Action, CandidateType, NS_JINGLE};
 use proxy_core::message::NS_CLIENT;
 use proxy_core::{parse_iq, parse_iq_bytes, Iq, Limits, ParseError};
 
-fn parse(xml: &str) -> Result<Iq, ParseError> {
-    parse_iq(xml, &Limits::default())
+/// Parsed and owned, so that tests may parse temporaries.
+fn parse(xml: &str) -> Result<Iq<'static>, ParseError> {
+    parse_iq(xml, &Limits::default()).map(Iq::into_owned)
 }
 
 fn err(xml: &str) -> ParseError {

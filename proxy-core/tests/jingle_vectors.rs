@@ -86,33 +86,36 @@ fn jsonl_messages() -> Vec<(String, String, String)> {
     out
 }
 
-fn parse(xml: &str) -> Iq {
-    parse_iq(xml, &Limits::default()).unwrap_or_else(|e| panic!("{e}\n{xml}"))
+/// Parsed and owned, so that tests may parse temporaries.
+fn parse(xml: &str) -> Iq<'static> {
+    parse_iq(xml, &Limits::default())
+        .unwrap_or_else(|e| panic!("{e}\n{xml}"))
+        .into_owned()
 }
 
-fn jingle(xml: &str) -> Jingle {
+fn jingle(xml: &str) -> Jingle<'static> {
     parse(xml).jingle.expect("a <jingle>")
 }
 
-fn only_description(j: &Jingle, index: usize) -> &RtpDescription {
+fn only_description<'a>(j: &'a Jingle<'a>, index: usize) -> &'a RtpDescription<'a> {
     j.contents[index]
         .description
         .as_ref()
         .expect("a description")
 }
 
-fn transport(j: &Jingle, index: usize) -> &IceUdpTransport {
+fn transport<'a>(j: &'a Jingle<'a>, index: usize) -> &'a IceUdpTransport<'a> {
     j.contents[index].transport.as_ref().expect("a transport")
 }
 
-fn pt(d: &RtpDescription, id: u8) -> &PayloadType {
+fn pt<'a>(d: &'a RtpDescription<'a>, id: u8) -> &'a PayloadType<'a> {
     d.payload_types
         .iter()
         .find(|p| p.id == id)
         .expect("payload type")
 }
 
-fn fb(kind: &str, subtype: Option<&str>) -> RtcpFb {
+fn fb<'a>(kind: &'a str, subtype: Option<&'a str>) -> RtcpFb<'a> {
     RtcpFb {
         kind: kind.into(),
         subtype: subtype.map(Into::into),
@@ -168,7 +171,7 @@ fn vector_01_session_initiate() {
     assert_eq!(d.ssrc, None);
     assert_eq!(d.payload_types.len(), 23);
     let vp8 = &d.payload_types[0];
-    assert_eq!((vp8.id, vp8.name.as_str()), (96, "VP8"));
+    assert_eq!((vp8.id, vp8.name.as_ref()), (96, "VP8"));
     assert_eq!((vp8.clockrate, vp8.channels), (Some(90000), Some(1)));
     assert_eq!(
         vp8.rtcp_fbs,
@@ -348,7 +351,7 @@ fn vector_11_audio_and_video() {
     assert_eq!(audio.media, "audio");
     let opus = pt(audio, 111);
     assert_eq!(
-        (opus.name.as_str(), opus.clockrate, opus.channels),
+        (opus.name.as_ref(), opus.clockrate, opus.channels),
         ("opus", Some(48000), Some(2))
     );
     assert_eq!(opus.rtcp_fbs, [fb("transport-cc", None)]);
@@ -506,7 +509,7 @@ fn rarely_used_fields_round_trip() {
             ssrc: Some(4_294_967_295),
             payload_types: vec![PayloadType {
                 id: 127,
-                name: String::new(),
+                name: String::new().into(),
                 clockrate: Some(8000),
                 channels: None,
                 ptime: Some(20),
@@ -561,7 +564,7 @@ fn rarely_used_fields_round_trip() {
             }],
         }),
     });
-    j.details = Some(String::new());
+    j.details = Some(String::new().into());
     let iq = Iq::set(RECEIVER, j);
     let xml = write_iq(&iq);
     assert!(xml.contains(
@@ -635,15 +638,18 @@ mod model_round_trip {
         ]
     }
 
-    fn parameter() -> impl Strategy<Value = Parameter> {
+    fn parameter() -> impl Strategy<Value = Parameter<'static>> {
         (text(), text()).prop_map(|(n, v)| Parameter::new(n, v))
     }
 
-    fn rtcp_fb() -> impl Strategy<Value = RtcpFb> {
-        (text(), option::of(text())).prop_map(|(kind, subtype)| RtcpFb { kind, subtype })
+    fn rtcp_fb() -> impl Strategy<Value = RtcpFb<'static>> {
+        (text(), option::of(text())).prop_map(|(kind, subtype)| RtcpFb {
+            kind: kind.into(),
+            subtype: subtype.map(Into::into),
+        })
     }
 
-    fn payload_type() -> impl Strategy<Value = PayloadType> {
+    fn payload_type() -> impl Strategy<Value = PayloadType<'static>> {
         (
             (
                 0u8..=127,
@@ -666,7 +672,7 @@ mod model_round_trip {
                 )| {
                     PayloadType {
                         id,
-                        name,
+                        name: name.into(),
                         clockrate,
                         channels,
                         ptime,
@@ -679,7 +685,7 @@ mod model_round_trip {
             )
     }
 
-    fn description() -> impl Strategy<Value = RtpDescription> {
+    fn description() -> impl Strategy<Value = RtpDescription<'static>> {
         (
             (
                 text(),
@@ -698,24 +704,31 @@ mod model_round_trip {
                         .prop_map(|(ssrc, name, video_type, parameters)| {
                             Source {
                                 ssrc,
-                                name,
-                                video_type,
+                                name: name.map(Into::into),
+                                video_type: video_type.map(Into::into),
                                 parameters,
                             }
                         }),
                     0..3,
                 ),
                 vec(
-                    (text(), vec(any::<u32>(), 0..3))
-                        .prop_map(|(semantics, ssrcs)| SsrcGroup { semantics, ssrcs }),
+                    (text(), vec(any::<u32>(), 0..3)).prop_map(|(semantics, ssrcs)| SsrcGroup {
+                        semantics: semantics.into(),
+                        ssrcs,
+                    }),
                     0..2,
                 ),
             ),
             (
                 any::<bool>(),
                 vec(
-                    (1u16..=255, text(), option::of(senders()))
-                        .prop_map(|(id, uri, senders)| RtpHdrext { id, uri, senders }),
+                    (1u16..=255, text(), option::of(senders())).prop_map(|(id, uri, senders)| {
+                        RtpHdrext {
+                            id,
+                            uri: uri.into(),
+                            senders,
+                        }
+                    }),
                     0..3,
                 ),
                 any::<bool>(),
@@ -728,7 +741,7 @@ mod model_round_trip {
                     (rtcp_mux, hdrexts, extmap_allow_mixed),
                 )| {
                     RtpDescription {
-                        media,
+                        media: media.into(),
                         ssrc,
                         payload_types,
                         rtcp_fbs,
@@ -742,7 +755,7 @@ mod model_round_trip {
             )
     }
 
-    fn candidate() -> impl Strategy<Value = Candidate> {
+    fn candidate() -> impl Strategy<Value = Candidate<'static>> {
         let kind = prop_oneof![
             Just(CandidateType::Host),
             Just(CandidateType::Srflx),
@@ -777,25 +790,25 @@ mod model_round_trip {
                     (rel_addr, rel_port, tcptype),
                 )| {
                     Candidate {
-                        foundation,
+                        foundation: foundation.into(),
                         component,
-                        protocol,
+                        protocol: protocol.into(),
                         priority,
-                        ip,
+                        ip: ip.into(),
                         port,
                         kind,
                         generation,
                         network,
-                        id,
-                        rel_addr,
+                        id: id.map(Into::into),
+                        rel_addr: rel_addr.map(Into::into),
                         rel_port,
-                        tcptype,
+                        tcptype: tcptype.map(Into::into),
                     }
                 },
             )
     }
 
-    fn transport() -> impl Strategy<Value = IceUdpTransport> {
+    fn transport() -> impl Strategy<Value = IceUdpTransport<'static>> {
         let setup = prop_oneof![
             Just(Setup::Active),
             Just(Setup::Passive),
@@ -810,11 +823,11 @@ mod model_round_trip {
             trimmed(),
         )
             .prop_map(|(hash, setup, required, cryptex, value)| Fingerprint {
-                hash,
+                hash: hash.into(),
                 setup,
                 required,
                 cryptex,
-                value,
+                value: value.into(),
             });
         (
             option::of(text()),
@@ -823,14 +836,14 @@ mod model_round_trip {
             vec(candidate(), 0..3),
         )
             .prop_map(|(ufrag, pwd, fingerprint, candidates)| IceUdpTransport {
-                ufrag,
-                pwd,
+                ufrag: ufrag.map(Into::into),
+                pwd: pwd.map(Into::into),
                 fingerprint,
                 candidates,
             })
     }
 
-    fn jingle() -> impl Strategy<Value = Jingle> {
+    fn jingle() -> impl Strategy<Value = Jingle<'static>> {
         let creator = prop_oneof![Just(Creator::Initiator), Just(Creator::Responder)];
         let content = (
             option::of(creator),
@@ -847,16 +860,18 @@ mod model_round_trip {
             ),
             vec(
                 (text(), vec(text(), 0..3)).prop_map(|(semantics, contents)| Group {
-                    semantics,
-                    contents,
+                    semantics: semantics.into(),
+                    contents: contents.into_iter().map(Into::into).collect(),
                 }),
                 0..2,
             ),
             vec(content, 0..3),
             (
                 option::of(
-                    (name(), option::of(text()))
-                        .prop_map(|(condition, text)| Reason { condition, text }),
+                    (name(), option::of(text())).prop_map(|(condition, text)| Reason {
+                        condition: condition.into(),
+                        text: text.map(Into::into),
+                    }),
                 ),
                 option::of(text()),
             ),
@@ -865,16 +880,16 @@ mod model_round_trip {
                 |((action, sid, initiator, responder), groups, contents, (reason, details))| {
                     Jingle {
                         action,
-                        sid,
-                        initiator,
-                        responder,
+                        sid: sid.map(Into::into),
+                        initiator: initiator.map(Into::into),
+                        responder: responder.map(Into::into),
                         groups,
                         // Content names are unique by index.
                         contents: contents
                             .into_iter()
                             .enumerate()
                             .map(|(i, (creator, senders, description, transport))| Content {
-                                name: format!("c{i}"),
+                                name: format!("c{i}").into(),
                                 creator,
                                 senders,
                                 description,
@@ -882,19 +897,19 @@ mod model_round_trip {
                             })
                             .collect(),
                         reason,
-                        details,
+                        details: details.map(Into::into),
                     }
                 },
             )
     }
 
-    fn iq() -> impl Strategy<Value = Iq> {
+    fn iq() -> impl Strategy<Value = Iq<'static>> {
         let error = (text(), name(), option::of(name()), option::of(text())).prop_map(
             |(kind, condition, jingle_condition, text)| StanzaError {
-                kind,
-                condition,
-                jingle_condition,
-                text,
+                kind: kind.into(),
+                condition: condition.into(),
+                jingle_condition: jingle_condition.map(Into::into),
+                text: text.map(Into::into),
             },
         );
         let kind = prop_oneof![
@@ -913,9 +928,9 @@ mod model_round_trip {
         )
             .prop_map(|(kind, id, to, from, jingle, error)| Iq {
                 kind,
-                id,
-                to,
-                from,
+                id: id.map(Into::into),
+                to: to.map(Into::into),
+                from: from.map(Into::into),
                 jingle,
                 error,
             })

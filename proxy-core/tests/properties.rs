@@ -78,15 +78,21 @@ fn setup() -> impl Strategy<Value = Setup> {
     ]
 }
 
-fn parameter() -> impl Strategy<Value = Parameter> {
-    (text(), text()).prop_map(|(name, value)| Parameter { name, value })
+fn parameter() -> impl Strategy<Value = Parameter<'static>> {
+    (text(), text()).prop_map(|(name, value)| Parameter {
+        name: name.into(),
+        value: value.into(),
+    })
 }
 
-fn rtcp_fb() -> impl Strategy<Value = RtcpFb> {
-    (text(), option::of(text())).prop_map(|(kind, subtype)| RtcpFb { kind, subtype })
+fn rtcp_fb() -> impl Strategy<Value = RtcpFb<'static>> {
+    (text(), option::of(text())).prop_map(|(kind, subtype)| RtcpFb {
+        kind: kind.into(),
+        subtype: subtype.map(Into::into),
+    })
 }
 
-fn payload_type() -> impl Strategy<Value = PayloadType> {
+fn payload_type() -> impl Strategy<Value = PayloadType<'static>> {
     (
         (
             0u8..=127,
@@ -105,7 +111,7 @@ fn payload_type() -> impl Strategy<Value = PayloadType> {
             |((id, name, clockrate, channels), (ptime, maxptime), (parameters, rtcp_fbs, trr))| {
                 PayloadType {
                     id,
-                    name,
+                    name: name.into(),
                     clockrate,
                     channels,
                     ptime,
@@ -118,7 +124,7 @@ fn payload_type() -> impl Strategy<Value = PayloadType> {
         )
 }
 
-fn source() -> impl Strategy<Value = Source> {
+fn source() -> impl Strategy<Value = Source<'static>> {
     (
         any::<u32>(),
         option::of(text()),
@@ -127,25 +133,28 @@ fn source() -> impl Strategy<Value = Source> {
     )
         .prop_map(|(ssrc, name, video_type, parameters)| Source {
             ssrc,
-            name,
-            video_type,
+            name: name.map(Into::into),
+            video_type: video_type.map(Into::into),
             parameters,
         })
 }
 
-fn ssrc_group() -> impl Strategy<Value = SsrcGroup> {
-    (text(), vec(any::<u32>(), 0..4)).prop_map(|(semantics, ssrcs)| SsrcGroup { semantics, ssrcs })
+fn ssrc_group() -> impl Strategy<Value = SsrcGroup<'static>> {
+    (text(), vec(any::<u32>(), 0..4)).prop_map(|(semantics, ssrcs)| SsrcGroup {
+        semantics: semantics.into(),
+        ssrcs,
+    })
 }
 
-fn hdrext() -> impl Strategy<Value = RtpHdrext> {
+fn hdrext() -> impl Strategy<Value = RtpHdrext<'static>> {
     (1u16..=255, text(), option::of(senders())).prop_map(|(id, uri, senders)| RtpHdrext {
         id,
-        uri,
+        uri: uri.into(),
         senders,
     })
 }
 
-fn description() -> impl Strategy<Value = RtpDescription> {
+fn description() -> impl Strategy<Value = RtpDescription<'static>> {
     (
         (
             prop_oneof![Just("audio".to_owned()), Just("video".to_owned()), text()],
@@ -166,7 +175,7 @@ fn description() -> impl Strategy<Value = RtpDescription> {
                 (media, ssrc, payload_types, rtcp_fbs),
                 (sources, ssrc_groups, rtcp_mux, hdrexts, extmap_allow_mixed),
             )| RtpDescription {
-                media,
+                media: media.into(),
                 ssrc,
                 payload_types,
                 rtcp_fbs,
@@ -188,7 +197,7 @@ fn candidate_type() -> impl Strategy<Value = CandidateType> {
     ]
 }
 
-fn candidate() -> impl Strategy<Value = Candidate> {
+fn candidate() -> impl Strategy<Value = Candidate<'static>> {
     (
         (
             text(),
@@ -215,24 +224,24 @@ fn candidate() -> impl Strategy<Value = Candidate> {
                 (foundation, component, protocol, priority, ip, port, kind),
                 (generation, network, id, rel_addr, rel_port, tcptype),
             )| Candidate {
-                foundation,
+                foundation: foundation.into(),
                 component,
-                protocol,
+                protocol: protocol.into(),
                 priority,
-                ip,
+                ip: ip.into(),
                 port,
                 kind,
                 generation,
                 network,
-                id,
-                rel_addr,
+                id: id.map(Into::into),
+                rel_addr: rel_addr.map(Into::into),
                 rel_port,
-                tcptype,
+                tcptype: tcptype.map(Into::into),
             },
         )
 }
 
-fn fingerprint() -> impl Strategy<Value = Fingerprint> {
+fn fingerprint() -> impl Strategy<Value = Fingerprint<'static>> {
     (
         text(),
         option::of(setup()),
@@ -241,15 +250,15 @@ fn fingerprint() -> impl Strategy<Value = Fingerprint> {
         trimmed_text(),
     )
         .prop_map(|(hash, setup, required, cryptex, value)| Fingerprint {
-            hash,
+            hash: hash.into(),
             setup,
             required,
             cryptex,
-            value,
+            value: value.into(),
         })
 }
 
-fn transport() -> impl Strategy<Value = IceUdpTransport> {
+fn transport() -> impl Strategy<Value = IceUdpTransport<'static>> {
     (
         option::of(text()),
         option::of(text()),
@@ -257,8 +266,8 @@ fn transport() -> impl Strategy<Value = IceUdpTransport> {
         vec(candidate(), 0..4),
     )
         .prop_map(|(ufrag, pwd, fingerprint, candidates)| IceUdpTransport {
-            ufrag,
-            pwd,
+            ufrag: ufrag.map(Into::into),
+            pwd: pwd.map(Into::into),
             fingerprint,
             candidates,
         })
@@ -268,7 +277,7 @@ fn creator() -> impl Strategy<Value = Creator> {
     prop_oneof![Just(Creator::Initiator), Just(Creator::Responder)]
 }
 
-fn content() -> impl Strategy<Value = Content> {
+fn content() -> impl Strategy<Value = Content<'static>> {
     (
         text(),
         option::of(creator()),
@@ -277,7 +286,7 @@ fn content() -> impl Strategy<Value = Content> {
         option::of(transport()),
     )
         .prop_map(|(name, creator, senders, description, transport)| Content {
-            name,
+            name: name.into(),
             creator,
             senders,
             description,
@@ -289,7 +298,7 @@ fn action() -> impl Strategy<Value = Action> {
     proptest::sample::select(Action::ALL.to_vec())
 }
 
-fn jingle() -> impl Strategy<Value = Jingle> {
+fn jingle() -> impl Strategy<Value = Jingle<'static>> {
     (
         (
             action(),
@@ -307,14 +316,14 @@ fn jingle() -> impl Strategy<Value = Jingle> {
         .prop_map(
             |((action, sid, initiator, responder), (groups, contents, reason, details))| {
                 let mut j = Jingle::new(action);
-                j.sid = sid;
-                j.initiator = initiator;
-                j.responder = responder;
+                j.sid = sid.map(Into::into);
+                j.initiator = initiator.map(Into::into);
+                j.responder = responder.map(Into::into);
                 j.groups = groups
                     .into_iter()
                     .map(|(semantics, contents)| Group {
-                        semantics,
-                        contents,
+                        semantics: semantics.into(),
+                        contents: contents.into_iter().map(Into::into).collect(),
                     })
                     .collect();
                 // Content names are unique in a <jingle>: `~` is not in text().
@@ -322,12 +331,15 @@ fn jingle() -> impl Strategy<Value = Jingle> {
                     .into_iter()
                     .enumerate()
                     .map(|(i, mut c)| {
-                        c.name = format!("{}~{i}", c.name);
+                        c.name = format!("{}~{i}", c.name).into();
                         c
                     })
                     .collect();
-                j.reason = reason.map(|(condition, text)| Reason { condition, text });
-                j.details = details;
+                j.reason = reason.map(|(condition, text)| Reason {
+                    condition: condition.into(),
+                    text: text.map(Into::into),
+                });
+                j.details = details.map(Into::into);
                 j
             },
         )
@@ -342,7 +354,7 @@ fn iq_type() -> impl Strategy<Value = IqType> {
     ]
 }
 
-fn stanza_error() -> impl Strategy<Value = StanzaError> {
+fn stanza_error() -> impl Strategy<Value = StanzaError<'static>> {
     (
         text(),
         element_name(),
@@ -350,14 +362,14 @@ fn stanza_error() -> impl Strategy<Value = StanzaError> {
         option::of(text()),
     )
         .prop_map(|(kind, condition, jingle_condition, text)| StanzaError {
-            kind,
-            condition,
-            jingle_condition,
-            text,
+            kind: kind.into(),
+            condition: condition.into(),
+            jingle_condition: jingle_condition.map(Into::into),
+            text: text.map(Into::into),
         })
 }
 
-fn iq() -> impl Strategy<Value = Iq> {
+fn iq() -> impl Strategy<Value = Iq<'static>> {
     (
         iq_type(),
         option::of(text()),
@@ -368,9 +380,9 @@ fn iq() -> impl Strategy<Value = Iq> {
     )
         .prop_map(|(kind, id, to, from, jingle, error)| Iq {
             kind,
-            id,
-            to,
-            from,
+            id: id.map(Into::into),
+            to: to.map(Into::into),
+            from: from.map(Into::into),
             jingle,
             error,
         })
@@ -407,7 +419,7 @@ fn sdp_fingerprint_value() -> impl Strategy<Value = String> {
 }
 
 /// A payload type lib-jitsi-meet and SDP can both carry.
-fn sdp_payload_type(id: u8, video: bool) -> impl Strategy<Value = PayloadType> {
+fn sdp_payload_type(id: u8, video: bool) -> impl Strategy<Value = PayloadType<'static>> {
     let names = if video {
         vec!["VP8", "VP9", "H264", "AV1", "rtx", "red", "ulpfec"]
     } else {
@@ -429,7 +441,7 @@ fn sdp_payload_type(id: u8, video: bool) -> impl Strategy<Value = PayloadType> {
             let mut seen = std::collections::HashSet::new();
             PayloadType {
                 id,
-                name: name.to_owned(),
+                name: name.to_owned().into(),
                 clockrate: Some(if video { 90_000 } else { 48_000 }),
                 channels: audio_opus.then_some(2),
                 ptime: None,
@@ -442,8 +454,8 @@ fn sdp_payload_type(id: u8, video: bool) -> impl Strategy<Value = PayloadType> {
                 rtcp_fbs: fbs
                     .into_iter()
                     .map(|(k, s)| RtcpFb {
-                        kind: k.to_owned(),
-                        subtype: s.map(str::to_owned),
+                        kind: k.to_owned().into(),
+                        subtype: s.map(str::to_owned).map(Into::into),
                     })
                     .collect(),
                 rtcp_fb_trr_int: None,
@@ -452,7 +464,7 @@ fn sdp_payload_type(id: u8, video: bool) -> impl Strategy<Value = PayloadType> {
 }
 
 /// One m-line's worth: a content with a description and a full transport.
-fn sdp_content(index: usize, creator: Creator) -> impl Strategy<Value = Content> {
+fn sdp_content(index: usize, creator: Creator) -> impl Strategy<Value = Content<'static>> {
     (
         any::<bool>(),
         1usize..4,
@@ -516,13 +528,13 @@ fn sdp_content(index: usize, creator: Creator) -> impl Strategy<Value = Content>
                     .into_iter()
                     .map(|id| RtpHdrext {
                         id,
-                        uri: format!("urn:ietf:params:rtp-hdrext:x{id}"),
+                        uri: format!("urn:ietf:params:rtp-hdrext:x{id}").into(),
                         senders: None,
                     })
                     .collect();
                 let (ufrag, pwd, value, setup) = transport;
                 Content {
-                    name: index.to_string(),
+                    name: index.to_string().into(),
                     creator: Some(creator),
                     senders: Some(senders),
                     description: Some(RtpDescription {
@@ -537,14 +549,14 @@ fn sdp_content(index: usize, creator: Creator) -> impl Strategy<Value = Content>
                         extmap_allow_mixed: false,
                     }),
                     transport: Some(IceUdpTransport {
-                        ufrag: Some(ufrag),
-                        pwd: Some(pwd),
+                        ufrag: Some(ufrag.into()),
+                        pwd: Some(pwd.into()),
                         fingerprint: Some(Fingerprint {
                             hash: "sha-256".into(),
                             setup: Some(setup),
                             required: None,
                             cryptex: None,
-                            value,
+                            value: value.into(),
                         }),
                         candidates: Vec::new(),
                     }),
@@ -555,7 +567,7 @@ fn sdp_content(index: usize, creator: Creator) -> impl Strategy<Value = Content>
 
 /// A session-initiate (or session-accept) with 1–3 contents, BUNDLEd, all
 /// with the same transport (BUNDLE shares it).
-fn sdp_jingle() -> impl Strategy<Value = Jingle> {
+fn sdp_jingle() -> impl Strategy<Value = Jingle<'static>> {
     (any::<bool>(), 1usize..4)
         .prop_flat_map(|(accept, n)| {
             let creator = if accept {
@@ -619,8 +631,8 @@ fn carried(j: &Jingle) -> Vec<Carried> {
             let d = c.description.clone().unwrap_or_default();
             let t = c.transport.clone().unwrap_or_default();
             Carried {
-                name: c.name.clone(),
-                media: d.media.clone(),
+                name: c.name.to_string(),
+                media: d.media.to_string(),
                 senders: c.senders,
                 payload_types: d
                     .payload_types
@@ -629,20 +641,24 @@ fn carried(j: &Jingle) -> Vec<Carried> {
                         let mut params: Vec<_> = p
                             .parameters
                             .iter()
-                            .map(|x| (x.name.clone(), x.value.clone()))
+                            .map(|x| (x.name.to_string(), x.value.to_string()))
                             .collect();
                         params.sort();
                         let mut fbs: Vec<_> = p
                             .rtcp_fbs
                             .iter()
-                            .map(|f| (f.kind.clone(), f.subtype.clone()))
+                            .map(|f| (f.kind.to_string(), f.subtype.as_deref().map(str::to_owned)))
                             .collect();
                         fbs.sort();
                         fbs.dedup();
                         (p.id, p.name.to_ascii_lowercase(), p.clockrate, params, fbs)
                     })
                     .collect(),
-                hdrexts: d.hdrexts.iter().map(|h| (h.id, h.uri.clone())).collect(),
+                hdrexts: d
+                    .hdrexts
+                    .iter()
+                    .map(|h| (h.id, h.uri.to_string()))
+                    .collect(),
                 sources: d
                     .sources
                     .iter()
@@ -651,10 +667,10 @@ fn carried(j: &Jingle) -> Vec<Carried> {
                 ssrc_groups: d
                     .ssrc_groups
                     .iter()
-                    .map(|g| (g.semantics.clone(), g.ssrcs.clone()))
+                    .map(|g| (g.semantics.to_string(), g.ssrcs.clone()))
                     .collect(),
-                ufrag: t.ufrag.clone(),
-                pwd: t.pwd.clone(),
+                ufrag: t.ufrag.as_deref().map(str::to_owned),
+                pwd: t.pwd.as_deref().map(str::to_owned),
                 fingerprint: t.fingerprint.as_ref().map(|f| {
                     (
                         f.hash.to_ascii_lowercase(),
@@ -701,7 +717,7 @@ proptest! {
             j.groups
                 .iter()
                 .find(|g| g.semantics == "BUNDLE")
-                .map(|g| g.contents.clone())
+                .map(|g| g.contents.iter().map(|c| c.to_string()).collect::<Vec<_>>())
         };
         prop_assert_eq!(bundle(&back), bundle(&j), "{}", sdp);
     }

@@ -425,11 +425,8 @@ fn intruder_is_rejected_like_lib_jitsi_meet_and_changes_nothing() {
     assert_eq!(d.sent.len(), 1);
     let (to, iq) = &d.sent[0];
     assert_eq!(to, INTRUDER);
-    let expected = proxy_core::parse_iq(
-        &vector("09-rejection.receiver-to-intruder.xml"),
-        &Default::default(),
-    )
-    .unwrap();
+    let rejection = vector("09-rejection.receiver-to-intruder.xml");
+    let expected = proxy_core::parse_iq(&rejection, &Default::default()).unwrap();
     assert_eq!(iq, &expected, "exactly lib-jitsi-meet's rejection");
     assert!(matches!(
         d.errors()[0],
@@ -506,7 +503,7 @@ fn messages_before_a_session_are_errors_not_sessions() {
     assert_eq!(iq.id.as_deref(), Some("a1"));
     let e = iq.error.as_ref().unwrap();
     assert_eq!(
-        (e.condition.as_str(), e.jingle_condition.as_deref()),
+        (e.condition.as_ref(), e.jingle_condition.as_deref()),
         ("item-not-found", Some("unknown-session"))
     );
     assert!(!s.is_active());

@@ -78,7 +78,7 @@ pub struct Bridge {
     /// Our role, once known (set by the first offer or answer).
     role: Option<Creator>,
     /// ufrag, pwd, fingerprint of the browser's local description.
-    local: Option<(String, String, Fingerprint)>,
+    local: Option<(String, String, Fingerprint<'static>)>,
     /// Counter for candidate ids.
     next_id: u32,
 }
@@ -108,7 +108,7 @@ impl Bridge {
     pub fn answer_to_iq(&mut self, sdp: &str) -> Result<String, BridgeError> {
         let mut jingle = sdp_to_jingle(sdp, Action::SessionAccept, Creator::Responder)?;
         name_sources(&mut jingle);
-        jingle.initiator = Some(self.rust_jid.clone());
+        jingle.initiator = Some(self.rust_jid.clone().into());
         self.remember_local(&jingle);
         self.role = Some(Creator::Responder);
         Ok(write_iq(&Iq::set(self.rust_jid.clone(), jingle)))
@@ -133,20 +133,20 @@ impl Bridge {
             .role
             .ok_or(BridgeError::State("candidate before offer/answer"))?;
         self.next_id += 1;
-        c.id = Some(format!("c{}", self.next_id));
+        c.id = Some(format!("c{}", self.next_id).into());
         let mut jingle = Jingle::new(Action::TransportInfo);
         if creator == Creator::Responder {
             // lib-jitsi-meet's responder names the initiator here too (vector 05).
-            jingle.initiator = Some(self.rust_jid.clone());
+            jingle.initiator = Some(self.rust_jid.clone().into());
         }
         jingle.contents.push(Content {
-            name: mid.to_owned(),
+            name: mid.to_owned().into(),
             creator: Some(creator),
             senders: None,
             description: None,
             transport: Some(IceUdpTransport {
-                ufrag: Some(ufrag),
-                pwd: Some(pwd),
+                ufrag: Some(ufrag.into()),
+                pwd: Some(pwd.into()),
                 fingerprint: Some(Fingerprint {
                     setup: None,
                     required: Some(true),
@@ -181,7 +181,7 @@ impl Bridge {
                     content.transport.iter().flat_map(move |t| {
                         t.candidates.iter().map(move |c| ToBrowser::Candidate {
                             candidate: candidate_to_sdp(c),
-                            mid: content.name.clone(),
+                            mid: content.name.to_string(),
                         })
                     })
                 })
@@ -191,7 +191,8 @@ impl Bridge {
                     .reason
                     .as_ref()
                     .map(|r| r.condition.clone())
-                    .unwrap_or_default(),
+                    .unwrap_or_default()
+                    .to_string(),
             )],
             other => vec![ToBrowser::Other(other.as_str().to_owned())],
         })
@@ -201,7 +202,7 @@ impl Bridge {
         let transport = jingle.contents.iter().find_map(|c| c.transport.as_ref());
         if let Some(t) = transport {
             if let (Some(u), Some(p), Some(f)) = (&t.ufrag, &t.pwd, &t.fingerprint) {
-                self.local = Some((u.clone(), p.clone(), f.clone()));
+                self.local = Some((u.to_string(), p.to_string(), f.clone().into_owned()));
             }
         }
     }
@@ -218,7 +219,7 @@ fn name_sources(jingle: &mut Jingle) {
         if desc.sources.is_empty() {
             continue;
         }
-        let (name, video_type) = match desc.media.as_str() {
+        let (name, video_type) = match &*desc.media {
             "video" => {
                 video += 1;
                 (format!("peer-v{}", video - 1), Some("desktop".to_owned()))
@@ -230,8 +231,8 @@ fn name_sources(jingle: &mut Jingle) {
             _ => continue,
         };
         for source in &mut desc.sources {
-            source.name = Some(name.clone());
-            source.video_type = video_type.clone();
+            source.name = Some(name.clone().into());
+            source.video_type = video_type.clone().map(Into::into);
         }
     }
 }

@@ -625,7 +625,7 @@ struct CandidateShape {
 }
 
 fn shape(j: &Jingle) -> Shape {
-    let names: Vec<String> = j.contents.iter().map(|c| c.name.clone()).collect();
+    let names: Vec<String> = j.contents.iter().map(|c| c.name.to_string()).collect();
     Shape {
         action: j.action,
         sid: j.sid.is_some(),
@@ -646,14 +646,14 @@ fn shape(j: &Jingle) -> Shape {
                         t.candidates
                             .iter()
                             .map(|c| CandidateShape {
-                                protocol: c.protocol.clone(),
+                                protocol: c.protocol.to_string(),
                                 kind: c.kind.as_str().to_owned(),
                                 component: c.component,
-                                ip: c.ip.clone(),
+                                ip: c.ip.to_string(),
                                 generation: c.generation,
                                 network: c.network.is_some(),
                                 id: c.id.is_some(),
-                                tcptype: c.tcptype.clone(),
+                                tcptype: c.tcptype.as_deref().map(str::to_owned),
                             })
                             .collect()
                     })
@@ -664,10 +664,10 @@ fn shape(j: &Jingle) -> Shape {
                     name_is_index: c.name == i.to_string(),
                     creator: c.creator,
                     senders: c.senders,
-                    media: d.map(|d| d.media.clone()),
+                    media: d.map(|d| d.media.to_string()),
                     first_codec: d
                         .and_then(|d| d.payload_types.first())
-                        .map(|p| p.name.clone()),
+                        .map(|p| p.name.to_string()),
                     vp8_rtcp_fb: d
                         .and_then(|d| d.payload_types.iter().find(|p| p.name == "VP8"))
                         .map(|p| {
@@ -686,10 +686,20 @@ fn shape(j: &Jingle) -> Shape {
                             .all(|p| p.parameters.iter().any(|x| x.name == "apt"))
                     }),
                     source_names: d
-                        .map(|d| d.sources.iter().map(|s| s.name.clone()).collect())
+                        .map(|d| {
+                            d.sources
+                                .iter()
+                                .map(|s| s.name.as_deref().map(str::to_owned))
+                                .collect()
+                        })
                         .unwrap_or_default(),
                     source_video_types: d
-                        .map(|d| d.sources.iter().map(|s| s.video_type.clone()).collect())
+                        .map(|d| {
+                            d.sources
+                                .iter()
+                                .map(|s| s.video_type.as_deref().map(str::to_owned))
+                                .collect()
+                        })
                         .unwrap_or_default(),
                     sources_have_msid: d
                         .is_none_or(|d| d.sources.iter().all(|s| s.msid().is_some())),
@@ -697,7 +707,7 @@ fn shape(j: &Jingle) -> Shape {
                         .map(|d| {
                             d.ssrc_groups
                                 .iter()
-                                .map(|g| (g.semantics.clone(), g.ssrcs.len()))
+                                .map(|g| (g.semantics.to_string(), g.ssrcs.len()))
                                 .collect()
                         })
                         .unwrap_or_default(),
@@ -710,7 +720,7 @@ fn shape(j: &Jingle) -> Shape {
                     ufrag_pwd: t.is_some_and(|t| t.ufrag.is_some() && t.pwd.is_some()),
                     fingerprint: t
                         .and_then(|t| t.fingerprint.as_ref())
-                        .map(|f| (f.hash.clone(), f.setup, f.required)),
+                        .map(|f| (f.hash.to_string(), f.setup, f.required)),
                     candidates,
                 }
             })
@@ -756,7 +766,7 @@ fn vectors_dir() -> Option<PathBuf> {
 
 /// The transport-info IQs among `iqs` as one, with all their candidates in the first
 /// content (lib-jitsi-meet batches candidates; the bridge sends one per IQ).
-fn merged_transport_info(iqs: &[String]) -> Jingle {
+fn merged_transport_info(iqs: &[String]) -> Jingle<'static> {
     let mut all = iqs
         .iter()
         .map(|iq| jingle_of(iq))
@@ -776,11 +786,12 @@ fn merged_transport_info(iqs: &[String]) -> Jingle {
     merged
 }
 
-fn jingle_of(iq: &str) -> Jingle {
+fn jingle_of(iq: &str) -> Jingle<'static> {
     parse_iq(iq, &Limits::default())
         .expect("parse iq")
         .jingle
         .expect("a jingle iq")
+        .into_owned()
 }
 
 #[test]
@@ -915,10 +926,10 @@ fn rust_send_to_browser_decodes_and_terminate_closes_the_page() {
         .expect("a session-initiate from send")
         .contents
         .into_iter()
-        .map(|c| c.name)
+        .map(|c| c.name.into_owned())
         .collect();
     let accept = jingle_of(&s.to_rust[0]);
-    let names: Vec<String> = accept.contents.iter().map(|c| c.name.clone()).collect();
+    let names: Vec<String> = accept.contents.iter().map(|c| c.name.to_string()).collect();
     assert_eq!(names, offer_names);
     assert_eq!(accept.initiator.as_deref(), Some(RUST_JID));
     let read = |f: &str| jingle_of(&std::fs::read_to_string(vectors.join(f)).expect("vector"));

@@ -67,7 +67,7 @@ fn push_clean(out: &mut String, s: &str) {
 /// Accepts IPv4, IPv6 and host names (mDNS `.local`) as the address. Anything that is
 /// not a candidate gives [`ConvertError::Invalid`] (or [`ConvertError::Missing`] for a
 /// line cut short); this never panics.
-pub fn candidate_from_sdp(s: &str) -> Result<Candidate, ConvertError> {
+pub fn candidate_from_sdp(s: &str) -> Result<Candidate<'static>, ConvertError> {
     let line = s.trim();
     let line = line.strip_prefix("a=").unwrap_or(line);
     let line = line.strip_prefix("candidate:").unwrap_or(line);
@@ -109,11 +109,11 @@ pub fn candidate_from_sdp(s: &str) -> Result<Candidate, ConvertError> {
         .ok_or_else(|| invalid("candidate type", kind))?;
 
     let mut c = Candidate {
-        foundation: foundation.to_owned(),
+        foundation: foundation.to_owned().into(),
         component,
-        protocol,
+        protocol: protocol.into(),
         priority,
-        ip: ip.to_owned(),
+        ip: ip.to_owned().into(),
         port,
         kind,
         generation: Some(0),
@@ -128,7 +128,9 @@ pub fn candidate_from_sdp(s: &str) -> Result<Candidate, ConvertError> {
             .next()
             .ok_or(ConvertError::Missing("candidate extension value"))?;
         match key {
-            "raddr" => c.rel_addr = Some(check_address("candidate raddr", value)?.to_owned()),
+            "raddr" => {
+                c.rel_addr = Some(check_address("candidate raddr", value)?.to_owned().into())
+            }
             "rport" => {
                 c.rel_port = Some(
                     value
@@ -140,7 +142,7 @@ pub fn candidate_from_sdp(s: &str) -> Result<Candidate, ConvertError> {
                 if !matches!(value, "active" | "passive" | "so") {
                     return Err(invalid("candidate tcptype", value));
                 }
-                c.tcptype = Some(value.to_owned());
+                c.tcptype = Some(value.to_owned().into());
             }
             "generation" => {
                 c.generation = Some(

@@ -1,5 +1,6 @@
 //! SDP -> Jingle (lib-jitsi-meet's `SDP.toJingle` / `transportToJingle` for a P2P session).
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use sdp_types::{ExtMap, Media, RtpMap, Session};
@@ -17,7 +18,7 @@ pub(super) fn sdp_to_jingle(
     sdp: &str,
     action: Action,
     creator: Creator,
-) -> Result<Jingle, ConvertError> {
+) -> Result<Jingle<'static>, ConvertError> {
     let session = Session::parse(sdp.as_bytes()).map_err(|e| ConvertError::Sdp(e.to_string()))?;
     let needs_transport = matches!(action, Action::SessionInitiate | Action::SessionAccept);
 
@@ -35,13 +36,13 @@ pub(super) fn sdp_to_jingle(
         let semantics = words
             .next()
             .ok_or(ConvertError::Missing("a=group semantics"))?;
-        let contents: Vec<String> = words.map(str::to_owned).collect();
+        let contents: Vec<Cow<'static, str>> = words.map(|w| Cow::Owned(w.to_owned())).collect();
         if let Some(unknown) = contents.iter().find(|mid| !mids.contains(*mid)) {
             return Err(invalid("a=group member (no such m-line)", unknown));
         }
         if !contents.is_empty() {
             jingle.groups.push(Group {
-                semantics: semantics.to_owned(),
+                semantics: semantics.to_owned().into(),
                 contents,
             });
         }
@@ -74,7 +75,7 @@ fn content(
     m: &Media,
     creator: Creator,
     needs_transport: bool,
-) -> Result<Content, ConvertError> {
+) -> Result<Content<'static>, ConvertError> {
     let name = match m.get_first_attribute_value("mid") {
         Some(Some(mid)) => check_token("a=mid", mid.trim())?.to_owned(),
         _ => return Err(ConvertError::Missing("a=mid")),
@@ -95,7 +96,7 @@ fn content(
     let description = description(s, m, rejected)?;
     let transport = transport(s, m, needs_transport && !rejected)?;
     Ok(Content {
-        name,
+        name: name.into(),
         creator: Some(creator),
         senders,
         description: Some(description),
@@ -103,9 +104,13 @@ fn content(
     })
 }
 
-fn description(s: &Session, m: &Media, rejected: bool) -> Result<RtpDescription, ConvertError> {
+fn description(
+    s: &Session,
+    m: &Media,
+    rejected: bool,
+) -> Result<RtpDescription<'static>, ConvertError> {
     let mut desc = RtpDescription {
-        media: m.media.clone(),
+        media: m.media.clone().into(),
         ..RtpDescription::default()
     };
 
@@ -131,8 +136,8 @@ fn description(s: &Session, m: &Media, rejected: bool) -> Result<RtpDescription,
             star_trr_int = Some(trr_int(subtype.as_deref())?);
         } else {
             desc.rtcp_fbs.push(RtcpFb {
-                kind: (*kind).to_owned(),
-                subtype: subtype.clone(),
+                kind: (*kind).to_owned().into(),
+                subtype: subtype.clone().map(Cow::Owned),
             });
         }
     }
@@ -154,7 +159,9 @@ fn description(s: &Session, m: &Media, rejected: bool) -> Result<RtpDescription,
         };
         let mut pt = PayloadType {
             id,
-            name: check_token("a=rtpmap encoding name", &rtpmap.encoding_name)?.to_owned(),
+            name: check_token("a=rtpmap encoding name", &rtpmap.encoding_name)?
+                .to_owned()
+                .into(),
             clockrate: Some(rtpmap.clock_rate),
             channels: Some(channels),
             ptime: None,
@@ -172,8 +179,8 @@ fn description(s: &Session, m: &Media, rejected: bool) -> Result<RtpDescription,
                 pt.rtcp_fb_trr_int = Some(trr_int(subtype.as_deref())?);
             } else {
                 pt.rtcp_fbs.push(RtcpFb {
-                    kind: (*kind).to_owned(),
-                    subtype: subtype.clone(),
+                    kind: (*kind).to_owned().into(),
+                    subtype: subtype.clone().map(Cow::Owned),
                 });
             }
         }
@@ -199,7 +206,7 @@ fn description(s: &Session, m: &Media, rejected: bool) -> Result<RtpDescription,
         });
         desc.hdrexts.push(RtpHdrext {
             id: u16::from(ext.id),
-            uri: check_token("a=extmap uri", &ext.uri)?.to_owned(),
+            uri: check_token("a=extmap uri", &ext.uri)?.to_owned().into(),
             senders,
         });
     }
@@ -229,7 +236,7 @@ fn rtpmap(m: &Media, id: u8) -> Result<Option<RtpMap>, ConvertError> {
 
 /// The parameters of the first `a=fmtp` for payload type `id` (lib-jitsi-meet's
 /// `parseFmtp`: `k=v` pairs split on `;`, a bare value gets an empty name).
-fn fmtp(m: &Media, id: u8) -> Result<Vec<Parameter>, ConvertError> {
+fn fmtp(m: &Media, id: u8) -> Result<Vec<Parameter<'static>>, ConvertError> {
     let id = id.to_string();
     for v in m
         .get_attribute_values("fmtp")
@@ -247,9 +254,9 @@ fn fmtp(m: &Media, id: u8) -> Result<Vec<Parameter>, ConvertError> {
             }
             match part.split_once('=') {
                 Some((k, val)) if !k.trim().is_empty() => {
-                    out.push(Parameter::new(k.trim(), val.trim()));
+                    out.push(Parameter::new(k.trim().to_owned(), val.trim().to_owned()));
                 }
-                _ => out.push(Parameter::new("", part)),
+                _ => out.push(Parameter::new("", part.to_owned())),
             }
         }
         return Ok(out);
@@ -259,7 +266,7 @@ fn fmtp(m: &Media, id: u8) -> Result<Vec<Parameter>, ConvertError> {
 
 /// `<source>`s from `a=ssrc` lines (grouped by ssrc, in order of first appearance)
 /// and `<ssrc-group>`s from `a=ssrc-group`.
-fn sources(m: &Media, desc: &mut RtpDescription) -> Result<(), ConvertError> {
+fn sources(m: &Media, desc: &mut RtpDescription<'static>) -> Result<(), ConvertError> {
     for v in m
         .get_attribute_values("ssrc")
         .map(Option::unwrap_or_default)
@@ -285,14 +292,18 @@ fn sources(m: &Media, desc: &mut RtpDescription) -> Result<(), ConvertError> {
         };
         match attr {
             "" => {}
-            "name" => source.name = Some(value.to_owned()),
-            "videoType" => source.video_type = Some(value.to_owned()),
-            _ => source.parameters.push(Parameter::new(attr, value)),
+            "name" => source.name = Some(value.to_owned().into()),
+            "videoType" => source.video_type = Some(value.to_owned().into()),
+            _ => source
+                .parameters
+                .push(Parameter::new(attr.to_owned(), value.to_owned())),
         }
     }
     if let Some(Some(msid)) = m.get_first_attribute_value("msid") {
         for source in desc.sources.iter_mut().filter(|s| s.msid().is_none()) {
-            source.parameters.push(Parameter::new("msid", msid.trim()));
+            source
+                .parameters
+                .push(Parameter::new("msid", msid.trim().to_owned()));
         }
     }
     for v in m
@@ -311,7 +322,7 @@ fn sources(m: &Media, desc: &mut RtpDescription) -> Result<(), ConvertError> {
             .collect::<Result<Vec<u32>, _>>()?;
         if !ssrcs.is_empty() {
             desc.ssrc_groups.push(SsrcGroup {
-                semantics: semantics.to_owned(),
+                semantics: semantics.to_owned().into(),
                 ssrcs,
             });
         }
@@ -319,11 +330,15 @@ fn sources(m: &Media, desc: &mut RtpDescription) -> Result<(), ConvertError> {
     Ok(())
 }
 
-fn transport(s: &Session, m: &Media, required: bool) -> Result<IceUdpTransport, ConvertError> {
+fn transport(
+    s: &Session,
+    m: &Media,
+    required: bool,
+) -> Result<IceUdpTransport<'static>, ConvertError> {
     let mut t = IceUdpTransport::default();
     if let (Some(ufrag), Some(pwd)) = (first(m, s, "ice-ufrag"), first(m, s, "ice-pwd")) {
-        t.ufrag = Some(check_token("a=ice-ufrag", ufrag.trim())?.to_owned());
-        t.pwd = Some(check_token("a=ice-pwd", pwd.trim())?.to_owned());
+        t.ufrag = Some(check_token("a=ice-ufrag", ufrag.trim())?.to_owned().into());
+        t.pwd = Some(check_token("a=ice-pwd", pwd.trim())?.to_owned().into());
     } else if required {
         return Err(ConvertError::Missing("a=ice-ufrag/a=ice-pwd"));
     }
@@ -344,11 +359,11 @@ fn transport(s: &Session, m: &Media, required: bool) -> Result<IceUdpTransport, 
             None => None,
         };
         t.fingerprint = Some(Fingerprint {
-            hash: hash.to_owned(),
+            hash: hash.to_owned().into(),
             setup,
             required: None,
             cryptex: first(m, s, "cryptex").map(|_| true),
-            value: value.to_owned(),
+            value: value.to_owned().into(),
         });
     } else if required {
         return Err(ConvertError::Missing("a=fingerprint"));

@@ -19,7 +19,7 @@ pub(super) fn jingle_to_sdp(jingle: &Jingle, session_id: u64) -> Result<String, 
     let mut names = HashSet::new();
     for content in &jingle.contents {
         check_token("content name", &content.name)?;
-        if !names.insert(content.name.as_str()) {
+        if !names.insert(&*content.name) {
             return Err(invalid("content name (duplicate)", &content.name));
         }
     }
@@ -67,7 +67,7 @@ fn group_value(group: &Group, names: &HashSet<&str>) -> Result<Option<String>, C
     }
     let mut value = check_token("group semantics", &group.semantics)?.to_owned();
     for mid in &group.contents {
-        if !names.contains(mid.as_str()) {
+        if !names.contains(&**mid) {
             return Err(invalid("group member (no such content)", mid));
         }
         value.push(' ');
@@ -84,7 +84,7 @@ fn media(content: &Content) -> Result<Media, ConvertError> {
         .ok_or(ConvertError::Missing("content description"))?;
     // A proxy connection carries RTP audio and video only; sdp_to_jingle reads
     // nothing else, so nothing else is written either.
-    if !matches!(desc.media.as_str(), "audio" | "video") {
+    if !matches!(&*desc.media, "audio" | "video") {
         return Err(invalid("description media", &desc.media));
     }
     if desc.payload_types.is_empty() && !rejected {
@@ -103,7 +103,7 @@ fn media(content: &Content) -> Result<Media, ConvertError> {
     }
 
     let mut m = Media {
-        media: desc.media.clone(),
+        media: desc.media.to_string(),
         port: if rejected { 0 } else { 9 },
         num_ports: None,
         proto: PROTO.to_owned(),

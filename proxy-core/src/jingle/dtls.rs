@@ -1,5 +1,7 @@
 //! XEP-0320: DTLS-SRTP fingerprints (`urn:xmpp:jingle:apps:dtls:0`).
 
+use std::borrow::Cow;
+
 /// `urn:xmpp:jingle:apps:dtls:0`.
 pub const NS: &str = "urn:xmpp:jingle:apps:dtls:0";
 
@@ -42,9 +44,9 @@ impl Setup {
 
 /// `<fingerprint hash='sha-256' setup='actpass'>AA:BB:…</fingerprint>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fingerprint {
+pub struct Fingerprint<'a> {
     /// `hash`, e.g. `sha-256`.
-    pub hash: String,
+    pub hash: Cow<'a, str>,
     /// `setup`; lib-jitsi-meet omits it in transport-info.
     pub setup: Option<Setup>,
     /// `required` (lib-jitsi-meet writes `true` in transport-info).
@@ -52,5 +54,20 @@ pub struct Fingerprint {
     /// `cryptex` (RFC 9335 header encryption), if written.
     pub cryptex: Option<bool>,
     /// The fingerprint itself, colon-separated hex.
-    pub value: String,
+    pub value: Cow<'a, str>,
+}
+
+use super::owned;
+
+impl Fingerprint<'_> {
+    /// This fingerprint with nothing borrowed.
+    pub fn into_owned(self) -> Fingerprint<'static> {
+        Fingerprint {
+            hash: owned(self.hash),
+            setup: self.setup,
+            required: self.required,
+            cryptex: self.cryptex,
+            value: owned(self.value),
+        }
+    }
 }

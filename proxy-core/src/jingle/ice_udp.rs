@@ -1,5 +1,7 @@
 //! XEP-0176: ICE-UDP transport (`urn:xmpp:jingle:transports:ice-udp:1`).
 
+use std::borrow::Cow;
+
 use super::Fingerprint;
 
 /// `urn:xmpp:jingle:transports:ice-udp:1`.
@@ -7,15 +9,15 @@ pub const NS: &str = "urn:xmpp:jingle:transports:ice-udp:1";
 
 /// `<transport ufrag=… pwd=…>` with its fingerprint and candidates.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct IceUdpTransport {
+pub struct IceUdpTransport<'a> {
     /// `ufrag`.
-    pub ufrag: Option<String>,
+    pub ufrag: Option<Cow<'a, str>>,
     /// `pwd`.
-    pub pwd: Option<String>,
+    pub pwd: Option<Cow<'a, str>>,
     /// `<fingerprint>` (XEP-0320).
-    pub fingerprint: Option<Fingerprint>,
+    pub fingerprint: Option<Fingerprint<'a>>,
     /// `<candidate>`s; lib-jitsi-meet sends them only in transport-info.
-    pub candidates: Vec<Candidate>,
+    pub candidates: Vec<Candidate<'a>>,
 }
 
 /// `candidate@type`.
@@ -57,17 +59,17 @@ impl CandidateType {
 
 /// `<candidate>`: one ICE candidate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Candidate {
+pub struct Candidate<'a> {
     /// `foundation`.
-    pub foundation: String,
+    pub foundation: Cow<'a, str>,
     /// `component` (1 = RTP; rtcp-mux means only 1 is used).
     pub component: u8,
     /// `protocol`, lower case: `udp` or `tcp`.
-    pub protocol: String,
+    pub protocol: Cow<'a, str>,
     /// `priority`.
     pub priority: u32,
     /// `ip`: an IPv4/IPv6 address or an mDNS `.local` host name.
-    pub ip: String,
+    pub ip: Cow<'a, str>,
     /// `port`.
     pub port: u16,
     /// `type`.
@@ -77,11 +79,50 @@ pub struct Candidate {
     /// `network`.
     pub network: Option<u32>,
     /// `id`.
-    pub id: Option<String>,
+    pub id: Option<Cow<'a, str>>,
     /// `rel-addr`.
-    pub rel_addr: Option<String>,
+    pub rel_addr: Option<Cow<'a, str>>,
     /// `rel-port`.
     pub rel_port: Option<u16>,
     /// `tcptype` (`active`, `passive`, `so`).
-    pub tcptype: Option<String>,
+    pub tcptype: Option<Cow<'a, str>>,
+}
+
+use super::owned;
+
+impl IceUdpTransport<'_> {
+    /// This transport with nothing borrowed.
+    pub fn into_owned(self) -> IceUdpTransport<'static> {
+        IceUdpTransport {
+            ufrag: self.ufrag.map(owned),
+            pwd: self.pwd.map(owned),
+            fingerprint: self.fingerprint.map(Fingerprint::into_owned),
+            candidates: self
+                .candidates
+                .into_iter()
+                .map(Candidate::into_owned)
+                .collect(),
+        }
+    }
+}
+
+impl Candidate<'_> {
+    /// This candidate with nothing borrowed.
+    pub fn into_owned(self) -> Candidate<'static> {
+        Candidate {
+            foundation: owned(self.foundation),
+            component: self.component,
+            protocol: owned(self.protocol),
+            priority: self.priority,
+            ip: owned(self.ip),
+            port: self.port,
+            kind: self.kind,
+            generation: self.generation,
+            network: self.network,
+            id: self.id.map(owned),
+            rel_addr: self.rel_addr.map(owned),
+            rel_port: self.rel_port,
+            tcptype: self.tcptype.map(owned),
+        }
+    }
 }

@@ -5,6 +5,8 @@
 //! from XML. The model keeps everything the dialect carries so that writing a
 //! parsed message and parsing it again gives an equal value.
 
+use std::borrow::Cow;
+
 pub mod dtls;
 pub mod grouping;
 pub mod ice_udp;
@@ -152,31 +154,31 @@ impl Senders {
 
 /// `<content>`: one media section, named by its SDP mid.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Content {
+pub struct Content<'a> {
     /// `name`: the SDP mid.
-    pub name: String,
+    pub name: Cow<'a, str>,
     /// `creator`; lib-jitsi-meet's own `content-modify` omits it.
     pub creator: Option<Creator>,
     /// `senders`; absent in transport-info.
     pub senders: Option<Senders>,
     /// The RTP application (XEP-0167), if present.
-    pub description: Option<RtpDescription>,
+    pub description: Option<RtpDescription<'a>>,
     /// The ICE-UDP transport (XEP-0176), if present.
-    pub transport: Option<IceUdpTransport>,
+    pub transport: Option<IceUdpTransport<'a>>,
 }
 
 /// A `<reason>` of a session-terminate (XEP-0166 §7.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reason {
+pub struct Reason<'a> {
     /// The condition element's local name, e.g. `success`, `decline`, `failed-transport`.
-    pub condition: String,
+    pub condition: Cow<'a, str>,
     /// Optional `<text>`.
-    pub text: Option<String>,
+    pub text: Option<Cow<'a, str>>,
 }
 
-impl Reason {
+impl<'a> Reason<'a> {
     /// A reason with only a condition.
-    pub fn new(condition: impl Into<String>) -> Reason {
+    pub fn new(condition: impl Into<Cow<'a, str>>) -> Reason<'a> {
         Reason {
             condition: condition.into(),
             text: None,
@@ -186,28 +188,28 @@ impl Reason {
 
 /// The `<jingle>` element.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Jingle {
+pub struct Jingle<'a> {
     /// `action`.
     pub action: Action,
     /// `sid`; lib-jitsi-meet sends none.
-    pub sid: Option<String>,
+    pub sid: Option<Cow<'a, str>>,
     /// `initiator`; lib-jitsi-meet puts it on session-accept and transport-info only.
-    pub initiator: Option<String>,
+    pub initiator: Option<Cow<'a, str>>,
     /// `responder`.
-    pub responder: Option<String>,
+    pub responder: Option<Cow<'a, str>>,
     /// `<group semantics='BUNDLE'>` (XEP-0338).
-    pub groups: Vec<Group>,
+    pub groups: Vec<Group<'a>>,
     /// The contents, in document order.
-    pub contents: Vec<Content>,
+    pub contents: Vec<Content<'a>>,
     /// `<reason>` of a session-terminate.
-    pub reason: Option<Reason>,
+    pub reason: Option<Reason<'a>>,
     /// `<details>` text of connection-error-encountered (Jitsi proxy).
-    pub details: Option<String>,
+    pub details: Option<Cow<'a, str>>,
 }
 
-impl Jingle {
+impl<'a> Jingle<'a> {
     /// An empty `<jingle>` with this action.
-    pub fn new(action: Action) -> Jingle {
+    pub fn new(action: Action) -> Jingle<'a> {
         Jingle {
             action,
             sid: None,
@@ -217,6 +219,51 @@ impl Jingle {
             contents: Vec::new(),
             reason: None,
             details: None,
+        }
+    }
+}
+
+/// `c` with nothing borrowed.
+pub(crate) fn owned(c: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(c.into_owned())
+}
+
+impl Content<'_> {
+    /// This content with nothing borrowed from the input it was parsed from.
+    pub fn into_owned(self) -> Content<'static> {
+        Content {
+            name: owned(self.name),
+            creator: self.creator,
+            senders: self.senders,
+            description: self.description.map(RtpDescription::into_owned),
+            transport: self.transport.map(IceUdpTransport::into_owned),
+        }
+    }
+}
+
+impl Reason<'_> {
+    /// This reason with nothing borrowed.
+    pub fn into_owned(self) -> Reason<'static> {
+        Reason {
+            condition: owned(self.condition),
+            text: self.text.map(owned),
+        }
+    }
+}
+
+impl Jingle<'_> {
+    /// This `<jingle>` with nothing borrowed from the input it was parsed from,
+    /// to keep beyond it.
+    pub fn into_owned(self) -> Jingle<'static> {
+        Jingle {
+            action: self.action,
+            sid: self.sid.map(owned),
+            initiator: self.initiator.map(owned),
+            responder: self.responder.map(owned),
+            groups: self.groups.into_iter().map(Group::into_owned).collect(),
+            contents: self.contents.into_iter().map(Content::into_owned).collect(),
+            reason: self.reason.map(Reason::into_owned),
+            details: self.details.map(owned),
         }
     }
 }

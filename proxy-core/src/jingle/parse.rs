@@ -27,6 +27,7 @@ mod reader;
 mod rtp;
 mod transport;
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::str::FromStr;
 
@@ -74,7 +75,7 @@ impl Default for Limits {
 }
 
 /// Parses one stringified `<iq>`.
-pub fn parse_iq(input: &str, limits: &Limits) -> Result<Iq, ParseError> {
+pub fn parse_iq<'a>(input: &'a str, limits: &Limits) -> Result<Iq<'a>, ParseError> {
     if input.len() > limits.max_bytes {
         return Err(ParseError::TooLarge {
             len: input.len(),
@@ -122,7 +123,7 @@ pub fn parse_iq(input: &str, limits: &Limits) -> Result<Iq, ParseError> {
 }
 
 /// Parses one `<iq>` from bytes, rejecting invalid UTF-8 first.
-pub fn parse_iq_bytes(input: &[u8], limits: &Limits) -> Result<Iq, ParseError> {
+pub fn parse_iq_bytes<'a>(input: &'a [u8], limits: &Limits) -> Result<Iq<'a>, ParseError> {
     if input.len() > limits.max_bytes {
         return Err(ParseError::TooLarge {
             len: input.len(),
@@ -210,7 +211,7 @@ struct Parser<'i, 'l> {
 
 impl<'i> Parser<'i, '_> {
     /// `<iq>`.
-    fn iq(&mut self, e: Elem<'i>) -> Result<Iq, ParseError> {
+    fn iq(&mut self, e: Elem<'i>) -> Result<Iq<'i>, ParseError> {
         if e.local() != "iq" {
             return Err(ParseError::UnexpectedElement {
                 found: excerpt(e.local()),
@@ -227,9 +228,9 @@ impl<'i> Parser<'i, '_> {
                             .ok_or_else(|| ParseError::invalid("iq", "type", &v))?,
                     )
                 }
-                "id" => id = Some(v.into_owned()),
-                "to" => to = Some(v.into_owned()),
-                "from" => from = Some(v.into_owned()),
+                "id" => id = Some(v),
+                "to" => to = Some(v),
+                "from" => from = Some(v),
                 _ => {}
             }
             Ok(())
@@ -259,7 +260,7 @@ impl<'i> Parser<'i, '_> {
     }
 
     /// `<jingle>`.
-    fn jingle(&mut self, e: Elem<'i>) -> Result<Jingle, ParseError> {
+    fn jingle(&mut self, e: Elem<'i>) -> Result<Jingle<'i>, ParseError> {
         let mut action = None;
         let mut jingle = Jingle::new(Action::SessionInitiate);
         self.rd.attrs(&e, |k, v| {
@@ -270,9 +271,9 @@ impl<'i> Parser<'i, '_> {
                             .ok_or_else(|| ParseError::UnknownAction(excerpt(&v)))?,
                     )
                 }
-                "sid" => jingle.sid = Some(v.into_owned()),
-                "initiator" => jingle.initiator = Some(v.into_owned()),
-                "responder" => jingle.responder = Some(v.into_owned()),
+                "sid" => jingle.sid = Some(v),
+                "initiator" => jingle.initiator = Some(v),
+                "responder" => jingle.responder = Some(v),
                 _ => {}
             }
             Ok(())
@@ -314,10 +315,7 @@ impl<'i> Parser<'i, '_> {
             })
         } else {
             let mut names = HashSet::with_capacity(jingle.contents.len());
-            jingle
-                .contents
-                .iter()
-                .find(|c| !names.insert(c.name.as_str()))
+            jingle.contents.iter().find(|c| !names.insert(&*c.name))
         };
         if let Some(dup) = dup {
             return Err(ParseError::DuplicateContent(excerpt(&dup.name)));
@@ -326,11 +324,11 @@ impl<'i> Parser<'i, '_> {
     }
 
     /// `<group semantics=…>` (XEP-0338).
-    fn group(&mut self, e: Elem<'i>) -> Result<Group, ParseError> {
+    fn group(&mut self, e: Elem<'i>) -> Result<Group<'i>, ParseError> {
         let mut semantics = None;
         self.rd.attrs(&e, |k, v| {
             if k == "semantics" {
-                semantics = Some(v.into_owned());
+                semantics = Some(v);
             }
             Ok(())
         })?;
@@ -352,7 +350,7 @@ impl<'i> Parser<'i, '_> {
             let mut name = None;
             self.rd.attrs(&c, |k, v| {
                 if k == "name" {
-                    name = Some(v.into_owned());
+                    name = Some(v);
                 }
                 Ok(())
             })?;
@@ -363,12 +361,12 @@ impl<'i> Parser<'i, '_> {
     }
 
     /// `<content>`.
-    fn content(&mut self, e: Elem<'i>) -> Result<Content, ParseError> {
+    fn content(&mut self, e: Elem<'i>) -> Result<Content<'i>, ParseError> {
         let mut name = None;
         let mut content = Content::default();
         self.rd.attrs(&e, |k, v| {
             match k {
-                "name" => name = Some(v.into_owned()),
+                "name" => name = Some(v),
                 "creator" => {
                     content.creator = Some(match &*v {
                         "initiator" => Creator::Initiator,
@@ -399,7 +397,7 @@ impl<'i> Parser<'i, '_> {
     }
 
     /// `<reason>` with one condition element and an optional `<text>`.
-    fn reason(&mut self, e: Elem<'i>) -> Result<Reason, ParseError> {
+    fn reason(&mut self, e: Elem<'i>) -> Result<Reason<'i>, ParseError> {
         self.rd.check_attrs(&e)?;
         let (mut condition, mut text) = (None, None);
         while let Some(c) = self.rd.child(&e)? {
@@ -428,11 +426,11 @@ impl<'i> Parser<'i, '_> {
     }
 
     /// `<error type=…>` of an `<iq type='error'>` (RFC 6120 §8.3).
-    fn stanza_error(&mut self, e: Elem<'i>) -> Result<StanzaError, ParseError> {
+    fn stanza_error(&mut self, e: Elem<'i>) -> Result<StanzaError<'i>, ParseError> {
         let mut kind = None;
         self.rd.attrs(&e, |k, v| {
             if k == "type" {
-                kind = Some(v.into_owned());
+                kind = Some(v);
             }
             Ok(())
         })?;
@@ -468,9 +466,9 @@ impl<'i> Parser<'i, '_> {
 }
 
 /// The local name of a condition element, if it can be written back.
-fn condition_name(e: &Elem<'_>, expected: &'static str) -> Result<String, ParseError> {
+fn condition_name<'i>(e: &Elem<'i>, expected: &'static str) -> Result<Cow<'i, str>, ParseError> {
     if is_element_name(e.local()) {
-        Ok(e.local().to_owned())
+        Ok(Cow::Borrowed(e.local()))
     } else {
         Err(ParseError::UnexpectedElement {
             found: excerpt(e.local()),

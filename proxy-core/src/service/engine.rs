@@ -1,5 +1,7 @@
 //! Engine events: local descriptions and candidates, connectivity, remote tracks.
 
+use std::borrow::Cow;
+
 use std::time::Instant;
 
 use crate::convert;
@@ -53,23 +55,23 @@ impl ProxyConnectionService {
         }
         s.local_transport = jingle.contents.iter().find_map(|c| {
             c.transport.as_ref().map(|t| LocalTransport {
-                content: c.name.clone(),
-                ufrag: t.ufrag.clone(),
-                pwd: t.pwd.clone(),
+                content: c.name.to_string(),
+                ufrag: t.ufrag.as_deref().map(str::to_owned),
+                pwd: t.pwd.as_deref().map(str::to_owned),
                 fingerprint: t.fingerprint.clone(),
             })
         });
-        jingle.sid = Some(s.sid.clone());
+        jingle.sid = Some(s.sid.clone().into());
         match role {
             Role::Initiator => {
-                jingle.initiator = self.config.local_jid.clone();
+                jingle.initiator = self.config.local_jid.clone().map(Cow::Owned);
                 s.phase = Phase::AwaitingAccept {
                     deadline: now + self.config.session_accept_timeout,
                 };
             }
             Role::Responder => {
-                jingle.initiator = Some(s.peer.clone());
-                jingle.responder = self.config.local_jid.clone();
+                jingle.initiator = Some(s.peer.clone().into());
+                jingle.responder = self.config.local_jid.clone().map(Cow::Owned);
                 s.phase = Phase::Negotiated;
             }
         }
@@ -122,18 +124,18 @@ impl ProxyConnectionService {
         let mut messages = Vec::new();
         for chunk in pending.chunks(batch) {
             let mut jingle = Jingle::new(Action::TransportInfo);
-            jingle.sid = Some(s.sid.clone());
+            jingle.sid = Some(s.sid.clone().into());
             if s.role == Role::Responder {
-                jingle.initiator = Some(s.peer.clone());
+                jingle.initiator = Some(s.peer.clone().into());
             }
             jingle.contents.push(Content {
-                name: local.content.clone(),
+                name: local.content.clone().into(),
                 creator: Some(s.role.creator()),
                 senders: None,
                 description: None,
                 transport: Some(IceUdpTransport {
-                    ufrag: local.ufrag.clone(),
-                    pwd: local.pwd.clone(),
+                    ufrag: local.ufrag.clone().map(Cow::Owned),
+                    pwd: local.pwd.clone().map(Cow::Owned),
                     fingerprint: fingerprint.clone(),
                     candidates: chunk.to_vec(),
                 }),
@@ -172,7 +174,7 @@ impl ProxyConnectionService {
             source_type: "proxy",
             kind,
             video_type,
-            source_name: source.and_then(|s| s.name.clone()),
+            source_name: source.and_then(|s| s.name.as_deref().map(str::to_owned)),
             msid: source.and_then(|s| s.msid().map(str::to_owned)),
             mid,
         };

@@ -30,7 +30,7 @@ impl ProxyConnectionService {
                 found => {
                     let error = ProtocolError::SidMismatch {
                         expected: session.sid.clone(),
-                        found: found.clone(),
+                        found: found.as_deref().map(str::to_owned),
                     };
                     self.answer_error(
                         from,
@@ -58,12 +58,16 @@ impl ProxyConnectionService {
                     .reason
                     .map(|r| r.condition)
                     .unwrap_or_else(|| "success".into());
-                self.close(CloseReason::Terminated { condition });
+                self.close(CloseReason::Terminated {
+                    condition: condition.to_string(),
+                });
             }
             Action::ConnectionErrorEncountered => {
                 self.ack(from, id);
                 let details = jingle.details.unwrap_or_default();
-                self.close(CloseReason::PeerError { details });
+                self.close(CloseReason::PeerError {
+                    details: details.to_string(),
+                });
             }
             Action::Unavailable => {
                 self.ack(from, id);
@@ -146,7 +150,11 @@ impl ProxyConnectionService {
         // Both sides started at once. The side whose sid is lower wins, so both
         // decide the same way; a peer without sids (lib-jitsi-meet) cannot take
         // part in the tie-break and our session is kept.
-        let we_yield = glare && jingle.sid.as_ref().is_some_and(|theirs| *theirs < s.sid);
+        let we_yield = glare
+            && jingle
+                .sid
+                .as_ref()
+                .is_some_and(|theirs| theirs.as_ref() < s.sid.as_str());
         if we_yield {
             // Yield only to an initiate we can answer; otherwise ours stands.
             match self.description_sdp(from, &jingle) {
@@ -220,18 +228,25 @@ impl ProxyConnectionService {
     ) {
         self.ack(from, id);
         let peer_uses_sid = jingle.sid.is_some();
-        let sid = jingle.sid.clone().unwrap_or_else(|| self.ids.hex_id());
+        let sid = jingle
+            .sid
+            .clone()
+            .unwrap_or_else(|| self.ids.hex_id().into());
         let mut session = Session::new(
             from.to_owned(),
             Role::Responder,
-            sid,
+            sid.to_string(),
             Phase::CreatingAnswer,
             now,
         );
         session.peer_uses_sid = peer_uses_sid;
         let responder_tracks = self.config.responder_tracks.clone();
         session.tracks = self.track_specs(&session.sid, &responder_tracks);
-        session.remote_contents = jingle.contents;
+        session.remote_contents = jingle
+            .contents
+            .into_iter()
+            .map(Content::into_owned)
+            .collect();
         session.remote_applied = true;
         self.outputs
             .push_back(Output::Engine(EngineCommand::ApplyOffer {
@@ -302,7 +317,11 @@ impl ProxyConnectionService {
             return;
         };
         s.phase = Phase::Negotiated;
-        s.remote_contents = jingle.contents;
+        s.remote_contents = jingle
+            .contents
+            .into_iter()
+            .map(Content::into_owned)
+            .collect();
         s.remote_applied = true;
         let pending = std::mem::take(&mut s.pending_remote_candidates);
         for (mid, candidate) in pending {
@@ -333,12 +352,12 @@ impl ProxyConnectionService {
                 if s.remote_applied {
                     self.outputs
                         .push_back(Output::Engine(EngineCommand::AddRemoteCandidate {
-                            mid: content.name.clone(),
+                            mid: content.name.to_string(),
                             candidate,
                         }));
                 } else if s.pending_remote_candidates.len() < MAX_PENDING_CANDIDATES {
                     s.pending_remote_candidates
-                        .push((content.name.clone(), candidate));
+                        .push((content.name.to_string(), candidate));
                 } else {
                     overflow = true;
                 }
@@ -376,7 +395,7 @@ impl ProxyConnectionService {
                 .allow(from, now, self.config.rejection_interval)
         {
             let mut jingle = Jingle::new(Action::ConnectionErrorEncountered);
-            jingle.details = Some(REJECTED.to_owned());
+            jingle.details = Some(REJECTED.to_owned().into());
             self.send(from, &Iq::set(from, jingle));
         }
         self.protocol_error(from, ProtocolError::Busy { active });
@@ -384,7 +403,7 @@ impl ProxyConnectionService {
 }
 
 /// The ICE ufrag of the first content that has one.
-fn ice_ufrag(contents: &[Content]) -> Option<&str> {
+fn ice_ufrag<'a>(contents: &'a [Content<'_>]) -> Option<&'a str> {
     contents
         .iter()
         .find_map(|c| c.transport.as_ref().and_then(|t| t.ufrag.as_deref()))

@@ -6,6 +6,8 @@ mod session;
 mod support;
 mod types;
 
+use std::borrow::Cow;
+
 use std::collections::VecDeque;
 use std::time::Instant;
 
@@ -199,7 +201,12 @@ impl ProxyConnectionService {
                     .as_ref()
                     .map(|e| e.condition.clone())
                     .unwrap_or_else(|| "undefined-condition".into());
-                self.protocol_error(&from, ProtocolError::IqError { condition });
+                self.protocol_error(
+                    &from,
+                    ProtocolError::IqError {
+                        condition: condition.to_string(),
+                    },
+                );
             }
             IqType::Get | IqType::Set => match iq.jingle {
                 Some(jingle) => self.handle_jingle(now, &from, iq.id.as_deref(), jingle),
@@ -337,7 +344,7 @@ impl ProxyConnectionService {
             | CloseReason::Unavailable => None,
         };
         if let Some(mut jingle) = notify {
-            jingle.sid = Some(s.sid.clone());
+            jingle.sid = Some(s.sid.clone().into());
             self.send(&s.peer, &Iq::set(&s.peer, jingle));
         }
         self.outputs.push_back(Output::Engine(EngineCommand::Close));
@@ -402,9 +409,9 @@ impl ProxyConnectionService {
     ) {
         if let Some(id) = id {
             let error = StanzaError {
-                kind: kind.to_owned(),
-                condition: condition.to_owned(),
-                jingle_condition: jingle_condition.map(str::to_owned),
+                kind: kind.to_owned().into(),
+                condition: condition.to_owned().into(),
+                jingle_condition: jingle_condition.map(|c| Cow::Owned(c.to_owned())),
                 text: None,
             };
             self.send(to, &Iq::error(to, id, error));
@@ -427,9 +434,9 @@ impl ProxyConnectionService {
     }
 }
 
-fn connection_error(details: &str) -> Jingle {
+fn connection_error(details: &str) -> Jingle<'static> {
     let mut j = Jingle::new(Action::ConnectionErrorEncountered);
-    j.details = Some(details.to_owned());
+    j.details = Some(details.to_owned().into());
     j
 }
 
@@ -452,7 +459,7 @@ fn usable_description(jingle: &Jingle) -> Result<(), &'static str> {
             .transport
             .as_ref()
             .and_then(|t| t.fingerprint.as_ref())
-            .map(|f| f.hash.as_str());
+            .map(|f| &*f.hash);
         hash.is_none_or(|h| FINGERPRINT_HASHES.iter().any(|k| h.eq_ignore_ascii_case(k)))
     };
     if !jingle.contents.iter().all(known_hash) {
@@ -480,7 +487,7 @@ fn usable_candidate(c: &crate::jingle::Candidate) -> Result<(), String> {
             c.foundation
         ));
     }
-    match c.protocol.as_str() {
+    match &*c.protocol {
         "udp" if c.port == 0 => Err(format!(
             "UDP candidate {} has port 0; dropped",
             c.foundation

@@ -1,5 +1,7 @@
 //! One proxy connection's negotiation state.
 
+use std::borrow::Cow;
+
 use std::time::Instant;
 
 use crate::jingle::{Candidate, Content, Creator, Fingerprint, Jingle, Parameter};
@@ -41,7 +43,7 @@ pub(crate) struct LocalTransport {
     pub(crate) content: String,
     pub(crate) ufrag: Option<String>,
     pub(crate) pwd: Option<String>,
-    pub(crate) fingerprint: Option<Fingerprint>,
+    pub(crate) fingerprint: Option<Fingerprint<'static>>,
 }
 
 /// Most candidates kept while waiting for a description (ours or the peer's).
@@ -59,10 +61,10 @@ pub(crate) struct Session {
     pub(crate) started: Instant,
     pub(crate) tracks: Vec<TrackSpec>,
     /// The peer's contents from its offer or answer (sources, media).
-    pub(crate) remote_contents: Vec<Content>,
+    pub(crate) remote_contents: Vec<Content<'static>>,
     /// Set once our offer/answer went out; candidates wait until then.
     pub(crate) local_transport: Option<LocalTransport>,
-    pub(crate) pending_local_candidates: Vec<Candidate>,
+    pub(crate) pending_local_candidates: Vec<Candidate<'static>>,
     /// The remote description went to the engine; candidates wait until then.
     pub(crate) remote_applied: bool,
     pub(crate) pending_remote_candidates: Vec<(String, String)>,
@@ -131,8 +133,8 @@ impl Session {
             let track = &self.tracks[index];
             let msid = format!("{} {}", track.stream_id, track.track_id);
             for source in &mut desc.sources {
-                source.name = Some(track.source_name.clone());
-                source.video_type = track.video_type.map(|v| v.as_str().to_owned());
+                source.name = Some(track.source_name.clone().into());
+                source.video_type = track.video_type.map(|v| Cow::Borrowed(v.as_str()));
                 if source.msid().is_none() {
                     source.parameters.push(Parameter::new("msid", msid.clone()));
                 }

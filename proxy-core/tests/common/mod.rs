@@ -33,17 +33,18 @@ pub fn vector(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"))
 }
 
-pub fn jingle_of(iq: &str) -> Jingle {
+pub fn jingle_of(iq: &str) -> Jingle<'static> {
     parse_iq(iq, &Limits::default())
         .expect("parses")
         .jingle
         .expect("has jingle")
+        .into_owned()
 }
 
 /// Everything one drain of the service produced, sorted by kind.
 #[derive(Debug, Default)]
 pub struct Drained {
-    pub sent: Vec<(String, Iq)>,
+    pub sent: Vec<(String, Iq<'static>)>,
     pub commands: Vec<EngineCommand>,
     pub events: Vec<Event>,
 }
@@ -85,7 +86,7 @@ pub fn drain(s: &mut ProxyConnectionService) -> Drained {
             Output::Send { to, iq } => {
                 let parsed = parse_iq(&iq, &Limits::default())
                     .unwrap_or_else(|e| panic!("we wrote an IQ we cannot parse: {e}\n{iq}"));
-                d.sent.push((to, parsed));
+                d.sent.push((to, parsed.into_owned()));
             }
             Output::Engine(c) => d.commands.push(c),
             Output::Event(e) => d.events.push(e),
@@ -111,7 +112,7 @@ pub fn fake_offer(tracks: &[proxy_core::TrackSpec], av: bool) -> String {
                 s.video_type = None;
                 for p in &mut s.parameters {
                     if p.name == "msid" {
-                        p.value = format!("{} {}", t.stream_id, t.track_id);
+                        p.value = format!("{} {}", t.stream_id, t.track_id).into();
                     }
                 }
             }

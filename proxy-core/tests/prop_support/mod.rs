@@ -292,9 +292,14 @@ impl Vectors {
     /// Builds the templates from `(file name, content)` pairs of [`VECTOR_FILES`].
     pub fn new(files: &[(&str, &str)]) -> Vectors {
         let mut messages: Vec<String> = files.iter().map(|(_, c)| (*c).to_owned()).collect();
-        let jingle = |prefix: &str| -> Option<Jingle> {
+        let jingle = |prefix: &str| -> Option<Jingle<'static>> {
             let (_, text) = files.iter().find(|(n, _)| n.starts_with(prefix))?;
-            parse_iq(text, &Limits::default()).ok()?.jingle
+            Some(
+                parse_iq(text, &Limits::default())
+                    .ok()?
+                    .jingle?
+                    .into_owned(),
+            )
         };
         let sdp = |prefix: &str| jingle(prefix).and_then(|j| jingle_to_sdp(&j, 7).ok());
         let offers: Vec<String> = ["01", "11"].iter().filter_map(|p| sdp(p)).collect();
@@ -352,7 +357,7 @@ impl Vectors {
                 big.contents.clear();
                 for n in 0..2 {
                     let mut c = first.clone();
-                    c.name = n.to_string();
+                    c.name = n.to_string().into();
                     if let Some(t) = c.transport.as_mut() {
                         if let Some(cand) = t.candidates.first().cloned() {
                             t.candidates = (0..limits.max_candidates)
@@ -689,7 +694,7 @@ impl<'v> Harness<'v> {
                         && parsed.jingle.as_ref().is_some_and(|j| {
                             j.action != Action::SessionInitiate
                                 && j.sid.is_some()
-                                && j.sid != before.sid
+                                && j.sid.as_deref() != before.sid.as_deref()
                         });
                     answerable = parsed.kind == IqType::Set
                         && parsed.jingle.as_ref().is_some_and(|j| {

@@ -747,21 +747,24 @@ impl<'i> Reader<'i> {
     }
 
     /// The text content of `e`, consuming it; child elements are skipped.
-    pub(super) fn text(&mut self, e: Elem<'_>) -> Result<String, ParseError> {
+    pub(super) fn text(&mut self, e: Elem<'i>) -> Result<Cow<'i, str>, ParseError> {
         self.check_attrs(&e)?;
         self.text_checked(e)
     }
 
     /// [`Reader::text`] for an element whose attributes [`Elem::attrs`] has
     /// already read (and so checked) in full.
-    pub(super) fn text_checked(&mut self, e: Elem<'_>) -> Result<String, ParseError> {
-        let mut out = String::new();
+    /// The text is borrowed from the input when it is one piece without
+    /// references (the usual case).
+    pub(super) fn text_checked(&mut self, e: Elem<'i>) -> Result<Cow<'i, str>, ParseError> {
+        let mut out = Cow::Borrowed("");
         if e.empty {
             return Ok(out);
         }
         loop {
             match self.next()? {
-                Ev::Text(t) => out.push_str(&t),
+                Ev::Text(t) if out.is_empty() => out = t,
+                Ev::Text(t) => out.to_mut().push_str(&t),
                 Ev::Open(inner) => self.skip(inner)?,
                 Ev::Close => return Ok(out),
                 Ev::Eof => return Err(self.error_here("unexpected end of input")),

@@ -12,12 +12,12 @@ use super::{number, push_sized, required, room, senders, Parser};
 
 impl<'i> Parser<'i, '_> {
     /// `<description media=…>`.
-    pub(super) fn description(&mut self, e: Elem<'i>) -> Result<RtpDescription, ParseError> {
+    pub(super) fn description(&mut self, e: Elem<'i>) -> Result<RtpDescription<'i>, ParseError> {
         let mut media = None;
         let mut desc = RtpDescription::default();
         self.rd.attrs(&e, |k, v| {
             match k {
-                "media" => media = Some(v.into_owned()),
+                "media" => media = Some(v),
                 "ssrc" => desc.ssrc = Some(number("description", "ssrc", &v)?),
                 _ => {}
             }
@@ -75,12 +75,12 @@ impl<'i> Parser<'i, '_> {
     }
 
     /// `<payload-type id=… name=… clockrate=… channels=…>`.
-    fn payload_type(&mut self, e: Elem<'i>) -> Result<PayloadType, ParseError> {
+    fn payload_type(&mut self, e: Elem<'i>) -> Result<PayloadType<'i>, ParseError> {
         const EL: &str = "payload-type";
         let mut id = None;
         let mut pt = PayloadType {
             id: 0,
-            name: String::new(),
+            name: Default::default(),
             clockrate: None,
             channels: None,
             ptime: None,
@@ -98,7 +98,7 @@ impl<'i> Parser<'i, '_> {
                     }
                     id = Some(n);
                 }
-                "name" => pt.name = v.into_owned(),
+                "name" => pt.name = v,
                 "clockrate" => pt.clockrate = Some(number(EL, "clockrate", &v)?),
                 "channels" => pt.channels = Some(number(EL, "channels", &v)?),
                 "ptime" => pt.ptime = Some(number(EL, "ptime", &v)?),
@@ -141,12 +141,12 @@ impl<'i> Parser<'i, '_> {
 
     /// `<parameter name=… value=…/>` (a missing attribute reads as empty, as
     /// lib-jitsi-meet's own value-only fmtp has `name=""`).
-    fn parameter(&mut self, e: Elem<'i>) -> Result<Parameter, ParseError> {
+    fn parameter(&mut self, e: Elem<'i>) -> Result<Parameter<'i>, ParseError> {
         let mut p = Parameter::new("", "");
         self.rd.attrs(&e, |k, v| {
             match k {
-                "name" => p.name = v.into_owned(),
-                "value" => p.value = v.into_owned(),
+                "name" => p.name = v,
+                "value" => p.value = v,
                 _ => {}
             }
             Ok(())
@@ -156,12 +156,12 @@ impl<'i> Parser<'i, '_> {
     }
 
     /// `<rtcp-fb type=… subtype=…/>`.
-    fn rtcp_fb(&mut self, e: Elem<'i>) -> Result<RtcpFb, ParseError> {
+    fn rtcp_fb(&mut self, e: Elem<'i>) -> Result<RtcpFb<'i>, ParseError> {
         let (mut kind, mut subtype) = (None, None);
         self.rd.attrs(&e, |k, v| {
             match k {
-                "type" => kind = Some(v.into_owned()),
-                "subtype" => subtype = Some(v.into_owned()),
+                "type" => kind = Some(v),
+                "subtype" => subtype = Some(v),
                 _ => {}
             }
             Ok(())
@@ -175,7 +175,7 @@ impl<'i> Parser<'i, '_> {
 
     /// `<source ssrc=… name=… videoType=…>`; `None` for a rid-only source
     /// (`<source rid=…>`, simulcast by rid), which the model does not carry.
-    fn source(&mut self, e: Elem<'i>) -> Result<Option<Source>, ParseError> {
+    fn source(&mut self, e: Elem<'i>) -> Result<Option<Source<'i>>, ParseError> {
         let (mut ssrc, mut rid) = (None, false);
         let mut source = Source {
             ssrc: 0,
@@ -186,8 +186,8 @@ impl<'i> Parser<'i, '_> {
         self.rd.attrs(&e, |k, v| {
             match k {
                 "ssrc" => ssrc = Some(number("source", "ssrc", &v)?),
-                "name" => source.name = Some(v.into_owned()),
-                "videoType" => source.video_type = Some(v.into_owned()),
+                "name" => source.name = Some(v),
+                "videoType" => source.video_type = Some(v),
                 "rid" => rid = true,
                 _ => {}
             }
@@ -215,11 +215,11 @@ impl<'i> Parser<'i, '_> {
     }
 
     /// `<ssrc-group semantics=…><source ssrc=…/>…</ssrc-group>`.
-    fn ssrc_group(&mut self, e: Elem<'i>) -> Result<SsrcGroup, ParseError> {
+    fn ssrc_group(&mut self, e: Elem<'i>) -> Result<SsrcGroup<'i>, ParseError> {
         let mut semantics = None;
         self.rd.attrs(&e, |k, v| {
             if k == "semantics" {
-                semantics = Some(v.into_owned());
+                semantics = Some(v);
             }
             Ok(())
         })?;
@@ -252,7 +252,7 @@ impl<'i> Parser<'i, '_> {
     }
 
     /// `<rtp-hdrext id=… uri=… senders=…/>`.
-    fn hdrext(&mut self, e: Elem<'i>) -> Result<RtpHdrext, ParseError> {
+    fn hdrext(&mut self, e: Elem<'i>) -> Result<RtpHdrext<'i>, ParseError> {
         const EL: &str = "rtp-hdrext";
         let (mut id, mut uri, mut who) = (None, None, None);
         self.rd.attrs(&e, |k, v| {
@@ -264,7 +264,7 @@ impl<'i> Parser<'i, '_> {
                     }
                     id = Some(n);
                 }
-                "uri" => uri = Some(v.into_owned()),
+                "uri" => uri = Some(v),
                 "senders" => who = Some(senders(EL, &v)?),
                 _ => {}
             }

@@ -1,6 +1,8 @@
 //! `<transport xmlns='urn:xmpp:jingle:transports:ice-udp:1'>` (XEP-0176) with its
 //! candidates and XEP-0320 fingerprint.
 
+use std::borrow::Cow;
+
 use crate::error::ParseError;
 use crate::jingle::{dtls, ice_udp, Candidate, CandidateType, Fingerprint, IceUdpTransport, Setup};
 
@@ -9,12 +11,12 @@ use super::{boolean, number, required, room, Parser};
 
 impl<'i> Parser<'i, '_> {
     /// `<transport ufrag=… pwd=…>`.
-    pub(super) fn transport(&mut self, e: Elem<'i>) -> Result<IceUdpTransport, ParseError> {
+    pub(super) fn transport(&mut self, e: Elem<'i>) -> Result<IceUdpTransport<'i>, ParseError> {
         let mut transport = IceUdpTransport::default();
         self.rd.attrs(&e, |k, v| {
             match k {
-                "ufrag" => transport.ufrag = Some(v.into_owned()),
-                "pwd" => transport.pwd = Some(v.into_owned()),
+                "ufrag" => transport.ufrag = Some(v),
+                "pwd" => transport.pwd = Some(v),
                 _ => {}
             }
             Ok(())
@@ -47,13 +49,13 @@ impl<'i> Parser<'i, '_> {
     }
 
     /// `<fingerprint hash=… setup=… required=… cryptex=…>AA:BB:…</fingerprint>`.
-    fn fingerprint(&mut self, e: Elem<'i>) -> Result<Fingerprint, ParseError> {
+    fn fingerprint(&mut self, e: Elem<'i>) -> Result<Fingerprint<'i>, ParseError> {
         const EL: &str = "fingerprint";
         let mut hash = None;
         let (mut setup, mut required_, mut cryptex) = (None, None, None);
         self.rd.attrs(&e, |k, v| {
             match k {
-                "hash" => hash = Some(v.into_owned()),
+                "hash" => hash = Some(v),
                 "setup" => {
                     setup = Some(
                         Setup::from_wire(&v).ok_or_else(|| ParseError::invalid(EL, "setup", &v))?,
@@ -72,14 +74,12 @@ impl<'i> Parser<'i, '_> {
             setup,
             required: required_,
             cryptex,
-            value: value
-                .trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
-                .to_owned(),
+            value: trim_xml_space(value),
         })
     }
 
     /// `<candidate foundation=… component=… protocol=… priority=… ip=… port=… type=…/>`.
-    fn candidate(&mut self, e: Elem<'i>) -> Result<Candidate, ParseError> {
+    fn candidate(&mut self, e: Elem<'i>) -> Result<Candidate<'i>, ParseError> {
         const EL: &str = "candidate";
         let (mut foundation, mut component, mut protocol, mut priority) = (None, None, None, None);
         let (mut ip, mut port, mut kind) = (None, None, None);
@@ -87,11 +87,14 @@ impl<'i> Parser<'i, '_> {
         let (mut rel_addr, mut rel_port, mut tcptype) = (None, None, None);
         self.rd.attrs(&e, |k, v| {
             match k {
-                "foundation" => foundation = Some(v.into_owned()),
+                "foundation" => foundation = Some(v),
                 "component" => component = Some(number(EL, "component", &v)?),
-                "protocol" => protocol = Some(v.to_ascii_lowercase()),
+                "protocol" if v.bytes().any(|b| b.is_ascii_uppercase()) => {
+                    protocol = Some(Cow::Owned(v.to_ascii_lowercase()))
+                }
+                "protocol" => protocol = Some(v),
                 "priority" => priority = Some(number(EL, "priority", &v)?),
-                "ip" => ip = Some(v.into_owned()),
+                "ip" => ip = Some(v),
                 "port" => port = Some(number(EL, "port", &v)?),
                 "type" => {
                     kind = Some(
@@ -101,10 +104,10 @@ impl<'i> Parser<'i, '_> {
                 }
                 "generation" => generation = Some(number(EL, "generation", &v)?),
                 "network" => network = Some(number(EL, "network", &v)?),
-                "id" => id = Some(v.into_owned()),
-                "rel-addr" => rel_addr = Some(v.into_owned()),
+                "id" => id = Some(v),
+                "rel-addr" => rel_addr = Some(v),
                 "rel-port" => rel_port = Some(number(EL, "rel-port", &v)?),
-                "tcptype" => tcptype = Some(v.into_owned()),
+                "tcptype" => tcptype = Some(v),
                 _ => {}
             }
             Ok(())
@@ -125,5 +128,15 @@ impl<'i> Parser<'i, '_> {
             rel_port,
             tcptype,
         })
+    }
+}
+
+/// `s` without XML white space around it, still borrowed if it was.
+fn trim_xml_space(s: Cow<'_, str>) -> Cow<'_, str> {
+    let is_space = |c| matches!(c, ' ' | '\t' | '\r' | '\n');
+    match s {
+        Cow::Borrowed(b) => Cow::Borrowed(b.trim_matches(is_space)),
+        Cow::Owned(o) if o.trim_matches(is_space).len() == o.len() => Cow::Owned(o),
+        Cow::Owned(o) => Cow::Owned(o.trim_matches(is_space).to_owned()),
     }
 }
