@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use quick_xml::events::attributes::{AttrError, Attribute, Attributes};
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::{Namespace, NamespaceResolver, QName, ResolveResult};
+use quick_xml::name::{NamespaceError, PrefixDeclaration, QName};
 use quick_xml::{Reader as XmlReader, XmlVersion};
 
 use crate::error::ParseError;
@@ -166,40 +166,52 @@ impl<'a> AttrIter<'a> {
     /// The next plain attribute: `Some(None)` at the end of the tag, `None`
     /// if the next attribute is not in the plain form.
     ///
-    /// The name and the value end at the first `=` and the closing quote, and
-    /// their bytes are classified by folds without early exit: a per-byte
-    /// branch on which byte comes next mispredicts often enough to cost more
-    /// than the rest. (Names and values are short: a plain loop beats the
-    /// set-up of a vectorized search.)
+    /// One pass over the name and one over the value, each branching only on
+    /// the byte that ends it (`=`, the quote) and collecting what else it
+    /// met through [`CLASS`]: a branch per kind of byte mispredicts often
+    /// enough to cost more than everything else here.
     fn plain(&mut self) -> Option<Option<RawAttr<'a>>> {
         let b = self.buf.as_bytes();
-        let is_space = |c: u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
         let mut i = self.pos;
-        while b.get(i).is_some_and(|&c| is_space(c)) {
+        while b
+            .get(i)
+            .is_some_and(|&c| CLASS[usize::from(c)] & SPACE != 0)
+        {
             i += 1;
         }
         let rest = b.get(i..)?;
-        if rest.is_empty() {
-            return Some(None);
-        }
+        let (&first, _) = match rest.split_first() {
+            Some(split) => split,
+            None => return Some(None),
+        };
         // Like quick-xml, the first byte belongs to the name whatever it is.
-        let eq = 1 + rest.get(1..)?.iter().position(|&c| c == b'=')?;
-        let key = rest.get(..eq)?;
-        let (spaced, colon) = key.iter().fold((false, false), |(spaced, colon), &c| {
-            (spaced | is_space(c), colon | (c == b':'))
-        });
-        if spaced {
+        let mut seen = CLASS[usize::from(first)] & COLON;
+        let mut eq = None;
+        for (j, &c) in rest.iter().enumerate().skip(1) {
+            if c == b'=' {
+                eq = Some(j);
+                break;
+            }
+            seen |= CLASS[usize::from(c)];
+        }
+        let eq = eq?;
+        if seen & SPACE != 0 {
             return None;
         }
         let quote = *rest.get(eq + 1)?;
         if quote != b'"' && quote != b'\'' {
             return None;
         }
-        let value_len = rest.get(eq + 2..)?.iter().position(|&c| c == quote)?;
-        let value = rest.get(eq + 2..eq + 2 + value_len)?;
-        let special = value.iter().fold(false, |seen, &c| {
-            seen | matches!(c, b'<' | b'&' | b'\t' | b'\n' | b'\r')
-        });
+        let mut value_len = None;
+        let mut special = 0;
+        for (j, &c) in rest.get(eq + 2..)?.iter().enumerate() {
+            if c == quote {
+                value_len = Some(j);
+                break;
+            }
+            special |= CLASS[usize::from(c)];
+        }
+        let value_len = value_len?;
         // Both ranges are bounded by ASCII bytes, so they are on char boundaries.
         let key = self.buf.get(i..i + eq)?;
         let value = self.buf.get(i + eq + 2..i + eq + 2 + value_len)?;
@@ -207,11 +219,31 @@ impl<'a> AttrIter<'a> {
         Some(Some(RawAttr {
             key,
             value,
-            plain: !special,
-            hidden: colon || key == "xmlns",
+            plain: special & SPECIAL == 0,
+            hidden: seen & COLON != 0 || key == "xmlns",
         }))
     }
 }
+
+/// [`CLASS`] bit: XML white space.
+const SPACE: u8 = 1;
+/// [`CLASS`] bit: `:`.
+const COLON: u8 = 2;
+/// [`CLASS`] bit: a byte that normalization of a value would act on (or
+/// refuse): `<`, `&`, tab, LF, CR.
+const SPECIAL: u8 = 4;
+/// What [`AttrIter`] needs to know of each byte.
+static CLASS: [u8; 256] = {
+    let mut class = [0; 256];
+    class[b' ' as usize] = SPACE;
+    class[b'\t' as usize] = SPACE | SPECIAL;
+    class[b'\n' as usize] = SPACE | SPECIAL;
+    class[b'\r' as usize] = SPACE | SPECIAL;
+    class[b':' as usize] = COLON;
+    class[b'<' as usize] = SPECIAL;
+    class[b'&' as usize] = SPECIAL;
+    class
+};
 
 impl<'a> Iterator for AttrIter<'a> {
     type Item = Result<RawAttr<'a>, AttrError>;
@@ -401,6 +433,100 @@ impl<'i> Elem<'i> {
     }
 }
 
+/// `xml`'s namespace, bound to its prefix from the start (XML Namespaces §3).
+const NS_XML: &str = "http://www.w3.org/XML/1998/namespace";
+/// `xmlns`'s namespace, likewise.
+const NS_XMLNS: &str = "http://www.w3.org/2000/xmlns/";
+/// Most bindings in scope at once, as quick-xml's `NamespaceResolver` allows.
+const MAX_BINDINGS: usize = quick_xml::name::DEFAULT_MAX_NAMESPACE_BINDINGS;
+
+/// One `xmlns` / `xmlns:p` declaration in scope.
+struct Binding<'i> {
+    /// `""` for the default namespace.
+    prefix: &'i str,
+    /// The URI as written; empty undeclares (`xmlns=''`, `xmlns:p=''`).
+    uri: &'i str,
+    /// What the URI is, worked out once, where it is declared.
+    ns: Ns,
+    /// The nesting level of the element declaring it.
+    level: usize,
+}
+
+/// The namespace bindings in scope, by quick-xml's `NamespaceResolver` rules
+/// and with its errors, but borrowing prefixes and URIs from the input and
+/// knowing each URI's [`Ns`] from its declaration on: elements are resolved
+/// without copying or comparing URIs.
+#[derive(Default)]
+struct Scopes<'i> {
+    bindings: Vec<Binding<'i>>,
+    level: usize,
+}
+
+impl<'i> Scopes<'i> {
+    /// An element opens: its declarations follow.
+    fn push(&mut self) {
+        self.level += 1;
+    }
+
+    /// The element open last closes, with its declarations.
+    fn pop(&mut self) {
+        while self.bindings.last().is_some_and(|b| b.level >= self.level) {
+            self.bindings.pop();
+        }
+        self.level = self.level.saturating_sub(1);
+    }
+
+    /// A declaration (`prefix` is `None` for `xmlns`) on the element open last.
+    fn add(&mut self, prefix: Option<&'i str>, uri: &'i str) -> Result<(), NamespaceError> {
+        match prefix {
+            // `xml` may only be bound to its own namespace, which it already is.
+            Some("xml") if uri == NS_XML => return Ok(()),
+            Some("xml") => return Err(NamespaceError::InvalidXmlPrefixBind(uri.to_owned())),
+            Some("xmlns") => return Err(NamespaceError::InvalidXmlnsPrefixBind(uri.to_owned())),
+            Some(p) if uri == NS_XML => {
+                return Err(NamespaceError::InvalidPrefixForXml(p.to_owned()))
+            }
+            Some(p) if uri == NS_XMLNS => {
+                return Err(NamespaceError::InvalidPrefixForXmlns(p.to_owned()))
+            }
+            _ => {}
+        }
+        if self.bindings.len() >= MAX_BINDINGS {
+            return Err(NamespaceError::TooManyBindings(MAX_BINDINGS));
+        }
+        self.bindings.push(Binding {
+            prefix: prefix.unwrap_or(""),
+            uri,
+            ns: if uri.is_empty() {
+                Ns::None
+            } else {
+                Ns::from_uri(uri)
+            },
+            level: self.level,
+        });
+        Ok(())
+    }
+
+    /// The namespace of an element named `prefix:local` (`prefix` is `None`
+    /// without a colon): `Err` with the prefix if it is not declared.
+    fn resolve(&self, prefix: Option<&'i str>) -> Result<Ns, &'i str> {
+        let p = prefix.unwrap_or("");
+        // An empty prefix names no binding, not even the default one (`<:a>`).
+        let found = match prefix {
+            Some("") => None,
+            _ => self.bindings.iter().rev().find(|b| b.prefix == p),
+        };
+        match found {
+            Some(b) if !b.uri.is_empty() => Ok(b.ns.clone()),
+            // Undeclared (or undeclared again): no namespace without a prefix.
+            _ if prefix.is_none() => Ok(Ns::None),
+            None if p == "xml" => Ok(Ns::Other(NS_XML.to_owned())),
+            None if p == "xmlns" => Ok(Ns::Other(NS_XMLNS.to_owned())),
+            _ => Err(p),
+        }
+    }
+}
+
 /// What the grammar sees.
 pub(super) enum Ev<'i> {
     /// An element opened (or an empty element).
@@ -419,7 +545,7 @@ pub(super) struct Reader<'i> {
     input: &'i str,
     r: XmlReader<&'i [u8]>,
     /// The namespace bindings in scope, one level per open element.
-    ns: NamespaceResolver,
+    ns: Scopes<'i>,
     max_depth: usize,
     /// Open elements right now.
     depth: usize,
@@ -429,8 +555,6 @@ pub(super) struct Reader<'i> {
     spans: Vec<RawAttr<'i>>,
     /// The `at` of that start tag.
     spans_at: u64,
-    /// The namespace resolved last, tried first: siblings mostly share one.
-    last_ns: Ns,
 }
 
 impl<'i> Reader<'i> {
@@ -445,13 +569,12 @@ impl<'i> Reader<'i> {
         Reader {
             input,
             r,
-            ns: NamespaceResolver::default(),
+            ns: Scopes::default(),
             max_depth: limits.max_depth,
             depth: 0,
             at_start: true,
-            spans: Vec::new(),
+            spans: Vec::with_capacity(SMALL_ATTRS),
             spans_at: u64::MAX,
-            last_ns: Ns::None,
         }
     }
 
@@ -502,10 +625,7 @@ impl<'i> Reader<'i> {
         name_len: usize,
         at: u64,
     ) -> Result<Option<Box<quick_xml::Error>>, ParseError> {
-        let empty_tag = BytesStart::from_content("", 0);
-        self.ns
-            .push(&empty_tag)
-            .map_err(|e| self.xml_error(&quick_xml::Error::Namespace(e)))?;
+        self.ns.push();
         self.spans.clear();
         self.spans_at = at;
         let base = tag.as_ptr() as usize;
@@ -522,9 +642,14 @@ impl<'i> Reader<'i> {
                 }
             };
             if attr.hidden {
-                if let Some(prefix) = QName(attr.key).as_namespace_binding() {
+                let prefix = match QName(attr.key).as_namespace_binding() {
+                    Some(PrefixDeclaration::Default) => Some(None),
+                    Some(PrefixDeclaration::Named(p)) => Some(Some(p)),
+                    None => None,
+                };
+                if let Some(prefix) = prefix {
                     self.ns
-                        .add(prefix, Namespace(attr.value))
+                        .add(prefix, attr.value)
                         .map_err(|e| self.xml_error(&quick_xml::Error::Namespace(e)))?;
                 }
             }
@@ -576,29 +701,18 @@ impl<'i> Reader<'i> {
         deferred: Option<Box<quick_xml::Error>>,
     ) -> Result<Ev<'i>, ParseError> {
         let name = tag.get(..name_len).unwrap_or(tag);
-        let (resolved, local) = self.ns.resolve_element(QName(name));
-        let ns = match resolved {
-            ResolveResult::Unbound => Ns::None,
-            // Unknown URIs are kept truncated, so they never match here.
-            ResolveResult::Bound(uri) if !uri.0.is_empty() && self.last_ns.as_str() == uri.0 => {
-                self.last_ns.clone()
-            }
-            ResolveResult::Bound(uri) => {
-                let ns = Ns::from_uri(uri.0);
-                self.last_ns = ns.clone();
-                ns
-            }
-            ResolveResult::Unknown(prefix) => {
-                return Err(ParseError::Xml {
-                    at: self.pos(),
-                    reason: format!(
-                        "undeclared namespace prefix {:?}",
-                        truncate(&prefix, MAX_ERROR_TEXT)
-                    ),
-                })
-            }
+        // As quick-xml splits a name: at its first colon.
+        let (prefix, local_at) = match name.find(':') {
+            Some(colon) => (name.get(..colon), colon + 1),
+            None => (None, 0),
         };
-        let local_at = name_len.saturating_sub(local.into_inner().len());
+        let ns = self.ns.resolve(prefix).map_err(|prefix| ParseError::Xml {
+            at: self.pos(),
+            reason: format!(
+                "undeclared namespace prefix {:?}",
+                truncate(prefix, MAX_ERROR_TEXT)
+            ),
+        })?;
         Ok(Ev::Open(Elem {
             tag,
             name_len,
@@ -781,4 +895,89 @@ pub(super) fn is_xml_char(c: char) -> bool {
 /// XML white space.
 pub(super) fn is_xml_space(s: &str) -> bool {
     s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quick_xml::name::ResolveResult;
+
+    /// Each element's namespace URI, or the error that stopped the reading.
+    type Resolved = Vec<Result<String, String>>;
+
+    /// Every element's namespace (or the error) by [`Reader`], and by
+    /// quick-xml's own `NsReader`, whose rules [`Scopes`] follows.
+    fn both(xml: &str) -> (Resolved, Resolved) {
+        let mut ours = Vec::new();
+        let mut rd = Reader::new(xml, &Limits::default());
+        loop {
+            match rd.next() {
+                Ok(Ev::Open(e)) => ours.push(Ok(e.ns.as_str().to_owned())),
+                Ok(Ev::Eof) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    ours.push(Err(e.to_string()));
+                    break;
+                }
+            }
+        }
+        let mut theirs = Vec::new();
+        let mut ns = quick_xml::NsReader::from_str(xml);
+        loop {
+            match ns.read_resolved_event() {
+                Ok((r, Event::Start(_) | Event::Empty(_))) => theirs.push(match r {
+                    ResolveResult::Unbound => Ok(String::new()),
+                    ResolveResult::Bound(uri) => Ok(Ns::from_uri(uri.0).as_str().to_owned()),
+                    ResolveResult::Unknown(p) => Err(format!("unknown prefix {p}")),
+                }),
+                Ok((_, Event::Eof)) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    theirs.push(Err(e.to_string()));
+                    break;
+                }
+            }
+        }
+        (ours, theirs)
+    }
+
+    #[test]
+    fn namespaces_resolve_as_quick_xml_resolves_them() {
+        let many: String = (0..MAX_BINDINGS + 1)
+            .map(|i| format!(" xmlns:p{i}='urn:{i}'"))
+            .collect();
+        let too_many = format!("<a{many}/>");
+        let cases = [
+            "<a xmlns='urn:xmpp:jingle:1'><b/><c xmlns=''><d/></c><e/></a>",
+            "<p:a xmlns:p='urn:xmpp:jingle:1'><p:b/><b/><p:c xmlns:p='jabber:client'/></p:a>",
+            "<a xmlns:p='urn:x'><p:b xmlns:p=''/></a>",
+            "<xml:a/>",
+            "<a xmlns:xml='http://www.w3.org/XML/1998/namespace'><xml:b/></a>",
+            "<a xmlns:xml='urn:other'/>",
+            "<a xmlns:xmlns='urn:other'/>",
+            "<a xmlns:p='http://www.w3.org/XML/1998/namespace'/>",
+            "<a xmlns:p='http://www.w3.org/2000/xmlns/'/>",
+            "<a xmlns:='urn:x'><b/><:c/></a>",
+            "<:a/>",
+            "<q:a/>",
+            "<a xmlns='urn:1'><b xmlns='urn:2'><c/></b><d/></a>",
+            "<a xmlns='urn:1'><b xmlns='urn:2'/><d/></a>",
+            &too_many,
+        ];
+        for case in cases {
+            let (ours, theirs) = both(case);
+            assert_eq!(ours.len(), theirs.len(), "{case}: {ours:?} vs {theirs:?}");
+            for (o, t) in ours.iter().zip(&theirs) {
+                match (o, t) {
+                    (Ok(o), Ok(t)) => assert_eq!(o, t, "{case}"),
+                    // The same condition, in our words or in quick-xml's.
+                    (Err(o), Err(t)) if t.starts_with("unknown prefix") => {
+                        assert!(o.contains("undeclared namespace prefix"), "{case}: {o}")
+                    }
+                    (Err(o), Err(t)) => assert!(o.contains(t.as_str()), "{case}: {o} / {t}"),
+                    _ => panic!("{case}: {ours:?} vs {theirs:?}"),
+                }
+            }
+        }
+    }
 }

@@ -7,7 +7,7 @@ use crate::error::ParseError;
 use crate::jingle::{dtls, ice_udp, Candidate, CandidateType, Fingerprint, IceUdpTransport, Setup};
 
 use super::reader::{Elem, Ns};
-use super::{boolean, number, required, room, Parser};
+use super::{boolean, number, push_sized, required, room, Parser};
 
 impl<'i> Parser<'i, '_> {
     /// `<transport ufrag=… pwd=…>`.
@@ -32,7 +32,7 @@ impl<'i> Parser<'i, '_> {
                         limits.max_candidates,
                         "candidates",
                     )?;
-                    transport.candidates.push(self.candidate(c)?);
+                    push_sized(&mut transport.candidates, self.candidate(c)?, 8);
                 }
                 "fingerprint" => {
                     c.expect_ns(Ns::Dtls, dtls::NS)?;
