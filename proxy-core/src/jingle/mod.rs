@@ -4,6 +4,12 @@
 //! One module per XEP holds the model; [`parse`] and [`mod@write`] turn it to and
 //! from XML. The model keeps everything the dialect carries so that writing a
 //! parsed message and parsing it again gives an equal value.
+//!
+//! Text is `Cow<'a, str>`: a parsed message borrows its values from the input
+//! (only a value with an escape or a character reference is copied), so parsing
+//! allocates little beyond the model's `Vec`s. `into_owned()` on any type gives
+//! a `'static` copy to keep beyond the input; values built in code are usually
+//! owned (`"x".to_owned().into()`) or static (`"x".into()`).
 
 use std::borrow::Cow;
 
