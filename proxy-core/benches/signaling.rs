@@ -174,6 +174,15 @@ static LIMITS: Limits = Limits {
 // The operations
 // ---------------------------------------------------------------------------
 
+/// A parse result used and dropped inside the timed call, as a service does
+/// with each message (and as the floor frees what it allocates): divan would
+/// otherwise keep the results of a whole sample alive and drop them untimed,
+/// which times allocation into memory that is never reused.
+fn consumed<T>(parsed: T) -> usize {
+    black_box(&parsed);
+    std::mem::size_of_val(&parsed)
+}
+
 /// Our parser: bounded, namespace-checked, into the typed model.
 fn ours_parse(s: &str) -> Iq<'_> {
     parse_iq(s, &LIMITS).expect("the vector parses")
@@ -297,8 +306,8 @@ mod parse_session_initiate_av {
     use super::*;
 
     #[divan::bench]
-    fn ours_parse_iq() -> Iq<'static> {
-        ours_parse(black_box(&INITIATE_AV))
+    fn ours_parse_iq() -> usize {
+        consumed(ours_parse(black_box(&INITIATE_AV)))
     }
 
     #[divan::bench]
@@ -324,8 +333,8 @@ mod parse_session_initiate_av {
 
     /// With iq@id and jingle@sid added.
     #[divan::bench]
-    fn xmpp_parsers_with_id_sid() -> xmpp_parsers::jingle::Jingle {
-        xmpp_parse(black_box(&INITIATE_AV_XMPP)).expect("parses")
+    fn xmpp_parsers_with_id_sid() -> usize {
+        consumed(xmpp_parse(black_box(&INITIATE_AV_XMPP)).expect("parses"))
     }
 }
 
@@ -334,8 +343,8 @@ mod parse_transport_info {
     use super::*;
 
     #[divan::bench]
-    fn ours_parse_iq() -> Iq<'static> {
-        ours_parse(black_box(&TRANSPORT_INFO))
+    fn ours_parse_iq() -> usize {
+        consumed(ours_parse(black_box(&TRANSPORT_INFO)))
     }
 
     #[divan::bench]
@@ -359,8 +368,8 @@ mod parse_transport_info {
     }
 
     #[divan::bench]
-    fn xmpp_parsers_with_id_sid() -> xmpp_parsers::jingle::Jingle {
-        xmpp_parse(black_box(&TRANSPORT_INFO_XMPP)).expect("parses")
+    fn xmpp_parsers_with_id_sid() -> usize {
+        consumed(xmpp_parse(black_box(&TRANSPORT_INFO_XMPP)).expect("parses"))
     }
 }
 
@@ -509,7 +518,90 @@ fn print_alloc_table() {
     println!();
 }
 
+// ---------------------------------------------------------------------------
+// Interleaved ratios
+// ---------------------------------------------------------------------------
+
+/// One parse to time: a name and the call (its result used and dropped).
+type Op = (&'static str, fn() -> usize);
+
+/// Median time per call of each of `ops`, measured in rounds that run every op
+/// once (a batch of `batch` calls each), the order rotating from round to
+/// round: a change in the machine's load during the run hits every op alike,
+/// so the ratios hold even where divan's one-after-the-other timings drift.
+fn interleaved(ops: &[Op], rounds: usize, batch: usize) -> Vec<f64> {
+    let mut samples = vec![Vec::with_capacity(rounds); ops.len()];
+    for round in 0..rounds {
+        for k in 0..ops.len() {
+            let i = (round + k) % ops.len();
+            let (_, op) = ops[i];
+            let start = std::time::Instant::now();
+            for _ in 0..batch {
+                black_box(op());
+            }
+            samples[i].push(start.elapsed().as_secs_f64() / batch as f64);
+        }
+    }
+    samples
+        .into_iter()
+        .map(|mut s| {
+            s.sort_by(f64::total_cmp);
+            s[s.len() / 2]
+        })
+        .collect()
+}
+
+/// The goals' ratios (ours against the floor and against xmpp-parsers),
+/// measured interleaved; `SIGNALING_ROUNDS` sets the rounds (default 150).
+fn print_interleaved_table() {
+    let rounds = std::env::var("SIGNALING_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(150);
+    let cases: [(&str, usize, [Op; 3]); 2] = [
+        (
+            "parse 11 session-initiate a+v",
+            10,
+            [
+                ("ours", || consumed(ours_parse(black_box(&INITIATE_AV)))),
+                ("floor", || floor_scan(black_box(&INITIATE_AV))),
+                ("xmpp-parsers", || {
+                    consumed(xmpp_parse(black_box(&INITIATE_AV_XMPP)).expect("parses"))
+                }),
+            ],
+        ),
+        (
+            "parse 04 transport-info",
+            100,
+            [
+                ("ours", || consumed(ours_parse(black_box(&TRANSPORT_INFO)))),
+                ("floor", || floor_scan(black_box(&TRANSPORT_INFO))),
+                ("xmpp-parsers", || {
+                    consumed(xmpp_parse(black_box(&TRANSPORT_INFO_XMPP)).expect("parses"))
+                }),
+            ],
+        ),
+    ];
+    println!("Interleaved medians ({rounds} rounds, order rotating; a call = parse + drop):");
+    println!();
+    println!("| operation | ours | floor | xmpp-parsers | ours / floor | xmpp-parsers / ours |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (name, batch, ops) in cases {
+        let t = interleaved(&ops, rounds, batch);
+        println!(
+            "| {name} | {:.2} µs | {:.2} µs | {:.1} µs | {:.2}x | {:.1}x |",
+            t[0] * 1e6,
+            t[1] * 1e6,
+            t[2] * 1e6,
+            t[0] / t[1],
+            t[2] / t[0]
+        );
+    }
+    println!();
+}
+
 fn main() {
     print_alloc_table();
+    print_interleaved_table();
     divan::main();
 }

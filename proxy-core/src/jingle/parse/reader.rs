@@ -514,7 +514,7 @@ impl<'i> Scopes<'i> {
         // An empty prefix names no binding, not even the default one (`<:a>`).
         let found = match prefix {
             Some("") => None,
-            _ => self.bindings.iter().rev().find(|b| b.prefix == p),
+            _ => self.bindings.iter().rev().find(|b| same(b.prefix, p)),
         };
         match found {
             Some(b) if !b.uri.is_empty() => Ok(b.ns.clone()),
@@ -659,7 +659,7 @@ impl<'i> Reader<'i> {
             let seen = if self.spans.len() < SMALL_ATTRS {
                 self.spans
                     .iter()
-                    .find(|s| s.key == attr.key)
+                    .find(|s| same(s.key, attr.key))
                     .map(|s| offset(s.key))
             } else {
                 let many = many.get_or_insert_with(|| {
@@ -885,6 +885,17 @@ impl<'i> Reader<'i> {
             }
         }
     }
+}
+
+/// `a == b` for the short names compared per element and per attribute:
+/// lengths, then the first and last bytes, and only then the rest. Most pairs
+/// differ in one of those (or are both empty), so the call to `memcmp` that
+/// `==` makes, which costs more than the comparison itself for a few bytes, is
+/// rarely reached.
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len()
+        && (a.is_empty() || (a.first() == b.first() && a.last() == b.last() && a == b))
 }
 
 /// XML 1.0 `Char`.
