@@ -529,6 +529,8 @@ type Op = (&'static str, fn() -> usize);
 /// once (a batch of `batch` calls each), the order rotating from round to
 /// round: a change in the machine's load during the run hits every op alike,
 /// so the ratios hold even where divan's one-after-the-other timings drift.
+/// (Each batch starts with caches another op has just used: batches of about
+/// a millisecond keep that cost out of the median.)
 fn interleaved(ops: &[Op], rounds: usize, batch: usize) -> Vec<f64> {
     let mut samples = vec![Vec::with_capacity(rounds); ops.len()];
     for round in 0..rounds {
@@ -561,7 +563,7 @@ fn print_interleaved_table() {
     let cases: [(&str, usize, [Op; 3]); 2] = [
         (
             "parse 11 session-initiate a+v",
-            10,
+            40,
             [
                 ("ours", || consumed(ours_parse(black_box(&INITIATE_AV)))),
                 ("floor", || floor_scan(black_box(&INITIATE_AV))),
@@ -572,7 +574,7 @@ fn print_interleaved_table() {
         ),
         (
             "parse 04 transport-info",
-            100,
+            400,
             [
                 ("ours", || consumed(ours_parse(black_box(&TRANSPORT_INFO)))),
                 ("floor", || floor_scan(black_box(&TRANSPORT_INFO))),
