@@ -36,7 +36,7 @@ impl Engine {
                 )))),
             }
         }
-        self.rtc = Some(rtc);
+        self.rtc = Some(Box::new(rtc));
         self.now = self.now.max(now);
         // Adding candidates is a mutation: drain before the next one.
         self.drain();
