@@ -75,7 +75,7 @@ fn local_tracks_get_source_names_by_index() {
 // ---- initiator ------------------------------------------------------------
 
 #[test]
-fn initiator_sends_session_initiate_like_lib_jitsi_meet_then_transport_info() {
+fn initiator_sends_session_initiate_like_lib_jitsi_meet_then_trickles_a_later_candidate() {
     let (s, d) = initiator_awaiting_accept(Instant::now());
     assert_eq!(
         d.sent_actions(),
@@ -100,7 +100,7 @@ fn initiator_sends_session_initiate_like_lib_jitsi_meet_then_transport_info() {
     let t = content.transport.as_ref().unwrap();
     assert!(
         t.candidates.is_empty(),
-        "candidates travel only in transport-info"
+        "the offer had no candidate; the one reported after it is trickled"
     );
     assert_eq!(t.fingerprint.as_ref().unwrap().setup, Some(Setup::Actpass));
     let ti = d.sent[1].1.jingle.as_ref().unwrap();
@@ -913,14 +913,200 @@ fn a_str0m_offer_becomes_a_lib_jitsi_meet_shaped_session_initiate() {
     let t = c.transport.as_ref().unwrap();
     assert!(t.ufrag.is_some() && t.pwd.is_some());
     assert_eq!(t.fingerprint.as_ref().unwrap().setup, Some(Setup::Actpass));
-    assert!(
-        t.candidates.is_empty(),
-        "str0m's candidates go out as transport-info"
-    );
+    // str0m's host candidate travels inside the session-initiate (the peer
+    // pairs it as soon as it applies the offer): no transport-info follows.
+    assert_eq!(t.candidates.len(), 1);
+    assert_eq!(t.candidates[0].port, 5000);
     assert_eq!(
-        d.sent_actions()[1],
-        (RECEIVER.into(), Some(Action::TransportInfo))
+        d.sent_actions(),
+        [(RECEIVER.into(), Some(Action::SessionInitiate))]
     );
+}
+
+/// The transport of the first content of a sent description, and the
+/// candidates of every transport-info sent.
+fn sent_candidates(d: &Drained) -> (Vec<Vec<u16>>, Vec<u16>) {
+    let mut in_description = Vec::new();
+    let mut trickled = Vec::new();
+    for (_, iq) in &d.sent {
+        let Some(j) = iq.jingle.as_ref() else {
+            continue;
+        };
+        let ports = |c: &proxy_core::jingle::Content| -> Vec<u16> {
+            c.transport
+                .as_ref()
+                .map(|t| t.candidates.iter().map(|c| c.port).collect())
+                .unwrap_or_default()
+        };
+        match j.action {
+            Action::SessionInitiate | Action::SessionAccept => {
+                in_description = j.contents.iter().map(ports).collect()
+            }
+            Action::TransportInfo => trickled.extend(j.contents.iter().flat_map(ports)),
+            _ => {}
+        }
+    }
+    (in_description, trickled)
+}
+
+/// `sdp` with `lines` added after its first line starting with `after`.
+fn with_lines(sdp: &str, after: &str, lines: &[String]) -> String {
+    let mut out = String::new();
+    let mut done = false;
+    for line in sdp.split_inclusive('\n') {
+        out.push_str(line);
+        if !done && line.starts_with(after) {
+            for l in lines {
+                out.push_str(l);
+                out.push_str("\r\n");
+            }
+            done = true;
+        }
+    }
+    assert!(done, "no line starting with {after:?}");
+    out
+}
+
+fn host_line(port: u16) -> String {
+    format!("a=candidate:{port} 1 udp 2130706175 127.0.0.1 {port} typ host")
+}
+
+#[test]
+fn candidates_known_at_the_offer_go_inside_the_session_initiate_later_ones_by_transport_info() {
+    let t0 = Instant::now();
+    let mut s = ProxyConnectionService::new(config(24));
+    s.start(t0, RECEIVER, &[LocalTrack::audio(), LocalTrack::desktop()])
+        .unwrap();
+    drain(&mut s);
+    // Two more candidates in the audio m-line, one of them repeated in the
+    // video m-line (a BUNDLE offer may list them in every m-line).
+    let offer = fixture("str0m-offer-av.sdp");
+    let offer = with_lines(&offer, "a=candidate:", &[host_line(6000), host_line(6001)]);
+    let offer = with_lines(&offer, "a=mid:IL4", &[host_line(6001)]);
+    s.handle_engine_event(t0, EngineEvent::LocalOffer { sdp: offer });
+    let d = drain(&mut s);
+    assert_eq!(
+        d.sent_actions(),
+        [(RECEIVER.into(), Some(Action::SessionInitiate))]
+    );
+    let (description, trickled) = sent_candidates(&d);
+    assert_eq!(
+        description,
+        [vec![5000, 6000, 6001], vec![]],
+        "all in the first (BUNDLE) transport, each once"
+    );
+    assert!(trickled.is_empty());
+    // A candidate found later is trickled, in the first content's transport.
+    s.handle_engine_event(
+        t0,
+        EngineEvent::LocalCandidates {
+            candidates: vec![HOST_CANDIDATE.replace("5000", "7000")],
+        },
+    );
+    let d = drain(&mut s);
+    assert_eq!(
+        d.sent_actions(),
+        [(RECEIVER.into(), Some(Action::TransportInfo))]
+    );
+    assert_eq!(sent_candidates(&d).1, [7000]);
+    let ti = d.sent[0].1.jingle.as_ref().unwrap();
+    assert_eq!(ti.contents[0].name, "4eJ");
+}
+
+#[test]
+fn candidates_known_at_the_answer_go_inside_the_session_accept_later_ones_by_transport_info() {
+    let t0 = Instant::now();
+    let mut s = ProxyConnectionService::new(config(25));
+    s.handle_message(
+        t0,
+        msg(SENDER, vector("01-session-initiate.sender-to-receiver.xml")),
+    );
+    drain(&mut s);
+    s.handle_engine_event(
+        t0,
+        EngineEvent::LocalAnswer {
+            sdp: fixture("str0m-answer.sdp"),
+        },
+    );
+    let d = drain(&mut s);
+    assert_eq!(
+        d.sent_actions(),
+        [(SENDER.into(), Some(Action::SessionAccept))]
+    );
+    assert_eq!(sent_candidates(&d), (vec![vec![5001]], vec![]));
+    s.handle_engine_event(
+        t0,
+        EngineEvent::LocalCandidates {
+            candidates: vec![HOST_CANDIDATE.replace("5000", "7001")],
+        },
+    );
+    let d = drain(&mut s);
+    assert_eq!(
+        d.sent_actions(),
+        [(SENDER.into(), Some(Action::TransportInfo))]
+    );
+    assert_eq!(sent_candidates(&d).1, [7001]);
+}
+
+#[test]
+fn without_candidates_in_description_every_candidate_is_trickled_as_lib_jitsi_meet_does() {
+    let t0 = Instant::now();
+    let cfg = Config {
+        candidates_in_description: false,
+        ..config(27)
+    };
+    let mut s = ProxyConnectionService::new(cfg);
+    s.start(t0, RECEIVER, &[LocalTrack::desktop()]).unwrap();
+    drain(&mut s);
+    s.handle_engine_event(
+        t0,
+        EngineEvent::LocalOffer {
+            sdp: fixture("str0m-offer.sdp"),
+        },
+    );
+    let d = drain(&mut s);
+    assert_eq!(
+        d.sent_actions(),
+        [
+            (RECEIVER.into(), Some(Action::SessionInitiate)),
+            (RECEIVER.into(), Some(Action::TransportInfo))
+        ]
+    );
+    assert_eq!(sent_candidates(&d), (vec![vec![]], vec![5000]));
+}
+
+#[test]
+fn candidates_beyond_one_transport_limit_are_trickled() {
+    let t0 = Instant::now();
+    let mut cfg = config(26);
+    cfg.limits.max_candidates = 2;
+    let mut s = ProxyConnectionService::new(cfg);
+    s.start(t0, RECEIVER, &[LocalTrack::desktop()]).unwrap();
+    drain(&mut s);
+    let offer = with_lines(
+        &fixture("str0m-offer.sdp"),
+        "a=candidate:",
+        &[
+            host_line(6000),
+            host_line(6001),
+            host_line(6002),
+            host_line(6003),
+        ],
+    );
+    s.handle_engine_event(t0, EngineEvent::LocalOffer { sdp: offer });
+    let d = drain(&mut s);
+    assert_eq!(
+        d.sent_actions(),
+        [
+            (RECEIVER.into(), Some(Action::SessionInitiate)),
+            (RECEIVER.into(), Some(Action::TransportInfo)),
+            (RECEIVER.into(), Some(Action::TransportInfo))
+        ],
+        "2 in the initiate, then batches of 2 and 1"
+    );
+    let (description, trickled) = sent_candidates(&d);
+    assert_eq!(description, [vec![5000, 6000]]);
+    assert_eq!(trickled, [6001, 6002, 6003]);
 }
 
 #[test]

@@ -542,3 +542,112 @@ fn bad_commands_become_command_failed() {
     );
     assert!(failures(&mut e).is_empty());
 }
+
+/// Drains `engine`; returns the datagrams it sent to `to` and the events.
+fn drain_to(engine: &mut Engine, to: SocketAddr) -> (usize, Vec<EngineEvent>) {
+    let mut sent = 0;
+    let mut events = Vec::new();
+    while let Some(out) = engine.poll_output() {
+        match out {
+            EngineOutput::Transmit(t) if t.destination == to => sent += 1,
+            EngineOutput::Event(e) => events.push(e),
+            _ => {}
+        }
+    }
+    (sent, events)
+}
+
+/// An offer from a fresh engine at `a_addr`, without and with its candidates.
+fn offer_and_candidates(now: Instant, a_addr: SocketAddr) -> (String, Vec<String>) {
+    let mut a = Engine::new(now, vec![a_addr]);
+    a.handle_command(
+        now,
+        EngineCommand::CreateOffer {
+            ice_servers: vec![],
+            tracks: vec![track(0, MediaKind::Video)],
+            direction: Direction::SendOnly,
+        },
+    );
+    let (_, events) = drain_to(&mut a, a_addr);
+    let sdp = events
+        .into_iter()
+        .find_map(|e| match e {
+            EngineEvent::LocalOffer { sdp } => Some(sdp),
+            _ => None,
+        })
+        .expect("an offer");
+    let candidates: Vec<String> = sdp
+        .lines()
+        .filter_map(|l| l.strip_prefix("a="))
+        .filter(|l| l.starts_with("candidate:"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(candidates.len(), 1, "{sdp}");
+    let bare: String = sdp
+        .split_inclusive('\n')
+        .filter(|l| !l.starts_with("a=candidate:"))
+        .collect();
+    (bare, candidates)
+}
+
+#[test]
+fn a_trickled_candidate_is_checked_at_once_not_a_pacing_interval_later() {
+    // str0m's ICE agent sends checks only when handed the time, and once it
+    // has ticked it asks for the next tick no sooner than Ta (50 ms) later: a
+    // candidate added just after a tick must not wait for that.
+    let t0 = Instant::now();
+    let a_addr: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+    let (offer, candidates) = offer_and_candidates(t0, a_addr);
+    let mut b = Engine::new(t0, vec!["10.0.0.2:6000".parse().unwrap()]);
+    b.handle_command(
+        t0,
+        EngineCommand::ApplyOffer {
+            ice_servers: vec![],
+            sdp: offer,
+            tracks: vec![],
+        },
+    );
+    let (sent, events) = drain_to(&mut b, a_addr);
+    assert_eq!(sent, 0, "no candidate of a's yet");
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, EngineEvent::LocalAnswer { .. })));
+    // b's agent ticks with nothing to check.
+    let t1 = t0 + Duration::from_millis(1);
+    b.handle_timeout(t1);
+    assert_eq!(drain_to(&mut b, a_addr).0, 0);
+    // a's candidate arrives 1 ms later: its first check goes out now.
+    let t2 = t1 + Duration::from_millis(1);
+    b.handle_command(
+        t2,
+        EngineCommand::AddRemoteCandidate {
+            mid: "0".into(),
+            candidate: candidates[0].clone(),
+        },
+    );
+    let (sent, _) = drain_to(&mut b, a_addr);
+    assert_eq!(sent, 1, "one STUN check to a, at once");
+}
+
+#[test]
+fn an_offer_with_candidates_is_checked_as_soon_as_it_is_applied() {
+    let t0 = Instant::now();
+    let a_addr: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+    let (bare, candidates) = offer_and_candidates(t0, a_addr);
+    // The offer as str0m wrote it, candidate included.
+    let offer = bare.replacen("a=mid:", &format!("a={}\r\na=mid:", candidates[0]), 1);
+    let mut b = Engine::new(t0, vec!["10.0.0.2:6000".parse().unwrap()]);
+    b.handle_command(
+        t0,
+        EngineCommand::ApplyOffer {
+            ice_servers: vec![],
+            sdp: offer,
+            tracks: vec![],
+        },
+    );
+    let (sent, _) = drain_to(&mut b, a_addr);
+    assert_eq!(
+        sent, 1,
+        "one STUN check to a with the answer, no timeout needed"
+    );
+}

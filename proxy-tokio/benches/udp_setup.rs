@@ -65,17 +65,26 @@ fn main() {
         });
         let wall = wall.elapsed();
         let cpu = process_cpu() - cpu;
+        let order: Vec<Duration> = times.iter().map(|t| t.1).collect();
         times.sort();
         let median = times[times.len() / 2];
         let max = times.iter().map(|t| t.1).max().unwrap_or_default();
         let mut firsts: Vec<Duration> = times.iter().map(|t| t.1).collect();
         firsts.sort();
-        let slow: Vec<String> = firsts
+        // In the order run (`#0` is the first setup of the process).
+        let slow: Vec<String> = order
             .iter()
-            .filter(|t| **t > Duration::from_millis(20))
-            .map(|t| format!("{:.0?}", t))
+            .enumerate()
+            .filter(|(_, t)| **t > Duration::from_millis(20))
+            .map(|(i, t)| format!("{:.0?} #{i}", t))
             .collect();
         eprintln!("first frame over 20 ms: {} of {runs}: {slow:?}", slow.len());
+        let sum: Duration = firsts.iter().sum();
+        eprintln!(
+            "first frame: median {:?}, mean {:?}",
+            firsts.get(firsts.len() / 2).copied().unwrap_or_default(),
+            sum / runs.max(1),
+        );
         eprintln!(
             "{}: {runs} setups: mean wall {:?}, process CPU {:?} each; median connected at {:?}, first frame at {:?}; slowest first frame {:?}",
             if proxy { "proxy-tokio" } else { "bare str0m" },

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crate::convert;
 use crate::error::{ApiError, EngineError, Error};
-use crate::jingle::{Action, Content, IceUdpTransport, Jingle};
+use crate::jingle::{Action, Candidate, Content, IceUdpTransport, Jingle};
 use crate::message::Iq;
 
 use super::session::{LocalTransport, Phase, Role, MAX_PENDING_CANDIDATES};
@@ -46,13 +46,47 @@ impl ProxyConnectionService {
             return;
         };
         s.decorate_sources(&mut jingle);
-        // Candidates travel only in transport-info (lib-jitsi-meet's way).
-        let mut candidates = Vec::new();
+        // The candidates known now travel inside the description, in the
+        // first transport (the BUNDLE one, where transport-info puts them too):
+        // XEP-0176 allows it and lib-jitsi-meet reads them there (SDP.fromJingle
+        // for session-initiate and session-accept alike). The peer then has its
+        // candidate pairs as soon as it applies the offer or answer, instead of
+        // waiting for a transport-info. A peer with this parser's default limits
+        // reads at most `max_candidates` per transport: more go as transport-info,
+        // as do candidates found later (and all of them without
+        // `candidates_in_description`, lib-jitsi-meet's own way).
+        let batch = self.config.limits.max_candidates.max(1);
+        // Any reported before the description was made come first.
+        let mut candidates: Vec<Candidate> = std::mem::take(&mut s.pending_local_candidates);
         for content in &mut jingle.contents {
             if let Some(t) = content.transport.as_mut() {
-                candidates.append(&mut t.candidates);
+                for c in t.candidates.drain(..) {
+                    if !candidates.contains(&c) {
+                        candidates.push(c);
+                    }
+                }
             }
         }
+        let keep = if self.config.candidates_in_description {
+            batch
+        } else {
+            0
+        };
+        let trickled = candidates.split_off(candidates.len().min(keep));
+        let first_transport = jingle
+            .contents
+            .iter_mut()
+            .find_map(|c| c.transport.as_mut());
+        let trickled = match first_transport {
+            Some(t) => {
+                t.candidates = candidates;
+                trickled
+            }
+            None => {
+                candidates.extend(trickled);
+                candidates
+            }
+        };
         s.local_transport = jingle.contents.iter().find_map(|c| {
             c.transport.as_ref().map(|t| LocalTransport {
                 content: c.name.to_string(),
@@ -75,7 +109,7 @@ impl ProxyConnectionService {
                 s.phase = Phase::Negotiated;
             }
         }
-        s.pending_local_candidates.extend(candidates);
+        s.pending_local_candidates.extend(trickled);
         let peer = s.peer.clone();
         self.send(&peer, &Iq::set(&peer, jingle));
         self.flush_local_candidates();

@@ -152,6 +152,14 @@ pub struct Config {
     pub rejection_interval: Duration,
     /// Parser bounds.
     pub limits: crate::Limits,
+    /// Send the local candidates known when our offer or answer is made inside
+    /// its `<transport>` (XEP-0176 allows it; lib-jitsi-meet reads them there),
+    /// so the peer can check them as soon as it applies the description;
+    /// candidates found later, and any beyond `limits.max_candidates`, follow
+    /// in `transport-info`. `false` sends every candidate in `transport-info`,
+    /// as lib-jitsi-meet itself does (one stanza more per side, and the peer's
+    /// first checks wait for it). Default: `true`.
+    pub candidates_in_description: bool,
 }
 
 impl Default for Config {
@@ -169,6 +177,7 @@ impl Default for Config {
             early_transport_info_ttl: Duration::from_secs(2),
             rejection_interval: Duration::from_secs(1),
             limits: crate::Limits::default(),
+            candidates_in_description: true,
         }
     }
 }

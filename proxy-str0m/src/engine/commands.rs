@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use proxy_core::{Direction, EngineError, EngineEvent, MediaKind, TrackSpec};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::media::{MediaKind as RtcKind, Mid};
-use str0m::{Candidate, Rtc};
+use str0m::{Candidate, Input, Rtc};
 
 use super::{rtc_direction, rtc_kind, Engine, MediaEntry, STUN_INTERVAL};
 use crate::sdp_text;
@@ -36,7 +36,7 @@ impl Engine {
                 )))),
             }
         }
-        self.rtc = Some(rtc);
+        self.rtc = Some(Box::new(rtc));
         self.now = self.now.max(now);
         // Adding candidates is a mutation: drain before the next one.
         self.drain();
@@ -109,6 +109,10 @@ impl Engine {
                 return;
             }
         };
+        // The offer's candidates formed pairs: check them now, not a pacing
+        // interval later.
+        self.check_new_pairs();
+        let Some(rtc) = self.rtc.as_mut() else { return };
         let mut answer = answer.to_sdp_string();
         // Attach our tracks, in order, to offered m-lines of their kind that let
         // us send; m-lines we have nothing for stop sending.
@@ -187,6 +191,9 @@ impl Engine {
             )));
             return;
         }
+        // The answer's candidates formed pairs: check them now.
+        self.check_new_pairs();
+        let Some(rtc) = self.rtc.as_mut() else { return };
         // str0m reports no MediaAdded for m-lines we created: the answer tells
         // whether the peer sends on them.
         let mut tracks = Vec::new();
@@ -222,11 +229,31 @@ impl Engine {
         match Candidate::from_sdp_string(text) {
             Ok(c) => {
                 rtc.add_remote_candidate(c);
-                self.drain();
+                self.check_new_pairs();
             }
             Err(e) => self.event(EngineEvent::CommandFailed(EngineError::Other(format!(
                 "remote candidate: {e}"
             )))),
+        }
+    }
+
+    /// Lets str0m's ICE agent send the first checks of pairs just formed by
+    /// remote candidates (from a description or trickled), then drains.
+    ///
+    /// The agent sends checks only when it is handed the time, and the
+    /// timeout it asks for is never less than one pacing interval (Ta, 50 ms)
+    /// after its previous tick: without this, a pair formed just after a tick
+    /// waits up to 50 ms for its first check. A tick handles at most one STUN
+    /// request that arrived before the peer's credentials (and does nothing
+    /// else), so a second tick sends our own check in that case.
+    pub(super) fn check_new_pairs(&mut self) {
+        let now = self.now;
+        for _ in 0..2 {
+            let Some(rtc) = self.rtc.as_mut() else { return };
+            if let Err(e) = rtc.handle_input(Input::Timeout(now)) {
+                self.report_rtc_error(format!("timeout: {e}"));
+            }
+            self.drain();
         }
     }
 

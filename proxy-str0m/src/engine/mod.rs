@@ -113,7 +113,8 @@ const KEYFRAME_RETRY: Duration = Duration::from_secs(1);
 /// last [`SILENCE_TIMEOUT`].
 pub struct Engine {
     local_addrs: Vec<SocketAddr>,
-    rtc: Option<Rtc>,
+    /// Boxed: an `Rtc` is about 10 KB, and an idle engine has none.
+    rtc: Option<Box<Rtc>>,
     pending_offer: Option<SdpPendingOffer>,
     medias: Vec<MediaEntry>,
     queue: VecDeque<EngineOutput>,
