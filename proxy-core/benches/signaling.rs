@@ -301,75 +301,62 @@ static XMPP_INITIATE_AV: LazyLock<xmpp_parsers::jingle::Jingle> = LazyLock::new(
 // Benchmarks
 // ---------------------------------------------------------------------------
 
-/// 11-session-initiate.audio+video (11.5 KB): parse.
-mod parse_session_initiate_av {
+/// Parsing, on each input: ours, the two floors, the reader work we ask of
+/// quick-xml, and xmpp-parsers (as sent, and the variant it can read).
+mod parse {
     use super::*;
 
-    #[divan::bench]
-    fn ours_parse_iq() -> usize {
-        consumed(ours_parse(black_box(&INITIATE_AV)))
+    /// 11-session-initiate.audio+video (11.5 KB) and 04-transport-info (840 B).
+    const VECTORS: [&str; 2] = ["11 session-initiate a+v", "04 transport-info"];
+
+    /// The message as lib-jitsi-meet sent it.
+    fn sent(vector: &str) -> &'static str {
+        if vector.starts_with("11") {
+            &INITIATE_AV
+        } else {
+            &TRANSPORT_INFO
+        }
     }
 
-    #[divan::bench]
-    fn floor_quick_xml_scan() -> usize {
-        floor_scan(black_box(&INITIATE_AV))
+    /// The copy xmpp-parsers can read (see `with_id_and_sid`).
+    fn readable(vector: &str) -> &'static str {
+        if vector.starts_with("11") {
+            &INITIATE_AV_XMPP
+        } else {
+            &TRANSPORT_INFO_XMPP
+        }
     }
 
-    #[divan::bench]
-    fn floor_quick_xml_scan_unchecked() -> usize {
-        floor_scan_unchecked(black_box(&INITIATE_AV))
+    #[divan::bench(args = VECTORS)]
+    fn ours_parse_iq(vector: &str) -> usize {
+        consumed(ours_parse(black_box(sent(vector))))
     }
 
-    #[divan::bench]
-    fn quick_xml_ns_normalized_scan() -> usize {
-        ns_scan(black_box(&INITIATE_AV))
+    #[divan::bench(args = VECTORS)]
+    fn floor_quick_xml_scan(vector: &str) -> usize {
+        floor_scan(black_box(sent(vector)))
+    }
+
+    #[divan::bench(args = VECTORS)]
+    fn floor_quick_xml_scan_unchecked(vector: &str) -> usize {
+        floor_scan_unchecked(black_box(sent(vector)))
+    }
+
+    #[divan::bench(args = VECTORS)]
+    fn quick_xml_ns_normalized_scan(vector: &str) -> usize {
+        ns_scan(black_box(sent(vector)))
     }
 
     /// lib-jitsi-meet's message as sent: fails (no iq@id).
-    #[divan::bench]
-    fn xmpp_parsers_as_sent_fails() -> bool {
-        xmpp_parse(black_box(&INITIATE_AV)).is_err()
+    #[divan::bench(args = VECTORS)]
+    fn xmpp_parsers_as_sent_fails(vector: &str) -> bool {
+        xmpp_parse(black_box(sent(vector))).is_err()
     }
 
-    /// With iq@id and jingle@sid added.
-    #[divan::bench]
-    fn xmpp_parsers_with_id_sid() -> usize {
-        consumed(xmpp_parse(black_box(&INITIATE_AV_XMPP)).expect("parses"))
-    }
-}
-
-/// 04-transport-info (840 B): parse.
-mod parse_transport_info {
-    use super::*;
-
-    #[divan::bench]
-    fn ours_parse_iq() -> usize {
-        consumed(ours_parse(black_box(&TRANSPORT_INFO)))
-    }
-
-    #[divan::bench]
-    fn floor_quick_xml_scan() -> usize {
-        floor_scan(black_box(&TRANSPORT_INFO))
-    }
-
-    #[divan::bench]
-    fn floor_quick_xml_scan_unchecked() -> usize {
-        floor_scan_unchecked(black_box(&TRANSPORT_INFO))
-    }
-
-    #[divan::bench]
-    fn quick_xml_ns_normalized_scan() -> usize {
-        ns_scan(black_box(&TRANSPORT_INFO))
-    }
-
-    #[divan::bench]
-    fn xmpp_parsers_as_sent_fails() -> bool {
-        xmpp_parse(black_box(&TRANSPORT_INFO)).is_err()
-    }
-
-    #[divan::bench]
-    fn xmpp_parsers_with_id_sid() -> usize {
-        consumed(xmpp_parse(black_box(&TRANSPORT_INFO_XMPP)).expect("parses"))
+    /// With iq@id and jingle@sid (and, for 04, fingerprint@setup) added.
+    #[divan::bench(args = VECTORS)]
+    fn xmpp_parsers_with_id_sid(vector: &str) -> usize {
+        consumed(xmpp_parse(black_box(readable(vector))).expect("parses"))
     }
 }
 
