@@ -936,11 +936,17 @@ mod tests {
         let mut ns = quick_xml::NsReader::from_str(xml);
         loop {
             match ns.read_resolved_event() {
-                Ok((r, Event::Start(_) | Event::Empty(_))) => theirs.push(match r {
-                    ResolveResult::Unbound => Ok(String::new()),
-                    ResolveResult::Bound(uri) => Ok(Ns::from_uri(uri.0).as_str().to_owned()),
-                    ResolveResult::Unknown(p) => Err(format!("unknown prefix {p}")),
-                }),
+                Ok((r, Event::Start(_) | Event::Empty(_))) => match r {
+                    ResolveResult::Unbound => theirs.push(Ok(String::new())),
+                    ResolveResult::Bound(uri) => {
+                        theirs.push(Ok(Ns::from_uri(uri.0).as_str().to_owned()))
+                    }
+                    // Where `Reader` stops with an error.
+                    ResolveResult::Unknown(p) => {
+                        theirs.push(Err(format!("unknown prefix {p}")));
+                        break;
+                    }
+                },
                 Ok((_, Event::Eof)) => break,
                 Ok(_) => {}
                 Err(e) => {
@@ -987,6 +993,73 @@ mod tests {
                     }
                     (Err(o), Err(t)) => assert!(o.contains(t.as_str()), "{case}: {o} / {t}"),
                     _ => panic!("{case}: {ours:?} vs {theirs:?}"),
+                }
+            }
+        }
+    }
+
+    /// A random element tree: names with and without prefixes (declared,
+    /// undeclared, reserved, empty) and declarations of every kind.
+    fn tree(depth: u32) -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let name = prop::sample::select(vec!["a", "p:a", "q:b", "xml:c", "xmlns:d", ":e", "p:"]);
+        let key = prop::sample::select(vec![
+            "xmlns",
+            "xmlns:p",
+            "xmlns:q",
+            "xmlns:xml",
+            "xmlns:xmlns",
+            "xmlns:",
+            "other",
+        ]);
+        let uri = prop::sample::select(vec![
+            "",
+            NS_JINGLE,
+            "jabber:client",
+            "urn:x",
+            NS_XML,
+            NS_XMLNS,
+        ]);
+        let attrs = |decls: Vec<(&str, &str)>| -> String {
+            decls.iter().map(|(k, v)| format!(" {k}='{v}'")).collect()
+        };
+        let leaf = (name, prop::collection::vec((key, uri), 0..3))
+            .prop_map(move |(name, decls)| format!("<{name}{}/>", attrs(decls)));
+        leaf.prop_recursive(depth, 24, 3, move |inner| {
+            (
+                prop::sample::select(vec!["a", "p:a", "q:b", "xml:c"]),
+                prop::collection::vec(
+                    (
+                        prop::sample::select(vec!["xmlns", "xmlns:p", "xmlns:q"]),
+                        prop::sample::select(vec!["", NS_JINGLE, "urn:x"]),
+                    ),
+                    0..2,
+                ),
+                prop::collection::vec(inner, 0..3),
+            )
+                .prop_map(move |(name, decls, children)| {
+                    format!("<{name}{}>{}</{name}>", attrs(decls), children.concat())
+                })
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Random trees resolve element by element as quick-xml's `NsReader`
+        /// resolves them, errors included.
+        #[test]
+        fn random_trees_resolve_as_quick_xml_resolves_them(xml in tree(4)) {
+            let (ours, theirs) = both(&xml);
+            proptest::prop_assert_eq!(ours.len(), theirs.len(), "{}: {:?} vs {:?}", xml, ours, theirs);
+            for (o, t) in ours.iter().zip(&theirs) {
+                match (o, t) {
+                    (Ok(o), Ok(t)) => proptest::prop_assert_eq!(o, t, "{}", xml),
+                    (Err(o), Err(t)) if t.starts_with("unknown prefix") => {
+                        proptest::prop_assert!(o.contains("undeclared namespace prefix"), "{}: {}", xml, o)
+                    }
+                    (Err(o), Err(t)) => proptest::prop_assert!(o.contains(t.as_str()), "{}: {} / {}", xml, o, t),
+                    _ => proptest::prop_assert!(false, "{}: {:?} vs {:?}", xml, ours, theirs),
                 }
             }
         }
