@@ -5,13 +5,10 @@ mod common;
 #[path = "prop_support/model.rs"]
 mod model;
 
-use std::path::PathBuf;
-
 use proptest::prelude::*;
 use proxy_core::convert::{candidate_from_sdp, candidate_to_sdp, jingle_to_sdp, sdp_to_jingle};
 use proxy_core::jingle::{
-    Action, Candidate, CandidateType, Creator, Group, IceUdpTransport, Jingle, Parameter,
-    PayloadType, RtpDescription, Senders, Setup,
+    Action, Candidate, CandidateType, Creator, Group, Jingle, Parameter, Senders, Setup,
 };
 use proxy_core::{parse_iq, ConvertError, Limits};
 use sdp_types::{Media, Session};
@@ -19,7 +16,7 @@ use sdp_types::{Media, Session};
 // ---------------------------------------------------------------------------
 // helpers
 
-use common::vectors_dir;
+use common::{description, fixture, pt, transport, vectors_dir};
 
 fn vector_jingle(name: &str) -> Jingle<'static> {
     let path = vectors_dir().join(name);
@@ -29,13 +26,6 @@ fn vector_jingle(name: &str) -> Jingle<'static> {
         .jingle
         .expect("a <jingle>")
         .into_owned()
-}
-
-fn fixture(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"))
 }
 
 /// The vectors that describe a session, with the role of their writer.
@@ -72,21 +62,6 @@ fn values<'a>(m: &'a Media, name: &'a str) -> Vec<&'a str> {
     m.get_attribute_values(name)
         .map(|v| v.unwrap_or_default())
         .collect()
-}
-
-fn description<'a>(j: &'a Jingle<'a>, i: usize) -> &'a RtpDescription<'a> {
-    j.contents[i].description.as_ref().expect("a description")
-}
-
-fn transport<'a>(j: &'a Jingle<'a>, i: usize) -> &'a IceUdpTransport<'a> {
-    j.contents[i].transport.as_ref().expect("a transport")
-}
-
-fn pt<'a>(d: &'a RtpDescription<'a>, id: u8) -> &'a PayloadType<'a> {
-    d.payload_types
-        .iter()
-        .find(|p| p.id == id)
-        .expect("payload type")
 }
 
 /// What SDP cannot carry and the service fills in: jingle attributes, source

@@ -14,12 +14,7 @@ use proxy_core::{parse_iq, write_iq, Iq, IqType, Limits, StanzaError};
 const SENDER: &str = "sender@example.com/s1";
 const RECEIVER: &str = "receiver@example.com/r1";
 
-use common::vectors_dir;
-
-fn vector(name: &str) -> String {
-    let path = vectors_dir().join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"))
-}
+use common::{description, pt, transport, vector, vectors_dir};
 
 fn xml_vectors() -> Vec<(String, String)> {
     let mut names: Vec<String> = std::fs::read_dir(vectors_dir())
@@ -97,24 +92,6 @@ fn jingle(xml: &str) -> Jingle<'static> {
     parse(xml).jingle.expect("a <jingle>")
 }
 
-fn only_description<'a>(j: &'a Jingle<'a>, index: usize) -> &'a RtpDescription<'a> {
-    j.contents[index]
-        .description
-        .as_ref()
-        .expect("a description")
-}
-
-fn transport<'a>(j: &'a Jingle<'a>, index: usize) -> &'a IceUdpTransport<'a> {
-    j.contents[index].transport.as_ref().expect("a transport")
-}
-
-fn pt<'a>(d: &'a RtpDescription<'a>, id: u8) -> &'a PayloadType<'a> {
-    d.payload_types
-        .iter()
-        .find(|p| p.id == id)
-        .expect("payload type")
-}
-
 fn fb<'a>(kind: &'a str, subtype: Option<&'a str>) -> RtcpFb<'a> {
     RtcpFb {
         kind: kind.into(),
@@ -166,7 +143,7 @@ fn vector_01_session_initiate() {
     assert_eq!(c.creator, Some(Creator::Initiator));
     assert_eq!(c.senders, Some(Senders::Initiator));
 
-    let d = only_description(&j, 0);
+    let d = description(&j, 0);
     assert_eq!(d.media, "video");
     assert_eq!(d.ssrc, None);
     assert_eq!(d.payload_types.len(), 23);
@@ -251,7 +228,7 @@ fn vector_02_session_accept() {
         (c.creator, c.senders),
         (Some(Creator::Responder), Some(Senders::Responder))
     );
-    let d = only_description(&j, 0);
+    let d = description(&j, 0);
     assert!(d.sources.is_empty() && d.ssrc_groups.is_empty());
     assert_eq!(d.payload_types.len(), 23);
     let f = transport(&j, 0).fingerprint.as_ref().expect("fingerprint");
@@ -347,7 +324,7 @@ fn vector_11_audio_and_video() {
         "11-session-initiate.audio+video.sender-to-receiver.xml",
     ));
     assert_eq!(j.groups[0].contents, ["0", "1"]);
-    let audio = only_description(&j, 0);
+    let audio = description(&j, 0);
     assert_eq!(audio.media, "audio");
     let opus = pt(audio, 111);
     assert_eq!(
@@ -360,7 +337,7 @@ fn vector_11_audio_and_video() {
     assert_eq!(audio.sources.len(), 1);
     assert_eq!(audio.sources[0].name.as_deref(), Some("peer-a0"));
     assert_eq!(audio.sources[0].video_type, None);
-    let video = only_description(&j, 1);
+    let video = description(&j, 1);
     assert_eq!(video.media, "video");
     assert_eq!(video.sources.len(), 2);
     assert!(video
