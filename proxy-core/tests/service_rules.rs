@@ -20,9 +20,15 @@ fn with_sid(iq: &str, sid: &str) -> String {
     iq.replacen("<jingle ", &format!("<jingle sid=\"{sid}\" "), 1)
 }
 
-/// SENDER's session-initiate (audio only), and its transport-info.
+// The lib-jitsi-meet vectors: SENDER's session-initiate (audio only, or audio
+// and video) and transport-info; RECEIVER's session-accept, transport-info and
+// connection-error (ICE failed).
 const INITIATE: &str = "01-session-initiate.sender-to-receiver.xml";
+const INITIATE_AV: &str = "11-session-initiate.audio+video.sender-to-receiver.xml";
 const TRANSPORT_INFO: &str = "04-transport-info.sender-to-receiver.xml";
+const ACCEPT: &str = "02-session-accept.receiver-to-sender.xml";
+const RECEIVER_TRANSPORT_INFO: &str = "05-transport-info.receiver-to-sender.xml";
+const ICE_FAILED: &str = "06-connection-error-encountered.ice-failed.receiver-to-sender.xml";
 
 /// A new service that got SENDER's [`INITIATE`] (its `ApplyOffer` drained).
 fn offered(t0: Instant, cfg: Config) -> ProxyConnectionService {
@@ -171,17 +177,9 @@ fn initiator_applies_accept_ignores_content_modify_and_adds_candidates() {
     let t0 = Instant::now();
     let (mut s, _) = initiator_awaiting_accept(t0);
     // The peer's candidates overtake its session-accept: kept until the answer.
-    s.handle_message(
-        t0,
-        msg(RECEIVER, vector("05-transport-info.receiver-to-sender.xml")),
-    );
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, RECEIVER, vector(RECEIVER_TRANSPORT_INFO));
     assert!(d.is_empty(), "{d:?}");
-    s.handle_message(
-        t0,
-        msg(RECEIVER, vector("02-session-accept.receiver-to-sender.xml")),
-    );
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, RECEIVER, vector(ACCEPT));
     assert!(matches!(d.commands[0], EngineCommand::ApplyAnswer { .. }));
     let cands: Vec<_> = d.commands[1..]
         .iter()
@@ -196,16 +194,10 @@ fn initiator_applies_accept_ignores_content_modify_and_adds_candidates() {
     assert_eq!(cands[0].0, "0");
     assert!(cands[0].1.contains("51092"), "{}", cands[0].1);
     assert!(d.sent.is_empty(), "no acks for IQs without id");
-    s.handle_message(
-        t0,
-        msg(RECEIVER, vector("03-content-modify.sender-to-receiver.xml")),
-    );
-    assert!(
-        drain(&mut s).is_empty(),
-        "content-modify is accepted silently"
-    );
-    s.handle_engine_event(t0, EngineEvent::Connected);
-    let d = drain(&mut s);
+    let modify = vector("03-content-modify.sender-to-receiver.xml");
+    let d = receive(&mut s, t0, RECEIVER, modify);
+    assert!(d.is_empty(), "content-modify is accepted silently");
+    let d = engine(&mut s, t0, EngineEvent::Connected);
     assert_eq!(
         d.events,
         [Event::Connected {
@@ -238,18 +230,8 @@ fn stop_sends_terminate_and_closes_exactly_once() {
     s.stop(t0);
     assert!(drain(&mut s).is_empty(), "no second close");
     // The peer's own terminate crossing ours is expected: no error, no event.
-    s.handle_message(
-        t0,
-        msg(
-            RECEIVER,
-            with_sid(
-                &vector("06-connection-error-encountered.ice-failed.receiver-to-sender.xml"),
-                "x",
-            )
-            .replace(" sid=\"x\"", ""),
-        ),
-    );
-    assert!(drain(&mut s).is_empty());
+    let crossing = with_sid(&vector(ICE_FAILED), "x").replace(" sid=\"x\"", "");
+    assert!(receive(&mut s, t0, RECEIVER, crossing).is_empty());
 }
 
 #[test]
@@ -336,14 +318,7 @@ fn responder_tracks_are_offered_to_the_engine() {
         ..config(5)
     };
     let mut s = ProxyConnectionService::new(cfg);
-    s.handle_message(
-        t0,
-        msg(
-            SENDER,
-            vector("11-session-initiate.audio+video.sender-to-receiver.xml"),
-        ),
-    );
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, SENDER, vector(INITIATE_AV));
     let EngineCommand::ApplyOffer { tracks, sdp, .. } = &d.commands[0] else {
         panic!()
     };
@@ -357,8 +332,7 @@ fn peer_terminate_closes_once_and_sends_nothing() {
     let t0 = Instant::now();
     let (mut s, _) = responder_negotiated(t0, config(6), false);
     let term = "<iq to=\"receiver@example.com/r1\" type=\"set\" xmlns=\"jabber:client\"><jingle action=\"session-terminate\" xmlns=\"urn:xmpp:jingle:1\"><reason><success/></reason></jingle></iq>";
-    s.handle_message(t0, msg(SENDER, term));
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, SENDER, term);
     assert!(d.sent.is_empty());
     assert_eq!(d.commands, [EngineCommand::Close]);
     assert_eq!(
@@ -370,9 +344,8 @@ fn peer_terminate_closes_once_and_sends_nothing() {
             }
         }]
     );
-    s.handle_message(t0, msg(SENDER, term));
     assert!(
-        drain(&mut s).is_empty(),
+        receive(&mut s, t0, SENDER, term).is_empty(),
         "a repeated terminate is quietly ignored"
     );
     assert!(!s.is_active());
@@ -382,14 +355,7 @@ fn peer_terminate_closes_once_and_sends_nothing() {
 fn peer_connection_error_and_unavailable_close() {
     let t0 = Instant::now();
     let (mut s, _) = initiator_awaiting_accept(t0);
-    s.handle_message(
-        t0,
-        msg(
-            RECEIVER,
-            vector("06-connection-error-encountered.ice-failed.receiver-to-sender.xml"),
-        ),
-    );
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, RECEIVER, vector(ICE_FAILED));
     assert_eq!(
         d.closed(),
         [&Event::ConnectionClosed {
@@ -401,16 +367,9 @@ fn peer_connection_error_and_unavailable_close() {
     );
     let (mut s, _) = responder_negotiated(t0, config(7), false);
     let unavail = "<iq type=\"set\" xmlns=\"jabber:client\"><jingle action=\"unavailable\" xmlns=\"urn:xmpp:jingle:1\"/></iq>";
-    s.handle_message(t0, msg(SENDER, unavail));
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, SENDER, unavail);
     assert_eq!(d.closed().len(), 1);
-    assert!(matches!(
-        d.closed()[0],
-        Event::ConnectionClosed {
-            reason: CloseReason::Unavailable,
-            ..
-        }
-    ));
+    assert_eq!(d.close_reason(), Some(&CloseReason::Unavailable));
 }
 
 // ---- rule 1: one connection, rejections -----------------------------------
@@ -455,8 +414,7 @@ fn terminate_from_a_non_peer_does_not_close() {
     let t0 = Instant::now();
     let (mut s, _) = responder_negotiated(t0, config(9), false);
     let term = "<iq type=\"set\" xmlns=\"jabber:client\"><jingle action=\"session-terminate\" xmlns=\"urn:xmpp:jingle:1\"><reason><success/></reason></jingle></iq>";
-    s.handle_message(t0, msg(INTRUDER, term));
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, INTRUDER, term);
     assert!(d.closed().is_empty());
     assert!(d.sent.is_empty());
     assert!(s.is_active());
@@ -468,14 +426,7 @@ fn terminate_from_a_non_peer_does_not_close() {
 fn messages_before_a_session_are_errors_not_sessions() {
     let t0 = Instant::now();
     let mut s = ProxyConnectionService::new(config(10));
-    s.handle_message(
-        t0,
-        msg(
-            RECEIVER,
-            with_id(&vector("02-session-accept.receiver-to-sender.xml"), "a1"),
-        ),
-    );
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, RECEIVER, with_id(&vector(ACCEPT), "a1"));
     assert!(d.commands.is_empty());
     assert!(d.closed().is_empty());
     assert!(matches!(
@@ -700,13 +651,7 @@ fn ice_that_never_connects_times_out() {
         d.sent[0].1.jingle.as_ref().unwrap().details.as_deref(),
         Some("xmpp.connection.ice.failed")
     );
-    assert!(matches!(
-        d.closed()[0],
-        Event::ConnectionClosed {
-            reason: CloseReason::IceTimeout,
-            ..
-        }
-    ));
+    assert_eq!(d.close_reason(), Some(&CloseReason::IceTimeout));
 }
 
 #[test]
@@ -733,13 +678,7 @@ fn lost_connectivity_closes_unless_it_recovers() {
     );
     s.handle_timeout(deadline);
     let d = drain(&mut s);
-    assert!(matches!(
-        d.closed()[0],
-        Event::ConnectionClosed {
-            reason: CloseReason::ConnectivityLost,
-            ..
-        }
-    ));
+    assert_eq!(d.close_reason(), Some(&CloseReason::ConnectivityLost));
     assert_eq!(d.sent[0].0, SENDER);
 }
 
@@ -750,8 +689,7 @@ fn malformed_input_is_reported_and_changes_nothing() {
     let t0 = Instant::now();
     let (mut s, _) = responder_negotiated(t0, config(18), false);
     for bad in ["", "<iq", "<iq type='set' xmlns='jabber:client'><jingle action='nope' xmlns='urn:xmpp:jingle:1'/></iq>", "not xml"] {
-        s.handle_message(t0, msg(SENDER, bad));
-        let d = drain(&mut s);
+        let d = receive(&mut s, t0, SENDER, bad);
         assert!(d.sent.is_empty() && d.commands.is_empty(), "{bad}: {d:?}");
         assert!(matches!(d.errors().as_slice(), [Error::Malformed { .. }]), "{bad}: {d:?}");
     }
@@ -989,7 +927,7 @@ fn a_str0m_answer_becomes_a_session_accept() {
     let (_, d) = str0m_answer_sent(t0, config(21));
     let j = d.sent[0].1.jingle.as_ref().unwrap();
     assert_eq!(j.action, Action::SessionAccept);
-    let vector = jingle_of(&vector("02-session-accept.receiver-to-sender.xml"));
+    let vector = jingle_of(&vector(ACCEPT));
     assert_eq!(j.contents[0].senders, vector.contents[0].senders);
     assert_eq!(j.contents[0].creator, vector.contents[0].creator);
     let setup = j.contents[0]

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use proxy_core::convert::jingle_to_sdp;
 use proxy_core::jingle::{Action, IceUdpTransport, Jingle, PayloadType, RtpDescription};
 use proxy_core::{
-    parse_iq, Config, EngineCommand, EngineEvent, Event, Iq, Limits, Output,
+    parse_iq, CloseReason, Config, EngineCommand, EngineEvent, Event, Iq, Limits, Output,
     ProxyConnectionService, ProxyMessage,
 };
 
@@ -85,6 +85,13 @@ impl Drained {
             .iter()
             .filter(|e| matches!(e, Event::ConnectionClosed { .. }))
             .collect()
+    }
+    /// The reason of the first `ConnectionClosed`, if any.
+    pub fn close_reason(&self) -> Option<&CloseReason> {
+        self.events.iter().find_map(|e| match e {
+            Event::ConnectionClosed { reason, .. } => Some(reason),
+            _ => None,
+        })
     }
     pub fn errors(&self) -> Vec<&proxy_core::Error> {
         self.events
