@@ -96,10 +96,8 @@ fn start_with_empty_peer_is_an_error_and_changes_nothing() {
 
 #[test]
 fn start_twice_is_an_error() {
-    let mut s = ProxyConnectionService::new(config(1));
     let t0 = Instant::now();
-    s.start(t0, RECEIVER, &[LocalTrack::desktop()]).unwrap();
-    drain(&mut s);
+    let mut s = started(t0, config(1));
     let err = s.start(t0, INTRUDER, &[]).unwrap_err();
     assert_eq!(err, Error::Api(ApiError::AlreadyActive(RECEIVER.into())));
     assert_eq!(s.peer(), Some(RECEIVER));
