@@ -2,14 +2,13 @@
 //! against SDP written by str0m 0.25 (`tests/fixtures`).
 
 mod common;
-
-use std::path::PathBuf;
+#[path = "prop_support/model.rs"]
+mod model;
 
 use proptest::prelude::*;
 use proxy_core::convert::{candidate_from_sdp, candidate_to_sdp, jingle_to_sdp, sdp_to_jingle};
 use proxy_core::jingle::{
-    Action, Candidate, CandidateType, Creator, Group, IceUdpTransport, Jingle, Parameter,
-    PayloadType, RtpDescription, Senders, Setup,
+    Action, Candidate, CandidateType, Creator, Group, Jingle, Parameter, Senders, Setup,
 };
 use proxy_core::{parse_iq, ConvertError, Limits};
 use sdp_types::{Media, Session};
@@ -17,7 +16,7 @@ use sdp_types::{Media, Session};
 // ---------------------------------------------------------------------------
 // helpers
 
-use common::vectors_dir;
+use common::{description, fixture, pt, transport, vectors_dir};
 
 fn vector_jingle(name: &str) -> Jingle<'static> {
     let path = vectors_dir().join(name);
@@ -27,13 +26,6 @@ fn vector_jingle(name: &str) -> Jingle<'static> {
         .jingle
         .expect("a <jingle>")
         .into_owned()
-}
-
-fn fixture(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"))
 }
 
 /// The vectors that describe a session, with the role of their writer.
@@ -70,21 +62,6 @@ fn values<'a>(m: &'a Media, name: &'a str) -> Vec<&'a str> {
     m.get_attribute_values(name)
         .map(|v| v.unwrap_or_default())
         .collect()
-}
-
-fn description<'a>(j: &'a Jingle<'a>, i: usize) -> &'a RtpDescription<'a> {
-    j.contents[i].description.as_ref().expect("a description")
-}
-
-fn transport<'a>(j: &'a Jingle<'a>, i: usize) -> &'a IceUdpTransport<'a> {
-    j.contents[i].transport.as_ref().expect("a transport")
-}
-
-fn pt<'a>(d: &'a RtpDescription<'a>, id: u8) -> &'a PayloadType<'a> {
-    d.payload_types
-        .iter()
-        .find(|p| p.id == id)
-        .expect("payload type")
 }
 
 /// What SDP cannot carry and the service fills in: jingle attributes, source
@@ -1014,249 +991,11 @@ proptest! {
 // ---------------------------------------------------------------------------
 // property: any Jingle in the dialect survives Jingle -> SDP -> Jingle
 
-mod gen {
-    use super::*;
-    use proxy_core::jingle::{Content, Fingerprint, RtcpFb, RtpHdrext, Source, SsrcGroup};
-
-    fn token() -> impl Strategy<Value = String> {
-        "[A-Za-z0-9][A-Za-z0-9+/._-]{0,11}"
-    }
-
-    fn senders() -> impl Strategy<Value = Senders> {
-        prop_oneof![
-            Just(Senders::Both),
-            Just(Senders::Initiator),
-            Just(Senders::Responder),
-            Just(Senders::None),
-            Just(Senders::Rejected),
-        ]
-    }
-
-    fn parameter() -> impl Strategy<Value = Parameter<'static>> {
-        prop_oneof![
-            ("[a-z][a-z0-9-]{0,10}", "[A-Za-z0-9/,.-]{0,10}")
-                .prop_map(|(n, v)| Parameter::new(n, v)),
-            "[0-9]{1,3}/[0-9]{1,3}".prop_map(|v| Parameter::new("", v)),
-        ]
-    }
-
-    fn rtcp_fb() -> impl Strategy<Value = RtcpFb<'static>> {
-        (
-            "[a-z][a-z-]{0,10}",
-            proptest::option::of("[a-z]{1,6}( [a-z0-9=]{1,6})?"),
-        )
-            .prop_filter("trr-int has its own element", |(k, _)| k != "trr-int")
-            .prop_map(|(kind, subtype)| RtcpFb {
-                kind: kind.into(),
-                subtype: subtype.map(Into::into),
-            })
-    }
-
-    fn payload_type() -> impl Strategy<Value = PayloadType<'static>> {
-        (
-            "[A-Za-z][A-Za-z0-9-]{0,8}",
-            1u32..200_000,
-            1u16..=8,
-            proptest::collection::vec(parameter(), 0..4),
-            proptest::collection::vec(rtcp_fb(), 0..4),
-            proptest::option::of(0u32..10_000),
-        )
-            .prop_map(|(name, clockrate, channels, parameters, rtcp_fbs, trr)| {
-                PayloadType {
-                    id: 0, // assigned uniquely below
-                    name: name.into(),
-                    clockrate: Some(clockrate),
-                    channels: Some(channels),
-                    ptime: None,
-                    maxptime: None,
-                    parameters,
-                    rtcp_fbs,
-                    rtcp_fb_trr_int: trr,
-                }
-            })
-    }
-
-    fn hdrext() -> impl Strategy<Value = RtpHdrext<'static>> {
-        (
-            1u16..=255,
-            "urn:[a-z0-9:-]{1,20}",
-            proptest::option::of(prop_oneof![
-                Just(Senders::Both),
-                Just(Senders::Initiator),
-                Just(Senders::Responder),
-                Just(Senders::None),
-            ]),
-        )
-            .prop_map(|(id, uri, senders)| RtpHdrext {
-                id,
-                uri: uri.into(),
-                senders,
-            })
-    }
-
-    fn candidate() -> impl Strategy<Value = Candidate<'static>> {
-        (
-            "[a-zA-Z0-9]{1,12}",
-            any::<u32>(),
-            any::<[u8; 4]>(),
-            1u16..,
-            proptest::option::of(0u32..10),
-        )
-            .prop_map(|(foundation, priority, ip, port, network)| Candidate {
-                foundation: foundation.into(),
-                component: 1,
-                protocol: "udp".into(),
-                priority,
-                ip: std::net::Ipv4Addr::from(ip).to_string().into(),
-                port,
-                kind: CandidateType::Host,
-                generation: Some(0),
-                network,
-                id: None,
-                rel_addr: None,
-                rel_port: None,
-                tcptype: None,
-            })
-    }
-
-    fn content() -> impl Strategy<Value = Content<'static>> {
-        (
-            (
-                prop_oneof![Just("audio"), Just("video")],
-                senders(),
-                proptest::collection::vec(payload_type(), 1..6),
-                proptest::collection::vec(rtcp_fb(), 0..3),
-                proptest::collection::vec(hdrext(), 0..4),
-                any::<bool>(),
-                any::<bool>(),
-            ),
-            (
-                proptest::collection::btree_set(any::<u32>(), 0..4),
-                "[a-z0-9-]{1,12} [a-z0-9-]{1,12}",
-                proptest::option::of("[a-z0-9]{1,8}"),
-                any::<bool>(),
-            ),
-            (
-                token(),
-                token(),
-                proptest::collection::vec(any::<u8>(), 32),
-                prop_oneof![
-                    Just(Setup::Actpass),
-                    Just(Setup::Active),
-                    Just(Setup::Passive)
-                ],
-                proptest::collection::vec(candidate(), 0..3),
-            ),
-        )
-            .prop_map(|(d, s, t)| {
-                let (media, senders, mut pts, rtcp_fbs, mut hdrexts, rtcp_mux, mixed) = d;
-                for (i, p) in pts.iter_mut().enumerate() {
-                    p.id = 96 + i as u8;
-                }
-                hdrexts.sort_by_key(|h| h.id);
-                hdrexts.dedup_by_key(|h| h.id);
-                let (ssrcs, msid, cname, group) = s;
-                let ssrcs: Vec<u32> = ssrcs.into_iter().collect();
-                let sources = ssrcs
-                    .iter()
-                    .map(|&ssrc| {
-                        let mut parameters = Vec::new();
-                        if let Some(c) = &cname {
-                            parameters.push(Parameter::new("cname", c.clone()));
-                        }
-                        parameters.push(Parameter::new("msid", msid.clone()));
-                        Source {
-                            ssrc,
-                            name: None,
-                            video_type: None,
-                            parameters,
-                        }
-                    })
-                    .collect();
-                let ssrc_groups = if group && ssrcs.len() >= 2 {
-                    vec![SsrcGroup {
-                        semantics: "FID".into(),
-                        ssrcs: ssrcs[..2].to_vec(),
-                    }]
-                } else {
-                    Vec::new()
-                };
-                let (ufrag, pwd, fp, setup, candidates) = t;
-                let value = fp
-                    .iter()
-                    .map(|b| format!("{b:02X}"))
-                    .collect::<Vec<_>>()
-                    .join(":");
-                Content {
-                    name: String::new().into(), // assigned uniquely below
-                    creator: None,
-                    senders: Some(senders),
-                    description: Some(RtpDescription {
-                        media: media.into(),
-                        ssrc: None,
-                        payload_types: pts,
-                        rtcp_fbs,
-                        sources,
-                        ssrc_groups,
-                        rtcp_mux,
-                        hdrexts,
-                        extmap_allow_mixed: mixed,
-                    }),
-                    transport: Some(IceUdpTransport {
-                        ufrag: Some(ufrag.into()),
-                        pwd: Some(pwd.into()),
-                        fingerprint: Some(Fingerprint {
-                            hash: "sha-256".into(),
-                            setup: Some(setup),
-                            required: None,
-                            cryptex: None,
-                            value: value.into(),
-                        }),
-                        candidates,
-                    }),
-                }
-            })
-    }
-
-    pub fn jingle() -> impl Strategy<Value = (Jingle<'static>, Creator)> {
-        (
-            proptest::collection::vec(content(), 1..4),
-            any::<bool>(),
-            any::<bool>(),
-        )
-            .prop_map(|(mut contents, initiator, bundle)| {
-                let creator = if initiator {
-                    Creator::Initiator
-                } else {
-                    Creator::Responder
-                };
-                let action = if initiator {
-                    Action::SessionInitiate
-                } else {
-                    Action::SessionAccept
-                };
-                for (i, c) in contents.iter_mut().enumerate() {
-                    c.name = format!("m{i}").into();
-                    c.creator = Some(creator);
-                }
-                let mut j = Jingle::new(action);
-                if bundle {
-                    j.groups.push(Group {
-                        semantics: "BUNDLE".into(),
-                        contents: contents.iter().map(|c| c.name.clone()).collect(),
-                    });
-                }
-                j.contents = contents;
-                (j, creator)
-            })
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
-    fn dialect_jingle_survives_sdp((j, creator) in gen::jingle()) {
+    fn dialect_jingle_survives_sdp((j, creator) in model::sdp::exact_session()) {
         let sdp = jingle_to_sdp(&j, 5).map_err(|e| TestCaseError::fail(e.to_string()))?;
         parse_sdp(&sdp);
         let back = sdp_to_jingle(&sdp, j.action, creator)

@@ -9,7 +9,7 @@ use common::*;
 use proxy_core::jingle::{Action, Setup};
 use proxy_core::{
     ApiError, CloseReason, Config, EngineCommand, EngineEvent, Error, Event, IqType, LocalTrack,
-    MediaKind, ProtocolError, ProxyConnectionService, VideoType,
+    MediaKind, ProtocolError, ProxyConnectionService, RemoteTrack, VideoType,
 };
 
 fn with_id(iq: &str, id: &str) -> String {
@@ -18,6 +18,67 @@ fn with_id(iq: &str, id: &str) -> String {
 
 fn with_sid(iq: &str, sid: &str) -> String {
     iq.replacen("<jingle ", &format!("<jingle sid=\"{sid}\" "), 1)
+}
+
+// The lib-jitsi-meet vectors: SENDER's session-initiate (audio only, or audio
+// and video) and transport-info; RECEIVER's session-accept, transport-info and
+// connection-error (ICE failed).
+const INITIATE: &str = "01-session-initiate.sender-to-receiver.xml";
+const INITIATE_AV: &str = "11-session-initiate.audio+video.sender-to-receiver.xml";
+const TRANSPORT_INFO: &str = "04-transport-info.sender-to-receiver.xml";
+const ACCEPT: &str = "02-session-accept.receiver-to-sender.xml";
+const RECEIVER_TRANSPORT_INFO: &str = "05-transport-info.receiver-to-sender.xml";
+const ICE_FAILED: &str = "06-connection-error-encountered.ice-failed.receiver-to-sender.xml";
+
+/// A new service that got SENDER's [`INITIATE`] (its `ApplyOffer` drained).
+fn offered(t0: Instant, cfg: Config) -> ProxyConnectionService {
+    let mut s = ProxyConnectionService::new(cfg);
+    receive(&mut s, t0, SENDER, vector(INITIATE));
+    s
+}
+
+/// A new service that started a session with RECEIVER, sending a desktop
+/// track (its `CreateOffer` drained).
+fn started(t0: Instant, cfg: Config) -> ProxyConnectionService {
+    let mut s = ProxyConnectionService::new(cfg);
+    s.start(t0, RECEIVER, &[LocalTrack::desktop()]).unwrap();
+    drain(&mut s);
+    s
+}
+
+/// A [`started`] service whose engine offered str0m's offer fixture, and what
+/// that sent.
+fn str0m_offer_sent(t0: Instant, cfg: Config) -> (ProxyConnectionService, Drained) {
+    let mut s = started(t0, cfg);
+    let sdp = fixture("str0m-offer.sdp");
+    let d = engine(&mut s, t0, EngineEvent::LocalOffer { sdp });
+    (s, d)
+}
+
+/// An [`offered`] service whose engine answered with str0m's answer fixture,
+/// and what that sent.
+fn str0m_answer_sent(t0: Instant, cfg: Config) -> (ProxyConnectionService, Drained) {
+    let mut s = offered(t0, cfg);
+    let sdp = fixture("str0m-answer.sdp");
+    let d = engine(&mut s, t0, EngineEvent::LocalAnswer { sdp });
+    (s, d)
+}
+
+/// The engine reports a remote track of `kind` in m-line `mid`.
+fn remote_track(s: &mut ProxyConnectionService, t: Instant, mid: &str, kind: MediaKind) {
+    let mid = mid.into();
+    s.handle_engine_event(t, EngineEvent::RemoteTrack { mid, kind });
+}
+
+/// The remote tracks reported in `d`.
+fn remote_tracks(d: &Drained) -> Vec<&RemoteTrack> {
+    d.events
+        .iter()
+        .filter_map(|e| match e {
+            Event::RemoteTrack(t) => Some(t),
+            _ => None,
+        })
+        .collect()
 }
 
 // ---- start / API misuse ---------------------------------------------------
@@ -35,10 +96,8 @@ fn start_with_empty_peer_is_an_error_and_changes_nothing() {
 
 #[test]
 fn start_twice_is_an_error() {
-    let mut s = ProxyConnectionService::new(config(1));
     let t0 = Instant::now();
-    s.start(t0, RECEIVER, &[LocalTrack::desktop()]).unwrap();
-    drain(&mut s);
+    let mut s = started(t0, config(1));
     let err = s.start(t0, INTRUDER, &[]).unwrap_err();
     assert_eq!(err, Error::Api(ApiError::AlreadyActive(RECEIVER.into())));
     assert_eq!(s.peer(), Some(RECEIVER));
@@ -75,7 +134,7 @@ fn local_tracks_get_source_names_by_index() {
 // ---- initiator ------------------------------------------------------------
 
 #[test]
-fn initiator_sends_session_initiate_like_lib_jitsi_meet_then_trickles_a_later_candidate() {
+fn initiator_sends_session_initiate_like_lib_jitsi_meet_then_trickles_a_host_candidate() {
     let (s, d) = initiator_awaiting_accept(Instant::now());
     assert_eq!(
         d.sent_actions(),
@@ -116,17 +175,9 @@ fn initiator_applies_accept_ignores_content_modify_and_adds_candidates() {
     let t0 = Instant::now();
     let (mut s, _) = initiator_awaiting_accept(t0);
     // The peer's candidates overtake its session-accept: kept until the answer.
-    s.handle_message(
-        t0,
-        msg(RECEIVER, vector("05-transport-info.receiver-to-sender.xml")),
-    );
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, RECEIVER, vector(RECEIVER_TRANSPORT_INFO));
     assert!(d.is_empty(), "{d:?}");
-    s.handle_message(
-        t0,
-        msg(RECEIVER, vector("02-session-accept.receiver-to-sender.xml")),
-    );
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, RECEIVER, vector(ACCEPT));
     assert!(matches!(d.commands[0], EngineCommand::ApplyAnswer { .. }));
     let cands: Vec<_> = d.commands[1..]
         .iter()
@@ -141,16 +192,10 @@ fn initiator_applies_accept_ignores_content_modify_and_adds_candidates() {
     assert_eq!(cands[0].0, "0");
     assert!(cands[0].1.contains("51092"), "{}", cands[0].1);
     assert!(d.sent.is_empty(), "no acks for IQs without id");
-    s.handle_message(
-        t0,
-        msg(RECEIVER, vector("03-content-modify.sender-to-receiver.xml")),
-    );
-    assert!(
-        drain(&mut s).is_empty(),
-        "content-modify is accepted silently"
-    );
-    s.handle_engine_event(t0, EngineEvent::Connected);
-    let d = drain(&mut s);
+    let modify = vector("03-content-modify.sender-to-receiver.xml");
+    let d = receive(&mut s, t0, RECEIVER, modify);
+    assert!(d.is_empty(), "content-modify is accepted silently");
+    let d = engine(&mut s, t0, EngineEvent::Connected);
     assert_eq!(
         d.events,
         [Event::Connected {
@@ -183,18 +228,8 @@ fn stop_sends_terminate_and_closes_exactly_once() {
     s.stop(t0);
     assert!(drain(&mut s).is_empty(), "no second close");
     // The peer's own terminate crossing ours is expected: no error, no event.
-    s.handle_message(
-        t0,
-        msg(
-            RECEIVER,
-            with_sid(
-                &vector("06-connection-error-encountered.ice-failed.receiver-to-sender.xml"),
-                "x",
-            )
-            .replace(" sid=\"x\"", ""),
-        ),
-    );
-    assert!(drain(&mut s).is_empty());
+    let crossing = with_sid(&vector(ICE_FAILED), "x").replace(" sid=\"x\"", "");
+    assert!(receive(&mut s, t0, RECEIVER, crossing).is_empty());
 }
 
 #[test]
@@ -241,39 +276,13 @@ fn responder_reports_remote_video_as_proxy_desktop_track() {
         ..config(3)
     };
     let (mut s, _) = responder_negotiated(t0, cfg, false);
-    s.handle_message(
-        t0,
-        msg(SENDER, vector("04-transport-info.sender-to-receiver.xml")),
-    );
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, SENDER, vector(TRANSPORT_INFO));
     assert_eq!(d.commands.len(), 2, "two candidates: {d:?}");
     s.handle_engine_event(t0, EngineEvent::Connected);
-    s.handle_engine_event(
-        t0,
-        EngineEvent::RemoteTrack {
-            mid: "0".into(),
-            kind: MediaKind::Video,
-        },
-    );
-    s.handle_engine_event(
-        t0,
-        EngineEvent::RemoteTrack {
-            mid: "0".into(),
-            kind: MediaKind::Video,
-        },
-    );
+    remote_track(&mut s, t0, "0", MediaKind::Video);
+    remote_track(&mut s, t0, "0", MediaKind::Video);
     let d = drain(&mut s);
-    let tracks: Vec<_> = d
-        .events
-        .iter()
-        .filter_map(|e| {
-            if let Event::RemoteTrack(t) = e {
-                Some(t)
-            } else {
-                None
-            }
-        })
-        .collect();
+    let tracks = remote_tracks(&d);
     assert_eq!(tracks.len(), 1, "one event per track");
     let t = tracks[0];
     assert_eq!(t.device_id, format!("proxy:{SENDER}"));
@@ -287,32 +296,10 @@ fn responder_reports_remote_video_as_proxy_desktop_track() {
 fn responder_reports_audio_and_camera_video() {
     let t0 = Instant::now();
     let (mut s, _) = responder_negotiated(t0, config(4), true);
-    s.handle_engine_event(
-        t0,
-        EngineEvent::RemoteTrack {
-            mid: "0".into(),
-            kind: MediaKind::Audio,
-        },
-    );
-    s.handle_engine_event(
-        t0,
-        EngineEvent::RemoteTrack {
-            mid: "1".into(),
-            kind: MediaKind::Video,
-        },
-    );
+    remote_track(&mut s, t0, "0", MediaKind::Audio);
+    remote_track(&mut s, t0, "1", MediaKind::Video);
     let d = drain(&mut s);
-    let tracks: Vec<_> = d
-        .events
-        .iter()
-        .filter_map(|e| {
-            if let Event::RemoteTrack(t) = e {
-                Some(t)
-            } else {
-                None
-            }
-        })
-        .collect();
+    let tracks = remote_tracks(&d);
     assert_eq!(tracks.len(), 2);
     assert_eq!(tracks[0].kind, MediaKind::Audio);
     assert_eq!(tracks[0].video_type, None);
@@ -329,14 +316,7 @@ fn responder_tracks_are_offered_to_the_engine() {
         ..config(5)
     };
     let mut s = ProxyConnectionService::new(cfg);
-    s.handle_message(
-        t0,
-        msg(
-            SENDER,
-            vector("11-session-initiate.audio+video.sender-to-receiver.xml"),
-        ),
-    );
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, SENDER, vector(INITIATE_AV));
     let EngineCommand::ApplyOffer { tracks, sdp, .. } = &d.commands[0] else {
         panic!()
     };
@@ -350,8 +330,7 @@ fn peer_terminate_closes_once_and_sends_nothing() {
     let t0 = Instant::now();
     let (mut s, _) = responder_negotiated(t0, config(6), false);
     let term = "<iq to=\"receiver@example.com/r1\" type=\"set\" xmlns=\"jabber:client\"><jingle action=\"session-terminate\" xmlns=\"urn:xmpp:jingle:1\"><reason><success/></reason></jingle></iq>";
-    s.handle_message(t0, msg(SENDER, term));
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, SENDER, term);
     assert!(d.sent.is_empty());
     assert_eq!(d.commands, [EngineCommand::Close]);
     assert_eq!(
@@ -363,9 +342,8 @@ fn peer_terminate_closes_once_and_sends_nothing() {
             }
         }]
     );
-    s.handle_message(t0, msg(SENDER, term));
     assert!(
-        drain(&mut s).is_empty(),
+        receive(&mut s, t0, SENDER, term).is_empty(),
         "a repeated terminate is quietly ignored"
     );
     assert!(!s.is_active());
@@ -375,14 +353,7 @@ fn peer_terminate_closes_once_and_sends_nothing() {
 fn peer_connection_error_and_unavailable_close() {
     let t0 = Instant::now();
     let (mut s, _) = initiator_awaiting_accept(t0);
-    s.handle_message(
-        t0,
-        msg(
-            RECEIVER,
-            vector("06-connection-error-encountered.ice-failed.receiver-to-sender.xml"),
-        ),
-    );
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, RECEIVER, vector(ICE_FAILED));
     assert_eq!(
         d.closed(),
         [&Event::ConnectionClosed {
@@ -394,16 +365,9 @@ fn peer_connection_error_and_unavailable_close() {
     );
     let (mut s, _) = responder_negotiated(t0, config(7), false);
     let unavail = "<iq type=\"set\" xmlns=\"jabber:client\"><jingle action=\"unavailable\" xmlns=\"urn:xmpp:jingle:1\"/></iq>";
-    s.handle_message(t0, msg(SENDER, unavail));
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, SENDER, unavail);
     assert_eq!(d.closed().len(), 1);
-    assert!(matches!(
-        d.closed()[0],
-        Event::ConnectionClosed {
-            reason: CloseReason::Unavailable,
-            ..
-        }
-    ));
+    assert_eq!(d.close_reason(), Some(&CloseReason::Unavailable));
 }
 
 // ---- rule 1: one connection, rejections -----------------------------------
@@ -413,14 +377,7 @@ fn intruder_is_rejected_like_lib_jitsi_meet_and_changes_nothing() {
     let t0 = Instant::now();
     let (mut s, _) = responder_negotiated(t0, config(8), false);
     let sid = s.sid().map(str::to_owned);
-    s.handle_message(
-        t0,
-        msg(
-            INTRUDER,
-            vector("01-session-initiate.sender-to-receiver.xml"),
-        ),
-    );
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, INTRUDER, vector(INITIATE));
     assert!(d.commands.is_empty(), "the engine is not touched");
     assert_eq!(d.sent.len(), 1);
     let (to, iq) = &d.sent[0];
@@ -438,22 +395,13 @@ fn intruder_is_rejected_like_lib_jitsi_meet_and_changes_nothing() {
     assert_eq!(s.peer(), Some(SENDER));
     assert_eq!(s.sid().map(str::to_owned), sid);
     // Rate-limited: a second message within the interval gets no answer.
-    s.handle_message(
-        t0 + secs(0),
-        msg(INTRUDER, vector("04-transport-info.sender-to-receiver.xml")),
-    );
-    assert!(drain(&mut s).sent.is_empty());
-    s.handle_message(
-        t0 + secs(2),
-        msg(INTRUDER, vector("04-transport-info.sender-to-receiver.xml")),
-    );
-    assert_eq!(drain(&mut s).sent.len(), 1);
+    let d = receive(&mut s, t0 + secs(0), INTRUDER, vector(TRANSPORT_INFO));
+    assert!(d.sent.is_empty());
+    let d = receive(&mut s, t0 + secs(2), INTRUDER, vector(TRANSPORT_INFO));
+    assert_eq!(d.sent.len(), 1);
     // A rejection from someone else is never answered (no ping-pong).
-    s.handle_message(
-        t0 + secs(10),
-        msg(INTRUDER, vector("09-rejection.receiver-to-intruder.xml")),
-    );
-    let d = drain(&mut s);
+    let rejection = vector("09-rejection.receiver-to-intruder.xml");
+    let d = receive(&mut s, t0 + secs(10), INTRUDER, rejection);
     assert!(d.sent.is_empty());
     assert!(d.closed().is_empty());
     assert!(s.is_active());
@@ -464,8 +412,7 @@ fn terminate_from_a_non_peer_does_not_close() {
     let t0 = Instant::now();
     let (mut s, _) = responder_negotiated(t0, config(9), false);
     let term = "<iq type=\"set\" xmlns=\"jabber:client\"><jingle action=\"session-terminate\" xmlns=\"urn:xmpp:jingle:1\"><reason><success/></reason></jingle></iq>";
-    s.handle_message(t0, msg(INTRUDER, term));
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, INTRUDER, term);
     assert!(d.closed().is_empty());
     assert!(d.sent.is_empty());
     assert!(s.is_active());
@@ -477,14 +424,7 @@ fn terminate_from_a_non_peer_does_not_close() {
 fn messages_before_a_session_are_errors_not_sessions() {
     let t0 = Instant::now();
     let mut s = ProxyConnectionService::new(config(10));
-    s.handle_message(
-        t0,
-        msg(
-            RECEIVER,
-            with_id(&vector("02-session-accept.receiver-to-sender.xml"), "a1"),
-        ),
-    );
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, RECEIVER, with_id(&vector(ACCEPT), "a1"));
     assert!(d.commands.is_empty());
     assert!(d.closed().is_empty());
     assert!(matches!(
@@ -513,18 +453,10 @@ fn messages_before_a_session_are_errors_not_sessions() {
 fn early_transport_info_is_kept_until_its_initiate() {
     let t0 = Instant::now();
     let mut s = ProxyConnectionService::new(config(11));
-    s.handle_message(
-        t0,
-        msg(SENDER, vector("04-transport-info.sender-to-receiver.xml")),
-    );
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, SENDER, vector(TRANSPORT_INFO));
     assert!(d.is_empty(), "{d:?}");
     assert_eq!(s.early_transport_info_len(), 1);
-    s.handle_message(
-        t0 + secs(1),
-        msg(SENDER, vector("01-session-initiate.sender-to-receiver.xml")),
-    );
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0 + secs(1), SENDER, vector(INITIATE));
     assert!(matches!(d.commands[0], EngineCommand::ApplyOffer { .. }));
     assert_eq!(
         d.commands.len(),
@@ -539,10 +471,7 @@ fn early_transport_info_is_kept_until_its_initiate() {
 fn early_transport_info_expires_with_an_error() {
     let t0 = Instant::now();
     let mut s = ProxyConnectionService::new(config(12));
-    s.handle_message(
-        t0,
-        msg(SENDER, vector("04-transport-info.sender-to-receiver.xml")),
-    );
+    receive(&mut s, t0, SENDER, vector(TRANSPORT_INFO));
     let deadline = s.poll_timeout().unwrap();
     assert_eq!(deadline, t0 + Config::default().early_transport_info_ttl);
     s.handle_timeout(deadline);
@@ -564,33 +493,17 @@ fn early_transport_info_expires_with_an_error() {
 fn responder_adopts_the_initiators_sid_and_checks_it() {
     let t0 = Instant::now();
     let mut s = ProxyConnectionService::new(config(13));
-    s.handle_message(
-        t0,
-        msg(
-            SENDER,
-            with_sid(&vector("01-session-initiate.sender-to-receiver.xml"), "abc"),
-        ),
-    );
-    drain(&mut s);
+    receive(&mut s, t0, SENDER, with_sid(&vector(INITIATE), "abc"));
     assert_eq!(s.sid(), Some("abc"));
-    s.handle_engine_event(
-        t0,
-        EngineEvent::LocalAnswer {
-            sdp: fake_answer(false),
-        },
-    );
-    let d = drain(&mut s);
+    let sdp = fake_answer(false);
+    let d = engine(&mut s, t0, EngineEvent::LocalAnswer { sdp });
     assert_eq!(
         d.sent[0].1.jingle.as_ref().unwrap().sid.as_deref(),
         Some("abc")
     );
     // Wrong sid with an id: item-not-found + unknown-session, nothing applied.
-    let ti = with_id(
-        &with_sid(&vector("04-transport-info.sender-to-receiver.xml"), "zzz"),
-        "t1",
-    );
-    s.handle_message(t0, msg(SENDER, ti));
-    let d = drain(&mut s);
+    let ti = with_id(&with_sid(&vector(TRANSPORT_INFO), "zzz"), "t1");
+    let d = receive(&mut s, t0, SENDER, ti);
     assert!(d.commands.is_empty());
     let e = d.sent[0].1.error.as_ref().unwrap();
     assert_eq!(e.jingle_condition.as_deref(), Some("unknown-session"));
@@ -602,11 +515,7 @@ fn responder_adopts_the_initiators_sid_and_checks_it() {
         }
     ));
     // A peer that uses sids must keep using them.
-    s.handle_message(
-        t0,
-        msg(SENDER, vector("04-transport-info.sender-to-receiver.xml")),
-    );
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, SENDER, vector(TRANSPORT_INFO));
     assert!(d.commands.is_empty());
     assert!(matches!(
         d.errors()[0],
@@ -616,14 +525,8 @@ fn responder_adopts_the_initiators_sid_and_checks_it() {
         }
     ));
     // The right sid works.
-    s.handle_message(
-        t0,
-        msg(
-            SENDER,
-            with_sid(&vector("04-transport-info.sender-to-receiver.xml"), "abc"),
-        ),
-    );
-    assert_eq!(drain(&mut s).commands.len(), 2);
+    let d = receive(&mut s, t0, SENDER, with_sid(&vector(TRANSPORT_INFO), "abc"));
+    assert_eq!(d.commands.len(), 2);
 }
 
 #[test]
@@ -631,14 +534,7 @@ fn a_second_initiate_from_the_peer_keeps_the_session() {
     let t0 = Instant::now();
     let (mut s, _) = responder_negotiated(t0, config(14), false);
     let sid = s.sid().unwrap().to_owned();
-    s.handle_message(
-        t0,
-        msg(
-            SENDER,
-            with_id(&vector("01-session-initiate.sender-to-receiver.xml"), "dup"),
-        ),
-    );
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, SENDER, with_id(&vector(INITIATE), "dup"));
     assert!(d.commands.is_empty(), "no second engine session: {d:?}");
     assert!(d.closed().is_empty());
     assert_eq!(d.sent[0].1.kind, IqType::Error);
@@ -669,13 +565,8 @@ fn glare_is_resolved_by_the_lower_sid_on_both_sides() {
         let EngineCommand::CreateOffer { tracks, .. } = &d.commands[0] else {
             panic!()
         };
-        s.handle_engine_event(
-            t0,
-            EngineEvent::LocalOffer {
-                sdp: fake_offer(tracks, false),
-            },
-        );
-        let d = drain(s);
+        let sdp = fake_offer(tracks, false);
+        let d = engine(s, t0, EngineEvent::LocalOffer { sdp });
         proxy_core::write_iq(&d.sent[0].1)
     };
     let from_a = initiate(&mut a, RECEIVER);
@@ -708,29 +599,17 @@ fn glare_is_resolved_by_the_lower_sid_on_both_sides() {
 fn iqs_with_an_id_are_acknowledged_and_others_are_not() {
     let t0 = Instant::now();
     let (mut s, _) = responder_negotiated(t0, config(15), false);
-    s.handle_message(
-        t0,
-        msg(
-            SENDER,
-            with_id(&vector("04-transport-info.sender-to-receiver.xml"), "q7"),
-        ),
-    );
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, SENDER, with_id(&vector(TRANSPORT_INFO), "q7"));
     assert_eq!(d.sent.len(), 1);
     assert_eq!(d.sent[0].1.kind, IqType::Result);
     assert_eq!(d.sent[0].1.id.as_deref(), Some("q7"));
     assert_eq!(d.sent[0].0, SENDER);
-    s.handle_message(
-        t0,
-        msg(SENDER, vector("04-transport-info.sender-to-receiver.xml")),
-    );
-    assert!(drain(&mut s).sent.is_empty());
+    assert!(receive(&mut s, t0, SENDER, vector(TRANSPORT_INFO))
+        .sent
+        .is_empty());
     // Results the peer sends us are consumed silently.
-    s.handle_message(
-        t0,
-        msg(SENDER, "<iq type='result' id='x' xmlns='jabber:client'/>"),
-    );
-    assert!(drain(&mut s).is_empty());
+    let result = "<iq type='result' id='x' xmlns='jabber:client'/>";
+    assert!(receive(&mut s, t0, SENDER, result).is_empty());
 }
 
 // ---- rule 6: timeouts -----------------------------------------------------
@@ -770,13 +649,7 @@ fn ice_that_never_connects_times_out() {
         d.sent[0].1.jingle.as_ref().unwrap().details.as_deref(),
         Some("xmpp.connection.ice.failed")
     );
-    assert!(matches!(
-        d.closed()[0],
-        Event::ConnectionClosed {
-            reason: CloseReason::IceTimeout,
-            ..
-        }
-    ));
+    assert_eq!(d.close_reason(), Some(&CloseReason::IceTimeout));
 }
 
 #[test]
@@ -803,13 +676,7 @@ fn lost_connectivity_closes_unless_it_recovers() {
     );
     s.handle_timeout(deadline);
     let d = drain(&mut s);
-    assert!(matches!(
-        d.closed()[0],
-        Event::ConnectionClosed {
-            reason: CloseReason::ConnectivityLost,
-            ..
-        }
-    ));
+    assert_eq!(d.close_reason(), Some(&CloseReason::ConnectivityLost));
     assert_eq!(d.sent[0].0, SENDER);
 }
 
@@ -820,8 +687,7 @@ fn malformed_input_is_reported_and_changes_nothing() {
     let t0 = Instant::now();
     let (mut s, _) = responder_negotiated(t0, config(18), false);
     for bad in ["", "<iq", "<iq type='set' xmlns='jabber:client'><jingle action='nope' xmlns='urn:xmpp:jingle:1'/></iq>", "not xml"] {
-        s.handle_message(t0, msg(SENDER, bad));
-        let d = drain(&mut s);
+        let d = receive(&mut s, t0, SENDER, bad);
         assert!(d.sent.is_empty() && d.commands.is_empty(), "{bad}: {d:?}");
         assert!(matches!(d.errors().as_slice(), [Error::Malformed { .. }]), "{bad}: {d:?}");
     }
@@ -844,14 +710,9 @@ fn same_seed_same_outputs() {
 #[test]
 fn engine_failure_during_negotiation_closes() {
     let t0 = Instant::now();
-    let mut s = ProxyConnectionService::new(config(19));
-    s.start(t0, RECEIVER, &[LocalTrack::desktop()]).unwrap();
-    drain(&mut s);
-    s.handle_engine_event(
-        t0,
-        EngineEvent::CommandFailed(proxy_core::EngineError::CreateOffer("no codecs".into())),
-    );
-    let d = drain(&mut s);
+    let mut s = started(t0, config(19));
+    let failure = proxy_core::EngineError::CreateOffer("no codecs".into());
+    let d = engine(&mut s, t0, EngineEvent::CommandFailed(failure));
     assert!(matches!(d.errors()[0], Error::Engine(_)));
     assert_eq!(d.closed().len(), 1);
     assert!(!s.is_active());
@@ -859,30 +720,16 @@ fn engine_failure_during_negotiation_closes() {
 
 // ---- str0m's own SDP through the service; rule 8 -------------------------
 
-fn fixture(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
 #[test]
 fn a_str0m_offer_becomes_a_lib_jitsi_meet_shaped_session_initiate() {
     let t0 = Instant::now();
-    let mut s = ProxyConnectionService::new(config(20));
-    s.start(t0, RECEIVER, &[LocalTrack::desktop()]).unwrap();
-    drain(&mut s);
-    s.handle_engine_event(
-        t0,
-        EngineEvent::LocalOffer {
-            sdp: fixture("str0m-offer.sdp"),
-        },
-    );
-    let d = drain(&mut s);
+    let (_, d) = str0m_offer_sent(t0, config(20));
     assert_eq!(
         d.sent_actions()[0],
         (RECEIVER.into(), Some(Action::SessionInitiate))
     );
     let j = d.sent[0].1.jingle.as_ref().unwrap();
-    let vector = jingle_of(&vector("01-session-initiate.sender-to-receiver.xml"));
+    let vector = jingle_of(&vector(INITIATE));
     assert_eq!(j.groups[0].semantics, vector.groups[0].semantics);
     assert_eq!(
         j.groups[0].contents,
@@ -983,8 +830,7 @@ fn candidates_known_at_the_offer_go_inside_the_session_initiate_later_ones_by_tr
     let offer = fixture("str0m-offer-av.sdp");
     let offer = with_lines(&offer, "a=candidate:", &[host_line(6000), host_line(6001)]);
     let offer = with_lines(&offer, "a=mid:IL4", &[host_line(6001)]);
-    s.handle_engine_event(t0, EngineEvent::LocalOffer { sdp: offer });
-    let d = drain(&mut s);
+    let d = engine(&mut s, t0, EngineEvent::LocalOffer { sdp: offer });
     assert_eq!(
         d.sent_actions(),
         [(RECEIVER.into(), Some(Action::SessionInitiate))]
@@ -997,13 +843,7 @@ fn candidates_known_at_the_offer_go_inside_the_session_initiate_later_ones_by_tr
     );
     assert!(trickled.is_empty());
     // A candidate found later is trickled, in the first content's transport.
-    s.handle_engine_event(
-        t0,
-        EngineEvent::LocalCandidates {
-            candidates: vec![HOST_CANDIDATE.replace("5000", "7000")],
-        },
-    );
-    let d = drain(&mut s);
+    let d = host_candidate(&mut s, t0, 7000);
     assert_eq!(
         d.sent_actions(),
         [(RECEIVER.into(), Some(Action::TransportInfo))]
@@ -1016,31 +856,13 @@ fn candidates_known_at_the_offer_go_inside_the_session_initiate_later_ones_by_tr
 #[test]
 fn candidates_known_at_the_answer_go_inside_the_session_accept_later_ones_by_transport_info() {
     let t0 = Instant::now();
-    let mut s = ProxyConnectionService::new(config(25));
-    s.handle_message(
-        t0,
-        msg(SENDER, vector("01-session-initiate.sender-to-receiver.xml")),
-    );
-    drain(&mut s);
-    s.handle_engine_event(
-        t0,
-        EngineEvent::LocalAnswer {
-            sdp: fixture("str0m-answer.sdp"),
-        },
-    );
-    let d = drain(&mut s);
+    let (mut s, d) = str0m_answer_sent(t0, config(25));
     assert_eq!(
         d.sent_actions(),
         [(SENDER.into(), Some(Action::SessionAccept))]
     );
     assert_eq!(sent_candidates(&d), (vec![vec![5001]], vec![]));
-    s.handle_engine_event(
-        t0,
-        EngineEvent::LocalCandidates {
-            candidates: vec![HOST_CANDIDATE.replace("5000", "7001")],
-        },
-    );
-    let d = drain(&mut s);
+    let d = host_candidate(&mut s, t0, 7001);
     assert_eq!(
         d.sent_actions(),
         [(SENDER.into(), Some(Action::TransportInfo))]
@@ -1055,16 +877,7 @@ fn without_candidates_in_description_every_candidate_is_trickled_as_lib_jitsi_me
         candidates_in_description: false,
         ..config(27)
     };
-    let mut s = ProxyConnectionService::new(cfg);
-    s.start(t0, RECEIVER, &[LocalTrack::desktop()]).unwrap();
-    drain(&mut s);
-    s.handle_engine_event(
-        t0,
-        EngineEvent::LocalOffer {
-            sdp: fixture("str0m-offer.sdp"),
-        },
-    );
-    let d = drain(&mut s);
+    let (_, d) = str0m_offer_sent(t0, cfg);
     assert_eq!(
         d.sent_actions(),
         [
@@ -1080,9 +893,7 @@ fn candidates_beyond_one_transport_limit_are_trickled() {
     let t0 = Instant::now();
     let mut cfg = config(26);
     cfg.limits.max_candidates = 2;
-    let mut s = ProxyConnectionService::new(cfg);
-    s.start(t0, RECEIVER, &[LocalTrack::desktop()]).unwrap();
-    drain(&mut s);
+    let mut s = started(t0, cfg);
     let offer = with_lines(
         &fixture("str0m-offer.sdp"),
         "a=candidate:",
@@ -1093,8 +904,7 @@ fn candidates_beyond_one_transport_limit_are_trickled() {
             host_line(6003),
         ],
     );
-    s.handle_engine_event(t0, EngineEvent::LocalOffer { sdp: offer });
-    let d = drain(&mut s);
+    let d = engine(&mut s, t0, EngineEvent::LocalOffer { sdp: offer });
     assert_eq!(
         d.sent_actions(),
         [
@@ -1112,22 +922,10 @@ fn candidates_beyond_one_transport_limit_are_trickled() {
 #[test]
 fn a_str0m_answer_becomes_a_session_accept() {
     let t0 = Instant::now();
-    let mut s = ProxyConnectionService::new(config(21));
-    s.handle_message(
-        t0,
-        msg(SENDER, vector("01-session-initiate.sender-to-receiver.xml")),
-    );
-    drain(&mut s);
-    s.handle_engine_event(
-        t0,
-        EngineEvent::LocalAnswer {
-            sdp: fixture("str0m-answer.sdp"),
-        },
-    );
-    let d = drain(&mut s);
+    let (_, d) = str0m_answer_sent(t0, config(21));
     let j = d.sent[0].1.jingle.as_ref().unwrap();
     assert_eq!(j.action, Action::SessionAccept);
-    let vector = jingle_of(&vector("02-session-accept.receiver-to-sender.xml"));
+    let vector = jingle_of(&vector(ACCEPT));
     assert_eq!(j.contents[0].senders, vector.contents[0].senders);
     assert_eq!(j.contents[0].creator, vector.contents[0].creator);
     let setup = j.contents[0]
@@ -1161,11 +959,7 @@ fn configured_ice_servers_reach_the_engine_in_both_roles() {
         matches!(&d.commands[0], EngineCommand::CreateOffer { ice_servers, .. } if *ice_servers == servers)
     );
     let mut b = ProxyConnectionService::new(cfg);
-    b.handle_message(
-        t0,
-        msg(SENDER, vector("01-session-initiate.sender-to-receiver.xml")),
-    );
-    let d = drain(&mut b);
+    let d = receive(&mut b, t0, SENDER, vector(INITIATE));
     assert!(
         matches!(&d.commands[0], EngineCommand::ApplyOffer { ice_servers, .. } if *ice_servers == servers)
     );
@@ -1181,8 +975,7 @@ fn source_add_and_remove_are_answered_and_ignored() {
              <content name='0'><description media='video' xmlns='urn:xmpp:jingle:apps:rtp:1'>\
              <source ssrc='42' xmlns='urn:xmpp:jingle:apps:rtp:ssma:0'/></description></content></jingle></iq>"
         );
-        s.handle_message(t0, msg(SENDER, iq));
-        let d = drain(&mut s);
+        let d = receive(&mut s, t0, SENDER, iq);
         assert!(d.commands.is_empty() && d.events.is_empty(), "{d:?}");
         assert_eq!(d.sent.len(), 1);
         assert_eq!(d.sent[0].1.kind, IqType::Result);
@@ -1196,10 +989,8 @@ fn a_restarted_peer_replaces_the_connection() {
     // lib-jitsi-meet style (no sids): new ICE credentials mean a new session.
     let (mut s, _) = responder_negotiated(t0, config(24), false);
     let old_sid = s.sid().unwrap().to_owned();
-    let restarted = vector("01-session-initiate.sender-to-receiver.xml")
-        .replace("ufrag=\"pEF9\"", "ufrag=\"nEw1\"");
-    s.handle_message(t0 + secs(1), msg(SENDER, restarted));
-    let d = drain(&mut s);
+    let restarted = vector(INITIATE).replace("ufrag=\"pEF9\"", "ufrag=\"nEw1\"");
+    let d = receive(&mut s, t0 + secs(1), SENDER, restarted);
     assert_eq!(
         d.closed(),
         [&Event::ConnectionClosed {
@@ -1223,31 +1014,22 @@ fn a_restarted_peer_replaces_the_connection() {
     assert_ne!(s.sid(), Some(old_sid.as_str()));
     // With sids: a new sid is a restart, the same sid a duplicate.
     let (mut s, _) = responder_negotiated(t0, config(25), false);
-    let with_sid = |sid: &str| with_sid(&vector("01-session-initiate.sender-to-receiver.xml"), sid);
+    let with_sid = |sid: &str| with_sid(&vector(INITIATE), sid);
     let mut s2 = ProxyConnectionService::new(config(26));
-    s2.handle_message(t0, msg(SENDER, with_sid("one")));
-    drain(&mut s2);
-    s2.handle_message(t0, msg(SENDER, with_sid("one")));
-    let d = drain(&mut s2);
+    receive(&mut s2, t0, SENDER, with_sid("one"));
+    let d = receive(&mut s2, t0, SENDER, with_sid("one"));
     assert!(
         d.closed().is_empty() && d.commands.is_empty(),
         "duplicate: {d:?}"
     );
-    s2.handle_message(t0, msg(SENDER, with_sid("two")));
-    let d = drain(&mut s2);
+    let d = receive(&mut s2, t0, SENDER, with_sid("two"));
     assert_eq!(d.closed().len(), 1);
     assert_eq!(s2.sid(), Some("two"));
     // An unusable restart keeps the working connection.
-    s.handle_message(
-        t0,
-        msg(
-            SENDER,
-            with_sid("three")
-                .replace("<content creator", "<contentx creator")
-                .replace("</content></jingle>", "</contentx></jingle>"),
-        ),
-    );
-    let d = drain(&mut s);
+    let unusable = with_sid("three")
+        .replace("<content creator", "<contentx creator")
+        .replace("</content></jingle>", "</contentx></jingle>");
+    let d = receive(&mut s, t0, SENDER, unusable);
     assert!(d.closed().is_empty(), "{d:?}");
     assert!(s.is_active());
 }

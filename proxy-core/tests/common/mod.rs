@@ -4,9 +4,9 @@
 use std::time::{Duration, Instant};
 
 use proxy_core::convert::jingle_to_sdp;
-use proxy_core::jingle::{Action, Jingle};
+use proxy_core::jingle::{Action, IceUdpTransport, Jingle, PayloadType, RtpDescription};
 use proxy_core::{
-    parse_iq, Config, EngineCommand, EngineEvent, Event, Iq, Limits, Output,
+    parse_iq, CloseReason, Config, EngineCommand, EngineEvent, Event, Iq, Limits, Output,
     ProxyConnectionService, ProxyMessage,
 };
 
@@ -31,6 +31,30 @@ pub fn vectors_dir() -> std::path::PathBuf {
 pub fn vector(name: &str) -> String {
     let path = vectors_dir().join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"))
+}
+
+/// A file of `tests/fixtures` (SDP written by str0m).
+pub fn fixture(name: &str) -> String {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The description of content `i`.
+pub fn description<'a>(j: &'a Jingle<'a>, i: usize) -> &'a RtpDescription<'a> {
+    j.contents[i].description.as_ref().expect("a description")
+}
+
+/// The transport of content `i`.
+pub fn transport<'a>(j: &'a Jingle<'a>, i: usize) -> &'a IceUdpTransport<'a> {
+    j.contents[i].transport.as_ref().expect("a transport")
+}
+
+/// The payload type `id` of `d`.
+pub fn pt<'a>(d: &'a RtpDescription<'a>, id: u8) -> &'a PayloadType<'a> {
+    d.payload_types
+        .iter()
+        .find(|p| p.id == id)
+        .expect("payload type")
 }
 
 pub fn jingle_of(iq: &str) -> Jingle<'static> {
@@ -61,6 +85,13 @@ impl Drained {
             .iter()
             .filter(|e| matches!(e, Event::ConnectionClosed { .. }))
             .collect()
+    }
+    /// The reason of the first `ConnectionClosed`, if any.
+    pub fn close_reason(&self) -> Option<&CloseReason> {
+        self.events.iter().find_map(|e| match e {
+            Event::ConnectionClosed { reason, .. } => Some(reason),
+            _ => None,
+        })
     }
     pub fn errors(&self) -> Vec<&proxy_core::Error> {
         self.events
@@ -151,6 +182,29 @@ pub fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 
+/// `s` handles `iq` from `from` at `t`; what that produced.
+pub fn receive(
+    s: &mut ProxyConnectionService,
+    t: Instant,
+    from: &str,
+    iq: impl Into<String>,
+) -> Drained {
+    s.handle_message(t, msg(from, iq));
+    drain(s)
+}
+
+/// `s` handles `event` from its engine at `t`; what that produced.
+pub fn engine(s: &mut ProxyConnectionService, t: Instant, event: EngineEvent) -> Drained {
+    s.handle_engine_event(t, event);
+    drain(s)
+}
+
+/// The engine finds [`HOST_CANDIDATE`] on `port`; what that produced.
+pub fn host_candidate(s: &mut ProxyConnectionService, t: Instant, port: u16) -> Drained {
+    let candidates = vec![HOST_CANDIDATE.replace("5000", &port.to_string())];
+    engine(s, t, EngineEvent::LocalCandidates { candidates })
+}
+
 /// An initiator that has sent its session-initiate and candidates to RECEIVER.
 pub fn initiator_awaiting_accept(t0: Instant) -> (ProxyConnectionService, Drained) {
     let mut s = ProxyConnectionService::new(config(1));
@@ -162,13 +216,7 @@ pub fn initiator_awaiting_accept(t0: Instant) -> (ProxyConnectionService, Draine
     };
     let offer = fake_offer(tracks, false);
     s.handle_engine_event(t0, EngineEvent::LocalOffer { sdp: offer });
-    s.handle_engine_event(
-        t0,
-        EngineEvent::LocalCandidates {
-            candidates: vec![HOST_CANDIDATE.into()],
-        },
-    );
-    let d = drain(&mut s);
+    let d = host_candidate(&mut s, t0, 5000);
     (s, d)
 }
 
@@ -184,8 +232,7 @@ pub fn responder_negotiated(
     } else {
         "01-session-initiate.sender-to-receiver.xml"
     };
-    s.handle_message(t0, msg(SENDER, vector(v)));
-    let d = drain(&mut s);
+    let d = receive(&mut s, t0, SENDER, vector(v));
     assert!(
         matches!(d.commands.as_slice(), [EngineCommand::ApplyOffer { .. }]),
         "{d:?}"
@@ -196,12 +243,6 @@ pub fn responder_negotiated(
             sdp: fake_answer(av),
         },
     );
-    s.handle_engine_event(
-        t0,
-        EngineEvent::LocalCandidates {
-            candidates: vec![HOST_CANDIDATE.into()],
-        },
-    );
-    let d = drain(&mut s);
+    let d = host_candidate(&mut s, t0, 5000);
     (s, d)
 }

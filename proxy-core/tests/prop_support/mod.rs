@@ -18,6 +18,9 @@
 //!   IQ the service writes parses again;
 //! - buffers stay under their caps, one input produces a bounded number of
 //!   outputs, and after `handle_timeout(now)` no timer is due at or before `now`.
+//!
+//! The proptest strategies for the Jingle model are in `model.rs` beside this
+//! file (not a submodule: the fuzz crate has no proptest).
 #![allow(dead_code)]
 
 use std::collections::HashMap;
