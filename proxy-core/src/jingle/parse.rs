@@ -1,8 +1,9 @@
 //! Hand-written, bounded parser for `<iq>` stanzas carrying `<jingle>`.
 //!
 //! The grammar is a set of small functions, one per element, over the events of
-//! quick-xml's namespace-aware reader (see `reader`). Rules, in order of
-//! precedence:
+//! quick-xml's reader with namespace scopes of our own (see `reader`). What it
+//! returns borrows from the input: a value is copied only where it held a
+//! reference to resolve. Rules, in order of precedence:
 //!
 //! - The size limit is checked before anything is read. Nesting deeper than
 //!   [`Limits::max_depth`] fails with [`ParseError::TooDeep`], also inside

@@ -1,8 +1,9 @@
 //! A bounded, namespace-resolving event source over quick-xml's `Reader`.
 //!
 //! Everything the grammar in the parent module needs and nothing more: elements
-//! with their resolved namespace, text with references resolved, depth counted,
-//! DOCTYPE and processing instructions refused, subtrees skipped without recursion.
+//! with their resolved namespace, their attributes split once and kept as slices
+//! of the input, text with references resolved, depth counted, DOCTYPE and
+//! processing instructions refused, subtrees skipped without recursion.
 
 use std::borrow::Cow;
 
@@ -843,7 +844,7 @@ impl<'i> Reader<'i> {
         self.skip_checked(e)
     }
 
-    /// [`Reader::skip`] for an element whose attributes [`Elem::attrs`] has
+    /// [`Reader::skip`] for an element whose attributes [`Reader::attrs`] has
     /// already read (and so checked) in full: only its content is checked.
     pub(super) fn skip_checked(&mut self, e: Elem<'_>) -> Result<(), ParseError> {
         if e.empty {
@@ -866,7 +867,7 @@ impl<'i> Reader<'i> {
         self.text_checked(e)
     }
 
-    /// [`Reader::text`] for an element whose attributes [`Elem::attrs`] has
+    /// [`Reader::text`] for an element whose attributes [`Reader::attrs`] has
     /// already read (and so checked) in full.
     /// The text is borrowed from the input when it is one piece without
     /// references (the usual case).
