@@ -26,8 +26,9 @@ const MAX_ERROR_TEXT: usize = 64;
 /// Longest reader message copied into [`ParseError::Xml`].
 const MAX_REASON: usize = 160;
 
-/// Attribute names kept on the stack for the duplicate check; a start tag with
-/// more (lib-jitsi-meet's busiest, a `<candidate>`, has 11) uses a hash map.
+/// Attribute names compared one by one in the duplicate check; a start tag
+/// with more (lib-jitsi-meet's busiest, a `<candidate>`, has 11) uses a hash
+/// map, so that one with thousands of attributes stays linear.
 const SMALL_ATTRS: usize = 16;
 
 /// `s` cut to at most `max` bytes on a char boundary.
@@ -270,59 +271,6 @@ impl<'a> Iterator for AttrIter<'a> {
     }
 }
 
-/// The duplicate-name check over one tag's attributes, reporting as quick-xml
-/// does: names are compared on the stack, through a hash map beyond
-/// [`SMALL_ATTRS`] so that a tag with thousands of attributes stays linear.
-struct Unique<'a> {
-    /// Start of the tag, for quick-xml's positions.
-    base: usize,
-    small: [(&'a str, usize); SMALL_ATTRS],
-    many: HashMap<&'a str, usize>,
-    seen: usize,
-}
-
-impl<'a> Unique<'a> {
-    fn new(tag: &'a str) -> Unique<'a> {
-        Unique {
-            base: tag.as_ptr() as usize,
-            small: [("", 0); SMALL_ATTRS],
-            many: HashMap::new(),
-            seen: 0,
-        }
-    }
-
-    /// Records `key` (a slice of the tag), failing if it was seen before.
-    fn add(&mut self, key: &'a str) -> Result<(), AttrError> {
-        // Offset of the name in the tag, as quick-xml reports duplicates.
-        let pos = (key.as_ptr() as usize).saturating_sub(self.base);
-        let prev = if self.seen < SMALL_ATTRS {
-            let found = self
-                .small
-                .iter()
-                .take(self.seen)
-                .find(|(k, _)| *k == key)
-                .map(|&(_, p)| p);
-            if let Some(slot) = self.small.get_mut(self.seen) {
-                *slot = (key, pos);
-            }
-            found
-        } else {
-            if self.many.is_empty() {
-                self.many.extend(self.small.iter().copied());
-            }
-            self.many.get(key).copied()
-        };
-        if let Some(prev) = prev {
-            return Err(AttrError::Duplicated(pos, prev));
-        }
-        if self.seen >= SMALL_ATTRS {
-            self.many.insert(key, pos);
-        }
-        self.seen += 1;
-        Ok(())
-    }
-}
-
 /// One element start (`<x …>` or `<x …/>`) with its resolved namespace.
 pub(super) struct Elem<'i> {
     /// The start tag's content: the name, then the attributes.
@@ -368,21 +316,14 @@ impl<'i> Elem<'i> {
         }
     }
 
-    /// [`Reader::attrs`] for a tag that is no longer the last one read: split
-    /// and checked again, in order, as quick-xml's checking iterator would.
-    fn attrs_again(
-        &self,
-        mut f: impl FnMut(&str, Cow<'i, str>) -> Result<(), ParseError>,
-    ) -> Result<(), ParseError> {
-        let mut unique = Unique::new(self.tag);
-        for attr in AttrIter::new(self.tag, self.name_len) {
-            let attr = attr.map_err(|e| self.xml_error(&quick_xml::Error::InvalidAttr(e)))?;
-            unique
-                .add(attr.key)
-                .map_err(|e| self.xml_error(&quick_xml::Error::InvalidAttr(e)))?;
-            self.attr(attr, &mut f)?;
-        }
-        Ok(())
+    /// The attributes [`Reader::scan`] kept, split again, for a tag that is
+    /// no longer the last one read (its declarations are already in scope, and
+    /// its first error is in `deferred`).
+    fn split_again(&self) -> Vec<RawAttr<'i>> {
+        let mut kept = Vec::new();
+        // Only declaring can fail, and nothing is declared here.
+        let _ = split_attrs(self.tag, self.name_len, &mut kept, |_, _| Ok(()));
+        kept
     }
 
     /// One attribute of [`Reader::attrs`], already known to be well formed and unique.
@@ -432,6 +373,63 @@ impl<'i> Elem<'i> {
             reason: truncate(&e.to_string(), MAX_REASON).to_owned(),
         }
     }
+}
+
+/// Splits the attributes of `tag` (a start tag's content; they start at
+/// `name_len`) into `kept`: the well-formed, unique ones, up to the first that
+/// is not, whose error (quick-xml's, with quick-xml's positions) is returned.
+/// `declare` gets every namespace declaration before the first syntax error,
+/// as quick-xml's `NsReader` takes them; its error ends the split.
+fn split_attrs<'i>(
+    tag: &'i str,
+    name_len: usize,
+    kept: &mut Vec<RawAttr<'i>>,
+    mut declare: impl FnMut(Option<&'i str>, &'i str) -> Result<(), NamespaceError>,
+) -> Result<Option<Box<quick_xml::Error>>, NamespaceError> {
+    kept.clear();
+    let base = tag.as_ptr() as usize;
+    let offset = |s: &str| (s.as_ptr() as usize).saturating_sub(base);
+    // Names seen, beyond the first `SMALL_ATTRS` (compared in `kept`).
+    let mut many: Option<HashMap<&str, usize>> = None;
+    let mut deferred = None;
+    for attr in AttrIter::new(tag, name_len) {
+        let attr = match attr {
+            Ok(attr) => attr,
+            Err(e) => {
+                deferred.get_or_insert(Box::new(quick_xml::Error::InvalidAttr(e)));
+                break;
+            }
+        };
+        if attr.hidden {
+            match QName(attr.key).as_namespace_binding() {
+                Some(PrefixDeclaration::Default) => declare(None, attr.value)?,
+                Some(PrefixDeclaration::Named(p)) => declare(Some(p), attr.value)?,
+                None => {}
+            }
+        }
+        if deferred.is_some() {
+            continue;
+        }
+        let seen = if kept.len() < SMALL_ATTRS {
+            kept.iter()
+                .find(|s| same(s.key, attr.key))
+                .map(|s| offset(s.key))
+        } else {
+            let many =
+                many.get_or_insert_with(|| kept.iter().map(|s| (s.key, offset(s.key))).collect());
+            many.insert(attr.key, offset(attr.key))
+        };
+        match seen {
+            // As quick-xml reports it: this name's offset, then the first one's.
+            Some(prev) => {
+                deferred = Some(Box::new(quick_xml::Error::InvalidAttr(
+                    AttrError::Duplicated(offset(attr.key), prev),
+                )))
+            }
+            None => kept.push(attr),
+        }
+    }
+    Ok(deferred)
 }
 
 /// `xml`'s namespace, bound to its prefix from the start (XML Namespaces §3).
@@ -627,58 +625,12 @@ impl<'i> Reader<'i> {
         at: u64,
     ) -> Result<Option<Box<quick_xml::Error>>, ParseError> {
         self.ns.push();
-        self.spans.clear();
         self.spans_at = at;
-        let base = tag.as_ptr() as usize;
-        let offset = |s: &str| (s.as_ptr() as usize).saturating_sub(base);
-        // Names seen, beyond the first `SMALL_ATTRS` (compared in `spans`).
-        let mut many: Option<HashMap<&str, usize>> = None;
-        let mut deferred = None;
-        for attr in AttrIter::new(tag, name_len) {
-            let attr = match attr {
-                Ok(attr) => attr,
-                Err(e) => {
-                    deferred.get_or_insert(Box::new(quick_xml::Error::InvalidAttr(e)));
-                    break;
-                }
-            };
-            if attr.hidden {
-                let prefix = match QName(attr.key).as_namespace_binding() {
-                    Some(PrefixDeclaration::Default) => Some(None),
-                    Some(PrefixDeclaration::Named(p)) => Some(Some(p)),
-                    None => None,
-                };
-                if let Some(prefix) = prefix {
-                    self.ns
-                        .add(prefix, attr.value)
-                        .map_err(|e| self.xml_error(&quick_xml::Error::Namespace(e)))?;
-                }
-            }
-            if deferred.is_some() {
-                continue;
-            }
-            let seen = if self.spans.len() < SMALL_ATTRS {
-                self.spans
-                    .iter()
-                    .find(|s| same(s.key, attr.key))
-                    .map(|s| offset(s.key))
-            } else {
-                let many = many.get_or_insert_with(|| {
-                    self.spans.iter().map(|s| (s.key, offset(s.key))).collect()
-                });
-                many.insert(attr.key, offset(attr.key))
-            };
-            match seen {
-                // As quick-xml reports it: this name's offset, then the first one's.
-                Some(prev) => {
-                    deferred = Some(Box::new(quick_xml::Error::InvalidAttr(
-                        AttrError::Duplicated(offset(attr.key), prev),
-                    )))
-                }
-                None => self.spans.push(attr),
-            }
-        }
-        Ok(deferred)
+        let mut kept = std::mem::take(&mut self.spans);
+        let ns = &mut self.ns;
+        let split = split_attrs(tag, name_len, &mut kept, |prefix, uri| ns.add(prefix, uri));
+        self.spans = kept;
+        split.map_err(|e| self.xml_error(&quick_xml::Error::Namespace(e)))
     }
 
     /// `start`'s content as a slice of the input (quick-xml's reader over a
@@ -733,10 +685,14 @@ impl<'i> Reader<'i> {
         e: &Elem<'i>,
         mut f: impl FnMut(&str, Cow<'i, str>) -> Result<(), ParseError>,
     ) -> Result<(), ParseError> {
-        if self.spans_at != e.at {
-            return e.attrs_again(f);
-        }
-        for attr in &self.spans {
+        let again;
+        let kept = if self.spans_at == e.at {
+            &self.spans
+        } else {
+            again = e.split_again();
+            &again
+        };
+        for attr in kept {
             e.attr(*attr, &mut f)?;
         }
         match &e.deferred {
@@ -957,6 +913,42 @@ mod tests {
             }
         }
         (ours, theirs)
+    }
+
+    /// The attributes of `xml`'s root, read while it is the last tag read and
+    /// again after its first child: the same names, values and error.
+    fn root_attrs_twice(xml: &str) -> [Result<Vec<(String, String)>, String>; 2] {
+        let mut rd = Reader::new(xml, &Limits::default());
+        let Ok(Ev::Open(root)) = rd.next() else {
+            panic!("{xml}: no root")
+        };
+        let read = |rd: &Reader<'_>| {
+            let mut got = Vec::new();
+            rd.attrs(&root, |k, v| {
+                got.push((k.to_owned(), v.into_owned()));
+                Ok(())
+            })
+            .map(|()| got)
+            .map_err(|e| e.to_string())
+        };
+        let first = read(&rd);
+        assert!(matches!(rd.next(), Ok(Ev::Open(_))), "{xml}: no child");
+        [first, read(&rd)]
+    }
+
+    #[test]
+    fn attributes_read_after_a_child_are_the_same() {
+        for xml in [
+            "<a x='1' y='a&amp;b' xmlns='urn:x' p:z='2' xmlns:p='urn:p'><b c='3'/></a>",
+            "<a x='1' x='2'><b/></a>",
+            "<a x='1' y><b/></a>",
+            "<a x='1' y='<'><b/></a>",
+        ] {
+            let [first, again] = root_attrs_twice(xml);
+            assert_eq!(first, again, "{xml}");
+        }
+        let [first, _] = root_attrs_twice("<a x='1' x='2'><b/></a>");
+        assert!(first.is_err(), "the duplicate is reported");
     }
 
     #[test]
