@@ -16,10 +16,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use proxy_core::{Config, LocalTrack, ProxyMessage};
 use proxy_str0m::{Event, Output, ProxyConfig, ProxyConnection};
-use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, MediaKind, MediaTime, Mid, Pt};
-use str0m::{Candidate, Rtc};
+use str0m::media::{MediaTime, Mid, Pt};
+use str0m::Rtc;
 
 pub const SENDER: &str = "sender@example.com/s1";
 pub const RECEIVER: &str = "receiver@example.com/r1";
@@ -30,6 +29,9 @@ pub const FRAME_INTERVAL: Duration = Duration::from_nanos(1_000_000_000 / 30);
 
 #[path = "../../tests/common/vp8.rs"]
 mod vp8;
+
+mod bare;
+use bare::bare_rtc;
 pub use vp8::vp8_frame;
 
 /// One output of an endpoint, reduced to what the network needs.
@@ -188,22 +190,6 @@ pub struct Bare {
     connected: bool,
 }
 
-/// An `Rtc` configured as proxy-str0m configures its own: VP8 and Opus only,
-/// audio RTCP every second, STUN retransmissions capped at 1 s, one host
-/// candidate.
-fn bare_rtc(now: Instant, addr: &str) -> Rtc {
-    let mut config = Rtc::builder()
-        .clear_codecs()
-        .enable_opus(true, false)
-        .enable_vp8(true)
-        .set_rtcp_report_interval_audio(Duration::from_secs(1));
-    config.set_max_stun_rto(Duration::from_secs(1));
-    let mut rtc = config.build(now);
-    let candidate = Candidate::host(addr.parse().expect("address"), "udp").expect("candidate");
-    rtc.add_local_candidate(candidate);
-    rtc
-}
-
 impl Endpoint for Bare {
     fn poll(&mut self) -> Out {
         match self.rtc.poll_output().expect("str0m output") {
@@ -266,17 +252,9 @@ impl Endpoint for Bare {
 /// exchanged as SDP text (serialized and parsed, as signaling would).
 pub fn bare_pair() -> Net<Bare> {
     let now = Instant::now();
-    let mut a = bare_rtc(now, ADDRS[0]);
-    let mut b = bare_rtc(now, ADDRS[1]);
-    let mut api = a.sdp_api();
-    let mid = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
-    let (offer, pending) = api.apply().expect("offer");
-    let offer = SdpOffer::from_sdp_string(&offer.to_sdp_string()).expect("parse offer");
-    let answer = b.sdp_api().accept_offer(offer).expect("accept offer");
-    let answer = SdpAnswer::from_sdp_string(&answer.to_sdp_string()).expect("parse answer");
-    a.sdp_api()
-        .accept_answer(pending, answer)
-        .expect("accept answer");
+    let mut a = bare_rtc(now, ADDRS[0].parse().expect("address"));
+    let mut b = bare_rtc(now, ADDRS[1].parse().expect("address"));
+    let mid = bare::negotiate(&mut a, &mut b);
     let a = Bare {
         rtc: a,
         mid: Some(mid),

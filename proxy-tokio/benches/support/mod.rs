@@ -4,7 +4,6 @@
 //! tokio task on its own socket (SDP exchanged directly).
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,10 +14,9 @@ use proxy_tokio::{
     Events, MessageSender, ProxyConnectionService, ServiceConfig, ServiceEvent, Signals,
     TrackWriter,
 };
-use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
-use str0m::{Candidate, Rtc};
+use str0m::media::{Frequency, MediaTime, Mid};
+use str0m::Rtc;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 
@@ -27,6 +25,10 @@ const B: &str = "bob@example.com/b";
 
 #[path = "../../../proxy-str0m/tests/common/vp8.rs"]
 mod vp8;
+
+#[path = "../../../proxy-str0m/benches/harness/bare.rs"]
+mod bare;
+use bare::bare_rtc;
 
 /// The tests' synthetic VP8 frame (`proxy-str0m/tests/common/vp8.rs`) as `Bytes`.
 pub fn vp8_frame(n: u32, keyframe: bool, len: usize) -> Bytes {
@@ -148,18 +150,6 @@ pub async fn proxy_link(first_frame: Bytes) -> Link {
 
 // ---- bare str0m on tokio ---------------------------------------------------------------
 
-fn bare_rtc(now: Instant, addr: SocketAddr) -> Rtc {
-    let mut config = Rtc::builder()
-        .clear_codecs()
-        .enable_opus(true, false)
-        .enable_vp8(true)
-        .set_rtcp_report_interval_audio(Duration::from_secs(1));
-    config.set_max_stun_rto(Duration::from_secs(1));
-    let mut rtc = config.build(now);
-    rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate"));
-    rtc
-}
-
 /// What a bare endpoint reports: frames received, first frame, connected.
 struct Report {
     received: Arc<AtomicU64>,
@@ -258,15 +248,7 @@ pub async fn bare_link(first_frame: Bytes) -> Link {
     let now = Instant::now();
     let mut a = bare_rtc(now, sa.local_addr().expect("addr"));
     let mut b = bare_rtc(now, sb.local_addr().expect("addr"));
-    let mut api = a.sdp_api();
-    let mid = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
-    let (offer, pending) = api.apply().expect("offer");
-    let offer = SdpOffer::from_sdp_string(&offer.to_sdp_string()).expect("parse offer");
-    let answer = b.sdp_api().accept_offer(offer).expect("accept offer");
-    let answer = SdpAnswer::from_sdp_string(&answer.to_sdp_string()).expect("parse answer");
-    a.sdp_api()
-        .accept_answer(pending, answer)
-        .expect("accept answer");
+    let mid = bare::negotiate(&mut a, &mut b);
     let received = Arc::new(AtomicU64::new(0));
     let (first_tx, first) = watch::channel(false);
     let (stop_tx, stop) = watch::channel(());
