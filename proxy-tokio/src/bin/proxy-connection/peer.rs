@@ -25,6 +25,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `send` keeps the connection after the last frame, so the tail (and any
 /// retransmission) arrives before session-terminate.
 const LINGER: Duration = Duration::from_millis(1000);
+/// How long `receive` still reads queued events after its signaling input ended
+/// with no connection active.
+const END_GRACE: Duration = Duration::from_millis(500);
 /// Timebase of received IVF files: the 90 kHz RTP video clock.
 pub(crate) const RECEIVE_TIMEBASE: u32 = 90_000;
 
@@ -189,8 +192,15 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
     let mut recording: Option<JoinHandle<Result<u32, Failure>>> = None;
     let mut connected = false;
     let mut stdin_open = true;
+    // Set when the signaling input ended with no connection active: the events
+    // already queued (a close caused by the last message) are still read before
+    // giving up.
+    let grace = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(grace);
+    let mut in_grace = false;
     let closed = loop {
         tokio::select! {
+            biased;
             event = events.next() => match event {
                 Some(ServiceEvent::Connected { peer }) => {
                     connected = true;
@@ -223,11 +233,18 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
             _ = &mut stdin_eof, if stdin_open => {
                 stdin_open = false;
                 let active = service.is_active().await.unwrap_or(false);
-                if !active {
-                    log!(SIDE, "signaling input ended with no connection");
-                    break None;
+                if active {
+                    log!(SIDE, "signaling input ended; the connection goes on until it closes");
+                } else {
+                    // The driver queues a close event before it answers `is_active`,
+                    // so a close caused by the last message is read in the grace time.
+                    grace.as_mut().reset(tokio::time::Instant::now() + END_GRACE);
+                    in_grace = true;
                 }
-                log!(SIDE, "signaling input ended; the connection goes on until it closes");
+            }
+            () = &mut grace, if in_grace => {
+                log!(SIDE, "signaling input ended with no connection");
+                break None;
             }
         }
     };
