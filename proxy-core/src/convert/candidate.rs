@@ -13,6 +13,7 @@ use crate::error::ConvertError;
 use crate::jingle::{Candidate, CandidateType};
 
 use super::invalid;
+use super::to_sdp::push_u64;
 
 /// Writes a Jingle candidate as an SDP candidate attribute value
 /// (`candidate:<foundation> <component> <protocol> <priority> <ip> <port> typ <type>
@@ -24,42 +25,71 @@ use super::invalid;
 /// candidate instead, read the result back with [`candidate_from_sdp`].
 pub fn candidate_to_sdp(c: &Candidate) -> String {
     let mut out = String::with_capacity(128);
+    write_candidate(&mut out, c);
+    out
+}
+
+/// Appends [`candidate_to_sdp`]'s line to `out`, without allocating anything else.
+pub(super) fn write_candidate(out: &mut String, c: &Candidate) {
     out.push_str("candidate:");
-    push_clean(&mut out, &c.foundation);
+    push_clean(out, &c.foundation);
     out.push(' ');
-    out.push_str(&c.component.to_string());
+    push_u64(out, c.component.into());
     out.push(' ');
-    push_clean(&mut out, &c.protocol.to_ascii_lowercase());
+    // Lower-casing ASCII letters makes no character white space or a control one.
+    if c.protocol.bytes().any(|b| b.is_ascii_uppercase()) || !is_clean(&c.protocol) {
+        out.extend(
+            c.protocol
+                .chars()
+                .map(|ch| ch.to_ascii_lowercase())
+                .filter(|&ch| keep(ch)),
+        );
+    } else {
+        out.push_str(&c.protocol);
+    }
     out.push(' ');
-    out.push_str(&c.priority.to_string());
+    push_u64(out, c.priority.into());
     out.push(' ');
-    push_clean(&mut out, &c.ip);
+    push_clean(out, &c.ip);
     out.push(' ');
-    out.push_str(&c.port.to_string());
+    push_u64(out, c.port.into());
     out.push_str(" typ ");
     out.push_str(c.kind.as_str());
     if let (Some(addr), Some(port)) = (&c.rel_addr, c.rel_port) {
         out.push_str(" raddr ");
-        push_clean(&mut out, addr);
+        push_clean(out, addr);
         out.push_str(" rport ");
-        out.push_str(&port.to_string());
+        push_u64(out, port.into());
     }
     if let Some(t) = &c.tcptype {
         out.push_str(" tcptype ");
-        push_clean(&mut out, t);
+        push_clean(out, t);
     }
     out.push_str(" generation ");
-    out.push_str(&c.generation.unwrap_or(0).to_string());
+    push_u64(out, c.generation.unwrap_or(0).into());
     if let Some(n) = c.network {
         out.push_str(" network-id ");
-        out.push_str(&n.to_string());
+        push_u64(out, n.into());
     }
-    out
+}
+
+/// Whether `ch` stays in a written field (it is neither white space nor a control).
+fn keep(ch: char) -> bool {
+    !ch.is_whitespace() && !ch.is_control()
+}
+
+/// Whether `s` has nothing [`push_clean`] would drop.
+fn is_clean(s: &str) -> bool {
+    s.chars().all(keep)
 }
 
 /// Appends `s` without whitespace or control characters (so a field stays one token).
 fn push_clean(out: &mut String, s: &str) {
-    out.extend(s.chars().filter(|c| !c.is_whitespace() && !c.is_control()));
+    if is_clean(s) {
+        out.push_str(s);
+    } else {
+        out.extend(s.chars().filter(|&ch| keep(ch)));
+    }
 }
 
 /// Reads an SDP candidate (with or without the `a=` and `candidate:` prefixes).
@@ -168,6 +198,10 @@ pub fn candidate_from_sdp(s: &str) -> Result<Candidate<'static>, ConvertError> {
 /// Checks that the candidate model only has values [`candidate_to_sdp`] can write
 /// unchanged and a peer can use.
 pub(crate) fn check_candidate(c: &Candidate) -> Result<(), ConvertError> {
+    if reads_back_unchanged(c) {
+        return Ok(());
+    }
+    // Not surely fine: write it and read it back, for the exact error (or a pass).
     let written = candidate_to_sdp(c);
     let read = candidate_from_sdp(&written)?;
     let same = read.foundation == c.foundation
@@ -181,6 +215,35 @@ pub(crate) fn check_candidate(c: &Candidate) -> Result<(), ConvertError> {
     } else {
         Err(invalid("candidate", &written))
     }
+}
+
+/// A check without allocating, true only when writing `c` with [`candidate_to_sdp`]
+/// and reading it back with [`candidate_from_sdp`] surely succeeds and gives the
+/// fields [`check_candidate`] compares unchanged: every text field is one token
+/// that [`candidate_from_sdp`] accepts as it is. (`false` does not mean invalid:
+/// [`check_candidate`] then does the round trip.)
+fn reads_back_unchanged(c: &Candidate) -> bool {
+    let f = &*c.foundation;
+    let foundation = !f.is_empty()
+        && f.len() <= 64
+        && f.chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '+' || ch == '/');
+    // check_address accepts no white space or control characters.
+    let address = |a: &str| check_address("", a).is_ok();
+    foundation
+        && c.component >= 1
+        && ["udp", "tcp", "ssltcp"]
+            .iter()
+            .any(|p| c.protocol.eq_ignore_ascii_case(p))
+        && address(&c.ip)
+        && CandidateType::from_wire(c.kind.as_str()).is_some()
+        && match (&c.rel_addr, c.rel_port) {
+            (Some(a), Some(_)) => address(a),
+            _ => true,
+        }
+        && c.tcptype
+            .as_deref()
+            .is_none_or(|t| matches!(t, "active" | "passive" | "so"))
 }
 
 /// An IPv4/IPv6 address or a host name (e.g. an mDNS `<uuid>.local`).

@@ -1,44 +1,43 @@
 //! Jingle -> SDP (lib-jitsi-meet's `SDP.fromJingle` / `jingle2media` for a P2P session).
+//!
+//! The text is written straight into one `String`, sized up front from the model,
+//! in the exact form `sdp_types::Session::write` gives (`tests/to_sdp_identity.rs`
+//! checks this against the former `Session`-based builder, kept in
+//! `tests/sdp_oracle`). Every value is checked before it is written, in the same
+//! order as before, so the first problem found is the one reported; on an error the
+//! partly written text is dropped.
+//!
+//! sdp-types strips NUL, CR and LF from every name and value it writes; nothing
+//! here can hold them (each value is a checked token or text without control
+//! characters, or a candidate cleaned of them), so writing the values as they are
+//! gives the same bytes.
 
 use std::collections::HashSet;
-
-use sdp_types::{Attribute, Connection, Media, Origin, Session, Time};
 
 use crate::error::ConvertError;
 use crate::jingle::{
     Content, Group, IceUdpTransport, Jingle, PayloadType, RtcpFb, RtpDescription, Senders,
 };
 
-use super::candidate::{candidate_to_sdp, check_candidate};
+use super::candidate::{check_candidate, write_candidate};
 use super::{check_text, check_token, direction_of, invalid};
 
 /// The RTP profile every content uses (DTLS-SRTP with feedback).
 const PROTO: &str = "UDP/TLS/RTP/SAVPF";
 
-pub(super) fn jingle_to_sdp(jingle: &Jingle, session_id: u64) -> Result<String, ConvertError> {
-    let mut names = HashSet::new();
-    for content in &jingle.contents {
-        check_token("content name", &content.name)?;
-        if !names.insert(&*content.name) {
-            return Err(invalid("content name (duplicate)", &content.name));
-        }
-    }
+/// Up to this many contents, names are looked up by scanning them; above it, in a
+/// hash set (a model built by an application may have any number).
+const FEW_CONTENTS: usize = 16;
 
-    let mut session = Session::new(
-        Origin::new(
-            session_id,
-            2,
-            sdp_types::NetType::In,
-            sdp_types::AddrType::Ip4,
-            "0.0.0.0",
-        ),
-        "-",
-    );
-    session.add_time(Time::new(0, 0));
+pub(super) fn jingle_to_sdp(jingle: &Jingle, session_id: u64) -> Result<String, ConvertError> {
+    let names = Names::new(&jingle.contents)?;
+
+    let mut out = String::with_capacity(capacity(jingle));
+    out.push_str("v=0\r\no=- ");
+    push_u64(&mut out, session_id);
+    out.push_str(" 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n");
     for group in &jingle.groups {
-        if let Some(value) = group_value(group, &names)? {
-            session.add_attribute(Attribute::with_value("group", value));
-        }
+        write_group(&mut out, group, &names)?;
     }
     let cryptex = jingle.contents.iter().any(|c| {
         c.transport
@@ -47,36 +46,129 @@ pub(super) fn jingle_to_sdp(jingle: &Jingle, session_id: u64) -> Result<String, 
             .is_some_and(|f| f.cryptex == Some(true))
     });
     if cryptex {
-        session.add_attribute(Attribute::new("cryptex"));
+        out.push_str("a=cryptex\r\n");
     }
     for content in &jingle.contents {
-        session.add_media(media(content)?);
+        media(&mut out, content)?;
     }
-
-    let mut out = Vec::with_capacity(4096);
-    session
-        .write(&mut out)
-        .map_err(|e| ConvertError::Sdp(e.to_string()))?;
-    String::from_utf8(out).map_err(|e| ConvertError::Sdp(e.to_string()))
+    Ok(out)
 }
 
-/// `a=group:<semantics> <mids>`; `None` for an empty group (lib-jitsi-meet skips those).
-fn group_value(group: &Group, names: &HashSet<&str>) -> Result<Option<String>, ConvertError> {
-    if group.contents.is_empty() {
-        return Ok(None);
+/// The content names, checked to be unique tokens (in content order, so the
+/// first duplicate is the one reported).
+enum Names<'j> {
+    /// Few contents: scan them.
+    Few(&'j [Content<'j>]),
+    /// Many: a set.
+    Many(HashSet<&'j str>),
+}
+
+impl<'j> Names<'j> {
+    fn new(contents: &'j [Content<'j>]) -> Result<Names<'j>, ConvertError> {
+        if contents.len() <= FEW_CONTENTS {
+            for (i, content) in contents.iter().enumerate() {
+                check_token("content name", &content.name)?;
+                let earlier = contents.get(..i).unwrap_or_default(); // i < len
+                if earlier.iter().any(|c| c.name == content.name) {
+                    return Err(invalid("content name (duplicate)", &content.name));
+                }
+            }
+            Ok(Names::Few(contents))
+        } else {
+            let mut names = HashSet::with_capacity(contents.len());
+            for content in contents {
+                check_token("content name", &content.name)?;
+                if !names.insert(&*content.name) {
+                    return Err(invalid("content name (duplicate)", &content.name));
+                }
+            }
+            Ok(Names::Many(names))
+        }
     }
-    let mut value = check_token("group semantics", &group.semantics)?.to_owned();
+
+    fn contains(&self, name: &str) -> bool {
+        match self {
+            Names::Few(contents) => contents.iter().any(|c| c.name == name),
+            Names::Many(names) => names.contains(name),
+        }
+    }
+}
+
+/// An upper estimate of the text's length (so the `String` rarely grows): the
+/// fixed part of each line plus the values written into it.
+fn capacity(jingle: &Jingle) -> usize {
+    let mut n = 80;
+    for g in &jingle.groups {
+        n += 12 + g.semantics.len() + g.contents.iter().map(|m| m.len() + 1).sum::<usize>();
+    }
+    for c in &jingle.contents {
+        // m=, c=, a=rtcp, direction, a=mid, a=rtcp-mux, a=cryptex.
+        n += 128 + c.name.len();
+        if let Some(t) = &c.transport {
+            n += 32 + t.ufrag.as_ref().map_or(0, |s| s.len());
+            n += t.pwd.as_ref().map_or(0, |s| s.len());
+            if let Some(fp) = &t.fingerprint {
+                n += 40 + fp.hash.len() + fp.value.len();
+            }
+            for cand in &t.candidates {
+                n += 100 + cand.foundation.len() + cand.protocol.len() + cand.ip.len();
+                n += cand.rel_addr.as_ref().map_or(0, |s| s.len() + 20);
+                n += cand.tcptype.as_ref().map_or(0, |s| s.len() + 10);
+            }
+        }
+        if let Some(d) = &c.description {
+            n += 4 * d.payload_types.len();
+            for pt in &d.payload_types {
+                n += 40 + pt.name.len();
+                for p in &pt.parameters {
+                    n += 8 + p.name.len() + p.value.len();
+                }
+                n += pt.rtcp_fb_trr_int.map_or(0, |_| 32);
+                n += rtcp_fbs_len(&pt.rtcp_fbs);
+            }
+            n += rtcp_fbs_len(&d.rtcp_fbs);
+            for e in &d.hdrexts {
+                n += 32 + e.uri.len();
+            }
+            for g in &d.ssrc_groups {
+                n += 16 + g.semantics.len() + 11 * g.ssrcs.len();
+            }
+            for s in &d.sources {
+                for p in &s.parameters {
+                    // Also the a=msid line, which repeats one of these.
+                    n += 24 + p.name.len() + p.value.len();
+                }
+            }
+        }
+    }
+    n
+}
+
+fn rtcp_fbs_len(fbs: &[RtcpFb]) -> usize {
+    fbs.iter()
+        .map(|f| 20 + f.kind.len() + f.subtype.as_ref().map_or(0, |s| s.len()))
+        .sum()
+}
+
+/// `a=group:<semantics> <mids>`; nothing for an empty group (lib-jitsi-meet skips those).
+fn write_group(out: &mut String, group: &Group, names: &Names) -> Result<(), ConvertError> {
+    if group.contents.is_empty() {
+        return Ok(());
+    }
+    out.push_str("a=group:");
+    out.push_str(check_token("group semantics", &group.semantics)?);
     for mid in &group.contents {
-        if !names.contains(&**mid) {
+        if !names.contains(mid) {
             return Err(invalid("group member (no such content)", mid));
         }
-        value.push(' ');
-        value.push_str(mid);
+        out.push(' ');
+        out.push_str(mid);
     }
-    Ok(Some(value))
+    out.push_str("\r\n");
+    Ok(())
 }
 
-fn media(content: &Content) -> Result<Media, ConvertError> {
+fn media(out: &mut String, content: &Content) -> Result<(), ConvertError> {
     let rejected = content.senders == Some(Senders::Rejected);
     let desc = content
         .description
@@ -90,44 +182,31 @@ fn media(content: &Content) -> Result<Media, ConvertError> {
     if desc.payload_types.is_empty() && !rejected {
         return Err(ConvertError::Missing("payload types"));
     }
-    let mut ids = HashSet::new();
-    let mut fmt = Vec::with_capacity(desc.payload_types.len());
+    out.push_str("m=");
+    out.push_str(&desc.media);
+    out.push_str(if rejected { " 0 " } else { " 9 " });
+    out.push_str(PROTO);
+    let mut seen = 0u128;
     for pt in &desc.payload_types {
         if pt.id > 127 {
             return Err(invalid("payload-type id", &pt.id.to_string()));
         }
-        if !ids.insert(pt.id) {
+        let bit = 1u128 << pt.id;
+        if seen & bit != 0 {
             return Err(invalid("payload-type id (duplicate)", &pt.id.to_string()));
         }
-        fmt.push(pt.id.to_string());
+        seen |= bit;
+        out.push(' ');
+        push_u64(out, pt.id.into());
     }
-
-    let mut m = Media {
-        media: desc.media.to_string(),
-        port: if rejected { 0 } else { 9 },
-        num_ports: None,
-        proto: PROTO.to_owned(),
+    if desc.payload_types.is_empty() {
         // A rejected m-line without payload types still needs one format (str0m writes 0).
-        fmt: if fmt.is_empty() {
-            "0".to_owned()
-        } else {
-            fmt.join(" ")
-        },
-        media_title: None,
-        connections: vec![Connection::new(
-            sdp_types::NetType::In,
-            sdp_types::AddrType::Ip4,
-            "0.0.0.0",
-        )],
-        bandwidths: Vec::new(),
-        key: None,
-        attributes: Vec::new(),
-    };
-    let a = &mut m.attributes;
-    a.push(Attribute::with_value("rtcp", "1 IN IP4 0.0.0.0"));
+        out.push_str(" 0");
+    }
+    out.push_str("\r\nc=IN IP4 0.0.0.0\r\na=rtcp:1 IN IP4 0.0.0.0\r\n");
 
     match &content.transport {
-        Some(t) => transport(a, t, rejected)?,
+        Some(t) => transport(out, t, rejected)?,
         None if rejected => {}
         None => return Err(ConvertError::Missing("transport")),
     }
@@ -138,39 +217,28 @@ fn media(content: &Content) -> Result<Media, ConvertError> {
         None => "sendrecv",
         Some(s) => direction_of(s).unwrap_or("inactive"),
     };
-    a.push(Attribute::new(direction));
+    attribute(out, direction);
     if let Some(msid) = desc.sources.iter().find_map(|s| s.msid()) {
-        a.push(Attribute::with_value("msid", check_text("msid", msid)?));
+        attribute_value(out, "msid", check_text("msid", msid)?);
     }
-    a.push(Attribute::with_value("mid", &content.name));
+    attribute_value(out, "mid", &content.name);
     if desc.rtcp_mux {
-        a.push(Attribute::new("rtcp-mux"));
+        attribute(out, "rtcp-mux");
     }
     for pt in &desc.payload_types {
-        payload_type(a, pt)?;
+        payload_type(out, pt)?;
     }
     for fb in &desc.rtcp_fbs {
-        a.push(Attribute::with_value("rtcp-fb", rtcp_fb("*", fb)?));
+        rtcp_fb(out, None, fb)?;
     }
-    description_tail(a, desc)?;
-    Ok(m)
+    description_tail(out, desc)
 }
 
-fn transport(
-    a: &mut Vec<Attribute>,
-    t: &IceUdpTransport,
-    rejected: bool,
-) -> Result<(), ConvertError> {
+fn transport(out: &mut String, t: &IceUdpTransport, rejected: bool) -> Result<(), ConvertError> {
     match (&t.ufrag, &t.pwd) {
         (Some(ufrag), Some(pwd)) => {
-            a.push(Attribute::with_value(
-                "ice-ufrag",
-                check_token("transport ufrag", ufrag)?,
-            ));
-            a.push(Attribute::with_value(
-                "ice-pwd",
-                check_token("transport pwd", pwd)?,
-            ));
+            attribute_value(out, "ice-ufrag", check_token("transport ufrag", ufrag)?);
+            attribute_value(out, "ice-pwd", check_token("transport pwd", pwd)?);
         }
         _ if rejected => {}
         _ => return Err(ConvertError::Missing("transport ufrag/pwd")),
@@ -179,18 +247,16 @@ fn transport(
         Some(fp) => {
             let hash = check_token("fingerprint hash", &fp.hash)?;
             let value = check_token("fingerprint", fp.value.trim())?;
-            if format!("{hash} {value}")
-                .parse::<sdp_types::Fingerprint>()
-                .is_err()
-            {
+            if !is_hex_fingerprint(value) {
                 return Err(invalid("fingerprint", value));
             }
-            a.push(Attribute::with_value(
-                "fingerprint",
-                format!("{hash} {value}"),
-            ));
+            out.push_str("a=fingerprint:");
+            out.push_str(hash);
+            out.push(' ');
+            out.push_str(value);
+            out.push_str("\r\n");
             if let Some(setup) = fp.setup {
-                a.push(Attribute::with_value("setup", setup.as_str()));
+                attribute_value(out, "setup", setup.as_str());
             }
         }
         None if rejected => {}
@@ -198,15 +264,24 @@ fn transport(
     }
     for c in &t.candidates {
         check_candidate(c)?;
-        let line = candidate_to_sdp(c);
-        // candidate_to_sdp always starts with "candidate:".
-        let value = line.strip_prefix("candidate:").unwrap_or(&line);
-        a.push(Attribute::with_value("candidate", value));
+        // `a=candidate:…`: the candidate line starts with `candidate:`.
+        out.push_str("a=");
+        write_candidate(out, c);
+        out.push_str("\r\n");
     }
     Ok(())
 }
 
-fn payload_type(a: &mut Vec<Attribute>, pt: &PayloadType) -> Result<(), ConvertError> {
+/// What sdp-types' `a=fingerprint` reader accepts after the hash (it is given a
+/// token here, so without spaces): `:`-separated groups of an even number of hex
+/// digits, any case (an empty group too).
+fn is_hex_fingerprint(value: &str) -> bool {
+    value
+        .split(':')
+        .all(|g| g.len() % 2 == 0 && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn payload_type(out: &mut String, pt: &PayloadType) -> Result<(), ConvertError> {
     let name = check_token("payload-type name", &pt.name)?;
     if name.contains('/') {
         return Err(invalid("payload-type name", name));
@@ -214,61 +289,79 @@ fn payload_type(a: &mut Vec<Attribute>, pt: &PayloadType) -> Result<(), ConvertE
     let clockrate = pt
         .clockrate
         .ok_or(ConvertError::Missing("payload-type clockrate"))?;
-    let mut rtpmap = format!("{} {name}/{clockrate}", pt.id);
+    out.push_str("a=rtpmap:");
+    push_u64(out, pt.id.into());
+    out.push(' ');
+    out.push_str(name);
+    out.push('/');
+    push_u64(out, clockrate.into());
     if let Some(ch) = pt.channels.filter(|&c| c > 1) {
-        rtpmap.push_str(&format!("/{ch}"));
+        out.push('/');
+        push_u64(out, ch.into());
     }
-    a.push(Attribute::with_value("rtpmap", rtpmap));
+    out.push_str("\r\n");
 
     if !pt.parameters.is_empty() {
-        let mut fmtp = format!("{} ", pt.id);
+        out.push_str("a=fmtp:");
+        push_u64(out, pt.id.into());
+        out.push(' ');
         for (i, p) in pt.parameters.iter().enumerate() {
             if i > 0 {
-                fmtp.push(';');
+                out.push(';');
             }
             if !p.name.is_empty() {
                 let n = check_token("fmtp parameter name", &p.name)?;
                 if n.contains(['=', ';']) {
                     return Err(invalid("fmtp parameter name", n));
                 }
-                fmtp.push_str(n);
-                fmtp.push('=');
+                out.push_str(n);
+                out.push('=');
             }
             let v = check_text("fmtp parameter value", &p.value)?;
             if v.contains(';') {
                 return Err(invalid("fmtp parameter value", v));
             }
-            fmtp.push_str(v);
+            out.push_str(v);
         }
-        a.push(Attribute::with_value("fmtp", fmtp));
+        out.push_str("\r\n");
     }
-    let id = pt.id.to_string();
     if let Some(v) = pt.rtcp_fb_trr_int {
-        a.push(Attribute::with_value(
-            "rtcp-fb",
-            format!("{id} trr-int {v}"),
-        ));
+        out.push_str("a=rtcp-fb:");
+        push_u64(out, pt.id.into());
+        out.push_str(" trr-int ");
+        push_u64(out, v.into());
+        out.push_str("\r\n");
     }
     for fb in &pt.rtcp_fbs {
-        a.push(Attribute::with_value("rtcp-fb", rtcp_fb(&id, fb)?));
+        rtcp_fb(out, Some(pt.id), fb)?;
     }
     Ok(())
 }
 
-fn rtcp_fb(pt: &str, fb: &RtcpFb) -> Result<String, ConvertError> {
-    let mut s = format!("{pt} {}", check_token("rtcp-fb type", &fb.kind)?);
-    if let Some(sub) = &fb.subtype {
-        let sub = check_text("rtcp-fb subtype", sub)?;
-        if !sub.trim().is_empty() {
-            s.push(' ');
-            s.push_str(sub.trim());
-        }
+/// `a=rtcp-fb:<pt> <type>[ <subtype>]`, `*` for the payload type when `pt` is `None`.
+fn rtcp_fb(out: &mut String, pt: Option<u8>, fb: &RtcpFb) -> Result<(), ConvertError> {
+    let kind = check_token("rtcp-fb type", &fb.kind)?;
+    let sub = match &fb.subtype {
+        Some(sub) => check_text("rtcp-fb subtype", sub)?.trim(),
+        None => "",
+    };
+    out.push_str("a=rtcp-fb:");
+    match pt {
+        Some(id) => push_u64(out, id.into()),
+        None => out.push('*'),
     }
-    Ok(s)
+    out.push(' ');
+    out.push_str(kind);
+    if !sub.is_empty() {
+        out.push(' ');
+        out.push_str(sub);
+    }
+    out.push_str("\r\n");
+    Ok(())
 }
 
 /// extmaps, extmap-allow-mixed, ssrc-groups and ssrc lines.
-fn description_tail(a: &mut Vec<Attribute>, desc: &RtpDescription) -> Result<(), ConvertError> {
+fn description_tail(out: &mut String, desc: &RtpDescription) -> Result<(), ConvertError> {
     for ext in &desc.hdrexts {
         if ext.id == 0 || ext.id > 255 {
             return Err(invalid("rtp-hdrext id", &ext.id.to_string()));
@@ -282,24 +375,27 @@ fn description_tail(a: &mut Vec<Attribute>, desc: &RtpDescription) -> Result<(),
             Some(Senders::None) => "/inactive",
             Some(Senders::Rejected) | None => "",
         };
-        a.push(Attribute::with_value(
-            "extmap",
-            format!("{}{dir} {uri}", ext.id),
-        ));
+        out.push_str("a=extmap:");
+        push_u64(out, ext.id.into());
+        out.push_str(dir);
+        out.push(' ');
+        out.push_str(uri);
+        out.push_str("\r\n");
     }
     if desc.extmap_allow_mixed {
-        a.push(Attribute::new("extmap-allow-mixed"));
+        attribute(out, "extmap-allow-mixed");
     }
     for g in &desc.ssrc_groups {
         if g.ssrcs.is_empty() {
             continue;
         }
-        let mut v = check_token("ssrc-group semantics", &g.semantics)?.to_owned();
-        for s in &g.ssrcs {
-            v.push(' ');
-            v.push_str(&s.to_string());
+        out.push_str("a=ssrc-group:");
+        out.push_str(check_token("ssrc-group semantics", &g.semantics)?);
+        for &s in &g.ssrcs {
+            out.push(' ');
+            push_u64(out, s.into());
         }
-        a.push(Attribute::with_value("ssrc-group", v));
+        out.push_str("\r\n");
     }
     for src in &desc.sources {
         for p in &src.parameters {
@@ -311,13 +407,87 @@ fn description_tail(a: &mut Vec<Attribute>, desc: &RtpDescription) -> Result<(),
                 return Err(invalid("source parameter name", name));
             }
             let value = check_text("source parameter value", &p.value)?;
-            let v = if value.is_empty() {
-                format!("{} {name}", src.ssrc)
-            } else {
-                format!("{} {name}:{value}", src.ssrc)
-            };
-            a.push(Attribute::with_value("ssrc", v));
+            out.push_str("a=ssrc:");
+            push_u64(out, src.ssrc.into());
+            out.push(' ');
+            out.push_str(name);
+            if !value.is_empty() {
+                out.push(':');
+                out.push_str(value);
+            }
+            out.push_str("\r\n");
         }
     }
     Ok(())
+}
+
+/// `a=<name>`.
+fn attribute(out: &mut String, name: &str) {
+    out.push_str("a=");
+    out.push_str(name);
+    out.push_str("\r\n");
+}
+
+/// `a=<name>:<value>`.
+fn attribute_value(out: &mut String, name: &str, value: &str) {
+    out.push_str("a=");
+    out.push_str(name);
+    out.push(':');
+    out.push_str(value);
+    out.push_str("\r\n");
+}
+
+/// Appends `n` in decimal, without allocating.
+pub(super) fn push_u64(out: &mut String, mut n: u64) {
+    // u64::MAX has 20 digits.
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        start -= 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in digits.iter().skip(start) {
+        out.push(char::from(d));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_u64_writes_decimal() {
+        for n in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            127,
+            90_000,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
+            let mut s = String::from("x");
+            push_u64(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
+        }
+    }
+
+    #[test]
+    fn hex_fingerprint_is_what_sdp_types_reads() {
+        for v in [
+            "AA:bb:09", ":", "AABB", "A", "AA:B", "GG", "AA::BB", "é0", "AA:BB:", "0",
+        ] {
+            let sdp_types_reads = format!("sha-256 {v}")
+                .parse::<sdp_types::Fingerprint>()
+                .is_ok();
+            assert_eq!(is_hex_fingerprint(v), sdp_types_reads, "{v:?}");
+        }
+    }
 }
