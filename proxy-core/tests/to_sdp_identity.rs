@@ -585,3 +585,41 @@ fn many_contents_give_the_oracles_result() {
         assert!(err.is_err());
     }
 }
+
+/// Vector 01 (one video content), parsed once.
+fn vector_01() -> &'static Jingle<'static> {
+    static J: std::sync::OnceLock<Jingle<'static>> = std::sync::OnceLock::new();
+    J.get_or_init(|| {
+        let path = common::vectors_dir().join("01-session-initiate.sender-to-receiver.xml");
+        let xml = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        parse_iq(&xml, &Limits::default())
+            .expect("vector 01 parses")
+            .jingle
+            .expect("a <jingle>")
+            .into_owned()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4096))]
+
+    /// Candidates in an otherwise valid session: the writer decides without
+    /// a round trip when a candidate surely reads back, and must still accept
+    /// and reject exactly the ones the oracle's round trip does.
+    #[test]
+    fn candidates_in_a_valid_session_give_the_oracles_result(
+        cands in vec(
+            prop_oneof![
+                4 => near_candidate(),
+                1 => model::candidate(Text::Printable),
+                1 => model::sdp::host_candidate(),
+            ],
+            1..3,
+        ),
+    ) {
+        let mut j = vector_01().clone();
+        let t = j.contents[0].transport.as_mut().expect("vector 01 has a transport");
+        t.candidates = cands;
+        let _result = assert_same(&j, 9).map_err(TestCaseError::fail)?;
+    }
+}
