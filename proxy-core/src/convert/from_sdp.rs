@@ -92,37 +92,36 @@ enum Name {
     Other,
 }
 
-const NAMES: [(&str, Name); 22] = [
-    ("mid", Name::Mid),
-    ("sendrecv", Name::SendRecv),
-    ("sendonly", Name::SendOnly),
-    ("recvonly", Name::RecvOnly),
-    ("inactive", Name::Inactive),
-    ("bundle-only", Name::BundleOnly),
-    ("rtcp-fb", Name::RtcpFb),
-    ("rtpmap", Name::Rtpmap),
-    ("fmtp", Name::Fmtp),
-    ("ssrc", Name::Ssrc),
-    ("ssrc-group", Name::SsrcGroup),
-    ("msid", Name::Msid),
-    ("rtcp-mux", Name::RtcpMux),
-    ("extmap", Name::Extmap),
-    ("extmap-allow-mixed", Name::ExtmapAllowMixed),
-    ("ice-ufrag", Name::IceUfrag),
-    ("ice-pwd", Name::IcePwd),
-    ("fingerprint", Name::Fingerprint),
-    ("setup", Name::Setup),
-    ("cryptex", Name::Cryptex),
-    ("candidate", Name::Candidate),
-    ("group", Name::Group),
-];
-
 impl Name {
     fn of(attribute: &str) -> Name {
-        NAMES
+        use Name::*;
+        let candidates: &[(&str, Name)] = match attribute.len() {
+            3 => &[("mid", Mid)],
+            4 => &[("fmtp", Fmtp), ("ssrc", Ssrc), ("msid", Msid)],
+            5 => &[("setup", Setup), ("group", Group)],
+            6 => &[("rtpmap", Rtpmap), ("extmap", Extmap)],
+            7 => &[
+                ("rtcp-fb", RtcpFb),
+                ("ice-pwd", IcePwd),
+                ("cryptex", Cryptex),
+            ],
+            8 => &[
+                ("sendrecv", SendRecv),
+                ("sendonly", SendOnly),
+                ("recvonly", RecvOnly),
+                ("inactive", Inactive),
+                ("rtcp-mux", RtcpMux),
+            ],
+            9 => &[("ice-ufrag", IceUfrag), ("candidate", Candidate)],
+            10 => &[("ssrc-group", SsrcGroup)],
+            11 => &[("bundle-only", BundleOnly), ("fingerprint", Fingerprint)],
+            18 => &[("extmap-allow-mixed", ExtmapAllowMixed)],
+            _ => &[],
+        };
+        candidates
             .iter()
-            .find(|(n, _)| n.len() == attribute.len() && n.eq_ignore_ascii_case(attribute))
-            .map_or(Name::Other, |&(_, name)| name)
+            .find(|(n, _)| n.eq_ignore_ascii_case(attribute))
+            .map_or(Other, |&(_, name)| name)
     }
 
     /// The bit of this name in [`Attrs::present`].
@@ -231,6 +230,7 @@ struct Attrs<'a> {
     fb_bad: Option<&'a str>,
     fb_first: [u32; 128],
     fb_last: [u32; 128],
+    fb_count: [u16; 128],
     /// Media sections only: the first `a=rtpmap` of each payload type (an index in
     /// `rtpmaps`) before the first that does not parse, which is `rtpmap_bad`.
     rtpmaps: Vec<RtpMap<'a>>,
@@ -257,6 +257,7 @@ impl<'a> Attrs<'a> {
             fb_bad: None,
             fb_first: [NO_FB; 128],
             fb_last: [NO_FB; 128],
+            fb_count: [0; 128],
             rtpmaps: Vec::new(),
             rtpmap_of: [NONE; 128],
             rtpmap_bad: None,
@@ -333,6 +334,9 @@ impl<'a> Attrs<'a> {
             if let Some(last) = self.fb_last.get_mut(i) {
                 *last = at;
             }
+            if let Some(count) = self.fb_count.get_mut(i).filter(|_| kind != "trr-int") {
+                *count = count.saturating_add(1);
+            }
         }
         self.fbs.push(Fb {
             pt,
@@ -354,6 +358,11 @@ impl<'a> Attrs<'a> {
             .zip(&self.names)
             .filter(move |&(_, n)| has && *n == name)
             .map(|(a, _)| a.value.as_deref().unwrap_or_default())
+    }
+
+    /// How many `<rtcp-fb>` payload type `id` gets (a capacity: at most 65535).
+    fn fb_count(&self, id: u8) -> usize {
+        usize::from(self.fb_count.get(usize::from(id)).copied().unwrap_or(0))
     }
 
     /// The `a=rtcp-fb` lines of payload type `id`, in order.
@@ -508,6 +517,8 @@ fn description(
         }
     }
 
+    desc.payload_types
+        .reserve_exact(m.fmt.split_ascii_whitespace().count().min(ma.rtpmaps.len()));
     for id in m.fmt.split_ascii_whitespace() {
         let id = match id.parse::<u8>() {
             Ok(n) if n <= 127 => n,
@@ -533,7 +544,7 @@ fn description(
             ptime: None,
             maxptime: None,
             parameters: ma.fmtp(id).map(fmtp_parameters).unwrap_or_default(),
-            rtcp_fbs: Vec::new(),
+            rtcp_fbs: Vec::with_capacity(ma.fb_count(id)),
             rtcp_fb_trr_int: None,
         };
         for fb in ma.fbs_of(id) {
@@ -555,6 +566,10 @@ fn description(
     sources(ma, &mut desc)?;
     desc.rtcp_mux = ma.has(Name::RtcpMux);
     for v in values(ma, s, Name::Extmap) {
+        if desc.hdrexts.is_empty() {
+            desc.hdrexts
+                .reserve_exact(values(ma, s, Name::Extmap).count());
+        }
         let (id, senders, uri) = parse_extmap(v).ok_or_else(|| invalid("a=extmap", v))?;
         desc.hdrexts.push(RtpHdrext {
             id: u16::from(id),
@@ -596,7 +611,10 @@ fn parse_extmap(v: &str) -> Option<(u8, Option<Senders>, &str)> {
 /// The parameters of an `a=fmtp` (lib-jitsi-meet's `parseFmtp`: `k=v` pairs split
 /// on `;`, a bare value gets an empty name).
 fn fmtp_parameters(params: &str) -> Vec<Parameter<'static>> {
-    let mut out = Vec::new();
+    if params.trim().is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(params.bytes().filter(|&b| b == b';').count() + 1);
     for part in params.split(';') {
         let part = part.trim();
         if part.is_empty() {
