@@ -443,18 +443,24 @@ fn escape_into(out: &mut String, s: &str) {
     let bytes = s.as_bytes();
     let mut plain = 0;
     let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let (replacement, len) = match b {
-            b'&' => ("&amp;", 1),
-            b'<' => ("&lt;", 1),
-            b'>' => ("&gt;", 1),
-            b'"' => ("&quot;", 1),
-            b'\'' => ("&apos;", 1),
-            b'\t' => ("&#9;", 1),
-            b'\n' => ("&#10;", 1),
-            b'\r' => ("&#13;", 1),
-            0..=0x1f => ("\u{fffd}", 1),
-            0xef if bytes.get(i + 1) == Some(&0xbf)
+    // `ESCAPE_START` has an entry for every byte value.
+    while let Some(at) = bytes
+        .get(i..)
+        .and_then(|rest| rest.iter().position(|&b| ESCAPE_START[usize::from(b)]))
+    {
+        i += at;
+        let (replacement, len) = match bytes.get(i) {
+            Some(b'&') => ("&amp;", 1),
+            Some(b'<') => ("&lt;", 1),
+            Some(b'>') => ("&gt;", 1),
+            Some(b'"') => ("&quot;", 1),
+            Some(b'\'') => ("&apos;", 1),
+            Some(b'\t') => ("&#9;", 1),
+            Some(b'\n') => ("&#10;", 1),
+            Some(b'\r') => ("&#13;", 1),
+            Some(0..=0x1f) => ("\u{fffd}", 1),
+            // EF: U+FFFE / U+FFFF, or another character to keep.
+            _ if bytes.get(i + 1) == Some(&0xbf)
                 && matches!(bytes.get(i + 2), Some(0xbe | 0xbf)) =>
             {
                 ("\u{fffd}", 3)
@@ -471,6 +477,23 @@ fn escape_into(out: &mut String, s: &str) {
     }
     out.push_str(s.get(plain..).unwrap_or_default());
 }
+
+/// The bytes that may start a character [`escape_into`] replaces.
+const ESCAPE_START: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    t[b'&' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[b'"' as usize] = true;
+    t[b'\'' as usize] = true;
+    t[0xef] = true;
+    t
+};
 
 /// Appends the decimal digits of `n` without allocating.
 fn push_u32(out: &mut String, mut n: u32) {
