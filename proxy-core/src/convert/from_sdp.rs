@@ -181,12 +181,16 @@ fn canonical_pt(s: &str) -> Option<u8> {
 /// The first word of `s` (split on ASCII white space, as `split_ascii_whitespace`)
 /// and what follows it.
 fn word(s: &str) -> Option<(&str, &str)> {
-    let s = s.trim_start_matches(|c: char| c.is_ascii_whitespace());
-    if s.is_empty() {
-        return None;
-    }
-    let end = s.find(|c: char| c.is_ascii_whitespace()).unwrap_or(s.len());
-    Some(s.split_at(end))
+    // ASCII white space bytes never occur inside a multi-byte character, so both
+    // positions are character boundaries.
+    let b = s.as_bytes();
+    let start = b.iter().position(|c| !c.is_ascii_whitespace())?;
+    let len = b
+        .get(start..)?
+        .iter()
+        .position(u8::is_ascii_whitespace)
+        .unwrap_or(b.len() - start);
+    Some((s.get(start..start + len)?, s.get(start + len..)?))
 }
 
 /// Whom an `a=rtcp-fb` line is for.
