@@ -438,3 +438,38 @@ proptest! {
         prop_assert_eq!(new, oracle::sdp_to_jingle(&sdp, Action::SessionAccept, Creator::Responder));
     }
 }
+
+/// Past 16 sources the new code finds a source by a map instead of a search:
+/// many ssrcs, their lines interleaved and repeated, some sources named twice,
+/// and payload types listed twice on the m-line.
+#[test]
+fn many_sources_and_repeated_payload_types() {
+    let base = common::fixture("str0m-answer-av.sdp");
+    let mut l = lines(&base);
+    l.retain(|line| !line.starts_with("a=ssrc"));
+    let video = l
+        .iter()
+        .rposition(|line| line.starts_with("m=video"))
+        .expect("a video m-line");
+    l[video].push_str(" 96 97 96");
+    for round in 0..3u32 {
+        for ssrc in (1..=40u32).rev() {
+            let ssrc = ssrc * 7 + round % 2;
+            l.push(format!("a=ssrc:{ssrc} cname:c{ssrc}"));
+            if ssrc % 5 == 0 {
+                l.push(format!("a=ssrc:{ssrc} name:n{round}"));
+                l.push(format!("a=ssrc:{ssrc} videoType:camera"));
+                l.push(format!("a=ssrc:{ssrc} msid:s{round} t"));
+            }
+            if ssrc % 9 == 0 {
+                l.push(format!("a=ssrc:{ssrc}"));
+            }
+        }
+    }
+    l.push("a=ssrc-group:FID 7 14".to_owned());
+    let sdp = join(&l);
+    let j = sdp_to_jingle(&sdp, Action::SessionAccept, Creator::Responder).expect("converts");
+    let desc = j.contents[1].description.as_ref().expect("a description");
+    assert_eq!(desc.sources.len(), 80);
+    check(&sdp, all_readings());
+}
