@@ -399,8 +399,8 @@ impl<'a> Attrs<'a> {
     }
 }
 
-/// The value of `name` in media section `m`, or else in the session section `s`
-/// (lib-jitsi-meet's `findLines(media, prefix, session)`).
+/// The first value `pick` reads in media section `m`, or else in the session
+/// section `s` (lib-jitsi-meet's `findLines(media, prefix, session)`).
 fn first<'a>(
     m: &Attrs<'a>,
     s: &Attrs<'a>,
@@ -409,7 +409,8 @@ fn first<'a>(
     pick(m).or_else(|| pick(s))
 }
 
-/// The values of `name` in the media section, or else in the session section.
+/// The values of `name` in the media section if it has any, or else in the
+/// session section.
 fn values<'a, 'b>(
     m: &'b Attrs<'a>,
     s: &'b Attrs<'a>,
