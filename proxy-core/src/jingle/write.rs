@@ -438,33 +438,62 @@ impl W<'_> {
 /// attribute-value normalization gives them back unchanged). Characters XML
 /// cannot carry at all (other C0 controls, U+FFFE, U+FFFF) become U+FFFD.
 fn escape_into(out: &mut String, s: &str) {
-    let special = |c: char| {
-        matches!(
-            c,
-            '&' | '<' | '>' | '"' | '\'' | '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}'
-        )
-    };
-    let mut rest = s;
-    while let Some(i) = rest.find(special) {
-        let (plain, tail) = rest.split_at(i);
-        out.push_str(plain);
-        let mut chars = tail.chars();
-        let replacement = match chars.next() {
-            Some('&') => "&amp;",
-            Some('<') => "&lt;",
-            Some('>') => "&gt;",
-            Some('"') => "&quot;",
-            Some('\'') => "&apos;",
-            Some('\t') => "&#9;",
-            Some('\n') => "&#10;",
-            Some('\r') => "&#13;",
-            _ => "\u{fffd}",
+    // A byte scan: every character to replace is ASCII, or U+FFFE / U+FFFF
+    // (EF BF BE / EF BF BF), so each match starts on a character boundary.
+    let bytes = s.as_bytes();
+    let mut plain = 0;
+    let mut i = 0;
+    // `ESCAPE_START` has an entry for every byte value.
+    while let Some(at) = bytes
+        .get(i..)
+        .and_then(|rest| rest.iter().position(|&b| ESCAPE_START[usize::from(b)]))
+    {
+        i += at;
+        let (replacement, len) = match bytes.get(i) {
+            Some(b'&') => ("&amp;", 1),
+            Some(b'<') => ("&lt;", 1),
+            Some(b'>') => ("&gt;", 1),
+            Some(b'"') => ("&quot;", 1),
+            Some(b'\'') => ("&apos;", 1),
+            Some(b'\t') => ("&#9;", 1),
+            Some(b'\n') => ("&#10;", 1),
+            Some(b'\r') => ("&#13;", 1),
+            Some(0..=0x1f) => ("\u{fffd}", 1),
+            // EF: U+FFFE / U+FFFF, or another character to keep.
+            _ if bytes.get(i + 1) == Some(&0xbf)
+                && matches!(bytes.get(i + 2), Some(0xbe | 0xbf)) =>
+            {
+                ("\u{fffd}", 3)
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
         };
+        out.push_str(s.get(plain..i).unwrap_or_default());
         out.push_str(replacement);
-        rest = chars.as_str();
+        i += len;
+        plain = i;
     }
-    out.push_str(rest);
+    out.push_str(s.get(plain..).unwrap_or_default());
 }
+
+/// The bytes that may start a character [`escape_into`] replaces.
+const ESCAPE_START: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    t[b'&' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[b'"' as usize] = true;
+    t[b'\'' as usize] = true;
+    t[0xef] = true;
+    t
+};
 
 /// Appends the decimal digits of `n` without allocating.
 fn push_u32(out: &mut String, mut n: u32) {
@@ -501,6 +530,53 @@ mod tests {
         let mut out = String::new();
         escape_into(&mut out, "plain");
         assert_eq!(out, "plain");
+    }
+
+    /// The escaping before the byte scan: a search for special characters.
+    fn escape_by_chars(s: &str) -> String {
+        let special = |c: char| {
+            matches!(
+                c,
+                '&' | '<' | '>' | '"' | '\'' | '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}'
+            )
+        };
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(i) = rest.find(special) {
+            let (plain, tail) = rest.split_at(i);
+            out.push_str(plain);
+            let mut chars = tail.chars();
+            out.push_str(match chars.next() {
+                Some('&') => "&amp;",
+                Some('<') => "&lt;",
+                Some('>') => "&gt;",
+                Some('"') => "&quot;",
+                Some('\'') => "&apos;",
+                Some('\t') => "&#9;",
+                Some('\n') => "&#10;",
+                Some('\r') => "&#13;",
+                _ => "\u{fffd}",
+            });
+            rest = chars.as_str();
+        }
+        out.push_str(rest);
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        /// The byte scan escapes as the character search did, for text weighted
+        /// toward what it replaces and what looks like it (other characters of
+        /// U+EFxx..U+FFFF, whose UTF-8 starts with EF).
+        #[test]
+        fn byte_scan_escapes_as_the_char_search(
+            s in "[a\u{0}-\u{1f}&<>\"' \u{7f}\u{80}\u{e9}\u{fffd}\u{fffe}\u{ffff}\u{fbff}\u{f000}\u{ffef}\u{10000}]{0,24}"
+        ) {
+            let mut out = String::from("x");
+            escape_into(&mut out, &s);
+            proptest::prop_assert_eq!(out, format!("x{}", escape_by_chars(&s)));
+        }
     }
 
     #[test]
