@@ -12,7 +12,6 @@
 mod common;
 #[path = "prop_support/model.rs"]
 mod model;
-#[path = "oracle/from_sdp.rs"]
 mod oracle;
 
 use proptest::prelude::*;
@@ -25,7 +24,7 @@ use proxy_core::jingle::{Action, Creator, Jingle};
 /// The new code and the oracle agree on `sdp` read with `action` by `creator`.
 fn assert_same(sdp: &str, action: Action, creator: Creator) -> Result<(), TestCaseError> {
     let new = sdp_to_jingle(sdp, action, creator);
-    let old = oracle::sdp_to_jingle(sdp, action, creator);
+    let old = oracle::from_sdp::sdp_to_jingle(sdp, action, creator);
     prop_assert_eq!(
         &new,
         &old,
@@ -435,7 +434,7 @@ proptest! {
     fn model_sdp_converts(sdp in base_sdp()) {
         let new = sdp_to_jingle(&sdp, Action::SessionAccept, Creator::Responder);
         prop_assert!(new.is_ok(), "{:?}", new.err());
-        prop_assert_eq!(new, oracle::sdp_to_jingle(&sdp, Action::SessionAccept, Creator::Responder));
+        prop_assert_eq!(new, oracle::from_sdp::sdp_to_jingle(&sdp, Action::SessionAccept, Creator::Responder));
     }
 }
 

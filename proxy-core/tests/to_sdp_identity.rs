@@ -7,7 +7,7 @@
 mod common;
 #[path = "prop_support/model.rs"]
 mod model;
-mod sdp_oracle;
+mod oracle;
 
 use std::borrow::Cow;
 
@@ -27,7 +27,7 @@ use model::Text;
 /// sdp-types reads the text and writes it back byte for byte.
 fn assert_same(j: &Jingle, session_id: u64) -> Result<Result<String, ConvertError>, String> {
     let ours = jingle_to_sdp(j, session_id);
-    let oracle = sdp_oracle::jingle_to_sdp(j, session_id);
+    let oracle = oracle::to_sdp::jingle_to_sdp(j, session_id);
     if ours != oracle {
         return Err(format!(
             "writer and oracle differ\nours:   {ours:?}\noracle: {oracle:?}"
@@ -499,7 +499,7 @@ proptest! {
             model::sdp::host_candidate(),
         ],
     ) {
-        prop_assert_eq!(candidate_to_sdp(&c), sdp_oracle::candidate_to_sdp(&c));
+        prop_assert_eq!(candidate_to_sdp(&c), oracle::to_sdp::candidate_to_sdp(&c));
     }
 }
 

@@ -76,12 +76,25 @@ pub fn sdp_to_jingle(
     action: Action,
     creator: Creator,
 ) -> Result<Jingle<'static>, ConvertError> {
-    if let Some(at) = sdp.find(|c: char| c.is_control() && c != '\r' && c != '\n') {
+    if let Some(at) = first_control(sdp) {
         let line_start = sdp[..at].rfind('\n').map_or(0, |i| i + 1);
         let line = sdp[line_start..].lines().next().unwrap_or_default();
         return Err(invalid("SDP line with a control character", line));
     }
     from_sdp::sdp_to_jingle(sdp, action, creator)
+}
+
+/// Where the first control character other than CR and LF starts (what
+/// `str::find(char::is_control ...)` finds), by bytes: C0 and DEL are one byte,
+/// and in UTF-8 the C1 controls U+0080..=U+009F are `C2 80`..=`C2 9F`.
+fn first_control(s: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    bytes.iter().enumerate().position(|(i, &b)| match b {
+        b'\r' | b'\n' => false,
+        0x00..=0x1f | 0x7f => true,
+        0xc2 => bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)),
+        _ => false,
+    })
 }
 
 /// The SDP direction lib-jitsi-meet writes for `senders` (`None` for `rejected`).
@@ -164,6 +177,17 @@ mod tests {
                 assert!(value.chars().all(|c| c == 'é'));
             }
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    proptest::proptest! {
+        /// The byte scan finds what the character search finds.
+        #[test]
+        fn first_control_is_the_char_search(
+            s in "(\\PC|[\\x00-\\x1f\\x7f\\u{80}-\\u{a0}\\r\\n]){0,40}"
+        ) {
+            let by_chars = s.find(|c: char| c.is_control() && c != '\r' && c != '\n');
+            proptest::prop_assert_eq!(first_control(&s), by_chars);
         }
     }
 

@@ -5,7 +5,6 @@
 //! Only the crate-private helpers it used (`check_token`, `invalid`, `senders_of`
 //! from `src/convert/mod.rs`) and the control-character check of the public
 //! `sdp_to_jingle` are copied in; the candidate reader is the crate's public one.
-#![allow(dead_code)]
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -19,6 +18,8 @@ use proxy_core::jingle::{
 };
 
 use proxy_core::ConvertError;
+
+use super::{check_token, invalid, senders_of};
 
 /// The public `sdp_to_jingle` as it was: control characters refused, then [`convert`].
 pub fn sdp_to_jingle(
@@ -388,36 +389,4 @@ fn transport(
         t.candidates.push(candidate_from_sdp(v)?);
     }
     Ok(t)
-}
-
-/// `senders` for an SDP direction attribute name, if it is one.
-fn senders_of(direction: &str) -> Option<Senders> {
-    match direction {
-        "sendrecv" => Some(Senders::Both),
-        "sendonly" => Some(Senders::Initiator),
-        "recvonly" => Some(Senders::Responder),
-        "inactive" => Some(Senders::None),
-        _ => None,
-    }
-}
-
-/// Builds [`ConvertError::Invalid`], truncating the value to 64 bytes.
-fn invalid(what: &'static str, value: &str) -> ConvertError {
-    let mut end = value.len().min(64);
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
-    ConvertError::Invalid {
-        what,
-        value: value[..end].to_owned(),
-    }
-}
-
-/// Checks that `s` is a non-empty SDP token: no whitespace, no control characters.
-fn check_token<'a>(what: &'static str, s: &'a str) -> Result<&'a str, ConvertError> {
-    if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        Err(invalid(what, s))
-    } else {
-        Ok(s)
-    }
 }

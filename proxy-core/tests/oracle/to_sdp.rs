@@ -3,10 +3,6 @@
 //! `Session::write`), with `candidate_to_sdp` and `check_candidate` as they were.
 //! Kept only as an oracle: `tests/to_sdp_identity.rs` checks that the crate's
 //! writer gives the same `Result` (same bytes, or the same error) for any model.
-//!
-//! The crate-private helpers it used (`check_token`, `check_text`, `invalid`,
-//! `direction_of`) are restated here from the public behaviour they had.
-#![allow(dead_code)]
 
 use std::collections::HashSet;
 
@@ -18,45 +14,10 @@ use proxy_core::jingle::{
 use proxy_core::ConvertError;
 use sdp_types::{Attribute, Connection, Media, Origin, Session, Time};
 
+use super::{check_text, check_token, direction_of, invalid};
+
 /// The RTP profile every content uses (DTLS-SRTP with feedback).
 const PROTO: &str = "UDP/TLS/RTP/SAVPF";
-
-fn direction_of(senders: Senders) -> Option<&'static str> {
-    match senders {
-        Senders::Both => Some("sendrecv"),
-        Senders::Initiator => Some("sendonly"),
-        Senders::Responder => Some("recvonly"),
-        Senders::None => Some("inactive"),
-        Senders::Rejected => None,
-    }
-}
-
-fn invalid(what: &'static str, value: &str) -> ConvertError {
-    let mut end = value.len().min(64);
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
-    ConvertError::Invalid {
-        what,
-        value: value[..end].to_owned(),
-    }
-}
-
-fn check_token<'a>(what: &'static str, s: &'a str) -> Result<&'a str, ConvertError> {
-    if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        Err(invalid(what, s))
-    } else {
-        Ok(s)
-    }
-}
-
-fn check_text<'a>(what: &'static str, s: &'a str) -> Result<&'a str, ConvertError> {
-    if s.chars().any(char::is_control) {
-        Err(invalid(what, s))
-    } else {
-        Ok(s)
-    }
-}
 
 /// `candidate_to_sdp` as it was (one `to_string` per number).
 pub fn candidate_to_sdp(c: &Candidate) -> String {
