@@ -83,17 +83,14 @@ fn every_session_vector_gives_the_oracles_bytes() {
     assert_eq!(converted.len(), 4, "{converted:?}");
 }
 
+/// lib-jitsi-meet's audio+video session-initiate.
+const VECTOR_11: &str = "11-session-initiate.audio+video.sender-to-receiver.xml";
+
 #[test]
 fn vector_11_without_each_piece_gives_the_oracles_result() {
     // Every way to make vector 11 fail (or pass) by taking one list element away
     // or blanking one value, so each check is reached with the rest valid.
-    let path = common::vectors_dir().join("11-session-initiate.audio+video.sender-to-receiver.xml");
-    let xml = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    let j = parse_iq(&xml, &Limits::default())
-        .expect("vector 11 parses")
-        .jingle
-        .expect("a <jingle>")
-        .into_owned();
+    let j = common::jingle_of(&common::vector(VECTOR_11));
     let mut variants = 0;
     let mut errors = std::collections::BTreeSet::new();
     for ci in 0..j.contents.len() {
@@ -539,13 +536,7 @@ fn edited_sessions_reach_many_checks() {
 /// text, the same duplicate reported, the same unknown group member.
 #[test]
 fn many_contents_give_the_oracles_result() {
-    let path = common::vectors_dir().join("11-session-initiate.audio+video.sender-to-receiver.xml");
-    let xml = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    let j = parse_iq(&xml, &Limits::default())
-        .expect("vector 11 parses")
-        .jingle
-        .expect("a <jingle>")
-        .into_owned();
+    let j = common::jingle_of(&common::vector(VECTOR_11));
     for n in [1, 2, 15, 16, 17, 20, 40] {
         let mut many = j.clone();
         many.contents = (0..n)
