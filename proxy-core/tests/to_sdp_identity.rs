@@ -1,5 +1,5 @@
 //! `jingle_to_sdp` (which writes the SDP text directly) against the former
-//! `sdp_types::Session`-based builder kept in `tests/sdp_oracle`: the same
+//! `sdp_types::Session`-based builder kept in `tests/oracle`: the same
 //! `Result` for any model (the same bytes, or the same error), on the
 //! lib-jitsi-meet vectors and on generated models, valid ones and ones edited
 //! to break any check; and the text is what sdp-types itself writes for it.

@@ -3,7 +3,7 @@
 //! The text is written straight into one `String`, sized up front from the model,
 //! in the exact form `sdp_types::Session::write` gives (`tests/to_sdp_identity.rs`
 //! checks this against the former `Session`-based builder, kept in
-//! `tests/sdp_oracle`). Every value is checked before it is written, in the same
+//! `tests/oracle`). Every value is checked before it is written, in the same
 //! order as before, so the first problem found is the one reported; on an error the
 //! partly written text is dropped.
 //!
