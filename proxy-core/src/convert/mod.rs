@@ -76,7 +76,7 @@ pub fn sdp_to_jingle(
     action: Action,
     creator: Creator,
 ) -> Result<Jingle<'static>, ConvertError> {
-    if let Some(at) = first_control(sdp) {
+    if let Some(at) = first_control(sdp, true) {
         let line_start = sdp[..at].rfind('\n').map_or(0, |i| i + 1);
         let line = sdp[line_start..].lines().next().unwrap_or_default();
         return Err(invalid("SDP line with a control character", line));
@@ -84,13 +84,13 @@ pub fn sdp_to_jingle(
     from_sdp::sdp_to_jingle(sdp, action, creator)
 }
 
-/// Where the first control character other than CR and LF starts (what
-/// `str::find(char::is_control ...)` finds), by bytes: C0 and DEL are one byte,
-/// and in UTF-8 the C1 controls U+0080..=U+009F are `C2 80`..=`C2 9F`.
-fn first_control(s: &str) -> Option<usize> {
+/// Where the first control character starts (what `str::find(char::is_control)`
+/// finds), CR and LF excepted if `line_ends_allowed`. By bytes: C0 and DEL are one
+/// byte, and in UTF-8 the C1 controls U+0080..=U+009F are `C2 80`..=`C2 9F`.
+fn first_control(s: &str, line_ends_allowed: bool) -> Option<usize> {
     let bytes = s.as_bytes();
     bytes.iter().enumerate().position(|(i, &b)| match b {
-        b'\r' | b'\n' => false,
+        b'\r' | b'\n' => !line_ends_allowed,
         0x00..=0x1f | 0x7f => true,
         0xc2 => bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)),
         _ => false,
@@ -133,16 +133,36 @@ pub(crate) fn invalid(what: &'static str, value: &str) -> ConvertError {
 
 /// Checks that `s` is a non-empty SDP token: no whitespace, no control characters.
 pub(crate) fn check_token<'a>(what: &'static str, s: &'a str) -> Result<&'a str, ConvertError> {
-    if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        Err(invalid(what, s))
-    } else {
+    if is_token(s) {
         Ok(s)
+    } else {
+        Err(invalid(what, s))
+    }
+}
+
+/// Whether `s` is non-empty with no white space or control characters. Text of
+/// printable ASCII only (nearly every value) is one by a byte scan, 16 bytes at a
+/// time; anything else goes through the character check.
+fn is_token(s: &str) -> bool {
+    /// Outside `!`..=`~`: space, a control, DEL or part of a non-ASCII character.
+    fn unusual(b: u8) -> bool {
+        b.wrapping_sub(b'!') > b'~' - b'!'
+    }
+    let bytes = s.as_bytes();
+    let mut chunks = bytes.chunks_exact(16);
+    // No early exit inside a chunk, so the compiler can compare it as one vector.
+    let printable = chunks.all(|c| !c.iter().fold(false, |any, &b| any | unusual(b)))
+        && !chunks.remainder().iter().any(|&b| unusual(b));
+    if printable {
+        !s.is_empty()
+    } else {
+        !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control())
     }
 }
 
 /// Checks that `s` holds no control characters (spaces are fine).
 pub(crate) fn check_text<'a>(what: &'static str, s: &'a str) -> Result<&'a str, ConvertError> {
-    if s.chars().any(char::is_control) {
+    if first_control(s, false).is_some() {
         Err(invalid(what, s))
     } else {
         Ok(s)
@@ -187,7 +207,22 @@ mod tests {
             s in "(\\PC|[\\x00-\\x1f\\x7f\\u{80}-\\u{a0}\\r\\n]){0,40}"
         ) {
             let by_chars = s.find(|c: char| c.is_control() && c != '\r' && c != '\n');
-            proptest::prop_assert_eq!(first_control(&s), by_chars);
+            proptest::prop_assert_eq!(first_control(&s, true), by_chars);
+            proptest::prop_assert_eq!(first_control(&s, false), s.find(char::is_control));
+        }
+
+        /// The byte check of tokens decides as the character check does.
+        #[test]
+        fn is_token_is_the_char_check(
+            s in proptest::prop_oneof![
+                // Printable ASCII with at most one other character, anywhere in
+                // the 16-byte chunks or the remainder.
+                "[!-~]{0,40}([\\x00-\\x20\\x7f\\u{80}-\\u{a0}\\u{2000}\\u{3000}][!-~]{0,40})?",
+                "(\\PC|[\\x00-\\x20\\x7f\\u{80}-\\u{a0}\\u{1680}\\u{2000}-\\u{200b}\\u{3000}]){0,12}",
+            ]
+        ) {
+            let by_chars = !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+            proptest::prop_assert_eq!(is_token(&s), by_chars);
         }
     }
 

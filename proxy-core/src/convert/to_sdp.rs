@@ -450,9 +450,8 @@ pub(super) fn push_u64(out: &mut String, mut n: u64) {
             break;
         }
     }
-    for &d in digits.iter().skip(start) {
-        out.push(char::from(d));
-    }
+    // ASCII digits: always UTF-8.
+    out.push_str(std::str::from_utf8(digits.get(start..).unwrap_or_default()).unwrap_or_default());
 }
 
 #[cfg(test)]
