@@ -105,11 +105,7 @@ pub fn candidate_from_sdp(s: &str) -> Result<Candidate<'static>, ConvertError> {
     let mut next = |what: &'static str| t.next().ok_or(ConvertError::Missing(what));
 
     let foundation = next("candidate foundation")?;
-    if foundation.len() > 64
-        || !foundation
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/')
-    {
+    if !is_foundation(foundation) {
         return Err(invalid("candidate foundation", foundation));
     }
     let component = next("candidate component")?;
@@ -118,7 +114,7 @@ pub fn candidate_from_sdp(s: &str) -> Result<Candidate<'static>, ConvertError> {
         _ => return Err(invalid("candidate component", component)),
     };
     let protocol = next("candidate protocol")?.to_ascii_lowercase();
-    if !matches!(protocol.as_str(), "udp" | "tcp" | "ssltcp") {
+    if !is_protocol(&protocol) {
         return Err(invalid("candidate protocol", &protocol));
     }
     let priority = next("candidate priority")?;
@@ -169,7 +165,7 @@ pub fn candidate_from_sdp(s: &str) -> Result<Candidate<'static>, ConvertError> {
                 )
             }
             "tcptype" => {
-                if !matches!(value, "active" | "passive" | "so") {
+                if !is_tcptype(value) {
                     return Err(invalid("candidate tcptype", value));
                 }
                 c.tcptype = Some(value.to_owned().into());
@@ -223,27 +219,39 @@ pub(crate) fn check_candidate(c: &Candidate) -> Result<(), ConvertError> {
 /// that [`candidate_from_sdp`] accepts as it is. (`false` does not mean invalid:
 /// [`check_candidate`] then does the round trip.)
 fn reads_back_unchanged(c: &Candidate) -> bool {
-    let f = &*c.foundation;
-    let foundation = !f.is_empty()
-        && f.len() <= 64
-        && f.chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || ch == '+' || ch == '/');
     // check_address accepts no white space or control characters.
     let address = |a: &str| check_address("", a).is_ok();
-    foundation
+    // Empty, it would not be a field of the written line at all.
+    !c.foundation.is_empty()
+        && is_foundation(&c.foundation)
         && c.component >= 1
-        && ["udp", "tcp", "ssltcp"]
-            .iter()
-            .any(|p| c.protocol.eq_ignore_ascii_case(p))
+        && is_protocol(&c.protocol)
         && address(&c.ip)
         && CandidateType::from_wire(c.kind.as_str()).is_some()
         && match (&c.rel_addr, c.rel_port) {
             (Some(a), Some(_)) => address(a),
             _ => true,
         }
-        && c.tcptype
-            .as_deref()
-            .is_none_or(|t| matches!(t, "active" | "passive" | "so"))
+        && c.tcptype.as_deref().is_none_or(is_tcptype)
+}
+
+/// A foundation [`candidate_from_sdp`] accepts: at most 64 of `A-Z a-z 0-9 + /`.
+fn is_foundation(f: &str) -> bool {
+    f.len() <= 64
+        && f.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/')
+}
+
+/// A transport protocol [`candidate_from_sdp`] accepts, in any case.
+fn is_protocol(p: &str) -> bool {
+    ["udp", "tcp", "ssltcp"]
+        .iter()
+        .any(|known| p.eq_ignore_ascii_case(known))
+}
+
+/// A `tcptype` [`candidate_from_sdp`] accepts.
+fn is_tcptype(t: &str) -> bool {
+    matches!(t, "active" | "passive" | "so")
 }
 
 /// An IPv4/IPv6 address or a host name (e.g. an mDNS `<uuid>.local`).

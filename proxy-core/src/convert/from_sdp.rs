@@ -18,7 +18,7 @@ use crate::jingle::{
 };
 
 use super::candidate::candidate_from_sdp;
-use super::{check_token, invalid, senders_of};
+use super::{check_token, invalid, is_hex_fingerprint, senders_of};
 
 pub(super) fn sdp_to_jingle(
     sdp: &str,
@@ -711,14 +711,11 @@ fn sources(ma: &Attrs, desc: &mut RtpDescription<'static>) -> Result<(), Convert
     Ok(())
 }
 
-/// What sdp-types' `Fingerprint::from_str` accepts: after the first space,
-/// `:`-separated groups of an even number of hex digits.
+/// What sdp-types' `Fingerprint::from_str` accepts: a hex fingerprint after the
+/// first space.
 fn fingerprint_parses(fp: &str) -> bool {
-    fp.split_once(' ').is_some_and(|(_, value)| {
-        value
-            .split(':')
-            .all(|g| g.len() % 2 == 0 && g.bytes().all(|b| b.is_ascii_hexdigit()))
-    })
+    fp.split_once(' ')
+        .is_some_and(|(_, value)| is_hex_fingerprint(value))
 }
 
 fn transport(

@@ -97,6 +97,15 @@ fn first_control(s: &str, line_ends_allowed: bool) -> Option<usize> {
     })
 }
 
+/// What sdp-types' `a=fingerprint` reader accepts as the value after the hash:
+/// `:`-separated groups of an even number of hex digits, any case (an empty group
+/// too).
+pub(crate) fn is_hex_fingerprint(value: &str) -> bool {
+    value
+        .split(':')
+        .all(|g| g.len() % 2 == 0 && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// The SDP direction lib-jitsi-meet writes for `senders` (`None` for `rejected`).
 pub(crate) fn direction_of(senders: Senders) -> Option<&'static str> {
     match senders {
@@ -223,6 +232,18 @@ mod tests {
         ) {
             let by_chars = !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control());
             proptest::prop_assert_eq!(is_token(&s), by_chars);
+        }
+    }
+
+    #[test]
+    fn hex_fingerprint_is_what_sdp_types_reads() {
+        for v in [
+            "AA:bb:09", ":", "AABB", "A", "AA:B", "GG", "AA::BB", "é0", "AA:BB:", "0",
+        ] {
+            let sdp_types_reads = format!("sha-256 {v}")
+                .parse::<sdp_types::Fingerprint>()
+                .is_ok();
+            assert_eq!(is_hex_fingerprint(v), sdp_types_reads, "{v:?}");
         }
     }
 
