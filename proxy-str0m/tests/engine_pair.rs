@@ -590,6 +590,20 @@ fn offer_and_candidates(now: Instant, a_addr: SocketAddr) -> (String, Vec<String
     (bare, candidates)
 }
 
+/// A responder engine (at 10.0.0.2:6000, no tracks) that has applied `offer`.
+fn responder_with(now: Instant, offer: String) -> Engine {
+    let mut b = Engine::new(now, vec!["10.0.0.2:6000".parse().unwrap()]);
+    b.handle_command(
+        now,
+        EngineCommand::ApplyOffer {
+            ice_servers: vec![],
+            sdp: offer,
+            tracks: vec![],
+        },
+    );
+    b
+}
+
 #[test]
 fn a_trickled_candidate_is_checked_at_once_not_a_pacing_interval_later() {
     // str0m's ICE agent sends checks only when handed the time, and once it
@@ -598,15 +612,7 @@ fn a_trickled_candidate_is_checked_at_once_not_a_pacing_interval_later() {
     let t0 = Instant::now();
     let a_addr: SocketAddr = "10.0.0.1:5000".parse().unwrap();
     let (offer, candidates) = offer_and_candidates(t0, a_addr);
-    let mut b = Engine::new(t0, vec!["10.0.0.2:6000".parse().unwrap()]);
-    b.handle_command(
-        t0,
-        EngineCommand::ApplyOffer {
-            ice_servers: vec![],
-            sdp: offer,
-            tracks: vec![],
-        },
-    );
+    let mut b = responder_with(t0, offer);
     let (sent, events) = drain_to(&mut b, a_addr);
     assert_eq!(sent, 0, "no candidate of a's yet");
     assert!(events
@@ -636,15 +642,7 @@ fn an_offer_with_candidates_is_checked_as_soon_as_it_is_applied() {
     let (bare, candidates) = offer_and_candidates(t0, a_addr);
     // The offer as str0m wrote it, candidate included.
     let offer = bare.replacen("a=mid:", &format!("a={}\r\na=mid:", candidates[0]), 1);
-    let mut b = Engine::new(t0, vec!["10.0.0.2:6000".parse().unwrap()]);
-    b.handle_command(
-        t0,
-        EngineCommand::ApplyOffer {
-            ice_servers: vec![],
-            sdp: offer,
-            tracks: vec![],
-        },
-    );
+    let mut b = responder_with(t0, offer);
     let (sent, _) = drain_to(&mut b, a_addr);
     assert_eq!(
         sent, 1,
