@@ -234,7 +234,6 @@ struct Attrs<'a> {
     fb_bad: Option<&'a str>,
     fb_first: [u32; 128],
     fb_last: [u32; 128],
-    fb_count: [u16; 128],
     /// Media sections only: the first `a=rtpmap` of each payload type (an index in
     /// `rtpmaps`) before the first that does not parse, which is `rtpmap_bad`.
     rtpmaps: Vec<RtpMap<'a>>,
@@ -261,7 +260,6 @@ impl<'a> Attrs<'a> {
             fb_bad: None,
             fb_first: [NO_FB; 128],
             fb_last: [NO_FB; 128],
-            fb_count: [0; 128],
             rtpmaps: Vec::new(),
             rtpmap_of: [NONE; 128],
             rtpmap_bad: None,
@@ -338,9 +336,6 @@ impl<'a> Attrs<'a> {
             if let Some(last) = self.fb_last.get_mut(i) {
                 *last = at;
             }
-            if let Some(count) = self.fb_count.get_mut(i).filter(|_| kind != "trr-int") {
-                *count = count.saturating_add(1);
-            }
         }
         self.fbs.push(Fb {
             pt,
@@ -362,11 +357,6 @@ impl<'a> Attrs<'a> {
             .zip(&self.names)
             .filter(move |&(_, n)| has && *n == name)
             .map(|(a, _)| a.value.as_deref().unwrap_or_default())
-    }
-
-    /// How many `<rtcp-fb>` payload type `id` gets (a capacity: at most 65535).
-    fn fb_count(&self, id: u8) -> usize {
-        usize::from(self.fb_count.get(usize::from(id)).copied().unwrap_or(0))
     }
 
     /// The `a=rtcp-fb` lines of payload type `id`, in order.
@@ -549,7 +539,7 @@ fn description(
             ptime: None,
             maxptime: None,
             parameters: ma.fmtp(id).map(fmtp_parameters).unwrap_or_default(),
-            rtcp_fbs: Vec::with_capacity(ma.fb_count(id)),
+            rtcp_fbs: Vec::with_capacity(ma.fbs_of(id).filter(|fb| fb.kind != "trr-int").count()),
             rtcp_fb_trr_int: None,
         };
         for fb in ma.fbs_of(id) {
@@ -570,11 +560,9 @@ fn description(
 
     sources(ma, &mut desc)?;
     desc.rtcp_mux = ma.has(Name::RtcpMux);
+    desc.hdrexts
+        .reserve_exact(values(ma, s, Name::Extmap).count());
     for v in values(ma, s, Name::Extmap) {
-        if desc.hdrexts.is_empty() {
-            desc.hdrexts
-                .reserve_exact(values(ma, s, Name::Extmap).count());
-        }
         let (id, senders, uri) = parse_extmap(v).ok_or_else(|| invalid("a=extmap", v))?;
         desc.hdrexts.push(RtpHdrext {
             id: u16::from(id),
@@ -645,9 +633,8 @@ fn sources(ma: &Attrs, desc: &mut RtpDescription<'static>) -> Result<(), Convert
         let ssrc = ssrc.parse::<u32>().map_err(|_| invalid("a=ssrc", ssrc))?;
         let (attr, value) = rest.split_once(':').unwrap_or((rest, ""));
         let attr = attr.trim();
-        let found = match desc.sources.last() {
-            Some(last) if last.ssrc == ssrc => Some(desc.sources.len() - 1),
-            _ if desc.sources.len() <= 16 => desc.sources.iter().position(|s| s.ssrc == ssrc),
+        let found = match desc.sources.len() {
+            0..=16 => desc.sources.iter().position(|s| s.ssrc == ssrc),
             _ => {
                 if index.is_empty() {
                     index.extend(desc.sources.iter().enumerate().map(|(i, s)| (s.ssrc, i)));
