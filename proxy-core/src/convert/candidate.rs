@@ -13,7 +13,7 @@ use crate::error::ConvertError;
 use crate::jingle::{Candidate, CandidateType};
 
 use super::invalid;
-use super::to_sdp::push_u64;
+use crate::jingle::write::push_u64;
 
 /// Writes a Jingle candidate as an SDP candidate attribute value
 /// (`candidate:<foundation> <component> <protocol> <priority> <ip> <port> typ <type>

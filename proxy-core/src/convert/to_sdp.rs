@@ -21,6 +21,7 @@ use crate::jingle::{
 
 use super::candidate::{check_candidate, write_candidate};
 use super::{check_text, check_token, direction_of, invalid, is_hex_fingerprint};
+use crate::jingle::write::push_u64;
 
 /// The RTP profile every content uses (DTLS-SRTP with feedback).
 const PROTO: &str = "UDP/TLS/RTP/SAVPF";
@@ -426,46 +427,4 @@ fn attribute_value(out: &mut String, name: &str, value: &str) {
     out.push(':');
     out.push_str(value);
     out.push_str("\r\n");
-}
-
-/// Appends `n` in decimal, without allocating.
-pub(super) fn push_u64(out: &mut String, mut n: u64) {
-    // u64::MAX has 20 digits.
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    for d in digits.iter_mut().rev() {
-        *d = b'0' + (n % 10) as u8;
-        start -= 1;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    // ASCII digits: always UTF-8.
-    out.push_str(std::str::from_utf8(digits.get(start..).unwrap_or_default()).unwrap_or_default());
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn push_u64_writes_decimal() {
-        for n in [
-            0,
-            1,
-            9,
-            10,
-            99,
-            100,
-            127,
-            90_000,
-            u64::from(u32::MAX),
-            u64::MAX,
-        ] {
-            let mut s = String::from("x");
-            push_u64(&mut s, n);
-            assert_eq!(s, format!("x{n}"));
-        }
-    }
 }

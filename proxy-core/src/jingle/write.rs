@@ -117,7 +117,7 @@ impl W<'_> {
         self.out.push(' ');
         self.out.push_str(name);
         self.out.push_str("=\"");
-        push_u32(self.out, value);
+        push_u64(self.out, value.into());
         self.out.push('"');
     }
 
@@ -495,23 +495,23 @@ const ESCAPE_START: [bool; 256] = {
     t
 };
 
-/// Appends the decimal digits of `n` without allocating.
-fn push_u32(out: &mut String, mut n: u32) {
-    let mut buf = [0u8; 10];
-    let mut i = buf.len();
-    // A u32 has at most 10 digits, so `i` stays within `buf`.
-    loop {
-        i -= 1;
-        // `n % 10` is below 10, so the digit is ASCII.
-        buf[i] = b'0' + (n % 10) as u8;
+/// Appends `n` in decimal, without allocating. Both writers (XML and SDP) call it
+/// for every number; inlined, it costs them nothing over a local copy.
+#[inline]
+pub(crate) fn push_u64(out: &mut String, mut n: u64) {
+    // u64::MAX has 20 digits.
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        start -= 1;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    for &b in &buf[i..] {
-        out.push(char::from(b));
-    }
+    // ASCII digits: always UTF-8.
+    out.push_str(std::str::from_utf8(digits.get(start..).unwrap_or_default()).unwrap_or_default());
 }
 
 #[cfg(test)]
@@ -581,10 +581,21 @@ mod tests {
 
     #[test]
     fn numbers_without_allocation() {
-        for n in [0, 7, 10, 99, 100, 4_294_967_295] {
-            let mut out = String::new();
-            push_u32(&mut out, n);
-            assert_eq!(out, n.to_string());
+        for n in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            127,
+            90_000,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
+            let mut s = String::from("x");
+            push_u64(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
         }
     }
 
