@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use crate::error::ConvertError;
 use crate::jingle::{Candidate, CandidateType};
 
-use super::invalid;
+use super::{invalid, is_token};
 use crate::jingle::write::push_u64;
 
 /// Writes a Jingle candidate as an SDP candidate attribute value
@@ -78,9 +78,9 @@ fn keep(ch: char) -> bool {
     !ch.is_whitespace() && !ch.is_control()
 }
 
-/// Whether `s` has nothing [`push_clean`] would drop.
+/// Whether `s` has nothing [`push_clean`] would drop (what a token is, or empty).
 fn is_clean(s: &str) -> bool {
-    s.chars().all(keep)
+    s.is_empty() || is_token(s)
 }
 
 /// Appends `s` without whitespace or control characters (so a field stays one token).

@@ -152,7 +152,7 @@ pub(crate) fn check_token<'a>(what: &'static str, s: &'a str) -> Result<&'a str,
 /// Whether `s` is non-empty with no white space or control characters. Text of
 /// printable ASCII only (nearly every value) is one by a byte scan, 16 bytes at a
 /// time; anything else goes through the character check.
-fn is_token(s: &str) -> bool {
+pub(crate) fn is_token(s: &str) -> bool {
     /// Outside `!`..=`~`: space, a control, DEL or part of a non-ASCII character.
     fn unusual(b: u8) -> bool {
         b.wrapping_sub(b'!') > b'~' - b'!'
