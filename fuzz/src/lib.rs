@@ -18,7 +18,7 @@ macro_rules! vector {
     ($name:literal) => {
         (
             $name,
-            include_str!(concat!(env!("PROXY_VECTORS_DIR"), "/", $name)),
+            include_str!(concat!("../../proxy-core/tests/vectors/", $name)),
         )
     };
 }
@@ -38,8 +38,8 @@ pub const VECTORS: [(&str, &str); 9] = [
 
 /// The two whole sessions lib-jitsi-meet produced, one JSON object a line.
 pub const SESSIONS: [&str; 2] = [
-    include_str!(concat!(env!("PROXY_VECTORS_DIR"), "/happy.jsonl")),
-    include_str!(concat!(env!("PROXY_VECTORS_DIR"), "/audio-video.jsonl")),
+    include_str!("../../proxy-core/tests/vectors/happy.jsonl"),
+    include_str!("../../proxy-core/tests/vectors/audio-video.jsonl"),
 ];
 
 /// The message templates and SDPs, built once.

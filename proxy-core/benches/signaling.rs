@@ -17,9 +17,7 @@
 //! Run with `cargo bench -p proxy-core --bench signaling`; results and analysis
 //! are in `benches/RESULTS.md`.
 //!
-//! The vectors are read at run time from `shared/vectors/lib-jitsi-meet`, found
-//! by searching upward from the crate (the checkout may sit beside `shared/` or
-//! under a worktree).
+//! The vectors are read at run time from `tests/vectors` (see its README).
 #![deny(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -113,14 +111,9 @@ fn count_allocs_with<I, R>(mut setup: impl FnMut() -> I, mut f: impl FnMut(I) ->
 // Inputs
 // ---------------------------------------------------------------------------
 
-/// `shared/vectors/lib-jitsi-meet`, found above the crate.
+/// The captured lib-jitsi-meet messages, `tests/vectors`.
 fn vectors_dir() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|a| a.join("shared/vectors/lib-jitsi-meet"))
-        .find(|p| p.is_dir())
-        .unwrap_or_else(|| panic!("no shared/vectors/lib-jitsi-meet above {manifest:?}"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
 }
 
 fn vector(name: &str) -> String {

@@ -1,4 +1,4 @@
-//! Jingle <-> SDP against the real lib-jitsi-meet messages (`shared/vectors`) and
+//! Jingle <-> SDP against the real lib-jitsi-meet messages (`tests/vectors`) and
 //! against SDP written by str0m 0.25 (`tests/fixtures`).
 
 mod common;

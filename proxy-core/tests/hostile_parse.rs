@@ -75,13 +75,11 @@ fn invalid(e: ParseError) -> (&'static str, &'static str, String) {
 }
 
 fn vector_04() -> String {
-    let manifest = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let path = manifest
-        .ancestors()
-        .map(|a| a.join("shared/vectors/lib-jitsi-meet/04-transport-info.sender-to-receiver.xml"))
-        .find(|p| p.is_file())
-        .expect("vector 04 above the crate");
-    std::fs::read_to_string(path).expect("vector 04")
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors/04-transport-info.sender-to-receiver.xml"
+    ))
+    .expect("vector 04")
 }
 
 // ---- size and depth ----

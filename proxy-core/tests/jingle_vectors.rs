@@ -1,5 +1,5 @@
 //! The parser and writer against the real lib-jitsi-meet messages in
-//! `shared/vectors/lib-jitsi-meet`: everything parses, the parsed values are what
+//! `tests/vectors`: everything parses, the parsed values are what
 //! the messages say, and writing a parsed message gives back the same bytes.
 
 mod common;

@@ -179,8 +179,11 @@ proptest! {
 fn vectors() -> &'static Vectors {
     static V: OnceLock<Vectors> = OnceLock::new();
     V.get_or_init(|| {
-        Vectors::load_from_ancestors(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
-            .unwrap_or_else(|e| panic!("{e}"))
+        Vectors::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/vectors"
+        )))
+        .unwrap_or_else(|e| panic!("{e}"))
     })
 }
 
@@ -464,8 +467,9 @@ fn regression_local_candidates_beyond_the_parser_limit_are_sent_in_one_unparsabl
 /// directions agree (reject such a media in `jingle_to_sdp`).
 #[test]
 fn regression_jingle_to_sdp_writes_media_that_sdp_to_jingle_rejects() {
-    let mut vector = prop_support::Vectors::load_from_ancestors(std::path::Path::new(env!(
-        "CARGO_MANIFEST_DIR"
+    let mut vector = prop_support::Vectors::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors"
     )))
     .expect("vectors");
     let accept = vector.messages.swap_remove(1); // 02-session-accept

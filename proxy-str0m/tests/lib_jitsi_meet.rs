@@ -1,5 +1,5 @@
 //! A [`ProxyConnection`] receiver fed the real messages a lib-jitsi-meet sender
-//! wrote in Chromium (`shared/vectors/lib-jitsi-meet`): it must answer them,
+//! wrote in Chromium (proxy-core's `tests/vectors`): it must answer them,
 //! report the tracks, and start ICE towards the trickled candidates.
 
 use std::net::SocketAddr;
@@ -14,16 +14,9 @@ use proxy_str0m::{Event, Output, ProxyConfig, ProxyConnection, Transmit};
 
 const SENDER: &str = "sender@example.com/s1";
 
+/// The captured lib-jitsi-meet messages, kept in proxy-core's `tests/vectors`.
 fn vectors_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("PROXY_VECTORS_DIR") {
-        return dir.into();
-    }
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|a| a.join("shared/vectors/lib-jitsi-meet"))
-        .find(|p| p.is_dir())
-        .unwrap_or_else(|| panic!("no shared/vectors/lib-jitsi-meet above {manifest:?}"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../proxy-core/tests/vectors")
 }
 
 fn vector(name: &str) -> String {

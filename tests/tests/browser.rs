@@ -752,16 +752,9 @@ fn udp_only(mut shape: Shape) -> Shape {
     shape
 }
 
-fn vectors_dir() -> Option<PathBuf> {
-    let mut dir = Some(repo_root());
-    while let Some(d) = dir {
-        let v = d.join("shared/vectors/lib-jitsi-meet");
-        if v.is_dir() {
-            return Some(v);
-        }
-        dir = d.parent().map(Path::to_path_buf);
-    }
-    None
+/// The captured lib-jitsi-meet messages, kept in proxy-core's `tests/vectors`.
+fn vectors_dir() -> PathBuf {
+    repo_root().join("proxy-core/tests/vectors")
 }
 
 /// The transport-info IQs among `iqs` as one, with all their candidates in the first
@@ -797,14 +790,7 @@ fn jingle_of(iq: &str) -> Jingle<'static> {
 #[test]
 fn jingle_from_browser_has_the_structure_of_lib_jitsi_meet() {
     let Some(_guard) = setup() else { return };
-    let Some(vectors) = vectors_dir() else {
-        assert!(
-            !ci(),
-            "shared/vectors/lib-jitsi-meet not found above the repository"
-        );
-        eprintln!("SKIPPED: no shared/vectors/lib-jitsi-meet above the repository");
-        return;
-    };
+    let vectors = vectors_dir();
     let out = tmp_file("browser-shape.ivf");
     let (mut s, connected) = browser_to_receive(false, json!({"video": true}), &out);
     connected.expect("Rust side did not connect");
@@ -914,10 +900,7 @@ fn rust_send_to_browser_decodes_and_terminate_closes_the_page() {
     // The session-accept and transport-info built from Chromium's answer have the
     // structure of lib-jitsi-meet's (vectors 02 and 05); the content names are the mids
     // of the Rust offer (str0m's, not "0").
-    let Some(vectors) = vectors_dir() else {
-        assert!(!ci(), "shared/vectors/lib-jitsi-meet not found");
-        return;
-    };
+    let vectors = vectors_dir();
     let offer_names: Vec<String> = s
         .from_rust
         .iter()
@@ -1123,14 +1106,7 @@ fn browser_closing_without_signaling_is_detected_by_rust() {
 /// as SDP candidates for the right mid.
 #[test]
 fn bridge_round_trips_lib_jitsi_meet_vectors() {
-    let Some(vectors) = vectors_dir() else {
-        assert!(
-            !ci(),
-            "shared/vectors/lib-jitsi-meet not found above the repository"
-        );
-        eprintln!("SKIPPED: no shared/vectors/lib-jitsi-meet above the repository");
-        return;
-    };
+    let vectors = vectors_dir();
     let read = |f: &str| std::fs::read_to_string(vectors.join(f)).expect("vector");
     let mut bridge = Bridge::new(BROWSER_JID, RUST_JID);
     for (offer, answer) in [

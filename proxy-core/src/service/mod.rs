@@ -341,7 +341,8 @@ impl ProxyConnectionService {
             CloseReason::PeerRestarted
             | CloseReason::Terminated { .. }
             | CloseReason::PeerError { .. }
-            | CloseReason::Unavailable => None,
+            | CloseReason::Unavailable
+            | CloseReason::PeerClosed => None,
         };
         if let Some(mut jingle) = notify {
             jingle.sid = Some(s.sid.clone().into());

@@ -294,6 +294,9 @@ pub enum CloseReason {
     },
     /// The peer said it is unavailable.
     Unavailable,
+    /// The peer closed its peer connection: its DTLS close_notify arrived, with no
+    /// Jingle (lib-jitsi-meet's `stop()` and a browser's `pc.close()` send none).
+    PeerClosed,
     /// No session-accept arrived in time.
     AcceptTimeout,
     /// ICE did not connect in time.
@@ -316,6 +319,7 @@ impl std::fmt::Display for CloseReason {
             CloseReason::Terminated { condition } => write!(f, "peer terminated ({condition})"),
             CloseReason::PeerError { details } => write!(f, "peer reported an error ({details})"),
             CloseReason::Unavailable => f.write_str("peer unavailable"),
+            CloseReason::PeerClosed => f.write_str("peer closed its connection (DTLS close)"),
             CloseReason::AcceptTimeout => f.write_str("no session-accept in time"),
             CloseReason::IceTimeout => f.write_str("ICE did not connect in time"),
             CloseReason::ConnectivityLost => f.write_str("connectivity lost"),

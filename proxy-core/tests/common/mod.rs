@@ -14,18 +14,9 @@ pub const SENDER: &str = "sender@example.com/s1";
 pub const RECEIVER: &str = "receiver@example.com/r1";
 pub const INTRUDER: &str = "intruder@example.com/i1";
 
-/// `shared/vectors/lib-jitsi-meet`, found above the crate (the checkout may be a
-/// git worktree at any depth), or `$PROXY_VECTORS_DIR`.
+/// The captured lib-jitsi-meet messages, `tests/vectors` (see its README).
 pub fn vectors_dir() -> std::path::PathBuf {
-    if let Some(dir) = std::env::var_os("PROXY_VECTORS_DIR") {
-        return dir.into();
-    }
-    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|a| a.join("shared/vectors/lib-jitsi-meet"))
-        .find(|p| p.is_dir())
-        .unwrap_or_else(|| panic!("no shared/vectors/lib-jitsi-meet above {manifest:?}"))
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
 }
 
 pub fn vector(name: &str) -> String {

@@ -40,7 +40,7 @@ pub const JIDS: [&str; 3] = [
     "intruder@example.com/i1",
 ];
 
-/// The lib-jitsi-meet vectors (in `shared/vectors/lib-jitsi-meet/`) used as messages.
+/// The lib-jitsi-meet vectors (in proxy-core's `tests/vectors/`) used as messages.
 pub const VECTOR_FILES: [&str; 9] = [
     "01-session-initiate.sender-to-receiver.xml",
     "02-session-accept.receiver-to-sender.xml",
@@ -385,14 +385,8 @@ impl Vectors {
         }
     }
 
-    /// Reads [`VECTOR_FILES`] from `shared/vectors/lib-jitsi-meet`, found by
-    /// walking up from `start` (the repository sits next to `shared/`).
-    pub fn load_from_ancestors(start: &std::path::Path) -> Result<Vectors, String> {
-        let dir = start
-            .ancestors()
-            .map(|a| a.join("shared/vectors/lib-jitsi-meet"))
-            .find(|d| d.is_dir())
-            .ok_or_else(|| format!("no shared/vectors/lib-jitsi-meet above {}", start.display()))?;
+    /// Reads [`VECTOR_FILES`] from `dir` (proxy-core's `tests/vectors`).
+    pub fn load(dir: &std::path::Path) -> Result<Vectors, String> {
         let mut files = Vec::new();
         for name in VECTOR_FILES {
             let path = dir.join(name);

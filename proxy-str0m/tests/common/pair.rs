@@ -432,18 +432,9 @@ impl Pair {
     }
 }
 
-/// `shared/vectors/lib-jitsi-meet`, found above the crate (the workspace may be
-/// a git worktree at any depth), or `$PROXY_VECTORS_DIR`.
+/// The captured lib-jitsi-meet messages, kept in proxy-core's `tests/vectors`.
 pub fn vectors_dir() -> std::path::PathBuf {
-    if let Some(dir) = std::env::var_os("PROXY_VECTORS_DIR") {
-        return dir.into();
-    }
-    let manifest = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|a| a.join("shared/vectors/lib-jitsi-meet"))
-        .find(|p| p.is_dir())
-        .unwrap_or_else(|| panic!("no shared/vectors/lib-jitsi-meet above {manifest:?}"))
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../proxy-core/tests/vectors")
 }
 
 pub fn assert_frames_match(got: &[&Frame], sent: &[(Duration, Vec<u8>)]) {
