@@ -18,6 +18,17 @@ apt_install() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# Rust 1.89 or newer (str0m 0.25 needs it).
+rust_minor=$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')
+if [ "${rust_minor:-0}" -lt 89 ]; then
+  rustup update stable || fail "Rust 1.89 or newer is required ($(rustc --version))"
+fi
+
+# A C compiler: aws-lc-sys builds C code.
+if ! command -v cc >/dev/null; then
+  apt_install build-essential || fail "a C compiler (cc) is required and could not be installed"
+fi
+
 # ffmpeg/ffprobe: tests check the IVF the program writes with them.
 if ! command -v ffprobe >/dev/null; then
   apt_install ffmpeg || fail "ffmpeg (ffprobe) is required and could not be installed"
@@ -39,6 +50,9 @@ cargo fmt --all -- --check
 
 say "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+say "rustdoc (broken or private links are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
 say "browser test prerequisites (chromium, playwright-core)"
 browser/run.sh --install
