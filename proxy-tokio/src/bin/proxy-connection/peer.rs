@@ -663,7 +663,8 @@ impl Recorder {
             let name = path.display().to_string();
             let file = File::create(path)
                 .map_err(|e| Failure::File(format!("cannot create {name}: {e}")))?;
-            let writer = IvfWriter::new(BufWriter::new(file), header)
+            // Room for a whole frame: each reaches the file in one write at the flush.
+            let writer = IvfWriter::new(BufWriter::with_capacity(1 << 20, file), header)
                 .map_err(|e| Failure::File(format!("cannot write {name}: {e}")))?;
             (Sink::File(writer), name)
         };
