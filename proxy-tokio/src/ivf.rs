@@ -32,10 +32,14 @@
 //! records in the 90 kHz RTP clock from pts 0 (the exact RTP times, what a reader
 //! following the file or the `--out -` stream sees) and, when the file is finished,
 //! sets the timebase to the mean frame interval ([`frame_rate_timebase`]) and
-//! rewrites each frame's pts in it: the frame count is the number of frames and
-//! ffprobe's duration is `frames x interval`, the recorded span plus one frame. A
-//! clip sent at 30 fps comes back with timebase 1/30 and pts 0, 1, 2 ... exactly; a
-//! browser's jittery capture times are rounded to the nearest mean interval.
+//! rewrites each frame's pts as its index: the frame count is the number of frames
+//! and ffprobe's duration is `frames x interval`, the recorded span plus one frame.
+//! A clip sent at 30 fps comes back with timebase 1/30 and pts 0, 1, 2 ... exactly
+//! (the times it had); a browser's irregular capture is evened out over its span
+//! (whole pts in a one-frame unit, increasing, from 0 to `frames - 1`, leave no other
+//! choice). Rounding each time to the nearest unit instead pushed colliding frames
+//! past the end: 93 frames of a browser share ended at pts 95 while ffprobe's
+//! duration said 93.
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::time::Duration;
@@ -445,20 +449,20 @@ impl<W: Write + Seek> IvfWriter<W> {
     }
 
     /// Like [`finish`](Self::finish), but first changes the timebase to the mean
-    /// frame interval and rewrites each frame's pts in it (see [`frame_rate_timebase`]),
-    /// so that the header's frame count is also its duration as ffmpeg reads it.
+    /// frame interval (see [`frame_rate_timebase`]) and rewrites each frame's pts as
+    /// its index, so that the header's frame count is also the duration ffmpeg reads.
     /// Returns the writer and the final header.
     pub fn finish_at_frame_rate(mut self) -> io::Result<(W, IvfHeader)> {
         let mut header = self.header();
         let index = self.index.take().unwrap_or_default();
         let pts: Vec<u64> = index.iter().map(|(_, p)| *p).collect();
-        if let Some(retimed) = frame_rate_timebase(&header, &pts) {
-            for ((offset, _), new_pts) in index.iter().zip(&retimed.pts) {
+        if let Some((num, den)) = frame_rate_timebase(&header, &pts) {
+            for (i, (offset, _)) in index.iter().enumerate() {
                 self.inner.seek(SeekFrom::Start(offset + 4))?;
-                self.inner.write_all(&new_pts.to_le_bytes())?;
+                self.inner.write_all(&(i as u64).to_le_bytes())?;
             }
-            header.timebase_num = retimed.num;
-            header.timebase_den = retimed.den;
+            header.timebase_num = num;
+            header.timebase_den = den;
         }
         self.rewrite_header(&header)?;
         Ok((self.inner, header))
@@ -472,28 +476,18 @@ impl<W: Write + Seek> IvfWriter<W> {
     }
 }
 
-/// A timebase of one mean frame interval and the frames' pts in it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Retimed {
-    /// Timebase numerator.
-    pub num: u32,
-    /// Timebase denominator.
-    pub den: u32,
-    /// The frames' new pts, strictly increasing, the first 0 and the last `n - 1`.
-    pub pts: Vec<u64>,
-}
-
 /// The timebase that makes an IVF header's frame count also right as a duration.
 ///
 /// ffmpeg's IVF demuxer reads the header's "frame count" field as the stream's
 /// duration in timebase units (and its muxer writes a duration there). Both readings
 /// agree only when one timebase unit is one frame: this returns the timebase
-/// `span / (n - 1)` (the mean frame interval, `span` = last pts - first pts, as an
-/// exact reduced fraction when it fits in 32 bits) and each frame's pts in it, rounded
-/// to the nearest unit and kept strictly increasing. Frames at a steady rate (every
-/// pts a multiple of the interval) keep their exact times: 90 kHz pts 0, 3000, 6000 ...
-/// become pts 0, 1, 2 ... in 1/30. `None` for fewer than two frames or a zero span.
-pub fn frame_rate_timebase(header: &IvfHeader, pts: &[u64]) -> Option<Retimed> {
+/// `span / (n - 1)`, the mean frame interval of frames at `pts` (`span` = last - first,
+/// in `header`'s timebase), as an exact reduced fraction when it fits in 32 bits.
+/// In it, frame `i` has pts `i`: `n` strictly increasing whole pts from 0 whose last
+/// is `n - 1` can be nothing else. Frames at a steady rate keep their exact times (90
+/// kHz pts 0, 3000, 6000 ... become 0, 1, 2 ... in 1/30); an irregular capture is
+/// evened out over its span. `None` for fewer than two frames or a zero span.
+pub fn frame_rate_timebase(header: &IvfHeader, pts: &[u64]) -> Option<(u32, u32)> {
     let (&first, &last) = (pts.first()?, pts.last()?);
     let n = pts.len() as u128;
     let span = u128::from(last.checked_sub(first)?);
@@ -513,22 +507,7 @@ pub fn frame_rate_timebase(header: &IvfHeader, pts: &[u64]) -> Option<Retimed> {
         den = (den + k / 2) / k;
     }
     let (num, den) = (u32::try_from(num).ok()?, u32::try_from(den).ok()?);
-    if num == 0 || den == 0 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(pts.len());
-    let mut prev: Option<u64> = None;
-    for &p in pts {
-        let t = u128::from(p.saturating_sub(first));
-        let rounded = (t * (n - 1) * 2 + span) / (span * 2);
-        let mut q = u64::try_from(rounded).unwrap_or(u64::MAX);
-        if let Some(prev) = prev {
-            q = q.max(prev.saturating_add(1));
-        }
-        out.push(q);
-        prev = Some(q);
-    }
-    Some(Retimed { num, den, pts: out })
+    (num != 0 && den != 0).then_some((num, den))
 }
 
 fn gcd(mut a: u128, mut b: u128) -> u128 {
@@ -838,24 +817,20 @@ mod tests {
     fn frame_rate_timebase_keeps_steady_rtp_times_exact() {
         let rtp = IvfHeader::vp8(1, 1, 90_000);
         let pts: Vec<u64> = (0..150).map(|i| i * 3000).collect();
-        let r = frame_rate_timebase(&rtp, &pts).unwrap();
-        assert_eq!((r.num, r.den), (1, 30));
-        assert_eq!(r.pts, (0..150).collect::<Vec<u64>>());
-        // A jittery capture: times rounded to the nearest mean interval, increasing.
+        assert_eq!(frame_rate_timebase(&rtp, &pts), Some((1, 30)));
+        // A jittery capture: its mean interval.
         let jitter = [0, 2970, 6030, 9000, 11_970, 15_030, 18_000];
-        let r = frame_rate_timebase(&rtp, &jitter).unwrap();
-        assert_eq!(r.pts, vec![0, 1, 2, 3, 4, 5, 6]);
-        assert_eq!((r.num, r.den), (1, 30));
-        // Two frames closer than half an interval still get distinct pts.
-        let r = frame_rate_timebase(&rtp, &[0, 10, 20, 9000]).unwrap();
-        assert_eq!(r.pts, vec![0, 1, 2, 3]);
+        assert_eq!(frame_rate_timebase(&rtp, &jitter), Some((1, 30)));
+        // 4 frames over 9000 ticks: 3000 ticks each, whatever the spacing.
+        assert_eq!(frame_rate_timebase(&rtp, &[0, 10, 20, 9000]), Some((1, 30)));
+        assert_eq!(frame_rate_timebase(&rtp, &[0, 3003]), Some((1001, 30_000)));
         // Nothing to compute from.
         assert_eq!(frame_rate_timebase(&rtp, &[]), None);
         assert_eq!(frame_rate_timebase(&rtp, &[5]), None);
         assert_eq!(frame_rate_timebase(&rtp, &[7, 7]), None);
         // A span whose exact fraction does not fit in 32 bits is approximated.
-        let r = frame_rate_timebase(&rtp, &[0, 1, u64::from(u32::MAX) * 3 + 7]).unwrap();
-        let unit = f64::from(r.num) / f64::from(r.den);
+        let (num, den) = frame_rate_timebase(&rtp, &[0, 1, u64::from(u32::MAX) * 3 + 7]).unwrap();
+        let unit = f64::from(num) / f64::from(den);
         let want = (f64::from(u32::MAX) * 3.0 + 7.0) / 2.0 / 90_000.0;
         assert!((unit / want - 1.0).abs() < 1e-6, "{unit} vs {want}");
     }
@@ -865,7 +840,12 @@ mod tests {
         let mut w = IvfWriter::new(Cursor::new(Vec::new()), IvfHeader::vp8(0, 0, 90_000)).unwrap();
         w.set_dimensions(320, 180);
         for i in 0..10u64 {
-            w.write_frame(i * 3000, &[i as u8; 5]).unwrap();
+            // Jitter of up to 1 ms: evened out to the mean interval.
+            w.write_frame(
+                i * 3000 + [0, 90, 45][i as usize % 3] * u64::from(i < 9),
+                &[i as u8; 5],
+            )
+            .unwrap();
         }
         let (cursor, header) = w.finish_at_frame_rate().unwrap();
         assert_eq!((header.timebase_num, header.timebase_den), (1, 30));
