@@ -175,7 +175,10 @@ pub async fn send(args: SendArgs) -> Result<(), Failure> {
                     phase = Phase::Stopping;
                     timer.as_mut().reset(tokio::time::Instant::now() + STOP_WAIT);
                 }
-                Phase::Stopping => break Some(CloseReason::LocalStop),
+                Phase::Stopping => {
+                    log!(SIDE, "no close event {} after our stop", fmt_time(STOP_WAIT));
+                    break Some(CloseReason::LocalStop);
+                }
             },
         }
     };
