@@ -18,7 +18,28 @@
 //! [`IvfReader`] is bounded (frame size limit, header size limit) and reports
 //! every malformation as an [`IvfError`]; it never panics on a hostile file.
 //! [`IvfWriter`] writes a header with a zero frame count and fixes the count
-//! (and, if learned late, the dimensions) in [`IvfWriter::finish`].
+//! (and, if learned late, the dimensions) in [`IvfWriter::finish`]; to a pipe
+//! ([`IvfWriter::stream`]) the count stays 0.
+//!
+//! ## Timebase of recordings
+//!
+//! The header's "frame count" field has two readings: libvpx writes the number of
+//! frames there, ffmpeg's demuxer reads it as the stream's *duration in timebase
+//! units* (its muxer writes `frames * mean pts step`). A received file in the 90 kHz
+//! RTP clock with its frame count there showed `Duration: 00:00:00.00` in ffprobe
+//! (150 frames = 150/90000 s). Both readings agree only when one timebase unit is one
+//! frame, so [`IvfWriter::finish_at_frame_rate`] (what `proxy-connection` uses)
+//! records in the 90 kHz RTP clock from pts 0 (the exact RTP times, what a reader
+//! following the file or the `--out -` stream sees) and, when the file is finished,
+//! sets the timebase to the mean frame interval ([`frame_rate_timebase`]) and
+//! rewrites each frame's pts as its index: the frame count is the number of frames
+//! and ffprobe's duration is `frames x interval`, the recorded span plus one frame.
+//! A clip sent at 30 fps comes back with timebase 1/30 and pts 0, 1, 2 ... exactly
+//! (the times it had); a browser's irregular capture is evened out over its span
+//! (whole pts in a one-frame unit, increasing, from 0 to `frames - 1`, leave no other
+//! choice). Rounding each time to the nearest unit instead pushed colliding frames
+//! past the end: 93 frames of a browser share ended at pts 95 while ffprobe's
+//! duration said 93.
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::time::Duration;
@@ -335,17 +356,35 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-/// Writes an IVF file.
+/// Writes an IVF file or stream.
+///
+/// Any `Write` can take frames (a pipe, stdout); finishing, which rewrites the
+/// header (and, for [`finish_at_frame_rate`](Self::finish_at_frame_rate), the
+/// timestamps), needs `Seek`.
 #[derive(Debug)]
-pub struct IvfWriter<W: Write + Seek> {
+pub struct IvfWriter<W: Write> {
     inner: W,
     header: IvfHeader,
     frames: u32,
+    /// Bytes written so far.
+    pos: u64,
+    /// Per frame: offset of its 12-byte header and its pts (kept for files only).
+    index: Option<Vec<(u64, u64)>>,
 }
 
-impl<W: Write + Seek> IvfWriter<W> {
+impl<W: Write> IvfWriter<W> {
     /// Writes `header` (its frame count is ignored and fixed by [`finish`](Self::finish)).
-    pub fn new(mut inner: W, header: IvfHeader) -> io::Result<IvfWriter<W>> {
+    pub fn new(inner: W, header: IvfHeader) -> io::Result<IvfWriter<W>> {
+        IvfWriter::start(inner, header, true)
+    }
+
+    /// Writes `header` with a zero frame count to a stream that will not be
+    /// finished (e.g. a pipe): no per-frame index is kept.
+    pub fn stream(inner: W, header: IvfHeader) -> io::Result<IvfWriter<W>> {
+        IvfWriter::start(inner, header, false)
+    }
+
+    fn start(mut inner: W, header: IvfHeader, keep_index: bool) -> io::Result<IvfWriter<W>> {
         let mut h = header;
         h.frame_count = 0;
         inner.write_all(&h.to_bytes())?;
@@ -353,6 +392,8 @@ impl<W: Write + Seek> IvfWriter<W> {
             inner,
             header: h,
             frames: 0,
+            pos: FILE_HEADER_LEN as u64,
+            index: keep_index.then(Vec::new),
         })
     }
 
@@ -365,8 +406,17 @@ impl<W: Write + Seek> IvfWriter<W> {
         h[4..12].copy_from_slice(&pts.to_le_bytes());
         self.inner.write_all(&h)?;
         self.inner.write_all(data)?;
+        if let Some(index) = &mut self.index {
+            index.push((self.pos, pts));
+        }
+        self.pos += (FRAME_HEADER_LEN + data.len()) as u64;
         self.frames = self.frames.saturating_add(1);
         Ok(())
+    }
+
+    /// Flushes what was written, so that a reader following the file sees whole frames.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 
     /// Sets the dimensions written by [`finish`](Self::finish) (e.g. learned from the
@@ -388,16 +438,83 @@ impl<W: Write + Seek> IvfWriter<W> {
     pub fn frames(&self) -> u32 {
         self.frames
     }
+}
 
+impl<W: Write + Seek> IvfWriter<W> {
     /// Rewrites the header with the frame count, flushes, and returns the writer.
     pub fn finish(mut self) -> io::Result<W> {
-        let end = self.inner.stream_position()?;
-        self.inner.seek(SeekFrom::Start(0))?;
-        self.inner.write_all(&self.header().to_bytes())?;
-        self.inner.seek(SeekFrom::Start(end))?;
-        self.inner.flush()?;
+        let header = self.header();
+        self.rewrite_header(&header)?;
         Ok(self.inner)
     }
+
+    /// Like [`finish`](Self::finish), but first changes the timebase to the mean
+    /// frame interval (see [`frame_rate_timebase`]) and rewrites each frame's pts as
+    /// its index, so that the header's frame count is also the duration ffmpeg reads.
+    /// Returns the writer and the final header.
+    pub fn finish_at_frame_rate(mut self) -> io::Result<(W, IvfHeader)> {
+        let mut header = self.header();
+        let index = self.index.take().unwrap_or_default();
+        let pts: Vec<u64> = index.iter().map(|(_, p)| *p).collect();
+        if let Some((num, den)) = frame_rate_timebase(&header, &pts) {
+            for (i, (offset, _)) in index.iter().enumerate() {
+                self.inner.seek(SeekFrom::Start(offset + 4))?;
+                self.inner.write_all(&(i as u64).to_le_bytes())?;
+            }
+            header.timebase_num = num;
+            header.timebase_den = den;
+        }
+        self.rewrite_header(&header)?;
+        Ok((self.inner, header))
+    }
+
+    fn rewrite_header(&mut self, header: &IvfHeader) -> io::Result<()> {
+        self.inner.seek(SeekFrom::Start(0))?;
+        self.inner.write_all(&header.to_bytes())?;
+        self.inner.seek(SeekFrom::Start(self.pos))?;
+        self.inner.flush()
+    }
+}
+
+/// The timebase that makes an IVF header's frame count also right as a duration.
+///
+/// ffmpeg's IVF demuxer reads the header's "frame count" field as the stream's
+/// duration in timebase units (and its muxer writes a duration there). Both readings
+/// agree only when one timebase unit is one frame: this returns the timebase
+/// `span / (n - 1)`, the mean frame interval of frames at `pts` (`span` = last - first,
+/// in `header`'s timebase), as an exact reduced fraction when it fits in 32 bits.
+/// In it, frame `i` has pts `i`: `n` strictly increasing whole pts from 0 whose last
+/// is `n - 1` can be nothing else. Frames at a steady rate keep their exact times (90
+/// kHz pts 0, 3000, 6000 ... become 0, 1, 2 ... in 1/30); an irregular capture is
+/// evened out over its span. `None` for fewer than two frames or a zero span.
+pub fn frame_rate_timebase(header: &IvfHeader, pts: &[u64]) -> Option<(u32, u32)> {
+    let (&first, &last) = (pts.first()?, pts.last()?);
+    let n = pts.len() as u128;
+    let span = u128::from(last.checked_sub(first)?);
+    if n < 2 || span == 0 {
+        return None;
+    }
+    // unit = num0/den0 s; new unit = (num0/den0) * span / (n - 1).
+    let mut num = u128::from(header.timebase_num) * span;
+    let mut den = u128::from(header.timebase_den) * (n - 1);
+    let g = gcd(num, den);
+    (num, den) = (num / g, den / g);
+    let max = u128::from(u32::MAX);
+    if num > max || den > max {
+        // Not representable exactly: the nearest fraction with 32-bit terms.
+        let k = num.max(den).div_ceil(max);
+        num = (num + k / 2) / k;
+        den = (den + k / 2) / k;
+    }
+    let (num, den) = (u32::try_from(num).ok()?, u32::try_from(den).ok()?);
+    (num != 0 && den != 0).then_some((num, den))
+}
+
+fn gcd(mut a: u128, mut b: u128) -> u128 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a.max(1)
 }
 
 /// Facts read from the start of a VP8 frame (RFC 6386 §9.1).
@@ -694,6 +811,71 @@ mod tests {
         let h = IvfHeader::vp8(1, 1, 90_000);
         assert_eq!(h.duration_to_pts(Duration::from_millis(100)), 9000);
         assert_eq!(h.pts_to_duration(u64::MAX), h.pts_to_duration(u64::MAX));
+    }
+
+    #[test]
+    fn frame_rate_timebase_keeps_steady_rtp_times_exact() {
+        let rtp = IvfHeader::vp8(1, 1, 90_000);
+        let pts: Vec<u64> = (0..150).map(|i| i * 3000).collect();
+        assert_eq!(frame_rate_timebase(&rtp, &pts), Some((1, 30)));
+        // A jittery capture: its mean interval.
+        let jitter = [0, 2970, 6030, 9000, 11_970, 15_030, 18_000];
+        assert_eq!(frame_rate_timebase(&rtp, &jitter), Some((1, 30)));
+        // 4 frames over 9000 ticks: 3000 ticks each, whatever the spacing.
+        assert_eq!(frame_rate_timebase(&rtp, &[0, 10, 20, 9000]), Some((1, 30)));
+        assert_eq!(frame_rate_timebase(&rtp, &[0, 3003]), Some((1001, 30_000)));
+        // Nothing to compute from.
+        assert_eq!(frame_rate_timebase(&rtp, &[]), None);
+        assert_eq!(frame_rate_timebase(&rtp, &[5]), None);
+        assert_eq!(frame_rate_timebase(&rtp, &[7, 7]), None);
+        // A span whose exact fraction does not fit in 32 bits is approximated.
+        let (num, den) = frame_rate_timebase(&rtp, &[0, 1, u64::from(u32::MAX) * 3 + 7]).unwrap();
+        let unit = f64::from(num) / f64::from(den);
+        let want = (f64::from(u32::MAX) * 3.0 + 7.0) / 2.0 / 90_000.0;
+        assert!((unit / want - 1.0).abs() < 1e-6, "{unit} vs {want}");
+    }
+
+    #[test]
+    fn finish_at_frame_rate_rewrites_timebase_and_pts_in_place() {
+        let mut w = IvfWriter::new(Cursor::new(Vec::new()), IvfHeader::vp8(0, 0, 90_000)).unwrap();
+        w.set_dimensions(320, 180);
+        for i in 0..10u64 {
+            // Jitter of up to 1 ms: evened out to the mean interval.
+            w.write_frame(
+                i * 3000 + [0, 90, 45][i as usize % 3] * u64::from(i < 9),
+                &[i as u8; 5],
+            )
+            .unwrap();
+        }
+        let (cursor, header) = w.finish_at_frame_rate().unwrap();
+        assert_eq!((header.timebase_num, header.timebase_den), (1, 30));
+        let bytes = cursor.into_inner();
+        let mut r = IvfReader::new(Cursor::new(&bytes)).unwrap();
+        assert_eq!(*r.header(), header);
+        assert_eq!(r.header().frame_count, 10);
+        let got = r.read_all().unwrap();
+        for (i, f) in got.iter().enumerate() {
+            assert_eq!(f.pts, i as u64);
+            assert_eq!(&f.data[..], &[i as u8; 5]);
+        }
+        // One frame: the recording timebase stays.
+        let mut w = IvfWriter::new(Cursor::new(Vec::new()), IvfHeader::vp8(0, 0, 90_000)).unwrap();
+        w.write_frame(0, b"x").unwrap();
+        let (_, header) = w.finish_at_frame_rate().unwrap();
+        assert_eq!((header.timebase_den, header.frame_count), (90_000, 1));
+    }
+
+    #[test]
+    fn a_stream_writer_needs_no_seek() {
+        let mut out = Vec::new();
+        let mut w = IvfWriter::stream(&mut out, IvfHeader::vp8(320, 180, 90_000)).unwrap();
+        w.write_frame(0, b"ab").unwrap();
+        w.write_frame(3000, b"cd").unwrap();
+        w.flush().unwrap();
+        let mut r = IvfReader::new(Cursor::new(&out)).unwrap();
+        assert_eq!(r.header().frame_count, 0, "a stream's count stays 0");
+        let pts: Vec<u64> = r.read_all().unwrap().iter().map(|f| f.pts).collect();
+        assert_eq!(pts, vec![0, 3000]);
     }
 
     #[test]

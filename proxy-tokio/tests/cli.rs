@@ -1,4 +1,5 @@
-//! The `proxy-connection` program: demo, send/receive as two processes, exit codes.
+//! The `proxy-connection` program: demo, send/receive as two processes (exit 0),
+//! bad input (exit 2 and 3).
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -143,10 +144,9 @@ async fn send_and_receive_as_two_processes() {
     for (i, ((_, g), (_, s))) in got.iter().zip(&sent).enumerate() {
         assert!(g == s, "frame {i} differs");
     }
-    // Timestamps go up like the clip's (1/30 s per frame in a 90 kHz timebase).
-    for w in got.windows(2) {
-        let step = w[1].0 as i64 - w[0].0 as i64;
-        assert!((2900..=3100).contains(&step), "pts step {step}");
+    // Timestamps are the clip's (see cli_recording.rs for the timebase and duration).
+    for (i, (pts, _)) in got.iter().enumerate() {
+        assert_eq!(*pts, i as u64, "pts of frame {i}");
     }
     check_with_ffmpeg(&out, sent.len()).await;
 }
@@ -288,31 +288,6 @@ async fn documented_exit_codes_for_bad_input() {
     ])
     .await;
     assert_eq!(code, Some(3), "{err}");
-    // Signaling input ends before any connection: a connection failure.
-    let out = tmp("never.ivf");
-    let (code, err) = exit_code(&[
-        "receive",
-        "--as",
-        "b@x/2",
-        "--bind",
-        "127.0.0.1:0",
-        "--out",
-        out.to_str().unwrap(),
-    ])
-    .await;
-    assert_eq!(code, Some(4), "{err}");
-    assert_eq!(
-        frames_of(&out).len(),
-        0,
-        "an empty but valid IVF is left behind"
-    );
-    let (code, out) = {
-        let o = Command::new(BIN).arg("help").output().await.unwrap();
-        (
-            o.status.code(),
-            String::from_utf8_lossy(&o.stdout).into_owned(),
-        )
-    };
-    assert_eq!(code, Some(0));
-    assert!(out.contains("EXIT CODES"));
+    assert!(err.contains("/nonexistent/dir/o.ivf"), "{err}");
+    // (A receive that never connects: cli_exit_codes.rs; help: cli_help.rs.)
 }

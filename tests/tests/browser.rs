@@ -527,6 +527,7 @@ fn browser_to_receive(mdns: bool, media: Value, out: &Path) -> (Session, Option<
 fn browser_shares_screen_to_rust_receive_and_stops_with_terminate() {
     let Some(_guard) = setup() else { return };
     let out = tmp_file("browser-video.ivf");
+    let t_start = Instant::now();
     let (mut s, connected) = browser_to_receive(false, json!({"video": true}), &out);
     let connected = connected.expect("Rust side did not connect");
     eprintln!("MEASURE browser->rust connect time: {connected:?}");
@@ -575,10 +576,65 @@ fn browser_shares_screen_to_rust_receive_and_stops_with_terminate() {
         eprintln!("MEASURE ffprobe: {w}x{h}, {n} frames");
         assert_eq!((w, h), (640, 360));
         assert!(n >= 60, "ffprobe read {n} frames");
+        // The duration ffprobe reads is the recorded span plus one frame (±1 frame),
+        // from start 0, and matches the time the browser was sending.
+        let (duration, start) = ffprobe_timing(&out);
+        let (span, fps) = recorded_span(&out);
+        eprintln!(
+            "MEASURE ffprobe duration {duration} s start {start}; span {span} s at {fps} fps"
+        );
+        assert_eq!(start, 0.0);
+        let expected = frames as f64 / fps;
+        assert!(
+            (duration - expected).abs() <= 1.0 / fps,
+            "duration {duration} s, {frames} frames at {fps} fps = {expected} s"
+        );
+        let wall = t_exit.duration_since(t_start).as_secs_f64();
+        assert!(
+            duration >= 3.5 && duration <= wall,
+            "duration {duration} s: shared for 4 s, {wall} s in all"
+        );
     } else {
         assert!(!ci(), "ffprobe is required under CI=true");
         eprintln!("ffprobe missing: IVF not checked");
     }
+}
+
+/// ffprobe's format duration and start time of `path`, in seconds.
+fn ffprobe_timing(path: &Path) -> (f64, f64) {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration,start_time",
+            "-of",
+            "default=nw=1",
+        ])
+        .arg(path)
+        .output()
+        .expect("run ffprobe");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let value = |key: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in ffprobe output {text:?}"))
+    };
+    (value("duration"), value("start_time"))
+}
+
+/// A recording's span from its first to its last frame, in seconds, and its mean
+/// frame rate (frames - 1 over the span), read from the file's own timestamps.
+fn recorded_span(path: &Path) -> (f64, f64) {
+    let bytes = std::fs::read(path).expect("read the recording");
+    let mut r = proxy_tokio::ivf::IvfReader::new(std::io::Cursor::new(bytes)).expect("IVF");
+    let h = *r.header();
+    let frames = r.read_all().expect("IVF frames");
+    let (first, last) = (frames[0].pts, frames[frames.len() - 1].pts);
+    let unit = f64::from(h.timebase_num) / f64::from(h.timebase_den);
+    let span = (last - first) as f64 * unit;
+    (span, (frames.len() - 1) as f64 / span)
 }
 
 /// The structure of one message, as far as the dialect goes (not the values that

@@ -1,320 +1,246 @@
-//! Command-line parsing (hand-written) and exit codes.
+//! Command line (clap), exit codes, and the one time format of the program's output.
 
-use std::ffi::OsString;
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-/// The help text.
-pub const USAGE: &str = "\
-proxy-connection: a direct WebRTC connection negotiated with Jingle <iq>s
-(lib-jitsi-meet's ProxyConnectionService), proxying a VP8 clip.
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use proxy_core::CloseReason;
 
-USAGE:
-    proxy-connection demo [--clip FILE.ivf] [--out FILE.ivf]
-    proxy-connection send --as JID --to JID [--bind ADDR] FILE.ivf
-    proxy-connection receive --as JID --out FILE.ivf [--bind ADDR] [--convert-video-to-desktop]
-    proxy-connection help
-
-COMMANDS:
-    demo      Sender and receiver in one process over UDP on 127.0.0.1 with
-              in-process signaling; proxies the clip (default: the built-in
-              320x180 VP8 clip) at its frame rate and writes what arrived to
-              --out (default demo-out.ivf). Exit 0 only if every frame arrived intact.
-    send      Connect to --to and send FILE.ivf (VP8) at its frame rate, then stop.
-    receive   Wait for a connection, write the received video to --out, exit when
-              the connection closes.
-
-    send and receive read signaling from stdin and write it to stdout, one JSON
-    object per line: {\"from\": JID, \"to\": JID, \"iq\": \"<iq .../>\"}. Logs go to stderr.
-
-OPTIONS:
-    --as JID                    Our own full JID (the 'from' of what we write).
-    --to JID                    The peer's full JID.
-    --out FILE                  Output IVF file.
-    --clip FILE                 Input IVF file for demo.
-    --bind ADDR                 UDP address to bind (default 0.0.0.0:0: host
-                                candidates are the default-route address and 127.0.0.1).
-    --convert-video-to-desktop  Report received video as desktop (screen share).
-    -h, --help                  This text.
-
+/// The exit code table, shown by every `--help` (and in proxy-tokio/README.md).
+macro_rules! exit_codes {
+    () => {
+        "\
 EXIT CODES:
-    0  success
-    1  other failure (e.g. cannot bind a socket)
-    2  usage error (bad arguments)
-    3  input/output file error (unreadable, not VP8 IVF, cannot create --out)
-    4  connection failed, was refused, or timed out; or frames were lost (demo)
-";
+    0    The session ended: either side stopped it (end of the clip, our stop,
+         the peer's session-terminate, the peer unavailable, the peer's DTLS close).
+    1    Other failure (e.g. cannot bind a socket).
+    2    Usage error (bad arguments).
+    3    File error (unreadable, not VP8 IVF, cannot create or write --out).
+    4    No connection: refused or rejected, timed out (session-accept, ICE), the
+         offer/answer unusable, or the signaling input ended with no session.
+    5    The connection was lost mid-session (connectivity lost, media engine
+         failure, an error reported by the peer after connecting).
+    6    demo only: frames were lost or arrived damaged.
+    130  Stopped by SIGINT, 143 by SIGTERM (send and receive: session-terminate sent,
+         --out finished, summary printed). A second signal exits at once with its code."
+    };
+}
+
+/// The signaling section of `send`'s and `receive`'s help.
+macro_rules! signaling_help {
+    () => {
+        "\
+SIGNALING:
+    One JSON object per line, {\"from\": JID, \"to\": JID, \"iq\": \"<iq .../>\"}, read
+    from --signal-in (default stdin) and written to --signal-out (default stdout);
+    both may be FIFOs or /dev/fd/N. Logs go to stderr. When the signaling input
+    ends, a session being negotiated or connected goes on until it closes; with
+    none, the program ends with exit 4.
+
+"
+    };
+}
+
+/// `proxy-connection`: a direct WebRTC connection negotiated with Jingle `<iq>`s.
+#[derive(Debug, Parser)]
+#[command(
+    name = "proxy-connection",
+    version,
+    about = "A direct WebRTC connection negotiated with Jingle <iq>s (lib-jitsi-meet's \
+             ProxyConnectionService), proxying VP8 video.",
+    after_help = exit_codes!(),
+    propagate_version = true
+)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
 
 /// What to run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
-    /// Print the help text.
-    Help,
-    /// Both sides in one process.
+    /// Sender and receiver in one process over UDP on 127.0.0.1, checking every frame.
+    #[command(
+        long_about = "Sender and receiver in one process over UDP on 127.0.0.1 with \
+                      in-process signaling: proxies the clip (default: the built-in \
+                      320x180 VP8 clip) at its frame rate, writes what arrived to --out \
+                      and checks that every frame arrived intact (exit 6 if not).",
+        after_help = exit_codes!()
+    )]
     Demo(DemoArgs),
-    /// The sending side.
+    /// Connect to a peer and send a VP8 IVF file at its frame rate, then stop.
+    #[command(
+        long_about = "Connect to --to (session-initiate), send FILE (VP8 IVF) at its frame \
+                      rate, keep the connection 1 s after the last frame, then stop \
+                      (session-terminate) and exit 0. If the peer ends the session first, \
+                      sending stops and the exit code is 0 too.",
+        after_help = concat!(signaling_help!(), exit_codes!())
+    )]
     Send(SendArgs),
-    /// The receiving side.
+    /// Wait for a peer's connection and record the video it sends.
+    #[command(
+        long_about = "Wait for a session-initiate, accept it, and record the first video \
+                      track to --out (VP8 IVF, timestamps from 0, flushed every frame) \
+                      until the session ends. If no frame arrived, the --out file is \
+                      removed (\"no frames received; removed FILE\"); it is created at \
+                      start so that a bad path fails at once (exit 3).",
+        after_help = concat!(signaling_help!(), exit_codes!())
+    )]
     Receive(ReceiveArgs),
 }
 
 /// `demo` arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct DemoArgs {
-    /// Input clip; `None` for the built-in one.
+    /// Input clip (VP8 IVF) [default: the built-in 320x180 clip].
+    #[arg(long, value_name = "FILE.ivf")]
     pub clip: Option<PathBuf>,
-    /// Output IVF.
+    /// Output IVF file.
+    #[arg(long, value_name = "FILE.ivf", default_value = "demo-out.ivf")]
     pub out: PathBuf,
+}
+
+/// Where signaling comes from and goes to.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct SignalingArgs {
+    /// Read signaling from PATH (a file, FIFO or /dev/fd/N) [default: stdin].
+    #[arg(long, value_name = "PATH")]
+    pub signal_in: Option<PathBuf>,
+    /// Write signaling to PATH (a file, FIFO or /dev/fd/N) [default: stdout].
+    #[arg(long, value_name = "PATH")]
+    pub signal_out: Option<PathBuf>,
 }
 
 /// `send` arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct SendArgs {
-    /// Our JID.
+    /// Our own full JID (the 'from' of what we write).
+    #[arg(long = "as", value_name = "JID", value_parser = parse_jid)]
     pub jid: String,
-    /// The peer's JID.
+    /// The peer's full JID.
+    #[arg(long, value_name = "JID", value_parser = parse_jid)]
     pub to: String,
-    /// The IVF file to send.
-    pub file: PathBuf,
-    /// Where to bind.
+    /// UDP address to bind; 0.0.0.0:0 makes host candidates of the default-route
+    /// address and 127.0.0.1.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:0")]
     pub bind: SocketAddr,
+    /// Signaling channel.
+    #[command(flatten)]
+    pub signaling: SignalingArgs,
+    /// The VP8 IVF file to send.
+    #[arg(value_name = "FILE.ivf")]
+    pub file: PathBuf,
 }
 
 /// `receive` arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct ReceiveArgs {
-    /// Our JID.
+    /// Our own full JID (the 'from' of what we write).
+    #[arg(long = "as", value_name = "JID", value_parser = parse_jid)]
     pub jid: String,
-    /// Output IVF.
+    /// Output IVF file; `-` streams it to stdout (then --signal-out is required).
+    #[arg(long, value_name = "FILE.ivf")]
     pub out: PathBuf,
-    /// Where to bind.
+    /// UDP address to bind; 0.0.0.0:0 makes host candidates of the default-route
+    /// address and 127.0.0.1.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:0")]
     pub bind: SocketAddr,
-    /// Report video as desktop.
+    /// Report received video as desktop (screen share), as a room device does.
+    #[arg(long)]
     pub convert_video_to_desktop: bool,
+    /// Signaling channel.
+    #[command(flatten)]
+    pub signaling: SignalingArgs,
 }
 
-/// A usage error: what was wrong with the arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageError(pub String);
-
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+impl ReceiveArgs {
+    /// Whether the recording goes to stdout.
+    pub fn out_is_stdout(&self) -> bool {
+        is_stdout(&self.out)
     }
 }
 
-fn usage(msg: impl Into<String>) -> UsageError {
-    UsageError(msg.into())
+/// `-` as a path: standard output.
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
 }
 
-const DEFAULT_BIND: ([u8; 4], u16) = ([0, 0, 0, 0], 0);
-
-/// Parses the arguments after the program name.
-pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Command, UsageError> {
-    let mut args = Args::new(args)?;
-    let Some(command) = args.next_word() else {
-        return Err(usage("missing command (demo, send, receive or help)"));
-    };
-    match command.as_str() {
-        "help" | "-h" | "--help" => Ok(Command::Help),
-        "demo" => parse_demo(args),
-        "send" => parse_send(args),
-        "receive" => parse_receive(args),
-        other => Err(usage(format!(
-            "unknown command {other:?} (expected demo, send, receive or help)"
-        ))),
-    }
-}
-
-fn parse_demo(mut args: Args) -> Result<Command, UsageError> {
-    let mut clip = None;
-    let mut out = None;
-    while let Some(arg) = args.next_arg() {
-        match arg {
-            Arg::Flag(f) if is_help(&f) => return Ok(Command::Help),
-            Arg::Flag(f) if f == "--clip" => set_once(&mut clip, "--clip", args.value(&f)?)?,
-            Arg::Flag(f) if f == "--out" => set_once(&mut out, "--out", args.value(&f)?)?,
-            other => return Err(other.unexpected("demo")),
-        }
-    }
-    Ok(Command::Demo(DemoArgs {
-        clip: clip.map(PathBuf::from),
-        out: PathBuf::from(out.unwrap_or_else(|| "demo-out.ivf".to_owned())),
-    }))
-}
-
-fn parse_send(mut args: Args) -> Result<Command, UsageError> {
-    let (mut jid, mut to, mut bind, mut file) = (None, None, None, None);
-    while let Some(arg) = args.next_arg() {
-        match arg {
-            Arg::Flag(f) if is_help(&f) => return Ok(Command::Help),
-            Arg::Flag(f) if f == "--as" => set_once(&mut jid, "--as", jid_value(&mut args, &f)?)?,
-            Arg::Flag(f) if f == "--to" => set_once(&mut to, "--to", jid_value(&mut args, &f)?)?,
-            Arg::Flag(f) if f == "--bind" => set_once(&mut bind, "--bind", args.value(&f)?)?,
-            Arg::Positional(p) => set_once(&mut file, "FILE.ivf", p)?,
-            other => return Err(other.unexpected("send")),
-        }
-    }
-    Ok(Command::Send(SendArgs {
-        jid: jid.ok_or_else(|| usage("send needs --as JID"))?,
-        to: to.ok_or_else(|| usage("send needs --to JID"))?,
-        file: PathBuf::from(file.ok_or_else(|| usage("send needs the FILE.ivf to send"))?),
-        bind: parse_bind(bind)?,
-    }))
-}
-
-fn parse_receive(mut args: Args) -> Result<Command, UsageError> {
-    let (mut jid, mut out, mut bind) = (None, None, None);
-    let mut convert = false;
-    while let Some(arg) = args.next_arg() {
-        match arg {
-            Arg::Flag(f) if is_help(&f) => return Ok(Command::Help),
-            Arg::Flag(f) if f == "--as" => set_once(&mut jid, "--as", jid_value(&mut args, &f)?)?,
-            Arg::Flag(f) if f == "--out" => set_once(&mut out, "--out", args.value(&f)?)?,
-            Arg::Flag(f) if f == "--bind" => set_once(&mut bind, "--bind", args.value(&f)?)?,
-            Arg::Flag(f) if f == "--convert-video-to-desktop" => {
-                args.no_value(&f)?;
-                convert = true;
-            }
-            other => return Err(other.unexpected("receive")),
-        }
-    }
-    Ok(Command::Receive(ReceiveArgs {
-        jid: jid.ok_or_else(|| usage("receive needs --as JID"))?,
-        out: PathBuf::from(out.ok_or_else(|| usage("receive needs --out FILE.ivf"))?),
-        bind: parse_bind(bind)?,
-        convert_video_to_desktop: convert,
-    }))
-}
-
-fn is_help(flag: &str) -> bool {
-    flag == "-h" || flag == "--help"
-}
-
-fn set_once(slot: &mut Option<String>, name: &str, value: String) -> Result<(), UsageError> {
-    if slot.is_some() {
-        return Err(usage(format!("{name} given more than once")));
-    }
-    *slot = Some(value);
-    Ok(())
-}
-
-fn jid_value(args: &mut Args, flag: &str) -> Result<String, UsageError> {
-    let v = args.value(flag)?;
+fn parse_jid(v: &str) -> Result<String, String> {
     if v.trim().is_empty() || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(usage(format!(
-            "{flag} needs a JID without spaces, got {v:?}"
-        )));
+        return Err("a JID cannot be empty or contain spaces".into());
     }
-    Ok(v)
+    Ok(v.to_owned())
 }
 
-fn parse_bind(bind: Option<String>) -> Result<SocketAddr, UsageError> {
-    match bind {
-        None => Ok(SocketAddr::from(DEFAULT_BIND)),
-        Some(b) => b.parse().map_err(|_| {
-            usage(format!(
-                "--bind needs an IP address and port like 127.0.0.1:0, got {b:?}"
-            ))
-        }),
+/// Parses the command line; `Err` holds clap's error (help and version included), to
+/// print and exit with its code (0 for `--help`/`--version`, 2 for usage errors).
+pub fn parse<I, T>(args: I) -> Result<Command, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::try_parse_from(args)?;
+    if let Command::Receive(r) = &cli.command {
+        if r.out_is_stdout() && r.signaling.signal_out.is_none() {
+            let mut cmd = Cli::command();
+            cmd.build();
+            let message =
+                "--out - writes the video to stdout: signaling then needs --signal-out PATH";
+            let kind = clap::error::ErrorKind::MissingRequiredArgument;
+            return Err(match cmd.find_subcommand_mut("receive") {
+                Some(receive) => receive.error(kind, message),
+                None => cmd.error(kind, message),
+            });
+        }
     }
+    Ok(cli.command)
 }
 
-/// One argument: a `--flag` (with an inline `=value` held back) or a positional.
-#[derive(Debug)]
-enum Arg {
-    Flag(String),
-    Positional(String),
-}
-
-impl Arg {
-    fn unexpected(self, command: &str) -> UsageError {
-        match self {
-            Arg::Flag(f) => usage(format!("unknown option {f} for {command}")),
-            Arg::Positional(p) => usage(format!("unexpected argument {p:?} for {command}")),
-        }
-    }
-}
-
-struct Args {
-    rest: std::vec::IntoIter<String>,
-    /// The `value` of a `--flag=value` just returned by `next_arg`.
-    inline: Option<String>,
-    /// After `--`, everything is positional.
-    positional_only: bool,
-}
-
-impl Args {
-    fn new<I: IntoIterator<Item = OsString>>(args: I) -> Result<Args, UsageError> {
-        let args = args
-            .into_iter()
-            .map(|a| {
-                a.into_string()
-                    .map_err(|a| usage(format!("argument {a:?} is not valid UTF-8")))
-            })
-            .collect::<Result<Vec<String>, UsageError>>()?;
-        Ok(Args {
-            rest: args.into_iter(),
-            inline: None,
-            positional_only: false,
-        })
-    }
-
-    fn next_word(&mut self) -> Option<String> {
-        self.rest.next()
-    }
-
-    fn next_arg(&mut self) -> Option<Arg> {
-        self.inline = None;
-        let a = self.rest.next()?;
-        if self.positional_only {
-            return Some(Arg::Positional(a));
-        }
-        if a == "--" {
-            self.positional_only = true;
-            return self.next_arg();
-        }
-        if a.starts_with('-') && a.len() > 1 {
-            if let Some((flag, value)) = a.split_once('=') {
-                self.inline = Some(value.to_owned());
-                return Some(Arg::Flag(flag.to_owned()));
-            }
-            return Some(Arg::Flag(a));
-        }
-        Some(Arg::Positional(a))
-    }
-
-    /// The value of `flag`: inline (`--flag=v`) or the next argument.
-    fn value(&mut self, flag: &str) -> Result<String, UsageError> {
-        if let Some(v) = self.inline.take() {
-            return Ok(v);
-        }
-        match self.rest.next() {
-            Some(v) if !(v.starts_with("--") && v.len() > 2) => Ok(v),
-            _ => Err(usage(format!("{flag} needs a value"))),
-        }
-    }
-
-    fn no_value(&mut self, flag: &str) -> Result<(), UsageError> {
-        match self.inline.take() {
-            Some(_) => Err(usage(format!("{flag} takes no value"))),
-            None => Ok(()),
-        }
-    }
-}
-
-/// How the program ends; each kind has its documented exit code.
+/// How the program ends, each with its documented exit code.
 #[derive(Debug)]
 pub enum Failure {
-    /// Bad arguments (exit 2).
-    Usage(UsageError),
     /// An input or output file could not be used (exit 3).
     File(String),
-    /// The connection failed, was refused or timed out (exit 4).
-    Connection(String),
+    /// No connection was made: refused, timed out, unusable (exit 4).
+    NotConnected(String),
+    /// The connection was lost mid-session (exit 5).
+    Lost(String),
+    /// demo: frames lost or damaged (exit 6).
+    FramesLost(String),
+    /// Stopped by a signal after a clean shutdown (exit 128 + signal number).
+    Interrupted(Signal),
     /// Anything else (exit 1).
     Other(String),
+}
+
+/// The signals `send` and `receive` stop on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGINT (Ctrl-C), exit 130.
+    Int,
+    /// SIGTERM, exit 143.
+    Term,
+}
+
+impl Signal {
+    /// The exit code: 128 + the signal number, as shells report it.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Signal::Int => 130,
+            Signal::Term => 143,
+        }
+    }
+
+    /// The signal's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Int => "SIGINT",
+            Signal::Term => "SIGTERM",
+        }
+    }
 }
 
 impl Failure {
@@ -322,9 +248,11 @@ impl Failure {
     pub fn exit_code(&self) -> i32 {
         match self {
             Failure::Other(_) => 1,
-            Failure::Usage(_) => 2,
             Failure::File(_) => 3,
-            Failure::Connection(_) => 4,
+            Failure::NotConnected(_) => 4,
+            Failure::Lost(_) => 5,
+            Failure::FramesLost(_) => 6,
+            Failure::Interrupted(s) => s.exit_code(),
         }
     }
 }
@@ -332,9 +260,66 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Usage(e) => write!(f, "{e}\nRun `proxy-connection help` for usage."),
-            Failure::File(m) | Failure::Connection(m) | Failure::Other(m) => f.write_str(m),
+            Failure::Interrupted(s) => write!(f, "stopped by {}", s.name()),
+            Failure::File(m)
+            | Failure::NotConnected(m)
+            | Failure::Lost(m)
+            | Failure::FramesLost(m)
+            | Failure::Other(m) => f.write_str(m),
         }
+    }
+}
+
+/// How a session ended, for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Either side ended it (exit 0).
+    Ended,
+    /// It never connected: refused, timed out, unusable (exit 4).
+    NeverConnected,
+    /// It was lost after connecting (exit 5).
+    Lost,
+}
+
+/// THE classification of a session's end: its close reason (`None`: no close event,
+/// e.g. the signaling input ended or the driver stopped) and whether it had connected.
+pub fn classify(reason: Option<&CloseReason>, connected: bool) -> Ending {
+    use CloseReason::*;
+    match reason {
+        // We stopped (end of the clip, or a signal): always a chosen end.
+        Some(LocalStop) => Ending::Ended,
+        // The peer ended it: an end once connected, a refusal before.
+        Some(Terminated { .. } | Unavailable | PeerClosed) if connected => Ending::Ended,
+        Some(Terminated { .. } | Unavailable | PeerClosed) => Ending::NeverConnected,
+        Some(AcceptTimeout | IceTimeout | NegotiationFailed) => Ending::NeverConnected,
+        // PeerError, ConnectivityLost, EngineFailed, PeerRestarted, no close event (and
+        // reasons added later): lost if it had connected.
+        _ if connected => Ending::Lost,
+        _ => Ending::NeverConnected,
+    }
+}
+
+/// The result for a session's end: `Ok` for [`Ending::Ended`], else the failure.
+pub fn outcome(reason: Option<&CloseReason>, connected: bool) -> Result<(), Failure> {
+    let what = match reason {
+        Some(r) => r.to_string(),
+        None if connected => "the connection ended with no close event".to_owned(),
+        None => "the signaling input ended with no session".to_owned(),
+    };
+    match classify(reason, connected) {
+        Ending::Ended => Ok(()),
+        Ending::NeverConnected => Err(Failure::NotConnected(format!("no connection: {what}"))),
+        Ending::Lost => Err(Failure::Lost(format!("connection lost: {what}"))),
+    }
+}
+
+/// The program's one time format: `75.8 ms` under a second, `1.52 s` from one up.
+pub fn fmt_time(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 1.0 {
+        format!("{:.1} ms", s * 1000.0)
+    } else {
+        format!("{s:.2} s")
     }
 }
 
@@ -342,8 +327,17 @@ impl fmt::Display for Failure {
 mod tests {
     use super::*;
 
-    fn p(args: &[&str]) -> Result<Command, UsageError> {
-        parse(args.iter().map(OsString::from))
+    fn p(args: &[&str]) -> Result<Command, clap::Error> {
+        parse(std::iter::once("proxy-connection").chain(args.iter().copied()))
+    }
+
+    fn err(args: &[&str]) -> String {
+        p(args).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
     }
 
     #[test]
@@ -366,6 +360,10 @@ mod tests {
 
     #[test]
     fn send_and_receive() {
+        let none = SignalingArgs {
+            signal_in: None,
+            signal_out: None,
+        };
         assert_eq!(
             p(&["send", "--as", "a@x/1", "--to", "b@x/2", "clip.ivf"]).unwrap(),
             Command::Send(SendArgs {
@@ -373,6 +371,7 @@ mod tests {
                 to: "b@x/2".into(),
                 file: "clip.ivf".into(),
                 bind: "0.0.0.0:0".parse().unwrap(),
+                signaling: none.clone(),
             })
         );
         assert_eq!(
@@ -391,6 +390,7 @@ mod tests {
                 out: "o.ivf".into(),
                 bind: "127.0.0.1:5000".parse().unwrap(),
                 convert_video_to_desktop: true,
+                signaling: none,
             })
         );
         // `--` makes a dash-leading file name positional.
@@ -399,47 +399,123 @@ mod tests {
             panic!("not send")
         };
         assert_eq!(s.file, PathBuf::from("-f.ivf"));
+        // --out - with a signaling output elsewhere.
+        let Command::Receive(r) = p(&[
+            "receive",
+            "--as",
+            "b",
+            "--out",
+            "-",
+            "--signal-out",
+            "/dev/fd/3",
+            "--signal-in",
+            "in.fifo",
+        ])
+        .unwrap() else {
+            panic!("not receive")
+        };
+        assert!(r.out_is_stdout());
+        assert_eq!(r.signaling.signal_out, Some("/dev/fd/3".into()));
+        assert_eq!(r.signaling.signal_in, Some("in.fifo".into()));
     }
 
     #[test]
-    fn help() {
-        assert_eq!(p(&["help"]).unwrap(), Command::Help);
-        assert_eq!(p(&["--help"]).unwrap(), Command::Help);
-        assert_eq!(p(&["send", "-h"]).unwrap(), Command::Help);
-    }
-
-    #[test]
-    fn errors_say_what_is_wrong() {
-        let err = |args: &[&str]| p(args).unwrap_err().0;
-        assert!(err(&[]).contains("missing command"));
-        assert!(err(&["fly"]).contains("unknown command \"fly\""));
+    fn errors_say_what_is_wrong_and_exit_2() {
+        for args in [
+            &[][..],
+            &["fly"],
+            &["send", "--to", "b", "f.ivf"],
+            &["send", "--as", "a", "--to", "b"],
+            &["send", "--as", "a b", "--to", "b", "f"],
+            &["receive", "--as", "a", "--out", "o", "--bind", "nope"],
+            &["receive", "--as", "a", "--out", "-"],
+            &["demo", "--fast"],
+        ] {
+            assert_eq!(p(args).unwrap_err().exit_code(), 2, "{args:?}");
+        }
         assert!(err(&["send", "--to", "b", "f.ivf"]).contains("--as"));
         assert!(err(&["send", "--as", "a", "f.ivf"]).contains("--to"));
         assert!(err(&["send", "--as", "a", "--to", "b"]).contains("FILE.ivf"));
-        assert!(err(&["send", "--as", "a", "--to", "b", "x", "y"]).contains("more than once"));
-        assert!(err(&["send", "--as"]).contains("--as needs a value"));
-        assert!(err(&["send", "--as", "--to", "b"]).contains("--as needs a value"));
         assert!(err(&["send", "--as", "a b", "--to", "b", "f"]).contains("JID"));
         assert!(err(&["receive", "--as", "a"]).contains("--out"));
         assert!(err(&["receive", "--as", "a", "--out", "o", "--bind", "nope"]).contains("--bind"));
-        assert!(err(&[
-            "receive",
-            "--as",
-            "a",
-            "--out",
-            "o",
-            "--convert-video-to-desktop=1"
-        ])
-        .contains("takes no value"));
-        assert!(err(&["demo", "--fast"]).contains("unknown option --fast"));
-        assert!(err(&["demo", "x"]).contains("unexpected argument"));
+        assert!(err(&["receive", "--as", "a", "--out", "-"]).contains("--signal-out"));
+        assert!(err(&["demo", "--fast"]).contains("--fast"));
+    }
+
+    #[test]
+    fn help_and_version_exit_0() {
+        for args in [
+            &["--help"][..],
+            &["send", "--help"],
+            &["--version"],
+            &["help"],
+        ] {
+            assert_eq!(p(args).unwrap_err().exit_code(), 0, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn classification() {
+        use CloseReason::*;
+        let term = Terminated {
+            condition: "success".into(),
+        };
+        let err = PeerError {
+            details: "rejected".into(),
+        };
+        for (reason, connected, ending) in [
+            (Some(LocalStop), false, Ending::Ended),
+            (Some(LocalStop), true, Ending::Ended),
+            (Some(term.clone()), true, Ending::Ended),
+            (Some(term), false, Ending::NeverConnected),
+            (Some(Unavailable), true, Ending::Ended),
+            (Some(PeerClosed), true, Ending::Ended),
+            (Some(AcceptTimeout), false, Ending::NeverConnected),
+            (Some(IceTimeout), false, Ending::NeverConnected),
+            (Some(NegotiationFailed), false, Ending::NeverConnected),
+            (Some(err.clone()), false, Ending::NeverConnected),
+            (Some(err), true, Ending::Lost),
+            (Some(ConnectivityLost), true, Ending::Lost),
+            (Some(EngineFailed("x".into())), true, Ending::Lost),
+            (None, false, Ending::NeverConnected),
+            (None, true, Ending::Lost),
+        ] {
+            assert_eq!(
+                classify(reason.as_ref(), connected),
+                ending,
+                "{reason:?} {connected}"
+            );
+        }
+        assert!(outcome(Some(&LocalStop), true).is_ok());
+        assert_eq!(
+            outcome(Some(&IceTimeout), false).unwrap_err().exit_code(),
+            4
+        );
+        assert_eq!(
+            outcome(Some(&ConnectivityLost), true)
+                .unwrap_err()
+                .exit_code(),
+            5
+        );
     }
 
     #[test]
     fn exit_codes() {
-        assert_eq!(Failure::Usage(usage("x")).exit_code(), 2);
-        assert_eq!(Failure::File("x".into()).exit_code(), 3);
-        assert_eq!(Failure::Connection("x".into()).exit_code(), 4);
         assert_eq!(Failure::Other("x".into()).exit_code(), 1);
+        assert_eq!(Failure::File("x".into()).exit_code(), 3);
+        assert_eq!(Failure::NotConnected("x".into()).exit_code(), 4);
+        assert_eq!(Failure::Lost("x".into()).exit_code(), 5);
+        assert_eq!(Failure::FramesLost("x".into()).exit_code(), 6);
+        assert_eq!(Failure::Interrupted(Signal::Int).exit_code(), 130);
+        assert_eq!(Failure::Interrupted(Signal::Term).exit_code(), 143);
+    }
+
+    #[test]
+    fn one_time_format() {
+        assert_eq!(fmt_time(Duration::from_micros(75_800)), "75.8 ms");
+        assert_eq!(fmt_time(Duration::from_nanos(443_886_888)), "443.9 ms");
+        assert_eq!(fmt_time(Duration::from_millis(1520)), "1.52 s");
+        assert_eq!(fmt_time(Duration::from_secs(30)), "30.00 s");
     }
 }

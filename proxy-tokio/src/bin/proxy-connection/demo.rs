@@ -10,8 +10,8 @@ use proxy_core::{LocalTrack, MediaKind, ProxyMessage};
 use proxy_tokio::ivf::IvfReader;
 use proxy_tokio::{MessageSender, ServiceConfig, ServiceEvent, Signals};
 
-use crate::cli::{DemoArgs, Failure};
-use crate::peer::{bind, describe, record, Recorder, Stats};
+use crate::cli::{fmt_time, DemoArgs, Failure};
+use crate::peer::{addrs, bind, record, rtp_exact_duration, Recorded, Recorder, Stats};
 
 const SENDER: &str = "sender@proxy.demo/cli";
 const RECEIVER: &str = "receiver@proxy.demo/cli";
@@ -29,16 +29,19 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "built-in clip".into());
     eprintln!(
-        "[demo] {clip_name}: {total} VP8 frames, {}x{}, {:.1} s",
+        "[demo] {clip_name}: {total} VP8 frames, {}x{}, {}",
         header.width,
         header.height,
-        frames
-            .last()
-            .map(|f| header.pts_to_duration(f.pts).as_secs_f64())
-            .unwrap_or(0.0)
+        fmt_time(
+            frames
+                .last()
+                .map(|f| header.pts_to_duration(f.pts + 1))
+                .unwrap_or_default()
+        )
     );
-    // Same timebase as the clip, so the output plays like the input.
-    let recorder = Recorder::create(&args.out, header.timebase_den)?;
+    // Finished at the frame rate: a clip at a steady rate comes back with its own
+    // timebase and timestamps.
+    let recorder = Recorder::create(&args.out)?;
 
     // The receiver is a room device: it uses the proxied screen share as its
     // own desktop track.
@@ -55,9 +58,9 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     let (receiver, mut receiver_events, receiver_signals) =
         bind(config(RECEIVER, crate::peer::seed_from(RECEIVER))).await?;
     eprintln!(
-        "[demo] sender on {:?}, receiver on {:?}",
-        sender.local_addrs(),
-        receiver.local_addrs()
+        "[demo] sender on {}, receiver on {}",
+        addrs(sender.local_addrs()),
+        addrs(receiver.local_addrs())
     );
     let relay_a = relay(SENDER, RECEIVER, sender_signals, receiver.message_sender());
     let relay_b = relay(RECEIVER, SENDER, receiver_signals, sender.message_sender());
@@ -97,7 +100,7 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
                     .await
                     .map_err(|e| Failure::Other(format!("recorder failed: {e}")))??,
                 (None, Some(rec)) => rec.finish()?,
-                (None, None) => 0,
+                (None, None) => Recorded::default(),
             };
             Ok::<_, Failure>((written, closed))
         })
@@ -119,9 +122,8 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
             match sender_events.next().await {
                 Some(ServiceEvent::Connected { .. }) => return Ok(started.elapsed()),
                 Some(ServiceEvent::ConnectionClosed { reason, .. }) => {
-                    return Err(Failure::Connection(format!(
-                        "connection closed before it was up: {}",
-                        describe(&reason)
+                    return Err(Failure::NotConnected(format!(
+                        "connection closed before it was up: {reason}"
                     )))
                 }
                 Some(ServiceEvent::Error(e)) => eprintln!("[demo] sender error: {e}"),
@@ -131,8 +133,13 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
         }
     })
     .await
-    .map_err(|_| Failure::Connection(format!("not connected within {CONNECT_TIMEOUT:?}")))??;
-    eprintln!("[demo] connected in {:.1} ms", ms(connect_time));
+    .map_err(|_| {
+        Failure::NotConnected(format!(
+            "not connected within {}",
+            fmt_time(CONNECT_TIMEOUT)
+        ))
+    })??;
+    eprintln!("[demo] connected in {}", fmt_time(connect_time));
 
     // Send at the clip's pace, showing progress.
     let first_pts = frames.first().map(|f| f.pts).unwrap_or(0);
@@ -142,16 +149,15 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     let tty = std::io::stderr().is_terminal();
     let every = Duration::from_millis(if tty { 200 } else { 1000 });
     for (i, frame) in frames.iter().enumerate() {
-        let media_time = header.pts_to_duration(frame.pts.saturating_sub(first_pts));
+        let media_time = rtp_exact_duration(&header, frame.pts.saturating_sub(first_pts));
         let due = base + media_time;
         loop {
             tokio::select! {
                 () = tokio::time::sleep_until(due) => break,
                 event = sender_events.next() => match event {
                     Some(ServiceEvent::ConnectionClosed { reason, .. }) => {
-                        return Err(Failure::Connection(format!(
-                            "connection closed while sending: {}",
-                            describe(&reason)
+                        return Err(Failure::Lost(format!(
+                            "connection closed while sending: {reason}"
                         )));
                     }
                     Some(ServiceEvent::Error(e)) => eprintln!("[demo] sender error: {e}"),
@@ -163,7 +169,7 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
         writer
             .write_frame(media_time, frame.data.clone())
             .await
-            .map_err(|e| Failure::Connection(format!("frame {i}: {e}")))?;
+            .map_err(|e| Failure::Lost(format!("frame {i}: {e}")))?;
         if last_progress.elapsed() >= every {
             last_progress = Instant::now();
             progress(i as u64 + 1, total, &stats, started, tty);
@@ -184,7 +190,7 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::Other(format!("stop failed: {e}")))?;
     let (written, closed) = tokio::time::timeout(Duration::from_secs(5), receiver_task)
         .await
-        .map_err(|_| Failure::Connection("receiver did not see the connection close".into()))?
+        .map_err(|_| Failure::Lost("receiver did not see the connection close".into()))?
         .map_err(|e| Failure::Other(format!("receiver task failed: {e}")))??;
     drop(sender);
     drop(receiver);
@@ -216,34 +222,32 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
         .max(header.pts_to_duration(1).as_secs_f64());
     let summary = format!(
         "[demo] summary\n\
-         \x20 time to connect:     {:.1} ms\n\
+         \x20 time to connect:     {}\n\
          \x20 time to first frame: {}\n\
          \x20 frames:              {} of {} received, {} byte-identical, {} in {}\n\
          \x20 bytes:               {}\n\
-         \x20 bitrate:             {:.0} kbit/s over {:.2} s\n\
+         \x20 bitrate:             {:.0} kbit/s over {}\n\
          \x20 connection closed:   {}",
-        ms(connect_time),
-        first_frame
-            .map(|d| format!("{:.1} ms", ms(d)))
-            .unwrap_or_else(|| "-".into()),
+        fmt_time(connect_time),
+        first_frame.map(fmt_time).unwrap_or_else(|| "-".into()),
         stats.frames.load(Ordering::Relaxed),
         total,
         intact,
-        written,
+        written.frames,
         args.out.display(),
         bytes,
         bytes as f64 * 8.0 / seconds / 1000.0,
-        span.as_secs_f64(),
+        fmt_time(span),
         closed
             .as_ref()
-            .map(describe)
+            .map(|r| r.to_string())
             .unwrap_or_else(|| "(no event)".into()),
     );
     eprintln!("{summary}");
     if got.len() as u64 == total && intact as u64 == total {
         Ok(())
     } else {
-        Err(Failure::Connection(format!(
+        Err(Failure::FramesLost(format!(
             "{} of {total} frames arrived intact",
             intact
         )))
@@ -256,17 +260,13 @@ fn progress(sent: u64, total: u64, stats: &Stats, started: Instant, tty: bool) {
     let mut err = std::io::stderr().lock();
     let _ = write!(
         err,
-        "{}[demo] {:5.1} s  sent {sent:3}/{total}  received {received:3}/{total}  {:7.1} KB{}",
+        "{}[demo] {:>9}  sent {sent:3}/{total}  received {received:3}/{total}  {:7.1} KB{}",
         if tty { "\r" } else { "" },
-        started.elapsed().as_secs_f64(),
+        fmt_time(started.elapsed()),
         bytes as f64 / 1000.0,
         if tty { "" } else { "\n" },
     );
     let _ = err.flush();
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 /// In-process signaling: `from`'s outgoing signals to `to`'s service.

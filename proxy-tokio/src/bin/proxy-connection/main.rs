@@ -1,5 +1,6 @@
 //! `proxy-connection`: demo, send and receive over a direct WebRTC connection
-//! negotiated with Jingle `<iq>`s. See `proxy-connection help`.
+//! negotiated with Jingle `<iq>`s. See `proxy-connection --help` and each mode's
+//! `--help`; the exit codes are in [`cli::EXIT_CODES`](cli) and proxy-tokio/README.md.
 #![forbid(unsafe_code)]
 
 mod cli;
@@ -17,22 +18,22 @@ use cli::{Command, Failure};
 pub(crate) const BUILTIN_CLIP: &[u8] = include_bytes!("../../../../assets/clip.ivf");
 
 fn main() {
-    let code = match cli::parse(std::env::args_os().skip(1)) {
-        Ok(Command::Help) => {
-            print!("{}", cli::USAGE);
-            0
-        }
+    let code = match cli::parse(std::env::args_os()) {
         Ok(command) => match run(command) {
             Ok(()) => 0,
+            Err(Failure::Interrupted(signal)) => {
+                eprintln!("proxy-connection: stopped by {}", signal.name());
+                signal.exit_code()
+            }
             Err(failure) => {
                 eprintln!("proxy-connection: error: {failure}");
                 failure.exit_code()
             }
         },
+        // Help and version (exit 0) go to stdout, usage errors (exit 2) to stderr.
         Err(e) => {
-            let failure = Failure::Usage(e);
-            eprintln!("proxy-connection: {failure}");
-            failure.exit_code()
+            let _ = e.print();
+            e.exit_code()
         }
     };
     let _ = std::io::stdout().flush();
@@ -49,7 +50,6 @@ fn run(command: Command) -> Result<(), Failure> {
         .map_err(|e| Failure::Other(format!("cannot start the async runtime: {e}")))?;
     let result = runtime.block_on(async move {
         match command {
-            Command::Help => Ok(()),
             Command::Demo(args) => demo::run(args).await,
             Command::Send(args) => peer::send(args).await,
             Command::Receive(args) => peer::receive(args).await,
@@ -74,7 +74,7 @@ pub(crate) fn load_clip(path: Option<&Path>) -> Result<(IvfHeader, Vec<IvfFrame>
     let header = *reader.header();
     if !header.is_vp8() {
         return Err(Failure::File(format!(
-            "{name}: codec {:?} is not VP8 (fourcc VP80)",
+            "{name}: codec '{}' is not VP8 (fourcc VP80)",
             header.fourcc_str()
         )));
     }

@@ -1,8 +1,10 @@
-//! `send` and `receive`: one side each, signaling as JSON lines on stdin/stdout.
+//! `send` and `receive`: one side each, signaling as JSON lines (stdin/stdout or
+//! `--signal-in`/`--signal-out`).
 
 use std::fs::File;
-use std::io::BufWriter;
-use std::path::Path;
+use std::io::{BufWriter, Stdout, Write};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -14,22 +16,25 @@ use proxy_tokio::{
     Events, MessageSender, ProxyConnectionService, RemoteFrames, ServiceConfig, ServiceEvent,
     Signals,
 };
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio::time::Sleep;
 
-use crate::cli::{Failure, ReceiveArgs, SendArgs};
+use crate::cli::{fmt_time, is_stdout, outcome, Failure, ReceiveArgs, SendArgs, Signal};
 
 /// How long `send` waits for the connection to come up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `send` keeps the connection after the last frame, so the tail (and any
 /// retransmission) arrives before session-terminate.
 const LINGER: Duration = Duration::from_millis(1000);
-/// How long `receive` still reads queued events after its signaling input ended
-/// with no connection active.
+/// How long the program still reads queued events after its signaling input ended
+/// with no session active (a close caused by the last message is queued just before).
 const END_GRACE: Duration = Duration::from_millis(500);
-/// Timebase of received IVF files: the 90 kHz RTP video clock.
-pub(crate) const RECEIVE_TIMEBASE: u32 = 90_000;
+/// How long to wait for the close event after our own stop.
+const STOP_WAIT: Duration = Duration::from_secs(2);
+/// The RTP clock of video: received frames are recorded in it (see `ivf`).
+pub(crate) const RTP_VIDEO_CLOCK: u32 = 90_000;
 
 macro_rules! log {
     ($side:expr, $($arg:tt)*) => { eprintln!("[{}] {}", $side, format_args!($($arg)*)) };
@@ -38,6 +43,7 @@ macro_rules! log {
 /// Runs `send`.
 pub async fn send(args: SendArgs) -> Result<(), Failure> {
     const SIDE: &str = "send";
+    let mut interrupt = Interrupt::watch(SIDE)?;
     let (header, frames) = crate::load_clip(Some(&args.file))?;
     log!(
         SIDE,
@@ -49,6 +55,7 @@ pub async fn send(args: SendArgs) -> Result<(), Failure> {
         header.timebase_num,
         header.timebase_den
     );
+    check_signal_in(args.signaling.signal_in.as_deref())?;
     let mut core = proxy_core::Config {
         local_jid: Some(args.jid.clone()),
         ..proxy_core::Config::default()
@@ -59,9 +66,19 @@ pub async fn send(args: SendArgs) -> Result<(), Failure> {
         bind: args.bind,
     })
     .await?;
-    log!(SIDE, "UDP host candidates {:?}", service.local_addrs());
-    let out = spawn_signal_writer(args.jid.clone(), signals);
-    let _stdin_eof = spawn_signal_reader(SIDE, args.jid.clone(), service.message_sender());
+    log!(SIDE, "UDP host candidates {}", addrs(service.local_addrs()));
+    let out = spawn_signal_writer(
+        SIDE,
+        args.jid.clone(),
+        signals,
+        args.signaling.signal_out.clone(),
+    );
+    let mut input = InputEnd::new(spawn_signal_reader(
+        SIDE,
+        args.jid.clone(),
+        service.message_sender(),
+        args.signaling.signal_in.clone(),
+    ));
 
     let started = Instant::now();
     let writers = service
@@ -74,100 +91,141 @@ pub async fn send(args: SendArgs) -> Result<(), Failure> {
         .ok_or_else(|| Failure::Other("start returned no track writer".into()))?;
     log!(SIDE, "session-initiate sent to {}", args.to);
 
-    // Wait for the connection.
-    let deadline = tokio::time::Instant::now() + CONNECT_TIMEOUT;
-    loop {
+    /// Where `send` is; the timer's meaning depends on it.
+    enum Phase {
+        /// Until connected (timer: the connect timeout).
+        Connecting,
+        /// Frame `next` is due when the timer fires.
+        Sending { next: usize },
+        /// After the last frame (timer: end of the linger time).
+        Lingering,
+        /// Stopped; waiting for the close event (timer: give up waiting).
+        Stopping,
+    }
+    let mut phase = Phase::Connecting;
+    let timer = tokio::time::sleep(CONNECT_TIMEOUT);
+    tokio::pin!(timer);
+    let first_pts = frames.first().map(|f| f.pts).unwrap_or(0);
+    let mut base = tokio::time::Instant::now();
+    let (mut sent, mut sent_bytes) = (0usize, 0u64);
+    let mut connected = false;
+    let mut interrupted = None;
+    let closed = loop {
         tokio::select! {
+            biased;
             event = events.next() => match event {
                 Some(ServiceEvent::Connected { peer }) => {
-                    log!(SIDE, "connected to {peer} in {:?}", started.elapsed());
-                    break;
+                    connected = true;
+                    log!(SIDE, "connected to {peer} in {}", fmt_time(started.elapsed()));
+                    if matches!(phase, Phase::Connecting) {
+                        phase = Phase::Sending { next: 0 };
+                        base = tokio::time::Instant::now();
+                        timer.as_mut().reset(base);
+                    }
                 }
                 Some(ServiceEvent::ConnectionClosed { peer, reason }) => {
-                    return Err(Failure::Connection(format!(
-                        "connection to {peer} closed before it was up: {}", describe(&reason)
-                    )));
+                    log!(SIDE, "connection with {peer} closed: {reason}");
+                    break Some(reason);
                 }
                 Some(other) => log_event(SIDE, &other),
-                None => return Err(Failure::Other("the connection driver stopped".into())),
+                None => break None,
             },
-            () = tokio::time::sleep_until(deadline) => {
-                return Err(Failure::Connection(format!(
-                    "no connection to {} within {CONNECT_TIMEOUT:?}", args.to
-                )));
+            signal = interrupt.recv() => {
+                interrupted = Some(signal);
+                log!(SIDE, "{}: sending session-terminate", signal.name());
+                stop(&service).await?;
+                phase = Phase::Stopping;
+                timer.as_mut().reset(tokio::time::Instant::now() + STOP_WAIT);
             }
+            () = input.ended(SIDE, &service) => break None,
+            () = &mut timer => match phase {
+                Phase::Connecting => {
+                    return Err(Failure::NotConnected(format!(
+                        "no connection to {} within {}", args.to, fmt_time(CONNECT_TIMEOUT)
+                    )));
+                }
+                Phase::Sending { next } => {
+                    let frame = &frames[next];
+                    let media_time = rtp_exact_duration(&header, frame.pts.saturating_sub(first_pts));
+                    match writer.write_frame(media_time, frame.data.clone()).await {
+                        Ok(()) => {
+                            sent += 1;
+                            sent_bytes += frame.data.len() as u64;
+                            if sent % 30 == 0 || sent == frames.len() {
+                                log!(SIDE, "sent {sent}/{} frames ({sent_bytes} bytes)", frames.len());
+                            }
+                        }
+                        // The close event that caused it follows.
+                        Err(e) => log!(SIDE, "frame {next} not sent: {e}"),
+                    }
+                    match frames.get(next + 1) {
+                        Some(f) => {
+                            phase = Phase::Sending { next: next + 1 };
+                            let due = header.pts_to_duration(f.pts.saturating_sub(first_pts));
+                            timer.as_mut().reset(base + due);
+                        }
+                        None => {
+                            phase = Phase::Lingering;
+                            timer.as_mut().reset(tokio::time::Instant::now() + LINGER);
+                        }
+                    }
+                }
+                Phase::Lingering => {
+                    stop(&service).await?;
+                    phase = Phase::Stopping;
+                    timer.as_mut().reset(tokio::time::Instant::now() + STOP_WAIT);
+                }
+                Phase::Stopping => {
+                    log!(SIDE, "no close event {} after our stop", fmt_time(STOP_WAIT));
+                    break Some(CloseReason::LocalStop);
+                }
+            },
         }
-    }
-
-    // Send the frames at the clip's pace.
-    let first_pts = frames.first().map(|f| f.pts).unwrap_or(0);
-    let base = tokio::time::Instant::now();
-    let mut sent_bytes = 0u64;
-    for (i, frame) in frames.iter().enumerate() {
-        let media_time = header.pts_to_duration(frame.pts.saturating_sub(first_pts));
-        let due = base + media_time;
-        loop {
-            tokio::select! {
-                () = tokio::time::sleep_until(due) => break,
-                event = events.next() => check_sender_event(SIDE, event)?,
-            }
-        }
-        writer
-            .write_frame(media_time, frame.data.clone())
-            .await
-            .map_err(|e| Failure::Connection(format!("frame {i}: {e}")))?;
-        sent_bytes += frame.data.len() as u64;
-        if (i + 1) % 30 == 0 || i + 1 == frames.len() {
-            log!(
-                SIDE,
-                "sent {}/{} frames ({} bytes)",
-                i + 1,
-                frames.len(),
-                sent_bytes
-            );
-        }
-    }
-    let linger_until = tokio::time::Instant::now() + LINGER;
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep_until(linger_until) => break,
-            event = events.next() => check_sender_event(SIDE, event)?,
-        }
-    }
-    service
-        .stop()
-        .await
-        .map_err(|e| Failure::Other(format!("stop failed: {e}")))?;
-    // Dropping the handle ends the driver; the writer task ends after the
-    // session-terminate is on stdout.
+    };
+    // Dropping the handle ends the driver; the writer task ends after the last
+    // signal (e.g. session-terminate) is written.
     drop(service);
     while let Some(event) = events.next().await {
         log_event(SIDE, &event);
     }
     let _ = tokio::time::timeout(Duration::from_secs(2), out).await;
-    log!(SIDE, "done: {} frames, {} bytes", frames.len(), sent_bytes);
-    Ok(())
+    log!(
+        SIDE,
+        "sent {sent} of {} frames ({sent_bytes} bytes) in {}",
+        frames.len(),
+        fmt_time(started.elapsed())
+    );
+    match interrupted {
+        Some(signal) => Err(Failure::Interrupted(signal)),
+        None => outcome(closed.as_ref(), connected),
+    }
 }
 
-/// An event while sending: a close is fatal.
-fn check_sender_event(side: &str, event: Option<ServiceEvent>) -> Result<(), Failure> {
-    match event {
-        Some(ServiceEvent::ConnectionClosed { peer, reason }) => Err(Failure::Connection(format!(
-            "connection to {peer} closed while sending: {}",
-            describe(&reason)
-        ))),
-        Some(other) => {
-            log_event(side, &other);
-            Ok(())
-        }
-        None => Err(Failure::Other("the connection driver stopped".into())),
-    }
+/// The media time of `pts` (in `header`'s timebase) such that the engine's RTP clock
+/// gets it exactly: str0m truncates a `Duration` to whole microseconds and then to the
+/// 90 kHz clock, so the time is rounded *up* to a microsecond (pts 1 at 1/30 s is
+/// 33334 µs = 3000 ticks, where 33333 µs would give 2999).
+pub(crate) fn rtp_exact_duration(header: &IvfHeader, pts: u64) -> Duration {
+    let num = u128::from(header.timebase_num) * 1_000_000;
+    let den = u128::from(header.timebase_den.max(1));
+    let micros = (u128::from(pts) * num).div_ceil(den);
+    Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
+}
+
+async fn stop(service: &ProxyConnectionService) -> Result<(), Failure> {
+    service
+        .stop()
+        .await
+        .map_err(|e| Failure::Other(format!("stop failed: {e}")))
 }
 
 /// Runs `receive`.
 pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
     const SIDE: &str = "receive";
-    let recorder = Recorder::create(&args.out, RECEIVE_TIMEBASE)?;
+    let mut interrupt = Interrupt::watch(SIDE)?;
+    // Created now so that a bad path fails at once.
+    let recorder = Recorder::create(&args.out)?;
+    check_signal_in(args.signaling.signal_in.as_deref())?;
     let mut core = proxy_core::Config {
         local_jid: Some(args.jid.clone()),
         convert_video_to_desktop: args.convert_video_to_desktop,
@@ -181,25 +239,32 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
     .await?;
     log!(
         SIDE,
-        "UDP host candidates {:?}; waiting for a session-initiate",
-        service.local_addrs()
+        "UDP host candidates {}; waiting for a session-initiate",
+        addrs(service.local_addrs())
     );
-    let out = spawn_signal_writer(args.jid.clone(), signals);
-    let mut stdin_eof = spawn_signal_reader(SIDE, args.jid.clone(), service.message_sender());
+    let out = spawn_signal_writer(
+        SIDE,
+        args.jid.clone(),
+        signals,
+        args.signaling.signal_out.clone(),
+    );
+    let mut input = InputEnd::new(spawn_signal_reader(
+        SIDE,
+        args.jid.clone(),
+        service.message_sender(),
+        args.signaling.signal_in.clone(),
+    ));
 
     let stats = Arc::new(Stats::default());
     let mut recorder = Some(recorder);
-    let mut recording: Option<JoinHandle<Result<u32, Failure>>> = None;
+    let mut recording: Option<JoinHandle<Result<Recorded, Failure>>> = None;
     let mut connected = false;
-    let mut stdin_open = true;
-    // Set when the signaling input ended with no connection active: the events
-    // already queued (a close caused by the last message) are still read before
-    // giving up.
-    let grace = tokio::time::sleep(Duration::ZERO);
-    tokio::pin!(grace);
-    let mut in_grace = false;
+    let mut interrupted = None;
+    let stop_timer = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(stop_timer);
     let closed = loop {
         tokio::select! {
+            // Events first: a close queued before the end of input is read first.
             biased;
             event = events.next() => match event {
                 Some(ServiceEvent::Connected { peer }) => {
@@ -224,59 +289,183 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
                     }
                 }
                 Some(ServiceEvent::ConnectionClosed { peer, reason }) => {
-                    log!(SIDE, "connection with {peer} closed: {}", describe(&reason));
+                    log!(SIDE, "connection with {peer} closed: {reason}");
                     break Some(reason);
                 }
                 Some(other) => log_event(SIDE, &other),
                 None => break None,
             },
-            _ = &mut stdin_eof, if stdin_open => {
-                stdin_open = false;
-                let active = service.is_active().await.unwrap_or(false);
-                if active {
-                    log!(SIDE, "signaling input ended; the connection goes on until it closes");
-                } else {
-                    // The driver queues a close event before it answers `is_active`,
-                    // so a close caused by the last message is read in the grace time.
-                    grace.as_mut().reset(tokio::time::Instant::now() + END_GRACE);
-                    in_grace = true;
+            signal = interrupt.recv() => {
+                interrupted = Some(signal);
+                if !service.is_active().await.unwrap_or(false) {
+                    log!(SIDE, "{}: no session to end", signal.name());
+                    break None;
                 }
+                log!(SIDE, "{}: sending session-terminate", signal.name());
+                stop(&service).await?;
+                stop_timer.as_mut().reset(tokio::time::Instant::now() + STOP_WAIT);
             }
-            () = &mut grace, if in_grace => {
-                log!(SIDE, "signaling input ended with no connection");
-                break None;
-            }
+            () = &mut stop_timer, if interrupted.is_some() => break None,
+            () = input.ended(SIDE, &service) => break None,
         }
     };
     drop(service);
-    // Let the final signals (e.g. an error reply) reach stdout.
+    // Let the final signals (e.g. an error reply or session-terminate) out.
     let _ = tokio::time::timeout(Duration::from_secs(2), out).await;
 
-    let written = match recording {
+    let recorded = match recording {
         Some(task) => task
             .await
             .map_err(|e| Failure::Other(format!("recorder task failed: {e}")))??,
         None => match recorder {
-            // No video track: still leave a valid (empty) IVF behind.
             Some(rec) => rec.finish()?,
-            None => 0,
+            None => Recorded::default(),
         },
     };
-    log!(
-        SIDE,
-        "wrote {} frames ({} bytes) to {}",
-        written,
-        stats.bytes.load(Ordering::Relaxed),
-        args.out.display()
-    );
-    match closed {
-        Some(CloseReason::Terminated { .. }) | Some(CloseReason::LocalStop) if connected => Ok(()),
-        Some(reason) => Err(Failure::Connection(format!(
-            "connection ended badly: {}",
-            describe(&reason)
-        ))),
-        None if connected => Err(Failure::Connection("connection ended unexpectedly".into())),
-        None => Err(Failure::Connection("no connection was made".into())),
+    if recorded.frames == 0 && !args.out_is_stdout() {
+        // A header-only file is no recording: leave nothing behind.
+        let _ = std::fs::remove_file(&args.out);
+        log!(SIDE, "no frames received; removed {}", args.out.display());
+    } else {
+        log!(
+            SIDE,
+            "wrote {} frames ({} bytes{}) to {}",
+            recorded.frames,
+            stats.bytes.load(Ordering::Relaxed),
+            recorded
+                .header
+                .filter(|h| h.frame_count > 0)
+                .map(|h| format!(
+                    ", {} in timebase {}/{}",
+                    fmt_time(h.pts_to_duration(u64::from(h.frame_count))),
+                    h.timebase_num,
+                    h.timebase_den
+                ))
+                .unwrap_or_default(),
+            if args.out_is_stdout() {
+                "stdout".to_owned()
+            } else {
+                args.out.display().to_string()
+            }
+        );
+    }
+    match interrupted {
+        Some(signal) => Err(Failure::Interrupted(signal)),
+        None => outcome(closed.as_ref(), connected),
+    }
+}
+
+/// The first SIGINT or SIGTERM, for a clean stop; a second one exits at once.
+struct Interrupt {
+    rx: Option<oneshot::Receiver<Signal>>,
+}
+
+impl Interrupt {
+    /// Installs the handlers (before anything else, so no signal kills the process
+    /// unannounced).
+    fn watch(side: &'static str) -> Result<Interrupt, Failure> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let handler =
+            |kind| signal(kind).map_err(|e| Failure::Other(format!("cannot handle signals: {e}")));
+        let mut int = handler(SignalKind::interrupt())?;
+        let mut term = handler(SignalKind::terminate())?;
+        let (tx, rx) = oneshot::channel();
+        tokio::spawn(async move {
+            let mut first = Some(tx);
+            loop {
+                let caught = tokio::select! {
+                    Some(()) = int.recv() => Signal::Int,
+                    Some(()) = term.recv() => Signal::Term,
+                    else => return,
+                };
+                match first.take() {
+                    Some(tx) => {
+                        let _ = tx.send(caught);
+                    }
+                    None => {
+                        log!(side, "second signal ({}): exiting at once", caught.name());
+                        let _ = std::io::stdout().flush();
+                        std::process::exit(caught.exit_code());
+                    }
+                }
+            }
+        });
+        Ok(Interrupt { rx: Some(rx) })
+    }
+
+    /// The first signal (cancel-safe); pending forever after it was returned.
+    async fn recv(&mut self) -> Signal {
+        if let Some(rx) = &mut self.rx {
+            if let Ok(signal) = rx.await {
+                self.rx = None;
+                return signal;
+            }
+            self.rx = None;
+        }
+        std::future::pending().await
+    }
+}
+
+/// The end of the signaling input, as `send` and `receive` treat it: a session being
+/// negotiated or connected goes on until it closes; with none, [`ended`](Self::ended)
+/// fires after [`END_GRACE`], in which a close event queued by the last message is
+/// still read (the callers' `select!` polls events first).
+struct InputEnd {
+    eof: oneshot::Receiver<()>,
+    state: InputState,
+    grace: Pin<Box<Sleep>>,
+}
+
+enum InputState {
+    Open,
+    /// Ended; whether a session is active is to be asked.
+    Closed,
+    /// Ended with no session: giving up when `grace` fires.
+    Grace,
+    /// Ended with a session active: nothing more to do.
+    Done,
+}
+
+impl InputEnd {
+    fn new(eof: oneshot::Receiver<()>) -> InputEnd {
+        InputEnd {
+            eof,
+            state: InputState::Open,
+            grace: Box::pin(tokio::time::sleep(Duration::ZERO)),
+        }
+    }
+
+    /// Resolves when the program should end for lack of signaling (cancel-safe).
+    async fn ended(&mut self, side: &str, service: &ProxyConnectionService) {
+        loop {
+            match self.state {
+                InputState::Open => {
+                    // An error means the reader task is gone: the same as the end.
+                    let _ = (&mut self.eof).await;
+                    self.state = InputState::Closed;
+                }
+                InputState::Closed => {
+                    // The driver queues a close event before it answers `is_active`.
+                    if service.is_active().await.unwrap_or(false) {
+                        log!(
+                            side,
+                            "signaling input ended; the session goes on until it closes"
+                        );
+                        self.state = InputState::Done;
+                    } else {
+                        let until = tokio::time::Instant::now() + END_GRACE;
+                        self.grace.as_mut().reset(until);
+                        self.state = InputState::Grace;
+                    }
+                }
+                InputState::Grace => {
+                    self.grace.as_mut().await;
+                    log!(side, "signaling input ended with no session");
+                    return;
+                }
+                InputState::Done => std::future::pending::<()>().await,
+            }
+        }
     }
 }
 
@@ -290,10 +479,52 @@ pub(crate) async fn bind(
         .map_err(|e| Failure::Other(format!("cannot bind UDP {addr}: {e}")))
 }
 
-/// Writes outgoing signals to stdout as JSON lines; ends when the driver exits.
-fn spawn_signal_writer(jid: String, mut signals: Signals) -> JoinHandle<()> {
+/// Addresses for a log line: `127.0.0.1:5000, 10.0.0.2:5000`.
+pub(crate) fn addrs(addrs: &[std::net::SocketAddr]) -> String {
+    addrs
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `--signal-in` must exist (it is opened in the background: a FIFO blocks until its
+/// writer opens it).
+fn check_signal_in(path: Option<&Path>) -> Result<(), Failure> {
+    match path {
+        Some(p) if std::fs::metadata(p).is_err() => Err(Failure::File(format!(
+            "--signal-in {}: no such file or FIFO",
+            p.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Writes outgoing signals as JSON lines to `path` (default stdout); ends when the
+/// driver exits. The path is opened in the task (opening a FIFO waits for a reader).
+fn spawn_signal_writer(
+    side: &'static str,
+    jid: String,
+    mut signals: Signals,
+    path: Option<PathBuf>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut stdout = tokio::io::stdout();
+        let mut out: Pin<Box<dyn AsyncWrite + Send>> = match &path {
+            None => Box::pin(tokio::io::stdout()),
+            Some(p) => match tokio::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(p)
+                .await
+            {
+                Ok(f) => Box::pin(f),
+                Err(e) => {
+                    log!(side, "cannot open --signal-out {}: {e}", p.display());
+                    return;
+                }
+            },
+        };
         while let Some(signal) = signals.next().await {
             let line = SignalLine {
                 from: jid.clone(),
@@ -301,27 +532,41 @@ fn spawn_signal_writer(jid: String, mut signals: Signals) -> JoinHandle<()> {
                 iq: signal.iq,
             }
             .to_line();
-            if stdout.write_all(line.as_bytes()).await.is_err() || stdout.flush().await.is_err() {
+            if out.write_all(line.as_bytes()).await.is_err() || out.flush().await.is_err() {
                 break;
             }
         }
+        let _ = out.shutdown().await;
     })
 }
 
-/// Reads JSON lines from stdin into the service; the receiver fires at end of input.
+/// Reads JSON lines from `path` (default stdin) into the service; the receiver fires
+/// at the end of input.
 fn spawn_signal_reader(
     side: &'static str,
     jid: String,
     sender: MessageSender,
+    path: Option<PathBuf>,
 ) -> oneshot::Receiver<()> {
     let (eof_tx, eof_rx) = oneshot::channel();
     tokio::spawn(async move {
-        let mut lines = LineReader::new(tokio::io::BufReader::new(tokio::io::stdin()));
+        let input: Pin<Box<dyn AsyncRead + Send>> = match &path {
+            None => Box::pin(tokio::io::stdin()),
+            Some(p) => match tokio::fs::File::open(p).await {
+                Ok(f) => Box::pin(f),
+                Err(e) => {
+                    log!(side, "cannot open --signal-in {}: {e}", p.display());
+                    let _ = eof_tx.send(());
+                    return;
+                }
+            },
+        };
+        let mut lines = LineReader::new(tokio::io::BufReader::new(input));
         while let Some(line) = lines.next_signal().await {
             match line {
                 Ok(line) => {
-                    if line.to.as_ref().is_some_and(|to| *to != jid) {
-                        log!(side, "ignoring a message for {:?}", line.to);
+                    if let Some(to) = line.to.as_ref().filter(|to| **to != jid) {
+                        log!(side, "ignoring a message for {to}");
                         continue;
                     }
                     let message = ProxyMessage {
@@ -351,18 +596,13 @@ fn log_event(side: &str, event: &ServiceEvent) {
         }
         ServiceEvent::Connected { peer } => log!(side, "connected to {peer}"),
         ServiceEvent::ConnectionClosed { peer, reason } => {
-            log!(side, "connection with {peer} closed: {}", describe(reason))
+            log!(side, "connection with {peer} closed: {reason}")
         }
         ServiceEvent::RemoteTrack { track, .. } => {
             log!(side, "remote track {} ignored", track.mid)
         }
-        other => log!(side, "{other:?}"),
+        _ => log!(side, "unhandled service event"),
     }
-}
-
-/// A close reason in words.
-pub(crate) fn describe(reason: &CloseReason) -> String {
-    reason.to_string()
 }
 
 /// A seed for the core's ids, from the JID and the clock (different per run).
@@ -387,50 +627,120 @@ pub(crate) struct Stats {
     pub last_frame: std::sync::Mutex<Option<Instant>>,
 }
 
-/// Writes received frames to an IVF file.
+/// Where a recording goes.
+enum Sink {
+    /// A file: flushed every frame, finished at the frame-rate timebase.
+    File(IvfWriter<BufWriter<File>>),
+    /// Standard output (`--out -`): the header is written with the first frame
+    /// (whose keyframe gives the dimensions); the frame count stays 0.
+    Stdout(Option<IvfWriter<Stdout>>),
+}
+
+/// What a finished recording holds.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Recorded {
+    /// Frames written.
+    pub frames: u32,
+    /// The final header (files).
+    pub header: Option<IvfHeader>,
+}
+
+/// Writes received frames to an IVF file or stdout: pts in the 90 kHz RTP clock
+/// from 0 while recording; a file is then finished at its mean frame interval
+/// (`IvfWriter::finish_at_frame_rate`).
 pub(crate) struct Recorder {
-    writer: IvfWriter<BufWriter<File>>,
-    header: IvfHeader,
+    sink: Sink,
     sized: bool,
-    path: String,
+    name: String,
+    /// RTP time of the first frame, in 90 kHz ticks.
+    first: Option<u64>,
 }
 
 impl Recorder {
-    /// Creates (truncates) `path` with a VP8 header in a `1/timebase_den` timebase.
-    pub(crate) fn create(path: &Path, timebase_den: u32) -> Result<Recorder, Failure> {
-        let name = path.display().to_string();
-        let file =
-            File::create(path).map_err(|e| Failure::File(format!("cannot create {name}: {e}")))?;
-        let header = IvfHeader::vp8(0, 0, timebase_den);
-        let writer = IvfWriter::new(BufWriter::new(file), header)
-            .map_err(|e| Failure::File(format!("cannot write {name}: {e}")))?;
+    /// Creates (truncates) `path`, or prepares stdout for `-`.
+    pub(crate) fn create(path: &Path) -> Result<Recorder, Failure> {
+        let header = IvfHeader::vp8(0, 0, RTP_VIDEO_CLOCK);
+        let (sink, name) = if is_stdout(path) {
+            (Sink::Stdout(None), "stdout".to_owned())
+        } else {
+            let name = path.display().to_string();
+            let file = File::create(path)
+                .map_err(|e| Failure::File(format!("cannot create {name}: {e}")))?;
+            // Room for a whole frame: each reaches the file in one write at the flush.
+            let writer = IvfWriter::new(BufWriter::with_capacity(1 << 20, file), header)
+                .map_err(|e| Failure::File(format!("cannot write {name}: {e}")))?;
+            (Sink::File(writer), name)
+        };
         Ok(Recorder {
-            writer,
-            header,
+            sink,
             sized: false,
-            path: name,
+            name,
+            first: None,
         })
     }
 
     fn write(&mut self, pts: Duration, data: &[u8]) -> Result<(), Failure> {
-        if !self.sized {
-            if let Some((w, h)) = vp8_frame_info(data).and_then(|i| i.dimensions) {
-                self.writer.set_dimensions(w, h);
-                self.sized = true;
+        let clock = IvfHeader::vp8(0, 0, RTP_VIDEO_CLOCK);
+        // The engine's Duration is the RTP time truncated to microseconds: rounding
+        // back to the 90 kHz clock recovers the exact tick.
+        let ticks = clock.duration_to_pts(pts);
+        let first = *self.first.get_or_insert(ticks);
+        let pts = ticks.saturating_sub(first);
+        let dimensions = vp8_frame_info(data).and_then(|i| i.dimensions);
+        let name = &self.name;
+        let bad = |e: std::io::Error| Failure::File(format!("cannot write {name}: {e}"));
+        let writer_result = match &mut self.sink {
+            Sink::File(w) => {
+                if let (false, Some((width, height))) = (self.sized, dimensions) {
+                    w.set_dimensions(width, height);
+                    self.sized = true;
+                }
+                w.write_frame(pts, data).and_then(|()| w.flush())
             }
-        }
-        self.writer
-            .write_frame(self.header.duration_to_pts(pts), data)
-            .map_err(|e| Failure::File(format!("cannot write {}: {e}", self.path)))
+            Sink::Stdout(slot) => {
+                let w = match slot {
+                    Some(w) => w,
+                    None => {
+                        let (width, height) = dimensions.unwrap_or((0, 0));
+                        slot.insert(
+                            IvfWriter::stream(
+                                std::io::stdout(),
+                                IvfHeader::vp8(width, height, RTP_VIDEO_CLOCK),
+                            )
+                            .map_err(bad)?,
+                        )
+                    }
+                };
+                w.write_frame(pts, data).and_then(|()| w.flush())
+            }
+        };
+        writer_result.map_err(bad)
     }
 
-    /// Fixes the header (frame count, dimensions); returns the frame count.
-    pub(crate) fn finish(self) -> Result<u32, Failure> {
-        let frames = self.writer.frames();
-        self.writer
-            .finish()
-            .map_err(|e| Failure::File(format!("cannot finish {}: {e}", self.path)))?;
-        Ok(frames)
+    /// Finishes the file (frame-rate timebase, frame count, dimensions).
+    pub(crate) fn finish(self) -> Result<Recorded, Failure> {
+        let name = self.name;
+        let bad = |e: std::io::Error| Failure::File(format!("cannot finish {name}: {e}"));
+        match self.sink {
+            Sink::File(w) => {
+                let frames = w.frames();
+                let (_, header) = w.finish_at_frame_rate().map_err(bad)?;
+                Ok(Recorded {
+                    frames,
+                    header: Some(header),
+                })
+            }
+            Sink::Stdout(w) => {
+                let frames = w.as_ref().map(|w| w.frames()).unwrap_or(0);
+                if let Some(mut w) = w {
+                    w.flush().map_err(bad)?;
+                }
+                Ok(Recorded {
+                    frames,
+                    header: None,
+                })
+            }
+        }
     }
 }
 
@@ -439,7 +749,7 @@ pub(crate) async fn record(
     mut frames: RemoteFrames,
     mut recorder: Recorder,
     stats: Arc<Stats>,
-) -> Result<u32, Failure> {
+) -> Result<Recorded, Failure> {
     while let Some(frame) = frames.next().await {
         let now = Instant::now();
         let _ = stats.first_frame.set(now);

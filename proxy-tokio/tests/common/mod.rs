@@ -1,0 +1,293 @@
+//! Helpers for the tests of the `proxy-connection` program: real processes, real UDP
+//! on 127.0.0.1, signaling relayed by the test.
+#![allow(dead_code)] // each test file uses a part
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use proxy_tokio::ivf::{IvfFrame, IvfHeader, IvfReader};
+use proxy_tokio::signaling::SignalLine;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStderr, Command};
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_proxy-connection");
+pub const CLIP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/clip.ivf");
+pub const SENDER: &str = "alice@example.com/s";
+pub const RECEIVER: &str = "bob@example.com/r";
+
+/// A fresh path in the target's temporary directory.
+pub fn tmp(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{}-{name}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+/// Reads IVF bytes: the header and every frame.
+pub fn read_ivf(bytes: &[u8]) -> (IvfHeader, Vec<IvfFrame>) {
+    let mut r = IvfReader::new(Cursor::new(bytes)).expect("an IVF header");
+    let header = *r.header();
+    let frames = r.read_all().expect("whole IVF frames");
+    (header, frames)
+}
+
+/// Reads a finished recording; its header's frame count must be the frames in it.
+pub fn recording(path: &Path) -> (IvfHeader, Vec<IvfFrame>) {
+    let (header, frames) = read_ivf(&std::fs::read(path).unwrap());
+    assert_eq!(
+        header.frame_count as usize,
+        frames.len(),
+        "header frame count of {}",
+        path.display()
+    );
+    (header, frames)
+}
+
+/// The clip's frames.
+pub fn clip() -> (IvfHeader, Vec<IvfFrame>) {
+    recording(Path::new(CLIP))
+}
+
+/// A process's stderr, line by line: echoed to the test's stderr, kept, waited on.
+pub struct Log {
+    rx: mpsc::UnboundedReceiver<String>,
+    pub lines: Vec<String>,
+}
+
+impl Log {
+    pub fn follow(stderr: ChildStderr) -> Log {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                eprintln!("{line}");
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Log {
+            rx,
+            lines: Vec::new(),
+        }
+    }
+
+    /// The first line (kept or coming) containing `needle`.
+    pub async fn wait_for(&mut self, needle: &str, within: Duration) -> String {
+        if let Some(l) = self.lines.iter().find(|l| l.contains(needle)) {
+            return l.clone();
+        }
+        let found = timeout(within, async {
+            while let Some(line) = self.rx.recv().await {
+                self.lines.push(line.clone());
+                if line.contains(needle) {
+                    return Some(line);
+                }
+            }
+            None
+        })
+        .await;
+        match found {
+            Ok(Some(line)) => line,
+            _ => panic!(
+                "no log line with {needle:?} within {within:?}; log:\n{}",
+                self.lines.join("\n")
+            ),
+        }
+    }
+
+    /// The whole log once the process closed its stderr.
+    pub async fn all(&mut self) -> String {
+        let _ = timeout(Duration::from_secs(10), async {
+            while let Some(line) = self.rx.recv().await {
+                self.lines.push(line);
+            }
+        })
+        .await;
+        self.lines.join("\n")
+    }
+
+    /// N of receive's "wrote N frames" summary line.
+    pub async fn frames_written(&mut self) -> usize {
+        let text = self.all().await;
+        text.lines()
+            .find_map(|l| l.split("wrote ").nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no 'wrote N frames' line in\n{text}"))
+    }
+}
+
+/// Copies JSON lines from one process to the other, checking each is a signaling line
+/// from `from`; returns how many were copied. At the end of `out`, `into` is closed.
+pub async fn relay(
+    from: &'static str,
+    out: impl AsyncRead + Unpin,
+    mut into: impl AsyncWrite + Unpin,
+) -> usize {
+    let mut lines = BufReader::new(out).lines();
+    let mut n = 0;
+    while let Ok(Some(line)) = lines.next_line().await {
+        let parsed = SignalLine::from_line(line.as_bytes())
+            .unwrap_or_else(|e| panic!("{from} wrote a non-signaling line {line:?}: {e}"));
+        assert_eq!(parsed.from, from);
+        n += 1;
+        if into
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .is_err()
+        {
+            break;
+        }
+        let _ = into.flush().await;
+    }
+    drop(into);
+    n
+}
+
+/// `receive --out out` and `send CLIP`, on 127.0.0.1, cross-connected by relays.
+pub struct Pair {
+    pub receiver: Child,
+    pub sender: Child,
+    pub receiver_log: Log,
+    pub sender_log: Log,
+}
+
+pub fn spawn_pair(out: &Path) -> Pair {
+    let mut receiver = Command::new(BIN)
+        .args([
+            "receive",
+            "--as",
+            RECEIVER,
+            "--bind",
+            "127.0.0.1:0",
+            "--out",
+        ])
+        .arg(out)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut sender = Command::new(BIN)
+        .args([
+            "send",
+            "--as",
+            SENDER,
+            "--to",
+            RECEIVER,
+            "--bind",
+            "127.0.0.1:0",
+            CLIP,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    tokio::spawn(relay(
+        SENDER,
+        sender.stdout.take().unwrap(),
+        receiver.stdin.take().unwrap(),
+    ));
+    tokio::spawn(relay(
+        RECEIVER,
+        receiver.stdout.take().unwrap(),
+        sender.stdin.take().unwrap(),
+    ));
+    Pair {
+        receiver_log: Log::follow(receiver.stderr.take().unwrap()),
+        sender_log: Log::follow(sender.stderr.take().unwrap()),
+        receiver,
+        sender,
+    }
+}
+
+/// Sends `signal` (`INT`, `TERM`, `KILL`) to a child with kill(1).
+pub fn kill(child: &Child, signal: &str) {
+    let pid = child.id().expect("the child is running");
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+/// The child's exit code, waiting at most `within`.
+pub async fn exit_code(child: &mut Child, within: Duration) -> Option<i32> {
+    timeout(within, child.wait())
+        .await
+        .unwrap_or_else(|_| panic!("no exit within {within:?}"))
+        .unwrap()
+        .code()
+}
+
+/// ffprobe's view of a file (or of `-` with `stdin` bytes): `key=value` entries of
+/// the format and the first video stream, frames counted. `None` if ffprobe is
+/// missing (a failure under CI=true).
+pub async fn ffprobe(path: &str, stdin: Option<&[u8]>) -> Option<BTreeMap<String, String>> {
+    let mut cmd = Command::new("ffprobe");
+    cmd.args([
+        "-v",
+        "error",
+        "-count_frames",
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "format=duration,start_time:stream=codec_name,width,height,nb_read_frames",
+        "-of",
+        "default=nw=1",
+        "-i",
+        path,
+    ])
+    .stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("ffprobe not available ({e}); skipping the ffprobe checks");
+            return None;
+        }
+        Err(e) => panic!("ffprobe is required under CI: {e}"),
+    };
+    if let (Some(bytes), Some(mut input)) = (stdin, child.stdin.take()) {
+        input.write_all(bytes).await.unwrap();
+        drop(input);
+    }
+    let out = child.wait_with_output().await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "ffprobe {path}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("ffprobe {path}:\n{text}");
+    Some(
+        text.lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+    )
+}
+
+/// A number from ffprobe's entries.
+pub fn num(probe: &BTreeMap<String, String>, key: &str) -> f64 {
+    probe
+        .get(key)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no number {key} in {probe:?}"))
+}
