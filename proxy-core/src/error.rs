@@ -24,6 +24,22 @@ pub enum Error {
         #[source]
         source: ProtocolError,
     },
+    /// The peer sent a valid XEP-0166 action that a proxy connection does not
+    /// implement (see [`Action`] for which); it was refused (answered with an
+    /// IQ error if it had an `id`) and nothing changed.
+    #[error(
+        "{from} sent {action}{}, which a proxy connection does not implement; refused, session unchanged",
+        with_payload(.payload.as_deref())
+    )]
+    Unsupported {
+        /// Who sent it.
+        from: String,
+        /// The action.
+        action: Action,
+        /// The name of its payload element, if it had one (e.g. `ringing` for
+        /// a session-info).
+        payload: Option<String>,
+    },
     /// The application used the API wrongly; nothing changed.
     #[error("API misuse: {0}")]
     Api(#[from] ApiError),
@@ -115,8 +131,8 @@ pub enum ParseError {
         /// The value, truncated to 64 bytes.
         value: String,
     },
-    /// The `action` is not one a proxy connection knows.
-    #[error("unknown jingle action {0:?}")]
+    /// The `action` is none of XEP-0166's nor Jitsi's (truncated to 64 bytes).
+    #[error("unknown jingle action '{0}'")]
     UnknownAction(String),
     /// Two contents share a name.
     #[error("duplicate content name {0:?}")]
@@ -191,6 +207,11 @@ pub enum ProtocolError {
     /// A candidate could not be handed to the media engine.
     #[error("unusable candidate: {0}")]
     Candidate(String),
+}
+
+/// ` with <name/>` for [`Error::Unsupported`]'s payload, or nothing.
+fn with_payload(payload: Option<&str>) -> String {
+    payload.map_or_else(String::new, |p| format!(" with <{p}/>"))
 }
 
 /// The application called the API in a way that cannot work.

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use crate::convert;
-use crate::error::{Error, ProtocolError};
+use crate::error::{Error, ParseError, ProtocolError};
 use crate::jingle::{Action, Content, Jingle};
 use crate::message::{Iq, IqType};
 
@@ -18,6 +18,15 @@ impl ProxyConnectionService {
         id: Option<&str>,
         jingle: Jingle,
     ) {
+        // Not an action at all: refused whatever the state (XEP-0166 §7.2).
+        if let Action::Other(value) = &jingle.action {
+            self.answer_error(from, id, "modify", "bad-request", None);
+            self.error(Error::Malformed {
+                from: from.to_owned(),
+                source: ParseError::UnknownAction(excerpt(value)),
+            });
+            return;
+        }
         let Some(session) = self.session.as_mut() else {
             self.handle_jingle_without_session(now, from, id, jingle);
             return;
@@ -52,6 +61,20 @@ impl ProxyConnectionService {
                 self.on_transport_info(from, &jingle);
             }
             Action::ContentModify | Action::SourceAdd | Action::SourceRemove => self.ack(from, id),
+            // An empty session-info is a ping (XEP-0166 §6.8).
+            Action::SessionInfo if jingle.payload.is_none() => self.ack(from, id),
+            Action::SessionInfo
+            | Action::DescriptionInfo
+            | Action::SecurityInfo
+            | Action::ContentAdd
+            | Action::ContentRemove
+            | Action::ContentAccept
+            | Action::ContentReject
+            | Action::TransportReplace
+            | Action::TransportAccept
+            | Action::TransportReject => self.refuse_unsupported(from, id, &jingle),
+            // Refused before the session checks.
+            Action::Other(_) => {}
             Action::SessionTerminate => {
                 self.ack(from, id);
                 let condition = jingle
@@ -93,7 +116,7 @@ impl ProxyConnectionService {
                     self.protocol_error(
                         from,
                         ProtocolError::Unusable {
-                            action: jingle.action,
+                            action: Action::SessionInitiate,
                             reason: "sender JID is empty",
                         },
                     );
@@ -206,15 +229,47 @@ impl ProxyConnectionService {
         id: Option<&str>,
         jingle: Jingle,
     ) {
-        let sdp = match self.description_sdp(from, &jingle) {
-            Ok(sdp) => sdp,
+        match self.description_sdp(from, &jingle) {
+            Ok(sdp) => self.start_responder(now, from, id, jingle, sdp),
             Err(e) => {
                 self.answer_error(from, id, "modify", "bad-request", None);
                 self.error(e);
-                return;
             }
+        }
+    }
+
+    /// Refuses a valid XEP-0166 action that a proxy connection does not
+    /// implement, with the error XEP-0166 gives for it when the IQ has an id:
+    ///
+    /// - session-info with a payload, description-info: `feature-not-implemented`
+    ///   and `<unsupported-info/>`, type `modify` as in §6.8's example;
+    /// - content-accept, content-reject, transport-accept, transport-reject
+    ///   (answers to requests we never send): `unexpected-request` and
+    ///   `<out-of-order/>`, type `cancel` (§10);
+    /// - content-add, content-remove, transport-replace, security-info:
+    ///   `feature-not-implemented`, type `cancel` (RFC 6120 §8.3.3.3). §7.2.2 and
+    ///   §7.2.15 have a recipient that implements them answer with content-reject
+    ///   or transport-reject; we implement neither, so the request fails at once
+    ///   and the peer keeps its session as it was.
+    fn refuse_unsupported(&mut self, from: &str, id: Option<&str>, jingle: &Jingle) {
+        let (kind, condition, jingle_condition) = match jingle.action {
+            Action::SessionInfo | Action::DescriptionInfo => (
+                "modify",
+                "feature-not-implemented",
+                Some("unsupported-info"),
+            ),
+            Action::ContentAccept
+            | Action::ContentReject
+            | Action::TransportAccept
+            | Action::TransportReject => ("cancel", "unexpected-request", Some("out-of-order")),
+            _ => ("cancel", "feature-not-implemented", None),
         };
-        self.start_responder(now, from, id, jingle, sdp);
+        self.answer_error(from, id, kind, condition, jingle_condition);
+        self.error(Error::Unsupported {
+            from: from.to_owned(),
+            action: jingle.action.clone(),
+            payload: jingle.payload.as_ref().map(|p| excerpt(&p.name)),
+        });
     }
 
     /// Creates the responder session for a usable `jingle` whose offer is `sdp`.
@@ -266,7 +321,7 @@ impl ProxyConnectionService {
     fn description_sdp(&mut self, from: &str, jingle: &Jingle) -> Result<String, Error> {
         if let Err(reason) = usable_description(jingle) {
             let source = ProtocolError::Unusable {
-                action: jingle.action,
+                action: jingle.action.clone(),
                 reason,
             };
             return Err(Error::Protocol {

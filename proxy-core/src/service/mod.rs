@@ -469,6 +469,15 @@ fn usable_description(jingle: &Jingle) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// `s` cut to at most 64 bytes on a char boundary, for an error.
+pub(super) fn excerpt(s: &str) -> String {
+    let mut end = s.len().min(64);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or_default().to_owned()
+}
+
 /// DTLS fingerprint hashes WebRTC uses (RFC 8122 minus the broken md2/md5).
 const FINGERPRINT_HASHES: [&str; 5] = ["sha-1", "sha-224", "sha-256", "sha-384", "sha-512"];
 

@@ -186,7 +186,7 @@ impl Pair {
         let action = parse_iq(iq, &Limits::default())
             .ok()
             .and_then(|iq| iq.jingle)
-            .map(|j| j.action);
+            .map(|j| j.action.clone());
         self.signal_hold
             .iter()
             .filter(|(a, _)| Some(*a) == action)
