@@ -263,10 +263,18 @@ fn unusable_offers_create_no_session() {
                 "{name}: {errors:?}"
             );
         }
-        assert_eq!(d.sent.len(), 1, "{name}");
+        // bad-request to the IQ, then connection-error-encountered saying why.
+        assert_eq!(d.sent.len(), 2, "{name}");
         assert_eq!(
             d.sent[0].1.error.as_ref().unwrap().condition,
             "bad-request",
+            "{name}"
+        );
+        let refusal = d.sent[1].1.jingle.as_ref().expect("a jingle");
+        assert_eq!(refusal.action, Action::ConnectionErrorEncountered, "{name}");
+        assert_eq!(
+            refusal.details.as_deref(),
+            Some(proxy_core::service::NEGOTIATION_FAILED),
             "{name}"
         );
     }

@@ -2,7 +2,7 @@
 //! valid XEP-0166 action we do not implement is refused with the error XEP-0166
 //! gives for it (only when the IQ has an id) and reported as unsupported; an
 //! empty session-info is a ping; an action XEP-0166 does not define is a
-//! bad request.
+//! bad request; an offer we cannot use is refused with a reason.
 //!
 //! The service is the responder of a negotiated lib-jitsi-meet session with
 //! SENDER (whose messages carry no sid), unless said otherwise.
@@ -13,7 +13,10 @@ use std::time::Instant;
 
 use common::*;
 use proxy_core::jingle::Action;
-use proxy_core::{Error, Output, ParseError, ProxyConnectionService};
+use proxy_core::service::NEGOTIATION_FAILED;
+use proxy_core::{
+    DescriptionProblem, Error, Missing, Output, ParseError, ProtocolError, ProxyConnectionService,
+};
 
 const STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
@@ -281,4 +284,100 @@ fn an_action_xep_0166_does_not_define_is_a_bad_request_reported_as_malformed() {
         "{:?}",
         raw.events
     );
+}
+
+/// A lib-jitsi-meet offer with `id='o1'` and `edit` applied.
+fn offer(edit: impl Fn(String) -> String) -> String {
+    let init = vector("01-session-initiate.sender-to-receiver.xml");
+    assert!(init.contains("<fingerprint") && init.contains(" ufrag=\"pEF9\""));
+    edit(init).replacen("<iq ", "<iq id='o1' ", 1)
+}
+
+#[test]
+fn an_unusable_offer_is_refused_with_a_reason_naming_what_is_missing() {
+    let cases: [(String, DescriptionProblem, &str); 4] = [
+        (
+            offer(|i| i.replace("<fingerprint", "<fingerprunt").replace("</fingerprint>", "</fingerprunt>")),
+            DescriptionProblem::Missing { missing: Missing::Fingerprint, content: "0".into() },
+            "session-initiate has no DTLS fingerprint in content '0'",
+        ),
+        (
+            offer(|i| i.replace(" ufrag=\"pEF9\"", "")),
+            DescriptionProblem::Missing { missing: Missing::IceUfrag, content: "0".into() },
+            "session-initiate has no ICE ufrag in content '0'",
+        ),
+        (
+            offer(|i| i.replace("hash=\"sha-256\"", "hash=\"md5\"")),
+            DescriptionProblem::UnknownHash { hash: "md5".into(), content: "0".into() },
+            "session-initiate has a DTLS fingerprint with hash 'md5' in content '0', not one of \
+             sha-1, sha-224, sha-256, sha-384, sha-512",
+        ),
+        (
+            "<iq id='o1' type='set' xmlns='jabber:client'><jingle action='session-initiate' xmlns='urn:xmpp:jingle:1'/></iq>".into(),
+            DescriptionProblem::NoContents,
+            "session-initiate has no <content>",
+        ),
+    ];
+    for (iq, problem, text) in cases {
+        let mut s = ProxyConnectionService::new(config(10));
+        s.handle_message(Instant::now(), msg(SENDER, iq));
+        let raw = drain_raw(&mut s);
+        assert!(!s.is_active(), "{text}");
+        assert_eq!(raw.commands, 0, "{text}");
+        // The IQ gets bad-request, then the peer is told why, as lib-jitsi-meet
+        // tells it with connection-error-encountered.
+        assert_eq!(
+            raw.sent,
+            [
+                (
+                    SENDER.to_owned(),
+                    format!(
+                        "<iq to=\"{SENDER}\" id=\"o1\" type=\"error\" xmlns=\"jabber:client\">\
+                         <error type=\"modify\"><bad-request xmlns=\"{STANZAS}\"/></error></iq>"
+                    )
+                ),
+                (
+                    SENDER.to_owned(),
+                    format!(
+                        "<iq to=\"{SENDER}\" type=\"set\" xmlns=\"jabber:client\">\
+                         <jingle action=\"connection-error-encountered\" xmlns=\"urn:xmpp:jingle:1\">\
+                         <reason><failed-application/><text>{}</text></reason>\
+                         <details>{NEGOTIATION_FAILED}</details></jingle></iq>",
+                        text.replace('<', "&lt;").replace('>', "&gt;").replace('\'', "&apos;")
+                    )
+                ),
+            ],
+            "{text}"
+        );
+        let [proxy_core::Event::Error(e)] = raw.events.as_slice() else {
+            panic!("{:?}", raw.events)
+        };
+        assert!(
+            matches!(e, Error::Protocol {
+                from,
+                source: ProtocolError::Unusable { action: Action::SessionInitiate, problem: p },
+            } if from == SENDER && *p == problem),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!("peer sender@example.com/s1 misbehaved: {text}")
+        );
+    }
+}
+
+#[test]
+fn an_unusable_offer_without_an_id_is_still_refused() {
+    let iq = offer(|i| {
+        i.replace("<fingerprint", "<fingerprunt")
+            .replace("</fingerprint>", "</fingerprunt>")
+    })
+    .replace(" id='o1'", "");
+    let mut s = ProxyConnectionService::new(config(11));
+    s.handle_message(Instant::now(), msg(SENDER, iq));
+    let d = drain(&mut s);
+    assert_eq!(d.sent.len(), 1, "{:?}", d.sent);
+    let j = d.sent[0].1.jingle.as_ref().expect("a jingle");
+    assert_eq!(j.action, Action::ConnectionErrorEncountered);
+    assert_eq!(j.details.as_deref(), Some(NEGOTIATION_FAILED));
 }

@@ -3,8 +3,8 @@
 use std::time::Instant;
 
 use crate::convert;
-use crate::error::{Error, ParseError, ProtocolError};
-use crate::jingle::{Action, Content, Jingle};
+use crate::error::{DescriptionProblem, Error, ParseError, ProtocolError};
+use crate::jingle::{owned, Action, Content, Jingle, Reason};
 use crate::message::{Iq, IqType};
 
 use super::session::{Phase, Role, Session, MAX_PENDING_CANDIDATES};
@@ -117,7 +117,7 @@ impl ProxyConnectionService {
                         from,
                         ProtocolError::Unusable {
                             action: Action::SessionInitiate,
-                            reason: "sender JID is empty",
+                            problem: DescriptionProblem::EmptySender,
                         },
                     );
                     return;
@@ -186,10 +186,7 @@ impl ProxyConnectionService {
                     self.session = None;
                     self.start_responder(now, from, id, jingle, sdp);
                 }
-                Err(e) => {
-                    self.answer_error(from, id, "modify", "bad-request", None);
-                    self.error(e);
-                }
+                Err(e) => self.refuse_offer(from, id, &jingle, e),
             }
             return;
         }
@@ -209,10 +206,7 @@ impl ProxyConnectionService {
                     self.close(CloseReason::PeerRestarted);
                     self.start_responder(now, from, id, jingle, sdp);
                 }
-                Err(e) => {
-                    self.answer_error(from, id, "modify", "bad-request", None);
-                    self.error(e);
-                }
+                Err(e) => self.refuse_offer(from, id, &jingle, e),
             }
             return;
         }
@@ -231,11 +225,30 @@ impl ProxyConnectionService {
     ) {
         match self.description_sdp(from, &jingle) {
             Ok(sdp) => self.start_responder(now, from, id, jingle, sdp),
-            Err(e) => {
-                self.answer_error(from, id, "modify", "bad-request", None);
-                self.error(e);
-            }
+            Err(e) => self.refuse_offer(from, id, &jingle, e),
         }
+    }
+
+    /// Refuses a session-initiate that cannot be used, as lib-jitsi-meet means
+    /// to when it cannot apply an offer: `bad-request` to the IQ if it has an
+    /// id (XEP-0166 §6.3.2), then connection-error-encountered with
+    /// [`NEGOTIATION_FAILED`] and a `<reason>` whose text says what was wrong,
+    /// so the peer gives up at once instead of waiting for a session-accept.
+    /// No session is created or changed.
+    fn refuse_offer(&mut self, from: &str, id: Option<&str>, offer: &Jingle, error: Error) {
+        self.answer_error(from, id, "modify", "bad-request", None);
+        let text = match &error {
+            Error::Protocol { source, .. } => source.to_string(),
+            other => other.to_string(),
+        };
+        let mut refusal = connection_error(NEGOTIATION_FAILED);
+        refusal.sid = offer.sid.as_ref().map(|s| owned(s.clone()));
+        refusal.reason = Some(Reason {
+            condition: "failed-application".into(),
+            text: Some(text.into()),
+        });
+        self.send(from, &Iq::set(from, refusal));
+        self.error(error);
     }
 
     /// Refuses a valid XEP-0166 action that a proxy connection does not
@@ -319,10 +332,10 @@ impl ProxyConnectionService {
     /// Checks that a session-initiate/accept can describe a session and converts
     /// it to SDP for the engine.
     fn description_sdp(&mut self, from: &str, jingle: &Jingle) -> Result<String, Error> {
-        if let Err(reason) = usable_description(jingle) {
+        if let Err(problem) = usable_description(jingle) {
             let source = ProtocolError::Unusable {
                 action: jingle.action.clone(),
-                reason,
+                problem,
             };
             return Err(Error::Protocol {
                 from: from.to_owned(),
