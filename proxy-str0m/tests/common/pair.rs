@@ -186,10 +186,10 @@ impl Pair {
         let action = parse_iq(iq, &Limits::default())
             .ok()
             .and_then(|iq| iq.jingle)
-            .map(|j| j.action.clone());
+            .map(|j| j.action);
         self.signal_hold
             .iter()
-            .filter(|(a, _)| Some(*a) == action)
+            .filter(|(a, _)| action.as_ref() == Some(a))
             .map(|(_, d)| *d)
             .sum()
     }
