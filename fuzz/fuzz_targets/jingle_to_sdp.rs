@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
         jingle.contents.len(),
         "one m-line per content\n{sdp}"
     );
-    let back = match sdp_to_jingle(&sdp, jingle.action, Creator::Initiator) {
+    let back = match sdp_to_jingle(&sdp, jingle.action.clone(), Creator::Initiator) {
         Ok(j) => j,
         Err(e) => panic!("jingle_to_sdp made SDP that sdp_to_jingle rejects: {e}\n{sdp}"),
     };

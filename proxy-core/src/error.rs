@@ -24,6 +24,22 @@ pub enum Error {
         #[source]
         source: ProtocolError,
     },
+    /// The peer sent a valid XEP-0166 action that a proxy connection does not
+    /// implement (see [`Action`] for which); it was refused (answered with an
+    /// IQ error if it had an `id`) and nothing changed.
+    #[error(
+        "{from} sent {action}{}, which a proxy connection does not implement; refused, session unchanged",
+        with_payload(.payload.as_deref())
+    )]
+    Unsupported {
+        /// Who sent it.
+        from: String,
+        /// The action.
+        action: Action,
+        /// The name of its payload element, if it had one (e.g. `ringing` for
+        /// a session-info).
+        payload: Option<String>,
+    },
     /// The application used the API wrongly; nothing changed.
     #[error("API misuse: {0}")]
     Api(#[from] ApiError),
@@ -115,8 +131,8 @@ pub enum ParseError {
         /// The value, truncated to 64 bytes.
         value: String,
     },
-    /// The `action` is not one a proxy connection knows.
-    #[error("unknown jingle action {0:?}")]
+    /// The `action` is none of XEP-0166's nor Jitsi's (truncated to 64 bytes).
+    #[error("unknown jingle action '{0}'")]
     UnknownAction(String),
     /// Two contents share a name.
     #[error("duplicate content name {0:?}")]
@@ -169,12 +185,12 @@ pub enum ProtocolError {
     #[error("iq of type {0} carries no <jingle>")]
     NoJingle(&'static str),
     /// A session-initiate or session-accept that cannot describe a session.
-    #[error("unusable {action}: {reason}")]
+    #[error("{action} {problem}")]
     Unusable {
         /// The action.
         action: Action,
         /// What was missing or contradictory.
-        reason: &'static str,
+        problem: DescriptionProblem,
     },
     /// Transport-info that arrived before its session and was not claimed in time.
     #[error("transport-info arrived before any session-initiate and expired unclaimed")]
@@ -191,6 +207,73 @@ pub enum ProtocolError {
     /// A candidate could not be handed to the media engine.
     #[error("unusable candidate: {0}")]
     Candidate(String),
+}
+
+/// Why a session-initiate or session-accept cannot describe a session; the
+/// text follows the action, e.g. "session-initiate has no DTLS fingerprint in
+/// content '0'".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DescriptionProblem {
+    /// It came from an empty JID.
+    #[error("comes from an empty JID")]
+    EmptySender,
+    /// It has no `<content>`.
+    #[error("has no <content>")]
+    NoContents,
+    /// No content is usable; the first content lacks this (the first missing
+    /// piece in the order description, transport, ICE ufrag, ICE password,
+    /// DTLS fingerprint).
+    #[error("has no {missing} in content '{content}'")]
+    Missing {
+        /// What is missing.
+        missing: Missing,
+        /// The content's name (truncated to 64 bytes).
+        content: String,
+    },
+    /// A content's DTLS fingerprint uses a hash WebRTC does not.
+    #[error(
+        "has a DTLS fingerprint with hash '{hash}' in content '{content}', \
+         not one of sha-1, sha-224, sha-256, sha-384, sha-512"
+    )]
+    UnknownHash {
+        /// The hash as written (truncated to 64 bytes).
+        hash: String,
+        /// The content's name (truncated to 64 bytes).
+        content: String,
+    },
+}
+
+/// A piece of a content that a session description needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Missing {
+    /// `<description>` (XEP-0167).
+    Description,
+    /// `<transport>` (XEP-0176).
+    Transport,
+    /// The transport's `ufrag`.
+    IceUfrag,
+    /// The transport's `pwd`.
+    IcePwd,
+    /// The transport's `<fingerprint>` (XEP-0320).
+    Fingerprint,
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Missing::Description => "<description>",
+            Missing::Transport => "<transport>",
+            Missing::IceUfrag => "ICE ufrag",
+            Missing::IcePwd => "ICE password",
+            Missing::Fingerprint => "DTLS fingerprint",
+        })
+    }
+}
+
+/// ` with <name/>` for [`Error::Unsupported`]'s payload, or nothing.
+fn with_payload(payload: Option<&str>) -> String {
+    payload.map_or_else(String::new, |p| format!(" with <{p}/>"))
 }
 
 /// The application called the API in a way that cannot work.

@@ -141,7 +141,10 @@ pub mod jingle;
 pub mod message;
 pub mod service;
 
-pub use error::{ApiError, ConvertError, EngineError, Error, ParseError, ProtocolError};
+pub use error::{
+    ApiError, ConvertError, DescriptionProblem, EngineError, Error, Missing, ParseError,
+    ProtocolError,
+};
 pub use jingle::parse::{parse_iq, parse_iq_bytes, Limits};
 pub use jingle::write::write_iq;
 pub use message::{Iq, IqType, ProxyMessage, StanzaError};

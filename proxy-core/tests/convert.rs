@@ -279,7 +279,8 @@ fn vectors_round_trip_through_sdp() {
     for (name, creator) in SESSION_VECTORS {
         let j = vector_jingle(name);
         let sdp = jingle_to_sdp(&j, 7).expect("converts");
-        let back = sdp_to_jingle(&sdp, j.action, creator).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let back = sdp_to_jingle(&sdp, j.action.clone(), creator)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(back, strip_non_sdp(j.clone()), "{name}\n{sdp}");
         // And SDP -> Jingle -> SDP is then byte-exact.
         assert_eq!(jingle_to_sdp(&back, 7).expect("converts"), sdp);
@@ -336,7 +337,8 @@ fn str0m_fixtures_convert_to_vector_shaped_jingle() {
             (answer_name, Creator::Responder, Action::SessionAccept),
         ] {
             let sdp = fixture(name);
-            let j = sdp_to_jingle(&sdp, action, creator).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let j = sdp_to_jingle(&sdp, action.clone(), creator)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
             let mids = mids(&sdp);
             assert_eq!(j.action, action);
             let names: Vec<&str> = j.contents.iter().map(|c| c.name.as_ref()).collect();
@@ -470,7 +472,7 @@ fn str0m_fixtures_are_a_fixed_point() {
             (offer, Creator::Initiator, Action::SessionInitiate),
             (answer, Creator::Responder, Action::SessionAccept),
         ] {
-            let j1 = sdp_to_jingle(&fixture(name), action, creator).expect("reads");
+            let j1 = sdp_to_jingle(&fixture(name), action.clone(), creator).expect("reads");
             let sdp2 = jingle_to_sdp(&j1, 99).expect("writes");
             parse_sdp(&sdp2);
             let j2 = sdp_to_jingle(&sdp2, action, creator).expect("reads again");
@@ -998,7 +1000,7 @@ proptest! {
     fn dialect_jingle_survives_sdp((j, creator) in model::sdp::exact_session()) {
         let sdp = jingle_to_sdp(&j, 5).map_err(|e| TestCaseError::fail(e.to_string()))?;
         parse_sdp(&sdp);
-        let back = sdp_to_jingle(&sdp, j.action, creator)
+        let back = sdp_to_jingle(&sdp, j.action.clone(), creator)
             .map_err(|e| TestCaseError::fail(format!("{e}\n{sdp}")))?;
         prop_assert_eq!(&back, &j, "{}", sdp);
     }

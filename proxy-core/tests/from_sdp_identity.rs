@@ -23,8 +23,8 @@ use proxy_core::jingle::{Action, Creator, Jingle};
 
 /// The new code and the oracle agree on `sdp` read with `action` by `creator`.
 fn assert_same(sdp: &str, action: Action, creator: Creator) -> Result<(), TestCaseError> {
-    let new = sdp_to_jingle(sdp, action, creator);
-    let old = oracle::from_sdp::sdp_to_jingle(sdp, action, creator);
+    let new = sdp_to_jingle(sdp, action.clone(), creator);
+    let old = oracle::from_sdp::sdp_to_jingle(sdp, action.clone(), creator);
     prop_assert_eq!(
         &new,
         &old,
@@ -40,7 +40,7 @@ fn assert_same(sdp: &str, action: Action, creator: Creator) -> Result<(), TestCa
 fn all_readings() -> impl Iterator<Item = (Action, Creator)> {
     Action::ALL
         .into_iter()
-        .flat_map(|a| [(a, Creator::Initiator), (a, Creator::Responder)])
+        .flat_map(|a| [(a.clone(), Creator::Initiator), (a, Creator::Responder)])
 }
 
 /// A reading that needs a transport and one that does not (the action matters

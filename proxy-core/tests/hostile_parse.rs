@@ -449,20 +449,80 @@ fn missing_action() {
 }
 
 #[test]
-fn unknown_action() {
-    assert_eq!(
-        err(&jingle("content-add", "")),
-        ParseError::UnknownAction("content-add".into())
-    );
+fn every_xep_0166_action_parses() {
+    let actions = [
+        ("content-accept", Action::ContentAccept),
+        ("content-add", Action::ContentAdd),
+        ("content-modify", Action::ContentModify),
+        ("content-reject", Action::ContentReject),
+        ("content-remove", Action::ContentRemove),
+        ("description-info", Action::DescriptionInfo),
+        ("security-info", Action::SecurityInfo),
+        ("session-accept", Action::SessionAccept),
+        ("session-info", Action::SessionInfo),
+        ("session-initiate", Action::SessionInitiate),
+        ("session-terminate", Action::SessionTerminate),
+        ("transport-accept", Action::TransportAccept),
+        ("transport-info", Action::TransportInfo),
+        ("transport-reject", Action::TransportReject),
+        ("transport-replace", Action::TransportReplace),
+    ];
+    for (wire, action) in actions {
+        let j = parse(&jingle(wire, "")).expect("parses").jingle.unwrap();
+        assert_eq!(j.action, action, "{wire}");
+        assert!(j.action.is_known(), "{wire}");
+    }
 }
 
 #[test]
-fn unknown_action_is_truncated_in_the_error() {
+fn unknown_action_is_kept_whole() {
+    let j = parse(&jingle("content-bogus", ""))
+        .expect("parses")
+        .jingle
+        .unwrap();
+    assert_eq!(j.action, Action::Other("content-bogus".into()));
+    assert!(!j.action.is_known());
+    // Kept whole, so that writing it gives it back; errors truncate it.
     let action = "a".repeat(10_000);
-    match err(&jingle(&action, "")) {
-        ParseError::UnknownAction(s) => assert_eq!(s.len(), 64),
-        other => panic!("{other:?}"),
-    }
+    let j = parse(&jingle(&action, "")).expect("parses").jingle.unwrap();
+    assert_eq!(j.action, Action::Other(action));
+}
+
+#[test]
+fn an_unknown_child_of_jingle_is_kept_by_name_and_namespace() {
+    let payload = |inner: &str| {
+        let iq = parse(&jingle("session-info", inner)).expect("parses");
+        let p = iq.jingle.as_ref().unwrap().payload.clone();
+        // What is kept is written back and read again the same.
+        let again = parse(&proxy_core::write_iq(&iq)).expect("parses again");
+        assert_eq!(again, iq, "{inner}");
+        p.map(|p| (p.name.into_owned(), p.ns.into_owned()))
+    };
+    let kept = |name: &str, ns: &str| Some((name.to_owned(), ns.to_owned()));
+    assert_eq!(payload(""), None);
+    assert_eq!(
+        payload("<ringing xmlns='urn:xmpp:jingle:apps:rtp:1:info'/>"),
+        kept("ringing", "urn:xmpp:jingle:apps:rtp:1:info")
+    );
+    // The first one only, with its attributes and children dropped.
+    assert_eq!(
+        payload("<i:mute xmlns:i='urn:x' name='0'><x/></i:mute><active xmlns='urn:y'/>"),
+        kept("mute", "urn:x")
+    );
+    assert_eq!(payload("<hold xmlns=''/>"), kept("hold", ""));
+    assert_eq!(payload("<hold/>"), kept("hold", NS_JINGLE));
+    // A namespace that could not be written back the same is not kept.
+    assert_eq!(payload("<hold xmlns='urn:a&amp;b'/>"), kept("hold", ""));
+    let long = format!("urn:{}", "x".repeat(100));
+    assert_eq!(
+        payload(&format!("<hold xmlns='{long}'/>")),
+        kept("hold", "")
+    );
+    // Children the model holds are not payloads, not even a second <reason>.
+    assert_eq!(
+        payload("<reason><success/></reason><reason><busy/></reason><details>d</details>"),
+        None
+    );
 }
 
 #[test]

@@ -96,7 +96,7 @@ fn catalogue() -> Vec<Case> {
         case("iq in the wrong namespace", SENDER, ti.replace("jabber:client", "jabber:server"), Malformed(|e| matches!(e, ParseError::Namespace { .. })), R::None),
         case("transport in the wrong namespace", SENDER, ti.replace("ice-udp:1", "raw-udp:1"), Malformed(|e| matches!(e, ParseError::Namespace { .. })), R::None),
         case("missing action", SENDER, ti.replace("action=\"transport-info\" ", ""), Malformed(|e| matches!(e, ParseError::MissingAttribute { attribute: "action", .. })), R::None),
-        case("unknown action", SENDER, ti.replace("transport-info", "transport-replace"), Malformed(|e| matches!(e, ParseError::UnknownAction(_))), R::None),
+        case("unknown action", SENDER, ti.replace("transport-info", "transport-bogus"), Malformed(|e| matches!(e, ParseError::UnknownAction(_))), R::None),
         case("duplicate contents", SENDER, jingle("transport-info", "<content name='0'/><content name='0'/>"), Malformed(|e| matches!(e, ParseError::DuplicateContent(_))), R::None),
         case("10,000 candidates", SENDER, jingle("transport-info", &format!("<content name='0'><transport xmlns='urn:xmpp:jingle:transports:ice-udp:1'>{}</transport></content>", "<candidate foundation='1' component='1' protocol='udp' priority='1' ip='127.0.0.1' port='1' type='host'/>".repeat(10_000))), Malformed(|e| matches!(e, ParseError::TooLarge { .. } | ParseError::TooMany { .. })), R::None),
         case("65 candidates", SENDER, jingle("transport-info", &format!("<content name='0'><transport xmlns='urn:xmpp:jingle:transports:ice-udp:1'>{}</transport></content>", "<candidate foundation='1' component='1' protocol='udp' priority='1' ip='127.0.0.1' port='1' type='host'/>".repeat(65))), Malformed(|e| matches!(e, ParseError::TooMany { what: "candidates", .. })), R::None),
@@ -187,7 +187,7 @@ fn every_hostile_input_has_its_exact_outcome_and_changes_nothing() {
                 assert_eq!(to, c.from, "{name}");
                 let j = iq.jingle.as_ref().unwrap();
                 assert_eq!(
-                    (j.action, j.details.as_deref()),
+                    (j.action.clone(), j.details.as_deref()),
                     (Action::ConnectionErrorEncountered, Some("rejected")),
                     "{name}"
                 );
@@ -263,10 +263,18 @@ fn unusable_offers_create_no_session() {
                 "{name}: {errors:?}"
             );
         }
-        assert_eq!(d.sent.len(), 1, "{name}");
+        // bad-request to the IQ, then connection-error-encountered saying why.
+        assert_eq!(d.sent.len(), 2, "{name}");
         assert_eq!(
             d.sent[0].1.error.as_ref().unwrap().condition,
             "bad-request",
+            "{name}"
+        );
+        let refusal = d.sent[1].1.jingle.as_ref().expect("a jingle");
+        assert_eq!(refusal.action, Action::ConnectionErrorEncountered, "{name}");
+        assert_eq!(
+            refusal.details.as_deref(),
+            Some(proxy_core::service::NEGOTIATION_FAILED),
             "{name}"
         );
     }

@@ -159,10 +159,10 @@ proptest! {
         let sdp = sdp.unwrap_or_default();
         prop_assert!(sdp_types::Session::parse(sdp.as_bytes()).is_ok(), "{}", sdp);
         let creator = j.contents[0].creator.unwrap_or(Creator::Initiator);
-        let back = sdp_to_jingle(&sdp, j.action, creator);
+        let back = sdp_to_jingle(&sdp, j.action.clone(), creator);
         prop_assert!(back.is_ok(), "from SDP: {:?}\n{}", back, sdp);
-        let back = back.unwrap_or_else(|_| Jingle::new(j.action));
-        prop_assert_eq!(back.action, j.action);
+        let back = back.unwrap_or_else(|_| Jingle::new(j.action.clone()));
+        prop_assert_eq!(&back.action, &j.action);
         prop_assert_eq!(carried(&back), carried(&j), "{}", sdp);
         let bundle = |j: &Jingle| {
             j.groups

@@ -171,7 +171,7 @@ impl Bridge {
         let Some(jingle) = iq.jingle.as_ref().filter(|_| iq.kind == IqType::Set) else {
             return Ok(vec![ToBrowser::Other(format!("iq {}", iq.kind.as_str()))]);
         };
-        Ok(match jingle.action {
+        Ok(match &jingle.action {
             Action::SessionInitiate => vec![ToBrowser::Offer(jingle_to_sdp(jingle, 1)?)],
             Action::SessionAccept => vec![ToBrowser::Answer(jingle_to_sdp(jingle, 1)?)],
             Action::TransportInfo => jingle

@@ -683,7 +683,7 @@ struct CandidateShape {
 fn shape(j: &Jingle) -> Shape {
     let names: Vec<String> = j.contents.iter().map(|c| c.name.to_string()).collect();
     Shape {
-        action: j.action,
+        action: j.action.clone(),
         sid: j.sid.is_some(),
         initiator: j.initiator.is_some(),
         bundle_is_content_names: j

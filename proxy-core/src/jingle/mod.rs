@@ -30,8 +30,14 @@ pub const NS_JINGLE: &str = "urn:xmpp:jingle:1";
 /// `urn:xmpp:jingle:errors:1` (XEP-0166 error conditions).
 pub const NS_JINGLE_ERRORS: &str = "urn:xmpp:jingle:errors:1";
 
-/// A Jingle action (XEP-0166 §7.2), limited to the ones a proxy connection uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A Jingle action: every one of XEP-0166 (§7.2), Jitsi's extensions, and
+/// [`Action::Other`] for any other value, kept so that it can be answered.
+///
+/// A proxy connection acts on session-initiate, session-accept,
+/// session-terminate, transport-info and the Jitsi actions; the service
+/// answers the other XEP-0166 actions as unsupported and an
+/// [`Action::Other`] as a bad request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Action {
     /// `session-initiate`: the offer.
     SessionInitiate,
@@ -39,10 +45,32 @@ pub enum Action {
     SessionAccept,
     /// `session-terminate`: the end of the session, with a reason.
     SessionTerminate,
+    /// `session-info`: a ping when empty, otherwise session-level information
+    /// (e.g. XEP-0167's ringing).
+    SessionInfo,
     /// `transport-info`: trickled ICE candidates.
     TransportInfo,
+    /// `transport-replace`: a new transport method for a content.
+    TransportReplace,
+    /// `transport-accept`: accepts a transport-replace.
+    TransportAccept,
+    /// `transport-reject`: rejects a transport-replace.
+    TransportReject,
+    /// `content-add`: new contents for the session.
+    ContentAdd,
+    /// `content-accept`: accepts a content-add.
+    ContentAccept,
+    /// `content-reject`: rejects a content-add.
+    ContentReject,
+    /// `content-remove`: removes contents from the session.
+    ContentRemove,
     /// `content-modify`: sent by lib-jitsi-meet after applying an answer; ignored.
     ContentModify,
+    /// `description-info`: informational hints about an application (e.g. a
+    /// video size).
+    DescriptionInfo,
+    /// `security-info`: information about security preconditions.
+    SecurityInfo,
     /// `source-add` (Jitsi): new `<source>`s; answered, otherwise ignored.
     SourceAdd,
     /// `source-remove` (Jitsi): removed `<source>`s; answered, otherwise ignored.
@@ -51,16 +79,29 @@ pub enum Action {
     ConnectionErrorEncountered,
     /// `unavailable` (Jitsi proxy): the peer cannot take a connection.
     Unavailable,
+    /// Any other value, as it was written (XEP-0166 §7.2: answered with
+    /// `bad-request`).
+    Other(String),
 }
 
 impl Action {
-    /// Every action, in declaration order.
-    pub const ALL: [Action; 9] = [
+    /// Every known action (all but [`Action::Other`]), in declaration order.
+    pub const ALL: [Action; 19] = [
         Action::SessionInitiate,
         Action::SessionAccept,
         Action::SessionTerminate,
+        Action::SessionInfo,
         Action::TransportInfo,
+        Action::TransportReplace,
+        Action::TransportAccept,
+        Action::TransportReject,
+        Action::ContentAdd,
+        Action::ContentAccept,
+        Action::ContentReject,
+        Action::ContentRemove,
         Action::ContentModify,
+        Action::DescriptionInfo,
+        Action::SecurityInfo,
         Action::SourceAdd,
         Action::SourceRemove,
         Action::ConnectionErrorEncountered,
@@ -68,23 +109,42 @@ impl Action {
     ];
 
     /// The attribute value as written on the wire.
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             Action::SessionInitiate => "session-initiate",
             Action::SessionAccept => "session-accept",
             Action::SessionTerminate => "session-terminate",
+            Action::SessionInfo => "session-info",
             Action::TransportInfo => "transport-info",
+            Action::TransportReplace => "transport-replace",
+            Action::TransportAccept => "transport-accept",
+            Action::TransportReject => "transport-reject",
+            Action::ContentAdd => "content-add",
+            Action::ContentAccept => "content-accept",
+            Action::ContentReject => "content-reject",
+            Action::ContentRemove => "content-remove",
             Action::ContentModify => "content-modify",
+            Action::DescriptionInfo => "description-info",
+            Action::SecurityInfo => "security-info",
             Action::SourceAdd => "source-add",
             Action::SourceRemove => "source-remove",
             Action::ConnectionErrorEncountered => "connection-error-encountered",
             Action::Unavailable => "unavailable",
+            Action::Other(s) => s,
         }
     }
 
-    /// Parses a wire value; `None` for actions a proxy connection does not know.
-    pub fn from_wire(s: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.as_str() == s)
+    /// Parses a wire value: a known action, or [`Action::Other`] holding it.
+    pub fn from_wire(s: &str) -> Action {
+        Action::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .unwrap_or_else(|| Action::Other(s.to_owned()))
+    }
+
+    /// Whether this is one of the known actions (not [`Action::Other`]).
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Action::Other(_))
     }
 }
 
@@ -192,6 +252,19 @@ impl<'a> Reason<'a> {
     }
 }
 
+/// A child of `<jingle>` the model does not otherwise hold, e.g. the payload
+/// of a session-info (`<ringing xmlns='urn:xmpp:jingle:apps:rtp:1:info'/>`):
+/// its name and namespace only, attributes and children are not kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payload<'a> {
+    /// The element's local name.
+    pub name: Cow<'a, str>,
+    /// The element's namespace URI; empty if it had none, or if it could not be
+    /// kept as it was written (64 bytes or longer, or with a character the
+    /// writer would escape).
+    pub ns: Cow<'a, str>,
+}
+
 /// The `<jingle>` element.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Jingle<'a> {
@@ -211,6 +284,8 @@ pub struct Jingle<'a> {
     pub reason: Option<Reason<'a>>,
     /// `<details>` text of connection-error-encountered (Jitsi proxy).
     pub details: Option<Cow<'a, str>>,
+    /// The first other child element, if any (see [`Payload`]); written last.
+    pub payload: Option<Payload<'a>>,
 }
 
 impl<'a> Jingle<'a> {
@@ -225,6 +300,7 @@ impl<'a> Jingle<'a> {
             contents: Vec::new(),
             reason: None,
             details: None,
+            payload: None,
         }
     }
 }
@@ -257,6 +333,16 @@ impl Reason<'_> {
     }
 }
 
+impl Payload<'_> {
+    /// This payload with nothing borrowed.
+    pub fn into_owned(self) -> Payload<'static> {
+        Payload {
+            name: owned(self.name),
+            ns: owned(self.ns),
+        }
+    }
+}
+
 impl Jingle<'_> {
     /// This `<jingle>` with nothing borrowed from the input it was parsed from,
     /// to keep beyond it.
@@ -270,6 +356,7 @@ impl Jingle<'_> {
             contents: self.contents.into_iter().map(Content::into_owned).collect(),
             reason: self.reason.map(Reason::into_owned),
             details: self.details.map(owned),
+            payload: self.payload.map(Payload::into_owned),
         }
     }
 }

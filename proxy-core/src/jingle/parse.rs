@@ -34,7 +34,7 @@ use std::str::FromStr;
 
 use crate::error::ParseError;
 use crate::jingle::{
-    grouping, Action, Content, Creator, Group, Jingle, Reason, Senders, NS_JINGLE,
+    grouping, Action, Content, Creator, Group, Jingle, Payload, Reason, Senders, NS_JINGLE,
 };
 use crate::message::{Iq, IqType, StanzaError, NS_CLIENT};
 
@@ -266,12 +266,7 @@ impl<'i> Parser<'i, '_> {
         let mut jingle = Jingle::new(Action::SessionInitiate);
         self.rd.attrs(&e, |k, v| {
             match k {
-                "action" => {
-                    action = Some(
-                        Action::from_wire(&v)
-                            .ok_or_else(|| ParseError::UnknownAction(excerpt(&v)))?,
-                    )
-                }
+                "action" => action = Some(Action::from_wire(&v)),
                 "sid" => jingle.sid = Some(v),
                 "initiator" => jingle.initiator = Some(v),
                 "responder" => jingle.responder = Some(v),
@@ -299,6 +294,11 @@ impl<'i> Parser<'i, '_> {
                 "details" if jingle.details.is_none() => {
                     c.expect_ns(Ns::Jingle, NS_JINGLE)?;
                     jingle.details = Some(self.rd.text(c)?);
+                }
+                "reason" | "details" => self.rd.skip(c)?,
+                name if jingle.payload.is_none() && is_element_name(name) => {
+                    jingle.payload = Some(payload(&c));
+                    self.rd.skip(c)?;
                 }
                 _ => self.rd.skip(c)?,
             }
@@ -463,6 +463,33 @@ impl<'i> Parser<'i, '_> {
             jingle_condition,
             text,
         })
+    }
+}
+
+/// A [`Payload`] for `e`, whose local name can be written back.
+fn payload<'i>(e: &Elem<'i>) -> Payload<'i> {
+    let ns = match &e.ns {
+        // Kept only where writing it gives the same value back: the reader
+        // keeps unknown URIs as written and cut to 64 bytes, and the `xml` and
+        // `xmlns` namespaces cannot be declared as a default.
+        Ns::Other(uri) => {
+            let plain = uri.len() < 64
+                && uri != reader::NS_XML
+                && uri != reader::NS_XMLNS
+                && !uri.chars().any(|c| {
+                    matches!(c, '&' | '<' | '>' | '"' | '\'') || c.is_whitespace() || c.is_control()
+                });
+            if plain {
+                Cow::Owned(uri.clone())
+            } else {
+                Cow::Borrowed("")
+            }
+        }
+        known => Cow::Owned(known.as_str().to_owned()),
+    };
+    Payload {
+        name: Cow::Borrowed(e.local()),
+        ns,
     }
 }
 

@@ -19,7 +19,7 @@
 use crate::jingle::parse::is_element_name;
 use crate::jingle::{
     dtls, grouping, ice_udp, rtp, Candidate, Content, Fingerprint, Group, IceUdpTransport, Jingle,
-    Parameter, PayloadType, Reason, RtcpFb, RtpDescription, RtpHdrext, Source, SsrcGroup,
+    Parameter, Payload, PayloadType, Reason, RtcpFb, RtpDescription, RtpHdrext, Source, SsrcGroup,
     NS_JINGLE, NS_JINGLE_ERRORS,
 };
 use crate::message::{Iq, StanzaError, NS_CLIENT, NS_STANZAS};
@@ -147,7 +147,11 @@ impl W<'_> {
         self.opt_attr("responder", j.responder.as_deref());
         self.opt_attr("sid", j.sid.as_deref());
         self.attr("xmlns", NS_JINGLE);
-        if j.groups.is_empty() && j.contents.is_empty() && j.reason.is_none() && j.details.is_none()
+        if j.groups.is_empty()
+            && j.contents.is_empty()
+            && j.reason.is_none()
+            && j.details.is_none()
+            && j.payload.is_none()
         {
             self.end_empty();
             return;
@@ -165,6 +169,9 @@ impl W<'_> {
         if let Some(details) = &j.details {
             self.open("details");
             self.text_elem_rest("details", details);
+        }
+        if let Some(payload) = &j.payload {
+            self.payload(payload);
         }
         self.close("jingle");
     }
@@ -201,6 +208,17 @@ impl W<'_> {
             self.transport(t);
         }
         self.close("content");
+    }
+
+    /// `<name xmlns='ns'/>`, if the name can be written and is not one the
+    /// model holds otherwise.
+    fn payload(&mut self, p: &Payload) {
+        let held = matches!(&*p.name, "group" | "content" | "reason" | "details");
+        if is_element_name(&p.name) && !held {
+            self.open(&p.name);
+            self.attr("xmlns", &p.ns);
+            self.end_empty();
+        }
     }
 
     fn reason(&mut self, r: &Reason) {

@@ -3,8 +3,8 @@
 use std::time::Instant;
 
 use crate::convert;
-use crate::error::{Error, ProtocolError};
-use crate::jingle::{Action, Content, Jingle};
+use crate::error::{DescriptionProblem, Error, ParseError, ProtocolError};
+use crate::jingle::{owned, Action, Content, Jingle, Reason};
 use crate::message::{Iq, IqType};
 
 use super::session::{Phase, Role, Session, MAX_PENDING_CANDIDATES};
@@ -18,6 +18,15 @@ impl ProxyConnectionService {
         id: Option<&str>,
         jingle: Jingle,
     ) {
+        // Not an action at all: refused whatever the state (XEP-0166 §7.2).
+        if let Action::Other(value) = &jingle.action {
+            self.answer_error(from, id, "modify", "bad-request", None);
+            self.error(Error::Malformed {
+                from: from.to_owned(),
+                source: ParseError::UnknownAction(excerpt(value)),
+            });
+            return;
+        }
         let Some(session) = self.session.as_mut() else {
             self.handle_jingle_without_session(now, from, id, jingle);
             return;
@@ -52,6 +61,20 @@ impl ProxyConnectionService {
                 self.on_transport_info(from, &jingle);
             }
             Action::ContentModify | Action::SourceAdd | Action::SourceRemove => self.ack(from, id),
+            // An empty session-info is a ping (XEP-0166 §6.8).
+            Action::SessionInfo if jingle.payload.is_none() => self.ack(from, id),
+            Action::SessionInfo
+            | Action::DescriptionInfo
+            | Action::SecurityInfo
+            | Action::ContentAdd
+            | Action::ContentRemove
+            | Action::ContentAccept
+            | Action::ContentReject
+            | Action::TransportReplace
+            | Action::TransportAccept
+            | Action::TransportReject => self.refuse_unsupported(from, id, &jingle),
+            // Refused before the session checks.
+            Action::Other(_) => {}
             Action::SessionTerminate => {
                 self.ack(from, id);
                 let condition = jingle
@@ -93,8 +116,8 @@ impl ProxyConnectionService {
                     self.protocol_error(
                         from,
                         ProtocolError::Unusable {
-                            action: jingle.action,
-                            reason: "sender JID is empty",
+                            action: Action::SessionInitiate,
+                            problem: DescriptionProblem::EmptySender,
                         },
                     );
                     return;
@@ -163,10 +186,7 @@ impl ProxyConnectionService {
                     self.session = None;
                     self.start_responder(now, from, id, jingle, sdp);
                 }
-                Err(e) => {
-                    self.answer_error(from, id, "modify", "bad-request", None);
-                    self.error(e);
-                }
+                Err(e) => self.refuse_offer(from, id, &jingle, e),
             }
             return;
         }
@@ -186,10 +206,7 @@ impl ProxyConnectionService {
                     self.close(CloseReason::PeerRestarted);
                     self.start_responder(now, from, id, jingle, sdp);
                 }
-                Err(e) => {
-                    self.answer_error(from, id, "modify", "bad-request", None);
-                    self.error(e);
-                }
+                Err(e) => self.refuse_offer(from, id, &jingle, e),
             }
             return;
         }
@@ -206,15 +223,66 @@ impl ProxyConnectionService {
         id: Option<&str>,
         jingle: Jingle,
     ) {
-        let sdp = match self.description_sdp(from, &jingle) {
-            Ok(sdp) => sdp,
-            Err(e) => {
-                self.answer_error(from, id, "modify", "bad-request", None);
-                self.error(e);
-                return;
-            }
+        match self.description_sdp(from, &jingle) {
+            Ok(sdp) => self.start_responder(now, from, id, jingle, sdp),
+            Err(e) => self.refuse_offer(from, id, &jingle, e),
+        }
+    }
+
+    /// Refuses a session-initiate that cannot be used, as lib-jitsi-meet means
+    /// to when it cannot apply an offer: `bad-request` to the IQ if it has an
+    /// id (XEP-0166 §6.3.2), then connection-error-encountered with
+    /// [`NEGOTIATION_FAILED`] and a `<reason>` whose text says what was wrong,
+    /// so the peer gives up at once instead of waiting for a session-accept.
+    /// No session is created or changed.
+    fn refuse_offer(&mut self, from: &str, id: Option<&str>, offer: &Jingle, error: Error) {
+        self.answer_error(from, id, "modify", "bad-request", None);
+        let text = match &error {
+            Error::Protocol { source, .. } => source.to_string(),
+            other => other.to_string(),
         };
-        self.start_responder(now, from, id, jingle, sdp);
+        let mut refusal = connection_error(NEGOTIATION_FAILED);
+        refusal.sid = offer.sid.as_ref().map(|s| owned(s.clone()));
+        refusal.reason = Some(Reason {
+            condition: "failed-application".into(),
+            text: Some(text.into()),
+        });
+        self.send(from, &Iq::set(from, refusal));
+        self.error(error);
+    }
+
+    /// Refuses a valid XEP-0166 action that a proxy connection does not
+    /// implement, with the error XEP-0166 gives for it when the IQ has an id:
+    ///
+    /// - session-info with a payload, description-info: `feature-not-implemented`
+    ///   and `<unsupported-info/>`, type `modify` as in §6.8's example;
+    /// - content-accept, content-reject, transport-accept, transport-reject
+    ///   (answers to requests we never send): `unexpected-request` and
+    ///   `<out-of-order/>`, type `cancel` (§10);
+    /// - content-add, content-remove, transport-replace, security-info:
+    ///   `feature-not-implemented`, type `cancel` (RFC 6120 §8.3.3.3). §7.2.2 and
+    ///   §7.2.15 have a recipient that implements them answer with content-reject
+    ///   or transport-reject; we implement neither, so the request fails at once
+    ///   and the peer keeps its session as it was.
+    fn refuse_unsupported(&mut self, from: &str, id: Option<&str>, jingle: &Jingle) {
+        let (kind, condition, jingle_condition) = match jingle.action {
+            Action::SessionInfo | Action::DescriptionInfo => (
+                "modify",
+                "feature-not-implemented",
+                Some("unsupported-info"),
+            ),
+            Action::ContentAccept
+            | Action::ContentReject
+            | Action::TransportAccept
+            | Action::TransportReject => ("cancel", "unexpected-request", Some("out-of-order")),
+            _ => ("cancel", "feature-not-implemented", None),
+        };
+        self.answer_error(from, id, kind, condition, jingle_condition);
+        self.error(Error::Unsupported {
+            from: from.to_owned(),
+            action: jingle.action.clone(),
+            payload: jingle.payload.as_ref().map(|p| excerpt(&p.name)),
+        });
     }
 
     /// Creates the responder session for a usable `jingle` whose offer is `sdp`.
@@ -264,10 +332,10 @@ impl ProxyConnectionService {
     /// Checks that a session-initiate/accept can describe a session and converts
     /// it to SDP for the engine.
     fn description_sdp(&mut self, from: &str, jingle: &Jingle) -> Result<String, Error> {
-        if let Err(reason) = usable_description(jingle) {
+        if let Err(problem) = usable_description(jingle) {
             let source = ProtocolError::Unusable {
-                action: jingle.action,
-                reason,
+                action: jingle.action.clone(),
+                problem,
             };
             return Err(Error::Protocol {
                 from: from.to_owned(),

@@ -14,7 +14,7 @@ use std::time::Instant;
 pub use types::*;
 
 use crate::convert;
-use crate::error::{ApiError, EngineError, Error, ProtocolError};
+use crate::error::{ApiError, DescriptionProblem, EngineError, Error, Missing, ProtocolError};
 use crate::jingle::{Action, Content, Jingle, Reason};
 use crate::message::{Iq, IqType, ProxyMessage, StanzaError};
 use crate::{parse_iq, write_iq};
@@ -441,32 +441,72 @@ fn connection_error(details: &str) -> Jingle<'static> {
     j
 }
 
-/// Whether an offer or answer can describe a session at all.
-fn usable_description(jingle: &Jingle) -> Result<(), &'static str> {
-    if jingle.contents.is_empty() {
-        return Err("no contents");
-    }
-    let usable = |c: &Content| {
-        c.description.is_some()
-            && c.transport
-                .as_ref()
-                .is_some_and(|t| t.ufrag.is_some() && t.pwd.is_some() && t.fingerprint.is_some())
+/// Whether an offer or answer can describe a session at all: it has a
+/// content with a description, ICE credentials and a DTLS fingerprint, and
+/// every fingerprint uses a hash WebRTC knows. Otherwise says what is missing.
+fn usable_description(jingle: &Jingle) -> Result<(), DescriptionProblem> {
+    let first = jingle
+        .contents
+        .first()
+        .ok_or(DescriptionProblem::NoContents)?;
+    // The first piece a content lacks, in the order a reader would look.
+    let missing = |c: &Content| {
+        let Some(t) = &c.transport else {
+            return Some(if c.description.is_none() {
+                Missing::Description
+            } else {
+                Missing::Transport
+            });
+        };
+        if c.description.is_none() {
+            Some(Missing::Description)
+        } else if t.ufrag.is_none() {
+            Some(Missing::IceUfrag)
+        } else if t.pwd.is_none() {
+            Some(Missing::IcePwd)
+        } else if t.fingerprint.is_none() {
+            Some(Missing::Fingerprint)
+        } else {
+            None
+        }
     };
-    if !jingle.contents.iter().any(usable) {
-        return Err("no content with a description, ICE credentials and a fingerprint");
+    if jingle.contents.iter().all(|c| missing(c).is_some()) {
+        // None is usable: name what the first one lacks.
+        if let Some(missing) = missing(first) {
+            return Err(DescriptionProblem::Missing {
+                missing,
+                content: excerpt(&first.name),
+            });
+        }
     }
-    let known_hash = |c: &Content| {
+    for c in &jingle.contents {
         let hash = c
             .transport
             .as_ref()
             .and_then(|t| t.fingerprint.as_ref())
             .map(|f| &*f.hash);
-        hash.is_none_or(|h| FINGERPRINT_HASHES.iter().any(|k| h.eq_ignore_ascii_case(k)))
-    };
-    if !jingle.contents.iter().all(known_hash) {
-        return Err("fingerprint hash is not one of sha-1, sha-224, sha-256, sha-384, sha-512");
+        if let Some(hash) = hash {
+            if !FINGERPRINT_HASHES
+                .iter()
+                .any(|k| hash.eq_ignore_ascii_case(k))
+            {
+                return Err(DescriptionProblem::UnknownHash {
+                    hash: excerpt(hash),
+                    content: excerpt(&c.name),
+                });
+            }
+        }
     }
     Ok(())
+}
+
+/// `s` cut to at most 64 bytes on a char boundary, for an error.
+pub(super) fn excerpt(s: &str) -> String {
+    let mut end = s.len().min(64);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or_default().to_owned()
 }
 
 /// DTLS fingerprint hashes WebRTC uses (RFC 8122 minus the broken md2/md5).

@@ -68,7 +68,7 @@ impl Drained {
     pub fn sent_actions(&self) -> Vec<(String, Option<Action>)> {
         self.sent
             .iter()
-            .map(|(to, iq)| (to.clone(), iq.jingle.as_ref().map(|j| j.action)))
+            .map(|(to, iq)| (to.clone(), iq.jingle.as_ref().map(|j| j.action.clone())))
             .collect()
     }
     pub fn closed(&self) -> Vec<&Event> {

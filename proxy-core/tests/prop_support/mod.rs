@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use proxy_core::convert::jingle_to_sdp;
 use proxy_core::jingle::{Action, Jingle, Parameter, Reason, Source};
+use proxy_core::service::NEGOTIATION_FAILED;
 use proxy_core::{
     parse_iq, write_iq, EngineCommand, EngineError, EngineEvent, Event, Iq, IqType, Limits,
     LocalTrack, MediaKind, Output, ProxyConnectionService, ProxyMessage, StanzaError,
@@ -947,7 +948,20 @@ impl<'v> Harness<'v> {
                         j.action == Action::ConnectionErrorEncountered
                             && j.details.as_deref() == Some("rejected")
                     });
-                    if rejection {
+                    // An unusable offer is refused to its sender, with or
+                    // without a session.
+                    let refusal = iq.jingle.as_ref().is_some_and(|j| {
+                        j.action == Action::ConnectionErrorEncountered
+                            && j.details.as_deref() == Some(NEGOTIATION_FAILED)
+                            && j.reason.is_some()
+                    });
+                    if refusal {
+                        if sender != Some(to.as_str()) {
+                            return Err(format!(
+                                "a refused offer's answer to {to}, which sent nothing now ({op:?})"
+                            ));
+                        }
+                    } else if rejection {
                         if !from_non_peer || sender != Some(to.as_str()) {
                             return Err(format!(
                                 "a rejection to {to}, which is not a non-peer sender ({op:?})"

@@ -189,7 +189,7 @@ impl Pair {
             .map(|j| j.action);
         self.signal_hold
             .iter()
-            .filter(|(a, _)| Some(*a) == action)
+            .filter(|(a, _)| action.as_ref() == Some(a))
             .map(|(_, d)| *d)
             .sum()
     }

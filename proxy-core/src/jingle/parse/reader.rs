@@ -433,9 +433,9 @@ fn split_attrs<'i>(
 }
 
 /// `xml`'s namespace, bound to its prefix from the start (XML Namespaces §3).
-const NS_XML: &str = "http://www.w3.org/XML/1998/namespace";
+pub(super) const NS_XML: &str = "http://www.w3.org/XML/1998/namespace";
 /// `xmlns`'s namespace, likewise.
-const NS_XMLNS: &str = "http://www.w3.org/2000/xmlns/";
+pub(super) const NS_XMLNS: &str = "http://www.w3.org/2000/xmlns/";
 /// Most bindings in scope at once, as quick-xml's `NamespaceResolver` allows.
 const MAX_BINDINGS: usize = quick_xml::name::DEFAULT_MAX_NAMESPACE_BINDINGS;
 
