@@ -271,6 +271,7 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
     );
     match closed {
         Some(CloseReason::Terminated { .. }) | Some(CloseReason::LocalStop) if connected => Ok(()),
+        Some(CloseReason::PeerClosed) if connected => Ok(()),
         Some(reason) => Err(Failure::Connection(format!(
             "connection ended badly: {}",
             describe(&reason)
