@@ -55,7 +55,8 @@ pub const NEGOTIATION_FAILED: &str = "xmpp.connection.negotiation.failed";
 /// Rules kept (see the crate docs): one connection at a time, rejections for
 /// everybody else (rate-limited); acks only for IQs with an `id`; `sid` checks;
 /// session-terminate on `stop`; a [`Event::ConnectionClosed`] exactly once per
-/// connection; timeouts for session-accept, ICE and lost connectivity;
+/// connection; the peer's DTLS close ([`EngineEvent::PeerClosed`]) ends it at once;
+/// timeouts for session-accept, ICE and lost connectivity;
 /// transport-info that overtook its session-initiate is kept briefly.
 #[derive(Debug)]
 pub struct ProxyConnectionService {
