@@ -162,7 +162,7 @@ fn op(u: &mut Unstructured<'_>) -> Result<Op> {
         6 => Op::Advance {
             millis: u32::from(word(u)?),
         },
-        _ => Op::Engine(match byte(u)? % 8 {
+        _ => Op::Engine(match byte(u)? % 9 {
             0 => EngineOp::LocalOffer {
                 which: byte(u)?,
                 mutations: mutations(u)?,
@@ -188,7 +188,8 @@ fn op(u: &mut Unstructured<'_>) -> Result<Op> {
                     video: b & 0x80 != 0,
                 }
             }
-            _ => EngineOp::CommandFailed { kind: byte(u)? },
+            7 => EngineOp::CommandFailed { kind: byte(u)? },
+            _ => EngineOp::PeerClosed,
         }),
     })
 }
@@ -285,6 +286,7 @@ pub fn encode_ops(ops: &[Op]) -> Vec<u8> {
                         out.extend([6, mid | if *video { 0x80 } else { 0 }])
                     }
                     EngineOp::CommandFailed { kind } => out.extend([7, *kind]),
+                    EngineOp::PeerClosed => out.push(8),
                 }
             }
         }

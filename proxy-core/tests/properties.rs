@@ -212,6 +212,7 @@ fn engine_op() -> impl Strategy<Value = EngineOp> {
         2 => Just(EngineOp::Connected),
         1 => Just(EngineOp::Disconnected),
         1 => Just(EngineOp::Failed),
+        1 => Just(EngineOp::PeerClosed),
         1 => (any::<u8>(), any::<bool>()).prop_map(|(mid, video)| EngineOp::RemoteTrack { mid, video }),
         1 => any::<u8>().prop_map(|kind| EngineOp::CommandFailed { kind }),
     ]

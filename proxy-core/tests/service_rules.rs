@@ -350,6 +350,43 @@ fn peer_terminate_closes_once_and_sends_nothing() {
 }
 
 #[test]
+fn peer_dtls_close_ends_the_session_once_and_says_so() {
+    let t0 = Instant::now();
+    let (mut s, _) = responder_negotiated(t0, config(6), false);
+    s.handle_engine_event(t0, EngineEvent::Connected);
+    drain(&mut s);
+    let sid = s.sid().map(str::to_owned);
+    let d = engine(&mut s, t0 + secs(1), EngineEvent::PeerClosed);
+    assert_eq!(
+        d.events,
+        [Event::ConnectionClosed {
+            peer: SENDER.into(),
+            reason: CloseReason::PeerClosed
+        }]
+    );
+    assert_eq!(d.commands, [EngineCommand::Close]);
+    // A peer that closed only its peer connection may still read signaling.
+    assert_eq!(
+        d.sent_actions(),
+        [(SENDER.into(), Some(Action::SessionTerminate))]
+    );
+    let term = d.sent[0].1.jingle.as_ref().unwrap();
+    assert_eq!(term.reason.as_ref().unwrap().condition, "success");
+    assert_eq!(term.sid.as_deref(), sid.as_deref());
+    assert!(!s.is_active());
+    assert!(
+        engine(&mut s, t0 + secs(1), EngineEvent::PeerClosed).is_empty(),
+        "a second close is stale"
+    );
+    // The peer's own terminate, arriving after its close_notify, is quiet.
+    let term = "<iq to=\"receiver@example.com/r1\" type=\"set\" xmlns=\"jabber:client\"><jingle action=\"session-terminate\" xmlns=\"urn:xmpp:jingle:1\"><reason><success/></reason></jingle></iq>";
+    assert!(receive(&mut s, t0 + secs(1), SENDER, term).is_empty());
+    // No session at all: nothing happens.
+    let mut idle = ProxyConnectionService::new(config(6));
+    assert!(engine(&mut idle, t0, EngineEvent::PeerClosed).is_empty());
+}
+
+#[test]
 fn peer_connection_error_and_unavailable_close() {
     let t0 = Instant::now();
     let (mut s, _) = initiator_awaiting_accept(t0);

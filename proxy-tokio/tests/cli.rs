@@ -133,7 +133,11 @@ async fn send_and_receive_as_two_processes() {
         log.contains("(video desktop, source peer-v0) device proxy:alice@example.com/s"),
         "the received track is described as lib-jitsi-meet does, as desktop"
     );
-    assert!(log.contains("peer terminated (success)"));
+    // send's DTLS close_notify and its session-terminate race; either ends the session.
+    assert!(
+        log.contains("peer terminated (success)") || log.contains("peer closed its connection"),
+        "receive did not see send end the session"
+    );
     // Both directions carried signaling (initiate, accept, transport-info, terminate).
     assert!(s_to_r.await.unwrap() >= 2);
     assert!(r_to_s.await.unwrap() >= 1);

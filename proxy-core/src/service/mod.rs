@@ -55,7 +55,8 @@ pub const NEGOTIATION_FAILED: &str = "xmpp.connection.negotiation.failed";
 /// Rules kept (see the crate docs): one connection at a time, rejections for
 /// everybody else (rate-limited); acks only for IQs with an `id`; `sid` checks;
 /// session-terminate on `stop`; a [`Event::ConnectionClosed`] exactly once per
-/// connection; timeouts for session-accept, ICE and lost connectivity;
+/// connection; the peer's DTLS close ([`EngineEvent::PeerClosed`]) ends it at once;
+/// timeouts for session-accept, ICE and lost connectivity;
 /// transport-info that overtook its session-initiate is kept briefly.
 #[derive(Debug)]
 pub struct ProxyConnectionService {
@@ -260,6 +261,7 @@ impl ProxyConnectionService {
                 self.close(CloseReason::EngineFailed(reason));
             }
             EngineEvent::RemoteTrack { mid, kind } => self.on_remote_track(mid, kind),
+            EngineEvent::PeerClosed => self.close(CloseReason::PeerClosed),
             EngineEvent::CommandFailed(e) => {
                 let fatal = !matches!(e, EngineError::Other(_));
                 let reason = e.to_string();
@@ -328,7 +330,10 @@ impl ProxyConnectionService {
     pub(super) fn close(&mut self, reason: CloseReason) {
         let Some(s) = self.session.take() else { return };
         let notify = match &reason {
-            CloseReason::LocalStop => {
+            // The peer may have closed its peer connection only (lib-jitsi-meet's
+            // stop() sends no Jingle) and still listen to signaling: tell it the
+            // session is over, as a stop of ours would.
+            CloseReason::LocalStop | CloseReason::PeerClosed => {
                 let mut j = Jingle::new(Action::SessionTerminate);
                 j.reason = Some(Reason::new("success"));
                 Some(j)
@@ -341,8 +346,7 @@ impl ProxyConnectionService {
             CloseReason::PeerRestarted
             | CloseReason::Terminated { .. }
             | CloseReason::PeerError { .. }
-            | CloseReason::Unavailable
-            | CloseReason::PeerClosed => None,
+            | CloseReason::Unavailable => None,
         };
         if let Some(mut jingle) = notify {
             jingle.sid = Some(s.sid.clone().into());

@@ -274,6 +274,9 @@ pub enum EngineEvent {
     },
     /// A command could not be carried out.
     CommandFailed(crate::error::EngineError),
+    /// The peer closed its end of the media path (its DTLS close_notify
+    /// arrived): the connection is over, whatever signaling says or doesn't.
+    PeerClosed,
 }
 
 /// Why a connection closed.

@@ -229,6 +229,8 @@ pub enum EngineOp {
         /// Which error.
         kind: u8,
     },
+    /// `PeerClosed`.
+    PeerClosed,
 }
 
 /// One input to the service.
@@ -643,6 +645,7 @@ impl<'v> Harness<'v> {
             }
             EngineOp::Connected => EngineEvent::Connected,
             EngineOp::Disconnected => EngineEvent::Disconnected,
+            EngineOp::PeerClosed => EngineEvent::PeerClosed,
             EngineOp::Failed => EngineEvent::Failed {
                 reason: "ice failed".into(),
             },

@@ -266,7 +266,11 @@ impl Engine {
         self.reported_up = false;
         if let Some(rtc) = self.rtc.as_mut() {
             if rtc.close().is_ok() {
+                // str0m queues the goodbyes; they leave only through poll_output,
+                // so drain before the `Rtc` is dropped.
+                self.closing = true;
                 self.drain();
+                self.closing = false;
             }
         }
         self.close_quietly();
@@ -286,5 +290,6 @@ impl Engine {
         self.silent = false;
         self.reported_up = false;
         self.last_receive = None;
+        self.peer_closed = false;
     }
 }

@@ -107,7 +107,8 @@ const KEYFRAME_RETRY: Duration = Duration::from_secs(1);
 /// start a fresh one (host candidates from the local addresses, VP8 and Opus,
 /// STUN checks every second), `Close` lets it say goodbye (RTCP BYE, DTLS
 /// close_notify) and drops it. Failures become
-/// [`EngineEvent::CommandFailed`]; a dead `Rtc` becomes [`EngineEvent::Failed`].
+/// [`EngineEvent::CommandFailed`]; a dead `Rtc` becomes [`EngineEvent::Failed`];
+/// the peer's DTLS close_notify becomes [`EngineEvent::PeerClosed`].
 /// [`EngineEvent::Connected`] and [`EngineEvent::Disconnected`] follow whether
 /// media can flow: DTLS up, ICE up, and something heard from the peer in the
 /// last [`SILENCE_TIMEOUT`].
@@ -134,6 +135,10 @@ pub struct Engine {
     held: VecDeque<(Instant, SocketAddr, SocketAddr, Vec<u8>)>,
     /// Receiving mids whose first frames are not keyframes: ask the peer.
     keyframe_wanted: Vec<Mid>,
+    /// [`Engine::close`] is draining the `Rtc`'s goodbyes.
+    closing: bool,
+    /// The peer's DTLS close_notify was reported ([`EngineEvent::PeerClosed`]).
+    peer_closed: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -190,6 +195,8 @@ impl Engine {
             last_receive: None,
             held: VecDeque::new(),
             keyframe_wanted: Vec::new(),
+            closing: false,
+            peer_closed: false,
         }
     }
 

@@ -141,10 +141,18 @@ impl Engine {
                 }
             }
             RtcEvent::Closed => {
-                // The peer closed DTLS: media is over. The core learns why
-                // through signaling, or closes on lost connectivity.
+                // The peer closed DTLS (its close_notify arrived): media is
+                // over, and a browser's pc.close() says nothing else. str0m
+                // answers with its own close_notify; the core closes the
+                // session and then us. Not while we close ourselves (the core
+                // knows), and once per connection.
                 self.dtls_connected = false;
-                self.update_up();
+                if !self.closing && !self.peer_closed {
+                    self.peer_closed = true;
+                    // No Disconnected before it: this is the end, not a blip.
+                    self.reported_up = false;
+                    self.event(EngineEvent::PeerClosed);
+                }
             }
             _ => {}
         }
