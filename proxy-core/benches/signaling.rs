@@ -6,10 +6,9 @@
 //! - xmpp-parsers, as a Rust user would use it: `minidom::Element` parsed from the
 //!   string, then `Iq::try_from` and `Jingle::try_from` of its payload.
 //!
-//! The conversions (Jingle -> SDP, SDP -> Jingle) are compared with the former
-//! implementations built on sdp-types' `Session` model (kept as the test oracles in
-//! `tests/oracle`), and reading an SDP with sdp-types' `Session::parse` alone, the
-//! floor of a conversion that must read the SDP with it.
+//! The conversions (Jingle -> SDP, SDP -> Jingle) are built on sdp-types'
+//! `Session` model; reading an SDP with sdp-types' `Session::parse` alone is timed
+//! as the floor of a conversion that reads the SDP with it.
 //!
 //! Before divan's timings, `main` prints how many allocations (and bytes) one run
 //! of each operation makes, counted by the global allocator below.
@@ -30,10 +29,6 @@ use proxy_core::convert::{jingle_to_sdp, sdp_to_jingle};
 use proxy_core::jingle::{Action, Creator};
 use proxy_core::{parse_iq, write_iq, Iq, Limits};
 use xmpp_parsers::minidom::Element;
-
-/// The former sdp-types-based conversions (the identity tests' oracles).
-#[path = "../tests/oracle/mod.rs"]
-mod oracle;
 
 // ---------------------------------------------------------------------------
 // Allocation counting
@@ -208,14 +203,6 @@ fn ours_sdp_to_accept(sdp: &str) -> String {
 /// SDP -> Jingle alone, ours.
 fn ours_sdp_to_jingle(sdp: &str) -> usize {
     consumed(sdp_to_jingle(sdp, Action::SessionAccept, Creator::Responder).expect("converts"))
-}
-
-/// SDP -> Jingle alone, the former implementation.
-fn former_sdp_to_jingle(sdp: &str) -> usize {
-    consumed(
-        oracle::from_sdp::sdp_to_jingle(sdp, Action::SessionAccept, Creator::Responder)
-            .expect("converts"),
-    )
 }
 
 /// The floor of SDP -> Jingle: sdp-types reading the SDP, nothing built from it.
@@ -397,23 +384,10 @@ mod convert_and_write {
         jingle_to_sdp(black_box(j), 1).expect("converts")
     }
 
-    /// jingle_to_sdp as it was: an sdp-types `Session` built, then written.
-    #[divan::bench]
-    fn former_jingle_to_sdp_only() -> String {
-        let j = PARSED_INITIATE_AV.jingle.as_ref().expect("has jingle");
-        oracle::to_sdp::jingle_to_sdp(black_box(j), 1).expect("converts")
-    }
-
     /// sdp_to_jingle alone (str0m's a+v answer).
     #[divan::bench]
     fn ours_sdp_to_jingle_only() -> usize {
         ours_sdp_to_jingle(black_box(ANSWER_AV_SDP))
-    }
-
-    /// sdp_to_jingle as it was (str0m's a+v answer).
-    #[divan::bench]
-    fn former_sdp_to_jingle_only() -> usize {
-        former_sdp_to_jingle(black_box(ANSWER_AV_SDP))
     }
 
     /// The floor: sdp-types' `Session::parse` of the same answer, and the drop.
@@ -500,7 +474,7 @@ fn print_alloc_table() {
             ),
         ]);
     }
-    let rest: [(&str, (u64, u64)); 9] = [
+    let rest: [(&str, (u64, u64)); 7] = [
         (
             "parse 11 + jingle_to_sdp: ours",
             count_allocs(|| ours_parse_to_sdp(&INITIATE_AV)),
@@ -510,16 +484,8 @@ fn print_alloc_table() {
             count_allocs(|| jingle_to_sdp(jingle11, 1)),
         ),
         (
-            "jingle_to_sdp only (11): former (sdp-types Session)",
-            count_allocs(|| oracle::to_sdp::jingle_to_sdp(jingle11, 1)),
-        ),
-        (
             "sdp_to_jingle only (answer a+v): ours",
             count_allocs(|| ours_sdp_to_jingle(ANSWER_AV_SDP)),
-        ),
-        (
-            "sdp_to_jingle only (answer a+v): former",
-            count_allocs(|| former_sdp_to_jingle(ANSWER_AV_SDP)),
         ),
         (
             "sdp-types Session::parse only (answer a+v): floor",
@@ -615,53 +581,35 @@ fn print_interleaved_table() {
     }
     println!();
 
-    // The conversions, against the former sdp-types-based code and the floor.
+    // The conversions, and the floor of reading an SDP.
     let jingle11 = PARSED_INITIATE_AV.jingle.as_ref().expect("has jingle");
     let ours_to = || consumed(jingle_to_sdp(black_box(jingle11), 1).expect("converts"));
-    let former_to =
-        || consumed(oracle::to_sdp::jingle_to_sdp(black_box(jingle11), 1).expect("converts"));
     let ours_from = || ours_sdp_to_jingle(black_box(ANSWER_AV_SDP));
-    let former_from = || former_sdp_to_jingle(black_box(ANSWER_AV_SDP));
     let floor_from = || sdp_types_parse(black_box(ANSWER_AV_SDP));
     let sent11 = parse::sent(parse::VECTORS[0]);
     let ours_both = || ours_parse_to_sdp(black_box(sent11)).len();
     let floor_both = || floor_scan(black_box(sent11));
     let t = interleaved(
-        &[
-            &ours_to,
-            &former_to,
-            &ours_from,
-            &former_from,
-            &floor_from,
-            &ours_both,
-            &floor_both,
-        ],
+        &[&ours_to, &ours_from, &floor_from, &ours_both, &floor_both],
         rounds,
         40,
     );
     println!("Conversions, interleaved the same way ({rounds} rounds):");
     println!();
-    println!("| operation | ours | former (sdp-types model) | floor (sdp-types parse) | former / ours | ours / floor |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("| operation | ours | floor | ours / floor |");
+    println!("|---|---:|---:|---:|");
+    println!("| jingle_to_sdp (11) | {:.2} µs | – | – |", t[0] * 1e6);
     println!(
-        "| jingle_to_sdp (11) | {:.2} µs | {:.2} µs | – | {:.1}x | – |",
-        t[0] * 1e6,
+        "| sdp_to_jingle (str0m answer a+v), floor: sdp-types `Session::parse` | {:.2} µs | {:.2} µs | {:.2}x |",
         t[1] * 1e6,
-        t[1] / t[0]
+        t[2] * 1e6,
+        t[1] / t[2]
     );
     println!(
-        "| sdp_to_jingle (str0m answer a+v) | {:.2} µs | {:.2} µs | {:.2} µs | {:.1}x | {:.2}x |",
-        t[2] * 1e6,
+        "| parse 11 + jingle_to_sdp, floor: the quick-xml scan of 11 | {:.2} µs | {:.2} µs | {:.2}x |",
         t[3] * 1e6,
         t[4] * 1e6,
-        t[3] / t[2],
-        t[2] / t[4]
-    );
-    println!(
-        "| parse 11 + jingle_to_sdp, against the quick-xml scan of 11 | {:.2} µs | – | {:.2} µs | – | {:.2}x |",
-        t[5] * 1e6,
-        t[6] * 1e6,
-        t[5] / t[6]
+        t[3] / t[4]
     );
     println!();
 }

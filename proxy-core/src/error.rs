@@ -330,4 +330,7 @@ pub enum ConvertError {
     /// A required piece is missing, e.g. ICE credentials.
     #[error("missing {0}")]
     Missing(&'static str),
+    /// sdp-types could not write the SDP (into memory: not expected to happen).
+    #[error("SDP could not be written: {0}")]
+    Write(String),
 }

@@ -45,6 +45,8 @@ mod candidate;
 mod from_sdp;
 mod to_sdp;
 
+use sdp_types::Direction;
+
 use crate::error::ConvertError;
 use crate::jingle::{Action, Creator, Jingle, Senders};
 
@@ -76,7 +78,7 @@ pub fn sdp_to_jingle(
     action: Action,
     creator: Creator,
 ) -> Result<Jingle<'static>, ConvertError> {
-    if let Some(at) = first_control(sdp, true) {
+    if let Some(at) = sdp.find(|c: char| c.is_control() && c != '\r' && c != '\n') {
         let line_start = sdp[..at].rfind('\n').map_or(0, |i| i + 1);
         let line = sdp[line_start..].lines().next().unwrap_or_default();
         return Err(invalid("SDP line with a control character", line));
@@ -84,47 +86,47 @@ pub fn sdp_to_jingle(
     from_sdp::sdp_to_jingle(sdp, action, creator)
 }
 
-/// Where the first control character starts (what `str::find(char::is_control)`
-/// finds), CR and LF excepted if `line_ends_allowed`. By bytes: C0 and DEL are one
-/// byte, and in UTF-8 the C1 controls U+0080..=U+009F are `C2 80`..=`C2 9F`.
-fn first_control(s: &str, line_ends_allowed: bool) -> Option<usize> {
-    let bytes = s.as_bytes();
-    bytes.iter().enumerate().position(|(i, &b)| match b {
-        b'\r' | b'\n' => !line_ends_allowed,
-        0x00..=0x1f | 0x7f => true,
-        0xc2 => bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)),
-        _ => false,
-    })
-}
-
-/// What sdp-types' `a=fingerprint` reader accepts as the value after the hash:
-/// `:`-separated groups of an even number of hex digits, any case (an empty group
-/// too).
-pub(crate) fn is_hex_fingerprint(value: &str) -> bool {
-    value
-        .split(':')
-        .all(|g| g.len() % 2 == 0 && g.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
 /// The SDP direction lib-jitsi-meet writes for `senders` (`None` for `rejected`).
-pub(crate) fn direction_of(senders: Senders) -> Option<&'static str> {
+pub(crate) fn direction_of(senders: Senders) -> Option<Direction> {
     match senders {
-        Senders::Both => Some("sendrecv"),
-        Senders::Initiator => Some("sendonly"),
-        Senders::Responder => Some("recvonly"),
-        Senders::None => Some("inactive"),
+        Senders::Both => Some(Direction::SendRecv),
+        Senders::Initiator => Some(Direction::SendOnly),
+        Senders::Responder => Some(Direction::RecvOnly),
+        Senders::None => Some(Direction::Inactive),
         Senders::Rejected => None,
     }
 }
 
-/// `senders` for an SDP direction attribute name, if it is one.
-pub(crate) fn senders_of(direction: &str) -> Option<Senders> {
+/// `senders` for an m-line's SDP direction (the inverse of [`direction_of`]).
+pub(crate) fn senders_of(direction: Direction) -> Senders {
     match direction {
-        "sendrecv" => Some(Senders::Both),
-        "sendonly" => Some(Senders::Initiator),
-        "recvonly" => Some(Senders::Responder),
-        "inactive" => Some(Senders::None),
-        _ => None,
+        Direction::SendRecv => Senders::Both,
+        Direction::SendOnly => Senders::Initiator,
+        Direction::RecvOnly => Senders::Responder,
+        Direction::Inactive => Senders::None,
+    }
+}
+
+/// `<rtp-hdrext senders>` for an `a=extmap` direction: lib-jitsi-meet's reading
+/// rule (`sendonly` is the responder, `recvonly` the initiator).
+pub(crate) fn hdrext_senders_of(direction: Direction) -> Senders {
+    match direction {
+        Direction::SendOnly => Senders::Responder,
+        Direction::RecvOnly => Senders::Initiator,
+        Direction::SendRecv => Senders::Both,
+        Direction::Inactive => Senders::None,
+    }
+}
+
+/// The `a=extmap` direction for `<rtp-hdrext senders>`, the inverse of
+/// [`hdrext_senders_of`] (`None` for `rejected`, which has no direction).
+pub(crate) fn hdrext_direction_of(senders: Senders) -> Option<Direction> {
+    match senders {
+        Senders::Responder => Some(Direction::SendOnly),
+        Senders::Initiator => Some(Direction::RecvOnly),
+        Senders::Both => Some(Direction::SendRecv),
+        Senders::None => Some(Direction::Inactive),
+        Senders::Rejected => None,
     }
 }
 
@@ -140,7 +142,7 @@ pub(crate) fn invalid(what: &'static str, value: &str) -> ConvertError {
     }
 }
 
-/// Checks that `s` is a non-empty SDP token: no whitespace, no control characters.
+/// Checks that `s` is a non-empty SDP token: no white space, no control characters.
 pub(crate) fn check_token<'a>(what: &'static str, s: &'a str) -> Result<&'a str, ConvertError> {
     if is_token(s) {
         Ok(s)
@@ -149,33 +151,23 @@ pub(crate) fn check_token<'a>(what: &'static str, s: &'a str) -> Result<&'a str,
     }
 }
 
-/// Whether `s` is non-empty with no white space or control characters. Text of
-/// printable ASCII only (nearly every value) is one by a byte scan, 16 bytes at a
-/// time; anything else goes through the character check.
+/// Whether `s` is non-empty with no white space or control characters.
 pub(crate) fn is_token(s: &str) -> bool {
-    /// Outside `!`..=`~`: space, a control, DEL or part of a non-ASCII character.
-    fn unusual(b: u8) -> bool {
-        b.wrapping_sub(b'!') > b'~' - b'!'
-    }
-    let bytes = s.as_bytes();
-    let mut chunks = bytes.chunks_exact(16);
-    // No early exit inside a chunk, so the compiler can compare it as one vector.
-    let printable = chunks.all(|c| !c.iter().fold(false, |any, &b| any | unusual(b)))
-        && !chunks.remainder().iter().any(|&b| unusual(b));
-    if printable {
-        !s.is_empty()
-    } else {
-        !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-    }
+    !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// Checks that `s` holds no control characters (spaces are fine).
 pub(crate) fn check_text<'a>(what: &'static str, s: &'a str) -> Result<&'a str, ConvertError> {
-    if first_control(s, false).is_some() {
+    if s.chars().any(char::is_control) {
         Err(invalid(what, s))
     } else {
         Ok(s)
     }
+}
+
+/// Whether sdp-types reads `value` (`<hash> <hex groups>`) as an `a=fingerprint`.
+pub(crate) fn is_fingerprint(value: &str) -> bool {
+    value.parse::<sdp_types::Fingerprint>().is_ok()
 }
 
 #[cfg(test)]
@@ -183,7 +175,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn direction_mapping_is_symmetric() {
+    fn direction_mappings_are_inverses() {
         for s in [
             Senders::Both,
             Senders::Initiator,
@@ -191,10 +183,13 @@ mod tests {
             Senders::None,
         ] {
             let d = direction_of(s).unwrap(); // every non-rejected value has a direction
-            assert_eq!(senders_of(d), Some(s));
+            assert_eq!(senders_of(d), s);
+            let d = hdrext_direction_of(s).unwrap(); // likewise
+            assert_eq!(hdrext_senders_of(d), s);
         }
         assert_eq!(direction_of(Senders::Rejected), None);
-        assert_eq!(senders_of("sendmaybe"), None);
+        assert_eq!(hdrext_direction_of(Senders::Rejected), None);
+        assert_eq!(hdrext_senders_of(Direction::SendOnly), Senders::Responder);
     }
 
     #[test]
@@ -209,50 +204,33 @@ mod tests {
         }
     }
 
-    proptest::proptest! {
-        /// The byte scan finds what the character search finds.
-        #[test]
-        fn first_control_is_the_char_search(
-            s in "(\\PC|[\\x00-\\x1f\\x7f\\u{80}-\\u{a0}\\r\\n]){0,40}"
-        ) {
-            let by_chars = s.find(|c: char| c.is_control() && c != '\r' && c != '\n');
-            proptest::prop_assert_eq!(first_control(&s, true), by_chars);
-            proptest::prop_assert_eq!(first_control(&s, false), s.find(char::is_control));
-        }
-
-        /// The byte check of tokens decides as the character check does.
-        #[test]
-        fn is_token_is_the_char_check(
-            s in proptest::prop_oneof![
-                // Printable ASCII with at most one other character, anywhere in
-                // the 16-byte chunks or the remainder.
-                "[!-~]{0,40}([\\x00-\\x20\\x7f\\u{80}-\\u{a0}\\u{2000}\\u{3000}][!-~]{0,40})?",
-                "(\\PC|[\\x00-\\x20\\x7f\\u{80}-\\u{a0}\\u{1680}\\u{2000}-\\u{200b}\\u{3000}]){0,12}",
-            ]
-        ) {
-            let by_chars = !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control());
-            proptest::prop_assert_eq!(is_token(&s), by_chars);
-        }
-    }
-
-    #[test]
-    fn hex_fingerprint_is_what_sdp_types_reads() {
-        for v in [
-            "AA:bb:09", ":", "AABB", "A", "AA:B", "GG", "AA::BB", "é0", "AA:BB:", "0",
-        ] {
-            let sdp_types_reads = format!("sha-256 {v}")
-                .parse::<sdp_types::Fingerprint>()
-                .is_ok();
-            assert_eq!(is_hex_fingerprint(v), sdp_types_reads, "{v:?}");
-        }
-    }
-
     #[test]
     fn tokens_and_text() {
         assert!(check_token("t", "abc").is_ok());
+        assert!(check_token("t", "é").is_ok());
         assert!(check_token("t", "").is_err());
         assert!(check_token("t", "a b").is_err());
+        assert!(check_token("t", "a\u{3000}b").is_err()); // ideographic space
+        assert!(check_token("t", "a\u{85}b").is_err()); // C1 control (NEL)
         assert!(check_text("t", "a b").is_ok());
         assert!(check_text("t", "a\r\nb").is_err());
+        assert!(check_text("t", "a\u{9f}b").is_err());
+        assert!(check_text("t", "a\u{7f}b").is_err());
+    }
+
+    #[test]
+    fn fingerprints_are_hex_groups() {
+        for good in ["sha-256 AA:bb:09", "sha-256 AABB", "sha-1 :"] {
+            assert!(is_fingerprint(good), "{good:?}");
+        }
+        for bad in [
+            "sha-256",
+            "sha-256 A",
+            "sha-256 GG",
+            "sha-256 AA:B",
+            "sha-256 é0",
+        ] {
+            assert!(!is_fingerprint(bad), "{bad:?}");
+        }
     }
 }

@@ -513,8 +513,8 @@ const ESCAPE_START: [bool; 256] = {
     t
 };
 
-/// Appends `n` in decimal, without allocating. Both writers (XML and SDP) call it
-/// for every number; inlined, it costs them nothing over a local copy.
+/// Appends `n` in decimal, without allocating. The writer calls it for every
+/// number; inlined, it costs nothing over a local copy.
 #[inline]
 pub(crate) fn push_u64(out: &mut String, mut n: u64) {
     // u64::MAX has 20 digits.

@@ -16,7 +16,7 @@ pub const FRAME_INTERVAL: Duration = Duration::from_millis(40);
 
 /// Size of frame `n`: keyframes big (several packets), others small to mid.
 pub fn vp8_len(n: u32) -> usize {
-    if n % 30 == 0 {
+    if n.is_multiple_of(30) {
         4000
     } else {
         200 + (n as usize * 37) % 1500
@@ -25,7 +25,7 @@ pub fn vp8_len(n: u32) -> usize {
 
 /// The `n`th frame of the synthetic stream: a keyframe every 30 frames.
 pub fn video_frame(n: u32) -> Vec<u8> {
-    vp8_frame(n, n % 30 == 0, vp8_len(n))
+    vp8_frame(n, n.is_multiple_of(30), vp8_len(n))
 }
 
 /// A fake 20 ms Opus packet: TOC byte for SILK-only 20 ms mono, then bytes.
