@@ -33,9 +33,13 @@ async fn sigterm_to_receive_mid_stream_finishes_the_recording_and_terminates_the
         exit_code(&mut pair.sender, Duration::from_secs(10)).await,
         Some(0)
     );
+    // The session-terminate went out; our DTLS close_notify races it over UDP, so the
+    // peer may end on either, cleanly.
+    assert!(has_session_terminate(&pair.sent_by_receiver.await.unwrap()));
     let sender_log = pair.sender_log.all().await;
     assert!(
-        sender_log.contains("closed: peer terminated"),
+        sender_log.contains("closed: peer terminated")
+            || sender_log.contains("closed: peer closed its connection"),
         "{sender_log}"
     );
     assert!(!sender_log.contains("sent 150/150"), "{sender_log}");
@@ -76,8 +80,13 @@ async fn sigint_to_send_mid_stream_exits_130_and_the_receiver_ends_cleanly() {
         exit_code(&mut pair.receiver, Duration::from_secs(10)).await,
         Some(0)
     );
+    assert!(has_session_terminate(&pair.sent_by_sender.await.unwrap()));
     let receiver_log = pair.receiver_log.all().await;
-    assert!(receiver_log.contains("peer terminated"), "{receiver_log}");
+    assert!(
+        receiver_log.contains("peer terminated")
+            || receiver_log.contains("peer closed its connection"),
+        "{receiver_log}"
+    );
     let reported = pair.receiver_log.frames_written().await;
     let (_, frames) = recording(&out);
     assert_eq!(frames.len(), reported);

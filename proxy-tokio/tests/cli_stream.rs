@@ -64,7 +64,7 @@ async fn receive_streams_the_video_to_stdout_with_signaling_on_a_fifo() {
         Some(0)
     );
     assert!(
-        back.await.unwrap() >= 1,
+        !back.await.unwrap().is_empty(),
         "receive's signaling went to the FIFO"
     );
     let log = receiver_log.all().await;

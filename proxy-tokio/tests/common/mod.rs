@@ -130,14 +130,14 @@ pub async fn relay(
     from: &'static str,
     out: impl AsyncRead + Unpin,
     mut into: impl AsyncWrite + Unpin,
-) -> usize {
+) -> Vec<String> {
     let mut lines = BufReader::new(out).lines();
-    let mut n = 0;
+    let mut iqs = Vec::new();
     while let Ok(Some(line)) = lines.next_line().await {
         let parsed = SignalLine::from_line(line.as_bytes())
             .unwrap_or_else(|e| panic!("{from} wrote a non-signaling line {line:?}: {e}"));
         assert_eq!(parsed.from, from);
-        n += 1;
+        iqs.push(parsed.iq);
         if into
             .write_all(format!("{line}\n").as_bytes())
             .await
@@ -148,7 +148,7 @@ pub async fn relay(
         let _ = into.flush().await;
     }
     drop(into);
-    n
+    iqs
 }
 
 /// `receive --out out` and `send CLIP`, on 127.0.0.1, cross-connected by relays.
@@ -157,6 +157,9 @@ pub struct Pair {
     pub sender: Child,
     pub receiver_log: Log,
     pub sender_log: Log,
+    /// The IQs each side wrote, relayed to the other; they end when its stdout closes.
+    pub sent_by_receiver: tokio::task::JoinHandle<Vec<String>>,
+    pub sent_by_sender: tokio::task::JoinHandle<Vec<String>>,
 }
 
 pub fn spawn_pair(out: &Path) -> Pair {
@@ -193,22 +196,31 @@ pub fn spawn_pair(out: &Path) -> Pair {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    tokio::spawn(relay(
+    let sent_by_sender = tokio::spawn(relay(
         SENDER,
         sender.stdout.take().unwrap(),
         receiver.stdin.take().unwrap(),
     ));
-    tokio::spawn(relay(
+    let sent_by_receiver = tokio::spawn(relay(
         RECEIVER,
         receiver.stdout.take().unwrap(),
         sender.stdin.take().unwrap(),
     ));
     Pair {
+        sent_by_receiver,
+        sent_by_sender,
         receiver_log: Log::follow(receiver.stderr.take().unwrap()),
         sender_log: Log::follow(sender.stderr.take().unwrap()),
         receiver,
         sender,
     }
+}
+
+/// Whether one of `iqs` is a Jingle session-terminate.
+pub fn has_session_terminate(iqs: &[String]) -> bool {
+    iqs.iter().any(|iq| {
+        iq.contains("action='session-terminate'") || iq.contains("action=\"session-terminate\"")
+    })
 }
 
 /// Sends `signal` (`INT`, `TERM`, `KILL`) to a child with kill(1).
