@@ -35,6 +35,8 @@ fn clip_frames() -> Vec<Bytes> {
 struct Switchboard {
     peers: Arc<Mutex<HashMap<String, MessageSender>>>,
     log: Arc<Mutex<Vec<(String, OutgoingSignal)>>>,
+    /// Woken whenever a signal is added to `log`.
+    logged: Arc<tokio::sync::Notify>,
 }
 
 impl Switchboard {
@@ -51,6 +53,7 @@ impl Switchboard {
                     .lock()
                     .unwrap()
                     .push((jid.to_owned(), signal.clone()));
+                board.logged.notify_waiters();
                 let target = board.peers.lock().unwrap().get(&signal.to).cloned();
                 if let Some(target) = target {
                     let _ = target
@@ -72,6 +75,23 @@ impl Switchboard {
             .filter(|(from, _)| from == jid)
             .map(|(_, s)| s.clone())
             .collect()
+    }
+
+    /// Waits (up to a second) until `jid` has sent a signal whose IQ contains `text`.
+    async fn wait_sent(&self, jid: &str, text: &str) -> Option<OutgoingSignal> {
+        timeout(Duration::from_secs(1), async {
+            loop {
+                let logged = self.logged.notified();
+                tokio::pin!(logged);
+                logged.as_mut().enable();
+                if let Some(s) = self.sent_by(jid).into_iter().find(|s| s.iq.contains(text)) {
+                    return s;
+                }
+                logged.await;
+            }
+        })
+        .await
+        .ok()
     }
 }
 
@@ -333,10 +353,10 @@ async fn dropping_the_handle_sends_session_terminate() {
     drop(a);
     let reason = closes_within_a_second(&mut b_events, "B closed").await;
     assert!(ended_by_peer(&reason), "{reason:?}");
+    // A's DTLS close_notify may close B before the session-terminate is through.
     let terminate = board
-        .sent_by(A)
-        .into_iter()
-        .find(|s| s.iq.contains("session-terminate"))
+        .wait_sent(A, "session-terminate")
+        .await
         .expect("A sent session-terminate");
     assert_eq!(terminate.to, B);
     // A's driver exits: its events end (after its own close event).
