@@ -11,10 +11,8 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::{NsReader, XmlVersion};
 
+use crate::message::{NS_CLIENT, NS_STANZAS};
 use crate::{IceServer, IceServerKind, Limits};
-
-const NS_CLIENT: &str = "jabber:client";
-const NS_STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 /// Which version of the extdisco namespace to ask with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
