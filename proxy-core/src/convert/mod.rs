@@ -132,13 +132,9 @@ pub(crate) fn hdrext_direction_of(senders: Senders) -> Option<Direction> {
 
 /// Builds [`ConvertError::Invalid`], truncating the value to 64 bytes.
 pub(crate) fn invalid(what: &'static str, value: &str) -> ConvertError {
-    let mut end = value.len().min(64);
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
     ConvertError::Invalid {
         what,
-        value: value[..end].to_owned(),
+        value: crate::error::excerpt(value),
     }
 }
 
