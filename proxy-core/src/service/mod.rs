@@ -13,6 +13,7 @@ use std::time::Instant;
 
 pub use types::*;
 
+use crate::address::{is_ip, is_mdns_name};
 use crate::convert;
 use crate::error::{
     excerpt, ApiError, DescriptionProblem, EngineError, Error, Missing, ProtocolError,
@@ -512,14 +513,8 @@ const FINGERPRINT_HASHES: [&str; 5] = ["sha-1", "sha-224", "sha-256", "sha-384",
 /// Whether a remote candidate can be handed to the engine: an IP address or an
 /// mDNS `.local` host name, a real port for UDP, a known protocol.
 fn usable_candidate(c: &crate::jingle::Candidate) -> Result<(), String> {
-    let is_ip = c.ip.parse::<std::net::IpAddr>().is_ok();
-    let is_mdns = c.ip.len() <= 255
-        && c.ip.ends_with(".local")
-        && c.ip
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
     let shown = excerpt(&c.ip);
-    if !is_ip && !is_mdns {
+    if !is_ip(&c.ip) && !is_mdns_name(&c.ip) {
         return Err(format!(
             "candidate {} has address {shown:?}, neither an IP address nor an mDNS name; dropped",
             c.foundation
