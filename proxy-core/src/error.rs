@@ -2,6 +2,25 @@
 
 use crate::jingle::Action;
 
+/// Longest piece of input copied into an error, in bytes.
+pub(crate) const MAX_ERROR_TEXT: usize = 64;
+
+/// `s` cut to at most `max` bytes on a char boundary: the one place input
+/// is shortened before an error carries it.
+pub(crate) fn truncate(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    // `end` is a char boundary no larger than `s.len()`, so this cannot fail.
+    s.get(..end).unwrap_or_default()
+}
+
+/// `s` cut to [`MAX_ERROR_TEXT`] bytes, owned, for an error.
+pub(crate) fn excerpt(s: &str) -> String {
+    truncate(s, MAX_ERROR_TEXT).to_owned()
+}
+
 /// Everything the service reports through [`Event::Error`](crate::Event::Error).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -143,14 +162,10 @@ impl ParseError {
     /// Builds [`ParseError::InvalidAttribute`], truncating the value so errors never
     /// carry large input.
     pub fn invalid(element: &'static str, attribute: &'static str, value: &str) -> ParseError {
-        let mut end = value.len().min(64);
-        while !value.is_char_boundary(end) {
-            end -= 1;
-        }
         ParseError::InvalidAttribute {
             element,
             attribute,
-            value: value[..end].to_owned(),
+            value: excerpt(value),
         }
     }
 }

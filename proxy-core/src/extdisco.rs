@@ -11,10 +11,9 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::{NsReader, XmlVersion};
 
+use crate::address::is_server_host;
+use crate::message::{NS_CLIENT, NS_STANZAS};
 use crate::{IceServer, IceServerKind, Limits};
-
-const NS_CLIENT: &str = "jabber:client";
-const NS_STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 /// Which version of the extdisco namespace to ask with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -326,7 +325,7 @@ fn parse_service(e: &BytesStart<'_>, at: u64) -> Result<Option<IceServer>, Extdi
         None => return Err(ExtdiscoError::MissingAttribute("type")),
     };
     let host = host.ok_or(ExtdiscoError::MissingAttribute("host"))?;
-    if !valid_host(&host) {
+    if !is_server_host(&host) {
         return Err(ExtdiscoError::InvalidHost(host));
     }
     let port = match port {
@@ -354,15 +353,6 @@ fn parse_service(e: &BytesStart<'_>, at: u64) -> Result<Option<IceServer>, Extdi
 fn malformed(at: u64, reason: impl Into<String>) -> ExtdiscoError {
     let reason = reason.into();
     ExtdiscoError::Malformed { at, reason }
-}
-
-/// A host name, IPv4 address, or IPv6 address (bare or bracketed, with zone).
-fn valid_host(host: &str) -> bool {
-    !host.is_empty()
-        && host.len() <= 255
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._:%[]".contains(&b))
 }
 
 /// The unescaped values of the unprefixed attributes `names` of the element
@@ -424,6 +414,6 @@ mod tests {
             parse_services_result(xml, &Limits::default()),
             Err(ExtdiscoError::Malformed { .. })
         ));
-        assert!(valid_host("2001:db8::1") && !valid_host("a b") && !valid_host(""));
+        assert!(is_server_host("2001:db8::1") && !is_server_host("a b") && !is_server_host(""));
     }
 }

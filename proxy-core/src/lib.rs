@@ -134,6 +134,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod address;
 pub mod convert;
 pub mod error;
 pub mod extdisco;

@@ -7,8 +7,7 @@
 //! map Chromium's `network-id` to `network`. `ufrag`, `network-cost` and unknown
 //! extensions are read and dropped. The `id` of a `<candidate>` has no SDP form.
 
-use std::net::IpAddr;
-
+use crate::address::{is_host_name, is_ip};
 use crate::error::ConvertError;
 use crate::jingle::{Candidate, CandidateType};
 
@@ -192,16 +191,7 @@ fn is_tcptype(t: &str) -> bool {
 
 /// An IPv4/IPv6 address or a host name (e.g. an mDNS `<uuid>.local`).
 fn check_address<'a>(what: &'static str, s: &'a str) -> Result<&'a str, ConvertError> {
-    if s.parse::<IpAddr>().is_ok() {
-        return Ok(s);
-    }
-    let host_ok = !s.is_empty()
-        && s.len() <= 253
-        && !s.starts_with(['.', '-'])
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-        && s.chars().any(|c| c.is_ascii_alphabetic());
-    if host_ok {
+    if is_ip(s) || is_host_name(s) {
         Ok(s)
     } else {
         Err(invalid(what, s))

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use sdp_types::{Direction, ExtMap, Media, RtpMap, Session};
+use sdp_types::{ExtMap, Media, RtpMap, Session};
 
 use crate::error::ConvertError;
 use crate::jingle::{
@@ -16,7 +16,7 @@ use crate::jingle::{
 };
 
 use super::candidate::candidate_from_sdp;
-use super::{check_token, hdrext_senders_of, invalid, is_fingerprint, senders_of};
+use super::{check_token, hdrext_senders_of, invalid, is_fingerprint, SENDERS_DIRECTION};
 
 pub(super) fn sdp_to_jingle(
     sdp: &str,
@@ -103,15 +103,10 @@ fn content(
     let senders = if rejected {
         Some(Senders::Rejected)
     } else {
-        [
-            Direction::SendRecv,
-            Direction::SendOnly,
-            Direction::RecvOnly,
-            Direction::Inactive,
-        ]
-        .into_iter()
-        .find(|d| m.has_attribute(d.as_str()))
-        .map(senders_of)
+        SENDERS_DIRECTION
+            .iter()
+            .find(|(_, d)| m.has_attribute(d.as_str()))
+            .map(|(s, _)| *s)
     };
 
     let description = description(s, m, rejected)?;

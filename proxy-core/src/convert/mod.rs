@@ -86,59 +86,61 @@ pub fn sdp_to_jingle(
     from_sdp::sdp_to_jingle(sdp, action, creator)
 }
 
+/// lib-jitsi-meet's table between `<content senders>` and the m-line's SDP
+/// direction, whichever role the writer has: `initiator` is `sendonly`,
+/// `responder` is `recvonly`. `<rtp-hdrext senders>` reads the same table
+/// from the other side ([`mirrored`]). In the order an m-line's direction
+/// attributes are looked for.
+pub(crate) const SENDERS_DIRECTION: [(Senders, Direction); 4] = [
+    (Senders::Both, Direction::SendRecv),
+    (Senders::Initiator, Direction::SendOnly),
+    (Senders::Responder, Direction::RecvOnly),
+    (Senders::None, Direction::Inactive),
+];
+
 /// The SDP direction lib-jitsi-meet writes for `senders` (`None` for `rejected`).
 pub(crate) fn direction_of(senders: Senders) -> Option<Direction> {
-    match senders {
-        Senders::Both => Some(Direction::SendRecv),
-        Senders::Initiator => Some(Direction::SendOnly),
-        Senders::Responder => Some(Direction::RecvOnly),
-        Senders::None => Some(Direction::Inactive),
-        Senders::Rejected => None,
-    }
+    SENDERS_DIRECTION
+        .iter()
+        .find(|(s, _)| *s == senders)
+        .map(|(_, d)| *d)
 }
 
 /// `senders` for an m-line's SDP direction (the inverse of [`direction_of`]).
 pub(crate) fn senders_of(direction: Direction) -> Senders {
-    match direction {
-        Direction::SendRecv => Senders::Both,
-        Direction::SendOnly => Senders::Initiator,
-        Direction::RecvOnly => Senders::Responder,
-        Direction::Inactive => Senders::None,
+    SENDERS_DIRECTION
+        .iter()
+        .find(|(_, d)| *d == direction)
+        // Every direction is in the table; `none` is never reached.
+        .map_or(Senders::None, |(s, _)| *s)
+}
+
+/// `senders` seen from the other side: initiator and responder swapped.
+fn mirrored(senders: Senders) -> Senders {
+    match senders {
+        Senders::Initiator => Senders::Responder,
+        Senders::Responder => Senders::Initiator,
+        other => other,
     }
 }
 
 /// `<rtp-hdrext senders>` for an `a=extmap` direction: lib-jitsi-meet's reading
 /// rule (`sendonly` is the responder, `recvonly` the initiator).
 pub(crate) fn hdrext_senders_of(direction: Direction) -> Senders {
-    match direction {
-        Direction::SendOnly => Senders::Responder,
-        Direction::RecvOnly => Senders::Initiator,
-        Direction::SendRecv => Senders::Both,
-        Direction::Inactive => Senders::None,
-    }
+    mirrored(senders_of(direction))
 }
 
 /// The `a=extmap` direction for `<rtp-hdrext senders>`, the inverse of
 /// [`hdrext_senders_of`] (`None` for `rejected`, which has no direction).
 pub(crate) fn hdrext_direction_of(senders: Senders) -> Option<Direction> {
-    match senders {
-        Senders::Responder => Some(Direction::SendOnly),
-        Senders::Initiator => Some(Direction::RecvOnly),
-        Senders::Both => Some(Direction::SendRecv),
-        Senders::None => Some(Direction::Inactive),
-        Senders::Rejected => None,
-    }
+    direction_of(mirrored(senders))
 }
 
 /// Builds [`ConvertError::Invalid`], truncating the value to 64 bytes.
 pub(crate) fn invalid(what: &'static str, value: &str) -> ConvertError {
-    let mut end = value.len().min(64);
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
     ConvertError::Invalid {
         what,
-        value: value[..end].to_owned(),
+        value: crate::error::excerpt(value),
     }
 }
 

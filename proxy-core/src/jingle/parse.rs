@@ -32,13 +32,13 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::str::FromStr;
 
-use crate::error::ParseError;
+use crate::error::{excerpt, ParseError};
 use crate::jingle::{
     grouping, Action, Content, Creator, Group, Jingle, Payload, Reason, Senders, NS_JINGLE,
 };
 use crate::message::{Iq, IqType, StanzaError, NS_CLIENT};
 
-use reader::{excerpt, is_xml_space, Elem, Ev, Ns, Reader};
+use reader::{is_xml_space, Elem, Ev, Ns, Reader};
 
 /// Bounds on what one incoming message may contain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,8 +13,11 @@ use std::time::Instant;
 
 pub use types::*;
 
+use crate::address::{is_ip, is_mdns_name};
 use crate::convert;
-use crate::error::{ApiError, DescriptionProblem, EngineError, Error, Missing, ProtocolError};
+use crate::error::{
+    excerpt, ApiError, DescriptionProblem, EngineError, Error, Missing, ProtocolError,
+};
 use crate::jingle::{Action, Content, Jingle, Reason};
 use crate::message::{Iq, IqType, ProxyMessage, StanzaError};
 use crate::{parse_iq, write_iq};
@@ -504,29 +507,14 @@ fn usable_description(jingle: &Jingle) -> Result<(), DescriptionProblem> {
     Ok(())
 }
 
-/// `s` cut to at most 64 bytes on a char boundary, for an error.
-pub(super) fn excerpt(s: &str) -> String {
-    let mut end = s.len().min(64);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s.get(..end).unwrap_or_default().to_owned()
-}
-
 /// DTLS fingerprint hashes WebRTC uses (RFC 8122 minus the broken md2/md5).
 const FINGERPRINT_HASHES: [&str; 5] = ["sha-1", "sha-224", "sha-256", "sha-384", "sha-512"];
 
 /// Whether a remote candidate can be handed to the engine: an IP address or an
 /// mDNS `.local` host name, a real port for UDP, a known protocol.
 fn usable_candidate(c: &crate::jingle::Candidate) -> Result<(), String> {
-    let is_ip = c.ip.parse::<std::net::IpAddr>().is_ok();
-    let is_mdns = c.ip.len() <= 255
-        && c.ip.ends_with(".local")
-        && c.ip
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
-    let shown: String = c.ip.chars().take(64).collect();
-    if !is_ip && !is_mdns {
+    let shown = excerpt(&c.ip);
+    if !is_ip(&c.ip) && !is_mdns_name(&c.ip) {
         return Err(format!(
             "candidate {} has address {shown:?}, neither an IP address nor an mDNS name; dropped",
             c.foundation

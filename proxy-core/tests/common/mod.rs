@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use proxy_core::convert::jingle_to_sdp;
 use proxy_core::jingle::{Action, IceUdpTransport, Jingle, PayloadType, RtpDescription};
 use proxy_core::{
-    parse_iq, CloseReason, Config, EngineCommand, EngineEvent, Event, Iq, Limits, Output,
-    ProxyConnectionService, ProxyMessage,
+    parse_iq, CloseReason, Config, EngineCommand, EngineEvent, Event, Iq, Limits, LocalTrack,
+    MediaKind, Output, ProxyConnectionService, ProxyMessage, RemoteTrack,
 };
 
 pub const SENDER: &str = "sender@example.com/s1";
@@ -236,4 +236,75 @@ pub fn responder_negotiated(
     );
     let d = host_candidate(&mut s, t0, 5000);
     (s, d)
+}
+
+/// `iq` with the IQ id `id`.
+pub fn with_id(iq: &str, id: &str) -> String {
+    iq.replacen("<iq ", &format!("<iq id=\"{id}\" "), 1)
+}
+
+/// `iq` with the Jingle sid `sid`.
+pub fn with_sid(iq: &str, sid: &str) -> String {
+    iq.replacen("<jingle ", &format!("<jingle sid=\"{sid}\" "), 1)
+}
+
+// The lib-jitsi-meet vectors: SENDER's session-initiate (audio only, or audio
+// and video) and transport-info; RECEIVER's session-accept, transport-info and
+// connection-error (ICE failed).
+pub const INITIATE: &str = "01-session-initiate.sender-to-receiver.xml";
+pub const INITIATE_AV: &str = "11-session-initiate.audio+video.sender-to-receiver.xml";
+pub const TRANSPORT_INFO: &str = "04-transport-info.sender-to-receiver.xml";
+pub const ACCEPT: &str = "02-session-accept.receiver-to-sender.xml";
+pub const RECEIVER_TRANSPORT_INFO: &str = "05-transport-info.receiver-to-sender.xml";
+pub const ICE_FAILED: &str = "06-connection-error-encountered.ice-failed.receiver-to-sender.xml";
+
+/// A new service that got SENDER's [`INITIATE`] (its `ApplyOffer` drained).
+pub fn offered(t0: Instant, cfg: Config) -> ProxyConnectionService {
+    let mut s = ProxyConnectionService::new(cfg);
+    receive(&mut s, t0, SENDER, vector(INITIATE));
+    s
+}
+
+/// A new service that started a session with RECEIVER, sending a desktop
+/// track (its `CreateOffer` drained).
+pub fn started(t0: Instant, cfg: Config) -> ProxyConnectionService {
+    let mut s = ProxyConnectionService::new(cfg);
+    s.start(t0, RECEIVER, &[LocalTrack::desktop()]).unwrap();
+    drain(&mut s);
+    s
+}
+
+/// A [`started`] service whose engine offered str0m's offer fixture, and what
+/// that sent.
+pub fn str0m_offer_sent(t0: Instant, cfg: Config) -> (ProxyConnectionService, Drained) {
+    let mut s = started(t0, cfg);
+    let sdp = fixture("str0m-offer.sdp");
+    let d = engine(&mut s, t0, EngineEvent::LocalOffer { sdp });
+    (s, d)
+}
+
+/// An [`offered`] service whose engine answered with str0m's answer fixture,
+/// and what that sent.
+pub fn str0m_answer_sent(t0: Instant, cfg: Config) -> (ProxyConnectionService, Drained) {
+    let mut s = offered(t0, cfg);
+    let sdp = fixture("str0m-answer.sdp");
+    let d = engine(&mut s, t0, EngineEvent::LocalAnswer { sdp });
+    (s, d)
+}
+
+/// The engine reports a remote track of `kind` in m-line `mid`.
+pub fn remote_track(s: &mut ProxyConnectionService, t: Instant, mid: &str, kind: MediaKind) {
+    let mid = mid.into();
+    s.handle_engine_event(t, EngineEvent::RemoteTrack { mid, kind });
+}
+
+/// The remote tracks reported in `d`.
+pub fn remote_tracks(d: &Drained) -> Vec<&RemoteTrack> {
+    d.events
+        .iter()
+        .filter_map(|e| match e {
+            Event::RemoteTrack(t) => Some(t),
+            _ => None,
+        })
+        .collect()
 }

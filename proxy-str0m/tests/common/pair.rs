@@ -99,6 +99,9 @@ pub enum Delivery {
     Signal(ProxyMessage),
 }
 
+/// Decides whether a datagram is lost: called with `to_b` and the datagram.
+pub type LoseFn = Box<dyn FnMut(bool, &Transmit) -> bool>;
+
 /// quinn-proto's `Pair`: peers `a` and `b`, a virtual clock, and the network.
 pub struct Pair {
     pub a: Peer,
@@ -128,6 +131,9 @@ pub struct Pair {
     pub halted: [bool; 2],
     /// Emulated datagrams dropped because no peer has their destination address.
     pub misaddressed: u64,
+    /// When set, a datagram is lost if this returns true for it (called with
+    /// `to_b` and the datagram as sent, before `partitioned` and the network).
+    pub lose: Option<LoseFn>,
 }
 
 impl Pair {
@@ -147,6 +153,7 @@ impl Pair {
             signal_hold: Vec::new(),
             halted: [false, false],
             misaddressed: 0,
+            lose: None,
         }
     }
 
@@ -237,7 +244,8 @@ impl Pair {
                     return;
                 }
                 Output::Transmit(t) => {
-                    if !self.partitioned {
+                    let lost = self.lose.as_mut().is_some_and(|lose| lose(!is_b, &t));
+                    if !lost && !self.partitioned {
                         if let Some(net) = self.net.as_mut() {
                             net.link(!is_b).send(now, t);
                         } else {

@@ -14,14 +14,11 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::{NamespaceError, PrefixDeclaration, QName};
 use quick_xml::{Reader as XmlReader, XmlVersion};
 
-use crate::error::ParseError;
+use crate::error::{excerpt, truncate, ParseError, MAX_ERROR_TEXT};
 use crate::jingle::{dtls, grouping, ice_udp, rtp, NS_JINGLE, NS_JINGLE_ERRORS};
 use crate::message::{NS_CLIENT, NS_STANZAS};
 
 use super::Limits;
-
-/// Longest piece of input copied into an error.
-const MAX_ERROR_TEXT: usize = 64;
 
 /// Longest reader message copied into [`ParseError::Xml`].
 const MAX_REASON: usize = 160;
@@ -30,21 +27,6 @@ const MAX_REASON: usize = 160;
 /// with more (lib-jitsi-meet's busiest, a `<candidate>`, has 11) uses a hash
 /// map, so that one with thousands of attributes stays linear.
 const SMALL_ATTRS: usize = 16;
-
-/// `s` cut to at most `max` bytes on a char boundary.
-pub(super) fn truncate(s: &str, max: usize) -> &str {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    // `end` is a char boundary no larger than `s.len()`, so this cannot fail.
-    s.get(..end).unwrap_or_default()
-}
-
-/// `s` cut to [`MAX_ERROR_TEXT`] bytes, owned, for an error.
-pub(super) fn excerpt(s: &str) -> String {
-    truncate(s, MAX_ERROR_TEXT).to_owned()
-}
 
 /// The namespaces the grammar knows, resolved once per element.
 #[derive(Debug, Clone, PartialEq, Eq)]
