@@ -29,8 +29,10 @@ pub enum Output {
     },
     /// Something for the application.
     Event(Event),
-    /// Nothing more until this instant (call `handle_timeout` then).
-    Timeout(Instant),
+    /// Nothing more until this instant (call `handle_timeout` then); `None`
+    /// when nothing is scheduled (no connection): wait for the next input only.
+    /// Always the last output of a drain.
+    Timeout(Option<Instant>),
 }
 
 /// A datagram to send.

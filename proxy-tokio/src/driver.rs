@@ -3,7 +3,7 @@
 //! Its loop (the shape of quinn's `ConnectionDriver`):
 //! 1. drain `poll_output` until `Timeout(deadline)`: send datagrams, forward signals
 //!    and events;
-//! 2. re-arm the one `sleep_until(deadline)`;
+//! 2. re-arm the one `sleep_until(deadline)` (none when nothing is scheduled);
 //! 3. `select!` on a datagram, a control command, an input (message / frame write) or
 //!    the timer; every arm is cancel-safe (`recv_from` and `mpsc::recv` lose nothing
 //!    when another arm wins);
@@ -122,9 +122,11 @@ impl Driver {
         tokio::pin!(sleep);
         loop {
             let deadline = self.drain().await;
-            sleep
-                .as_mut()
-                .reset(tokio::time::Instant::from_std(deadline));
+            if let Some(deadline) = deadline {
+                sleep
+                    .as_mut()
+                    .reset(tokio::time::Instant::from_std(deadline));
+            }
             tokio::select! {
                 command = self.control.recv() => match command {
                     Some(command) => self.handle_control(command),
@@ -145,10 +147,10 @@ impl Driver {
                     Some(input) => self.handle_input(input),
                     None => self.inbox_open = false,
                 },
-                () = &mut sleep => {}
+                () = &mut sleep, if deadline.is_some() => {}
             }
             let now = Instant::now();
-            if now >= deadline {
+            if deadline.is_some_and(|deadline| now >= deadline) {
                 self.connection.handle_timeout(now);
             }
         }
@@ -172,7 +174,7 @@ impl Driver {
                 let _ = reply.send(self.connection.is_active());
             }
             Control::RequestKeyframe { mid, reply } => {
-                let _ = reply.send(self.connection.request_keyframe(&mid));
+                let _ = reply.send(self.connection.request_keyframe(now, &mid));
             }
         }
     }
@@ -210,8 +212,8 @@ impl Driver {
         }
     }
 
-    /// Drains the connection's outputs; returns the next deadline.
-    async fn drain(&mut self) -> Instant {
+    /// Drains the connection's outputs; returns the next deadline, if any.
+    async fn drain(&mut self) -> Option<Instant> {
         loop {
             match self.connection.poll_output() {
                 Output::Transmit(t) => {

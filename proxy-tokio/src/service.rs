@@ -136,10 +136,13 @@ impl ProxyConnectionService {
         let socket = UdpSocket::bind(config.bind).await?;
         let bound = socket.local_addr()?;
         let local_addrs = crate::net::host_candidates(bound);
-        let connection = ProxyConnection::new(ProxyConfig {
-            core: config.core,
-            local_addrs: local_addrs.clone(),
-        });
+        let connection = ProxyConnection::new(
+            std::time::Instant::now(),
+            ProxyConfig {
+                core: config.core,
+                local_addrs: local_addrs.clone(),
+            },
+        );
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         let (inbox_tx, inbox_rx) = mpsc::channel(INBOX_CAPACITY);
         let (events_tx, events_rx) = mpsc::unbounded_channel();

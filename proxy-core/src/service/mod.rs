@@ -170,8 +170,13 @@ impl ProxyConnectionService {
     /// Stops the active connection: sends session-terminate (reason `success`),
     /// closes the engine and reports [`Event::ConnectionClosed`]. Does nothing
     /// when there is no connection.
+    ///
+    /// `now` is unused today, and taken anyway so that every command has the
+    /// same shape and a later timed step needs no API change: closing ends
+    /// the session's timers and arms none (session-terminate is sent once and
+    /// not retransmitted; the engine's goodbyes are timed by the engine).
     pub fn stop(&mut self, now: Instant) {
-        let _ = now;
+        let _ = now; // Closing schedules nothing (see above).
         if self.session.is_some() {
             self.close(CloseReason::LocalStop);
         }
