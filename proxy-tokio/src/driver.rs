@@ -18,47 +18,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use proxy_core::{LocalTrack, ProxyMessage};
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-use crate::engine::{Event, Frame, Output, ProxyConnection, WriteError};
-use crate::service::{OutgoingSignal, RemoteFrames, ServiceEvent, FRAME_QUEUE};
+use crate::channel::{Control, Input, OutgoingSignal, RemoteFrames, ServiceEvent, FRAME_QUEUE};
+use crate::engine::{Event, Frame, Output, ProxyConnection};
 
 /// Largest datagram we read (larger ones are truncated by the kernel and rejected
 /// by the engine).
 const RECV_BUFFER: usize = 4096;
-
-/// Commands from the (single) service handle.
-pub(crate) enum Control {
-    Start {
-        peer: String,
-        tracks: Vec<LocalTrack>,
-        reply: oneshot::Sender<Result<(), proxy_core::Error>>,
-    },
-    Stop {
-        reply: oneshot::Sender<()>,
-    },
-    IsActive {
-        reply: oneshot::Sender<bool>,
-    },
-    RequestKeyframe {
-        mid: String,
-        reply: oneshot::Sender<Result<(), WriteError>>,
-    },
-}
-
-/// Inputs from cloneable senders (signaling readers, track writers).
-pub(crate) enum Input {
-    Message(ProxyMessage),
-    Write {
-        track: usize,
-        pts: Duration,
-        data: Bytes,
-        reply: oneshot::Sender<Result<(), WriteError>>,
-    },
-}
 
 /// The sending half of one remote track's frame queue.
 struct FrameSink {
@@ -85,7 +53,7 @@ pub(crate) struct Driver {
     connection: ProxyConnection,
     socket: UdpSocket,
     local_addrs: Vec<SocketAddr>,
-    control: mpsc::UnboundedReceiver<Control>,
+    control: mpsc::Receiver<Control>,
     inbox: mpsc::Receiver<Input>,
     inbox_open: bool,
     events: mpsc::UnboundedSender<ServiceEvent>,
@@ -98,7 +66,7 @@ impl Driver {
         connection: ProxyConnection,
         socket: UdpSocket,
         local_addrs: Vec<SocketAddr>,
-        control: mpsc::UnboundedReceiver<Control>,
+        control: mpsc::Receiver<Control>,
         inbox: mpsc::Receiver<Input>,
         events: mpsc::UnboundedSender<ServiceEvent>,
         signals: mpsc::UnboundedSender<OutgoingSignal>,
