@@ -167,7 +167,7 @@ impl ProxyConnection {
         loop {
             if let Some(out) = self.core.poll_output() {
                 match out {
-                    proxy_core::Output::Send { to, iq } => return Output::Signal { to, iq },
+                    proxy_core::Output::Iq(out) => return Output::Iq(out),
                     proxy_core::Output::Event(e) => return Output::Event(Event::Core(e)),
                     proxy_core::Output::Engine(command) => {
                         self.engine.handle_command(now, command);

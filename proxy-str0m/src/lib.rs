@@ -23,7 +23,7 @@
 //! ```
 //! use std::collections::VecDeque;
 //! use std::time::{Duration, Instant};
-//! use proxy_core::{Event as CoreEvent, LocalTrack, ProxyMessage};
+//! use proxy_core::{Event as CoreEvent, LocalTrack, OutgoingIq, ProxyMessage};
 //! use proxy_str0m::{Event, Output, ProxyConfig, ProxyConnection};
 //!
 //! let config = |addr: &str| ProxyConfig {
@@ -50,7 +50,7 @@
 //!         loop {
 //!             match peers[i].1.poll_output() {
 //!                 Output::Timeout(t) => { next = t.map_or(next, |t| next.min(t)); break; }
-//!                 Output::Signal { iq, .. } => {
+//!                 Output::Iq(OutgoingIq { iq, .. }) => {
 //!                     let from = peers[i].0.to_owned();
 //!                     wire.push_back((1 - i, Wire::Signal(ProxyMessage { from, iq })));
 //!                 }

@@ -38,7 +38,7 @@ fn drain(conn: &mut ProxyConnection, into: &mut Drained) {
                 into.timeout = t;
                 return;
             }
-            Output::Signal { to, iq } => into.signals.push((to, iq)),
+            Output::Iq(out) => into.signals.push((out.to, out.iq)),
             Output::Event(Event::Core(e)) => into.events.push(e),
             Output::Event(_) => {}
             Output::Transmit(t) => into.transmits.push(t),

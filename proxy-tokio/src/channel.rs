@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_core::Stream;
-use proxy_core::{CloseReason, LocalTrack, ProxyMessage, RemoteTrack};
+use proxy_core::{CloseReason, LocalTrack, OutgoingIq, ProxyMessage, RemoteTrack};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::{Frame, WriteError};
@@ -53,15 +53,6 @@ pub(crate) enum Input {
         data: Bytes,
         reply: oneshot::Sender<Result<(), WriteError>>,
     },
-}
-
-/// A signaling message to deliver: the stringified `<iq>` for `to`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutgoingSignal {
-    /// Full JID of the addressee.
-    pub to: String,
-    /// The stanza.
-    pub iq: String,
 }
 
 /// News from the service.
@@ -119,26 +110,26 @@ impl Stream for Events {
     }
 }
 
-/// The stream of [`OutgoingSignal`]s; ends when the driver exits (after the final
+/// The stream of [`OutgoingIq`]s; ends when the driver exits (after the final
 /// `session-terminate`, if any).
 ///
 /// Unbounded, like [`Events`]: each signal is a protocol message that must not be
 /// dropped, and the driver never waits for the application.
 #[derive(Debug)]
 pub struct Signals {
-    pub(crate) rx: mpsc::UnboundedReceiver<OutgoingSignal>,
+    pub(crate) rx: mpsc::UnboundedReceiver<OutgoingIq>,
 }
 
 impl Signals {
     /// The next signal, `None` once the driver has exited.
-    pub async fn next(&mut self) -> Option<OutgoingSignal> {
+    pub async fn next(&mut self) -> Option<OutgoingIq> {
         self.rx.recv().await
     }
 }
 
 impl Stream for Signals {
-    type Item = OutgoingSignal;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<OutgoingSignal>> {
+    type Item = OutgoingIq;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<OutgoingIq>> {
         self.rx.poll_recv(cx)
     }
 }

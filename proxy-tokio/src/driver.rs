@@ -18,10 +18,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use proxy_core::OutgoingIq;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-use crate::channel::{Control, Input, OutgoingSignal, RemoteFrames, ServiceEvent, FRAME_QUEUE};
+use crate::channel::{Control, Input, RemoteFrames, ServiceEvent, FRAME_QUEUE};
 use crate::engine::{Event, Frame, Output, ProxyConnection};
 
 /// Largest datagram we read (larger ones are truncated by the kernel and rejected
@@ -57,7 +58,7 @@ pub(crate) struct Driver {
     inbox: mpsc::Receiver<Input>,
     inbox_open: bool,
     events: mpsc::UnboundedSender<ServiceEvent>,
-    signals: mpsc::UnboundedSender<OutgoingSignal>,
+    signals: mpsc::UnboundedSender<OutgoingIq>,
     tracks: HashMap<String, FrameSink>,
 }
 
@@ -69,7 +70,7 @@ impl Driver {
         control: mpsc::Receiver<Control>,
         inbox: mpsc::Receiver<Input>,
         events: mpsc::UnboundedSender<ServiceEvent>,
-        signals: mpsc::UnboundedSender<OutgoingSignal>,
+        signals: mpsc::UnboundedSender<OutgoingIq>,
     ) -> Driver {
         Driver {
             connection,
@@ -189,8 +190,8 @@ impl Driver {
                     // like packet loss; ICE and retransmissions deal with them.
                     let _ = self.socket.send_to(&t.contents, t.destination).await;
                 }
-                Output::Signal { to, iq } => {
-                    let _ = self.signals.send(OutgoingSignal { to, iq });
+                Output::Iq(out) => {
+                    let _ = self.signals.send(out);
                 }
                 Output::Event(event) => self.handle_event(event),
                 Output::Timeout(deadline) => return deadline,

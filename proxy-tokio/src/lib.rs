@@ -65,7 +65,7 @@ pub mod signaling;
 /// The sans-IO layer this crate drives.
 pub(crate) use proxy_str0m as engine;
 
-pub use channel::{Events, OutgoingSignal, RemoteFrames, ServiceEvent, Signals};
+pub use channel::{Events, RemoteFrames, ServiceEvent, Signals};
 pub use engine::{Frame, WriteError};
 pub use service::{
     MessageSender, ProxyConnectionService, ServiceConfig, ServiceError, TrackWriter,

@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use proxy_core::{CloseReason, LocalTrack, MediaKind, ProxyMessage};
+use proxy_core::{CloseReason, LocalTrack, MediaKind, OutgoingIq, ProxyMessage};
 use proxy_tokio::ivf::IvfReader;
 use proxy_tokio::{
-    Events, MessageSender, OutgoingSignal, ProxyConnectionService, RemoteFrames, ServiceConfig,
-    ServiceEvent, Signals,
+    Events, MessageSender, ProxyConnectionService, RemoteFrames, ServiceConfig, ServiceEvent,
+    Signals,
 };
 use tokio::time::timeout;
 
@@ -34,7 +34,7 @@ fn clip_frames() -> Vec<Bytes> {
 #[derive(Clone, Default)]
 struct Switchboard {
     peers: Arc<Mutex<HashMap<String, MessageSender>>>,
-    log: Arc<Mutex<Vec<(String, OutgoingSignal)>>>,
+    log: Arc<Mutex<Vec<(String, OutgoingIq)>>>,
 }
 
 impl Switchboard {
@@ -64,7 +64,7 @@ impl Switchboard {
         });
     }
 
-    fn sent_by(&self, jid: &str) -> Vec<OutgoingSignal> {
+    fn sent_by(&self, jid: &str) -> Vec<OutgoingIq> {
         self.log
             .lock()
             .unwrap()

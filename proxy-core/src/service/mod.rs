@@ -16,7 +16,7 @@ pub use types::*;
 use crate::convert;
 use crate::error::{ApiError, DescriptionProblem, EngineError, Error, Missing, ProtocolError};
 use crate::jingle::{Action, Content, Jingle, Reason};
-use crate::message::{Iq, IqType, ProxyMessage, StanzaError};
+use crate::message::{Iq, IqType, OutgoingIq, ProxyMessage, StanzaError};
 use crate::{parse_iq, write_iq};
 
 use session::{Phase, Role, Session};
@@ -395,10 +395,10 @@ impl ProxyConnectionService {
     }
 
     pub(super) fn send(&mut self, to: &str, iq: &Iq) {
-        self.outputs.push_back(Output::Send {
+        self.outputs.push_back(Output::Iq(OutgoingIq {
             to: to.to_owned(),
             iq: write_iq(iq),
-        });
+        }));
     }
 
     /// `<iq type='result'>` for an IQ that carried an id; nothing otherwise.

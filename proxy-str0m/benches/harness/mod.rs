@@ -102,7 +102,7 @@ impl Endpoint for Proxy {
         match self.conn.poll_output() {
             Output::Timeout(t) => Out::Timeout(t),
             Output::Transmit(t) => Out::Datagram(t.source, t.destination, t.contents),
-            Output::Signal { iq, .. } => Out::Signal(ProxyMessage {
+            Output::Iq(proxy_core::OutgoingIq { iq, .. }) => Out::Signal(ProxyMessage {
                 from: self.jid.to_owned(),
                 iq,
             }),

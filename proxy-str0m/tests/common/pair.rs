@@ -246,7 +246,7 @@ impl Pair {
                         }
                     }
                 }
-                Output::Signal { to, iq } => {
+                Output::Iq(proxy_core::OutgoingIq { to, iq }) => {
                     let from = self.peer(is_b).jid;
                     self.peer(is_b).sent.push((to.clone(), iq.clone()));
                     let hold = self.hold_for(&iq);
