@@ -57,7 +57,6 @@
 
 mod channel;
 mod driver;
-pub mod ivf;
 pub mod net;
 mod service;
 pub mod signaling;

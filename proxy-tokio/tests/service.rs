@@ -1,13 +1,13 @@
 //! The async service over real UDP on 127.0.0.1 with in-process signaling.
 
+mod common;
+
 use std::collections::HashMap;
-use std::io::Cursor;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use proxy_core::{CloseReason, LocalTrack, MediaKind, OutgoingIq, ProxyMessage};
-use proxy_tokio::ivf::IvfReader;
 use proxy_tokio::{
     Events, MessageSender, ProxyConnectionService, RemoteFrames, ServiceConfig, ServiceEvent,
     Signals,
@@ -20,10 +20,8 @@ const B: &str = "bob@example.com/b";
 const C: &str = "carol@example.com/c";
 
 fn clip_frames() -> Vec<Bytes> {
-    IvfReader::new(Cursor::new(CLIP))
-        .unwrap()
-        .read_all()
-        .unwrap()
+    common::read_ivf(CLIP)
+        .1
         .into_iter()
         .map(|f| f.data)
         .collect()
