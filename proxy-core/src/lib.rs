@@ -67,7 +67,7 @@
 //!     let (mut sent, mut events) = (Vec::new(), Vec::new());
 //!     while let Some(output) = svc.poll_output() {
 //!         match output {
-//!             Output::Send { to, iq } => sent.push((to, iq)),
+//!             Output::Iq(out) => sent.push((out.to, out.iq)),
 //!             Output::Engine(cmd) => {
 //!                 for ev in engine(cmd) {
 //!                     svc.handle_engine_event(now, ev);
@@ -148,7 +148,7 @@ pub use error::{
 };
 pub use jingle::parse::{parse_iq, parse_iq_bytes, Limits};
 pub use jingle::write::write_iq;
-pub use message::{Iq, IqType, ProxyMessage, StanzaError};
+pub use message::{Iq, IqType, OutgoingIq, ProxyMessage, StanzaError};
 pub use service::{
     CloseReason, Config, Direction, EngineCommand, EngineEvent, Event, IceServer, IceServerKind,
     LocalTrack, MediaKind, Output, ProxyConnectionService, RemoteTrack, TrackSpec, VideoType,

@@ -19,6 +19,17 @@ pub struct ProxyMessage {
     pub iq: String,
 }
 
+/// A signaling message the service hands to the application to deliver: the
+/// stringified `<iq>` for `to` (lib-jitsi-meet's `onSendMessage(to, { iq })`).
+/// The outgoing counterpart of [`ProxyMessage`], the same in every layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingIq {
+    /// The full JID of the addressee.
+    pub to: String,
+    /// The stringified `<iq>` stanza.
+    pub iq: String,
+}
+
 /// `iq@type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IqType {

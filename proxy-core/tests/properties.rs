@@ -434,7 +434,7 @@ fn regression_local_candidates_beyond_the_parser_limit_are_sent_in_one_unparsabl
     let mut sent = 0;
     let mut candidates_sent = 0;
     while let Some(o) = svc.poll_output() {
-        if let Output::Send { iq, .. } = o {
+        if let Output::Iq(proxy_core::OutgoingIq { iq, .. }) = o {
             sent += 1;
             match parse_iq(&iq, &Limits::default()) {
                 Ok(iq) => {

@@ -32,7 +32,7 @@ fn drain_raw(s: &mut ProxyConnectionService) -> Raw {
     let mut raw = Raw::default();
     while let Some(o) = s.poll_output() {
         match o {
-            Output::Send { to, iq } => raw.sent.push((to, iq)),
+            Output::Iq(out) => raw.sent.push((out.to, out.iq)),
             Output::Engine(_) => raw.commands += 1,
             Output::Event(e) => raw.events.push(e),
         }

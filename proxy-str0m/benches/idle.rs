@@ -40,7 +40,7 @@ fn proxy_str0m_connection(bencher: divan::Bencher) {
             core: Config::default(),
             local_addrs: vec!["127.0.0.1:5000".parse().expect("address")],
         })
-        .bench_local_values(|config| ProxyConnection::with_time(now, config));
+        .bench_local_values(|config| ProxyConnection::new(now, config));
 }
 
 /// For scale: one bare str0m `Rtc` as proxy-str0m builds it per session.

@@ -8,9 +8,6 @@ use proxy_core::{LocalTrack, ProxyConnectionService, ProxyMessage};
 use crate::engine::{Engine, EngineOutput};
 use crate::types::{Event, Output, ProxyConfig, WriteError};
 
-/// How far ahead [`Output::Timeout`] points when nothing at all is scheduled.
-const IDLE: Duration = Duration::from_secs(3600);
-
 /// lib-jitsi-meet's proxy connection with a real WebRTC stack: the sans-IO
 /// [`ProxyConnectionService`] driving a str0m [`Rtc`](str0m::Rtc). No I/O, no
 /// clock: time is always passed in.
@@ -28,7 +25,8 @@ const IDLE: Duration = Duration::from_secs(3600);
 ///   [`service`](Self::service).
 ///
 /// After every input or command, call `poll_output` until it returns
-/// [`Output::Timeout`], then wait for the next input or that instant.
+/// [`Output::Timeout`], then wait for the next input or that instant (with
+/// `Timeout(None)`, nothing is scheduled: wait for the next input only).
 ///
 /// Inside `poll_output` the core's outputs come first: engine commands are run
 /// at once and their results fed back to the core; then the engine's
@@ -43,19 +41,9 @@ pub struct ProxyConnection {
 }
 
 impl ProxyConnection {
-    /// A connection service with no connection yet.
-    pub fn new(config: ProxyConfig) -> ProxyConnection {
-        let now = Instant::now();
-        ProxyConnection {
-            core: ProxyConnectionService::new(config.core),
-            engine: Engine::new(now, config.local_addrs),
-            now,
-        }
-    }
-
-    /// Like [`new`](Self::new) with an explicit start time (for simulations
-    /// with a virtual clock; `new` reads the clock once for str0m's epoch).
-    pub fn with_time(now: Instant, config: ProxyConfig) -> ProxyConnection {
+    /// A connection service with no connection yet; `now` is str0m's epoch
+    /// (the caller's clock, real or virtual).
+    pub fn new(now: Instant, config: ProxyConfig) -> ProxyConnection {
         ProxyConnection {
             core: ProxyConnectionService::new(config.core),
             engine: Engine::new(now, config.local_addrs),
@@ -134,11 +122,12 @@ impl ProxyConnection {
     }
 
     /// Asks the peer for a keyframe on the remote track at `mid`.
-    pub fn request_keyframe(&mut self, mid: &str) -> Result<(), WriteError> {
+    pub fn request_keyframe(&mut self, now: Instant, mid: &str) -> Result<(), WriteError> {
+        self.tick(now);
         if !self.core.is_active() {
             return Err(WriteError::NoConnection);
         }
-        self.engine.request_keyframe(mid)
+        self.engine.request_keyframe(now, mid)
     }
 
     // ---- inputs --------------------------------------------------------
@@ -178,7 +167,7 @@ impl ProxyConnection {
         loop {
             if let Some(out) = self.core.poll_output() {
                 match out {
-                    proxy_core::Output::Send { to, iq } => return Output::Signal { to, iq },
+                    proxy_core::Output::Iq(out) => return Output::Iq(out),
                     proxy_core::Output::Event(e) => return Output::Event(Event::Core(e)),
                     proxy_core::Output::Engine(command) => {
                         self.engine.handle_command(now, command);
@@ -197,9 +186,8 @@ impl ProxyConnection {
             }
         }
         let deadline = match (self.core.poll_timeout(), self.engine.poll_timeout()) {
-            (Some(a), Some(b)) => a.min(b),
-            (Some(a), None) | (None, Some(a)) => a,
-            (None, None) => now + IDLE,
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         };
         Output::Timeout(deadline)
     }

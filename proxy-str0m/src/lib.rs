@@ -14,24 +14,27 @@
 //!
 //! The rule is str0m's: **after every input, drain [`ProxyConnection::poll_output`]
 //! until it returns [`Output::Timeout`]**, then wait for the next input or that
-//! instant. The example runs a whole session, sender and receiver in one
+//! instant. `Timeout(None)` means nothing is scheduled (no connection, or one
+//! that has nothing to time): wait for the next input only. Time always comes
+//! in as `now` (also to [`ProxyConnection::new`], str0m's epoch); nothing in
+//! this crate reads the clock. The example runs a whole session, sender and receiver in one
 //! process, with signaling and datagrams passed by hand on a virtual clock:
 //!
 //! ```
 //! use std::collections::VecDeque;
 //! use std::time::{Duration, Instant};
-//! use proxy_core::{Event as CoreEvent, LocalTrack, ProxyMessage};
+//! use proxy_core::{Event as CoreEvent, LocalTrack, OutgoingIq, ProxyMessage};
 //! use proxy_str0m::{Event, Output, ProxyConfig, ProxyConnection};
 //!
 //! let config = |addr: &str| ProxyConfig {
 //!     local_addrs: vec![addr.parse().unwrap()],
 //!     ..ProxyConfig::default()
 //! };
-//! let mut peers = [
-//!     ("sender@example.com/s", ProxyConnection::new(config("10.0.0.1:5000"))),
-//!     ("receiver@example.com/r", ProxyConnection::new(config("10.0.0.2:5000"))),
-//! ];
 //! let mut now = Instant::now();
+//! let mut peers = [
+//!     ("sender@example.com/s", ProxyConnection::new(now, config("10.0.0.1:5000"))),
+//!     ("receiver@example.com/r", ProxyConnection::new(now, config("10.0.0.2:5000"))),
+//! ];
 //! peers[0].1.start(now, "receiver@example.com/r", &[LocalTrack::desktop()]).unwrap();
 //!
 //! // (to peer, what) in flight.
@@ -46,8 +49,8 @@
 //!         // Drain until Timeout after every input.
 //!         loop {
 //!             match peers[i].1.poll_output() {
-//!                 Output::Timeout(t) => { next = next.min(t); break; }
-//!                 Output::Signal { iq, .. } => {
+//!                 Output::Timeout(t) => { next = t.map_or(next, |t| next.min(t)); break; }
+//!                 Output::Iq(OutgoingIq { iq, .. }) => {
 //!                     let from = peers[i].0.to_owned();
 //!                     wire.push_back((1 - i, Wire::Signal(ProxyMessage { from, iq })));
 //!                 }

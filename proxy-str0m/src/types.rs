@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use proxy_core::MediaKind;
+use proxy_core::{MediaKind, OutgoingIq};
 
 /// Configuration: the core's config plus our local UDP addresses (host candidates).
 #[derive(Debug, Clone, Default)]
@@ -20,17 +20,14 @@ pub struct ProxyConfig {
 pub enum Output {
     /// Send this datagram.
     Transmit(Transmit),
-    /// Send this stringified `<iq>` to `to` over the signaling channel.
-    Signal {
-        /// Destination JID.
-        to: String,
-        /// The stanza.
-        iq: String,
-    },
+    /// Send this `<iq>` over the signaling channel.
+    Iq(OutgoingIq),
     /// Something for the application.
     Event(Event),
-    /// Nothing more until this instant (call `handle_timeout` then).
-    Timeout(Instant),
+    /// Nothing more until this instant (call `handle_timeout` then); `None`
+    /// when nothing is scheduled (no connection): wait for the next input only.
+    /// Always the last output of a drain.
+    Timeout(Option<Instant>),
 }
 
 /// A datagram to send.

@@ -330,14 +330,14 @@ fn keyframe_request_reaches_the_sender() {
         p.drive_until(FRAME_INTERVAL, |_| false);
     }
     let mid = p.a.engine.mid_of_track(0).unwrap();
-    p.b.engine.request_keyframe(&mid).expect("request");
+    p.b.engine.request_keyframe(p.time, &mid).expect("request");
     assert!(p.drive_until(Duration::from_secs(2), |p| !p
         .a
         .keyframe_requests
         .is_empty()));
     assert_eq!(p.a.keyframe_requests, vec![0]);
     assert_eq!(
-        p.b.engine.request_keyframe("nope"),
+        p.b.engine.request_keyframe(p.time, "nope"),
         Err(WriteError::UnknownMid("nope".into()))
     );
 }
@@ -381,8 +381,8 @@ fn responder_sends_back_on_sendrecv_lines() {
     assert_eq!(&p.a.frames[3].data[..], &video_frame(1003)[..]);
     assert_eq!(&p.b.frames[3].data[..], &video_frame(3)[..]);
     // Keyframe requests both ways.
-    p.a.engine.request_keyframe(&mid).unwrap();
-    p.b.engine.request_keyframe(&mid).unwrap();
+    p.a.engine.request_keyframe(p.time, &mid).unwrap();
+    p.b.engine.request_keyframe(p.time, &mid).unwrap();
     assert!(p.drive_until(Duration::from_secs(2), |p| {
         !p.a.keyframe_requests.is_empty() && !p.b.keyframe_requests.is_empty()
     }));

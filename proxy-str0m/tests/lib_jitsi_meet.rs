@@ -35,10 +35,10 @@ fn drain(conn: &mut ProxyConnection, into: &mut Drained) {
     loop {
         match conn.poll_output() {
             Output::Timeout(t) => {
-                into.timeout = Some(t);
+                into.timeout = t;
                 return;
             }
-            Output::Signal { to, iq } => into.signals.push((to, iq)),
+            Output::Iq(out) => into.signals.push((out.to, out.iq)),
             Output::Event(Event::Core(e)) => into.events.push(e),
             Output::Event(_) => {}
             Output::Transmit(t) => into.transmits.push(t),
@@ -46,14 +46,17 @@ fn drain(conn: &mut ProxyConnection, into: &mut Drained) {
     }
 }
 
-fn receiver() -> ProxyConnection {
-    ProxyConnection::new(ProxyConfig {
-        core: Config {
-            convert_video_to_desktop: true,
-            ..Config::default()
+fn receiver(now: Instant) -> ProxyConnection {
+    ProxyConnection::new(
+        now,
+        ProxyConfig {
+            core: Config {
+                convert_video_to_desktop: true,
+                ..Config::default()
+            },
+            local_addrs: vec!["127.0.0.1:20000".parse().unwrap()],
         },
-        local_addrs: vec!["127.0.0.1:20000".parse().unwrap()],
-    })
+    )
 }
 
 fn message(file: &str) -> ProxyMessage {
@@ -74,9 +77,9 @@ fn no_errors(d: &Drained) {
 
 #[test]
 fn answers_a_lib_jitsi_meet_session_initiate_and_starts_ice() {
-    let mut conn = receiver();
-    let mut out = Drained::default();
     let now = Instant::now();
+    let mut conn = receiver(now);
+    let mut out = Drained::default();
     conn.handle_message(now, message("01-session-initiate.sender-to-receiver.xml"));
     drain(&mut conn, &mut out);
     no_errors(&out);
@@ -167,10 +170,11 @@ fn answers_a_lib_jitsi_meet_session_initiate_and_starts_ice() {
 
 #[test]
 fn answers_an_audio_and_video_session_initiate() {
-    let mut conn = receiver();
+    let now = Instant::now();
+    let mut conn = receiver(now);
     let mut out = Drained::default();
     conn.handle_message(
-        Instant::now(),
+        now,
         message("11-session-initiate.audio+video.sender-to-receiver.xml"),
     );
     drain(&mut conn, &mut out);

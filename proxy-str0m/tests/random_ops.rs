@@ -106,7 +106,8 @@ fn run(ops: &[Op]) {
                     .chain(["nope".to_owned()])
                     .collect();
                 let mid = &mids[pick % mids.len()];
-                let _ = p.peer(*b).conn.request_keyframe(mid);
+                let now = p.time;
+                let _ = p.peer(*b).conn.request_keyframe(now, mid);
                 p.drain_side(*b);
             }
             Op::Run { ms } => p.run_for(Duration::from_millis(u64::from(*ms))),

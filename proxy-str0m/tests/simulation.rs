@@ -326,7 +326,7 @@ fn keyframe_requests_work_both_ways() {
     assert_eq!(p.a.frames.len(), 10);
     assert!(p.a.frames[4].data[..] == video_frame(514)[..]);
 
-    p.b.conn.request_keyframe(&mid).expect("b asks a");
+    p.b.conn.request_keyframe(p.time, &mid).expect("b asks a");
     p.drain_side(true);
     assert!(p.drive_until(Duration::from_secs(2), |p| !p
         .a
@@ -335,7 +335,9 @@ fn keyframe_requests_work_both_ways() {
     assert_eq!(p.a.keyframe_requests, vec![0]);
     assert!(p.b.keyframe_requests.is_empty());
 
-    p.a.conn.request_keyframe(&a_track.mid).expect("a asks b");
+    p.a.conn
+        .request_keyframe(p.time, &a_track.mid)
+        .expect("a asks b");
     p.drain_side(false);
     assert!(p.drive_until(Duration::from_secs(2), |p| !p
         .b
@@ -520,10 +522,13 @@ fn accepts_only_its_own_datagrams() {
         })
         .collect();
     assert!(!to_b.is_empty());
-    let idle = ProxyConnection::new(ProxyConfig {
-        core: Config::default(),
-        local_addrs: vec!["10.0.0.2:20000".parse().unwrap()],
-    });
+    let idle = ProxyConnection::new(
+        p.time,
+        ProxyConfig {
+            core: Config::default(),
+            local_addrs: vec!["10.0.0.2:20000".parse().unwrap()],
+        },
+    );
     for t in &to_b {
         assert!(p.b.conn.accepts(t.source, t.destination, &t.contents));
         assert!(!idle.accepts(t.source, t.destination, &t.contents));

@@ -3,7 +3,7 @@
 //! Its loop (the shape of quinn's `ConnectionDriver`):
 //! 1. drain `poll_output` until `Timeout(deadline)`: send datagrams, forward signals
 //!    and events;
-//! 2. re-arm the one `sleep_until(deadline)`;
+//! 2. re-arm the one `sleep_until(deadline)` (none when nothing is scheduled);
 //! 3. `select!` on a datagram, a control command, an input (message / frame write) or
 //!    the timer; every arm is cancel-safe (`recv_from` and `mpsc::recv` lose nothing
 //!    when another arm wins);
@@ -18,47 +18,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use proxy_core::{LocalTrack, ProxyMessage};
+use proxy_core::OutgoingIq;
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-use crate::engine::{Event, Frame, Output, ProxyConnection, WriteError};
-use crate::service::{OutgoingSignal, RemoteFrames, ServiceEvent, FRAME_QUEUE};
+use crate::channel::{Control, Input, RemoteFrames, ServiceEvent, FRAME_QUEUE};
+use crate::engine::{Event, Frame, Output, ProxyConnection};
 
 /// Largest datagram we read (larger ones are truncated by the kernel and rejected
 /// by the engine).
 const RECV_BUFFER: usize = 4096;
-
-/// Commands from the (single) service handle.
-pub(crate) enum Control {
-    Start {
-        peer: String,
-        tracks: Vec<LocalTrack>,
-        reply: oneshot::Sender<Result<(), proxy_core::Error>>,
-    },
-    Stop {
-        reply: oneshot::Sender<()>,
-    },
-    IsActive {
-        reply: oneshot::Sender<bool>,
-    },
-    RequestKeyframe {
-        mid: String,
-        reply: oneshot::Sender<Result<(), WriteError>>,
-    },
-}
-
-/// Inputs from cloneable senders (signaling readers, track writers).
-pub(crate) enum Input {
-    Message(ProxyMessage),
-    Write {
-        track: usize,
-        pts: Duration,
-        data: Bytes,
-        reply: oneshot::Sender<Result<(), WriteError>>,
-    },
-}
 
 /// The sending half of one remote track's frame queue.
 struct FrameSink {
@@ -85,11 +54,11 @@ pub(crate) struct Driver {
     connection: ProxyConnection,
     socket: UdpSocket,
     local_addrs: Vec<SocketAddr>,
-    control: mpsc::UnboundedReceiver<Control>,
+    control: mpsc::Receiver<Control>,
     inbox: mpsc::Receiver<Input>,
     inbox_open: bool,
     events: mpsc::UnboundedSender<ServiceEvent>,
-    signals: mpsc::UnboundedSender<OutgoingSignal>,
+    signals: mpsc::UnboundedSender<OutgoingIq>,
     tracks: HashMap<String, FrameSink>,
 }
 
@@ -98,10 +67,10 @@ impl Driver {
         connection: ProxyConnection,
         socket: UdpSocket,
         local_addrs: Vec<SocketAddr>,
-        control: mpsc::UnboundedReceiver<Control>,
+        control: mpsc::Receiver<Control>,
         inbox: mpsc::Receiver<Input>,
         events: mpsc::UnboundedSender<ServiceEvent>,
-        signals: mpsc::UnboundedSender<OutgoingSignal>,
+        signals: mpsc::UnboundedSender<OutgoingIq>,
     ) -> Driver {
         Driver {
             connection,
@@ -122,9 +91,11 @@ impl Driver {
         tokio::pin!(sleep);
         loop {
             let deadline = self.drain().await;
-            sleep
-                .as_mut()
-                .reset(tokio::time::Instant::from_std(deadline));
+            if let Some(deadline) = deadline {
+                sleep
+                    .as_mut()
+                    .reset(tokio::time::Instant::from_std(deadline));
+            }
             tokio::select! {
                 command = self.control.recv() => match command {
                     Some(command) => self.handle_control(command),
@@ -145,10 +116,10 @@ impl Driver {
                     Some(input) => self.handle_input(input),
                     None => self.inbox_open = false,
                 },
-                () = &mut sleep => {}
+                () = &mut sleep, if deadline.is_some() => {}
             }
             let now = Instant::now();
-            if now >= deadline {
+            if deadline.is_some_and(|deadline| now >= deadline) {
                 self.connection.handle_timeout(now);
             }
         }
@@ -172,7 +143,7 @@ impl Driver {
                 let _ = reply.send(self.connection.is_active());
             }
             Control::RequestKeyframe { mid, reply } => {
-                let _ = reply.send(self.connection.request_keyframe(&mid));
+                let _ = reply.send(self.connection.request_keyframe(now, &mid));
             }
         }
     }
@@ -210,8 +181,8 @@ impl Driver {
         }
     }
 
-    /// Drains the connection's outputs; returns the next deadline.
-    async fn drain(&mut self) -> Instant {
+    /// Drains the connection's outputs; returns the next deadline, if any.
+    async fn drain(&mut self) -> Option<Instant> {
         loop {
             match self.connection.poll_output() {
                 Output::Transmit(t) => {
@@ -219,8 +190,8 @@ impl Driver {
                     // like packet loss; ICE and retransmissions deal with them.
                     let _ = self.socket.send_to(&t.contents, t.destination).await;
                 }
-                Output::Signal { to, iq } => {
-                    let _ = self.signals.send(OutgoingSignal { to, iq });
+                Output::Iq(out) => {
+                    let _ = self.signals.send(out);
                 }
                 Output::Event(event) => self.handle_event(event),
                 Output::Timeout(deadline) => return deadline,

@@ -30,11 +30,33 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! # Channels and their bounds
+//!
+//! - Commands (`start`, `stop`, `is_active`, `request_keyframe`): bounded (16).
+//!   Each caller awaits its reply, so at most one command per concurrent caller
+//!   waits; the driver reads this channel in every state, so a full one only makes
+//!   callers wait their turn.
+//! - Inputs (signaling messages, frame writes): bounded (256): backpressure on the
+//!   application's own sources (its signaling reader, its encoder).
+//! - Remote frames ([`RemoteFrames`]): bounded per track (512); a frame
+//!   that does not fit is dropped and counted ([`RemoteFrames::dropped`]): media is
+//!   late-sensitive and the next keyframe recovers.
+//! - Events ([`Events`]) and signals ([`Signals`]): unbounded, on purpose. The driver
+//!   must never wait for the application: a driver parked on a full event channel
+//!   stops reading the socket and the timer (ICE and DTLS time out) and stops
+//!   reading commands, so an application awaiting `stop()` before reading its
+//!   events would deadlock. Nor may they be dropped: every signal is a protocol
+//!   message (a lost transport-info or session-terminate breaks the session) and
+//!   every event but a keyframe request happens once. Their volume is that of the
+//!   signaling: a handful per session, and otherwise at most a few per message the
+//!   application itself hands in (through the bounded inbox); keyframe requests
+//!   follow the peer's RTCP feedback. An application must read both streams.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod channel;
 mod driver;
-pub mod ivf;
 pub mod net;
 mod service;
 pub mod signaling;
@@ -42,7 +64,8 @@ pub mod signaling;
 /// The sans-IO layer this crate drives.
 pub(crate) use proxy_str0m as engine;
 
+pub use channel::{Events, RemoteFrames, ServiceEvent, Signals};
+pub use engine::{Frame, WriteError};
 pub use service::{
-    Events, Frame, MessageSender, OutgoingSignal, ProxyConnectionService, RemoteFrames,
-    ServiceConfig, ServiceError, ServiceEvent, Signals, TrackWriter, WriteError,
+    MessageSender, ProxyConnectionService, ServiceConfig, ServiceError, TrackWriter,
 };

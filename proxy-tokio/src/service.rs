@@ -1,26 +1,17 @@
-//! The async API: [`ProxyConnectionService`] and the streams it hands out.
+//! The async API: [`ProxyConnectionService`], its senders and writers. It spawns the
+//! driver and talks to it only through `channel`.
 
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_core::Stream;
-use proxy_core::{CloseReason, LocalTrack, ProxyMessage, RemoteTrack};
+use proxy_core::{LocalTrack, ProxyMessage};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::driver::{Control, Driver, Input};
-pub use crate::engine::{Frame, WriteError};
-use crate::engine::{ProxyConfig, ProxyConnection};
-
-/// How many inputs (messages, frame writes) may wait for the driver.
-const INBOX_CAPACITY: usize = 256;
-/// How many received frames may wait per remote track before new ones are dropped.
-pub(crate) const FRAME_QUEUE: usize = 512;
+use crate::channel::{Control, Events, Input, Signals, CONTROL_CAPACITY, INBOX_CAPACITY};
+use crate::driver::Driver;
+use crate::engine::{ProxyConfig, ProxyConnection, WriteError};
 
 /// Configuration of a [`ProxyConnectionService`].
 #[derive(Debug, Clone)]
@@ -71,47 +62,6 @@ pub enum ServiceError {
     DriverGone,
 }
 
-/// A signaling message to deliver: the stringified `<iq>` for `to`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutgoingSignal {
-    /// Full JID of the addressee.
-    pub to: String,
-    /// The stanza.
-    pub iq: String,
-}
-
-/// News from the service.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum ServiceEvent {
-    /// ICE and DTLS are up with `peer`; media flows.
-    Connected {
-        /// The peer's JID.
-        peer: String,
-    },
-    /// The peer sends a track; its frames arrive on `frames`.
-    RemoteTrack {
-        /// The track, described as lib-jitsi-meet describes a proxied track.
-        track: RemoteTrack,
-        /// Its frames; ends when the connection closes.
-        frames: RemoteFrames,
-    },
-    /// The peer asks for a keyframe on our local track `track`.
-    KeyframeRequest {
-        /// Index of the local track.
-        track: usize,
-    },
-    /// The connection closed (once per connection).
-    ConnectionClosed {
-        /// The peer's JID.
-        peer: String,
-        /// Why.
-        reason: CloseReason,
-    },
-    /// Something went wrong; the service goes on.
-    Error(proxy_core::Error),
-}
-
 /// Handle to a proxy connection service running on a tokio task.
 ///
 /// One service holds at most one connection at a time (as lib-jitsi-meet's does) and
@@ -120,7 +70,7 @@ pub enum ServiceEvent {
 /// then exits, ending the [`Events`] and [`Signals`] streams.
 #[derive(Debug)]
 pub struct ProxyConnectionService {
-    control: mpsc::UnboundedSender<Control>,
+    control: mpsc::Sender<Control>,
     inbox: mpsc::Sender<Input>,
     local_addrs: Vec<SocketAddr>,
 }
@@ -136,11 +86,14 @@ impl ProxyConnectionService {
         let socket = UdpSocket::bind(config.bind).await?;
         let bound = socket.local_addr()?;
         let local_addrs = crate::net::host_candidates(bound);
-        let connection = ProxyConnection::new(ProxyConfig {
-            core: config.core,
-            local_addrs: local_addrs.clone(),
-        });
-        let (control_tx, control_rx) = mpsc::unbounded_channel();
+        let connection = ProxyConnection::new(
+            std::time::Instant::now(),
+            ProxyConfig {
+                core: config.core,
+                local_addrs: local_addrs.clone(),
+            },
+        );
+        let (control_tx, control_rx) = mpsc::channel(CONTROL_CAPACITY);
         let (inbox_tx, inbox_rx) = mpsc::channel(INBOX_CAPACITY);
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (signals_tx, signals_rx) = mpsc::unbounded_channel();
@@ -176,24 +129,18 @@ impl ProxyConnectionService {
         peer: &str,
         tracks: &[LocalTrack],
     ) -> Result<Vec<TrackWriter>, ServiceError> {
-        let (reply, rx) = oneshot::channel();
-        self.control
-            .send(Control::Start {
-                peer: peer.to_owned(),
-                tracks: tracks.to_vec(),
-                reply,
-            })
-            .map_err(|_| ServiceError::DriverGone)?;
-        rx.await.map_err(|_| ServiceError::DriverGone)??;
+        request(&self.control, |reply| Control::Start {
+            peer: peer.to_owned(),
+            tracks: tracks.to_vec(),
+            reply,
+        })
+        .await??;
         Ok((0..tracks.len()).map(|i| self.track_writer(i)).collect())
     }
 
     /// Hands a signaling message from the channel to the service.
     pub async fn process_message(&self, message: ProxyMessage) -> Result<(), ServiceError> {
-        self.inbox
-            .send(Input::Message(message))
-            .await
-            .map_err(|_| ServiceError::DriverGone)
+        submit(&self.inbox, Input::Message(message)).await
     }
 
     /// A cloneable sender of signaling messages, for a task that reads the channel.
@@ -207,32 +154,21 @@ impl ProxyConnectionService {
     /// Terminates the active connection, if any (sends `session-terminate`).
     /// Returns once the driver has done it.
     pub async fn stop(&self) -> Result<(), ServiceError> {
-        let (reply, rx) = oneshot::channel();
-        self.control
-            .send(Control::Stop { reply })
-            .map_err(|_| ServiceError::DriverGone)?;
-        rx.await.map_err(|_| ServiceError::DriverGone)
+        request(&self.control, |reply| Control::Stop { reply }).await
     }
 
     /// Whether a connection exists right now.
     pub async fn is_active(&self) -> Result<bool, ServiceError> {
-        let (reply, rx) = oneshot::channel();
-        self.control
-            .send(Control::IsActive { reply })
-            .map_err(|_| ServiceError::DriverGone)?;
-        rx.await.map_err(|_| ServiceError::DriverGone)
+        request(&self.control, |reply| Control::IsActive { reply }).await
     }
 
     /// Asks the peer for a keyframe on the remote track at `mid`.
     pub async fn request_keyframe(&self, mid: &str) -> Result<(), ServiceError> {
-        let (reply, rx) = oneshot::channel();
-        self.control
-            .send(Control::RequestKeyframe {
-                mid: mid.to_owned(),
-                reply,
-            })
-            .map_err(|_| ServiceError::DriverGone)?;
-        Ok(rx.await.map_err(|_| ServiceError::DriverGone)??)
+        let result = request(&self.control, |reply| Control::RequestKeyframe {
+            mid: mid.to_owned(),
+            reply,
+        });
+        Ok(result.await??)
     }
 
     /// A writer for local track `index` (as given to `start`, or the responder's
@@ -254,10 +190,7 @@ pub struct MessageSender {
 impl MessageSender {
     /// Hands a signaling message from the channel to the service.
     pub async fn process_message(&self, message: ProxyMessage) -> Result<(), ServiceError> {
-        self.inbox
-            .send(Input::Message(message))
-            .await
-            .map_err(|_| ServiceError::DriverGone)
+        submit(&self.inbox, Input::Message(message)).await
     }
 }
 
@@ -277,83 +210,28 @@ impl TrackWriter {
     /// Sends one encoded frame (e.g. a whole VP8 frame); `pts` is its media time
     /// since the track began. Waits until the driver has packetized it.
     pub async fn write_frame(&self, pts: Duration, data: Bytes) -> Result<(), ServiceError> {
-        let (reply, rx) = oneshot::channel();
-        self.inbox
-            .send(Input::Write {
-                track: self.index,
-                pts,
-                data,
-                reply,
-            })
-            .await
-            .map_err(|_| ServiceError::DriverGone)?;
-        Ok(rx.await.map_err(|_| ServiceError::DriverGone)??)
+        let result = request(&self.inbox, |reply| Input::Write {
+            track: self.index,
+            pts,
+            data,
+            reply,
+        });
+        Ok(result.await??)
     }
 }
 
-/// The stream of [`ServiceEvent`]s; ends when the driver exits.
-#[derive(Debug)]
-pub struct Events {
-    rx: mpsc::UnboundedReceiver<ServiceEvent>,
+/// Sends `message` to the driver (waiting for room); `DriverGone` if it has exited.
+async fn submit<M>(tx: &mpsc::Sender<M>, message: M) -> Result<(), ServiceError> {
+    tx.send(message).await.map_err(|_| ServiceError::DriverGone)
 }
 
-impl Events {
-    /// The next event, `None` once the driver has exited.
-    pub async fn next(&mut self) -> Option<ServiceEvent> {
-        self.rx.recv().await
-    }
-}
-
-impl Stream for Events {
-    type Item = ServiceEvent;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ServiceEvent>> {
-        self.rx.poll_recv(cx)
-    }
-}
-
-/// The stream of [`OutgoingSignal`]s; ends when the driver exits (after the final
-/// `session-terminate`, if any).
-#[derive(Debug)]
-pub struct Signals {
-    rx: mpsc::UnboundedReceiver<OutgoingSignal>,
-}
-
-impl Signals {
-    /// The next signal, `None` once the driver has exited.
-    pub async fn next(&mut self) -> Option<OutgoingSignal> {
-        self.rx.recv().await
-    }
-}
-
-impl Stream for Signals {
-    type Item = OutgoingSignal;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<OutgoingSignal>> {
-        self.rx.poll_recv(cx)
-    }
-}
-
-/// The frames of one remote track; ends when its connection closes.
-#[derive(Debug)]
-pub struct RemoteFrames {
-    pub(crate) rx: mpsc::Receiver<Frame>,
-    pub(crate) dropped: Arc<AtomicU64>,
-}
-
-impl RemoteFrames {
-    /// The next frame, `None` once the connection has closed and all frames were read.
-    pub async fn next(&mut self) -> Option<Frame> {
-        self.rx.recv().await
-    }
-
-    /// Frames dropped so far because this receiver fell behind by more than 512 frames.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-}
-
-impl Stream for RemoteFrames {
-    type Item = Frame;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
-        self.rx.poll_recv(cx)
-    }
+/// Sends the message `make` builds around a reply sender, and awaits the reply;
+/// `DriverGone` if the driver exits before answering.
+async fn request<M, T>(
+    tx: &mpsc::Sender<M>,
+    make: impl FnOnce(oneshot::Sender<T>) -> M,
+) -> Result<T, ServiceError> {
+    let (reply, rx) = oneshot::channel();
+    submit(tx, make(reply)).await?;
+    rx.await.map_err(|_| ServiceError::DriverGone)
 }

@@ -1,12 +1,12 @@
 //! The `proxy-connection` program: demo, send/receive as two processes (exit 0),
 //! bad input (exit 2 and 3).
 
-use std::io::Cursor;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use proxy_tokio::ivf::IvfReader;
 use proxy_tokio::signaling::SignalLine;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::process::Command;
@@ -22,12 +22,9 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn frames_of(path: &Path) -> Vec<(u64, Vec<u8>)> {
-    let bytes = std::fs::read(path).unwrap();
-    let mut r = IvfReader::new(Cursor::new(bytes)).unwrap();
-    let count = r.header().frame_count;
-    let frames: Vec<_> = r
-        .read_all()
-        .unwrap()
+    let (header, frames) = common::read_ivf(&std::fs::read(path).unwrap());
+    let count = header.frame_count;
+    let frames: Vec<_> = frames
         .into_iter()
         .map(|f| (f.pts, f.data.to_vec()))
         .collect();

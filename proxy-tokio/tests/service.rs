@@ -1,16 +1,16 @@
 //! The async service over real UDP on 127.0.0.1 with in-process signaling.
 
+mod common;
+
 use std::collections::HashMap;
-use std::io::Cursor;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use proxy_core::{CloseReason, LocalTrack, MediaKind, ProxyMessage};
-use proxy_tokio::ivf::IvfReader;
+use proxy_core::{CloseReason, LocalTrack, MediaKind, OutgoingIq, ProxyMessage};
 use proxy_tokio::{
-    Events, MessageSender, OutgoingSignal, ProxyConnectionService, RemoteFrames, ServiceConfig,
-    ServiceEvent, Signals,
+    Events, MessageSender, ProxyConnectionService, RemoteFrames, ServiceConfig, ServiceEvent,
+    Signals,
 };
 use tokio::time::timeout;
 
@@ -20,10 +20,8 @@ const B: &str = "bob@example.com/b";
 const C: &str = "carol@example.com/c";
 
 fn clip_frames() -> Vec<Bytes> {
-    IvfReader::new(Cursor::new(CLIP))
-        .unwrap()
-        .read_all()
-        .unwrap()
+    common::read_ivf(CLIP)
+        .1
         .into_iter()
         .map(|f| f.data)
         .collect()
@@ -34,7 +32,7 @@ fn clip_frames() -> Vec<Bytes> {
 #[derive(Clone, Default)]
 struct Switchboard {
     peers: Arc<Mutex<HashMap<String, MessageSender>>>,
-    log: Arc<Mutex<Vec<(String, OutgoingSignal)>>>,
+    log: Arc<Mutex<Vec<(String, OutgoingIq)>>>,
     /// Woken whenever a signal is added to `log`.
     logged: Arc<tokio::sync::Notify>,
 }
@@ -67,7 +65,7 @@ impl Switchboard {
         });
     }
 
-    fn sent_by(&self, jid: &str) -> Vec<OutgoingSignal> {
+    fn sent_by(&self, jid: &str) -> Vec<OutgoingIq> {
         self.log
             .lock()
             .unwrap()
@@ -78,7 +76,7 @@ impl Switchboard {
     }
 
     /// Waits (up to a second) until `jid` has sent a signal whose IQ contains `text`.
-    async fn wait_sent(&self, jid: &str, text: &str) -> Option<OutgoingSignal> {
+    async fn wait_sent(&self, jid: &str, text: &str) -> Option<OutgoingIq> {
         timeout(Duration::from_secs(1), async {
             loop {
                 let logged = self.logged.notified();

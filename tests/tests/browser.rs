@@ -630,13 +630,25 @@ fn ffprobe_timing(path: &Path) -> (f64, f64) {
 /// frame rate (frames - 1 over the span), read from the file's own timestamps.
 fn recorded_span(path: &Path) -> (f64, f64) {
     let bytes = std::fs::read(path).expect("read the recording");
-    let mut r = proxy_tokio::ivf::IvfReader::new(std::io::Cursor::new(bytes)).expect("IVF");
-    let h = *r.header();
-    let frames = r.read_all().expect("IVF frames");
-    let (first, last) = (frames[0].pts, frames[frames.len() - 1].pts);
-    let unit = f64::from(h.timebase_num) / f64::from(h.timebase_den);
+    // IVF (the program's format, not a library API): a file header (its size at 6,
+    // timebase denominator at 16, numerator at 20), then per frame a 12-byte header
+    // (size, pts) and the frame; all little-endian.
+    let le = |at: usize, len: usize| {
+        let field = bytes.get(at..at + len).expect("IVF");
+        field.iter().rev().fold(0u64, |v, b| v << 8 | u64::from(*b))
+    };
+    assert_eq!(bytes.get(..4), Some(&b"DKIF"[..]), "IVF");
+    let mut pts = Vec::new();
+    let mut at = le(6, 2) as usize;
+    while at < bytes.len() {
+        pts.push(le(at + 4, 8));
+        at += 12 + le(at, 4) as usize;
+    }
+    assert_eq!(at, bytes.len(), "IVF frames");
+    let (first, last) = (pts[0], pts[pts.len() - 1]);
+    let unit = le(20, 4) as f64 / le(16, 4) as f64;
     let span = (last - first) as f64 * unit;
-    (span, (frames.len() - 1) as f64 / span)
+    (span, (pts.len() - 1) as f64 / span)
 }
 
 /// The structure of one message, as far as the dialect goes (not the values that

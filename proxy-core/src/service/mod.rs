@@ -19,7 +19,7 @@ use crate::error::{
     excerpt, ApiError, DescriptionProblem, EngineError, Error, Missing, ProtocolError,
 };
 use crate::jingle::{Action, Content, Jingle, Reason};
-use crate::message::{Iq, IqType, ProxyMessage, StanzaError};
+use crate::message::{Iq, IqType, OutgoingIq, ProxyMessage, StanzaError};
 use crate::{parse_iq, write_iq};
 
 use session::{Phase, Role, Session};
@@ -173,8 +173,13 @@ impl ProxyConnectionService {
     /// Stops the active connection: sends session-terminate (reason `success`),
     /// closes the engine and reports [`Event::ConnectionClosed`]. Does nothing
     /// when there is no connection.
+    ///
+    /// `now` is unused today, and taken anyway so that every command has the
+    /// same shape and a later timed step needs no API change: closing ends
+    /// the session's timers and arms none (session-terminate is sent once and
+    /// not retransmitted; the engine's goodbyes are timed by the engine).
     pub fn stop(&mut self, now: Instant) {
-        let _ = now;
+        let _ = now; // Closing schedules nothing (see above).
         if self.session.is_some() {
             self.close(CloseReason::LocalStop);
         }
@@ -393,10 +398,10 @@ impl ProxyConnectionService {
     }
 
     pub(super) fn send(&mut self, to: &str, iq: &Iq) {
-        self.outputs.push_back(Output::Send {
+        self.outputs.push_back(Output::Iq(OutgoingIq {
             to: to.to_owned(),
             iq: write_iq(iq),
-        });
+        }));
     }
 
     /// `<iq type='result'>` for an IQ that carried an id; nothing otherwise.

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::message::OutgoingIq;
 
 /// Audio or video.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -379,13 +380,8 @@ pub enum Event {
 /// One output of the service; drain with `poll_output` after every input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
-    /// Send this stringified `<iq>` to `to` over the signaling channel.
-    Send {
-        /// Destination JID.
-        to: String,
-        /// The stanza.
-        iq: String,
-    },
+    /// Send this `<iq>` over the signaling channel.
+    Iq(OutgoingIq),
     /// Work for the media engine.
     Engine(EngineCommand),
     /// News for the application.

@@ -105,7 +105,7 @@ pub fn drain(s: &mut ProxyConnectionService) -> Drained {
     let mut d = Drained::default();
     while let Some(o) = s.poll_output() {
         match o {
-            Output::Send { to, iq } => {
+            Output::Iq(proxy_core::OutgoingIq { to, iq }) => {
                 let parsed = parse_iq(&iq, &Limits::default())
                     .unwrap_or_else(|e| panic!("we wrote an IQ we cannot parse: {e}\n{iq}"));
                 d.sent.push((to, parsed.into_owned()));

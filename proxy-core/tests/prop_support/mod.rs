@@ -773,7 +773,7 @@ impl<'v> Harness<'v> {
                 ));
             }
             match output {
-                Output::Send { to, iq } => sends.push((to, iq)),
+                Output::Iq(out) => sends.push((out.to, out.iq)),
                 Output::Engine(c) => commands.push(c),
                 Output::Event(e) => events.push(e),
             }

@@ -40,7 +40,8 @@ pub enum Out {
     Signal(ProxyMessage),
     Frame,
     Other,
-    Timeout(Instant),
+    /// The next deadline; `None`: nothing scheduled.
+    Timeout(Option<Instant>),
 }
 
 /// What the network drives.
@@ -89,7 +90,7 @@ impl Proxy {
         };
         Proxy {
             jid,
-            conn: ProxyConnection::with_time(now, config),
+            conn: ProxyConnection::new(now, config),
             hold: false,
             held: Vec::new(),
         }
@@ -101,7 +102,7 @@ impl Endpoint for Proxy {
         match self.conn.poll_output() {
             Output::Timeout(t) => Out::Timeout(t),
             Output::Transmit(t) => Out::Datagram(t.source, t.destination, t.contents),
-            Output::Signal { iq, .. } => Out::Signal(ProxyMessage {
+            Output::Iq(proxy_core::OutgoingIq { iq, .. }) => Out::Signal(ProxyMessage {
                 from: self.jid.to_owned(),
                 iq,
             }),
@@ -193,7 +194,7 @@ pub struct Bare {
 impl Endpoint for Bare {
     fn poll(&mut self) -> Out {
         match self.rtc.poll_output().expect("str0m output") {
-            str0m::Output::Timeout(t) => Out::Timeout(t),
+            str0m::Output::Timeout(t) => Out::Timeout(Some(t)),
             str0m::Output::Transmit(t) => {
                 let v: Vec<u8> = t.contents.into();
                 Out::Datagram(t.source, t.destination, Bytes::from(v))
@@ -293,7 +294,7 @@ pub struct Net<E> {
     pub peers: [E; 2],
     pub now: Instant,
     pub start: Instant,
-    deadline: [Instant; 2],
+    deadline: [Option<Instant>; 2],
     wire: VecDeque<(usize, Msg)>,
     pub frames: [usize; 2],
     pub stats: Stats,
@@ -309,7 +310,7 @@ impl<E: Endpoint> Net<E> {
             peers: [a, b],
             now,
             start: now,
-            deadline: [now; 2],
+            deadline: [Some(now); 2],
             wire: VecDeque::new(),
             frames: [0; 2],
             stats: Stats::default(),
@@ -381,7 +382,9 @@ impl<E: Endpoint> Net<E> {
             }
             self.drain(to);
         } else {
-            let next = self.deadline[0].min(self.deadline[1]);
+            // Nothing scheduled on either side: idle on (as the tests' Pair does).
+            let next = (self.deadline.iter().flatten().min().copied())
+                .unwrap_or(self.now + Duration::from_secs(3600));
             if next > self.now {
                 if self.trace {
                     eprintln!(
@@ -396,7 +399,7 @@ impl<E: Endpoint> Net<E> {
             }
         }
         for i in 0..2 {
-            if self.deadline[i] <= self.now {
+            if self.deadline[i].is_some_and(|d| d <= self.now) {
                 self.stats.timeouts += 1;
                 self.peers[i].timeout(self.now);
                 self.drain(i);

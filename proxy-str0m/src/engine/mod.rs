@@ -302,7 +302,7 @@ impl Engine {
         // A decoder cannot start on a delta frame (e.g. the first keyframe was
         // lost or reordered away): ask the sender, as browsers do.
         for mid in std::mem::take(&mut self.keyframe_wanted) {
-            let _ = self.request_keyframe(&mid.to_string());
+            let _ = self.request_keyframe(now, &mid.to_string());
         }
     }
 
@@ -395,7 +395,8 @@ impl Engine {
     }
 
     /// Asks the peer for a keyframe on the remote track at `mid`.
-    pub fn request_keyframe(&mut self, mid: &str) -> Result<(), WriteError> {
+    pub fn request_keyframe(&mut self, now: Instant, mid: &str) -> Result<(), WriteError> {
+        self.now = self.now.max(now);
         let Some(rtc) = self.rtc.as_mut() else {
             return Err(WriteError::NoConnection);
         };

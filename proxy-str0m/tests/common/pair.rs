@@ -40,7 +40,7 @@ pub struct Peer {
     /// Every stanza it sent: (to, iq).
     pub sent: Vec<(String, String)>,
     /// Its latest `Output::Timeout`.
-    pub timeout: Instant,
+    pub timeout: Option<Instant>,
 }
 
 impl Peer {
@@ -53,13 +53,13 @@ impl Peer {
         Peer {
             jid,
             addr,
-            conn: ProxyConnection::with_time(now, config),
+            conn: ProxyConnection::new(now, config),
             events: Vec::new(),
             frames: Vec::new(),
             frame_times: Vec::new(),
             keyframe_requests: Vec::new(),
             sent: Vec::new(),
-            timeout: now,
+            timeout: Some(now),
         }
     }
 
@@ -254,7 +254,7 @@ impl Pair {
                         }
                     }
                 }
-                Output::Signal { to, iq } => {
+                Output::Iq(proxy_core::OutgoingIq { to, iq }) => {
                     let from = self.peer(is_b).jid;
                     self.peer(is_b).sent.push((to.clone(), iq.clone()));
                     let hold = self.hold_for(&iq);
@@ -310,7 +310,7 @@ impl Pair {
         };
         for is_b in [false, true] {
             if !self.is_halted(is_b) {
-                consider(Some(if is_b { self.b.timeout } else { self.a.timeout }));
+                consider(if is_b { self.b.timeout } else { self.a.timeout });
             }
         }
         consider(self.in_flight.iter().map(|(t, _, _)| *t).min());
@@ -369,7 +369,7 @@ impl Pair {
             }
         }
         for is_b in [false, true] {
-            if !self.is_halted(is_b) && self.peer(is_b).timeout <= now {
+            if !self.is_halted(is_b) && self.peer(is_b).timeout.is_some_and(|t| t <= now) {
                 self.peer(is_b).conn.handle_timeout(now);
                 self.drain_side(is_b);
             }

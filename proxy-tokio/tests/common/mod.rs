@@ -2,18 +2,20 @@
 //! on 127.0.0.1, signaling relayed by the test.
 #![allow(dead_code)] // each test file uses a part
 
+pub mod ivf;
+
 use std::collections::BTreeMap;
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use proxy_tokio::ivf::{IvfFrame, IvfHeader, IvfReader};
 use proxy_tokio::signaling::SignalLine;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStderr, Command};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
+
+pub use ivf::{read_ivf, IvfFrame, IvfHeader};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_proxy-connection");
 pub const CLIP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/clip.ivf");
@@ -27,14 +29,6 @@ pub fn tmp(name: &str) -> PathBuf {
     let path = dir.join(format!("{}-{name}", std::process::id()));
     let _ = std::fs::remove_file(&path);
     path
-}
-
-/// Reads IVF bytes: the header and every frame.
-pub fn read_ivf(bytes: &[u8]) -> (IvfHeader, Vec<IvfFrame>) {
-    let mut r = IvfReader::new(Cursor::new(bytes)).expect("an IVF header");
-    let header = *r.header();
-    let frames = r.read_all().expect("whole IVF frames");
-    (header, frames)
 }
 
 /// Reads a finished recording; its header's frame count must be the frames in it.

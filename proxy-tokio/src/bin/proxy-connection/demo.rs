@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use proxy_core::{LocalTrack, MediaKind, ProxyMessage};
-use proxy_tokio::ivf::IvfReader;
 use proxy_tokio::{MessageSender, ServiceConfig, ServiceEvent, Signals};
 
 use crate::cli::{fmt_time, DemoArgs, Failure};
+use crate::ivf::IvfReader;
 use crate::peer::{addrs, bind, record, rtp_exact_duration, Recorded, Recorder, Stats};
 
 const SENDER: &str = "sender@proxy.demo/cli";

@@ -5,12 +5,13 @@
 
 mod cli;
 mod demo;
+mod ivf;
 mod peer;
 
 use std::io::{Cursor, Write};
 use std::path::Path;
 
-use proxy_tokio::ivf::{IvfFrame, IvfHeader, IvfReader};
+use ivf::{IvfError, IvfFrame, IvfHeader, IvfReader};
 
 use cli::{Command, Failure};
 
@@ -69,7 +70,7 @@ pub(crate) fn load_clip(path: Option<&Path>) -> Result<(IvfHeader, Vec<IvfFrame>
                 .map_err(|e| Failure::File(format!("cannot read {}: {e}", p.display())))?,
         ),
     };
-    let bad = |e: proxy_tokio::ivf::IvfError| Failure::File(format!("{name}: {e}"));
+    let bad = |e: IvfError| Failure::File(format!("{name}: {e}"));
     let mut reader = IvfReader::new(Cursor::new(bytes)).map_err(bad)?;
     let header = *reader.header();
     if !header.is_vp8() {

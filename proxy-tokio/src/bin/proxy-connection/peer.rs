@@ -10,7 +10,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use proxy_core::{CloseReason, LocalTrack, MediaKind, ProxyMessage};
-use proxy_tokio::ivf::{vp8_frame_info, IvfHeader, IvfWriter};
 use proxy_tokio::signaling::{LineReader, SignalLine};
 use proxy_tokio::{
     Events, MessageSender, ProxyConnectionService, RemoteFrames, ServiceConfig, ServiceEvent,
@@ -22,6 +21,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Sleep;
 
 use crate::cli::{fmt_time, is_stdout, outcome, Failure, ReceiveArgs, SendArgs, Signal};
+use crate::ivf::{vp8_frame_info, IvfHeader, IvfWriter};
 
 /// How long `send` waits for the connection to come up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
