@@ -7,22 +7,12 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
-use tokio::process::Command;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receive_that_never_connects_exits_4_and_removes_its_empty_file() {
     let out = tmp("never.ivf");
     // Signaling input closed at once: no session can start.
-    let output = Command::new(BIN)
-        .args([
-            "receive",
-            "--as",
-            RECEIVER,
-            "--bind",
-            "127.0.0.1:0",
-            "--out",
-        ])
-        .arg(&out)
+    let output = receive_command(&out)
         .stdin(Stdio::null())
         .output()
         .await

@@ -7,7 +7,6 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
-use tokio::process::Command;
 
 const LONG: Duration = Duration::from_secs(30);
 
@@ -104,22 +103,10 @@ async fn a_second_signal_exits_at_once_with_its_code() {
         .unwrap();
     assert!(made.success());
     let out = tmp("second-signal.ivf");
-    let mut receiver = Command::new(BIN)
-        .args([
-            "receive",
-            "--as",
-            RECEIVER,
-            "--bind",
-            "127.0.0.1:0",
-            "--out",
-        ])
-        .arg(&out)
+    let mut receiver = receive_command(&out)
         .arg("--signal-out")
         .arg(&fifo)
-        .stdin(Stdio::piped())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
     let mut log = Log::follow(receiver.stderr.take().unwrap());

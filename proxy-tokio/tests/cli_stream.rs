@@ -2,12 +2,10 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
 use tokio::io::AsyncReadExt;
-use tokio::process::Command;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receive_streams_the_video_to_stdout_with_signaling_on_a_fifo() {
@@ -17,25 +15,12 @@ async fn receive_streams_the_video_to_stdout_with_signaling_on_a_fifo() {
         .status()
         .unwrap();
     assert!(made.success());
-    let mut receiver = Command::new(BIN)
-        .args(["receive", "--as", RECEIVER, "--bind", "127.0.0.1:0"])
-        .args(["--out", "-", "--signal-out"])
+    let mut receiver = receive_command("-")
+        .arg("--signal-out")
         .arg(&fifo)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut sender = Command::new(BIN)
-        .args(["send", "--as", SENDER, "--to", RECEIVER])
-        .args(["--bind", "127.0.0.1:0", CLIP])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut sender = send_command().spawn().unwrap();
     tokio::spawn(relay(
         SENDER,
         sender.stdout.take().unwrap(),

@@ -156,8 +156,12 @@ pub struct Pair {
     pub sent_by_sender: tokio::task::JoinHandle<Vec<String>>,
 }
 
-pub fn spawn_pair(out: &Path) -> Pair {
-    let mut receiver = Command::new(BIN)
+/// `proxy-connection receive --as RECEIVER --bind 127.0.0.1:0 --out OUT`, with stdin,
+/// stdout and stderr piped and killed on drop; callers may add arguments and change
+/// any of that.
+pub fn receive_command(out: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new(BIN);
+    command
         .args([
             "receive",
             "--as",
@@ -166,30 +170,33 @@ pub fn spawn_pair(out: &Path) -> Pair {
             "127.0.0.1:0",
             "--out",
         ])
-        .arg(out)
+        .arg(out);
+    piped(&mut command);
+    command
+}
+
+/// `proxy-connection send --as SENDER --to RECEIVER --bind 127.0.0.1:0 CLIP`, set up like
+/// [`receive_command`].
+pub fn send_command() -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .args(["send", "--as", SENDER, "--to", RECEIVER])
+        .args(["--bind", "127.0.0.1:0", CLIP]);
+    piped(&mut command);
+    command
+}
+
+fn piped(command: &mut Command) {
+    command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut sender = Command::new(BIN)
-        .args([
-            "send",
-            "--as",
-            SENDER,
-            "--to",
-            RECEIVER,
-            "--bind",
-            "127.0.0.1:0",
-            CLIP,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+        .kill_on_drop(true);
+}
+
+pub fn spawn_pair(out: &Path) -> Pair {
+    let mut receiver = receive_command(out).spawn().unwrap();
+    let mut sender = send_command().spawn().unwrap();
     let sent_by_sender = tokio::spawn(relay(
         SENDER,
         sender.stdout.take().unwrap(),

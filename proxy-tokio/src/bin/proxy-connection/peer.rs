@@ -20,7 +20,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Sleep;
 
-use crate::cli::{fmt_time, is_stdout, outcome, Failure, ReceiveArgs, SendArgs, Signal};
+use crate::cli::{
+    fmt_time, is_stdout, outcome, Failure, ReceiveArgs, SendArgs, Signal, SignalingArgs,
+};
 use crate::ivf::{vp8_frame_info, IvfHeader, IvfWriter};
 
 /// How long `send` waits for the connection to come up.
@@ -67,18 +69,7 @@ pub async fn send(args: SendArgs) -> Result<(), Failure> {
     })
     .await?;
     log!(SIDE, "UDP host candidates {}", addrs(service.local_addrs()));
-    let out = spawn_signal_writer(
-        SIDE,
-        args.jid.clone(),
-        signals,
-        args.signaling.signal_out.clone(),
-    );
-    let mut input = InputEnd::new(spawn_signal_reader(
-        SIDE,
-        args.jid.clone(),
-        service.message_sender(),
-        args.signaling.signal_in.clone(),
-    ));
+    let (out, mut input) = connect_signaling(SIDE, &args.jid, &service, signals, &args.signaling);
 
     let started = Instant::now();
     let writers = service
@@ -242,18 +233,7 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
         "UDP host candidates {}; waiting for a session-initiate",
         addrs(service.local_addrs())
     );
-    let out = spawn_signal_writer(
-        SIDE,
-        args.jid.clone(),
-        signals,
-        args.signaling.signal_out.clone(),
-    );
-    let mut input = InputEnd::new(spawn_signal_reader(
-        SIDE,
-        args.jid.clone(),
-        service.message_sender(),
-        args.signaling.signal_in.clone(),
-    ));
+    let (out, mut input) = connect_signaling(SIDE, &args.jid, &service, signals, &args.signaling);
 
     let stats = Arc::new(Stats::default());
     let mut recorder = Some(recorder);
@@ -498,6 +478,25 @@ fn check_signal_in(path: Option<&Path>) -> Result<(), Failure> {
         ))),
         _ => Ok(()),
     }
+}
+
+/// Wires the service to the signaling channel of `args`: a task writing its outgoing
+/// IQs, and one reading incoming ones, whose end of input is watched by [`InputEnd`].
+fn connect_signaling(
+    side: &'static str,
+    jid: &str,
+    service: &ProxyConnectionService,
+    signals: Signals,
+    args: &SignalingArgs,
+) -> (JoinHandle<()>, InputEnd) {
+    let out = spawn_signal_writer(side, jid.to_owned(), signals, args.signal_out.clone());
+    let reader = spawn_signal_reader(
+        side,
+        jid.to_owned(),
+        service.message_sender(),
+        args.signal_in.clone(),
+    );
+    (out, InputEnd::new(reader))
 }
 
 /// Writes outgoing signals as JSON lines to `path` (default stdout); ends when the
