@@ -30,43 +30,20 @@ fn frames_of(path: &Path) -> Vec<(u64, Vec<u8>)> {
 async fn send_and_receive_as_two_processes() {
     let out = tmp("received.ivf");
     let _ = std::fs::remove_file(&out);
-    let mut receiver = Command::new(BIN)
-        // The default bind (0.0.0.0:0, host candidates from the machine's addresses).
+    let mut receive = Command::new(BIN);
+    // The default bind (0.0.0.0:0, host candidates from the machine's addresses).
+    receive
         .args(["receive", "--as", RECEIVER, "--convert-video-to-desktop"])
         .arg("--out")
-        .arg(&out)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut sender = send_command().stderr(Stdio::inherit()).spawn().unwrap();
-    let s_to_r = tokio::spawn(relay(
-        SENDER,
-        sender.stdout.take().unwrap(),
-        receiver.stdin.take().unwrap(),
-    ));
-    let r_to_s = tokio::spawn(relay(
-        RECEIVER,
-        receiver.stdout.take().unwrap(),
-        sender.stdin.take().unwrap(),
-    ));
-    let mut receiver_log = receiver.stderr.take().unwrap();
-    let log = tokio::spawn(async move {
-        let mut text = String::new();
-        let _ = tokio::io::AsyncReadExt::read_to_string(&mut receiver_log, &mut text).await;
-        text
-    });
-    let (s, r) = timeout(Duration::from_secs(60), async {
-        tokio::join!(sender.wait(), receiver.wait())
-    })
-    .await
-    .expect("send and receive finish within 60 s");
-    let log = log.await.unwrap();
+        .arg(&out);
+    piped(&mut receive);
+    let mut pair = connect_pair(receive, send_command());
+    let sent = common::exit_code(&mut pair.sender, Duration::from_secs(60)).await;
+    let received = common::exit_code(&mut pair.receiver, Duration::from_secs(10)).await;
+    let log = pair.receiver_log.all().await;
     eprintln!("receive's log:\n{log}");
-    assert_eq!(s.unwrap().code(), Some(0), "send exit code");
-    assert_eq!(r.unwrap().code(), Some(0), "receive exit code");
+    assert_eq!(sent, Some(0), "send exit code");
+    assert_eq!(received, Some(0), "receive exit code");
     assert!(
         log.contains("(video desktop, source peer-v0) device proxy:alice@example.com/s"),
         "the received track is described as lib-jitsi-meet does, as desktop"
@@ -77,8 +54,8 @@ async fn send_and_receive_as_two_processes() {
         "receive did not see send end the session"
     );
     // Both directions carried signaling (initiate, accept, transport-info, terminate).
-    assert!(s_to_r.await.unwrap().len() >= 2);
-    assert!(!r_to_s.await.unwrap().is_empty());
+    assert!(pair.sent_by_sender.await.unwrap().len() >= 2);
+    assert!(!pair.sent_by_receiver.await.unwrap().is_empty());
 
     let sent = frames_of(Path::new(CLIP));
     let got = frames_of(&out);

@@ -186,7 +186,8 @@ pub fn send_command() -> Command {
     command
 }
 
-fn piped(command: &mut Command) {
+/// Pipes stdin, stdout and stderr, and kills the child on drop.
+pub fn piped(command: &mut Command) {
     command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -195,8 +196,13 @@ fn piped(command: &mut Command) {
 }
 
 pub fn spawn_pair(out: &Path) -> Pair {
-    let mut receiver = receive_command(out).spawn().unwrap();
-    let mut sender = send_command().spawn().unwrap();
+    connect_pair(receive_command(out), send_command())
+}
+
+/// Spawns `receive` and `send` (both [`piped`]) and relays signaling between them.
+pub fn connect_pair(mut receive: Command, mut send: Command) -> Pair {
+    let mut receiver = receive.spawn().unwrap();
+    let mut sender = send.spawn().unwrap();
     let sent_by_sender = tokio::spawn(relay(
         SENDER,
         sender.stdout.take().unwrap(),
