@@ -1,5 +1,5 @@
-//! The engine's commands: each builds or changes the `Rtc` and reports the
-//! result as engine events.
+//! The engine's commands: each builds or changes the connection (and moves
+//! the engine to its next [`State`]) and reports the result as engine events.
 
 use std::time::{Duration, Instant};
 
@@ -8,13 +8,16 @@ use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::media::{MediaKind as RtcKind, Mid};
 use str0m::{Candidate, Input, Rtc};
 
-use super::{rtc_direction, rtc_kind, Engine, MediaEntry, STUN_INTERVAL};
+use super::{rtc_direction, rtc_kind, Connection, Dtls, Engine, MediaEntry, State, STUN_INTERVAL};
 use crate::sdp_text;
 
 impl Engine {
     // ---- commands ------------------------------------------------------
 
-    pub(super) fn fresh_rtc(&mut self, now: Instant) -> Vec<String> {
+    /// Forgets the current connection and builds a fresh one (not installed
+    /// yet); returns it with our host candidates as SDP lines. `None` if its
+    /// `Rtc` died at once (reported as [`EngineEvent::Failed`]).
+    fn fresh_connection(&mut self, now: Instant) -> Option<(Box<Connection>, Vec<String>)> {
         self.close_quietly();
         let mut config = Rtc::builder()
             .clear_codecs()
@@ -36,22 +39,28 @@ impl Engine {
                 )))),
             }
         }
-        self.rtc = Some(Box::new(rtc));
         self.now = self.now.max(now);
+        let mut conn = Box::new(Connection::new(rtc));
         // Adding candidates is a mutation: drain before the next one.
-        self.drain();
-        candidates
+        if let Err(reason) = conn.drain(self.now, &mut self.queue) {
+            self.event(EngineEvent::Failed { reason });
+            return None;
+        }
+        Some((conn, candidates))
     }
 
+    /// `CreateOffer`: a fresh connection offering `tracks`; the engine
+    /// becomes [`State::Offering`] (or stays idle if str0m makes no offer).
     pub(super) fn create_offer(
         &mut self,
         now: Instant,
         tracks: &[TrackSpec],
         direction: Direction,
     ) {
-        let candidates = self.fresh_rtc(now);
-        let Some(rtc) = self.rtc.as_mut() else { return };
-        let mut api = rtc.sdp_api();
+        let Some((mut conn, candidates)) = self.fresh_connection(now) else {
+            return;
+        };
+        let mut api = conn.rtc.sdp_api();
         let dir = rtc_direction(direction);
         let mut medias = Vec::new();
         for t in tracks {
@@ -80,39 +89,42 @@ impl Engine {
             )));
             return;
         };
-        self.medias = medias;
-        self.pending_offer = Some(pending);
+        conn.medias = medias;
+        self.state = State::Offering { conn, pending };
         let sdp = offer.to_sdp_string();
         self.drain();
         self.event(EngineEvent::LocalOffer { sdp: sdp.clone() });
         self.local_candidates(&sdp, candidates);
     }
 
+    /// `ApplyOffer`: a fresh connection answering `sdp` with `tracks`; the
+    /// engine becomes [`State::Negotiated`] (or stays idle if the offer is bad).
     pub(super) fn apply_offer(&mut self, now: Instant, sdp: &str, tracks: &[TrackSpec]) {
-        let candidates = self.fresh_rtc(now);
-        let Some(rtc) = self.rtc.as_mut() else { return };
-        let offer = match SdpOffer::from_sdp_string(sdp) {
-            Ok(o) => o,
-            Err(e) => {
-                self.event(EngineEvent::CommandFailed(EngineError::ApplyOffer(
-                    e.to_string(),
-                )));
-                return;
-            }
+        let Some((mut conn, candidates)) = self.fresh_connection(now) else {
+            return;
         };
-        let answer = match rtc.sdp_api().accept_offer(offer) {
+        let accepted = SdpOffer::from_sdp_string(sdp)
+            .map_err(|e| e.to_string())
+            .and_then(|offer| {
+                conn.rtc
+                    .sdp_api()
+                    .accept_offer(offer)
+                    .map_err(|e| e.to_string())
+            });
+        let answer = match accepted {
             Ok(a) => a,
             Err(e) => {
-                self.event(EngineEvent::CommandFailed(EngineError::ApplyOffer(
-                    e.to_string(),
-                )));
+                self.event(EngineEvent::CommandFailed(EngineError::ApplyOffer(e)));
                 return;
             }
         };
+        self.state = State::Negotiated { conn };
         // The offer's candidates formed pairs: check them now, not a pacing
         // interval later.
         self.check_new_pairs();
-        let Some(rtc) = self.rtc.as_mut() else { return };
+        let Some(conn) = self.state.conn_mut() else {
+            return;
+        };
         let mut answer = answer.to_sdp_string();
         // Attach our tracks, in order, to offered m-lines of their kind that let
         // us send; m-lines we have nothing for stop sending.
@@ -130,7 +142,7 @@ impl Engine {
             let mid = Mid::from(mid_text.as_str());
             // str0m's spelling of the mid, as written in its answer.
             let mid_text = mid.to_string();
-            let Some(media) = rtc.media(mid) else {
+            let Some(media) = conn.rtc.media(mid) else {
                 continue;
             };
             let mut track = None;
@@ -147,15 +159,9 @@ impl Engine {
             }
             medias.push(MediaEntry::new(mid, kind, track, receiving));
         }
-        self.medias = medias;
-        self.event(EngineEvent::LocalAnswer {
-            sdp: answer.clone(),
-        });
-        self.local_candidates(&answer, candidates);
         // The offer tells what the peer sends; str0m's MediaAdded only comes
         // once connected.
-        let tracks: Vec<EngineEvent> = self
-            .medias
+        let remote_tracks: Vec<EngineEvent> = medias
             .iter()
             .filter(|m| m.reported)
             .map(|m| EngineEvent::RemoteTrack {
@@ -163,42 +169,53 @@ impl Engine {
                 kind: m.kind,
             })
             .collect();
-        for t in tracks {
+        conn.medias = medias;
+        self.event(EngineEvent::LocalAnswer {
+            sdp: answer.clone(),
+        });
+        self.local_candidates(&answer, candidates);
+        for t in remote_tracks {
             self.event(t);
         }
         self.drain();
     }
 
+    /// `ApplyAnswer`: only while [`State::Offering`]; the offer is spent
+    /// either way and the engine becomes [`State::Negotiated`].
     pub(super) fn apply_answer(&mut self, sdp: &str) {
-        let (Some(rtc), Some(pending)) = (self.rtc.as_mut(), self.pending_offer.take()) else {
-            self.event(EngineEvent::CommandFailed(EngineError::ApplyAnswer(
-                "no offer is pending".into(),
-            )));
-            return;
-        };
-        let answer = match SdpAnswer::from_sdp_string(sdp) {
-            Ok(a) => a,
-            Err(e) => {
+        let (mut conn, pending) = match std::mem::replace(&mut self.state, State::Idle) {
+            State::Offering { conn, pending } => (conn, pending),
+            other => {
+                self.state = other;
                 self.event(EngineEvent::CommandFailed(EngineError::ApplyAnswer(
-                    e.to_string(),
+                    "no offer is pending".into(),
                 )));
                 return;
             }
         };
-        if let Err(e) = rtc.sdp_api().accept_answer(pending, answer) {
-            self.event(EngineEvent::CommandFailed(EngineError::ApplyAnswer(
-                e.to_string(),
-            )));
+        let accepted = SdpAnswer::from_sdp_string(sdp)
+            .map_err(|e| e.to_string())
+            .and_then(|answer| {
+                conn.rtc
+                    .sdp_api()
+                    .accept_answer(pending, answer)
+                    .map_err(|e| e.to_string())
+            });
+        self.state = State::Negotiated { conn };
+        if let Err(e) = accepted {
+            self.event(EngineEvent::CommandFailed(EngineError::ApplyAnswer(e)));
             return;
         }
         // The answer's candidates formed pairs: check them now.
         self.check_new_pairs();
-        let Some(rtc) = self.rtc.as_mut() else { return };
+        let Some(conn) = self.state.conn_mut() else {
+            return;
+        };
         // str0m reports no MediaAdded for m-lines we created: the answer tells
         // whether the peer sends on them.
         let mut tracks = Vec::new();
-        for m in &mut self.medias {
-            let direction = rtc.media(m.mid).map(|x| x.direction());
+        for m in &mut conn.medias {
+            let direction = conn.rtc.media(m.mid).map(|x| x.direction());
             // A track the answer does not let us send is not sent.
             if !direction.is_some_and(|d| d.is_sending()) {
                 m.track = None;
@@ -218,7 +235,7 @@ impl Engine {
     }
 
     pub(super) fn add_remote_candidate(&mut self, candidate: &str) {
-        let Some(rtc) = self.rtc.as_mut() else {
+        let Some(conn) = self.state.conn_mut() else {
             self.event(EngineEvent::CommandFailed(EngineError::Other(
                 "remote candidate without a peer connection".into(),
             )));
@@ -228,7 +245,7 @@ impl Engine {
         let text = text.strip_prefix("a=").unwrap_or(text);
         match Candidate::from_sdp_string(text) {
             Ok(c) => {
-                rtc.add_remote_candidate(c);
+                conn.rtc.add_remote_candidate(c);
                 self.check_new_pairs();
             }
             Err(e) => self.event(EngineEvent::CommandFailed(EngineError::Other(format!(
@@ -249,47 +266,39 @@ impl Engine {
     pub(super) fn check_new_pairs(&mut self) {
         let now = self.now;
         for _ in 0..2 {
-            let Some(rtc) = self.rtc.as_mut() else { return };
-            if let Err(e) = rtc.handle_input(Input::Timeout(now)) {
+            let Some(conn) = self.state.conn_mut() else {
+                return;
+            };
+            if let Err(e) = conn.rtc.handle_input(Input::Timeout(now)) {
                 self.report_rtc_error(format!("timeout: {e}"));
             }
             self.drain();
         }
     }
 
-    /// Closes the connection, letting str0m send its goodbyes (RTCP BYE, DTLS
-    /// close_notify) first.
+    /// `Close`: closes the connection, letting str0m send its goodbyes (RTCP
+    /// BYE, DTLS close_notify) first; the engine becomes [`State::Idle`].
     pub(super) fn close(&mut self) {
-        // The core asked for this: no Disconnected for it.
-        self.dtls_connected = false;
-        self.ice_up = false;
-        self.reported_up = false;
-        if let Some(rtc) = self.rtc.as_mut() {
-            if rtc.close().is_ok() {
+        if let Some(conn) = self.state.conn_mut() {
+            // The core asked for this: no Disconnected and no PeerClosed for it.
+            conn.link.dtls = Dtls::Closed;
+            conn.link.ice_up = false;
+            conn.link.reported_up = false;
+            if conn.rtc.close().is_ok() {
                 // str0m queues the goodbyes; they leave only through poll_output,
                 // so drain before the `Rtc` is dropped.
-                self.closing = true;
                 self.drain();
-                self.closing = false;
             }
         }
         self.close_quietly();
     }
 
-    /// Forgets the connection and its state.
+    /// Forgets the connection and its state: the engine becomes [`State::Idle`].
     pub(super) fn close_quietly(&mut self) {
-        if let Some(mut rtc) = self.rtc.take() {
-            rtc.disconnect();
+        if let State::Offering { mut conn, .. } | State::Negotiated { mut conn } =
+            std::mem::replace(&mut self.state, State::Idle)
+        {
+            conn.rtc.disconnect();
         }
-        self.pending_offer = None;
-        self.medias.clear();
-        self.held.clear();
-        self.rtc_timeout = None;
-        self.dtls_connected = false;
-        self.ice_up = false;
-        self.silent = false;
-        self.reported_up = false;
-        self.last_receive = None;
-        self.peer_closed = false;
     }
 }

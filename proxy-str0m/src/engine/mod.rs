@@ -114,41 +114,134 @@ const KEYFRAME_RETRY: Duration = Duration::from_secs(1);
 /// last [`SILENCE_TIMEOUT`].
 pub struct Engine {
     local_addrs: Vec<SocketAddr>,
-    /// Boxed: an `Rtc` is about 10 KB, and an idle engine has none.
-    rtc: Option<Box<Rtc>>,
-    pending_offer: Option<SdpPendingOffer>,
-    medias: Vec<MediaEntry>,
-    queue: VecDeque<EngineOutput>,
     /// The latest time seen in an input.
     now: Instant,
-    rtc_timeout: Option<Instant>,
-    /// DTLS (and SRTP) is up: str0m said `Event::Connected`.
-    dtls_connected: bool,
-    /// ICE has a working pair.
-    ice_up: bool,
-    /// Nothing arrived for [`SILENCE_TIMEOUT`].
-    silent: bool,
-    /// What we last told the core.
-    reported_up: bool,
-    last_receive: Option<Instant>,
-    /// Non-STUN datagrams the `Rtc` did not accept yet, with their arrival time.
-    held: VecDeque<(Instant, SocketAddr, SocketAddr, Vec<u8>)>,
+    queue: VecDeque<EngineOutput>,
+    state: State,
+}
+
+/// Where the offer/answer exchange stands. Each stage holds what it needs.
+enum State {
+    /// No peer connection.
+    Idle,
+    /// We offered (`CreateOffer`); the answer is awaited.
+    Offering {
+        conn: Box<Connection>,
+        pending: SdpPendingOffer,
+    },
+    /// The exchange is over: we answered an offer (`ApplyOffer`), or the
+    /// answer to our offer came (the offer is spent, even if the answer could
+    /// not be applied).
+    Negotiated { conn: Box<Connection> },
+}
+
+impl State {
+    fn conn(&self) -> Option<&Connection> {
+        match self {
+            State::Idle => None,
+            State::Offering { conn, .. } | State::Negotiated { conn } => Some(conn),
+        }
+    }
+
+    fn conn_mut(&mut self) -> Option<&mut Connection> {
+        match self {
+            State::Idle => None,
+            State::Offering { conn, .. } | State::Negotiated { conn } => Some(conn),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            State::Idle => "Idle",
+            State::Offering { .. } => "Offering",
+            State::Negotiated { .. } => "Negotiated",
+        }
+    }
+}
+
+/// A non-STUN datagram the `Rtc` did not accept yet: (arrival, source,
+/// destination, contents).
+type Held = (Instant, SocketAddr, SocketAddr, Vec<u8>);
+
+/// One peer connection: the `Rtc` and what the engine knows about it. Boxed
+/// in [`State`]: an `Rtc` is about 10 KB, and an idle engine has none.
+struct Connection {
+    rtc: Rtc,
+    medias: Vec<MediaEntry>,
+    /// The `Rtc`'s next timeout; `None` once it is dead.
+    timeout: Option<Instant>,
+    link: Link,
+    /// Early datagrams (see [`Engine::handle_receive`]).
+    held: VecDeque<Held>,
     /// Receiving mids whose first frames are not keyframes: ask the peer.
     keyframe_wanted: Vec<Mid>,
-    /// [`Engine::close`] is draining the `Rtc`'s goodbyes.
-    closing: bool,
-    /// The peer's DTLS close_notify was reported ([`EngineEvent::PeerClosed`]).
-    peer_closed: bool,
+}
+
+impl Connection {
+    fn new(rtc: Rtc) -> Connection {
+        Connection {
+            rtc,
+            medias: Vec::new(),
+            timeout: None,
+            link: Link::default(),
+            held: VecDeque::new(),
+            keyframe_wanted: Vec::new(),
+        }
+    }
+}
+
+/// Whether media can flow on a connection, and what the core was told.
+#[derive(Debug, Default)]
+struct Link {
+    dtls: Dtls,
+    /// ICE has a working pair.
+    ice_up: bool,
+    /// When a datagram from the peer last arrived.
+    last_receive: Option<Instant>,
+    /// Nothing arrived for [`SILENCE_TIMEOUT`].
+    silent: bool,
+    /// What we last told the core (`Connected` or `Disconnected`).
+    reported_up: bool,
+}
+
+impl Link {
+    /// Media can flow: DTLS up, ICE up, the peer not silent.
+    fn is_up(&self) -> bool {
+        self.dtls == Dtls::Up && self.ice_up && !self.silent
+    }
+
+    /// When the peer counts as silent if nothing arrives before.
+    fn silence_deadline(&self) -> Option<Instant> {
+        if self.dtls == Dtls::Up && !self.silent {
+            self.last_receive.map(|t| t + SILENCE_TIMEOUT)
+        } else {
+            None
+        }
+    }
+}
+
+/// The DTLS (and SRTP) handshake of a connection.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Dtls {
+    /// Not up yet.
+    #[default]
+    Handshaking,
+    /// str0m said `Event::Connected`.
+    Up,
+    /// Over, for good: the peer's close_notify came ([`EngineEvent::PeerClosed`]
+    /// was reported), or we are closing ([`EngineCommand::Close`]).
+    Closed,
 }
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let conn = self.state.conn();
         f.debug_struct("Engine")
             .field("local_addrs", &self.local_addrs)
-            .field("has_rtc", &self.rtc.is_some())
-            .field("medias", &self.medias)
+            .field("state", &self.state.name())
+            .field("medias", &conn.map(|c| &c.medias))
             .field("queued", &self.queue.len())
-            .field("connected", &self.reported_up)
+            .field("connected", &self.is_connected())
             .finish_non_exhaustive()
     }
 }
@@ -182,21 +275,9 @@ impl Engine {
     pub fn new(now: Instant, local_addrs: Vec<SocketAddr>) -> Engine {
         Engine {
             local_addrs,
-            rtc: None,
-            pending_offer: None,
-            medias: Vec::new(),
-            queue: VecDeque::new(),
             now,
-            rtc_timeout: None,
-            dtls_connected: false,
-            ice_up: false,
-            silent: false,
-            reported_up: false,
-            last_receive: None,
-            held: VecDeque::new(),
-            keyframe_wanted: Vec::new(),
-            closing: false,
-            peer_closed: false,
+            queue: VecDeque::new(),
+            state: State::Idle,
         }
     }
 
@@ -204,17 +285,19 @@ impl Engine {
 
     /// Whether a peer connection exists.
     pub fn has_connection(&self) -> bool {
-        self.rtc.is_some()
+        self.state.conn().is_some()
     }
 
     /// Whether media can flow (DTLS up, ICE up, peer not silent).
     pub fn is_connected(&self) -> bool {
-        self.reported_up
+        self.state.conn().is_some_and(|c| c.link.reported_up)
     }
 
     /// The mid local track `track` is sent on, once negotiated.
     pub fn mid_of_track(&self, track: usize) -> Option<String> {
-        self.medias
+        self.state
+            .conn()?
+            .medias
             .iter()
             .find(|m| m.track == Some(track))
             .map(|m| m.mid.to_string())
@@ -222,9 +305,11 @@ impl Engine {
 
     /// Whether a datagram belongs to this engine's connection.
     pub fn accepts(&self, source: SocketAddr, destination: SocketAddr, contents: &[u8]) -> bool {
-        let Some(rtc) = &self.rtc else { return false };
+        let Some(conn) = self.state.conn() else {
+            return false;
+        };
         match Receive::new(Protocol::Udp, source, destination, contents) {
-            Ok(r) => rtc.accepts(&Input::Receive(self.now, r)),
+            Ok(r) => conn.rtc.accepts(&Input::Receive(self.now, r)),
             Err(_) => false,
         }
     }
@@ -263,22 +348,24 @@ impl Engine {
         contents: &[u8],
     ) {
         self.now = self.now.max(now);
-        let Some(rtc) = self.rtc.as_mut() else { return };
+        let Some(conn) = self.state.conn_mut() else {
+            return;
+        };
         // Not STUN/DTLS/RTP: not for us.
         let Ok(receive) = Receive::new(Protocol::Udp, source, destination, contents) else {
             return;
         };
         let input = Input::Receive(now, receive);
-        if !rtc.accepts(&input) {
+        if !conn.rtc.accepts(&input) {
             // The peer's DTLS ClientHello often overtakes our own ICE check of
             // its pair, and str0m accepts datagrams from that address only once
             // the check succeeds. Holding it briefly (as browsers do) saves the
             // peer's 1 s DTLS retransmission. STUN is never held.
             if contents.first().is_some_and(|b| *b >= 4) {
-                if self.held.len() >= MAX_HELD {
-                    self.held.pop_front();
+                if conn.held.len() >= MAX_HELD {
+                    conn.held.pop_front();
                 }
-                self.held
+                conn.held
                     .push_back((now, source, destination, contents.to_vec()));
             }
             return;
@@ -289,42 +376,53 @@ impl Engine {
 
     /// Feeds an accepted datagram to the `Rtc`.
     fn accept_datagram(&mut self, now: Instant, input: Input<'_>, source: SocketAddr) {
-        let Some(rtc) = self.rtc.as_mut() else { return };
-        self.last_receive = Some(now);
-        let was_silent = std::mem::replace(&mut self.silent, false);
-        if let Err(e) = rtc.handle_input(input) {
+        let Some(conn) = self.state.conn_mut() else {
+            return;
+        };
+        conn.link.last_receive = Some(now);
+        let was_silent = std::mem::replace(&mut conn.link.silent, false);
+        if let Err(e) = conn.rtc.handle_input(input) {
             self.report_rtc_error(format!("datagram from {source}: {e}"));
         }
         self.drain();
+        let Some(conn) = self.state.conn_mut() else {
+            return;
+        };
         if was_silent {
-            self.update_up();
+            conn.update_up(&mut self.queue);
         }
         // A decoder cannot start on a delta frame (e.g. the first keyframe was
         // lost or reordered away): ask the sender, as browsers do.
-        for mid in std::mem::take(&mut self.keyframe_wanted) {
+        for mid in std::mem::take(&mut conn.keyframe_wanted) {
             let _ = self.request_keyframe(now, &mid.to_string());
         }
     }
 
     /// Hands in held datagrams the `Rtc` accepts now; forgets stale ones.
     fn release_held(&mut self, now: Instant) {
-        if self.held.is_empty() {
+        let Some(conn) = self.state.conn_mut() else {
+            return;
+        };
+        if conn.held.is_empty() {
             return;
         }
-        let held = std::mem::take(&mut self.held);
+        let held = std::mem::take(&mut conn.held);
         for (at, source, destination, contents) in held {
-            if now.saturating_duration_since(at) > HOLD_FOR || self.rtc.is_none() {
+            if now.saturating_duration_since(at) > HOLD_FOR {
                 continue;
             }
+            // Handing one in may have ended the connection.
+            let Some(conn) = self.state.conn_mut() else {
+                continue;
+            };
             let Ok(receive) = Receive::new(Protocol::Udp, source, destination, &contents) else {
                 continue;
             };
             let input = Input::Receive(now, receive);
-            let accepted = self.rtc.as_ref().is_some_and(|rtc| rtc.accepts(&input));
-            if accepted {
+            if conn.rtc.accepts(&input) {
                 self.accept_datagram(now, input, source);
             } else {
-                self.held.push_back((at, source, destination, contents));
+                conn.held.push_back((at, source, destination, contents));
             }
         }
     }
@@ -332,21 +430,18 @@ impl Engine {
     /// Time passed.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);
-        if let Some(rtc) = self.rtc.as_mut() {
-            if let Err(e) = rtc.handle_input(Input::Timeout(now)) {
+        if let Some(conn) = self.state.conn_mut() {
+            if let Err(e) = conn.rtc.handle_input(Input::Timeout(now)) {
                 self.report_rtc_error(format!("timeout: {e}"));
             }
             self.drain();
         }
         self.release_held(now);
-        if self.dtls_connected
-            && !self.silent
-            && self
-                .last_receive
-                .is_some_and(|t| now >= t + SILENCE_TIMEOUT)
-        {
-            self.silent = true;
-            self.update_up();
+        if let Some(conn) = self.state.conn_mut() {
+            if conn.link.silence_deadline().is_some_and(|t| now >= t) {
+                conn.link.silent = true;
+                conn.update_up(&mut self.queue);
+            }
         }
     }
 
@@ -359,20 +454,21 @@ impl Engine {
         data: &[u8],
     ) -> Result<(), WriteError> {
         self.now = self.now.max(now);
-        let Some(rtc) = self.rtc.as_mut() else {
+        let Some(conn) = self.state.conn_mut() else {
             return Err(WriteError::NoConnection);
         };
-        let Some(entry) = self.medias.iter().find(|m| m.track == Some(track)) else {
+        let Some(entry) = conn.medias.iter().find(|m| m.track == Some(track)) else {
             return Err(WriteError::UnknownTrack(track));
         };
-        if !self.dtls_connected {
+        if conn.link.dtls != Dtls::Up {
             return Err(WriteError::NotConnected);
         }
+        let mid = entry.mid;
         let wanted = match entry.kind {
             MediaKind::Audio => Codec::Opus,
             MediaKind::Video => Codec::Vp8,
         };
-        let Some(writer) = rtc.writer(entry.mid) else {
+        let Some(writer) = conn.rtc.writer(mid) else {
             return Err(WriteError::NotConnected);
         };
         let params = writer
@@ -382,8 +478,7 @@ impl Engine {
             .copied();
         let Some(params) = params else {
             return Err(WriteError::Engine(format!(
-                "no payload type negotiated on mid {}",
-                entry.mid
+                "no payload type negotiated on mid {mid}"
             )));
         };
         let time = MediaTime::from(pts).rebase(params.spec().clock_rate);
@@ -397,14 +492,14 @@ impl Engine {
     /// Asks the peer for a keyframe on the remote track at `mid`.
     pub fn request_keyframe(&mut self, now: Instant, mid: &str) -> Result<(), WriteError> {
         self.now = self.now.max(now);
-        let Some(rtc) = self.rtc.as_mut() else {
+        let Some(conn) = self.state.conn_mut() else {
             return Err(WriteError::NoConnection);
         };
-        let Some(entry) = self.medias.iter().find(|m| m.mid.to_string() == mid) else {
+        let Some(entry) = conn.medias.iter().find(|m| m.mid.to_string() == mid) else {
             return Err(WriteError::UnknownMid(mid.to_owned()));
         };
         let mid = entry.mid;
-        let Some(mut writer) = rtc.writer(mid) else {
+        let Some(mut writer) = conn.rtc.writer(mid) else {
             return Err(WriteError::NotConnected);
         };
         let kind = if writer.is_request_keyframe_possible(KeyframeRequestKind::Pli) {
@@ -428,13 +523,8 @@ impl Engine {
 
     /// When [`handle_timeout`](Self::handle_timeout) must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.rtc.as_ref()?;
-        let silence = if self.dtls_connected && !self.silent {
-            self.last_receive.map(|t| t + SILENCE_TIMEOUT)
-        } else {
-            None
-        };
-        match (self.rtc_timeout, silence) {
+        let conn = self.state.conn()?;
+        match (conn.timeout, conn.link.silence_deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }

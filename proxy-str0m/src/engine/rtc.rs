@@ -1,14 +1,15 @@
 //! The `Rtc`'s outputs: drained after every mutation into the engine's queue,
 //! with str0m events turned into engine events, frames and keyframe requests.
 
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use proxy_core::{EngineError, EngineEvent, MediaKind};
 use str0m::media::MediaData;
 use str0m::{Event as RtcEvent, IceConnectionState, Output as RtcOutput};
 
-use super::{kind_of, Engine, EngineOutput, MediaEntry};
+use super::{kind_of, Connection, Dtls, Engine, EngineOutput, MediaEntry};
 use crate::types::{Frame, Transmit};
 
 impl Engine {
@@ -35,7 +36,7 @@ impl Engine {
     }
 
     pub(super) fn report_rtc_error(&mut self, what: String) {
-        let dead = self.rtc.as_ref().is_some_and(|r| !r.is_alive());
+        let dead = self.state.conn().is_some_and(|c| !c.rtc.is_alive());
         if dead {
             self.close_quietly();
             self.event(EngineEvent::Failed { reason: what });
@@ -44,69 +45,80 @@ impl Engine {
         }
     }
 
-    /// Tells the core when media starts or stops being able to flow.
-    pub(super) fn update_up(&mut self) {
-        let up = self.dtls_connected && self.ice_up && !self.silent;
-        if up != self.reported_up {
-            self.reported_up = up;
-            self.event(if up {
-                EngineEvent::Connected
-            } else {
-                EngineEvent::Disconnected
-            });
+    /// Drains the connection's `Rtc` until it returns a timeout; a broken one
+    /// ends the connection with [`EngineEvent::Failed`].
+    pub(super) fn drain(&mut self) {
+        let Some(conn) = self.state.conn_mut() else {
+            return;
+        };
+        if let Err(reason) = conn.drain(self.now, &mut self.queue) {
+            self.close_quietly();
+            self.event(EngineEvent::Failed { reason });
         }
     }
+}
 
-    /// Drains the `Rtc` until it returns a timeout.
-    pub(super) fn drain(&mut self) {
+impl Connection {
+    /// Drains the `Rtc` into `queue` until it returns a timeout; `Err` with
+    /// the reason if str0m fails.
+    pub(super) fn drain(
+        &mut self,
+        now: Instant,
+        queue: &mut VecDeque<EngineOutput>,
+    ) -> Result<(), String> {
         loop {
-            let Some(rtc) = self.rtc.as_mut() else { return };
-            let out = match rtc.poll_output() {
-                Ok(o) => o,
-                Err(e) => {
-                    let reason = format!("str0m: {e}");
-                    self.close_quietly();
-                    self.event(EngineEvent::Failed { reason });
-                    return;
-                }
-            };
+            let out = self.rtc.poll_output().map_err(|e| format!("str0m: {e}"))?;
             match out {
                 RtcOutput::Timeout(t) => {
-                    self.rtc_timeout = rtc.is_alive().then_some(t);
-                    return;
+                    self.timeout = self.rtc.is_alive().then_some(t);
+                    return Ok(());
                 }
                 RtcOutput::Transmit(t) => {
                     let contents: Vec<u8> = t.contents.into();
-                    self.queue.push_back(EngineOutput::Transmit(Transmit {
+                    queue.push_back(EngineOutput::Transmit(Transmit {
                         source: t.source,
                         destination: t.destination,
                         contents: Bytes::from(contents),
                     }));
                 }
-                RtcOutput::Event(e) => self.on_rtc_event(e),
+                RtcOutput::Event(e) => self.on_rtc_event(e, now, queue),
             }
         }
     }
 
-    pub(super) fn on_rtc_event(&mut self, e: RtcEvent) {
+    /// Tells the core when media starts or stops being able to flow.
+    pub(super) fn update_up(&mut self, queue: &mut VecDeque<EngineOutput>) {
+        let up = self.link.is_up();
+        if up != self.link.reported_up {
+            self.link.reported_up = up;
+            queue.push_back(EngineOutput::Event(if up {
+                EngineEvent::Connected
+            } else {
+                EngineEvent::Disconnected
+            }));
+        }
+    }
+
+    fn on_rtc_event(&mut self, e: RtcEvent, now: Instant, queue: &mut VecDeque<EngineOutput>) {
         match e {
             RtcEvent::Connected => {
-                self.dtls_connected = true;
-                self.ice_up = true;
-                if self.last_receive.is_none() {
-                    self.last_receive = Some(self.now);
+                // Closed is final: DTLS does not come back after close_notify.
+                if self.link.dtls != Dtls::Closed {
+                    self.link.dtls = Dtls::Up;
                 }
-                self.update_up();
+                self.link.ice_up = true;
+                self.link.last_receive.get_or_insert(now);
+                self.update_up(queue);
             }
             RtcEvent::IceConnectionStateChange(s) => {
                 match s {
                     IceConnectionState::Connected | IceConnectionState::Completed => {
-                        self.ice_up = true
+                        self.link.ice_up = true
                     }
-                    IceConnectionState::Disconnected => self.ice_up = false,
+                    IceConnectionState::Disconnected => self.link.ice_up = false,
                     _ => {}
                 }
-                self.update_up();
+                self.update_up(queue);
             }
             RtcEvent::MediaAdded(m) => {
                 let kind = kind_of(m.kind);
@@ -121,14 +133,14 @@ impl Engine {
                 if let Some(entry) = self.medias.get_mut(index) {
                     if receiving && !entry.reported {
                         entry.reported = true;
-                        self.event(EngineEvent::RemoteTrack {
+                        queue.push_back(EngineOutput::Event(EngineEvent::RemoteTrack {
                             mid: m.mid.to_string(),
                             kind,
-                        });
+                        }));
                     }
                 }
             }
-            RtcEvent::MediaData(d) => self.on_media_data(d),
+            RtcEvent::MediaData(d) => self.on_media_data(d, now, queue),
             RtcEvent::KeyframeRequest(k) => {
                 let track = self
                     .medias
@@ -136,29 +148,25 @@ impl Engine {
                     .find(|m| m.mid == k.mid)
                     .and_then(|m| m.track);
                 if let Some(track) = track {
-                    self.queue
-                        .push_back(EngineOutput::KeyframeRequest { track });
+                    queue.push_back(EngineOutput::KeyframeRequest { track });
                 }
             }
-            RtcEvent::Closed => {
-                // The peer closed DTLS (its close_notify arrived): media is
-                // over, and a browser's pc.close() says nothing else. str0m
-                // answers with its own close_notify; the core closes the
-                // session and then us. Not while we close ourselves (the core
-                // knows), and once per connection.
-                self.dtls_connected = false;
-                if !self.closing && !self.peer_closed {
-                    self.peer_closed = true;
-                    // No Disconnected before it: this is the end, not a blip.
-                    self.reported_up = false;
-                    self.event(EngineEvent::PeerClosed);
-                }
+            // The peer closed DTLS (its close_notify arrived): media is over,
+            // and a browser's pc.close() says nothing else. str0m answers with
+            // its own close_notify; the core closes the session and then us.
+            // Not while we close ourselves (the core knows; `close` marks DTLS
+            // closed first), and once per connection.
+            RtcEvent::Closed if self.link.dtls != Dtls::Closed => {
+                self.link.dtls = Dtls::Closed;
+                // No Disconnected before it: this is the end, not a blip.
+                self.link.reported_up = false;
+                queue.push_back(EngineOutput::Event(EngineEvent::PeerClosed));
             }
             _ => {}
         }
     }
 
-    pub(super) fn on_media_data(&mut self, d: MediaData) {
+    fn on_media_data(&mut self, d: MediaData, now: Instant, queue: &mut VecDeque<EngineOutput>) {
         let kind = self
             .medias
             .iter()
@@ -173,7 +181,6 @@ impl Engine {
             str0m::format::CodecExtra::Vp8(v) => Some(v.is_keyframe),
             _ => None,
         };
-        let now = self.now;
         if let Some(entry) = self.medias.iter_mut().find(|m| m.mid == d.mid) {
             if keyframe == Some(true) {
                 entry.seen_keyframe = true;
@@ -187,7 +194,7 @@ impl Engine {
                 self.keyframe_wanted.push(d.mid);
             }
         }
-        self.queue.push_back(EngineOutput::Frame(Frame {
+        queue.push_back(EngineOutput::Frame(Frame {
             mid: d.mid.to_string(),
             kind,
             pts: Duration::from(d.time),
