@@ -21,8 +21,10 @@ use crate::types::{Event, Output, ProxyConfig, WriteError};
 ///   [`write_frame`](Self::write_frame), [`request_keyframe`](Self::request_keyframe);
 /// - **output**: [`poll_output`](Self::poll_output): datagrams, signaling
 ///   stanzas and events, ending with [`Output::Timeout`];
-/// - **getters**: [`is_active`](Self::is_active), [`accepts`](Self::accepts),
-///   [`service`](Self::service).
+/// - **getters**: [`is_active`](Self::is_active),
+///   [`is_connected`](Self::is_connected), [`peer`](Self::peer),
+///   [`sid`](Self::sid), [`mid_of_track`](Self::mid_of_track),
+///   [`accepts`](Self::accepts).
 ///
 /// After every input or command, call `poll_output` until it returns
 /// [`Output::Timeout`], then wait for the next input or that instant (with
@@ -67,9 +69,14 @@ impl ProxyConnection {
         self.core.is_connected() && self.engine.is_connected()
     }
 
-    /// The core service (for its getters).
-    pub fn service(&self) -> &ProxyConnectionService {
-        &self.core
+    /// The JID of the connection's peer, while a connection exists.
+    pub fn peer(&self) -> Option<&str> {
+        self.core.peer()
+    }
+
+    /// The Jingle session id (`sid`) of the connection, while one exists.
+    pub fn sid(&self) -> Option<&str> {
+        self.core.sid()
     }
 
     /// The mid local track `track` is sent on, once negotiated.

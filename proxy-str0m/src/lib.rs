@@ -6,9 +6,10 @@
 //! the application feeds it signaling messages, datagrams and time, and sends
 //! what it outputs.
 //!
-//! - [`engine`]: the str0m side on its own: carries out the core's
-//!   [`EngineCommand`]s on an `Rtc` and reports [`EngineEvent`]s.
 //! - [`ProxyConnection`]: the two wired together, with the API the tokio driver uses.
+//! - [`Engine`]: the str0m side on its own: carries out the core's
+//!   [`EngineCommand`]s on an `Rtc` and reports [`EngineEvent`]s
+//!   ([`EngineOutput`]); two engines can negotiate with each other directly.
 //!
 //! # Run loop
 //!
@@ -104,9 +105,10 @@
 #![deny(missing_docs)]
 
 mod connection;
-pub mod engine;
+mod engine;
 mod sdp_text;
 mod types;
 
 pub use connection::ProxyConnection;
+pub use engine::{Engine, EngineOutput, SILENCE_TIMEOUT};
 pub use types::{Event, Frame, Output, ProxyConfig, Transmit, WriteError};

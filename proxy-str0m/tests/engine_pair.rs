@@ -8,8 +8,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use proxy_core::{Direction, EngineCommand, EngineError, EngineEvent, MediaKind, TrackSpec};
-use proxy_str0m::engine::{Engine, EngineOutput, SILENCE_TIMEOUT};
-use proxy_str0m::{Frame, Transmit, WriteError};
+use proxy_str0m::{Engine, EngineOutput, Frame, Transmit, WriteError, SILENCE_TIMEOUT};
 
 use common::{opus_frame, video_frame, FRAME_INTERVAL};
 

@@ -18,11 +18,10 @@ use std::time::{Duration, Instant};
 use proxy_core::jingle::Action;
 use proxy_core::service::ICE_FAILED;
 use proxy_core::{parse_iq, CloseReason, Config, Event as CoreEvent, Limits, LocalTrack};
-use proxy_str0m::engine::SILENCE_TIMEOUT;
-use proxy_str0m::{Frame, WriteError};
+use proxy_str0m::{Frame, WriteError, SILENCE_TIMEOUT};
 
 use common::netem::{LinkConfig, Netem, SplitMix64};
-use common::pair::{Pair, Peer, RECEIVER, SENDER};
+use common::pair::{jingle_action, Pair, Peer, RECEIVER, SENDER};
 use common::{video_frame, vp8_frame, vp8_len};
 
 /// 30 frames per second.
@@ -294,7 +293,7 @@ fn vanish_mid_session(sender_vanishes: bool, seed: u64) -> Pair {
     try_connect(&mut p, Duration::from_secs(10)).expect("connects");
     let (_, errors) = send_30fps(&mut p, 60);
     assert!(errors.is_empty(), "{errors:?}");
-    let sid = p.b.conn.service().sid().expect("sid").to_owned();
+    let sid = p.b.conn.sid().expect("sid").to_owned();
     assert!(p.b.frames.len() >= 55, "{} frames", p.b.frames.len());
 
     let survivor_is_b = sender_vanishes;
@@ -450,7 +449,7 @@ fn restarted_sender_connects_again_to_the_survivor() {
     assert_eq!(p.a.connected_events(), 1);
     assert_eq!(p.b.closed().len(), 1, "only the old session closed");
     assert!(p.a.closed().is_empty());
-    assert_eq!(p.b.conn.service().peer(), Some(SENDER));
+    assert_eq!(p.b.conn.peer(), Some(SENDER));
 }
 
 /// The errors (event) either side reported.
@@ -464,8 +463,8 @@ fn error_events(p: &Pair) -> Vec<String> {
 }
 
 /// Holds stanzas of `action` back by `hold` so the transport-info sent just
-/// after them overtakes them; returns the connect time and the most
-/// transport-info `b` kept waiting for its session-initiate.
+/// after them overtakes them; returns the connect time and how many
+/// transport-info reached `b` before its session-initiate.
 fn connect_with_hold(action: Action, hold: Duration) -> (Option<Duration>, usize, Pair) {
     let mut p = trickling_pair_with(Netem::symmetric(9, mild()));
     p.signal_hold.push((action, hold));
@@ -474,11 +473,17 @@ fn connect_with_hold(action: Action, hold: Duration) -> (Option<Duration>, usize
     p.a.conn
         .start(now, RECEIVER, &[LocalTrack::desktop()])
         .expect("start");
-    let mut early = 0;
     let ok = p.drive_until(Duration::from_secs(15), |p| {
-        early = early.max(p.b.conn.service().early_transport_info_len());
         p.a.conn.is_connected() && p.b.conn.is_connected()
     });
+    let early = p
+        .b
+        .received
+        .iter()
+        .map(|iq| jingle_action(iq))
+        .take_while(|a| *a != Some(Action::SessionInitiate))
+        .filter(|a| *a == Some(Action::TransportInfo))
+        .count();
     (ok.then(|| p.time - start), early, p)
 }
 
@@ -486,7 +491,7 @@ fn connect_with_hold(action: Action, hold: Duration) -> (Option<Duration>, usize
 fn transport_info_overtaking_session_initiate_still_connects() {
     let (connect, early, p) =
         connect_with_hold(Action::SessionInitiate, Duration::from_millis(300));
-    println!("session-initiate held 300 ms: connected after {connect:?}; b kept {early} early transport-info");
+    println!("session-initiate held 300 ms: connected after {connect:?}; {early} transport-info reached b before it");
     assert!(
         connect.is_some(),
         "a: {:?}\nb: {:?}",

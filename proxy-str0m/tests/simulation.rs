@@ -169,7 +169,7 @@ fn a_received_session_terminate_closes_dtls_too() {
     p.send_video(0, 0, 10);
     // b gets a session-terminate a never sent (say, a's application terminated
     // through another path): b closes, and its close_notify tells a at once.
-    let sid = p.b.conn.service().sid().expect("sid").to_owned();
+    let sid = p.b.conn.sid().expect("sid").to_owned();
     let iq = format!(
         "<iq to=\"{RECEIVER}\" type=\"set\" id=\"t1\" xmlns=\"jabber:client\"><jingle action=\"session-terminate\" sid=\"{sid}\" xmlns=\"urn:xmpp:jingle:1\"><reason><success/></reason></jingle></iq>"
     );
@@ -237,7 +237,7 @@ fn third_party_is_rejected_and_media_continues() {
     assert_frames_match(&got, &sent);
     assert!(p.a.closed().is_empty() && p.b.closed().is_empty());
     assert_eq!(p.b.remote_tracks().len(), 1);
-    assert!(p.b.conn.service().peer() == Some(SENDER));
+    assert!(p.b.conn.peer() == Some(SENDER));
 }
 
 #[test]
@@ -555,7 +555,7 @@ fn both_starting_at_once_ends_in_one_working_session() {
         p.a.conn.is_connected() && p.b.conn.is_connected()
     });
     assert!(ok, "a: {:?}\nb: {:?}", p.a.events, p.b.events);
-    assert_eq!(p.a.conn.service().sid(), p.b.conn.service().sid());
+    assert_eq!(p.a.conn.sid(), p.b.conn.sid());
     // One side yielded and became the responder: it receives the other's video.
     let a_tracks = p.a.remote_tracks().len();
     let b_tracks = p.b.remote_tracks().len();

@@ -39,6 +39,8 @@ pub struct Peer {
     pub keyframe_requests: Vec<usize>,
     /// Every stanza it sent: (to, iq).
     pub sent: Vec<(String, String)>,
+    /// Every stanza delivered to it (its iq), in order of delivery.
+    pub received: Vec<String>,
     /// Its latest `Output::Timeout`.
     pub timeout: Option<Instant>,
 }
@@ -59,6 +61,7 @@ impl Peer {
             frame_times: Vec::new(),
             keyframe_requests: Vec::new(),
             sent: Vec::new(),
+            received: Vec::new(),
             timeout: Some(now),
         }
     }
@@ -190,10 +193,7 @@ impl Pair {
         if self.signal_hold.is_empty() {
             return Duration::ZERO;
         }
-        let action = parse_iq(iq, &Limits::default())
-            .ok()
-            .and_then(|iq| iq.jingle)
-            .map(|j| j.action);
+        let action = jingle_action(iq);
         self.signal_hold
             .iter()
             .filter(|(a, _)| action.as_ref() == Some(a))
@@ -335,7 +335,10 @@ impl Pair {
                         peer.conn
                             .handle_receive(now, t.source, t.destination, &t.contents)
                     }
-                    Delivery::Signal(m) => peer.conn.handle_message(now, m),
+                    Delivery::Signal(m) => {
+                        peer.received.push(m.iq.clone());
+                        peer.conn.handle_message(now, m)
+                    }
                 }
                 self.drain_side(to_b);
             } else {
@@ -364,7 +367,9 @@ impl Pair {
                 if self.is_halted(to_b) {
                     continue;
                 }
-                self.peer(to_b).conn.handle_message(now, m);
+                let peer = self.peer(to_b);
+                peer.received.push(m.iq.clone());
+                peer.conn.handle_message(now, m);
                 self.drain_side(to_b);
             }
         }
@@ -438,6 +443,14 @@ impl Pair {
         }
         sent
     }
+}
+
+/// The Jingle action of a stanza, if it is a Jingle one.
+pub fn jingle_action(iq: &str) -> Option<Action> {
+    parse_iq(iq, &Limits::default())
+        .ok()
+        .and_then(|iq| iq.jingle)
+        .map(|j| j.action)
 }
 
 /// The captured lib-jitsi-meet messages, kept in proxy-core's `tests/vectors`.
