@@ -476,14 +476,13 @@ fn connect_with_hold(action: Action, hold: Duration) -> (Option<Duration>, usize
     let ok = p.drive_until(Duration::from_secs(15), |p| {
         p.a.conn.is_connected() && p.b.conn.is_connected()
     });
-    let early = p
-        .b
-        .received
-        .iter()
-        .map(|iq| jingle_action(iq))
-        .take_while(|a| *a != Some(Action::SessionInitiate))
-        .filter(|a| *a == Some(Action::TransportInfo))
-        .count();
+    let early =
+        p.b.received
+            .iter()
+            .map(|iq| jingle_action(iq))
+            .take_while(|a| *a != Some(Action::SessionInitiate))
+            .filter(|a| *a == Some(Action::TransportInfo))
+            .count();
     (ok.then(|| p.time - start), early, p)
 }
 

@@ -7,6 +7,10 @@
 //! and comes out of [`RemoteFrames`]. Below it, one task drives the sans-IO
 //! `proxy_str0m::ProxyConnection` with one UDP socket and one timer (see `driver`).
 //!
+//! The `proxy-connection` program carries signaling as JSON lines, one
+//! [`SignalLine`] (`{"from": …, "to": …, "iq": …}`) per line, read with a
+//! [`LineReader`]; any application can use the same format.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use proxy_tokio::{ProxyConnectionService, ServiceConfig, ServiceEvent};
@@ -57,9 +61,9 @@
 
 mod channel;
 mod driver;
-pub mod net;
+mod net;
 mod service;
-pub mod signaling;
+mod signaling;
 
 /// The sans-IO layer this crate drives.
 pub(crate) use proxy_str0m as engine;
@@ -69,3 +73,4 @@ pub use engine::{Frame, WriteError};
 pub use service::{
     MessageSender, ProxyConnectionService, ServiceConfig, ServiceError, TrackWriter,
 };
+pub use signaling::{LineError, LineReader, SignalLine, MAX_LINE_LEN};

@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 /// the unspecified address (`0.0.0.0` / `::`) yields the address of the default route
 /// (learned by "connecting" a throwaway UDP socket to a public address, which sends
 /// nothing) followed by the loopback address, each with the bound port.
-pub fn host_candidates(bound: SocketAddr) -> Vec<SocketAddr> {
+pub(crate) fn host_candidates(bound: SocketAddr) -> Vec<SocketAddr> {
     if !bound.ip().is_unspecified() {
         return vec![bound];
     }
@@ -49,7 +49,10 @@ fn default_route_ip(bind: IpAddr, target: SocketAddr) -> Option<IpAddr> {
 /// without `IP_PKTINFO`): the loopback candidate for loopback sources, a candidate
 /// with the source's own address for traffic from this machine, else the first
 /// (default-route) candidate.
-pub fn guess_destination(candidates: &[SocketAddr], source: SocketAddr) -> Option<SocketAddr> {
+pub(crate) fn guess_destination(
+    candidates: &[SocketAddr],
+    source: SocketAddr,
+) -> Option<SocketAddr> {
     let same_family = |a: &&SocketAddr| a.is_ipv4() == source.is_ipv4();
     if source.ip().is_loopback() {
         if let Some(a) = candidates

@@ -7,10 +7,10 @@
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
 
-/// Longest line accepted, in bytes (4x the core's default message limit).
+/// Longest signaling line a [`LineReader`] accepts, in bytes (4x the core's default message limit).
 pub const MAX_LINE_LEN: usize = 1024 * 1024;
 
-/// One signaling message on the wire.
+/// One signaling message as a JSON line: `{"from": …, "to": …, "iq": …}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignalLine {
     /// Full JID of the sender.
@@ -22,7 +22,7 @@ pub struct SignalLine {
     pub iq: String,
 }
 
-/// Why a line could not be used.
+/// Why a signaling line could not be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LineError {
@@ -52,7 +52,7 @@ impl SignalLine {
     }
 }
 
-/// Reads lines of at most [`MAX_LINE_LEN`] bytes.
+/// Reads [`SignalLine`]s, one per line, of at most [`MAX_LINE_LEN`] bytes.
 #[derive(Debug)]
 pub struct LineReader<R> {
     inner: R,

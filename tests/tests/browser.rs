@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use proxy_core::jingle::{Action, Creator, Jingle, Senders, Setup};
 use proxy_core::{parse_iq, Limits};
 use proxy_tests::bridge::{Bridge, ToBrowser};
-use proxy_tokio::signaling::SignalLine;
+use proxy_tokio::SignalLine;
 use serde_json::{json, Value};
 
 const BROWSER_JID: &str = "browser@example.com/b1";

@@ -10,11 +10,11 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use proxy_core::{CloseReason, LocalTrack, MediaKind, ProxyMessage};
-use proxy_tokio::signaling::{LineReader, SignalLine};
 use proxy_tokio::{
     Events, MessageSender, ProxyConnectionService, RemoteFrames, ServiceConfig, ServiceEvent,
     Signals,
 };
+use proxy_tokio::{LineReader, SignalLine};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
