@@ -106,7 +106,9 @@ const KEYFRAME_RETRY: Duration = Duration::from_secs(1);
 /// Each command builds or changes one `Rtc`: `CreateOffer` and `ApplyOffer`
 /// start a fresh one (host candidates from the local addresses, VP8 and Opus,
 /// STUN checks every second), `Close` lets it say goodbye (RTCP BYE, DTLS
-/// close_notify) and drops it. Failures become
+/// close_notify) and drops it. An offer stays pending until `ApplyAnswer`
+/// (which fails at any other time); a failed `CreateOffer` or `ApplyOffer`
+/// leaves no connection. Failures become
 /// [`EngineEvent::CommandFailed`]; a dead `Rtc` becomes [`EngineEvent::Failed`];
 /// the peer's DTLS close_notify becomes [`EngineEvent::PeerClosed`].
 /// [`EngineEvent::Connected`] and [`EngineEvent::Disconnected`] follow whether
