@@ -22,7 +22,7 @@ use proxy_str0m::engine::SILENCE_TIMEOUT;
 use proxy_str0m::{Frame, WriteError};
 
 use common::netem::{LinkConfig, Netem, SplitMix64};
-use common::pair::{Pair, Peer, RECEIVER, SENDER};
+use common::pair::{Delivery, Pair, Peer, RECEIVER, SENDER};
 use common::{video_frame, vp8_frame, vp8_len};
 
 /// 30 frames per second.
@@ -463,9 +463,36 @@ fn error_events(p: &Pair) -> Vec<String> {
         .collect()
 }
 
+/// The Jingle action of a stanza.
+fn action_of(iq: &str) -> Option<Action> {
+    Some(parse_iq(iq, &Limits::default()).ok()?.jingle?.action)
+}
+
+/// How many transport-infos `b` got while its session-initiate was still on
+/// its way (and `b` had no session): the ones `b` must keep until it comes.
+fn overtaking(p: &Pair) -> usize {
+    let in_flight = |action: Action| {
+        p.in_flight
+            .iter()
+            .filter(|(_, to_b, what)| {
+                matches!(what, Delivery::Signal(m) if *to_b && action_of(&m.iq) == Some(action.clone()))
+            })
+            .count()
+    };
+    if p.b.conn.service().is_active() || in_flight(Action::SessionInitiate) == 0 {
+        return 0;
+    }
+    let sent =
+        p.a.sent
+            .iter()
+            .filter(|(to, iq)| to == RECEIVER && action_of(iq) == Some(Action::TransportInfo))
+            .count();
+    sent - in_flight(Action::TransportInfo)
+}
+
 /// Holds stanzas of `action` back by `hold` so the transport-info sent just
 /// after them overtakes them; returns the connect time and the most
-/// transport-info `b` kept waiting for its session-initiate.
+/// transport-info that overtook the session-initiate on its way to `b`.
 fn connect_with_hold(action: Action, hold: Duration) -> (Option<Duration>, usize, Pair) {
     let mut p = trickling_pair_with(Netem::symmetric(9, mild()));
     p.signal_hold.push((action, hold));
@@ -476,7 +503,7 @@ fn connect_with_hold(action: Action, hold: Duration) -> (Option<Duration>, usize
         .expect("start");
     let mut early = 0;
     let ok = p.drive_until(Duration::from_secs(15), |p| {
-        early = early.max(p.b.conn.service().early_transport_info_len());
+        early = early.max(overtaking(p));
         p.a.conn.is_connected() && p.b.conn.is_connected()
     });
     (ok.then(|| p.time - start), early, p)
