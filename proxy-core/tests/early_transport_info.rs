@@ -14,7 +14,11 @@ fn early_transport_info_is_kept_until_its_initiate() {
     let mut s = ProxyConnectionService::new(config(11));
     let d = receive(&mut s, t0, SENDER, vector(TRANSPORT_INFO));
     assert!(d.is_empty(), "{d:?}");
-    assert_eq!(s.early_transport_info_len(), 1);
+    // Kept: its expiry is the next deadline.
+    assert_eq!(
+        s.poll_timeout(),
+        Some(t0 + Config::default().early_transport_info_ttl)
+    );
     let d = receive(&mut s, t0 + secs(1), SENDER, vector(INITIATE));
     assert!(matches!(d.commands[0], EngineCommand::ApplyOffer { .. }));
     assert_eq!(
@@ -23,7 +27,9 @@ fn early_transport_info_is_kept_until_its_initiate() {
         "offer then the two early candidates: {d:?}"
     );
     assert!(matches!(&d.commands[1], EngineCommand::AddRemoteCandidate { mid, .. } if mid == "0"));
-    assert_eq!(s.early_transport_info_len(), 0);
+    // Taken: nothing expires as an orphan at its old deadline.
+    s.handle_timeout(t0 + Config::default().early_transport_info_ttl);
+    assert!(drain(&mut s).errors().is_empty());
 }
 
 #[test]
@@ -42,6 +48,5 @@ fn early_transport_info_expires_with_an_error() {
             ..
         }
     ));
-    assert_eq!(s.early_transport_info_len(), 0);
     assert_eq!(s.poll_timeout(), None);
 }

@@ -15,11 +15,11 @@ use super::*;
 impl ProxyConnectionService {
     pub(super) fn on_local_description(&mut self, now: Instant, sdp: String, role: Role) {
         let Some(s) = &self.session else { return };
-        let expected = match (role, s.phase) {
-            (Role::Initiator, Phase::CreatingOffer) => s.role == Role::Initiator,
-            (Role::Responder, Phase::CreatingAnswer) => s.role == Role::Responder,
-            _ => false,
-        };
+        // Only the initiator creates an offer, only the responder an answer.
+        let expected = matches!(
+            (role, s.phase),
+            (Role::Initiator, Phase::CreatingOffer) | (Role::Responder, Phase::CreatingAnswer)
+        );
         if !expected {
             let what = if role == Role::Initiator {
                 "LocalOffer"

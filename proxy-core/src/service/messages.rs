@@ -10,7 +10,46 @@ use crate::message::{Iq, IqType};
 use super::session::{Phase, Role, Session, MAX_PENDING_CANDIDATES};
 use super::*;
 
+/// Why an IQ is answered with an error; [`Refusal::wire`] is the error it gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Not understood, or not usable.
+    BadRequest,
+    /// For a session we do not have (XEP-0166 §7.2).
+    UnknownSession,
+    /// A request that makes no sense at this point of the session (§10).
+    OutOfOrder,
+    /// A session-initiate crossing ours, which wins the tie-break.
+    TieBreak,
+    /// The same session initiated twice.
+    Duplicate,
+    /// An informational payload we do not understand (§6.8).
+    UnsupportedInfo,
+    /// An action we do not implement (RFC 6120 §8.3.3.3).
+    NotImplemented,
+}
+
+impl Refusal {
+    /// The error's type, its defined condition and its Jingle condition.
+    pub(crate) fn wire(self) -> (&'static str, &'static str, Option<&'static str>) {
+        match self {
+            Refusal::BadRequest => ("modify", "bad-request", None),
+            Refusal::UnknownSession => ("cancel", "item-not-found", Some("unknown-session")),
+            Refusal::OutOfOrder => ("cancel", "unexpected-request", Some("out-of-order")),
+            Refusal::TieBreak => ("cancel", "conflict", Some("tie-break")),
+            Refusal::Duplicate => ("cancel", "conflict", Some("out-of-order")),
+            Refusal::UnsupportedInfo => (
+                "modify",
+                "feature-not-implemented",
+                Some("unsupported-info"),
+            ),
+            Refusal::NotImplemented => ("cancel", "feature-not-implemented", None),
+        }
+    }
+}
+
 impl ProxyConnectionService {
+    /// What each action does in each phase: the one place that says it.
     pub(super) fn handle_jingle(
         &mut self,
         now: Instant,
@@ -18,145 +57,135 @@ impl ProxyConnectionService {
         id: Option<&str>,
         jingle: Jingle,
     ) {
-        // Not an action at all: refused whatever the state (XEP-0166 §7.2).
-        if let Action::Other(value) = &jingle.action {
-            self.answer_error(from, id, "modify", "bad-request", None);
-            self.error(Error::Malformed {
-                from: from.to_owned(),
-                source: ParseError::UnknownAction(excerpt(value)),
-            });
-            return;
-        }
-        let Some(session) = self.session.as_mut() else {
-            self.handle_jingle_without_session(now, from, id, jingle);
-            return;
-        };
-        // sid checks; a session-initiate is judged by its own rules below.
-        if jingle.action != Action::SessionInitiate {
-            match &jingle.sid {
-                Some(sid) if *sid == session.sid => session.peer_uses_sid = true,
-                None if !session.peer_uses_sid => {}
-                found => {
-                    let error = ProtocolError::SidMismatch {
-                        expected: session.sid.clone(),
-                        found: found.as_deref().map(str::to_owned),
-                    };
-                    self.answer_error(
-                        from,
-                        id,
-                        "cancel",
-                        "item-not-found",
-                        Some("unknown-session"),
-                    );
-                    self.protocol_error(from, error);
-                    return;
-                }
+        // A message of the session that just closed (both sides closing at
+        // once) is expected and acknowledged quietly.
+        let late = self.last_closed.as_ref().is_some_and(|(peer, sid)| {
+            peer == from && jingle.sid.as_ref().is_none_or(|s| s == sid)
+        });
+        if self.session.is_some()
+            && !matches!(jingle.action, Action::SessionInitiate | Action::Other(_))
+        {
+            if let Err(error) = self.check_sid(jingle.sid.as_deref()) {
+                self.answer_error(from, id, Refusal::UnknownSession);
+                self.protocol_error(from, error);
+                return;
             }
         }
-        match jingle.action {
-            Action::SessionInitiate => self.on_initiate_in_session(now, from, id, jingle),
-            Action::SessionAccept => self.on_accept(from, id, jingle),
-            Action::TransportInfo => {
+        let phase = self.session.as_ref().map(|s| (s.role, s.phase));
+        match (&jingle.action, phase) {
+            // Not an action at all: refused whatever the state (XEP-0166 §7.2).
+            (Action::Other(value), _) => {
+                let source = ParseError::UnknownAction(excerpt(value));
+                self.answer_error(from, id, Refusal::BadRequest);
+                self.error(Error::Malformed {
+                    from: from.to_owned(),
+                    source,
+                });
+            }
+            (Action::SessionInitiate, None) if from.is_empty() => {
+                self.answer_error(from, id, Refusal::BadRequest);
+                let problem = DescriptionProblem::EmptySender;
+                let action = Action::SessionInitiate;
+                self.protocol_error(from, ProtocolError::Unusable { action, problem });
+            }
+            (Action::SessionInitiate, None) => match self.description_sdp(from, &jingle) {
+                Ok(sdp) => self.start_responder(now, from, id, jingle, sdp),
+                Err(e) => self.refuse_offer(from, id, &jingle, e),
+            },
+            (Action::SessionInitiate, Some(_)) => {
+                self.on_initiate_in_session(now, from, id, jingle)
+            }
+            (Action::SessionAccept, Some((_, Phase::AwaitingAccept { .. }))) => {
+                self.on_accept(from, id, jingle)
+            }
+            (Action::SessionAccept, Some((role, phase))) => {
+                let state = match (role, phase) {
+                    (Role::Responder, _) => "by a responder",
+                    (_, Phase::CreatingOffer) => "before our session-initiate",
+                    _ => "twice",
+                };
+                self.answer_error(from, id, Refusal::OutOfOrder);
+                let action = Action::SessionAccept;
+                self.protocol_error(from, ProtocolError::UnexpectedAction { action, state });
+            }
+            (Action::TransportInfo, Some(_)) => {
                 self.ack(from, id);
                 self.on_transport_info(from, &jingle);
             }
-            Action::ContentModify | Action::SourceAdd | Action::SourceRemove => self.ack(from, id),
+            (Action::TransportInfo, None) => {
+                self.ack(from, id);
+                let expires = now + self.config.early_transport_info_ttl;
+                if !late && !self.early.push(from, expires, jingle) {
+                    self.protocol_error(from, ProtocolError::OrphanTransportInfo);
+                }
+            }
+            (Action::ContentModify | Action::SourceAdd | Action::SourceRemove, Some(_)) => {
+                self.ack(from, id)
+            }
             // An empty session-info is a ping (XEP-0166 §6.8).
-            Action::SessionInfo if jingle.payload.is_none() => self.ack(from, id),
-            Action::SessionInfo
-            | Action::DescriptionInfo
-            | Action::SecurityInfo
-            | Action::ContentAdd
-            | Action::ContentRemove
-            | Action::ContentAccept
-            | Action::ContentReject
-            | Action::TransportReplace
-            | Action::TransportAccept
-            | Action::TransportReject => self.refuse_unsupported(from, id, &jingle),
-            // Refused before the session checks.
-            Action::Other(_) => {}
-            Action::SessionTerminate => {
+            (Action::SessionInfo, Some(_)) if jingle.payload.is_none() => self.ack(from, id),
+            (
+                Action::SessionInfo
+                | Action::DescriptionInfo
+                | Action::SecurityInfo
+                | Action::ContentAdd
+                | Action::ContentRemove
+                | Action::ContentAccept
+                | Action::ContentReject
+                | Action::TransportReplace
+                | Action::TransportAccept
+                | Action::TransportReject,
+                Some(_),
+            ) => self.refuse_unsupported(from, id, &jingle),
+            (Action::SessionTerminate, Some(_)) => {
                 self.ack(from, id);
-                let condition = jingle
-                    .reason
-                    .map(|r| r.condition)
-                    .unwrap_or_else(|| "success".into());
+                let condition = jingle.reason.map(|r| r.condition.to_string());
                 self.close(CloseReason::Terminated {
-                    condition: condition.to_string(),
+                    condition: condition.unwrap_or_else(|| "success".into()),
                 });
             }
-            Action::ConnectionErrorEncountered => {
+            (Action::ConnectionErrorEncountered, Some(_)) => {
                 self.ack(from, id);
-                let details = jingle.details.unwrap_or_default();
-                self.close(CloseReason::PeerError {
-                    details: details.to_string(),
-                });
+                let details = jingle.details.unwrap_or_default().to_string();
+                self.close(CloseReason::PeerError { details });
             }
-            Action::Unavailable => {
+            (Action::Unavailable, Some(_)) => {
                 self.ack(from, id);
                 self.close(CloseReason::Unavailable);
+            }
+            (
+                Action::SessionTerminate
+                | Action::ConnectionErrorEncountered
+                | Action::Unavailable
+                | Action::ContentModify,
+                None,
+            ) if late => self.ack(from, id),
+            (action, None) => {
+                let action = action.clone();
+                self.answer_error(from, id, Refusal::UnknownSession);
+                let state = "with no session";
+                self.protocol_error(from, ProtocolError::UnexpectedAction { action, state });
             }
         }
     }
 
-    pub(super) fn handle_jingle_without_session(
-        &mut self,
-        now: Instant,
-        from: &str,
-        id: Option<&str>,
-        jingle: Jingle,
-    ) {
-        let late = self.last_closed.as_ref().is_some_and(|(peer, sid)| {
-            peer == from && jingle.sid.as_ref().is_none_or(|s| s == sid)
-        });
-        match jingle.action {
-            Action::SessionInitiate => {
-                if from.is_empty() {
-                    self.answer_error(from, id, "modify", "bad-request", None);
-                    self.protocol_error(
-                        from,
-                        ProtocolError::Unusable {
-                            action: Action::SessionInitiate,
-                            problem: DescriptionProblem::EmptySender,
-                        },
-                    );
-                    return;
-                }
-                self.accept_initiate(now, from, id, jingle);
-            }
-            Action::TransportInfo if late => self.ack(from, id),
-            Action::TransportInfo => {
-                self.ack(from, id);
-                let expires = now + self.config.early_transport_info_ttl;
-                if !self.early.push(from, expires, jingle) {
-                    self.protocol_error(from, ProtocolError::OrphanTransportInfo);
-                }
-            }
-            Action::SessionTerminate
-            | Action::ConnectionErrorEncountered
-            | Action::Unavailable
-            | Action::ContentModify
-                if late =>
-            {
-                self.ack(from, id)
-            }
-            action => {
-                self.answer_error(
-                    from,
-                    id,
-                    "cancel",
-                    "item-not-found",
-                    Some("unknown-session"),
-                );
-                self.protocol_error(
-                    from,
-                    ProtocolError::UnexpectedAction {
-                        action,
-                        state: "with no session",
-                    },
-                );
+    /// Checks the sid of a message of the active session: once the peer wrote
+    /// our sid, every later message must carry it.
+    fn check_sid(&mut self, sid: Option<&str>) -> Result<(), ProtocolError> {
+        let Some(session) = self.session.as_mut() else {
+            return Ok(());
+        };
+        match sid {
+            Some(sid) if sid == session.sid => session.peer_uses_sid = true,
+            None if !session.peer_uses_sid => {}
+            found => {
+                return Err(ProtocolError::SidMismatch {
+                    expected: session.sid.clone(),
+                    found: found.map(str::to_owned),
+                })
             }
         }
+        Ok(())
     }
 
     /// A session-initiate from the JID of the active session.
@@ -210,23 +239,13 @@ impl ProxyConnectionService {
             }
             return;
         }
-        let condition = if glare { "tie-break" } else { "out-of-order" };
-        self.answer_error(from, id, "cancel", "conflict", Some(condition));
+        let refusal = if glare {
+            Refusal::TieBreak
+        } else {
+            Refusal::Duplicate
+        };
+        self.answer_error(from, id, refusal);
         self.protocol_error(from, ProtocolError::DuplicateInitiate);
-    }
-
-    /// Creates a responder session for `jingle` and asks the engine for an answer.
-    pub(super) fn accept_initiate(
-        &mut self,
-        now: Instant,
-        from: &str,
-        id: Option<&str>,
-        jingle: Jingle,
-    ) {
-        match self.description_sdp(from, &jingle) {
-            Ok(sdp) => self.start_responder(now, from, id, jingle, sdp),
-            Err(e) => self.refuse_offer(from, id, &jingle, e),
-        }
     }
 
     /// Refuses a session-initiate that cannot be used, as lib-jitsi-meet means
@@ -236,7 +255,7 @@ impl ProxyConnectionService {
     /// so the peer gives up at once instead of waiting for a session-accept.
     /// No session is created or changed.
     fn refuse_offer(&mut self, from: &str, id: Option<&str>, offer: &Jingle, error: Error) {
-        self.answer_error(from, id, "modify", "bad-request", None);
+        self.answer_error(from, id, Refusal::BadRequest);
         let text = match &error {
             Error::Protocol { source, .. } => source.to_string(),
             other => other.to_string(),
@@ -265,19 +284,15 @@ impl ProxyConnectionService {
     ///   or transport-reject; we implement neither, so the request fails at once
     ///   and the peer keeps its session as it was.
     fn refuse_unsupported(&mut self, from: &str, id: Option<&str>, jingle: &Jingle) {
-        let (kind, condition, jingle_condition) = match jingle.action {
-            Action::SessionInfo | Action::DescriptionInfo => (
-                "modify",
-                "feature-not-implemented",
-                Some("unsupported-info"),
-            ),
+        let refusal = match jingle.action {
+            Action::SessionInfo | Action::DescriptionInfo => Refusal::UnsupportedInfo,
             Action::ContentAccept
             | Action::ContentReject
             | Action::TransportAccept
-            | Action::TransportReject => ("cancel", "unexpected-request", Some("out-of-order")),
-            _ => ("cancel", "feature-not-implemented", None),
+            | Action::TransportReject => Refusal::OutOfOrder,
+            _ => Refusal::NotImplemented,
         };
-        self.answer_error(from, id, kind, condition, jingle_condition);
+        self.answer_error(from, id, refusal);
         self.error(Error::Unsupported {
             from: from.to_owned(),
             action: jingle.action.clone(),
@@ -315,7 +330,6 @@ impl ProxyConnectionService {
             .into_iter()
             .map(Content::into_owned)
             .collect();
-        session.remote_applied = true;
         self.outputs
             .push_back(Output::Engine(EngineCommand::ApplyOffer {
                 ice_servers: self.config.ice_servers.clone(),
@@ -346,33 +360,10 @@ impl ProxyConnectionService {
     }
 
     pub(super) fn on_accept(&mut self, from: &str, id: Option<&str>, jingle: Jingle) {
-        let Some(s) = &self.session else { return };
-        if s.role != Role::Initiator || !matches!(s.phase, Phase::AwaitingAccept { .. }) {
-            let state = if s.role == Role::Responder {
-                "by a responder"
-            } else {
-                "twice"
-            };
-            self.answer_error(
-                from,
-                id,
-                "cancel",
-                "unexpected-request",
-                Some("out-of-order"),
-            );
-            self.protocol_error(
-                from,
-                ProtocolError::UnexpectedAction {
-                    action: Action::SessionAccept,
-                    state,
-                },
-            );
-            return;
-        }
         let sdp = match self.description_sdp(from, &jingle) {
             Ok(sdp) => sdp,
             Err(e) => {
-                self.answer_error(from, id, "modify", "bad-request", None);
+                self.answer_error(from, id, Refusal::BadRequest);
                 self.error(e);
                 self.close(CloseReason::NegotiationFailed);
                 return;
@@ -390,7 +381,6 @@ impl ProxyConnectionService {
             .into_iter()
             .map(Content::into_owned)
             .collect();
-        s.remote_applied = true;
         let pending = std::mem::take(&mut s.pending_remote_candidates);
         for (mid, candidate) in pending {
             self.outputs
@@ -417,7 +407,7 @@ impl ProxyConnectionService {
                     continue;
                 }
                 let candidate = convert::candidate_to_sdp(c);
-                if s.remote_applied {
+                if s.phase.remote_applied() {
                     self.outputs
                         .push_back(Output::Engine(EngineCommand::AddRemoteCandidate {
                             mid: content.name.to_string(),

@@ -22,7 +22,8 @@ use crate::jingle::{Action, Content, Jingle, Reason};
 use crate::message::{Iq, IqType, OutgoingIq, ProxyMessage, StanzaError};
 use crate::{parse_iq, write_iq};
 
-use session::{Phase, Role, Session};
+use messages::Refusal;
+use session::{Connectivity, Phase, Role, Session};
 use support::{EarlyTransportInfo, IdGenerator, RejectionLimiter};
 
 /// `<details>` of the rejection sent to a JID that is not the active peer.
@@ -110,27 +111,14 @@ impl ProxyConnectionService {
 
     /// Whether the active connection's media path is up.
     pub fn is_connected(&self) -> bool {
-        self.session.as_ref().is_some_and(|s| s.connected)
+        self.session
+            .as_ref()
+            .is_some_and(|s| s.connectivity == Connectivity::Up)
     }
 
     /// The session id of the active connection.
     pub fn sid(&self) -> Option<&str> {
         self.session.as_ref().map(|s| s.sid.as_str())
-    }
-
-    /// How many transport-info messages wait for their session-initiate.
-    pub fn early_transport_info_len(&self) -> usize {
-        self.early.len()
-    }
-
-    /// How many JIDs the rejection rate limiter remembers.
-    pub fn rejection_memory_len(&self) -> usize {
-        self.rejections.len()
-    }
-
-    /// How many outputs wait to be polled.
-    pub fn pending_outputs(&self) -> usize {
-        self.outputs.len()
     }
 
     /// Starts a connection to `peer` as initiator, sending `tracks` (named
@@ -221,7 +209,7 @@ impl ProxyConnectionService {
                 Some(jingle) => self.handle_jingle(now, &from, iq.id.as_deref(), jingle),
                 None => {
                     let kind = iq.kind.as_str();
-                    self.answer_error(&from, iq.id.as_deref(), "modify", "bad-request", None);
+                    self.answer_error(&from, iq.id.as_deref(), Refusal::BadRequest);
                     self.protocol_error(&from, ProtocolError::NoJingle(kind));
                 }
             },
@@ -248,21 +236,18 @@ impl ProxyConnectionService {
                 let Some(s) = self.session.as_mut() else {
                     return;
                 };
-                s.disconnected_since = None;
-                s.connected = true;
-                if !s.ever_connected {
-                    s.ever_connected = true;
+                let first = s.connectivity == Connectivity::Never;
+                s.connectivity = Connectivity::Up;
+                if first {
                     let peer = s.peer.clone();
                     self.event(Event::Connected { peer });
                 }
             }
             EngineEvent::Disconnected => {
-                let Some(s) = self.session.as_mut() else {
-                    return;
-                };
-                if s.connected {
-                    s.connected = false;
-                    s.disconnected_since = Some(now);
+                if let Some(s) = self.session.as_mut() {
+                    if s.connectivity == Connectivity::Up {
+                        s.connectivity = Connectivity::LostSince(now);
+                    }
                 }
             }
             EngineEvent::Failed { reason } => {
@@ -288,18 +273,7 @@ impl ProxyConnectionService {
             self.protocol_error(&from, ProtocolError::OrphanTransportInfo);
         }
         let Some(s) = &self.session else { return };
-        let reason = if matches!(s.phase, Phase::AwaitingAccept { deadline } if now >= deadline) {
-            Some(CloseReason::AcceptTimeout)
-        } else if !s.ever_connected && now >= s.started + self.config.ice_connect_timeout {
-            Some(CloseReason::IceTimeout)
-        } else if s
-            .disconnected_since
-            .is_some_and(|t| now >= t + self.config.connectivity_lost_timeout)
-        {
-            Some(CloseReason::ConnectivityLost)
-        } else {
-            None
-        };
+        let reason = self.deadlines(s).find(|&(t, _)| now >= t).map(|(_, r)| r);
         if let Some(reason) = reason {
             self.close(reason);
         }
@@ -312,20 +286,30 @@ impl ProxyConnectionService {
 
     /// When [`handle_timeout`](Self::handle_timeout) must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let mut next = self.early.next_expiry();
-        let mut consider = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
-        if let Some(s) = &self.session {
-            if let Phase::AwaitingAccept { deadline } = s.phase {
-                consider(deadline);
-            }
-            if !s.ever_connected {
-                consider(s.started + self.config.ice_connect_timeout);
-            }
-            if let Some(t) = s.disconnected_since {
-                consider(t + self.config.connectivity_lost_timeout);
-            }
-        }
-        next
+        let early = self.early.next_expiry();
+        let session = self.session.iter().flat_map(|s| self.deadlines(s));
+        early.into_iter().chain(session.map(|(t, _)| t)).min()
+    }
+
+    /// The session's running timers, each with the reason it closes for, in
+    /// order of precedence.
+    fn deadlines(&self, s: &Session) -> impl Iterator<Item = (Instant, CloseReason)> {
+        let accept = match s.phase {
+            Phase::AwaitingAccept { deadline } => Some((deadline, CloseReason::AcceptTimeout)),
+            _ => None,
+        };
+        let link = match s.connectivity {
+            Connectivity::Never => Some((
+                s.started + self.config.ice_connect_timeout,
+                CloseReason::IceTimeout,
+            )),
+            Connectivity::Up => None,
+            Connectivity::LostSince(t) => Some((
+                t + self.config.connectivity_lost_timeout,
+                CloseReason::ConnectivityLost,
+            )),
+        };
+        accept.into_iter().chain(link)
     }
 
     // The message handlers live in messages.rs, the engine-event handlers in engine.rs.
@@ -412,19 +396,13 @@ impl ProxyConnectionService {
     }
 
     /// `<iq type='error'>` for an IQ that carried an id; nothing otherwise.
-    pub(super) fn answer_error(
-        &mut self,
-        to: &str,
-        id: Option<&str>,
-        kind: &str,
-        condition: &str,
-        jingle_condition: Option<&str>,
-    ) {
+    pub(super) fn answer_error(&mut self, to: &str, id: Option<&str>, refusal: Refusal) {
         if let Some(id) = id {
+            let (kind, condition, jingle_condition) = refusal.wire();
             let error = StanzaError {
-                kind: kind.to_owned().into(),
-                condition: condition.to_owned().into(),
-                jingle_condition: jingle_condition.map(|c| Cow::Owned(c.to_owned())),
+                kind: kind.into(),
+                condition: condition.into(),
+                jingle_condition: jingle_condition.map(Cow::Borrowed),
                 text: None,
             };
             self.send(to, &Iq::error(to, id, error));

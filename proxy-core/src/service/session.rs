@@ -37,6 +37,24 @@ pub(crate) enum Phase {
     Negotiated,
 }
 
+impl Phase {
+    /// Whether the peer's description went to the engine (so its candidates can too).
+    pub(crate) fn remote_applied(self) -> bool {
+        matches!(self, Phase::CreatingAnswer | Phase::Negotiated)
+    }
+}
+
+/// The media path, as the engine reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Connectivity {
+    /// Never connected: the ICE timeout runs from the session's start.
+    Never,
+    /// Connected now.
+    Up,
+    /// Connected once, then lost at this instant: the connectivity timeout runs.
+    LostSince(Instant),
+}
+
 /// Our transport as the peer must see it in every transport-info.
 #[derive(Debug, Clone)]
 pub(crate) struct LocalTransport {
@@ -65,12 +83,9 @@ pub(crate) struct Session {
     /// Set once our offer/answer went out; candidates wait until then.
     pub(crate) local_transport: Option<LocalTransport>,
     pub(crate) pending_local_candidates: Vec<Candidate<'static>>,
-    /// The remote description went to the engine; candidates wait until then.
-    pub(crate) remote_applied: bool,
+    /// The peer's candidates that came before its description went to the engine.
     pub(crate) pending_remote_candidates: Vec<(String, String)>,
-    pub(crate) connected: bool,
-    pub(crate) ever_connected: bool,
-    pub(crate) disconnected_since: Option<Instant>,
+    pub(crate) connectivity: Connectivity,
     pub(crate) reported_tracks: Vec<String>,
 }
 
@@ -93,11 +108,8 @@ impl Session {
             remote_contents: Vec::new(),
             local_transport: None,
             pending_local_candidates: Vec::new(),
-            remote_applied: false,
             pending_remote_candidates: Vec::new(),
-            connected: false,
-            ever_connected: false,
-            disconnected_since: None,
+            connectivity: Connectivity::Never,
             reported_tracks: Vec::new(),
         }
     }

@@ -63,7 +63,8 @@ impl RejectionLimiter {
         true
     }
 
-    pub(crate) fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.last.len()
     }
 }
@@ -135,7 +136,8 @@ impl EarlyTransportInfo {
         self.entries.iter().map(|e| e.expires).min()
     }
 
-    pub(crate) fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.entries.len()
     }
 }
