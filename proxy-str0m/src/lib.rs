@@ -105,6 +105,7 @@
 
 mod connection;
 pub mod engine;
+pub mod net;
 mod sdp_text;
 mod types;
 
