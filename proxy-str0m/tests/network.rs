@@ -36,12 +36,21 @@ fn allocated() -> (World, std::net::SocketAddr) {
 #[test]
 fn udp_allocation_gives_a_relayed_candidate_quickly() {
     let (w, relay) = allocated();
-    assert_eq!(w.relays.iter().map(|r| r.0).collect::<Vec<_>>(), vec![relay]);
+    assert_eq!(
+        w.relays.iter().map(|r| r.0).collect::<Vec<_>>(),
+        vec![relay]
+    );
     let c = &w.relay_candidates()[0];
     assert_eq!(c.proto(), str0m::net::Protocol::Udp);
     assert_eq!(c.prio() >> 24, 2, "relay over UDP: type preference 2");
-    assert!(w.elapsed() < Duration::from_millis(100), "took {:?}", w.elapsed());
-    assert!(c.to_sdp_string().contains("typ relay raddr 0.0.0.0 rport 0"));
+    assert!(
+        w.elapsed() < Duration::from_millis(100),
+        "took {:?}",
+        w.elapsed()
+    );
+    assert!(c
+        .to_sdp_string()
+        .contains("typ relay raddr 0.0.0.0 rport 0"));
     assert!(w.failures().is_empty(), "{:?}", w.failures());
 }
 
@@ -51,7 +60,10 @@ fn relay_priorities_order_udp_over_tcp_over_tls() {
     let mut w = World::new(World::config());
     w.net.set_ice_servers(
         w.now,
-        vec![udp_turn(), turn("turn:turn-tcp.test:3478?transport=tcp", USER, PASS)],
+        vec![
+            udp_turn(),
+            turn("turn:turn-tcp.test:3478?transport=tcp", USER, PASS),
+        ],
     );
     assert!(w.run_until(Duration::from_secs(5), |w| w.relay_candidates().len() == 2));
     let c = w.relay_candidates();
@@ -69,16 +81,24 @@ fn srflx_from_a_binding_and_none_under_relay_policy() {
     let nat = addr("203.0.113.99:61000");
     let mut w = World::new(World::config());
     w.nat = Some(nat);
-    w.net.set_ice_servers(w.now, vec![IceServerSpec::parse(&format!("stun:{UDP_SERVER}")).unwrap()]);
+    w.net.set_ice_servers(
+        w.now,
+        vec![IceServerSpec::parse(&format!("stun:{UDP_SERVER}")).unwrap()],
+    );
     assert!(w.run_until(Duration::from_secs(5), |w| !w.srflx_candidates().is_empty()));
     let c = &w.srflx_candidates()[0];
     assert_eq!(c.addr(), nat);
     assert!(w.relay_candidates().is_empty());
 
-    let mut w = World::new(NetConfig { policy: IceTransportPolicy::Relay, ..World::config() });
+    let mut w = World::new(NetConfig {
+        policy: IceTransportPolicy::Relay,
+        ..World::config()
+    });
     w.nat = Some(nat);
     w.net.set_ice_servers(w.now, vec![udp_turn()]);
-    assert!(w.run_until(Duration::from_secs(30), |w| !w.relay_candidates().is_empty()));
+    assert!(w.run_until(Duration::from_secs(30), |w| !w
+        .relay_candidates()
+        .is_empty()));
     w.run_until(Duration::from_secs(30), |_| false);
     assert!(w.srflx_candidates().is_empty(), "policy relay: no srflx");
     assert_eq!(w.relay_candidates().len(), 1);
@@ -89,7 +109,10 @@ fn no_srflx_without_a_nat() {
     let mut w = World::new(World::config());
     w.net.set_ice_servers(w.now, vec![udp_turn()]);
     w.run_until(Duration::from_secs(20), |_| false);
-    assert!(w.srflx_candidates().is_empty(), "mapped == host is not a candidate");
+    assert!(
+        w.srflx_candidates().is_empty(),
+        "mapped == host is not a candidate"
+    );
     assert!(w.failures().is_empty());
 }
 
@@ -99,11 +122,17 @@ fn data_both_ways_through_the_relay() {
     // str0m sends from the relayed address: a permission first, then the data.
     w.send_from(relay, b"ping-1");
     w.send_from(relay, b"ping-2");
-    assert_eq!(w.peer_inbox, vec![(relay, b"ping-1".to_vec()), (relay, b"ping-2".to_vec())]);
+    assert_eq!(
+        w.peer_inbox,
+        vec![(relay, b"ping-1".to_vec()), (relay, b"ping-2".to_vec())]
+    );
     // The peer answers: a Data indication (or ChannelData) comes back as peer data.
     w.peer_sends(relay, b"pong");
     let d = w.relayed.last().expect("peer data");
-    assert_eq!((d.peer, d.relay, &d.contents[..]), (addr(PEER), relay, &b"pong"[..]));
+    assert_eq!(
+        (d.peer, d.relay, &d.contents[..]),
+        (addr(PEER), relay, &b"pong"[..])
+    );
     // After the channel is bound, still both ways.
     w.run_until(Duration::from_secs(2), |_| false);
     w.send_from(relay, b"ping-3");
@@ -111,7 +140,11 @@ fn data_both_ways_through_the_relay() {
     w.peer_sends(relay, b"pong-2");
     assert_eq!(&w.relayed.last().unwrap().contents[..], b"pong-2");
     // Host-sourced transmits pass through untouched.
-    let t = proxy_str0m::Transmit { source: addr(HOST), destination: addr(PEER), contents: b"x".to_vec().into() };
+    let t = proxy_str0m::Transmit {
+        source: addr(HOST),
+        destination: addr(PEER),
+        contents: b"x".to_vec().into(),
+    };
     assert_eq!(w.net.route(w.now, t.clone()), Some(t));
     assert_eq!(w.unclaimed, 0);
 }
@@ -124,7 +157,11 @@ fn refreshes_keep_allocation_and_permission_for_30_minutes() {
     for minute in 1..=30u64 {
         w.run_until(start + Duration::from_secs(60 * minute), |_| false);
         w.peer_sends(relay, format!("m{minute}").as_bytes());
-        assert_eq!(&w.relayed.last().unwrap().contents[..], format!("m{minute}").as_bytes(), "minute {minute}");
+        assert_eq!(
+            &w.relayed.last().unwrap().contents[..],
+            format!("m{minute}").as_bytes(),
+            "minute {minute}"
+        );
     }
     w.send_from(relay, b"still");
     assert_eq!(w.peer_inbox.last().unwrap().1, b"still");
@@ -150,13 +187,32 @@ fn stale_nonce_438_mid_session_is_retried() {
 #[test]
 fn wrong_password_fails_fast() {
     let mut w = World::new(World::config());
-    w.net.set_ice_servers(w.now, vec![turn(&format!("turn:{UDP_SERVER}?transport=udp"), USER, "wrong")]);
+    w.net.set_ice_servers(
+        w.now,
+        vec![turn(
+            &format!("turn:{UDP_SERVER}?transport=udp"),
+            USER,
+            "wrong",
+        )],
+    );
     assert!(w.run_until(Duration::from_secs(60), |w| !w.failures().is_empty()));
-    assert!(w.elapsed() < Duration::from_secs(2), "RelayFailed after {:?}", w.elapsed());
-    assert!(matches!(
-        w.failures()[0],
-        NetEvent::RelayFailed { proto: Some(RelayProto::Udp), reason: RelayError::Rejected(401), .. }
-    ), "{:?}", w.failures());
+    assert!(
+        w.elapsed() < Duration::from_secs(2),
+        "RelayFailed after {:?}",
+        w.elapsed()
+    );
+    assert!(
+        matches!(
+            w.failures()[0],
+            NetEvent::RelayFailed {
+                proto: Some(RelayProto::Udp),
+                reason: RelayError::Rejected(401),
+                ..
+            }
+        ),
+        "{:?}",
+        w.failures()
+    );
     assert!(w.relay_candidates().is_empty());
     assert_eq!(w.net.poll_timeout(), None, "nothing left to do");
 }
@@ -175,7 +231,8 @@ fn silent_server_fails_the_relay_within_bounds() {
     w.send_from(relay, b"a");
     w.servers_gone = true;
     let gone_at = w.elapsed();
-    assert!(w.run_until(Duration::from_secs(3600), |w| w.gone() == 1 && !w.failures().is_empty()));
+    assert!(w.run_until(Duration::from_secs(3600), |w| w.gone() == 1
+        && !w.failures().is_empty()));
     let took = w.elapsed() - gone_at;
     assert!(took < Duration::from_secs(300), "took {took:?}");
 }
@@ -187,8 +244,16 @@ fn close_deletes_the_allocation_on_the_server() {
     let t0 = w.elapsed();
     w.net.close(w.now);
     assert!(w.run_until(t0 + Duration::from_secs(3), |w| w.net.is_closed()));
-    assert!(w.elapsed() - t0 < Duration::from_millis(500), "closed after {:?}", w.elapsed() - t0);
-    assert_eq!(w.closed_sockets, vec![relay], "the server closed the relay socket");
+    assert!(
+        w.elapsed() - t0 < Duration::from_millis(500),
+        "closed after {:?}",
+        w.elapsed() - t0
+    );
+    assert_eq!(
+        w.closed_sockets,
+        vec![relay],
+        "the server closed the relay socket"
+    );
     assert_eq!(w.gone(), 1);
     // Closing against a silent server still ends within the bound.
     let (mut w, _) = allocated();
@@ -202,7 +267,14 @@ fn close_deletes_the_allocation_on_the_server() {
 #[test]
 fn tcp_relay_over_a_byte_stream() {
     let mut w = World::new(World::config());
-    w.net.set_ice_servers(w.now, vec![turn(&format!("turn:{TCP_SERVER}?transport=tcp"), USER, PASS)]);
+    w.net.set_ice_servers(
+        w.now,
+        vec![turn(
+            &format!("turn:{TCP_SERVER}?transport=tcp"),
+            USER,
+            PASS,
+        )],
+    );
     assert!(w.run_until(Duration::from_secs(5), |w| !w.relay_candidates().is_empty()));
     let c = w.relay_candidates()[0].clone();
     assert_eq!(c.prio() >> 24, 1);
@@ -218,8 +290,14 @@ fn tcp_relay_over_a_byte_stream() {
     w.net.handle_stream_data(w.now, stream, &[]);
     w.settle();
     assert_eq!(w.gone(), 1);
-    assert!(matches!(w.failures()[0], NetEvent::RelayFailed { reason: RelayError::StreamClosed, .. }));
-    assert_eq!(w.streams[&stream], false, "the stream is closed");
+    assert!(matches!(
+        w.failures()[0],
+        NetEvent::RelayFailed {
+            reason: RelayError::StreamClosed,
+            ..
+        }
+    ));
+    assert!(!w.streams[&stream], "the stream is closed");
 }
 
 #[test]
@@ -227,7 +305,10 @@ fn new_credentials_mean_a_new_allocation() {
     // Two host sockets: the new allocation comes up beside the old one,
     // which retires later.
     let second = addr("192.0.2.2:5001");
-    let mut w = World::new(NetConfig { host_addrs: vec![addr(HOST), second], ..World::config() });
+    let mut w = World::new(NetConfig {
+        host_addrs: vec![addr(HOST), second],
+        ..World::config()
+    });
     w.net.set_ice_servers(w.now, vec![udp_turn()]);
     assert!(w.run_until(Duration::from_secs(5), |w| w.relay_candidates().len() == 1));
     let old = w.relay_candidates()[0].addr();
@@ -237,7 +318,9 @@ fn new_credentials_mean_a_new_allocation() {
     w.net.set_ice_servers(w.now, vec![fresh.clone()]);
     assert!(w.run_until(Duration::from_secs(10), |w| w.relay_candidates().len() == 2));
     assert!(w.closed_sockets.is_empty(), "the old one is still there");
-    assert!(w.run_until(Duration::from_secs(400), |w| w.closed_sockets.contains(&old)));
+    assert!(w.run_until(Duration::from_secs(400), |w| w
+        .closed_sockets
+        .contains(&old)));
     assert_eq!(w.relay_candidates().len(), 1);
     assert_ne!(w.relay_candidates()[0].addr(), old);
 

@@ -17,8 +17,12 @@ use stun_proto::types::TransportType;
 use super::clock::Clock;
 
 /// Retransmissions: 500 ms doubling, 5 sends, 4 s after the last: ~11.5 s.
-const RTO: (Duration, Duration, u32, Duration) =
-    (Duration::from_millis(500), Duration::from_secs(4), 5, Duration::from_secs(4));
+const RTO: (Duration, Duration, u32, Duration) = (
+    Duration::from_millis(500),
+    Duration::from_secs(4),
+    5,
+    Duration::from_secs(4),
+);
 
 /// How a Binding ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,9 +63,14 @@ impl Binding {
             .build();
         let request = Message::builder_request(BINDING, MessageWriteVec::new()).finish();
         // A request we just built parses (it is only a header).
-        let txn = Message::from_bytes(&request).map(|m| m.transaction_id()).ok();
+        let txn = Message::from_bytes(&request)
+            .map(|m| m.transaction_id())
+            .ok();
         let first = txn.and_then(|_| {
-            agent.send_request(&request, server, clock.turn(now)).ok().map(|t| t.data.to_vec())
+            agent
+                .send_request(&request, server, clock.turn(now))
+                .ok()
+                .map(|t| t.data.to_vec())
         });
         let mut b = Binding {
             host,
@@ -83,12 +92,16 @@ impl Binding {
     /// A datagram from the server to our host socket: `true` if it was the
     /// answer to our request.
     pub(super) fn recv(&mut self, now: Instant, bytes: &[u8]) -> bool {
-        let Ok(msg) = Message::from_bytes(bytes) else { return false };
+        let Ok(msg) = Message::from_bytes(bytes) else {
+            return false;
+        };
         if !msg.is_response() || msg.transaction_id() != self.txn || !msg.has_method(BINDING) {
             return false;
         }
         if self.result.is_some()
-            || !self.agent.handle_stun_message_with_time(&msg, self.server, self.clock.turn(now))
+            || !self
+                .agent
+                .handle_stun_message_with_time(&msg, self.server, self.clock.turn(now))
         {
             return true; // a duplicate or late answer
         }

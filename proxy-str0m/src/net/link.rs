@@ -20,8 +20,8 @@ use std::sync::Arc;
 use rustls::pki_types::ServerName;
 use rustls::ClientConnection;
 use turn_client_proto::api::{
-    CreatePermissionError, SendError, TurnClientApi, TurnConfig, TurnEvent, TurnPollRet,
-    TurnRecvRet, TurnPeerData,
+    CreatePermissionError, SendError, TurnClientApi, TurnConfig, TurnEvent, TurnPeerData,
+    TurnPollRet, TurnRecvRet,
 };
 use turn_client_proto::prelude::DelayedTransmitBuild;
 use turn_client_proto::stun::agent::Transmit as TurnTransmit;
@@ -51,7 +51,7 @@ pub(super) enum LinkRecv {
 /// A TURN client on UDP or on a byte stream.
 #[derive(Debug)]
 pub(super) enum Link {
-    Udp(TurnClientUdp),
+    Udp(Box<TurnClientUdp>),
     Stream(Box<StreamLink>),
 }
 
@@ -67,7 +67,7 @@ pub(super) struct StreamLink {
 impl Link {
     pub(super) fn udp(host: SocketAddr, server: SocketAddr, config: TurnConfig) -> Link {
         // `TurnConfig::new` asks for a UDP allocation, as `allocate` requires.
-        Link::Udp(TurnClientUdp::allocate(host, server, config))
+        Link::Udp(Box::new(TurnClientUdp::allocate(host, server, config)))
     }
 
     /// TCP (`tls` = `None`) or TLS with this server name and configuration.
@@ -79,12 +79,14 @@ impl Link {
     ) -> Result<Link, String> {
         let tls = match tls {
             None => None,
-            Some((name, cfg)) => {
-                Some(ClientConnection::new(cfg, name).map_err(|e| e.to_string())?)
-            }
+            Some((name, cfg)) => Some(ClientConnection::new(cfg, name).map_err(|e| e.to_string())?),
         };
         let tcp = TurnClientTcp::allocate(local, server, config);
-        Ok(Link::Stream(Box::new(StreamLink { tcp, tls, broken: None })))
+        Ok(Link::Stream(Box::new(StreamLink {
+            tcp,
+            tls,
+            broken: None,
+        })))
     }
 
     /// Why the link died, for a TLS failure.
@@ -140,7 +142,8 @@ impl Link {
     ) -> LinkRecv {
         match self {
             Link::Udp(c) => {
-                let t = TurnTransmit::new(bytes, TransportType::Udp, c.remote_addr(), c.local_addr());
+                let t =
+                    TurnTransmit::new(bytes, TransportType::Udp, c.remote_addr(), c.local_addr());
                 let ret = one_recv(c.recv(t, now), bytes, peer);
                 while let Some(d) = c.poll_recv(now) {
                     peer(d.peer, d.data());
@@ -186,7 +189,9 @@ impl Link {
         now: TurnInstant,
     ) -> Result<Option<Vec<u8>>, SendError> {
         match self {
-            Link::Udp(c) => Ok(c.send_to(TransportType::Udp, peer, data, now)?.map(|t| t.data.build())),
+            Link::Udp(c) => Ok(c
+                .send_to(TransportType::Udp, peer, data, now)?
+                .map(|t| t.data.build())),
             Link::Stream(s) => s.send_to(peer, data, now),
         }
     }

@@ -91,7 +91,9 @@ pub struct NetConfig {
 
 /// A TLS client configuration for `turns:`: rustls on aws-lc-rs, these
 /// roots, no client certificate, no ALPN.
-pub fn tls_config(roots: rustls::RootCertStore) -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
+pub fn tls_config(
+    roots: rustls::RootCertStore,
+) -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     Ok(Arc::new(
         rustls::ClientConfig::builder_with_provider(provider)
@@ -176,8 +178,10 @@ impl Network {
             self.out.event(failed(s, None, RelayError::TooMany));
         }
         specs.truncate(MAX_SERVERS);
-        let (keep, gone): (Vec<Entry>, Vec<Entry>) =
-            self.entries.drain(..).partition(|e| specs.contains(&e.spec));
+        let (keep, gone): (Vec<Entry>, Vec<Entry>) = self
+            .entries
+            .drain(..)
+            .partition(|e| specs.contains(&e.spec));
         self.entries = keep;
         for e in gone {
             self.bindings.retain(|b| b.entry != e.id);
@@ -201,11 +205,22 @@ impl Network {
             let id = self.next_id;
             self.next_id += 1;
             let ip = spec.host.parse::<IpAddr>().ok();
-            let asked = self.entries.iter().any(|e| e.resolving && e.spec.host == spec.host);
+            let asked = self
+                .entries
+                .iter()
+                .any(|e| e.resolving && e.spec.host == spec.host);
             if ip.is_none() && !asked {
-                self.out.push(NetOutput::Resolve { host: spec.host.clone(), port: spec.port });
+                self.out.push(NetOutput::Resolve {
+                    host: spec.host.clone(),
+                    port: spec.port,
+                });
             }
-            self.entries.push(Entry { id, rank: rank as u32, spec, resolving: ip.is_none() });
+            self.entries.push(Entry {
+                id,
+                rank: rank as u32,
+                spec,
+                resolving: ip.is_none(),
+            });
             if let Some(ip) = ip {
                 self.start(now, id, ip);
             }
@@ -214,7 +229,12 @@ impl Network {
     }
 
     /// The answer to [`NetOutput::Resolve`]: the addresses of `host`, or why not.
-    pub fn handle_resolved(&mut self, now: Instant, host: &str, result: Result<Vec<IpAddr>, String>) {
+    pub fn handle_resolved(
+        &mut self,
+        now: Instant,
+        host: &str,
+        result: Result<Vec<IpAddr>, String>,
+    ) {
         let waiting: Vec<u32> = self
             .entries
             .iter_mut()
@@ -230,13 +250,19 @@ impl Network {
                 Err(_) => &[],
             };
             // Prefer a family we have a host socket of.
-            let have = |ip: &&IpAddr| self.config.host_addrs.iter().any(|h| h.is_ipv4() == ip.is_ipv4());
+            let have = |ip: &&IpAddr| {
+                self.config
+                    .host_addrs
+                    .iter()
+                    .any(|h| h.is_ipv4() == ip.is_ipv4())
+            };
             match ips.iter().find(have).or(ips.first()) {
                 Some(ip) => self.start(now, id, *ip),
                 None => {
                     let why = result.clone().err().unwrap_or_else(|| "no address".into());
                     if let Some(e) = self.entries.iter().find(|e| e.id == id) {
-                        self.out.event(failed(&e.spec, None, RelayError::Resolve(why)));
+                        self.out
+                            .event(failed(&e.spec, None, RelayError::Resolve(why)));
                     }
                 }
             }
@@ -245,19 +271,31 @@ impl Network {
     }
 
     fn start(&mut self, now: Instant, id: u32, ip: IpAddr) {
-        let Some(e) = self.entries.iter().find(|e| e.id == id) else { return };
+        let Some(e) = self.entries.iter().find(|e| e.id == id) else {
+            return;
+        };
         let (spec, rank) = (e.spec.clone(), e.rank);
         let server = SocketAddr::new(ip, spec.port);
-        let hosts: Vec<SocketAddr> =
-            self.config.host_addrs.iter().copied().filter(|h| h.is_ipv4() == ip.is_ipv4()).collect();
+        let hosts: Vec<SocketAddr> = self
+            .config
+            .host_addrs
+            .iter()
+            .copied()
+            .filter(|h| h.is_ipv4() == ip.is_ipv4())
+            .collect();
         if self.config.policy == IceTransportPolicy::All && spec.wants_binding() {
             if hosts.is_empty() && spec.relay_protos().is_empty() {
-                self.out.event(failed(&spec, None, RelayError::NoLocalAddress));
+                self.out
+                    .event(failed(&spec, None, RelayError::NoLocalAddress));
             }
             for &host in &hosts {
                 let (b, first) = Binding::start(now, self.clock, host, server, id);
                 if let Some(contents) = first {
-                    self.out.push(NetOutput::Transmit(Transmit { source: host, destination: server, contents: contents.into() }));
+                    self.out.push(NetOutput::Transmit(Transmit {
+                        source: host,
+                        destination: server,
+                        contents: contents.into(),
+                    }));
                 }
                 self.bindings.push(b);
             }
@@ -270,17 +308,29 @@ impl Network {
                 continue;
             }
             if self.relays.len() >= MAX_RELAYS {
-                self.out.event(failed(&spec, Some(proto), RelayError::TooMany));
+                self.out
+                    .event(failed(&spec, Some(proto), RelayError::TooMany));
                 continue;
             }
             if proto == RelayProto::Tls && self.config.tls.is_none() {
-                self.out.event(failed(&spec, Some(proto), RelayError::NoTlsConfig));
+                self.out
+                    .event(failed(&spec, Some(proto), RelayError::NoTlsConfig));
                 continue;
             }
             let stream = StreamId(self.next_id);
             self.next_id += 1;
             let out = &mut self.out;
-            let r = Relay::stream(now, self.clock, spec.clone(), id, proto, server, stream, rank, out);
+            let r = Relay::stream(
+                now,
+                self.clock,
+                spec.clone(),
+                id,
+                proto,
+                server,
+                stream,
+                rank,
+                out,
+            );
             self.relays.push(r);
         }
     }
@@ -290,20 +340,34 @@ impl Network {
     /// 5-tuple). With none free, the relays holding them are deleted and
     /// this returns `false`: try again once they are gone.
     fn start_udp(&mut self, now: Instant, id: u32, ip: IpAddr) -> bool {
-        let Some(e) = self.entries.iter().find(|e| e.id == id) else { return true };
+        let Some(e) = self.entries.iter().find(|e| e.id == id) else {
+            return true;
+        };
         let (spec, rank) = (e.spec.clone(), e.rank);
         let server = SocketAddr::new(ip, spec.port);
-        let hosts: Vec<SocketAddr> =
-            self.config.host_addrs.iter().copied().filter(|h| h.is_ipv4() == ip.is_ipv4()).collect();
+        let hosts: Vec<SocketAddr> = self
+            .config
+            .host_addrs
+            .iter()
+            .copied()
+            .filter(|h| h.is_ipv4() == ip.is_ipv4())
+            .collect();
         let busy = |h: &SocketAddr, relays: &[Relay]| {
-            relays.iter().any(|r| r.proto == RelayProto::Udp && r.server == server && r.host == Some(*h))
+            relays
+                .iter()
+                .any(|r| r.proto == RelayProto::Udp && r.server == server && r.host == Some(*h))
         };
         if hosts.is_empty() {
-            self.out.event(failed(&spec, Some(RelayProto::Udp), RelayError::NoLocalAddress));
+            self.out.event(failed(
+                &spec,
+                Some(RelayProto::Udp),
+                RelayError::NoLocalAddress,
+            ));
             return true;
         }
         if self.relays.len() >= MAX_RELAYS {
-            self.out.event(failed(&spec, Some(RelayProto::Udp), RelayError::TooMany));
+            self.out
+                .event(failed(&spec, Some(RelayProto::Udp), RelayError::TooMany));
             return true;
         }
         let Some(&host) = hosts.iter().find(|h| !busy(h, &self.relays)) else {
@@ -322,7 +386,13 @@ impl Network {
     /// A datagram that arrived on host socket `destination` from `source`.
     /// Server traffic is claimed; a relay's peer data comes back as
     /// [`Incoming::Relayed`]; anything else is [`Incoming::Unclaimed`].
-    pub fn handle_receive(&mut self, now: Instant, source: SocketAddr, destination: SocketAddr, bytes: &[u8]) -> Incoming {
+    pub fn handle_receive(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        bytes: &[u8],
+    ) -> Incoming {
         let mut relayed = None;
         let mut claimed = false;
         for r in self.relays.iter_mut() {
@@ -357,7 +427,11 @@ impl Network {
     /// the bytes went to a stream or were held or dropped. From anything
     /// else (a host socket) it comes back unchanged.
     pub fn route(&mut self, now: Instant, t: Transmit) -> Option<Transmit> {
-        let Some(r) = self.relays.iter_mut().find(|r| r.relayed() == Some(t.source)) else {
+        let Some(r) = self
+            .relays
+            .iter_mut()
+            .find(|r| r.relayed() == Some(t.source))
+        else {
             return Some(t);
         };
         let tx = r.send(now, t.destination, t.contents, &mut self.out);
@@ -376,7 +450,9 @@ impl Network {
 
     /// Bytes read from `stream`; empty means EOF.
     pub fn handle_stream_data(&mut self, now: Instant, stream: StreamId, bytes: &[u8]) {
-        let Some(r) = self.relays.iter_mut().find(|r| r.stream == Some(stream)) else { return };
+        let Some(r) = self.relays.iter_mut().find(|r| r.stream == Some(stream)) else {
+            return;
+        };
         if bytes.is_empty() {
             r.stream_closed(&mut self.out);
         } else {
@@ -407,7 +483,11 @@ impl Network {
         for b in self.bindings.iter_mut() {
             for contents in b.handle_timeout(now) {
                 let (source, destination) = (b.host, b.server);
-                self.out.push(NetOutput::Transmit(Transmit { source, destination, contents: contents.into() }));
+                self.out.push(NetOutput::Transmit(Transmit {
+                    source,
+                    destination,
+                    contents: contents.into(),
+                }));
             }
         }
         self.sweep(now);
@@ -439,7 +519,8 @@ impl Network {
     /// When [`handle_timeout`](Self::handle_timeout) is next due.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let r = self.relays.iter().filter_map(Relay::poll_timeout);
-        r.chain(self.bindings.iter().filter_map(Binding::poll_timeout)).min()
+        r.chain(self.bindings.iter().filter_map(Binding::poll_timeout))
+            .min()
     }
 
     /// Our relayed addresses (allocations in use).
@@ -456,13 +537,17 @@ impl Network {
             }
         }
         let done: Vec<Binding> = {
-            let (done, live) = std::mem::take(&mut self.bindings).into_iter().partition(|b| b.result.is_some());
+            let (done, live) = std::mem::take(&mut self.bindings)
+                .into_iter()
+                .partition(|b| b.result.is_some());
             self.bindings = live;
             done
         };
         for b in done {
             match b.result {
-                Some(BindingResult::Mapped(addr)) if addr != b.host && !self.srflx.contains(&(addr, b.host)) => {
+                Some(BindingResult::Mapped(addr))
+                    if addr != b.host && !self.srflx.contains(&(addr, b.host)) =>
+                {
                     if let Ok(c) = Candidate::server_reflexive(addr, b.host, Protocol::Udp) {
                         self.srflx.push((addr, b.host));
                         self.out.event(NetEvent::LocalCandidate(c));
@@ -480,5 +565,9 @@ impl Network {
 }
 
 fn failed(spec: &IceServerSpec, proto: Option<RelayProto>, reason: RelayError) -> NetEvent {
-    NetEvent::RelayFailed { server: spec.to_string(), proto, reason }
+    NetEvent::RelayFailed {
+        server: spec.to_string(),
+        proto,
+        reason,
+    }
 }

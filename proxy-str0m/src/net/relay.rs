@@ -110,7 +110,9 @@ impl Relay {
     ) -> Relay {
         let mut r = Relay::new(clock, spec, entry, proto, server, server_rank);
         r.stream = Some(stream);
-        r.state = State::Connecting { deadline: now + CONNECT_TIMEOUT };
+        r.state = State::Connecting {
+            deadline: now + CONNECT_TIMEOUT,
+        };
         r.next = Some(now + CONNECT_TIMEOUT);
         out.push(NetOutput::Connect { stream, server });
         r
@@ -171,7 +173,10 @@ impl Relay {
             | State::Deleting { deadline, .. } => Some(deadline),
             State::Closed => None,
         };
-        [self.next, self.retire_at, limit].into_iter().flatten().min()
+        [self.next, self.retire_at, limit]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The driver connected the stream from `local`.
@@ -220,7 +225,11 @@ impl Relay {
             State::Ready { link, .. } | State::Deleting { link, .. } => {
                 let mut sink = |p: SocketAddr, d: &[u8]| {
                     if let Some(relay) = relay {
-                        peer(Relayed { peer: p, relay, contents: Bytes::copy_from_slice(d) });
+                        peer(Relayed {
+                            peer: p,
+                            relay,
+                            contents: Bytes::copy_from_slice(d),
+                        });
                     }
                 };
                 (link.recv(bytes, t, &mut sink), false)
@@ -260,7 +269,9 @@ impl Relay {
         out: &mut Outputs,
     ) -> Option<Transmit> {
         let t = self.clock.turn(now);
-        let State::Ready { link, .. } = &mut self.state else { return None };
+        let State::Ready { link, .. } = &mut self.state else {
+            return None;
+        };
         let mut control = false;
         if !link.have_permission(peer.ip()) {
             if !self.waiting.iter().any(|(p, _)| p.ip() == peer.ip()) {
@@ -333,11 +344,17 @@ impl Relay {
     /// Deletes the allocation (or gives up on it if not allocated yet).
     pub(super) fn close(&mut self, now: Instant, out: &mut Outputs) {
         match std::mem::replace(&mut self.state, State::Closed) {
-            State::Ready { mut link, candidate } => {
+            State::Ready {
+                mut link,
+                candidate,
+            } => {
                 out.event(NetEvent::CandidateGone(candidate));
                 self.waiting.clear();
                 if link.delete(self.clock.turn(now)) {
-                    self.state = State::Deleting { link, deadline: now + DELETE_TIMEOUT };
+                    self.state = State::Deleting {
+                        link,
+                        deadline: now + DELETE_TIMEOUT,
+                    };
                     self.pump(now, out);
                 } else {
                     self.finish(out);
@@ -395,7 +412,8 @@ impl Relay {
         let t = self.clock.turn(now);
         match (e, &mut self.state) {
             (TurnEvent::AllocationCreated(_, relayed), State::Allocating { .. }) => {
-                let State::Allocating { link, .. } = std::mem::replace(&mut self.state, State::Closed)
+                let State::Allocating { link, .. } =
+                    std::mem::replace(&mut self.state, State::Closed)
                 else {
                     return;
                 };
@@ -464,7 +482,10 @@ impl Relay {
                 contents: bytes.into(),
             }),
             (RelayProto::Tcp | RelayProto::Tls, Some(stream), _) => {
-                out.push(NetOutput::StreamSend { stream, bytes: bytes.into() });
+                out.push(NetOutput::StreamSend {
+                    stream,
+                    bytes: bytes.into(),
+                });
                 None
             }
             _ => None,

@@ -138,7 +138,10 @@ impl IceServerSpec {
             let (host, after) = v6.split_once(']').ok_or_else(|| err(UrlError::Bracket))?;
             match after {
                 "" => (host, None),
-                p => (host, Some(p.strip_prefix(':').ok_or_else(|| err(UrlError::Port))?)),
+                p => (
+                    host,
+                    Some(p.strip_prefix(':').ok_or_else(|| err(UrlError::Port))?),
+                ),
             }
         } else {
             match hostport.split_once(':') {
@@ -215,7 +218,12 @@ impl fmt::Display for IceServerSpec {
 /// assert_eq!(user, "1700003600:alice");
 /// assert_eq!(pass, "YAFdW/YDZewZsR1QSgUk2IrfbRI=");
 /// ```
-pub fn rest_credentials(secret: &str, user: Option<&str>, unix_now: u64, ttl_secs: u64) -> (String, String) {
+pub fn rest_credentials(
+    secret: &str,
+    user: Option<&str>,
+    unix_now: u64,
+    ttl_secs: u64,
+) -> (String, String) {
     let expiry = unix_now.saturating_add(ttl_secs);
     let username = match user {
         Some(u) => format!("{expiry}:{u}"),
@@ -235,7 +243,10 @@ mod tests {
     #[test]
     fn parses_rfc_7064_7065_forms() {
         let s = IceServerSpec::parse("stun:stun.example.org").unwrap();
-        assert_eq!((s.kind, s.port, s.transport), (ServerKind::Stun, 3478, None));
+        assert_eq!(
+            (s.kind, s.port, s.transport),
+            (ServerKind::Stun, 3478, None)
+        );
         assert!(s.wants_binding() && s.relay_protos().is_empty());
         let s = IceServerSpec::parse("turn:10.0.0.1:3479?transport=udp").unwrap();
         assert_eq!((s.host.as_str(), s.port), ("10.0.0.1", 3479));
@@ -273,7 +284,12 @@ mod tests {
         // "what do ya want for nothing?" gives effcdf6ae5eb2fa2d27416d5f184df9c259a7c79.
         let mut mac = Hmac::<sha1::Sha1>::new_from_slice(b"Jefe").unwrap();
         mac.update(b"what do ya want for nothing?");
-        let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         assert_eq!(hex, "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
         // Python's hmac/base64 computed the expected passwords.
         assert_eq!(

@@ -4,6 +4,7 @@
 //!
 //! Transaction ids and nonces come from the OS RNG inside the turn crates,
 //! so tests assert behaviour (events, addresses, payloads), never bytes.
+#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -86,7 +87,10 @@ impl World {
 
     /// The default config: one host socket.
     pub fn config() -> NetConfig {
-        NetConfig { host_addrs: vec![addr(HOST)], ..NetConfig::default() }
+        NetConfig {
+            host_addrs: vec![addr(HOST)],
+            ..NetConfig::default()
+        }
     }
 
     pub fn elapsed(&self) -> Duration {
@@ -115,9 +119,13 @@ impl World {
 
     fn output(&mut self, o: NetOutput) {
         match o {
-            NetOutput::Transmit(t) => self.to_udp_server(t),
+            NetOutput::Transmit(t) => self.deliver_udp(t),
             NetOutput::Resolve { host, .. } => {
-                let ip = if host.contains("tcp") { addr(TCP_SERVER).ip() } else { addr(UDP_SERVER).ip() };
+                let ip = if host.contains("tcp") {
+                    addr(TCP_SERVER).ip()
+                } else {
+                    addr(UDP_SERVER).ip()
+                };
                 self.net.handle_resolved(self.now, &host, Ok(vec![ip]));
             }
             NetOutput::Connect { stream, server } => {
@@ -126,17 +134,23 @@ impl World {
                 if self.servers_gone {
                     self.net.handle_stream_closed(self.now, stream);
                 } else {
-                    self.net.handle_stream_connected(self.now, stream, addr(TCP_LOCAL));
+                    self.net
+                        .handle_stream_connected(self.now, stream, addr(TCP_LOCAL));
                 }
             }
             NetOutput::StreamSend { stream, bytes } => {
                 if self.servers_gone || self.streams.get(&stream) != Some(&true) {
                     return;
                 }
-                let t = TurnTransmit::new(bytes.to_vec(), TransportType::Tcp, addr(TCP_LOCAL), addr(TCP_SERVER));
+                let t = TurnTransmit::new(
+                    bytes.to_vec(),
+                    TransportType::Tcp,
+                    addr(TCP_LOCAL),
+                    addr(TCP_SERVER),
+                );
                 if let Some(reply) = self.tcp.recv(t, self.t()) {
                     let reply = reply.build();
-                    self.from_server(reply.transport, reply.from, reply.to, reply.data);
+                    self.server_sent(reply.transport, reply.from, reply.to, reply.data);
                 }
             }
             NetOutput::StreamClose { stream } => {
@@ -147,25 +161,43 @@ impl World {
         }
     }
 
-    fn to_udp_server(&mut self, t: Transmit) {
-        assert_eq!(t.source.ip(), addr(HOST).ip(), "UDP only from a host socket");
+    fn deliver_udp(&mut self, t: Transmit) {
+        assert_eq!(
+            t.source.ip(),
+            addr(HOST).ip(),
+            "UDP only from a host socket"
+        );
         if self.servers_gone || t.destination != addr(UDP_SERVER) {
             return;
         }
-        let from = if t.source == addr(HOST) { self.nat.unwrap_or(t.source) } else { t.source };
+        let from = if t.source == addr(HOST) {
+            self.nat.unwrap_or(t.source)
+        } else {
+            t.source
+        };
         let tt = TurnTransmit::new(t.contents.to_vec(), TransportType::Udp, from, t.destination);
         if let Some(reply) = self.udp.recv(tt, self.t()) {
             let reply = reply.build();
             // turn-server-proto 0.7.3 addresses Binding responses to its own
             // listen address (`handle_stun_binding` sends to `transmit.to`):
             // they belong to the requester.
-            let to = if reply.to == reply.from { from } else { reply.to };
-            self.from_server(reply.transport, reply.from, to, reply.data);
+            let to = if reply.to == reply.from {
+                from
+            } else {
+                reply.to
+            };
+            self.server_sent(reply.transport, reply.from, to, reply.data);
         }
     }
 
     /// Something a server sends: to us (UDP or stream) or, from a relay, to the peer.
-    fn from_server(&mut self, transport: TransportType, from: SocketAddr, to: SocketAddr, data: Vec<u8>) {
+    fn server_sent(
+        &mut self,
+        transport: TransportType,
+        from: SocketAddr,
+        to: SocketAddr,
+        data: Vec<u8>,
+    ) {
         if self.relays.iter().any(|(r, _)| *r == from) {
             assert_eq!(to, addr(PEER));
             self.peer_inbox.push((from, data));
@@ -173,8 +205,12 @@ impl World {
         }
         match transport {
             TransportType::Tcp => {
-                let open: Vec<StreamId> =
-                    self.streams.iter().filter(|(_, o)| **o).map(|(s, _)| *s).collect();
+                let open: Vec<StreamId> = self
+                    .streams
+                    .iter()
+                    .filter(|(_, o)| **o)
+                    .map(|(s, _)| *s)
+                    .collect();
                 for s in open.into_iter().take(1) {
                     self.net.handle_stream_data(self.now, s, &data);
                 }
@@ -198,10 +234,24 @@ impl World {
                 let n = self.relays.len() as u16;
                 let server = if tcp { &mut self.tcp } else { &mut self.udp };
                 match server.poll(now) {
-                    TurnServerPollRet::AllocateSocket { transport, listen_addr, client_addr, allocation_transport, family } => {
+                    TurnServerPollRet::AllocateSocket {
+                        transport,
+                        listen_addr,
+                        client_addr,
+                        allocation_transport,
+                        family,
+                    } => {
                         let port = 50_000 + n;
                         let relay = SocketAddr::new(listen_addr.ip(), port);
-                        server.allocated_socket(transport, listen_addr, client_addr, allocation_transport, family, Ok(relay), now);
+                        server.allocated_socket(
+                            transport,
+                            listen_addr,
+                            client_addr,
+                            allocation_transport,
+                            family,
+                            Ok(relay),
+                            now,
+                        );
                         self.relays.push((relay, listen_addr));
                         busy = true;
                     }
@@ -214,10 +264,12 @@ impl World {
             }
             loop {
                 let server = if tcp { &mut self.tcp } else { &mut self.udp };
-                let Some(t) = server.poll_transmit(now) else { break };
+                let Some(t) = server.poll_transmit(now) else {
+                    break;
+                };
                 busy = true;
                 if !self.servers_gone {
-                    self.from_server(t.transport, t.from, t.to, t.data);
+                    self.server_sent(t.transport, t.from, t.to, t.data);
                 }
             }
         }
@@ -226,22 +278,34 @@ impl World {
 
     /// The peer sends `data` to our relay `relay`.
     pub fn peer_sends(&mut self, relay: SocketAddr, data: &[u8]) {
-        let (_, listen) = *self.relays.iter().find(|(r, _)| *r == relay).expect("a relay");
+        let (_, listen) = *self
+            .relays
+            .iter()
+            .find(|(r, _)| *r == relay)
+            .expect("a relay");
         let now = self.t();
-        let server = if listen == addr(TCP_SERVER) { &mut self.tcp } else { &mut self.udp };
+        let server = if listen == addr(TCP_SERVER) {
+            &mut self.tcp
+        } else {
+            &mut self.udp
+        };
         let t = TurnTransmit::new(data.to_vec(), TransportType::Udp, addr(PEER), relay);
         if let Some(reply) = server.recv(t, now) {
             let reply = reply.build();
-            self.from_server(reply.transport, reply.from, reply.to, reply.data);
+            self.server_sent(reply.transport, reply.from, reply.to, reply.data);
         }
         self.settle();
     }
 
     /// str0m sends `data` from `source` to the peer.
     pub fn send_from(&mut self, source: SocketAddr, data: &[u8]) {
-        let t = Transmit { source, destination: addr(PEER), contents: data.to_vec().into() };
+        let t = Transmit {
+            source,
+            destination: addr(PEER),
+            contents: data.to_vec().into(),
+        };
         if let Some(t) = self.net.route(self.now, t) {
-            self.to_udp_server(t);
+            self.deliver_udp(t);
         }
         // A new permission may wait for the client's 50 ms request cadence.
         self.run_for(Duration::from_millis(200));
@@ -262,7 +326,9 @@ impl World {
                 next = next.min(t);
             }
             for s in [&mut self.udp, &mut self.tcp] {
-                if let TurnServerPollRet::WaitUntil(t) = s.poll(TurnInstant::from_nanos((self.now - self.start).as_nanos() as i64)) {
+                if let TurnServerPollRet::WaitUntil(t) = s.poll(TurnInstant::from_nanos(
+                    (self.now - self.start).as_nanos() as i64,
+                )) {
                     let t = self.start + Duration::from_nanos(t.as_nanos().max(0) as u64);
                     next = next.min(t);
                 }
@@ -282,7 +348,9 @@ impl World {
         let mut out = Vec::new();
         for e in &self.events {
             match e {
-                NetEvent::LocalCandidate(c) if c.kind() == str0m::CandidateKind::Relayed => out.push(c.clone()),
+                NetEvent::LocalCandidate(c) if c.kind() == str0m::CandidateKind::Relayed => {
+                    out.push(c.clone())
+                }
                 NetEvent::CandidateGone(c) => out.retain(|x| x != c),
                 _ => {}
             }
@@ -294,17 +362,27 @@ impl World {
         self.events
             .iter()
             .filter_map(|e| match e {
-                NetEvent::LocalCandidate(c) if c.kind() == str0m::CandidateKind::ServerReflexive => Some(c.clone()),
+                NetEvent::LocalCandidate(c)
+                    if c.kind() == str0m::CandidateKind::ServerReflexive =>
+                {
+                    Some(c.clone())
+                }
                 _ => None,
             })
             .collect()
     }
 
     pub fn failures(&self) -> Vec<&NetEvent> {
-        self.events.iter().filter(|e| matches!(e, NetEvent::RelayFailed { .. })).collect()
+        self.events
+            .iter()
+            .filter(|e| matches!(e, NetEvent::RelayFailed { .. }))
+            .collect()
     }
 
     pub fn gone(&self) -> usize {
-        self.events.iter().filter(|e| matches!(e, NetEvent::CandidateGone(_))).count()
+        self.events
+            .iter()
+            .filter(|e| matches!(e, NetEvent::CandidateGone(_)))
+            .count()
     }
 }
