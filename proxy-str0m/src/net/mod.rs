@@ -34,18 +34,19 @@
 
 mod binding;
 mod clock;
+mod config;
 mod link;
 mod output;
 mod relay;
 mod server;
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use str0m::net::Protocol;
 use str0m::Candidate;
 
+pub use config::{tls_config, IceTransportPolicy, NetConfig};
 pub use output::{NetEvent, NetOutput, RelayError, Relayed, StreamId};
 pub use server::{
     rest_credentials, IceServerSpec, RelayProto, ServerKind, UrlError, DEFAULT_PORT,
@@ -66,42 +67,6 @@ const MAX_RELAYS: usize = 16;
 /// A replaced server's relay lives on this long, so a pair using it can
 /// move (or until its credentials expire, if sooner).
 pub const RETIRE_GRACE: Duration = Duration::from_secs(300);
-
-/// Which candidates to gather (RTCIceTransportPolicy).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum IceTransportPolicy {
-    /// Host (the engine's), server-reflexive and relayed.
-    #[default]
-    All,
-    /// Relayed only: no Binding is sent.
-    Relay,
-}
-
-/// What [`Network`] works with.
-#[derive(Debug, Clone, Default)]
-pub struct NetConfig {
-    /// The UDP host sockets; the first of each address family talks to TURN
-    /// servers over UDP, all of them send Bindings.
-    pub host_addrs: Vec<SocketAddr>,
-    /// Which candidates to gather.
-    pub policy: IceTransportPolicy,
-    /// TLS for `turns:` servers (see [`tls_config`]); `None` fails them.
-    pub tls: Option<Arc<rustls::ClientConfig>>,
-}
-
-/// A TLS client configuration for `turns:`: rustls on aws-lc-rs, these
-/// roots, no client certificate, no ALPN.
-pub fn tls_config(
-    roots: rustls::RootCertStore,
-) -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    Ok(Arc::new(
-        rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    ))
-}
 
 /// What [`Network::handle_receive`] made of a datagram.
 #[derive(Debug, Clone, PartialEq, Eq)]
