@@ -106,6 +106,7 @@
 
 mod connection;
 mod engine;
+pub mod net;
 mod sdp_text;
 mod types;
 
