@@ -95,8 +95,8 @@ fn media(content: &Content) -> Result<Media, ConvertError> {
         .ok_or(ConvertError::Missing("content description"))?;
     // A proxy connection carries RTP audio and video only; sdp_to_jingle reads
     // nothing else, so nothing else is written either.
-    if !matches!(&*desc.media, "audio" | "video") {
-        return Err(invalid("description media", &desc.media));
+    if !desc.media.is_known() {
+        return Err(invalid("description media", desc.media.as_str()));
     }
     if desc.payload_types.is_empty() && !rejected {
         return Err(ConvertError::Missing("payload types"));

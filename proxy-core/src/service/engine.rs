@@ -1,7 +1,5 @@
 //! Engine events: local descriptions and candidates, connectivity, remote tracks.
 
-use std::borrow::Cow;
-
 use std::time::Instant;
 
 use crate::convert;
@@ -98,14 +96,14 @@ impl ProxyConnectionService {
         jingle.sid = Some(s.sid.clone().into());
         match role {
             Role::Initiator => {
-                jingle.initiator = self.config.local_jid.clone().map(Cow::Owned);
+                jingle.initiator = self.config.local_jid.clone();
                 s.phase = Phase::AwaitingAccept {
                     deadline: now + self.config.session_accept_timeout,
                 };
             }
             Role::Responder => {
                 jingle.initiator = Some(s.peer.clone().into());
-                jingle.responder = self.config.local_jid.clone().map(Cow::Owned);
+                jingle.responder = self.config.local_jid.clone();
                 s.phase = Phase::Negotiated;
             }
         }
@@ -168,8 +166,8 @@ impl ProxyConnectionService {
                 senders: None,
                 description: None,
                 transport: Some(IceUdpTransport {
-                    ufrag: local.ufrag.clone().map(Cow::Owned),
-                    pwd: local.pwd.clone().map(Cow::Owned),
+                    ufrag: local.ufrag.clone(),
+                    pwd: local.pwd.clone(),
                     fingerprint: fingerprint.clone(),
                     candidates: chunk.to_vec(),
                 }),

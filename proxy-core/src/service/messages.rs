@@ -4,8 +4,8 @@ use std::time::Instant;
 
 use crate::convert;
 use crate::error::{DescriptionProblem, Error, ParseError, ProtocolError};
-use crate::jingle::{owned, Action, Content, Jingle, Reason};
-use crate::message::{Iq, IqType};
+use crate::jingle::{Action, Content, Jingle, JingleCondition, Reason, ReasonCondition};
+use crate::message::{DefinedCondition, ErrorType, Iq, IqType};
 
 use super::session::{Phase, Role, Session, MAX_PENDING_CANDIDATES};
 use super::*;
@@ -20,7 +20,13 @@ impl ProxyConnectionService {
     ) {
         // Not an action at all: refused whatever the state (XEP-0166 §7.2).
         if let Action::Other(value) = &jingle.action {
-            self.answer_error(from, id, "modify", "bad-request", None);
+            self.answer_error(
+                from,
+                id,
+                ErrorType::Modify,
+                DefinedCondition::BadRequest,
+                None,
+            );
             self.error(Error::Malformed {
                 from: from.to_owned(),
                 source: ParseError::UnknownAction(excerpt(value)),
@@ -44,9 +50,9 @@ impl ProxyConnectionService {
                     self.answer_error(
                         from,
                         id,
-                        "cancel",
-                        "item-not-found",
-                        Some("unknown-session"),
+                        ErrorType::Cancel,
+                        DefinedCondition::ItemNotFound,
+                        Some(JingleCondition::UnknownSession),
                     );
                     self.protocol_error(from, error);
                     return;
@@ -112,7 +118,13 @@ impl ProxyConnectionService {
         match jingle.action {
             Action::SessionInitiate => {
                 if from.is_empty() {
-                    self.answer_error(from, id, "modify", "bad-request", None);
+                    self.answer_error(
+                        from,
+                        id,
+                        ErrorType::Modify,
+                        DefinedCondition::BadRequest,
+                        None,
+                    );
                     self.protocol_error(
                         from,
                         ProtocolError::Unusable {
@@ -144,9 +156,9 @@ impl ProxyConnectionService {
                 self.answer_error(
                     from,
                     id,
-                    "cancel",
-                    "item-not-found",
-                    Some("unknown-session"),
+                    ErrorType::Cancel,
+                    DefinedCondition::ItemNotFound,
+                    Some(JingleCondition::UnknownSession),
                 );
                 self.protocol_error(
                     from,
@@ -177,7 +189,7 @@ impl ProxyConnectionService {
             && jingle
                 .sid
                 .as_ref()
-                .is_some_and(|theirs| theirs.as_ref() < s.sid.as_str());
+                .is_some_and(|theirs| theirs.as_str() < s.sid.as_str());
         if we_yield {
             // Yield only to an initiate we can answer; otherwise ours stands.
             match self.description_sdp(from, &jingle) {
@@ -210,8 +222,18 @@ impl ProxyConnectionService {
             }
             return;
         }
-        let condition = if glare { "tie-break" } else { "out-of-order" };
-        self.answer_error(from, id, "cancel", "conflict", Some(condition));
+        let condition = if glare {
+            JingleCondition::TieBreak
+        } else {
+            JingleCondition::OutOfOrder
+        };
+        self.answer_error(
+            from,
+            id,
+            ErrorType::Cancel,
+            DefinedCondition::Conflict,
+            Some(condition),
+        );
         self.protocol_error(from, ProtocolError::DuplicateInitiate);
     }
 
@@ -236,15 +258,21 @@ impl ProxyConnectionService {
     /// so the peer gives up at once instead of waiting for a session-accept.
     /// No session is created or changed.
     fn refuse_offer(&mut self, from: &str, id: Option<&str>, offer: &Jingle, error: Error) {
-        self.answer_error(from, id, "modify", "bad-request", None);
+        self.answer_error(
+            from,
+            id,
+            ErrorType::Modify,
+            DefinedCondition::BadRequest,
+            None,
+        );
         let text = match &error {
             Error::Protocol { source, .. } => source.to_string(),
             other => other.to_string(),
         };
         let mut refusal = connection_error(NEGOTIATION_FAILED);
-        refusal.sid = offer.sid.as_ref().map(|s| owned(s.clone()));
+        refusal.sid = offer.sid.clone();
         refusal.reason = Some(Reason {
-            condition: "failed-application".into(),
+            condition: ReasonCondition::FailedApplication,
             text: Some(text.into()),
         });
         self.send(from, &Iq::set(from, refusal));
@@ -267,15 +295,23 @@ impl ProxyConnectionService {
     fn refuse_unsupported(&mut self, from: &str, id: Option<&str>, jingle: &Jingle) {
         let (kind, condition, jingle_condition) = match jingle.action {
             Action::SessionInfo | Action::DescriptionInfo => (
-                "modify",
-                "feature-not-implemented",
-                Some("unsupported-info"),
+                ErrorType::Modify,
+                DefinedCondition::FeatureNotImplemented,
+                Some(JingleCondition::UnsupportedInfo),
             ),
             Action::ContentAccept
             | Action::ContentReject
             | Action::TransportAccept
-            | Action::TransportReject => ("cancel", "unexpected-request", Some("out-of-order")),
-            _ => ("cancel", "feature-not-implemented", None),
+            | Action::TransportReject => (
+                ErrorType::Cancel,
+                DefinedCondition::UnexpectedRequest,
+                Some(JingleCondition::OutOfOrder),
+            ),
+            _ => (
+                ErrorType::Cancel,
+                DefinedCondition::FeatureNotImplemented,
+                None,
+            ),
         };
         self.answer_error(from, id, kind, condition, jingle_condition);
         self.error(Error::Unsupported {
@@ -310,11 +346,7 @@ impl ProxyConnectionService {
         session.peer_uses_sid = peer_uses_sid;
         let responder_tracks = self.config.responder_tracks.clone();
         session.tracks = self.track_specs(&session.sid, &responder_tracks);
-        session.remote_contents = jingle
-            .contents
-            .into_iter()
-            .map(Content::into_owned)
-            .collect();
+        session.remote_contents = jingle.contents;
         session.remote_applied = true;
         self.outputs
             .push_back(Output::Engine(EngineCommand::ApplyOffer {
@@ -356,9 +388,9 @@ impl ProxyConnectionService {
             self.answer_error(
                 from,
                 id,
-                "cancel",
-                "unexpected-request",
-                Some("out-of-order"),
+                ErrorType::Cancel,
+                DefinedCondition::UnexpectedRequest,
+                Some(JingleCondition::OutOfOrder),
             );
             self.protocol_error(
                 from,
@@ -372,7 +404,13 @@ impl ProxyConnectionService {
         let sdp = match self.description_sdp(from, &jingle) {
             Ok(sdp) => sdp,
             Err(e) => {
-                self.answer_error(from, id, "modify", "bad-request", None);
+                self.answer_error(
+                    from,
+                    id,
+                    ErrorType::Modify,
+                    DefinedCondition::BadRequest,
+                    None,
+                );
                 self.error(e);
                 self.close(CloseReason::NegotiationFailed);
                 return;
@@ -385,11 +423,7 @@ impl ProxyConnectionService {
             return;
         };
         s.phase = Phase::Negotiated;
-        s.remote_contents = jingle
-            .contents
-            .into_iter()
-            .map(Content::into_owned)
-            .collect();
+        s.remote_contents = jingle.contents;
         s.remote_applied = true;
         let pending = std::mem::take(&mut s.pending_remote_candidates);
         for (mid, candidate) in pending {
@@ -471,7 +505,7 @@ impl ProxyConnectionService {
 }
 
 /// The ICE ufrag of the first content that has one.
-fn ice_ufrag<'a>(contents: &'a [Content<'_>]) -> Option<&'a str> {
+fn ice_ufrag<'a>(contents: &'a [Content]) -> Option<&'a str> {
     contents
         .iter()
         .find_map(|c| c.transport.as_ref().and_then(|t| t.ufrag.as_deref()))

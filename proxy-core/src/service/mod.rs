@@ -6,8 +6,6 @@ mod session;
 mod support;
 mod types;
 
-use std::borrow::Cow;
-
 use std::collections::VecDeque;
 use std::time::Instant;
 
@@ -18,8 +16,10 @@ use crate::convert;
 use crate::error::{
     excerpt, ApiError, DescriptionProblem, EngineError, Error, Missing, ProtocolError,
 };
-use crate::jingle::{Action, Content, Jingle, Reason};
-use crate::message::{Iq, IqType, OutgoingIq, ProxyMessage, StanzaError};
+use crate::jingle::{Action, Content, Jingle, JingleCondition, Reason};
+use crate::message::{
+    DefinedCondition, ErrorType, Iq, IqType, OutgoingIq, ProxyMessage, StanzaError,
+};
 use crate::{parse_iq, write_iq};
 
 use session::{Phase, Role, Session};
@@ -209,19 +209,20 @@ impl ProxyConnectionService {
                     .error
                     .as_ref()
                     .map(|e| e.condition.clone())
-                    .unwrap_or_else(|| "undefined-condition".into());
-                self.protocol_error(
-                    &from,
-                    ProtocolError::IqError {
-                        condition: condition.to_string(),
-                    },
-                );
+                    .unwrap_or(DefinedCondition::UndefinedCondition);
+                self.protocol_error(&from, ProtocolError::IqError { condition });
             }
             IqType::Get | IqType::Set => match iq.jingle {
                 Some(jingle) => self.handle_jingle(now, &from, iq.id.as_deref(), jingle),
                 None => {
                     let kind = iq.kind.as_str();
-                    self.answer_error(&from, iq.id.as_deref(), "modify", "bad-request", None);
+                    self.answer_error(
+                        &from,
+                        iq.id.as_deref(),
+                        ErrorType::Modify,
+                        DefinedCondition::BadRequest,
+                        None,
+                    );
                     self.protocol_error(&from, ProtocolError::NoJingle(kind));
                 }
             },
@@ -416,16 +417,14 @@ impl ProxyConnectionService {
         &mut self,
         to: &str,
         id: Option<&str>,
-        kind: &str,
-        condition: &str,
-        jingle_condition: Option<&str>,
+        kind: ErrorType,
+        condition: DefinedCondition,
+        jingle_condition: Option<JingleCondition>,
     ) {
         if let Some(id) = id {
             let error = StanzaError {
-                kind: kind.to_owned().into(),
-                condition: condition.to_owned().into(),
-                jingle_condition: jingle_condition.map(|c| Cow::Owned(c.to_owned())),
-                text: None,
+                jingle_condition,
+                ..StanzaError::new(kind, condition)
             };
             self.send(to, &Iq::error(to, id, error));
         }
@@ -447,7 +446,7 @@ impl ProxyConnectionService {
     }
 }
 
-fn connection_error(details: &str) -> Jingle<'static> {
+fn connection_error(details: &str) -> Jingle {
     let mut j = Jingle::new(Action::ConnectionErrorEncountered);
     j.details = Some(details.to_owned().into());
     j
@@ -525,7 +524,7 @@ fn usable_candidate(c: &crate::jingle::Candidate) -> Result<(), String> {
             c.foundation
         ));
     }
-    match &*c.protocol {
+    match c.protocol.as_str() {
         "udp" if c.port == 0 => Err(format!(
             "UDP candidate {} has port 0; dropped",
             c.foundation
