@@ -579,6 +579,11 @@ macro_rules! wire_enum {
                 match s.as_str() { $($wire => $name::$var,)* _ => $name::Other(s) }
             }
         }
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                self.as_str()
+            }
+        }
         impl PartialEq<str> for $name {
             fn eq(&self, other: &str) -> bool {
                 self.as_str() == other

@@ -78,7 +78,7 @@ pub struct Bridge {
     /// Our role, once known (set by the first offer or answer).
     role: Option<Creator>,
     /// ufrag, pwd, fingerprint of the browser's local description.
-    local: Option<(String, String, Fingerprint<'static>)>,
+    local: Option<(String, String, Fingerprint)>,
     /// Counter for candidate ids.
     next_id: u32,
 }
@@ -202,7 +202,7 @@ impl Bridge {
         let transport = jingle.contents.iter().find_map(|c| c.transport.as_ref());
         if let Some(t) = transport {
             if let (Some(u), Some(p), Some(f)) = (&t.ufrag, &t.pwd, &t.fingerprint) {
-                self.local = Some((u.to_string(), p.to_string(), f.clone().into_owned()));
+                self.local = Some((u.to_string(), p.to_string(), f.clone()));
             }
         }
     }

@@ -298,14 +298,9 @@ impl Vectors {
     /// Builds the templates from `(file name, content)` pairs of [`VECTOR_FILES`].
     pub fn new(files: &[(&str, &str)]) -> Vectors {
         let mut messages: Vec<String> = files.iter().map(|(_, c)| (*c).to_owned()).collect();
-        let jingle = |prefix: &str| -> Option<Jingle<'static>> {
+        let jingle = |prefix: &str| -> Option<Jingle> {
             let (_, text) = files.iter().find(|(n, _)| n.starts_with(prefix))?;
-            Some(
-                parse_iq(text, &Limits::default())
-                    .ok()?
-                    .jingle?
-                    .into_owned(),
-            )
+            parse_iq(text, &Limits::default()).ok()?.jingle
         };
         let sdp = |prefix: &str| jingle(prefix).and_then(|j| jingle_to_sdp(&j, 7).ok());
         let offers: Vec<String> = ["01", "11"].iter().filter_map(|p| sdp(p)).collect();

@@ -123,12 +123,12 @@ pub fn iq_type() -> impl Strategy<Value = IqType> {
 // ---- any model the writer can express ------------------------------------------
 
 /// A `<parameter>` with any name and value.
-pub fn parameter(t: Text) -> impl Strategy<Value = Parameter<'static>> {
+pub fn parameter(t: Text) -> impl Strategy<Value = Parameter> {
     (t.any(), t.any()).prop_map(|(name, value)| Parameter::new(name, value))
 }
 
 /// An `<rtcp-fb>` with any type and subtype.
-pub fn rtcp_fb(t: Text) -> impl Strategy<Value = RtcpFb<'static>> {
+pub fn rtcp_fb(t: Text) -> impl Strategy<Value = RtcpFb> {
     (t.any(), option::of(t.any())).prop_map(|(kind, subtype)| RtcpFb {
         kind: kind.into(),
         subtype: subtype.map(Into::into),
@@ -136,7 +136,7 @@ pub fn rtcp_fb(t: Text) -> impl Strategy<Value = RtcpFb<'static>> {
 }
 
 /// A `<payload-type>` with every attribute optional and any children.
-pub fn payload_type(t: Text) -> impl Strategy<Value = PayloadType<'static>> {
+pub fn payload_type(t: Text) -> impl Strategy<Value = PayloadType> {
     (
         (
             0u8..=127,
@@ -169,7 +169,7 @@ pub fn payload_type(t: Text) -> impl Strategy<Value = PayloadType<'static>> {
 }
 
 /// A `<source>` (ssma).
-pub fn source(t: Text) -> impl Strategy<Value = Source<'static>> {
+pub fn source(t: Text) -> impl Strategy<Value = Source> {
     (
         any::<u32>(),
         option::of(t.any()),
@@ -185,7 +185,7 @@ pub fn source(t: Text) -> impl Strategy<Value = Source<'static>> {
 }
 
 /// An `<ssrc-group>`.
-pub fn ssrc_group(t: Text) -> impl Strategy<Value = SsrcGroup<'static>> {
+pub fn ssrc_group(t: Text) -> impl Strategy<Value = SsrcGroup> {
     (t.any(), vec(any::<u32>(), 0..4)).prop_map(|(semantics, ssrcs)| SsrcGroup {
         semantics: semantics.into(),
         ssrcs,
@@ -193,7 +193,7 @@ pub fn ssrc_group(t: Text) -> impl Strategy<Value = SsrcGroup<'static>> {
 }
 
 /// An `<rtp-hdrext>`.
-pub fn hdrext(t: Text) -> impl Strategy<Value = RtpHdrext<'static>> {
+pub fn hdrext(t: Text) -> impl Strategy<Value = RtpHdrext> {
     (1u16..=255, t.any(), option::of(senders())).prop_map(|(id, uri, senders)| RtpHdrext {
         id,
         uri: uri.into(),
@@ -202,7 +202,7 @@ pub fn hdrext(t: Text) -> impl Strategy<Value = RtpHdrext<'static>> {
 }
 
 /// An RTP `<description>` with any media (mostly audio or video) and children.
-pub fn description(t: Text) -> impl Strategy<Value = RtpDescription<'static>> {
+pub fn description(t: Text) -> impl Strategy<Value = RtpDescription> {
     (
         (
             prop_oneof![Just("audio".to_owned()), Just("video".to_owned()), t.any()],
@@ -238,7 +238,7 @@ pub fn description(t: Text) -> impl Strategy<Value = RtpDescription<'static>> {
 
 /// A `<candidate>` with any values (the protocol lower-case, as the parser
 /// makes it).
-pub fn candidate(t: Text) -> impl Strategy<Value = Candidate<'static>> {
+pub fn candidate(t: Text) -> impl Strategy<Value = Candidate> {
     (
         (
             t.any(),
@@ -283,7 +283,7 @@ pub fn candidate(t: Text) -> impl Strategy<Value = Candidate<'static>> {
 }
 
 /// A `<fingerprint>` (its text trimmed, as the parser makes it).
-pub fn fingerprint(t: Text) -> impl Strategy<Value = Fingerprint<'static>> {
+pub fn fingerprint(t: Text) -> impl Strategy<Value = Fingerprint> {
     (
         t.any(),
         option::of(setup()),
@@ -301,7 +301,7 @@ pub fn fingerprint(t: Text) -> impl Strategy<Value = Fingerprint<'static>> {
 }
 
 /// An ICE-UDP `<transport>`.
-pub fn transport(t: Text) -> impl Strategy<Value = IceUdpTransport<'static>> {
+pub fn transport(t: Text) -> impl Strategy<Value = IceUdpTransport> {
     (
         option::of(t.any()),
         option::of(t.any()),
@@ -317,7 +317,7 @@ pub fn transport(t: Text) -> impl Strategy<Value = IceUdpTransport<'static>> {
 }
 
 /// A `<content>` with any name (see [`jingle`] for uniqueness).
-pub fn content(t: Text) -> impl Strategy<Value = Content<'static>> {
+pub fn content(t: Text) -> impl Strategy<Value = Content> {
     (
         t.any(),
         option::of(creator()),
@@ -335,7 +335,7 @@ pub fn content(t: Text) -> impl Strategy<Value = Content<'static>> {
 }
 
 /// A `<jingle>` of any action, with groups, contents, reason and details.
-pub fn jingle(t: Text) -> impl Strategy<Value = Jingle<'static>> {
+pub fn jingle(t: Text) -> impl Strategy<Value = Jingle> {
     (
         (
             action(),
@@ -384,7 +384,7 @@ pub fn jingle(t: Text) -> impl Strategy<Value = Jingle<'static>> {
 }
 
 /// A stanza `<error>`.
-pub fn stanza_error(t: Text) -> impl Strategy<Value = StanzaError<'static>> {
+pub fn stanza_error(t: Text) -> impl Strategy<Value = StanzaError> {
     (
         t.any(),
         element_name(),
@@ -400,7 +400,7 @@ pub fn stanza_error(t: Text) -> impl Strategy<Value = StanzaError<'static>> {
 }
 
 /// An `<iq>` of any type, with or without a `<jingle>` and an `<error>`.
-pub fn iq(t: Text) -> impl Strategy<Value = Iq<'static>> {
+pub fn iq(t: Text) -> impl Strategy<Value = Iq> {
     (
         iq_type(),
         option::of(t.any()),
@@ -455,7 +455,7 @@ pub mod sdp {
 
     /// One `<source>` per ssrc, with a `cname` parameter when given and an
     /// `msid` one.
-    pub fn msid_sources(ssrcs: &[u32], msid: &str, cname: Option<&str>) -> Vec<Source<'static>> {
+    pub fn msid_sources(ssrcs: &[u32], msid: &str, cname: Option<&str>) -> Vec<Source> {
         ssrcs
             .iter()
             .map(|&ssrc| {
@@ -475,7 +475,7 @@ pub mod sdp {
     }
 
     /// An `FID` group of the first two ssrcs, when `fid` and there are two.
-    pub fn fid_groups(ssrcs: &[u32], fid: bool) -> Vec<SsrcGroup<'static>> {
+    pub fn fid_groups(ssrcs: &[u32], fid: bool) -> Vec<SsrcGroup> {
         match ssrcs {
             [a, b, ..] if fid => vec![SsrcGroup {
                 semantics: "FID".into(),
@@ -491,8 +491,8 @@ pub mod sdp {
         pwd: String,
         value: String,
         setup: Setup,
-        candidates: Vec<Candidate<'static>>,
-    ) -> IceUdpTransport<'static> {
+        candidates: Vec<Candidate>,
+    ) -> IceUdpTransport {
         IceUdpTransport {
             ufrag: Some(ufrag.into()),
             pwd: Some(pwd.into()),
@@ -509,11 +509,7 @@ pub mod sdp {
 
     /// A session-initiate (`initiator`) or session-accept whose contents all
     /// get `creator`, their names bundled when `bundle`.
-    fn session_of(
-        initiator: bool,
-        mut contents: Vec<Content<'static>>,
-        bundle: bool,
-    ) -> Jingle<'static> {
+    fn session_of(initiator: bool, mut contents: Vec<Content>, bundle: bool) -> Jingle {
         let (action, creator) = if initiator {
             (Action::SessionInitiate, Creator::Initiator)
         } else {
@@ -537,7 +533,7 @@ pub mod sdp {
 
     /// A payload type lib-jitsi-meet and SDP can both carry: a real codec
     /// name, fmtp parameters with unique names, rtcp-fb from a fixed list.
-    pub fn codec(id: u8, video: bool) -> impl Strategy<Value = PayloadType<'static>> {
+    pub fn codec(id: u8, video: bool) -> impl Strategy<Value = PayloadType> {
         let names = if video {
             vec!["VP8", "VP9", "H264", "AV1", "rtx", "red", "ulpfec"]
         } else {
@@ -583,7 +579,7 @@ pub mod sdp {
 
     /// One m-line's worth: a content named `index` with a description of
     /// [`codec`]s and a full transport without candidates (no creator yet).
-    fn session_content(index: usize) -> impl Strategy<Value = Content<'static>> {
+    fn session_content(index: usize) -> impl Strategy<Value = Content> {
         (
             any::<bool>(),
             1usize..4,
@@ -649,7 +645,7 @@ pub mod sdp {
     /// A lib-jitsi-meet-like session-initiate (or session-accept) with 1–3
     /// contents, BUNDLEd, all with the same transport (BUNDLE shares it).
     /// SDP keeps what it says, not every spelling of it.
-    pub fn session() -> impl Strategy<Value = Jingle<'static>> {
+    pub fn session() -> impl Strategy<Value = Jingle> {
         (any::<bool>(), 1usize..4)
             .prop_flat_map(|(accept, n)| {
                 let contents: Vec<_> = (0..n).map(session_content).collect();
@@ -669,7 +665,7 @@ pub mod sdp {
 
     /// An fmtp parameter as SDP writes it back: `name=value`, or a bare value
     /// (`red`'s `111/111`) with an empty name.
-    pub fn exact_parameter() -> impl Strategy<Value = Parameter<'static>> {
+    pub fn exact_parameter() -> impl Strategy<Value = Parameter> {
         prop_oneof![
             ("[a-z][a-z0-9-]{0,10}", "[A-Za-z0-9/,.-]{0,10}")
                 .prop_map(|(n, v)| Parameter::new(n, v)),
@@ -678,7 +674,7 @@ pub mod sdp {
     }
 
     /// An rtcp-fb as `a=rtcp-fb` writes it back (not `trr-int`).
-    pub fn exact_rtcp_fb() -> impl Strategy<Value = RtcpFb<'static>> {
+    pub fn exact_rtcp_fb() -> impl Strategy<Value = RtcpFb> {
         (
             "[a-z][a-z-]{0,10}",
             option::of("[a-z]{1,6}( [a-z0-9=]{1,6})?"),
@@ -692,7 +688,7 @@ pub mod sdp {
 
     /// A payload type with any name, clock rate and channels (id 0: the
     /// caller numbers them).
-    pub fn exact_payload_type() -> impl Strategy<Value = PayloadType<'static>> {
+    pub fn exact_payload_type() -> impl Strategy<Value = PayloadType> {
         (
             "[A-Za-z][A-Za-z0-9-]{0,8}",
             1u32..200_000,
@@ -717,7 +713,7 @@ pub mod sdp {
     }
 
     /// An `a=extmap` with any URN and direction.
-    pub fn exact_hdrext() -> impl Strategy<Value = RtpHdrext<'static>> {
+    pub fn exact_hdrext() -> impl Strategy<Value = RtpHdrext> {
         (
             1u16..=255,
             "urn:[a-z0-9:-]{1,20}",
@@ -731,7 +727,7 @@ pub mod sdp {
     }
 
     /// A UDP IPv4 host candidate of component 1, generation 0.
-    pub fn host_candidate() -> impl Strategy<Value = Candidate<'static>> {
+    pub fn host_candidate() -> impl Strategy<Value = Candidate> {
         (
             "[a-zA-Z0-9]{1,12}",
             any::<u32>(),
@@ -760,7 +756,7 @@ pub mod sdp {
     /// [`exact_session`] sets them): audio or video, any payload types
     /// (numbered from 96), rtcp-fb, extmaps (unique ids), sources with msid
     /// and maybe cname, maybe an FID group, its own transport and candidates.
-    fn exact_content() -> impl Strategy<Value = Content<'static>> {
+    fn exact_content() -> impl Strategy<Value = Content> {
         (
             (
                 prop_oneof![Just("audio"), Just("video")],
@@ -822,7 +818,7 @@ pub mod sdp {
     /// A session-initiate or session-accept of 1–3 [`exact_content`]s named
     /// `m0`, `m1` …, maybe BUNDLEd, with the creator of its writer: what
     /// Jingle -> SDP -> Jingle must give back unchanged.
-    pub fn exact_session() -> impl Strategy<Value = (Jingle<'static>, Creator)> {
+    pub fn exact_session() -> impl Strategy<Value = (Jingle, Creator)> {
         (vec(exact_content(), 1..4), any::<bool>(), any::<bool>()).prop_map(
             |(mut contents, initiator, bundle)| {
                 for (i, c) in contents.iter_mut().enumerate() {
