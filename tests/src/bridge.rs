@@ -190,9 +190,8 @@ impl Bridge {
                 jingle
                     .reason
                     .as_ref()
-                    .map(|r| r.condition.clone())
-                    .unwrap_or_default()
-                    .to_string(),
+                    .map(|r| r.condition.to_string())
+                    .unwrap_or_default(),
             )],
             other => vec![ToBrowser::Other(other.as_str().to_owned())],
         })
@@ -219,7 +218,7 @@ fn name_sources(jingle: &mut Jingle) {
         if desc.sources.is_empty() {
             continue;
         }
-        let (name, video_type) = match &*desc.media {
+        let (name, video_type) = match desc.media.as_str() {
             "video" => {
                 video += 1;
                 (format!("peer-v{}", video - 1), Some("desktop".to_owned()))

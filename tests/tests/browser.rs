@@ -1267,7 +1267,7 @@ fn bridge_round_trips_lib_jitsi_meet_vectors() {
     let terminate = jingle_of(&bridge.terminate_iq());
     assert_eq!(terminate.action, Action::SessionTerminate);
     assert_eq!(
-        terminate.reason.map(|r| r.condition).as_deref(),
+        terminate.reason.map(|r| r.condition.to_string()).as_deref(),
         Some("success")
     );
 }
