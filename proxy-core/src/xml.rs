@@ -344,7 +344,10 @@ impl<'i> Reader<'i> {
     pub(crate) fn text(&mut self, e: Elem<'_>) -> Result<String, ParseError> {
         e.attrs(|_, _| Ok(()))?;
         let mut out = String::new();
-        while !e.empty {
+        if e.empty {
+            return Ok(out);
+        }
+        loop {
             match self.next()? {
                 Ev::Text(t) => out.push_str(&t),
                 Ev::Open(inner) => self.skip(inner)?,

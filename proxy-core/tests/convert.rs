@@ -346,7 +346,7 @@ fn str0m_fixtures_convert_to_vector_shaped_jingle() {
                 j.groups,
                 [Group {
                     semantics: "BUNDLE".into(),
-                    contents: mids.clone().into_iter().map(Into::into).collect()
+                    contents: mids.clone().into_iter().collect()
                 }]
             );
             let all_ssrcs = ssrcs(&sdp);
@@ -970,17 +970,17 @@ proptest! {
         };
         let kinds = [CandidateType::Host, CandidateType::Srflx, CandidateType::Prflx, CandidateType::Relay];
         let c = Candidate {
-            foundation: foundation.into(),
+            foundation,
             component,
             protocol: if tcp { "tcp".into() } else { "udp".into() },
             priority,
-            ip: ip.into(),
+            ip,
             port,
             kind: kinds[kind],
             generation: Some(generation),
             network,
             id: None,
-            rel_addr: rel.map(|(r, _)| std::net::Ipv4Addr::from(r).to_string()).map(Into::into),
+            rel_addr: rel.map(|(r, _)| std::net::Ipv4Addr::from(r).to_string()),
             rel_port: rel.map(|(_, p)| p),
             tcptype: tcp.then(|| "passive".to_owned()).map(Into::into),
         };

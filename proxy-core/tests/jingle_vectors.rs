@@ -487,7 +487,7 @@ fn rarely_used_fields_round_trip() {
             ssrc: Some(4_294_967_295),
             payload_types: vec![PayloadType {
                 id: 127,
-                name: String::new().into(),
+                name: String::new(),
                 clockrate: Some(8000),
                 channels: None,
                 ptime: Some(20),
@@ -542,7 +542,7 @@ fn rarely_used_fields_round_trip() {
             }],
         }),
     });
-    j.details = Some(String::new().into());
+    j.details = Some(String::new());
     let iq = Iq::set(RECEIVER, j);
     let xml = write_iq(&iq);
     assert!(xml.contains(

@@ -95,11 +95,11 @@ pub fn candidate_from_sdp(s: &str) -> Result<Candidate, ConvertError> {
         .ok_or_else(|| invalid("candidate type", kind))?;
 
     let mut c = Candidate {
-        foundation: foundation.to_owned().into(),
+        foundation: foundation.to_owned(),
         component,
         protocol: protocol.into(),
         priority,
-        ip: ip.to_owned().into(),
+        ip: ip.to_owned(),
         port,
         kind,
         generation: Some(0),
@@ -114,9 +114,7 @@ pub fn candidate_from_sdp(s: &str) -> Result<Candidate, ConvertError> {
             .next()
             .ok_or(ConvertError::Missing("candidate extension value"))?;
         match key {
-            "raddr" => {
-                c.rel_addr = Some(check_address("candidate raddr", value)?.to_owned().into())
-            }
+            "raddr" => c.rel_addr = Some(check_address("candidate raddr", value)?.to_owned()),
             "rport" => {
                 c.rel_port = Some(
                     value

@@ -44,11 +44,11 @@ pub(super) fn sdp_to_jingle(
             if !mids.contains(mid) {
                 return Err(invalid("a=group member (no such m-line)", mid));
             }
-            contents.push(mid.to_owned().into());
+            contents.push(mid.to_owned());
         }
         if !contents.is_empty() {
             jingle.groups.push(Group {
-                semantics: semantics.to_owned().into(),
+                semantics: semantics.to_owned(),
                 contents,
             });
         }
@@ -111,7 +111,7 @@ fn content(
     let description = description(s, m, rejected)?;
     let transport = transport(s, m, needs_transport && !rejected)?;
     Ok(Content {
-        name: name.into(),
+        name,
         creator: Some(creator),
         senders,
         description: Some(description),
@@ -142,7 +142,7 @@ impl FbLine<'_> {
 
     fn rtcp_fb(&self) -> RtcpFb {
         RtcpFb {
-            kind: self.kind.to_owned().into(),
+            kind: self.kind.to_owned(),
             subtype: self.subtype.clone(),
         }
     }
@@ -198,9 +198,7 @@ fn description(s: &Session, m: &Media, rejected: bool) -> Result<RtpDescription,
         };
         let mut pt = PayloadType {
             id,
-            name: check_token("a=rtpmap encoding name", &rtpmap.encoding_name)?
-                .to_owned()
-                .into(),
+            name: check_token("a=rtpmap encoding name", &rtpmap.encoding_name)?.to_owned(),
             clockrate: Some(rtpmap.clock_rate),
             channels: Some(channels),
             ptime: None,
@@ -230,7 +228,7 @@ fn description(s: &Session, m: &Media, rejected: bool) -> Result<RtpDescription,
         let ext: ExtMap = v.parse().map_err(|_| invalid("a=extmap", v))?;
         desc.hdrexts.push(RtpHdrext {
             id: u16::from(ext.id),
-            uri: check_token("a=extmap uri", &ext.uri)?.to_owned().into(),
+            uri: check_token("a=extmap uri", &ext.uri)?.to_owned(),
             senders: ext.direction.map(hdrext_senders_of),
         });
     }
@@ -294,7 +292,7 @@ fn sources(m: &Media, desc: &mut RtpDescription) -> Result<(), ConvertError> {
         };
         match attr.trim() {
             "" => {}
-            "name" => source.name = Some(value.to_owned().into()),
+            "name" => source.name = Some(value.to_owned()),
             "videoType" => source.video_type = Some(value.to_owned().into()),
             attr => source
                 .parameters
@@ -321,7 +319,7 @@ fn sources(m: &Media, desc: &mut RtpDescription) -> Result<(), ConvertError> {
             .collect::<Result<Vec<u32>, _>>()?;
         if !ssrcs.is_empty() {
             desc.ssrc_groups.push(SsrcGroup {
-                semantics: semantics.to_owned().into(),
+                semantics: semantics.to_owned(),
                 ssrcs,
             });
         }
@@ -335,8 +333,8 @@ fn sources(m: &Media, desc: &mut RtpDescription) -> Result<(), ConvertError> {
 fn transport(s: &Session, m: &Media, required: bool) -> Result<IceUdpTransport, ConvertError> {
     let mut t = IceUdpTransport::default();
     if let (Some(ufrag), Some(pwd)) = (first(m, s, "ice-ufrag"), first(m, s, "ice-pwd")) {
-        t.ufrag = Some(check_token("a=ice-ufrag", ufrag.trim())?.to_owned().into());
-        t.pwd = Some(check_token("a=ice-pwd", pwd.trim())?.to_owned().into());
+        t.ufrag = Some(check_token("a=ice-ufrag", ufrag.trim())?.to_owned());
+        t.pwd = Some(check_token("a=ice-pwd", pwd.trim())?.to_owned());
     } else if required {
         return Err(ConvertError::Missing("a=ice-ufrag/a=ice-pwd"));
     }
@@ -357,11 +355,11 @@ fn transport(s: &Session, m: &Media, required: bool) -> Result<IceUdpTransport, 
             None => None,
         };
         t.fingerprint = Some(Fingerprint {
-            hash: hash.to_owned().into(),
+            hash: hash.to_owned(),
             setup,
             required: None,
             cryptex: first(m, s, "cryptex").map(|_| true),
-            value: value.to_owned().into(),
+            value: value.to_owned(),
         });
     } else if required {
         return Err(ConvertError::Missing("a=fingerprint"));

@@ -59,7 +59,7 @@ pub(super) fn jingle_to_sdp(jingle: &Jingle, session_id: u64) -> Result<String, 
 
 /// The content names, checked to be unique tokens (in content order, so the
 /// first duplicate is the one reported).
-fn content_names<'j>(jingle: &'j Jingle) -> Result<HashSet<&'j str>, ConvertError> {
+fn content_names(jingle: &Jingle) -> Result<HashSet<&str>, ConvertError> {
     let mut names = HashSet::new();
     for content in &jingle.contents {
         check_token("content name", &content.name)?;

@@ -93,7 +93,7 @@ impl ProxyConnectionService {
                 fingerprint: t.fingerprint.clone(),
             })
         });
-        jingle.sid = Some(s.sid.clone().into());
+        jingle.sid = Some(s.sid.clone());
         match role {
             Role::Initiator => {
                 jingle.initiator = self.config.local_jid.clone();
@@ -102,7 +102,7 @@ impl ProxyConnectionService {
                 };
             }
             Role::Responder => {
-                jingle.initiator = Some(s.peer.clone().into());
+                jingle.initiator = Some(s.peer.clone());
                 jingle.responder = self.config.local_jid.clone();
                 s.phase = Phase::Negotiated;
             }
@@ -156,12 +156,12 @@ impl ProxyConnectionService {
         let mut messages = Vec::new();
         for chunk in pending.chunks(batch) {
             let mut jingle = Jingle::new(Action::TransportInfo);
-            jingle.sid = Some(s.sid.clone().into());
+            jingle.sid = Some(s.sid.clone());
             if s.role == Role::Responder {
-                jingle.initiator = Some(s.peer.clone().into());
+                jingle.initiator = Some(s.peer.clone());
             }
             jingle.contents.push(Content {
-                name: local.content.clone().into(),
+                name: local.content.clone(),
                 creator: Some(s.role.creator()),
                 senders: None,
                 description: None,

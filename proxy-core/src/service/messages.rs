@@ -273,7 +273,7 @@ impl ProxyConnectionService {
         refusal.sid = offer.sid.clone();
         refusal.reason = Some(Reason {
             condition: ReasonCondition::FailedApplication,
-            text: Some(text.into()),
+            text: Some(text),
         });
         self.send(from, &Iq::set(from, refusal));
         self.error(error);
@@ -332,10 +332,7 @@ impl ProxyConnectionService {
     ) {
         self.ack(from, id);
         let peer_uses_sid = jingle.sid.is_some();
-        let sid = jingle
-            .sid
-            .clone()
-            .unwrap_or_else(|| self.ids.hex_id().into());
+        let sid = jingle.sid.clone().unwrap_or_else(|| self.ids.hex_id());
         let mut session = Session::new(
             from.to_owned(),
             Role::Responder,
@@ -497,7 +494,7 @@ impl ProxyConnectionService {
                 .allow(from, now, self.config.rejection_interval)
         {
             let mut jingle = Jingle::new(Action::ConnectionErrorEncountered);
-            jingle.details = Some(REJECTED.to_owned().into());
+            jingle.details = Some(REJECTED.to_owned());
             self.send(from, &Iq::set(from, jingle));
         }
         self.protocol_error(from, ProtocolError::Busy { active });
@@ -505,7 +502,7 @@ impl ProxyConnectionService {
 }
 
 /// The ICE ufrag of the first content that has one.
-fn ice_ufrag<'a>(contents: &'a [Content]) -> Option<&'a str> {
+fn ice_ufrag(contents: &[Content]) -> Option<&str> {
     contents
         .iter()
         .find_map(|c| c.transport.as_ref().and_then(|t| t.ufrag.as_deref()))

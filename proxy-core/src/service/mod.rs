@@ -358,7 +358,7 @@ impl ProxyConnectionService {
             | CloseReason::Unavailable => None,
         };
         if let Some(mut jingle) = notify {
-            jingle.sid = Some(s.sid.clone().into());
+            jingle.sid = Some(s.sid.clone());
             self.send(&s.peer, &Iq::set(&s.peer, jingle));
         }
         self.outputs.push_back(Output::Engine(EngineCommand::Close));
@@ -448,7 +448,7 @@ impl ProxyConnectionService {
 
 fn connection_error(details: &str) -> Jingle {
     let mut j = Jingle::new(Action::ConnectionErrorEncountered);
-    j.details = Some(details.to_owned().into());
+    j.details = Some(details.to_owned());
     j
 }
 

@@ -131,7 +131,7 @@ impl Session {
             let track = &self.tracks[index];
             let msid = format!("{} {}", track.stream_id, track.track_id);
             for source in &mut desc.sources {
-                source.name = Some(track.source_name.clone().into());
+                source.name = Some(track.source_name.clone());
                 source.video_type = track.video_type.map(|v| v.as_str().into());
                 if source.msid().is_none() {
                     source.parameters.push(Parameter::new("msid", msid.clone()));

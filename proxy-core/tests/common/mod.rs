@@ -31,17 +31,17 @@ pub fn fixture(name: &str) -> String {
 }
 
 /// The description of content `i`.
-pub fn description<'a>(j: &'a Jingle, i: usize) -> &'a RtpDescription {
+pub fn description(j: &Jingle, i: usize) -> &RtpDescription {
     j.contents[i].description.as_ref().expect("a description")
 }
 
 /// The transport of content `i`.
-pub fn transport<'a>(j: &'a Jingle, i: usize) -> &'a IceUdpTransport {
+pub fn transport(j: &Jingle, i: usize) -> &IceUdpTransport {
     j.contents[i].transport.as_ref().expect("a transport")
 }
 
 /// The payload type `id` of `d`.
-pub fn pt<'a>(d: &'a RtpDescription, id: u8) -> &'a PayloadType {
+pub fn pt(d: &RtpDescription, id: u8) -> &PayloadType {
     d.payload_types
         .iter()
         .find(|p| p.id == id)
@@ -133,7 +133,7 @@ pub fn fake_offer(tracks: &[proxy_core::TrackSpec], av: bool) -> String {
                 s.video_type = None;
                 for p in &mut s.parameters {
                     if p.name == "msid" {
-                        p.value = format!("{} {}", t.stream_id, t.track_id).into();
+                        p.value = format!("{} {}", t.stream_id, t.track_id);
                     }
                 }
             }

@@ -358,7 +358,7 @@ impl Vectors {
                 big.contents.clear();
                 for n in 0..2 {
                     let mut c = first.clone();
-                    c.name = n.to_string().into();
+                    c.name = n.to_string();
                     if let Some(t) = c.transport.as_mut() {
                         if let Some(cand) = t.candidates.first().cloned() {
                             t.candidates = (0..limits.max_candidates)

@@ -129,10 +129,7 @@ pub fn parameter(t: Text) -> impl Strategy<Value = Parameter> {
 
 /// An `<rtcp-fb>` with any type and subtype.
 pub fn rtcp_fb(t: Text) -> impl Strategy<Value = RtcpFb> {
-    (t.any(), option::of(t.any())).prop_map(|(kind, subtype)| RtcpFb {
-        kind: kind.into(),
-        subtype: subtype.map(Into::into),
-    })
+    (t.any(), option::of(t.any())).prop_map(|(kind, subtype)| RtcpFb { kind, subtype })
 }
 
 /// A `<payload-type>` with every attribute optional and any children.
@@ -155,7 +152,7 @@ pub fn payload_type(t: Text) -> impl Strategy<Value = PayloadType> {
             |((id, name, clockrate, channels), (ptime, maxptime), (parameters, rtcp_fbs, trr))| {
                 PayloadType {
                     id,
-                    name: name.into(),
+                    name,
                     clockrate,
                     channels,
                     ptime,
@@ -178,7 +175,7 @@ pub fn source(t: Text) -> impl Strategy<Value = Source> {
     )
         .prop_map(|(ssrc, name, video_type, parameters)| Source {
             ssrc,
-            name: name.map(Into::into),
+            name,
             video_type: video_type.map(Into::into),
             parameters,
         })
@@ -186,17 +183,14 @@ pub fn source(t: Text) -> impl Strategy<Value = Source> {
 
 /// An `<ssrc-group>`.
 pub fn ssrc_group(t: Text) -> impl Strategy<Value = SsrcGroup> {
-    (t.any(), vec(any::<u32>(), 0..4)).prop_map(|(semantics, ssrcs)| SsrcGroup {
-        semantics: semantics.into(),
-        ssrcs,
-    })
+    (t.any(), vec(any::<u32>(), 0..4)).prop_map(|(semantics, ssrcs)| SsrcGroup { semantics, ssrcs })
 }
 
 /// An `<rtp-hdrext>`.
 pub fn hdrext(t: Text) -> impl Strategy<Value = RtpHdrext> {
     (1u16..=255, t.any(), option::of(senders())).prop_map(|(id, uri, senders)| RtpHdrext {
         id,
-        uri: uri.into(),
+        uri,
         senders,
     })
 }
@@ -265,17 +259,17 @@ pub fn candidate(t: Text) -> impl Strategy<Value = Candidate> {
                 (foundation, component, protocol, priority, ip, port, kind),
                 (generation, network, id, rel_addr, rel_port, tcptype),
             )| Candidate {
-                foundation: foundation.into(),
+                foundation,
                 component,
                 protocol: protocol.into(),
                 priority,
-                ip: ip.into(),
+                ip,
                 port,
                 kind,
                 generation,
                 network,
-                id: id.map(Into::into),
-                rel_addr: rel_addr.map(Into::into),
+                id,
+                rel_addr,
                 rel_port,
                 tcptype: tcptype.map(Into::into),
             },
@@ -292,11 +286,11 @@ pub fn fingerprint(t: Text) -> impl Strategy<Value = Fingerprint> {
         t.trimmed(),
     )
         .prop_map(|(hash, setup, required, cryptex, value)| Fingerprint {
-            hash: hash.into(),
+            hash,
             setup,
             required,
             cryptex,
-            value: value.into(),
+            value,
         })
 }
 
@@ -309,8 +303,8 @@ pub fn transport(t: Text) -> impl Strategy<Value = IceUdpTransport> {
         vec(candidate(t), 0..4),
     )
         .prop_map(|(ufrag, pwd, fingerprint, candidates)| IceUdpTransport {
-            ufrag: ufrag.map(Into::into),
-            pwd: pwd.map(Into::into),
+            ufrag,
+            pwd,
             fingerprint,
             candidates,
         })
@@ -326,7 +320,7 @@ pub fn content(t: Text) -> impl Strategy<Value = Content> {
         option::of(transport(t)),
     )
         .prop_map(|(name, creator, senders, description, transport)| Content {
-            name: name.into(),
+            name,
             creator,
             senders,
             description,
@@ -353,14 +347,14 @@ pub fn jingle(t: Text) -> impl Strategy<Value = Jingle> {
         .prop_map(
             |((action, sid, initiator, responder), (groups, contents, reason, details))| {
                 let mut j = Jingle::new(action);
-                j.sid = sid.map(Into::into);
-                j.initiator = initiator.map(Into::into);
-                j.responder = responder.map(Into::into);
+                j.sid = sid;
+                j.initiator = initiator;
+                j.responder = responder;
                 j.groups = groups
                     .into_iter()
                     .map(|(semantics, contents)| Group {
-                        semantics: semantics.into(),
-                        contents: contents.into_iter().map(Into::into).collect(),
+                        semantics,
+                        contents: contents.into_iter().collect(),
                     })
                     .collect();
                 // Content names are unique in a <jingle>: what follows the last
@@ -369,15 +363,15 @@ pub fn jingle(t: Text) -> impl Strategy<Value = Jingle> {
                     .into_iter()
                     .enumerate()
                     .map(|(i, mut c)| {
-                        c.name = format!("{}~{i}", c.name).into();
+                        c.name = format!("{}~{i}", c.name);
                         c
                     })
                     .collect();
                 j.reason = reason.map(|(condition, text)| Reason {
                     condition: condition.into(),
-                    text: text.map(Into::into),
+                    text,
                 });
-                j.details = details.map(Into::into);
+                j.details = details;
                 j
             },
         )
@@ -395,7 +389,7 @@ pub fn stanza_error(t: Text) -> impl Strategy<Value = StanzaError> {
             kind: kind.into(),
             condition: condition.into(),
             jingle_condition: jingle_condition.map(Into::into),
-            text: text.map(Into::into),
+            text,
         })
 }
 
@@ -411,9 +405,9 @@ pub fn iq(t: Text) -> impl Strategy<Value = Iq> {
     )
         .prop_map(|(kind, id, to, from, jingle, error)| Iq {
             kind,
-            id: id.map(Into::into),
-            to: to.map(Into::into),
-            from: from.map(Into::into),
+            id,
+            to,
+            from,
             jingle,
             error,
         })
@@ -494,14 +488,14 @@ pub mod sdp {
         candidates: Vec<Candidate>,
     ) -> IceUdpTransport {
         IceUdpTransport {
-            ufrag: Some(ufrag.into()),
-            pwd: Some(pwd.into()),
+            ufrag: Some(ufrag),
+            pwd: Some(pwd),
             fingerprint: Some(Fingerprint {
                 hash: "sha-256".into(),
                 setup: Some(setup),
                 required: None,
                 cryptex: None,
-                value: value.into(),
+                value,
             }),
             candidates,
         }
@@ -555,7 +549,7 @@ pub mod sdp {
                 let mut seen = std::collections::HashSet::new();
                 PayloadType {
                     id,
-                    name: name.to_owned().into(),
+                    name: name.to_owned(),
                     clockrate: Some(if video { 90_000 } else { 48_000 }),
                     channels: audio_opus.then_some(2),
                     ptime: None,
@@ -568,8 +562,8 @@ pub mod sdp {
                     rtcp_fbs: fbs
                         .into_iter()
                         .map(|(k, s)| RtcpFb {
-                            kind: k.to_owned().into(),
-                            subtype: s.map(str::to_owned).map(Into::into),
+                            kind: k.to_owned(),
+                            subtype: s.map(str::to_owned),
                         })
                         .collect(),
                     rtcp_fb_trr_int: None,
@@ -616,13 +610,13 @@ pub mod sdp {
                         .into_iter()
                         .map(|id| RtpHdrext {
                             id,
-                            uri: format!("urn:ietf:params:rtp-hdrext:x{id}").into(),
+                            uri: format!("urn:ietf:params:rtp-hdrext:x{id}"),
                             senders: None,
                         })
                         .collect();
                     let (ufrag, pwd, value, setup) = ice;
                     Content {
-                        name: index.to_string().into(),
+                        name: index.to_string(),
                         creator: None,
                         senders: Some(senders),
                         description: Some(RtpDescription {
@@ -680,10 +674,7 @@ pub mod sdp {
             option::of("[a-z]{1,6}( [a-z0-9=]{1,6})?"),
         )
             .prop_filter("trr-int has its own element", |(k, _)| k != "trr-int")
-            .prop_map(|(kind, subtype)| RtcpFb {
-                kind: kind.into(),
-                subtype: subtype.map(Into::into),
-            })
+            .prop_map(|(kind, subtype)| RtcpFb { kind, subtype })
     }
 
     /// A payload type with any name, clock rate and channels (id 0: the
@@ -700,7 +691,7 @@ pub mod sdp {
             .prop_map(|(name, clockrate, channels, parameters, rtcp_fbs, trr)| {
                 PayloadType {
                     id: 0,
-                    name: name.into(),
+                    name,
                     clockrate: Some(clockrate),
                     channels: Some(channels),
                     ptime: None,
@@ -719,11 +710,7 @@ pub mod sdp {
             "urn:[a-z0-9:-]{1,20}",
             option::of(media_senders()),
         )
-            .prop_map(|(id, uri, senders)| RtpHdrext {
-                id,
-                uri: uri.into(),
-                senders,
-            })
+            .prop_map(|(id, uri, senders)| RtpHdrext { id, uri, senders })
     }
 
     /// A UDP IPv4 host candidate of component 1, generation 0.
@@ -736,11 +723,11 @@ pub mod sdp {
             option::of(0u32..10),
         )
             .prop_map(|(foundation, priority, ip, port, network)| Candidate {
-                foundation: foundation.into(),
+                foundation,
                 component: 1,
                 protocol: "udp".into(),
                 priority,
-                ip: std::net::Ipv4Addr::from(ip).to_string().into(),
+                ip: std::net::Ipv4Addr::from(ip).to_string(),
                 port,
                 kind: CandidateType::Host,
                 generation: Some(0),
@@ -796,7 +783,7 @@ pub mod sdp {
                 let ssrcs: Vec<u32> = ssrcs.into_iter().collect();
                 let (ufrag, pwd, value, setup, candidates) = t;
                 Content {
-                    name: String::new().into(),
+                    name: String::new(),
                     creator: None,
                     senders: Some(senders),
                     description: Some(RtpDescription {
@@ -822,7 +809,7 @@ pub mod sdp {
         (vec(exact_content(), 1..4), any::<bool>(), any::<bool>()).prop_map(
             |(mut contents, initiator, bundle)| {
                 for (i, c) in contents.iter_mut().enumerate() {
-                    c.name = format!("m{i}").into();
+                    c.name = format!("m{i}");
                 }
                 let j = session_of(initiator, contents, bundle);
                 let creator = if initiator {
