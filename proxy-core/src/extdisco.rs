@@ -46,9 +46,7 @@ pub enum IceServerKind {
 wire_enum! {
     /// `service@transport`, read case-insensitively and kept in lower case.
     pub enum IceTransport {
-        /// `udp`
         Udp = "udp",
-        /// `tcp`
         Tcp = "tcp",
     } else {
         /// Any other value (XEP-0215 names only `udp` and `tcp`).

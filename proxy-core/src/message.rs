@@ -35,13 +35,9 @@ pub struct OutgoingIq {
 wire_enum! {
     /// `iq@type`.
     pub enum IqType {
-        /// `get`
         Get = "get",
-        /// `set`
         Set = "set",
-        /// `result`
         Result = "result",
-        /// `error`
         Error = "error",
     }
 }
@@ -49,15 +45,15 @@ wire_enum! {
 wire_enum! {
     /// `error@type` (RFC 6120 §8.3.2).
     pub enum ErrorType {
-        /// `auth`: retry after providing credentials.
+        /// Retry after providing credentials.
         Auth = "auth",
-        /// `cancel`: do not retry.
+        /// Do not retry.
         Cancel = "cancel",
-        /// `continue`: a warning only.
+        /// A warning only.
         Continue = "continue",
-        /// `modify`: retry after changing the data sent.
+        /// Retry after changing the data sent.
         Modify = "modify",
-        /// `wait`: retry after waiting.
+        /// Retry after waiting.
         Wait = "wait",
     } else {
         /// Any other value, as written.
@@ -68,49 +64,27 @@ wire_enum! {
 wire_enum! {
     /// A defined stanza error condition (RFC 6120 §8.3.3).
     pub enum DefinedCondition {
-        /// `bad-request`
         BadRequest = "bad-request",
-        /// `conflict`
         Conflict = "conflict",
-        /// `feature-not-implemented`
         FeatureNotImplemented = "feature-not-implemented",
-        /// `forbidden`
         Forbidden = "forbidden",
-        /// `gone`
         Gone = "gone",
-        /// `internal-server-error`
         InternalServerError = "internal-server-error",
-        /// `item-not-found`
         ItemNotFound = "item-not-found",
-        /// `jid-malformed`
         JidMalformed = "jid-malformed",
-        /// `not-acceptable`
         NotAcceptable = "not-acceptable",
-        /// `not-allowed`
         NotAllowed = "not-allowed",
-        /// `not-authorized`
         NotAuthorized = "not-authorized",
-        /// `policy-violation`
         PolicyViolation = "policy-violation",
-        /// `recipient-unavailable`
         RecipientUnavailable = "recipient-unavailable",
-        /// `redirect`
         Redirect = "redirect",
-        /// `registration-required`
         RegistrationRequired = "registration-required",
-        /// `remote-server-not-found`
         RemoteServerNotFound = "remote-server-not-found",
-        /// `remote-server-timeout`
         RemoteServerTimeout = "remote-server-timeout",
-        /// `resource-constraint`
         ResourceConstraint = "resource-constraint",
-        /// `service-unavailable`
         ServiceUnavailable = "service-unavailable",
-        /// `subscription-required`
         SubscriptionRequired = "subscription-required",
-        /// `undefined-condition`
         UndefinedCondition = "undefined-condition",
-        /// `unexpected-request`
         UnexpectedRequest = "unexpected-request",
     } else {
         /// Any other element name, as written.

@@ -13,45 +13,45 @@ wire_enum! {
     /// answers the other XEP-0166 actions as unsupported and an
     /// [`Action::Other`] as a bad request.
     pub enum Action {
-        /// `session-initiate`: the offer.
+        /// The offer.
         SessionInitiate = "session-initiate",
-        /// `session-accept`: the answer.
+        /// The answer.
         SessionAccept = "session-accept",
-        /// `session-terminate`: the end of the session, with a reason.
+        /// The end of the session, with a reason.
         SessionTerminate = "session-terminate",
         /// `session-info`: a ping when empty, otherwise session-level information
         /// (e.g. XEP-0167's ringing).
         SessionInfo = "session-info",
-        /// `transport-info`: trickled ICE candidates.
+        /// Trickled ICE candidates.
         TransportInfo = "transport-info",
-        /// `transport-replace`: a new transport method for a content.
+        /// A new transport method for a content.
         TransportReplace = "transport-replace",
-        /// `transport-accept`: accepts a transport-replace.
+        /// Accepts a transport-replace.
         TransportAccept = "transport-accept",
-        /// `transport-reject`: rejects a transport-replace.
+        /// Rejects a transport-replace.
         TransportReject = "transport-reject",
-        /// `content-add`: new contents for the session.
+        /// New contents for the session.
         ContentAdd = "content-add",
-        /// `content-accept`: accepts a content-add.
+        /// Accepts a content-add.
         ContentAccept = "content-accept",
-        /// `content-reject`: rejects a content-add.
+        /// Rejects a content-add.
         ContentReject = "content-reject",
-        /// `content-remove`: removes contents from the session.
+        /// Removes contents from the session.
         ContentRemove = "content-remove",
-        /// `content-modify`: sent by lib-jitsi-meet after applying an answer; ignored.
+        /// Sent by lib-jitsi-meet after applying an answer; ignored.
         ContentModify = "content-modify",
         /// `description-info`: informational hints about an application (e.g. a
         /// video size).
         DescriptionInfo = "description-info",
-        /// `security-info`: information about security preconditions.
+        /// Information about security preconditions.
         SecurityInfo = "security-info",
-        /// `source-add` (Jitsi): new `<source>`s; answered, otherwise ignored.
+        /// (Jitsi): new `<source>`s; answered, otherwise ignored.
         SourceAdd = "source-add",
-        /// `source-remove` (Jitsi): removed `<source>`s; answered, otherwise ignored.
+        /// (Jitsi): removed `<source>`s; answered, otherwise ignored.
         SourceRemove = "source-remove",
-        /// `connection-error-encountered` (Jitsi proxy): the peer gave up or rejected us.
+        /// (Jitsi proxy): the peer gave up or rejected us.
         ConnectionErrorEncountered = "connection-error-encountered",
-        /// `unavailable` (Jitsi proxy): the peer cannot take a connection.
+        /// (Jitsi proxy): the peer cannot take a connection.
         Unavailable = "unavailable",
     } else {
         /// Any other value, as it was written (XEP-0166 §7.2: answered with
@@ -63,9 +63,7 @@ wire_enum! {
 wire_enum! {
     /// `content@creator`.
     pub enum Creator {
-        /// `initiator`
         Initiator = "initiator",
-        /// `responder`
         Responder = "responder",
     }
 }
@@ -77,15 +75,15 @@ wire_enum! {
     /// `both`, `sendonly` is `initiator`, `recvonly` is `responder`, `inactive` is
     /// `none`, whichever role the writer has.
     pub enum Senders {
-        /// `both` (`a=sendrecv`)
+        /// `a=sendrecv`.
         Both = "both",
-        /// `initiator` (`a=sendonly` as lib-jitsi-meet writes it)
+        /// `a=sendonly` as lib-jitsi-meet writes it.
         Initiator = "initiator",
-        /// `responder` (`a=recvonly` as lib-jitsi-meet writes it)
+        /// `a=recvonly` as lib-jitsi-meet writes it.
         Responder = "responder",
-        /// `none` (`a=inactive`)
+        /// `a=inactive`.
         None = "none",
-        /// `rejected` (an m-line with port 0)
+        /// an m-line with port 0.
         Rejected = "rejected",
     }
 }

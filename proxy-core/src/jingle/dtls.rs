@@ -9,13 +9,9 @@ pub const NS: &str = "urn:xmpp:jingle:apps:dtls:0";
 wire_enum! {
     /// `setup` (RFC 4145 roles).
     pub enum Setup {
-        /// `active`
         Active = "active",
-        /// `passive`
         Passive = "passive",
-        /// `actpass`
         Actpass = "actpass",
-        /// `holdconn`
         Holdconn = "holdconn",
     }
 }

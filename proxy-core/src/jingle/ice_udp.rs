@@ -25,13 +25,9 @@ pub struct IceUdpTransport {
 wire_enum! {
     /// `candidate@type`.
     pub enum CandidateType {
-        /// `host`
         Host = "host",
-        /// `srflx`
         Srflx = "srflx",
-        /// `prflx`
         Prflx = "prflx",
-        /// `relay`
         Relay = "relay",
     }
 }
@@ -39,9 +35,7 @@ wire_enum! {
 wire_enum! {
     /// `candidate@protocol`, read case-insensitively and kept in lower case.
     pub enum Protocol {
-        /// `udp`
         Udp = "udp",
-        /// `tcp`
         Tcp = "tcp",
     } else {
         /// Any other value (e.g. Chrome's `ssltcp`), in lower case.
@@ -52,11 +46,9 @@ wire_enum! {
 wire_enum! {
     /// `candidate@tcptype` (RFC 6544).
     pub enum TcpType {
-        /// `active`
         Active = "active",
-        /// `passive`
         Passive = "passive",
-        /// `so` (simultaneous open)
+        /// (simultaneous open)
         So = "so",
     } else {
         /// Any other value, as written.

@@ -1,10 +1,12 @@
 //! The Jingle wire model (XEP-0166 and the application/transport XEPs it
 //! carries) in lib-jitsi-meet's dialect: one module per XEP, each with its
-//! model, its parse and its write side by side, over [`crate::xml`].
+//! model, its parse and its write side by side, over the crate's one
+//! bounded XML reader and writer (`xml`).
 //!
 //! The model owns its strings and keeps everything the dialect carries, so
 //! that writing a parsed message and parsing it again gives an equal value.
-//! The parse rules beyond [`crate::xml`]'s:
+//! The parse rules beyond the reader's ([`Limits`], DOCTYPE and PIs
+//! refused, nothing expanded):
 //!
 //! - An element the grammar knows at that place (e.g. `<jingle>` inside
 //!   `<iq>`) in another namespace is a [`ParseError::Namespace`] error; any

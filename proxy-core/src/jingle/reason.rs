@@ -8,39 +8,22 @@ use crate::xml::{is_element_name, wire_enum, Elem, Reader, Writer};
 wire_enum! {
     /// The condition element of a `<reason>` (XEP-0166 §7.4).
     pub enum ReasonCondition {
-        /// `alternative-session`
         AlternativeSession = "alternative-session",
-        /// `busy`
         Busy = "busy",
-        /// `cancel`
         Cancel = "cancel",
-        /// `connectivity-error`
         ConnectivityError = "connectivity-error",
-        /// `decline`
         Decline = "decline",
-        /// `expired`
         Expired = "expired",
-        /// `failed-application`
         FailedApplication = "failed-application",
-        /// `failed-transport`
         FailedTransport = "failed-transport",
-        /// `general-error`
         GeneralError = "general-error",
-        /// `gone`
         Gone = "gone",
-        /// `incompatible-parameters`
         IncompatibleParameters = "incompatible-parameters",
-        /// `media-error`
         MediaError = "media-error",
-        /// `security-error`
         SecurityError = "security-error",
-        /// `success`
         Success = "success",
-        /// `timeout`
         Timeout = "timeout",
-        /// `unsupported-applications`
         UnsupportedApplications = "unsupported-applications",
-        /// `unsupported-transports`
         UnsupportedTransports = "unsupported-transports",
     } else {
         /// Any other element name, as written.
@@ -51,13 +34,13 @@ wire_enum! {
 wire_enum! {
     /// A Jingle-specific error condition (`urn:xmpp:jingle:errors:1`, XEP-0166 §8).
     pub enum JingleCondition {
-        /// `out-of-order`: the request cannot occur at this point in the session.
+        /// The request cannot occur at this point in the session.
         OutOfOrder = "out-of-order",
-        /// `tie-break`: both parties sent the same request at once.
+        /// Both parties sent the same request at once.
         TieBreak = "tie-break",
-        /// `unknown-session`: the `sid` names no session.
+        /// The `sid` names no session.
         UnknownSession = "unknown-session",
-        /// `unsupported-info`: the info payload is not understood.
+        /// The info payload is not understood.
         UnsupportedInfo = "unsupported-info",
     } else {
         /// Any other element name, as written.

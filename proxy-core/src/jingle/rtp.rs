@@ -17,9 +17,7 @@ pub const NS_HDREXT: &str = "urn:xmpp:jingle:apps:rtp:rtp-hdrext:0";
 wire_enum! {
     /// `description@media`.
     pub enum Media {
-        /// `audio`
         Audio = "audio",
-        /// `video`
         Video = "video",
     } else {
         /// Any other value, as written.

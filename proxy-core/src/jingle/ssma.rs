@@ -11,9 +11,8 @@ pub const NS: &str = "urn:xmpp:jingle:apps:rtp:ssma:0";
 wire_enum! {
     /// `source@videoType` (Jitsi).
     pub enum VideoType {
-        /// `camera`
         Camera = "camera",
-        /// `desktop`: a screen share.
+        /// A screen share.
         Desktop = "desktop",
     } else {
         /// Any other value, as written.

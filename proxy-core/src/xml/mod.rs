@@ -19,15 +19,19 @@
 //!   excerpt of the input.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
-use std::str::FromStr;
 
-use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::{NsReader, XmlVersion};
 
 use crate::error::{excerpt, truncate, ParseError, MAX_ERROR_TEXT};
+
+mod wire;
+mod write;
+
+pub(crate) use wire::{boolean, is_element_name, number, push_within, required, wire_enum};
+use write::may_hold_non_xml;
+pub(crate) use write::{escape, Writer};
 
 /// Bounds on what one incoming message may contain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -380,226 +384,6 @@ pub(crate) fn is_xml_char(c: char) -> bool {
 pub(crate) fn is_xml_space(s: &str) -> bool {
     s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
 }
-
-/// Whether `s` can be written as an element name (conditions are element names).
-pub(crate) fn is_element_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_')
-        && chars.all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
-/// A decimal number of ASCII digits only (no sign, no space), in range for `T`.
-pub(crate) fn number<T: FromStr>(
-    el: &'static str,
-    attr: &'static str,
-    v: &str,
-) -> Result<T, ParseError> {
-    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ParseError::invalid(el, attr, v));
-    }
-    v.parse().map_err(|_| ParseError::invalid(el, attr, v))
-}
-
-/// `true`/`1` or `false`/`0` (xs:boolean).
-pub(crate) fn boolean(el: &'static str, attr: &'static str, v: &str) -> Result<bool, ParseError> {
-    match v {
-        "true" | "1" => Ok(true),
-        "false" | "0" => Ok(false),
-        _ => Err(ParseError::invalid(el, attr, v)),
-    }
-}
-
-/// A required attribute's value, or [`ParseError::MissingAttribute`].
-pub(crate) fn required<T>(
-    v: Option<T>,
-    el: &'static str,
-    attr: &'static str,
-) -> Result<T, ParseError> {
-    v.ok_or(ParseError::MissingAttribute {
-        element: el,
-        attribute: attr,
-    })
-}
-
-/// Pushes `item` unless `list` already holds `limit` ([`ParseError::TooMany`]).
-pub(crate) fn push_within<T>(
-    list: &mut Vec<T>,
-    item: T,
-    limit: usize,
-    what: &'static str,
-) -> Result<(), ParseError> {
-    if list.len() >= limit {
-        return Err(ParseError::TooMany { what, limit });
-    }
-    list.push(item);
-    Ok(())
-}
-
-/// Writes elements into a `String` as lib-jitsi-meet's browsers serialize
-/// them: `name="value"` attributes in the order given, `<x/>` when empty.
-pub(crate) struct Writer<'a>(pub(crate) &'a mut String);
-
-impl Writer<'_> {
-    /// `<name`.
-    pub(crate) fn open(&mut self, name: &str) -> &mut Self {
-        self.0.push('<');
-        self.0.push_str(name);
-        self
-    }
-
-    /// ` name="value"`, the value escaped.
-    pub(crate) fn attr(&mut self, name: &str, value: &str) -> &mut Self {
-        let _ = write!(self.0, " {name}=\"{}\"", escape(value));
-        self
-    }
-
-    /// [`Writer::attr`] if there is a value.
-    pub(crate) fn opt(&mut self, name: &str, value: Option<&str>) -> &mut Self {
-        if let Some(value) = value {
-            self.attr(name, value);
-        }
-        self
-    }
-
-    /// ` name="n"` for a number.
-    pub(crate) fn num(&mut self, name: &str, n: impl Into<u64>) -> &mut Self {
-        let _ = write!(self.0, " {name}=\"{}\"", n.into());
-        self
-    }
-
-    /// [`Writer::num`] if there is a number.
-    pub(crate) fn opt_num(&mut self, name: &str, n: Option<impl Into<u64>>) -> &mut Self {
-        if let Some(n) = n {
-            self.num(name, n);
-        }
-        self
-    }
-
-    /// `/>`.
-    pub(crate) fn empty(&mut self) {
-        self.0.push_str("/>");
-    }
-
-    /// `>`, then the escaped text, then `</name>`.
-    pub(crate) fn text(&mut self, name: &str, text: &str) {
-        self.0.push('>');
-        self.0.push_str(&escape(text));
-        self.close(name);
-    }
-
-    /// `</name>`.
-    pub(crate) fn close(&mut self, name: &str) {
-        let _ = write!(self.0, "</{name}>");
-    }
-}
-
-/// `s` escaped for an attribute value or text by quick-xml's attribute rules
-/// (markup characters as entities, tab, LF and CR as character references);
-/// characters XML cannot carry at all become U+FFFD.
-pub(crate) fn escape(s: &str) -> Cow<'_, str> {
-    if !may_hold_non_xml(s) || s.chars().all(is_xml_char) {
-        return Attribute::from(("", s)).value;
-    }
-    let valid: String = s
-        .chars()
-        .map(|c| if is_xml_char(c) { c } else { '\u{fffd}' })
-        .collect();
-    Cow::Owned(Attribute::from(("", valid.as_str())).value.into_owned())
-}
-
-/// Whether `s` may hold a character XML cannot carry: every byte of UTF-8 at
-/// or above 0x20 belongs to an XML `Char`, except in U+FFFE and U+FFFF, which
-/// start with 0xEF.
-fn may_hold_non_xml(s: &str) -> bool {
-    s.bytes()
-        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF)
-}
-
-/// Declares a wire enum: each variant with its value as written. With
-/// `else { Other(String) }` after them the enum is lenient: any other value
-/// is kept.
-macro_rules! wire_enum {
-    ($(#[$m:meta])* pub enum $name:ident {
-        $($(#[$vm:meta])* $var:ident = $wire:literal,)*
-    }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$vm])* $var,)* }
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$var),*];
-            /// The value as written on the wire.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$var => $wire,)* }
-            }
-            /// Parses a wire value.
-            pub fn from_wire(s: &str) -> Option<$name> {
-                match s { $($wire => Some($name::$var),)* _ => None }
-            }
-        }
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-    ($(#[$m:meta])* pub enum $name:ident {
-        $($(#[$vm:meta])* $var:ident = $wire:literal,)*
-    } else {
-        $(#[$om:meta])* Other(String)
-    }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$vm])* $var,)* $(#[$om])* Other(String) }
-        impl $name {
-            /// Every known value (all but `Other`), in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$var),*];
-            /// The value as written on the wire.
-            pub fn as_str(&self) -> &str {
-                match self { $($name::$var => $wire,)* $name::Other(s) => s }
-            }
-            /// Parses a wire value: a known one, or `Other` holding it.
-            pub fn from_wire(s: &str) -> $name {
-                match s { $($wire => $name::$var,)* _ => $name::Other(s.to_owned()) }
-            }
-            /// Whether this is a known value (not `Other`).
-            pub fn is_known(&self) -> bool {
-                !matches!(self, $name::Other(_))
-            }
-        }
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-        impl From<&str> for $name {
-            fn from(s: &str) -> $name {
-                $name::from_wire(s)
-            }
-        }
-        impl From<String> for $name {
-            fn from(s: String) -> $name {
-                match s.as_str() { $($wire => $name::$var,)* _ => $name::Other(s) }
-            }
-        }
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                self.as_str()
-            }
-        }
-        impl PartialEq<str> for $name {
-            fn eq(&self, other: &str) -> bool {
-                self.as_str() == other
-            }
-        }
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.as_str() == *other
-            }
-        }
-    };
-}
-pub(crate) use wire_enum;
 
 #[cfg(test)]
 mod tests {
