@@ -181,7 +181,7 @@ fn consumed<T>(parsed: T) -> usize {
 }
 
 /// Our parser: bounded, namespace-checked, into the typed model.
-fn ours_parse(s: &str) -> Iq<'_> {
+fn ours_parse(s: &str) -> Iq {
     parse_iq(s, &LIMITS).expect("the vector parses")
 }
 

@@ -217,7 +217,7 @@ pub enum ProtocolError {
     #[error("peer answered with an error: {condition}")]
     IqError {
         /// The stanza error condition.
-        condition: String,
+        condition: crate::message::DefinedCondition,
     },
     /// A candidate could not be handed to the media engine.
     #[error("unusable candidate: {0}")]

@@ -4,16 +4,55 @@
 //!
 //! Ask with [`services_query`] (`urn:xmpp:extdisco:2` first; on an error result,
 //! lib-jitsi-meet retries with `urn:xmpp:extdisco:1`), read the answer with
-//! [`parse_services_result`], and hand each [`IceServer`] to the engine, or turn it
-//! into RTCIceServer URLs with [`ice_server_urls`].
-
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::ResolveResult;
-use quick_xml::{NsReader, XmlVersion};
+//! [`parse_services_result`] (on the same bounded reader as Jingle), and hand
+//! each [`IceServer`] to the engine, or turn it into RTCIceServer URLs with
+//! [`ice_server_urls`].
 
 use crate::address::is_server_host;
-use crate::message::{NS_CLIENT, NS_STANZAS};
-use crate::{IceServer, IceServerKind, Limits};
+use crate::error::ParseError;
+use crate::message::{DefinedCondition, NS_CLIENT, NS_STANZAS};
+use crate::xml::{escape, wire_enum, Elem, Limits, Reader};
+
+/// An ICE server, configured or learned through XEP-0215.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IceServer {
+    /// `stun` or `turn`/`turns`.
+    pub kind: IceServerKind,
+    /// Host name or address.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Transport, if given.
+    pub transport: Option<IceTransport>,
+    /// TURN user name.
+    pub username: Option<String>,
+    /// TURN password.
+    pub password: Option<String>,
+    /// When the credentials expire, as the server wrote it (ISO 8601), if given.
+    pub expires: Option<String>,
+}
+
+/// The kind of an [`IceServer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IceServerKind {
+    /// STUN.
+    Stun,
+    /// TURN over UDP/TCP.
+    Turn,
+    /// TURN over TLS.
+    Turns,
+}
+
+wire_enum! {
+    /// `service@transport`, read case-insensitively and kept in lower case.
+    pub enum IceTransport {
+        Udp = "udp",
+        Tcp = "tcp",
+    } else {
+        /// Any other value (XEP-0215 names only `udp` and `tcp`).
+        Other(String)
+    }
+}
 
 /// Which version of the extdisco namespace to ask with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -104,7 +143,7 @@ pub enum ExtdiscoError {
     ErrorResult {
         /// The defined condition, e.g. `service-unavailable`
         /// (`undefined-condition` when none was given).
-        condition: String,
+        condition: DefinedCondition,
     },
     /// More `<service>`s than [`Limits::max_children`].
     #[error("more than {limit} <service> elements")]
@@ -127,8 +166,8 @@ pub enum ExtdiscoError {
 pub fn services_query(id: &str, to: &str, version: ExtdiscoVersion) -> String {
     format!(
         "<iq type='get' id='{}' to='{}' xmlns='jabber:client'><services xmlns='{}'/></iq>",
-        quick_xml::escape::escape(id),
-        quick_xml::escape::escape(to),
+        escape(id),
+        escape(to),
         version.namespace()
     )
 }
@@ -148,165 +187,119 @@ pub fn ice_server_urls(server: &IceServer) -> Vec<String> {
         server.host.clone()
     };
     let mut url = format!("{scheme}:{host}:{}", server.port);
-    if server.kind != IceServerKind::Stun {
-        if let Some(t) = server.transport.as_deref() {
-            if t.eq_ignore_ascii_case("udp") || t.eq_ignore_ascii_case("tcp") {
-                url.push_str("?transport=");
-                url.push_str(&t.to_ascii_lowercase());
-            }
+    match &server.transport {
+        Some(t) if t.is_known() && server.kind != IceServerKind::Stun => {
+            url.push_str("?transport=");
+            url.push_str(t.as_str());
         }
+        _ => {}
     }
     vec![url]
 }
 
-/// What the parser is inside of, one level below the `<iq>`.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Inside {
-    Nothing,
-    Services(ExtdiscoVersion),
-    Error,
+impl From<ParseError> for ExtdiscoError {
+    fn from(e: ParseError) -> ExtdiscoError {
+        match e {
+            ParseError::TooLarge { len, limit } => ExtdiscoError::TooLarge { len, limit },
+            ParseError::TooDeep { limit, .. } => ExtdiscoError::TooDeep { limit },
+            ParseError::Forbidden { what, .. } => ExtdiscoError::ForbiddenMarkup(what),
+            ParseError::Xml { at, reason } => ExtdiscoError::Malformed { at, reason },
+            other => ExtdiscoError::Malformed {
+                at: 0,
+                reason: other.to_string(),
+            },
+        }
+    }
 }
+
+/// The namespaces the reader keeps without copying.
+const NAMESPACES: [&str; 4] = [
+    NS_CLIENT,
+    NS_STANZAS,
+    "urn:xmpp:extdisco:2",
+    "urn:xmpp:extdisco:1",
+];
 
 /// Parses the answer to [`services_query`] (or to a `<credentials>` request) into
 /// ICE servers, in document order. Services of unknown types are skipped.
 pub fn parse_services_result(xml: &str, limits: &Limits) -> Result<Vec<IceServer>, ExtdiscoError> {
-    if xml.len() > limits.max_bytes {
-        return Err(ExtdiscoError::TooLarge {
-            len: xml.len(),
-            limit: limits.max_bytes,
-        });
+    let mut rd = Reader::new(xml, limits, &NAMESPACES)?;
+    let iq = rd.root()?;
+    if iq.local() != "iq" || !matches!(&*iq.ns, "" | NS_CLIENT) {
+        let found = iq.local().to_owned();
+        return Err(ExtdiscoError::NotAnIq { found });
     }
-    let mut reader = NsReader::from_str(xml);
-    let mut depth = 0usize;
-    let mut is_error: Option<bool> = None; // Some once the <iq> is read
-    let mut root_closed = false;
-    let mut seen_services = false;
-    let mut inside = Inside::Nothing;
-    let mut count = 0usize;
-    let mut condition: Option<String> = None;
-    let mut servers = Vec::new();
-    loop {
-        let event = match reader.read_event() {
-            Ok(event) => event,
-            Err(e) => return Err(malformed(reader.error_position(), e.to_string())),
-        };
-        let (start, is_empty) = match event {
-            Event::Start(e) => (e, false),
-            Event::Empty(e) => (e, true),
-            Event::End(_) => {
-                depth = depth.saturating_sub(1);
-                if depth <= 1 {
-                    inside = Inside::Nothing;
-                }
-                root_closed |= depth == 0;
-                continue;
-            }
-            Event::DocType(_) => return Err(ExtdiscoError::ForbiddenMarkup("DOCTYPE")),
-            Event::PI(_) => return Err(ExtdiscoError::ForbiddenMarkup("processing instruction")),
-            Event::Text(t) if depth == 0 && !t.bytes().all(|b| b.is_ascii_whitespace()) => {
-                return Err(malformed(reader.buffer_position(), "text outside <iq>"))
-            }
-            Event::Eof if root_closed => break,
-            Event::Eof => {
-                return Err(malformed(
-                    reader.buffer_position(),
-                    "truncated before </iq>",
-                ))
-            }
-            _ => continue,
-        };
-        let (ns, local) = reader.resolver().resolve_element(start.name());
-        let ns: Option<&str> = match ns {
-            ResolveResult::Bound(n) => Some(n.into_inner()),
-            ResolveResult::Unbound => None,
-            ResolveResult::Unknown(p) => {
-                return Err(malformed(
-                    reader.buffer_position(),
-                    format!("unknown prefix {p}"),
-                ))
-            }
-        };
-        let local = local.into_inner();
-        match depth {
-            0 if root_closed => {
-                return Err(malformed(reader.buffer_position(), "content after </iq>"))
-            }
-            0 => {
-                if local != "iq" || !matches!(ns, None | Some(NS_CLIENT)) {
-                    return Err(ExtdiscoError::NotAnIq {
-                        found: local.to_owned(),
-                    });
-                }
-                let [kind] = attrs(&start, reader.buffer_position(), ["type"])?;
-                let kind = kind.unwrap_or_default();
-                is_error = match kind.as_str() {
-                    "result" => Some(false),
-                    "error" => Some(true),
-                    _ => return Err(ExtdiscoError::UnexpectedIqType { found: kind }),
-                };
-            }
-            1 if is_error == Some(true) => {
-                let is_error_element = local == "error" && matches!(ns, None | Some(NS_CLIENT));
-                inside = if is_error_element {
-                    Inside::Error
-                } else {
-                    Inside::Nothing
-                };
-            }
-            1 if local == "services" || local == "credentials" => {
-                let version = ns
-                    .and_then(ExtdiscoVersion::from_namespace)
-                    .ok_or_else(|| ExtdiscoError::WrongNamespace {
-                        element: local.to_owned(),
-                        found: ns.unwrap_or_default().to_owned(),
-                    })?;
-                seen_services = true;
-                inside = Inside::Services(version);
-            }
-            1 => inside = Inside::Nothing,
-            2 => match inside {
-                Inside::Services(version)
-                    if local == "service" && ns == Some(version.namespace()) =>
-                {
-                    count += 1;
-                    if count > limits.max_children {
-                        return Err(ExtdiscoError::TooManyServices {
-                            limit: limits.max_children,
-                        });
-                    }
-                    servers.extend(parse_service(&start, reader.buffer_position())?);
-                }
-                Inside::Error if ns == Some(NS_STANZAS) && local != "text" => {
-                    condition = Some(local.to_owned());
-                }
-                _ => {}
-            },
-            _ => {}
+    let mut kind = String::new();
+    iq.attrs(|k, v| {
+        if k == "type" {
+            kind = v.into_owned();
         }
-        if is_empty && depth == 1 {
-            inside = Inside::Nothing;
-        }
-        if !is_empty {
-            depth += 1;
-            if depth > limits.max_depth {
-                return Err(ExtdiscoError::TooDeep {
-                    limit: limits.max_depth,
-                });
+        Ok(())
+    })?;
+    let is_error = match kind.as_str() {
+        "result" => false,
+        "error" => true,
+        _ => return Err(ExtdiscoError::UnexpectedIqType { found: kind }),
+    };
+    let (mut servers, mut seen_services, mut condition) = (Vec::new(), false, None);
+    while let Some(c) = rd.child(&iq)? {
+        let local = c.local();
+        if is_error && local == "error" && matches!(&*c.ns, "" | NS_CLIENT) {
+            c.attrs(|_, _| Ok(()))?;
+            while let Some(cond) = rd.child(&c)? {
+                if cond.ns == NS_STANZAS && cond.local() != "text" {
+                    condition.get_or_insert_with(|| DefinedCondition::from_wire(cond.local()));
+                }
+                rd.skip(cond)?;
             }
+        } else if !is_error && (local == "services" || local == "credentials") {
+            let version = ExtdiscoVersion::from_namespace(&c.ns).ok_or_else(|| {
+                let (element, found) = (local.to_owned(), c.ns.to_string());
+                ExtdiscoError::WrongNamespace { element, found }
+            })?;
+            seen_services = true;
+            services(&mut rd, c, version, limits, &mut servers)?;
+        } else {
+            rd.skip(c)?;
         }
-        root_closed |= depth == 0;
     }
-    match is_error {
-        Some(true) => Err(ExtdiscoError::ErrorResult {
-            condition: condition.unwrap_or_else(|| "undefined-condition".into()),
-        }),
-        _ if !seen_services => Err(ExtdiscoError::MissingServices),
-        _ => Ok(servers),
+    rd.end()?;
+    if is_error {
+        let condition = condition.unwrap_or(DefinedCondition::UndefinedCondition);
+        return Err(ExtdiscoError::ErrorResult { condition });
     }
+    if !seen_services {
+        return Err(ExtdiscoError::MissingServices);
+    }
+    Ok(servers)
+}
+
+/// The `<service>`s of `<services>` (or `<credentials>`).
+fn services(
+    rd: &mut Reader<'_>,
+    e: Elem<'_>,
+    version: ExtdiscoVersion,
+    limits: &Limits,
+    servers: &mut Vec<IceServer>,
+) -> Result<(), ExtdiscoError> {
+    e.attrs(|_, _| Ok(()))?;
+    let mut count = 0;
+    while let Some(c) = rd.child(&e)? {
+        if c.local() == "service" && c.ns == version.namespace() {
+            count += 1;
+            if count > limits.max_children {
+                let limit = limits.max_children;
+                return Err(ExtdiscoError::TooManyServices { limit });
+            }
+            servers.extend(service(&c)?);
+        }
+        rd.skip(c)?;
+    }
+    Ok(())
 }
 
 /// One `<service>`; `None` for a type that is not STUN or TURN.
-fn parse_service(e: &BytesStart<'_>, at: u64) -> Result<Option<IceServer>, ExtdiscoError> {
+fn service(e: &Elem<'_>) -> Result<Option<IceServer>, ExtdiscoError> {
     let names = [
         "type",
         "host",
@@ -316,7 +309,14 @@ fn parse_service(e: &BytesStart<'_>, at: u64) -> Result<Option<IceServer>, Extdi
         "password",
         "expires",
     ];
-    let [kind, host, port, transport, username, password, expires] = attrs(e, at, names)?;
+    let mut values: [Option<String>; 7] = Default::default();
+    e.attrs(|k, v| {
+        if let Some(i) = names.iter().position(|n| *n == k) {
+            values[i] = Some(v.into_owned());
+        }
+        Ok(())
+    })?;
+    let [kind, host, port, transport, username, password, expires] = values;
     let kind = match kind.as_deref() {
         Some("stun") => IceServerKind::Stun,
         Some("turn") => IceServerKind::Turn,
@@ -338,47 +338,16 @@ fn parse_service(e: &BytesStart<'_>, at: u64) -> Result<Option<IceServer>, Extdi
         },
     };
     let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
+    let transport = non_empty(transport).map(|t| IceTransport::from_wire(&t.to_ascii_lowercase()));
     Ok(Some(IceServer {
         kind,
         host,
         port,
-        transport: non_empty(transport),
+        transport,
         username: non_empty(username),
         password: non_empty(password),
         expires: non_empty(expires),
     }))
-}
-
-/// A [`ExtdiscoError::Malformed`] at byte `at`.
-fn malformed(at: u64, reason: impl Into<String>) -> ExtdiscoError {
-    let reason = reason.into();
-    ExtdiscoError::Malformed { at, reason }
-}
-
-/// The unescaped values of the unprefixed attributes `names` of the element
-/// ending at `at`, in one pass that also checks every attribute (duplicates,
-/// quoting, entities).
-fn attrs<const N: usize>(
-    e: &BytesStart<'_>,
-    at: u64,
-    names: [&str; N],
-) -> Result<[Option<String>; N], ExtdiscoError> {
-    let mut values: [Option<String>; N] = std::array::from_fn(|_| None);
-    for a in e.attributes() {
-        let a = a.map_err(|err| malformed(at, err.to_string()))?;
-        let value = a
-            .normalized_value(XmlVersion::Implicit1_0)
-            .map_err(|err| malformed(at, err.to_string()))?;
-        let key = a.key.as_ref();
-        if let Some(slot) = names
-            .iter()
-            .zip(values.iter_mut())
-            .find(|(n, _)| **n == key)
-        {
-            *slot.1 = Some(value.into_owned());
-        }
-    }
-    Ok(values)
 }
 
 #[cfg(test)]
@@ -403,7 +372,7 @@ mod tests {
                    <service type='turn' host='t.example' transport='sctp'/></services></iq>";
         let s = parse_services_result(xml, &Limits::default()).unwrap();
         assert_eq!((s[0].port, s[1].port), (5349, 3478));
-        assert_eq!(s[1].transport.as_deref(), Some("sctp"));
+        assert_eq!(s[1].transport, Some(IceTransport::Other("sctp".into())));
         assert_eq!(ice_server_urls(&s[1]), vec!["turn:t.example:3478"]);
     }
 

@@ -7,8 +7,9 @@
 //! signaling channel. This crate decides everything such a connection decides
 //! and does no I/O: no sockets, no clock, no threads, no unseeded randomness.
 //!
-//! - [`jingle`]: the wire model, a bounded hand-written parser and a writer for
-//!   lib-jitsi-meet's dialect (XEP-0166/0167/0176/0293/0294/0320/0338/0339).
+//! - [`jingle`]: the wire model with its parse and write, one module per XEP,
+//!   for lib-jitsi-meet's dialect (XEP-0166/0167/0176/0293/0294/0320/0338/0339);
+//!   [`message`] holds the `<iq>` envelope around it.
 //! - [`convert`]: Jingle <-> SDP, following lib-jitsi-meet's rules.
 //! - [`service`]: [`ProxyConnectionService`], the state machine.
 //! - [`extdisco`]: XEP-0215 queries for STUN/TURN servers.
@@ -141,15 +142,18 @@ pub mod extdisco;
 pub mod jingle;
 pub mod message;
 pub mod service;
+mod xml;
 
 pub use error::{
     ApiError, ConvertError, DescriptionProblem, EngineError, Error, Missing, ParseError,
     ProtocolError,
 };
-pub use jingle::parse::{parse_iq, parse_iq_bytes, Limits};
-pub use jingle::write::write_iq;
-pub use message::{Iq, IqType, OutgoingIq, ProxyMessage, StanzaError};
+pub use message::{
+    parse_iq, parse_iq_bytes, write_iq, write_iq_into, DefinedCondition, ErrorType, Iq, IqType,
+    OutgoingIq, ProxyMessage, StanzaError,
+};
 pub use service::{
     CloseReason, Config, Direction, EngineCommand, EngineEvent, Event, IceServer, IceServerKind,
     LocalTrack, MediaKind, Output, ProxyConnectionService, RemoteTrack, TrackSpec, VideoType,
 };
+pub use xml::Limits;

@@ -32,7 +32,10 @@ fn messages_before_a_session_are_errors_not_sessions() {
     assert_eq!(iq.id.as_deref(), Some("a1"));
     let e = iq.error.as_ref().unwrap();
     assert_eq!(
-        (e.condition.as_ref(), e.jingle_condition.as_deref()),
+        (
+            e.condition.as_str(),
+            e.jingle_condition.as_ref().map(|c| c.as_str())
+        ),
         ("item-not-found", Some("unknown-session"))
     );
     assert!(!s.is_active());

@@ -18,14 +18,13 @@ use sdp_types::{Media, Session};
 
 use common::{description, fixture, pt, transport, vectors_dir};
 
-fn vector_jingle(name: &str) -> Jingle<'static> {
+fn vector_jingle(name: &str) -> Jingle {
     let path = vectors_dir().join(name);
     let xml = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
     parse_iq(&xml, &Limits::default())
         .unwrap_or_else(|e| panic!("{name}: {e}"))
         .jingle
         .expect("a <jingle>")
-        .into_owned()
 }
 
 /// The vectors that describe a session, with the role of their writer.
@@ -66,7 +65,7 @@ fn values<'a>(m: &'a Media, name: &'a str) -> Vec<&'a str> {
 
 /// What SDP cannot carry and the service fills in: jingle attributes, source
 /// names/videoTypes, `required` on fingerprints, candidate ids.
-fn strip_non_sdp(mut j: Jingle<'_>) -> Jingle<'_> {
+fn strip_non_sdp(mut j: Jingle) -> Jingle {
     j.sid = None;
     j.initiator = None;
     j.responder = None;
@@ -102,7 +101,7 @@ fn vectors_convert_to_sdp_that_carries_everything() {
         assert_eq!(s.medias.len(), j.contents.len(), "{name}");
 
         // BUNDLE names every content, in order.
-        let names: Vec<&str> = j.contents.iter().map(|c| c.name.as_ref()).collect();
+        let names: Vec<&str> = j.contents.iter().map(|c| c.name.as_str()).collect();
         let group = format!("BUNDLE {}", names.join(" "));
         assert_eq!(values_session(&s, "group"), [group.as_str()], "{name}");
 
@@ -110,8 +109,8 @@ fn vectors_convert_to_sdp_that_carries_everything() {
             let m = &s.medias[i];
             let d = description(&j, i);
             let t = transport(&j, i);
-            assert_eq!(values(m, "mid"), [content.name.as_ref()]);
-            assert_eq!(m.media, d.media);
+            assert_eq!(values(m, "mid"), [content.name.as_str()]);
+            assert_eq!(m.media, d.media.as_str());
             assert_eq!(m.port, 9);
             assert_eq!(m.proto, "UDP/TLS/RTP/SAVPF");
             let ids: Vec<String> = d.payload_types.iter().map(|p| p.id.to_string()).collect();
@@ -341,13 +340,13 @@ fn str0m_fixtures_convert_to_vector_shaped_jingle() {
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
             let mids = mids(&sdp);
             assert_eq!(j.action, action);
-            let names: Vec<&str> = j.contents.iter().map(|c| c.name.as_ref()).collect();
+            let names: Vec<&str> = j.contents.iter().map(|c| c.name.as_str()).collect();
             assert_eq!(names, mids.iter().map(String::as_str).collect::<Vec<_>>());
             assert_eq!(
                 j.groups,
                 [Group {
                     semantics: "BUNDLE".into(),
-                    contents: mids.clone().into_iter().map(Into::into).collect()
+                    contents: mids.clone().into_iter().collect()
                 }]
             );
             let all_ssrcs = ssrcs(&sdp);
@@ -372,7 +371,7 @@ fn str0m_fixtures_convert_to_vector_shaped_jingle() {
                     "audio" => {
                         let opus = pt(d, 111);
                         assert_eq!(
-                            (opus.name.as_ref(), opus.clockrate, opus.channels),
+                            (opus.name.as_str(), opus.clockrate, opus.channels),
                             ("opus", Some(48000), Some(2))
                         );
                         assert!(opus
@@ -383,7 +382,7 @@ fn str0m_fixtures_convert_to_vector_shaped_jingle() {
                     "video" => {
                         let vp8 = pt(d, 96);
                         assert_eq!(
-                            (vp8.name.as_ref(), vp8.clockrate, vp8.channels),
+                            (vp8.name.as_str(), vp8.clockrate, vp8.channels),
                             ("VP8", Some(90000), Some(1))
                         );
                         assert!(vp8
@@ -444,7 +443,7 @@ fn str0m_fixtures_convert_to_vector_shaped_jingle() {
                     assert_eq!(t.candidates.len(), 1);
                     let c = &t.candidates[0];
                     assert_eq!(
-                        (c.ip.as_ref(), c.kind, c.protocol.as_ref()),
+                        (c.ip.as_str(), c.kind, c.protocol.as_ref()),
                         ("127.0.0.1", CandidateType::Host, "udp")
                     );
                     let port = if creator == Creator::Initiator {
@@ -603,7 +602,7 @@ fn candidates_in_a_transport_become_sdp_lines_and_back() {
 // ---------------------------------------------------------------------------
 // validation
 
-fn vector_01() -> Jingle<'static> {
+fn vector_01() -> Jingle {
     vector_jingle("01-session-initiate.sender-to-receiver.xml")
 }
 
@@ -971,17 +970,17 @@ proptest! {
         };
         let kinds = [CandidateType::Host, CandidateType::Srflx, CandidateType::Prflx, CandidateType::Relay];
         let c = Candidate {
-            foundation: foundation.into(),
+            foundation,
             component,
             protocol: if tcp { "tcp".into() } else { "udp".into() },
             priority,
-            ip: ip.into(),
+            ip,
             port,
             kind: kinds[kind],
             generation: Some(generation),
             network,
             id: None,
-            rel_addr: rel.map(|(r, _)| std::net::Ipv4Addr::from(r).to_string()).map(Into::into),
+            rel_addr: rel.map(|(r, _)| std::net::Ipv4Addr::from(r).to_string()),
             rel_port: rel.map(|(_, p)| p),
             tcptype: tcp.then(|| "passive".to_owned()).map(Into::into),
         };

@@ -305,7 +305,8 @@ fn before_a_session() {
             .as_ref()
             .unwrap()
             .jingle_condition
-            .as_deref(),
+            .as_ref()
+            .map(|c| c.as_str()),
         Some("unknown-session")
     );
     // An initiate with an empty sender JID cannot start a session.

@@ -29,7 +29,7 @@ fn initiator_sends_session_initiate_like_lib_jitsi_meet_then_trickles_a_host_can
     assert!(!desc.sources.is_empty());
     for src in &desc.sources {
         assert_eq!(src.name.as_deref(), Some("peer-v0"));
-        assert_eq!(src.video_type.as_deref(), Some("desktop"));
+        assert_eq!(src.video_type.as_ref().map(|v| v.as_str()), Some("desktop"));
         assert!(src.msid().is_some(), "a lib-jitsi-meet receiver needs msid");
     }
     let t = content.transport.as_ref().unwrap();

@@ -41,7 +41,7 @@ fn a_str0m_offer_becomes_a_lib_jitsi_meet_shaped_session_initiate() {
     assert!(!desc.sources.is_empty());
     for src in &desc.sources {
         assert_eq!(src.name.as_deref(), Some("peer-v0"));
-        assert_eq!(src.video_type.as_deref(), Some("desktop"));
+        assert_eq!(src.video_type.as_ref().map(|v| v.as_str()), Some("desktop"));
         assert!(src.msid().is_some());
     }
     assert_eq!(desc.ssrc_groups[0].semantics, "FID");

@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -258,7 +257,7 @@ fn connection_errors(from: &Peer, to: &str) -> Vec<(Option<String>, Option<Strin
         .filter_map(|(_, iq)| parse_iq(iq, &Limits::default()).ok())
         .filter_map(|iq| iq.jingle)
         .filter(|j| j.action == Action::ConnectionErrorEncountered)
-        .map(|j| (j.sid.map(Cow::into_owned), j.details.map(Cow::into_owned)))
+        .map(|j| (j.sid, j.details))
         .collect()
 }
 

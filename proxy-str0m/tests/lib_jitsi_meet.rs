@@ -201,6 +201,6 @@ fn answers_an_audio_and_video_session_initiate() {
         .filter_map(|(_, iq)| parse_iq(iq, &Limits::default()).ok()?.jingle)
         .find(|j| j.action == Action::SessionAccept)
         .expect("a session-accept");
-    let names: Vec<_> = accept.contents.iter().map(|c| c.name.as_ref()).collect();
+    let names: Vec<_> = accept.contents.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["0", "1"]);
 }

@@ -78,7 +78,7 @@ pub struct Bridge {
     /// Our role, once known (set by the first offer or answer).
     role: Option<Creator>,
     /// ufrag, pwd, fingerprint of the browser's local description.
-    local: Option<(String, String, Fingerprint<'static>)>,
+    local: Option<(String, String, Fingerprint)>,
     /// Counter for candidate ids.
     next_id: u32,
 }
@@ -108,7 +108,7 @@ impl Bridge {
     pub fn answer_to_iq(&mut self, sdp: &str) -> Result<String, BridgeError> {
         let mut jingle = sdp_to_jingle(sdp, Action::SessionAccept, Creator::Responder)?;
         name_sources(&mut jingle);
-        jingle.initiator = Some(self.rust_jid.clone().into());
+        jingle.initiator = Some(self.rust_jid.clone());
         self.remember_local(&jingle);
         self.role = Some(Creator::Responder);
         Ok(write_iq(&Iq::set(self.rust_jid.clone(), jingle)))
@@ -133,20 +133,20 @@ impl Bridge {
             .role
             .ok_or(BridgeError::State("candidate before offer/answer"))?;
         self.next_id += 1;
-        c.id = Some(format!("c{}", self.next_id).into());
+        c.id = Some(format!("c{}", self.next_id));
         let mut jingle = Jingle::new(Action::TransportInfo);
         if creator == Creator::Responder {
             // lib-jitsi-meet's responder names the initiator here too (vector 05).
-            jingle.initiator = Some(self.rust_jid.clone().into());
+            jingle.initiator = Some(self.rust_jid.clone());
         }
         jingle.contents.push(Content {
-            name: mid.to_owned().into(),
+            name: mid.to_owned(),
             creator: Some(creator),
             senders: None,
             description: None,
             transport: Some(IceUdpTransport {
-                ufrag: Some(ufrag.into()),
-                pwd: Some(pwd.into()),
+                ufrag: Some(ufrag),
+                pwd: Some(pwd),
                 fingerprint: Some(Fingerprint {
                     setup: None,
                     required: Some(true),
@@ -190,9 +190,8 @@ impl Bridge {
                 jingle
                     .reason
                     .as_ref()
-                    .map(|r| r.condition.clone())
-                    .unwrap_or_default()
-                    .to_string(),
+                    .map(|r| r.condition.to_string())
+                    .unwrap_or_default(),
             )],
             other => vec![ToBrowser::Other(other.as_str().to_owned())],
         })
@@ -202,7 +201,7 @@ impl Bridge {
         let transport = jingle.contents.iter().find_map(|c| c.transport.as_ref());
         if let Some(t) = transport {
             if let (Some(u), Some(p), Some(f)) = (&t.ufrag, &t.pwd, &t.fingerprint) {
-                self.local = Some((u.to_string(), p.to_string(), f.clone().into_owned()));
+                self.local = Some((u.to_string(), p.to_string(), f.clone()));
             }
         }
     }
@@ -219,7 +218,7 @@ fn name_sources(jingle: &mut Jingle) {
         if desc.sources.is_empty() {
             continue;
         }
-        let (name, video_type) = match &*desc.media {
+        let (name, video_type) = match desc.media.as_str() {
             "video" => {
                 video += 1;
                 (format!("peer-v{}", video - 1), Some("desktop".to_owned()))
@@ -231,7 +230,7 @@ fn name_sources(jingle: &mut Jingle) {
             _ => continue,
         };
         for source in &mut desc.sources {
-            source.name = Some(name.clone().into());
+            source.name = Some(name.clone());
             source.video_type = video_type.clone().map(Into::into);
         }
     }

@@ -723,7 +723,7 @@ fn shape(j: &Jingle) -> Shape {
                                 generation: c.generation,
                                 network: c.network.is_some(),
                                 id: c.id.is_some(),
-                                tcptype: c.tcptype.as_deref().map(str::to_owned),
+                                tcptype: c.tcptype.as_ref().map(|v| v.as_str()).map(str::to_owned),
                             })
                             .collect()
                     })
@@ -767,7 +767,9 @@ fn shape(j: &Jingle) -> Shape {
                         .map(|d| {
                             d.sources
                                 .iter()
-                                .map(|s| s.video_type.as_deref().map(str::to_owned))
+                                .map(|s| {
+                                    s.video_type.as_ref().map(|v| v.as_str()).map(str::to_owned)
+                                })
                                 .collect()
                         })
                         .unwrap_or_default(),
@@ -829,7 +831,7 @@ fn vectors_dir() -> PathBuf {
 
 /// The transport-info IQs among `iqs` as one, with all their candidates in the first
 /// content (lib-jitsi-meet batches candidates; the bridge sends one per IQ).
-fn merged_transport_info(iqs: &[String]) -> Jingle<'static> {
+fn merged_transport_info(iqs: &[String]) -> Jingle {
     let mut all = iqs
         .iter()
         .map(|iq| jingle_of(iq))
@@ -849,12 +851,11 @@ fn merged_transport_info(iqs: &[String]) -> Jingle<'static> {
     merged
 }
 
-fn jingle_of(iq: &str) -> Jingle<'static> {
+fn jingle_of(iq: &str) -> Jingle {
     parse_iq(iq, &Limits::default())
         .expect("parse iq")
         .jingle
         .expect("a jingle iq")
-        .into_owned()
 }
 
 #[test]
@@ -979,7 +980,7 @@ fn rust_send_to_browser_decodes_and_terminate_closes_the_page() {
         .expect("a session-initiate from send")
         .contents
         .into_iter()
-        .map(|c| c.name.into_owned())
+        .map(|c| c.name)
         .collect();
     let accept = jingle_of(&s.to_rust[0]);
     let names: Vec<String> = accept.contents.iter().map(|c| c.name.to_string()).collect();
@@ -1266,7 +1267,7 @@ fn bridge_round_trips_lib_jitsi_meet_vectors() {
     let terminate = jingle_of(&bridge.terminate_iq());
     assert_eq!(terminate.action, Action::SessionTerminate);
     assert_eq!(
-        terminate.reason.map(|r| r.condition).as_deref(),
+        terminate.reason.map(|r| r.condition.to_string()).as_deref(),
         Some("success")
     );
 }

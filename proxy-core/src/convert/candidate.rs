@@ -9,7 +9,7 @@
 
 use crate::address::{is_host_name, is_ip};
 use crate::error::ConvertError;
-use crate::jingle::{Candidate, CandidateType};
+use crate::jingle::{Candidate, CandidateType, TcpType};
 
 use super::invalid;
 
@@ -26,7 +26,7 @@ pub fn candidate_to_sdp(c: &Candidate) -> String {
         "candidate:{} {} {} {} {} {} typ {}",
         clean(&c.foundation),
         c.component,
-        clean(&c.protocol.to_ascii_lowercase()),
+        clean(&c.protocol.as_str().to_ascii_lowercase()),
         c.priority,
         clean(&c.ip),
         c.port,
@@ -36,7 +36,7 @@ pub fn candidate_to_sdp(c: &Candidate) -> String {
         out.push_str(&format!(" raddr {} rport {port}", clean(addr)));
     }
     if let Some(t) = &c.tcptype {
-        out.push_str(&format!(" tcptype {}", clean(t)));
+        out.push_str(&format!(" tcptype {}", clean(t.as_str())));
     }
     out.push_str(&format!(" generation {}", c.generation.unwrap_or(0)));
     if let Some(n) = c.network {
@@ -57,7 +57,7 @@ fn clean(s: &str) -> String {
 /// Accepts IPv4, IPv6 and host names (mDNS `.local`) as the address. Anything that is
 /// not a candidate gives [`ConvertError::Invalid`] (or [`ConvertError::Missing`] for a
 /// line cut short); this never panics.
-pub fn candidate_from_sdp(s: &str) -> Result<Candidate<'static>, ConvertError> {
+pub fn candidate_from_sdp(s: &str) -> Result<Candidate, ConvertError> {
     let line = s.trim();
     let line = line.strip_prefix("a=").unwrap_or(line);
     let line = line.strip_prefix("candidate:").unwrap_or(line);
@@ -95,11 +95,11 @@ pub fn candidate_from_sdp(s: &str) -> Result<Candidate<'static>, ConvertError> {
         .ok_or_else(|| invalid("candidate type", kind))?;
 
     let mut c = Candidate {
-        foundation: foundation.to_owned().into(),
+        foundation: foundation.to_owned(),
         component,
         protocol: protocol.into(),
         priority,
-        ip: ip.to_owned().into(),
+        ip: ip.to_owned(),
         port,
         kind,
         generation: Some(0),
@@ -114,9 +114,7 @@ pub fn candidate_from_sdp(s: &str) -> Result<Candidate<'static>, ConvertError> {
             .next()
             .ok_or(ConvertError::Missing("candidate extension value"))?;
         match key {
-            "raddr" => {
-                c.rel_addr = Some(check_address("candidate raddr", value)?.to_owned().into())
-            }
+            "raddr" => c.rel_addr = Some(check_address("candidate raddr", value)?.to_owned()),
             "rport" => {
                 c.rel_port = Some(
                     value
@@ -125,10 +123,11 @@ pub fn candidate_from_sdp(s: &str) -> Result<Candidate<'static>, ConvertError> {
                 )
             }
             "tcptype" => {
-                if !is_tcptype(value) {
+                let tcptype = TcpType::from_wire(value);
+                if !tcptype.is_known() {
                     return Err(invalid("candidate tcptype", value));
                 }
-                c.tcptype = Some(value.to_owned().into());
+                c.tcptype = Some(tcptype);
             }
             "generation" => {
                 c.generation = Some(
@@ -158,7 +157,7 @@ pub(crate) fn check_candidate(c: &Candidate) -> Result<(), ConvertError> {
     let written = candidate_to_sdp(c);
     let read = candidate_from_sdp(&written)?;
     let same = read.foundation == c.foundation
-        && read.protocol == c.protocol.to_ascii_lowercase()
+        && read.protocol == c.protocol.as_str().to_ascii_lowercase().as_str()
         && read.ip == c.ip
         && read.component == c.component
         && (c.rel_addr.is_none() || c.rel_port.is_none() || read.rel_addr == c.rel_addr)
@@ -182,11 +181,6 @@ fn is_protocol(p: &str) -> bool {
     ["udp", "tcp", "ssltcp"]
         .iter()
         .any(|known| p.eq_ignore_ascii_case(known))
-}
-
-/// A `tcptype` [`candidate_from_sdp`] accepts.
-fn is_tcptype(t: &str) -> bool {
-    matches!(t, "active" | "passive" | "so")
 }
 
 /// An IPv4/IPv6 address or a host name (e.g. an mDNS `<uuid>.local`).

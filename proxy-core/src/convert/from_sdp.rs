@@ -4,7 +4,6 @@
 //! `a=rtpmap`, `a=extmap` and `a=fingerprint`; the rest follows lib-jitsi-meet's
 //! rules. Attribute names match case-insensitively, as sdp-types' lookups do.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 
 use sdp_types::{ExtMap, Media, RtpMap, Session};
@@ -22,7 +21,7 @@ pub(super) fn sdp_to_jingle(
     sdp: &str,
     action: Action,
     creator: Creator,
-) -> Result<Jingle<'static>, ConvertError> {
+) -> Result<Jingle, ConvertError> {
     let session = Session::parse(sdp.as_bytes()).map_err(|e| ConvertError::Sdp(e.to_string()))?;
     let needs_transport = matches!(action, Action::SessionInitiate | Action::SessionAccept);
 
@@ -40,16 +39,16 @@ pub(super) fn sdp_to_jingle(
         let semantics = words
             .next()
             .ok_or(ConvertError::Missing("a=group semantics"))?;
-        let mut contents: Vec<Cow<'static, str>> = Vec::new();
+        let mut contents: Vec<String> = Vec::new();
         for mid in words {
             if !mids.contains(mid) {
                 return Err(invalid("a=group member (no such m-line)", mid));
             }
-            contents.push(mid.to_owned().into());
+            contents.push(mid.to_owned());
         }
         if !contents.is_empty() {
             jingle.groups.push(Group {
-                semantics: semantics.to_owned().into(),
+                semantics: semantics.to_owned(),
                 contents,
             });
         }
@@ -89,7 +88,7 @@ fn content(
     m: &Media,
     creator: Creator,
     needs_transport: bool,
-) -> Result<Content<'static>, ConvertError> {
+) -> Result<Content, ConvertError> {
     let name = match m.get_first_attribute_value("mid") {
         Some(Some(mid)) => check_token("a=mid", mid.trim())?.to_owned(),
         _ => return Err(ConvertError::Missing("a=mid")),
@@ -112,7 +111,7 @@ fn content(
     let description = description(s, m, rejected)?;
     let transport = transport(s, m, needs_transport && !rejected)?;
     Ok(Content {
-        name: name.into(),
+        name,
         creator: Some(creator),
         senders,
         description: Some(description),
@@ -141,10 +140,10 @@ impl FbLine<'_> {
             .map_err(|_| invalid("a=rtcp-fb trr-int", v))
     }
 
-    fn rtcp_fb(&self) -> RtcpFb<'static> {
+    fn rtcp_fb(&self) -> RtcpFb {
         RtcpFb {
-            kind: self.kind.to_owned().into(),
-            subtype: self.subtype.clone().map(Cow::Owned),
+            kind: self.kind.to_owned(),
+            subtype: self.subtype.clone(),
         }
     }
 }
@@ -164,11 +163,7 @@ fn rtcp_fb_lines(m: &Media) -> Result<Vec<FbLine<'_>>, ConvertError> {
         .collect()
 }
 
-fn description(
-    s: &Session,
-    m: &Media,
-    rejected: bool,
-) -> Result<RtpDescription<'static>, ConvertError> {
+fn description(s: &Session, m: &Media, rejected: bool) -> Result<RtpDescription, ConvertError> {
     let mut desc = RtpDescription {
         media: m.media.clone().into(),
         ..RtpDescription::default()
@@ -203,9 +198,7 @@ fn description(
         };
         let mut pt = PayloadType {
             id,
-            name: check_token("a=rtpmap encoding name", &rtpmap.encoding_name)?
-                .to_owned()
-                .into(),
+            name: check_token("a=rtpmap encoding name", &rtpmap.encoding_name)?.to_owned(),
             clockrate: Some(rtpmap.clock_rate),
             channels: Some(channels),
             ptime: None,
@@ -235,7 +228,7 @@ fn description(
         let ext: ExtMap = v.parse().map_err(|_| invalid("a=extmap", v))?;
         desc.hdrexts.push(RtpHdrext {
             id: u16::from(ext.id),
-            uri: check_token("a=extmap uri", &ext.uri)?.to_owned().into(),
+            uri: check_token("a=extmap uri", &ext.uri)?.to_owned(),
             senders: ext.direction.map(hdrext_senders_of),
         });
     }
@@ -257,7 +250,7 @@ fn rtpmap(m: &Media, id: u8) -> Result<Option<RtpMap>, ConvertError> {
 
 /// The parameters of the first `a=fmtp` for payload type `id` (lib-jitsi-meet's
 /// `parseFmtp`: `k=v` pairs split on `;`, a bare value gets an empty name).
-fn fmtp(m: &Media, id: u8) -> Vec<Parameter<'static>> {
+fn fmtp(m: &Media, id: u8) -> Vec<Parameter> {
     let id = id.to_string();
     let Some(params) = media_values(m, "fmtp").find_map(|v| {
         let (pt, params) = v.split_once(' ').unwrap_or((v, ""));
@@ -281,7 +274,7 @@ fn fmtp(m: &Media, id: u8) -> Vec<Parameter<'static>> {
 /// `<source>`s from `a=ssrc` lines (grouped by ssrc, in order of first appearance;
 /// the media-level `a=msid` for those without their own) and `<ssrc-group>`s from
 /// `a=ssrc-group`.
-fn sources(m: &Media, desc: &mut RtpDescription<'static>) -> Result<(), ConvertError> {
+fn sources(m: &Media, desc: &mut RtpDescription) -> Result<(), ConvertError> {
     for v in media_values(m, "ssrc") {
         let (ssrc, rest) = v.split_once(' ').unwrap_or((v, ""));
         let ssrc = ssrc.parse::<u32>().map_err(|_| invalid("a=ssrc", ssrc))?;
@@ -299,7 +292,7 @@ fn sources(m: &Media, desc: &mut RtpDescription<'static>) -> Result<(), ConvertE
         };
         match attr.trim() {
             "" => {}
-            "name" => source.name = Some(value.to_owned().into()),
+            "name" => source.name = Some(value.to_owned()),
             "videoType" => source.video_type = Some(value.to_owned().into()),
             attr => source
                 .parameters
@@ -326,7 +319,7 @@ fn sources(m: &Media, desc: &mut RtpDescription<'static>) -> Result<(), ConvertE
             .collect::<Result<Vec<u32>, _>>()?;
         if !ssrcs.is_empty() {
             desc.ssrc_groups.push(SsrcGroup {
-                semantics: semantics.to_owned().into(),
+                semantics: semantics.to_owned(),
                 ssrcs,
             });
         }
@@ -337,15 +330,11 @@ fn sources(m: &Media, desc: &mut RtpDescription<'static>) -> Result<(), ConvertE
 /// ICE credentials, fingerprint with setup and cryptex, and candidates (media
 /// level first, session level as the fallback). `required`: credentials and
 /// fingerprint must be there.
-fn transport(
-    s: &Session,
-    m: &Media,
-    required: bool,
-) -> Result<IceUdpTransport<'static>, ConvertError> {
+fn transport(s: &Session, m: &Media, required: bool) -> Result<IceUdpTransport, ConvertError> {
     let mut t = IceUdpTransport::default();
     if let (Some(ufrag), Some(pwd)) = (first(m, s, "ice-ufrag"), first(m, s, "ice-pwd")) {
-        t.ufrag = Some(check_token("a=ice-ufrag", ufrag.trim())?.to_owned().into());
-        t.pwd = Some(check_token("a=ice-pwd", pwd.trim())?.to_owned().into());
+        t.ufrag = Some(check_token("a=ice-ufrag", ufrag.trim())?.to_owned());
+        t.pwd = Some(check_token("a=ice-pwd", pwd.trim())?.to_owned());
     } else if required {
         return Err(ConvertError::Missing("a=ice-ufrag/a=ice-pwd"));
     }
@@ -366,11 +355,11 @@ fn transport(
             None => None,
         };
         t.fingerprint = Some(Fingerprint {
-            hash: hash.to_owned().into(),
+            hash: hash.to_owned(),
             setup,
             required: None,
             cryptex: first(m, s, "cryptex").map(|_| true),
-            value: value.to_owned().into(),
+            value: value.to_owned(),
         });
     } else if required {
         return Err(ConvertError::Missing("a=fingerprint"));

@@ -73,11 +73,7 @@ pub fn jingle_to_sdp(jingle: &Jingle, session_id: u64) -> Result<String, Convert
 ///
 /// SDP holding control characters other than line ends is refused as a whole:
 /// XML cannot carry them, so the Jingle would not say what the SDP said.
-pub fn sdp_to_jingle(
-    sdp: &str,
-    action: Action,
-    creator: Creator,
-) -> Result<Jingle<'static>, ConvertError> {
+pub fn sdp_to_jingle(sdp: &str, action: Action, creator: Creator) -> Result<Jingle, ConvertError> {
     if let Some(at) = sdp.find(|c: char| c.is_control() && c != '\r' && c != '\n') {
         let line_start = sdp[..at].rfind('\n').map_or(0, |i| i + 1);
         let line = sdp[line_start..].lines().next().unwrap_or_default();

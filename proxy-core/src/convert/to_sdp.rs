@@ -59,7 +59,7 @@ pub(super) fn jingle_to_sdp(jingle: &Jingle, session_id: u64) -> Result<String, 
 
 /// The content names, checked to be unique tokens (in content order, so the
 /// first duplicate is the one reported).
-fn content_names<'j>(jingle: &'j Jingle) -> Result<HashSet<&'j str>, ConvertError> {
+fn content_names(jingle: &Jingle) -> Result<HashSet<&str>, ConvertError> {
     let mut names = HashSet::new();
     for content in &jingle.contents {
         check_token("content name", &content.name)?;
@@ -95,8 +95,8 @@ fn media(content: &Content) -> Result<Media, ConvertError> {
         .ok_or(ConvertError::Missing("content description"))?;
     // A proxy connection carries RTP audio and video only; sdp_to_jingle reads
     // nothing else, so nothing else is written either.
-    if !matches!(&*desc.media, "audio" | "video") {
-        return Err(invalid("description media", &desc.media));
+    if !desc.media.is_known() {
+        return Err(invalid("description media", desc.media.as_str()));
     }
     if desc.payload_types.is_empty() && !rejected {
         return Err(ConvertError::Missing("payload types"));

@@ -1,27 +1,74 @@
 //! XEP-0338: Jingle Grouping Framework (`urn:xmpp:jingle:apps:grouping:0`).
 
-use std::borrow::Cow;
+use crate::error::ParseError;
+use crate::xml::{push_within, required, Elem, Limits, Reader, Writer};
 
 /// `urn:xmpp:jingle:apps:grouping:0`.
 pub const NS: &str = "urn:xmpp:jingle:apps:grouping:0";
 
 /// `<group semantics='BUNDLE'><content name='0'/></group>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Group<'a> {
+pub struct Group {
     /// `semantics`, e.g. `BUNDLE`.
-    pub semantics: Cow<'a, str>,
+    pub semantics: String,
     /// The content names (mids) in the group.
-    pub contents: Vec<Cow<'a, str>>,
+    pub contents: Vec<String>,
 }
 
-use super::owned;
-
-impl Group<'_> {
-    /// This group with nothing borrowed.
-    pub fn into_owned(self) -> Group<'static> {
-        Group {
-            semantics: owned(self.semantics),
-            contents: self.contents.into_iter().map(owned).collect(),
+impl Group {
+    /// `<group semantics=…>`.
+    pub(crate) fn parse(
+        rd: &mut Reader<'_>,
+        e: Elem<'_>,
+        limits: &Limits,
+    ) -> Result<Group, ParseError> {
+        let mut semantics = None;
+        e.attrs(|k, v| {
+            if k == "semantics" {
+                semantics = Some(v.into_owned());
+            }
+            Ok(())
+        })?;
+        let mut group = Group {
+            semantics: required(semantics, "group", "semantics")?,
+            contents: Vec::new(),
+        };
+        while let Some(c) = rd.child(&e)? {
+            if c.local() != "content" {
+                rd.skip(c)?;
+                continue;
+            }
+            c.expect_ns(NS)?;
+            let mut name = None;
+            c.attrs(|k, v| {
+                if k == "name" {
+                    name = Some(v.into_owned());
+                }
+                Ok(())
+            })?;
+            let name = required(name, "content", "name")?;
+            push_within(
+                &mut group.contents,
+                name,
+                limits.max_children,
+                "group members",
+            )?;
+            rd.skip_content(c)?;
         }
+        Ok(group)
+    }
+
+    pub(crate) fn write(&self, w: &mut Writer<'_>) {
+        w.open("group")
+            .attr("semantics", &self.semantics)
+            .attr("xmlns", NS);
+        if self.contents.is_empty() {
+            return w.empty();
+        }
+        w.0.push('>');
+        for name in &self.contents {
+            w.open("content").attr("name", name).empty();
+        }
+        w.close("group");
     }
 }

@@ -1,296 +1,121 @@
-//! The Jingle wire model (XEP-0166 and the application/transport XEPs it carries),
-//! in lib-jitsi-meet's dialect.
+//! The Jingle wire model (XEP-0166 and the application/transport XEPs it
+//! carries) in lib-jitsi-meet's dialect: one module per XEP, each with its
+//! model, its parse and its write side by side, over the crate's one
+//! bounded XML reader and writer (`xml`).
 //!
-//! One module per XEP holds the model; [`parse`] and [`mod@write`] turn it to and
-//! from XML. The model keeps everything the dialect carries so that writing a
-//! parsed message and parsing it again gives an equal value.
+//! The model owns its strings and keeps everything the dialect carries, so
+//! that writing a parsed message and parsing it again gives an equal value.
+//! The parse rules beyond the reader's ([`Limits`], DOCTYPE and PIs
+//! refused, nothing expanded):
 //!
-//! Text is `Cow<'a, str>`: a parsed message borrows its values from the input
-//! (only a value with an escape or a character reference is copied), so parsing
-//! allocates little beyond the model's `Vec`s. `into_owned()` on any type gives
-//! a `'static` copy to keep beyond the input; values built in code are usually
-//! owned (`"x".to_owned().into()`) or static (`"x".into()`).
+//! - An element the grammar knows at that place (e.g. `<jingle>` inside
+//!   `<iq>`) in another namespace is a [`ParseError::Namespace`] error; any
+//!   other unknown element is skipped whole, as are unknown attributes.
+//! - Where the model holds one child (a content's description and transport,
+//!   the jingle's reason, a transport's fingerprint, …) the first one wins and
+//!   later ones are skipped, as lib-jitsi-meet's `findFirst` does.
+//! - Repeated children are counted against their [`Limits`].
+//!
+//! The writer matches what lib-jitsi-meet (Strophe builders serialized by the
+//! browser) sends, byte for byte for the captured vectors: attributes in the
+//! order lib-jitsi-meet adds them, a namespace declared on each namespaced
+//! child, `<x/>` for elements without children. Element names taken from the
+//! model (reason and error conditions) are written only if they are valid
+//! names; otherwise a generic condition is written instead.
 
-use std::borrow::Cow;
+use std::collections::HashSet;
 
+pub mod action;
 pub mod dtls;
 pub mod grouping;
 pub mod ice_udp;
-pub mod parse;
+pub mod reason;
 pub mod rtp;
-pub mod write;
+pub mod ssma;
 
+pub use action::{Action, Creator, Senders};
 pub use dtls::{Fingerprint, Setup};
 pub use grouping::Group;
-pub use ice_udp::{Candidate, CandidateType, IceUdpTransport};
-pub use rtp::{Parameter, PayloadType, RtcpFb, RtpDescription, RtpHdrext, Source, SsrcGroup};
+pub use ice_udp::{Candidate, CandidateType, IceUdpTransport, Protocol, TcpType};
+pub use reason::{JingleCondition, Reason, ReasonCondition};
+pub use rtp::{Media, Parameter, PayloadType, RtcpFb, RtpDescription, RtpHdrext};
+pub use ssma::{Source, SsrcGroup, VideoType};
+
+use crate::error::{excerpt, ParseError};
+use crate::xml::{is_element_name, push_within, required, Elem, Limits, Reader, Writer};
 
 /// `urn:xmpp:jingle:1` (XEP-0166).
 pub const NS_JINGLE: &str = "urn:xmpp:jingle:1";
 /// `urn:xmpp:jingle:errors:1` (XEP-0166 error conditions).
 pub const NS_JINGLE_ERRORS: &str = "urn:xmpp:jingle:errors:1";
 
-/// A Jingle action: every one of XEP-0166 (§7.2), Jitsi's extensions, and
-/// [`Action::Other`] for any other value, kept so that it can be answered.
-///
-/// A proxy connection acts on session-initiate, session-accept,
-/// session-terminate, transport-info and the Jitsi actions; the service
-/// answers the other XEP-0166 actions as unsupported and an
-/// [`Action::Other`] as a bad request.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// `session-initiate`: the offer.
-    SessionInitiate,
-    /// `session-accept`: the answer.
-    SessionAccept,
-    /// `session-terminate`: the end of the session, with a reason.
-    SessionTerminate,
-    /// `session-info`: a ping when empty, otherwise session-level information
-    /// (e.g. XEP-0167's ringing).
-    SessionInfo,
-    /// `transport-info`: trickled ICE candidates.
-    TransportInfo,
-    /// `transport-replace`: a new transport method for a content.
-    TransportReplace,
-    /// `transport-accept`: accepts a transport-replace.
-    TransportAccept,
-    /// `transport-reject`: rejects a transport-replace.
-    TransportReject,
-    /// `content-add`: new contents for the session.
-    ContentAdd,
-    /// `content-accept`: accepts a content-add.
-    ContentAccept,
-    /// `content-reject`: rejects a content-add.
-    ContentReject,
-    /// `content-remove`: removes contents from the session.
-    ContentRemove,
-    /// `content-modify`: sent by lib-jitsi-meet after applying an answer; ignored.
-    ContentModify,
-    /// `description-info`: informational hints about an application (e.g. a
-    /// video size).
-    DescriptionInfo,
-    /// `security-info`: information about security preconditions.
-    SecurityInfo,
-    /// `source-add` (Jitsi): new `<source>`s; answered, otherwise ignored.
-    SourceAdd,
-    /// `source-remove` (Jitsi): removed `<source>`s; answered, otherwise ignored.
-    SourceRemove,
-    /// `connection-error-encountered` (Jitsi proxy): the peer gave up or rejected us.
-    ConnectionErrorEncountered,
-    /// `unavailable` (Jitsi proxy): the peer cannot take a connection.
-    Unavailable,
-    /// Any other value, as it was written (XEP-0166 §7.2: answered with
-    /// `bad-request`).
-    Other(String),
-}
-
-impl Action {
-    /// Every known action (all but [`Action::Other`]), in declaration order.
-    pub const ALL: [Action; 19] = [
-        Action::SessionInitiate,
-        Action::SessionAccept,
-        Action::SessionTerminate,
-        Action::SessionInfo,
-        Action::TransportInfo,
-        Action::TransportReplace,
-        Action::TransportAccept,
-        Action::TransportReject,
-        Action::ContentAdd,
-        Action::ContentAccept,
-        Action::ContentReject,
-        Action::ContentRemove,
-        Action::ContentModify,
-        Action::DescriptionInfo,
-        Action::SecurityInfo,
-        Action::SourceAdd,
-        Action::SourceRemove,
-        Action::ConnectionErrorEncountered,
-        Action::Unavailable,
-    ];
-
-    /// The attribute value as written on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Action::SessionInitiate => "session-initiate",
-            Action::SessionAccept => "session-accept",
-            Action::SessionTerminate => "session-terminate",
-            Action::SessionInfo => "session-info",
-            Action::TransportInfo => "transport-info",
-            Action::TransportReplace => "transport-replace",
-            Action::TransportAccept => "transport-accept",
-            Action::TransportReject => "transport-reject",
-            Action::ContentAdd => "content-add",
-            Action::ContentAccept => "content-accept",
-            Action::ContentReject => "content-reject",
-            Action::ContentRemove => "content-remove",
-            Action::ContentModify => "content-modify",
-            Action::DescriptionInfo => "description-info",
-            Action::SecurityInfo => "security-info",
-            Action::SourceAdd => "source-add",
-            Action::SourceRemove => "source-remove",
-            Action::ConnectionErrorEncountered => "connection-error-encountered",
-            Action::Unavailable => "unavailable",
-            Action::Other(s) => s,
-        }
-    }
-
-    /// Parses a wire value: a known action, or [`Action::Other`] holding it.
-    pub fn from_wire(s: &str) -> Action {
-        Action::ALL
-            .into_iter()
-            .find(|a| a.as_str() == s)
-            .unwrap_or_else(|| Action::Other(s.to_owned()))
-    }
-
-    /// Whether this is one of the known actions (not [`Action::Other`]).
-    pub fn is_known(&self) -> bool {
-        !matches!(self, Action::Other(_))
-    }
-}
-
-impl std::fmt::Display for Action {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// `content@creator`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Creator {
-    /// `initiator`
-    Initiator,
-    /// `responder`
-    Responder,
-}
-
-impl Creator {
-    /// The attribute value as written on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Creator::Initiator => "initiator",
-            Creator::Responder => "responder",
-        }
-    }
-}
-
-/// `content@senders`, plus lib-jitsi-meet's `rejected` for a port-0 m-line.
-///
-/// lib-jitsi-meet writes it from the writer's own SDP direction: `sendrecv` is
-/// `both`, `sendonly` is `initiator`, `recvonly` is `responder`, `inactive` is
-/// `none`, whichever role the writer has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Senders {
-    /// `both` (`a=sendrecv`)
-    Both,
-    /// `initiator` (`a=sendonly` as lib-jitsi-meet writes it)
-    Initiator,
-    /// `responder` (`a=recvonly` as lib-jitsi-meet writes it)
-    Responder,
-    /// `none` (`a=inactive`)
-    None,
-    /// `rejected` (an m-line with port 0)
-    Rejected,
-}
-
-impl Senders {
-    /// The attribute value as written on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Senders::Both => "both",
-            Senders::Initiator => "initiator",
-            Senders::Responder => "responder",
-            Senders::None => "none",
-            Senders::Rejected => "rejected",
-        }
-    }
-
-    /// Parses a wire value.
-    pub fn from_wire(s: &str) -> Option<Senders> {
-        [
-            Senders::Both,
-            Senders::Initiator,
-            Senders::Responder,
-            Senders::None,
-            Senders::Rejected,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
-    }
-}
+/// The namespaces of this module's elements.
+pub(crate) const NAMESPACES: [&str; 9] = [
+    NS_JINGLE,
+    NS_JINGLE_ERRORS,
+    grouping::NS,
+    rtp::NS,
+    rtp::NS_RTCP_FB,
+    rtp::NS_HDREXT,
+    ssma::NS,
+    ice_udp::NS,
+    dtls::NS,
+];
 
 /// `<content>`: one media section, named by its SDP mid.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Content<'a> {
+pub struct Content {
     /// `name`: the SDP mid.
-    pub name: Cow<'a, str>,
+    pub name: String,
     /// `creator`; lib-jitsi-meet's own `content-modify` omits it.
     pub creator: Option<Creator>,
     /// `senders`; absent in transport-info.
     pub senders: Option<Senders>,
     /// The RTP application (XEP-0167), if present.
-    pub description: Option<RtpDescription<'a>>,
+    pub description: Option<RtpDescription>,
     /// The ICE-UDP transport (XEP-0176), if present.
-    pub transport: Option<IceUdpTransport<'a>>,
-}
-
-/// A `<reason>` of a session-terminate (XEP-0166 §7.4).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reason<'a> {
-    /// The condition element's local name, e.g. `success`, `decline`, `failed-transport`.
-    pub condition: Cow<'a, str>,
-    /// Optional `<text>`.
-    pub text: Option<Cow<'a, str>>,
-}
-
-impl<'a> Reason<'a> {
-    /// A reason with only a condition.
-    pub fn new(condition: impl Into<Cow<'a, str>>) -> Reason<'a> {
-        Reason {
-            condition: condition.into(),
-            text: None,
-        }
-    }
+    pub transport: Option<IceUdpTransport>,
 }
 
 /// A child of `<jingle>` the model does not otherwise hold, e.g. the payload
 /// of a session-info (`<ringing xmlns='urn:xmpp:jingle:apps:rtp:1:info'/>`):
 /// its name and namespace only, attributes and children are not kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Payload<'a> {
+pub struct Payload {
     /// The element's local name.
-    pub name: Cow<'a, str>,
+    pub name: String,
     /// The element's namespace URI; empty if it had none, or if it could not be
     /// kept as it was written (64 bytes or longer, or with a character the
     /// writer would escape).
-    pub ns: Cow<'a, str>,
+    pub ns: String,
 }
 
 /// The `<jingle>` element.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Jingle<'a> {
+pub struct Jingle {
     /// `action`.
     pub action: Action,
     /// `sid`; lib-jitsi-meet sends none.
-    pub sid: Option<Cow<'a, str>>,
+    pub sid: Option<String>,
     /// `initiator`; lib-jitsi-meet puts it on session-accept and transport-info only.
-    pub initiator: Option<Cow<'a, str>>,
+    pub initiator: Option<String>,
     /// `responder`.
-    pub responder: Option<Cow<'a, str>>,
+    pub responder: Option<String>,
     /// `<group semantics='BUNDLE'>` (XEP-0338).
-    pub groups: Vec<Group<'a>>,
+    pub groups: Vec<Group>,
     /// The contents, in document order.
-    pub contents: Vec<Content<'a>>,
+    pub contents: Vec<Content>,
     /// `<reason>` of a session-terminate.
-    pub reason: Option<Reason<'a>>,
+    pub reason: Option<Reason>,
     /// `<details>` text of connection-error-encountered (Jitsi proxy).
-    pub details: Option<Cow<'a, str>>,
+    pub details: Option<String>,
     /// The first other child element, if any (see [`Payload`]); written last.
-    pub payload: Option<Payload<'a>>,
+    pub payload: Option<Payload>,
 }
 
-impl<'a> Jingle<'a> {
+impl Jingle {
     /// An empty `<jingle>` with this action.
-    pub fn new(action: Action) -> Jingle<'a> {
+    pub fn new(action: Action) -> Jingle {
         Jingle {
             action,
             sid: None,
@@ -303,60 +128,178 @@ impl<'a> Jingle<'a> {
             payload: None,
         }
     }
-}
 
-/// `c` with nothing borrowed.
-pub(crate) fn owned(c: Cow<'_, str>) -> Cow<'static, str> {
-    Cow::Owned(c.into_owned())
-}
-
-impl Content<'_> {
-    /// This content with nothing borrowed from the input it was parsed from.
-    pub fn into_owned(self) -> Content<'static> {
-        Content {
-            name: owned(self.name),
-            creator: self.creator,
-            senders: self.senders,
-            description: self.description.map(RtpDescription::into_owned),
-            transport: self.transport.map(IceUdpTransport::into_owned),
+    /// `<jingle>`.
+    pub(crate) fn parse(
+        rd: &mut Reader<'_>,
+        e: Elem<'_>,
+        limits: &Limits,
+    ) -> Result<Jingle, ParseError> {
+        let mut action = None;
+        let mut j = Jingle::new(Action::SessionInitiate);
+        e.attrs(|k, v| {
+            match k {
+                "action" => action = Some(Action::from_wire(&v)),
+                "sid" => j.sid = Some(v.into_owned()),
+                "initiator" => j.initiator = Some(v.into_owned()),
+                "responder" => j.responder = Some(v.into_owned()),
+                _ => {}
+            }
+            Ok(())
+        })?;
+        j.action = required(action, "jingle", "action")?;
+        while let Some(c) = rd.child(&e)? {
+            match c.local() {
+                "group" => {
+                    c.expect_ns(grouping::NS)?;
+                    let group = Group::parse(rd, c, limits)?;
+                    push_within(&mut j.groups, group, limits.max_children, "groups")?;
+                }
+                "content" => {
+                    c.expect_ns(NS_JINGLE)?;
+                    let content = Content::parse(rd, c, limits)?;
+                    push_within(&mut j.contents, content, limits.max_contents, "contents")?;
+                }
+                "reason" if j.reason.is_none() => {
+                    c.expect_ns(NS_JINGLE)?;
+                    j.reason = Some(Reason::parse(rd, c)?);
+                }
+                "details" if j.details.is_none() => {
+                    c.expect_ns(NS_JINGLE)?;
+                    j.details = Some(rd.text(c)?);
+                }
+                "reason" | "details" => rd.skip(c)?,
+                name if j.payload.is_none() && is_element_name(name) => {
+                    j.payload = Some(Payload::of(&c));
+                    rd.skip(c)?;
+                }
+                _ => rd.skip(c)?,
+            }
         }
+        // A few contents (lib-jitsi-meet sends one per medium) are compared
+        // pairwise; more (the limit is configurable) go through a set.
+        let names = j.contents.iter().map(|c| c.name.as_str());
+        let dup = if j.contents.len() <= 16 {
+            names
+                .enumerate()
+                .find(|&(i, n)| j.contents[..i].iter().any(|c| c.name == n))
+        } else {
+            let mut seen = HashSet::new();
+            names.enumerate().find(|&(_, n)| !seen.insert(n))
+        };
+        match dup {
+            Some((_, name)) => Err(ParseError::DuplicateContent(excerpt(name))),
+            None => Ok(j),
+        }
+    }
+
+    pub(crate) fn write(&self, w: &mut Writer<'_>) {
+        w.open("jingle")
+            .attr("action", self.action.as_str())
+            .opt("initiator", self.initiator.as_deref())
+            .opt("responder", self.responder.as_deref())
+            .opt("sid", self.sid.as_deref())
+            .attr("xmlns", NS_JINGLE);
+        if self.groups.is_empty()
+            && self.contents.is_empty()
+            && self.reason.is_none()
+            && self.details.is_none()
+            && self.payload.is_none()
+        {
+            return w.empty();
+        }
+        w.0.push('>');
+        self.groups.iter().for_each(|g| g.write(w));
+        self.contents.iter().for_each(|c| c.write(w));
+        if let Some(reason) = &self.reason {
+            reason.write(w);
+        }
+        if let Some(details) = &self.details {
+            w.open("details").text("details", details);
+        }
+        if let Some(p) = &self.payload {
+            let held = matches!(p.name.as_str(), "group" | "content" | "reason" | "details");
+            if is_element_name(&p.name) && !held {
+                w.open(&p.name).attr("xmlns", &p.ns).empty();
+            }
+        }
+        w.close("jingle");
     }
 }
 
-impl Reason<'_> {
-    /// This reason with nothing borrowed.
-    pub fn into_owned(self) -> Reason<'static> {
-        Reason {
-            condition: owned(self.condition),
-            text: self.text.map(owned),
+impl Content {
+    /// `<content>`.
+    fn parse(rd: &mut Reader<'_>, e: Elem<'_>, limits: &Limits) -> Result<Content, ParseError> {
+        let mut name = None;
+        let mut content = Content::default();
+        e.attrs(|k, v| {
+            match k {
+                "name" => name = Some(v.into_owned()),
+                "creator" => {
+                    let creator = Creator::from_wire(&v);
+                    content.creator =
+                        Some(creator.ok_or_else(|| ParseError::invalid("content", "creator", &v))?);
+                }
+                "senders" => content.senders = Some(Senders::read("content", &v)?),
+                _ => {}
+            }
+            Ok(())
+        })?;
+        content.name = required(name, "content", "name")?;
+        while let Some(c) = rd.child(&e)? {
+            match c.local() {
+                "description" if content.description.is_none() => {
+                    c.expect_ns(rtp::NS)?;
+                    content.description = Some(RtpDescription::parse(rd, c, limits)?);
+                }
+                "transport" if content.transport.is_none() => {
+                    c.expect_ns(ice_udp::NS)?;
+                    content.transport = Some(IceUdpTransport::parse(rd, c, limits)?);
+                }
+                _ => rd.skip(c)?,
+            }
         }
+        Ok(content)
+    }
+
+    fn write(&self, w: &mut Writer<'_>) {
+        w.open("content")
+            .opt("creator", self.creator.map(Creator::as_str))
+            .attr("name", &self.name)
+            .opt("senders", self.senders.map(Senders::as_str));
+        if self.description.is_none() && self.transport.is_none() {
+            return w.empty();
+        }
+        w.0.push('>');
+        if let Some(d) = &self.description {
+            d.write(w);
+        }
+        if let Some(t) = &self.transport {
+            t.write(w);
+        }
+        w.close("content");
     }
 }
 
-impl Payload<'_> {
-    /// This payload with nothing borrowed.
-    pub fn into_owned(self) -> Payload<'static> {
+impl Payload {
+    /// The payload for `e`, whose local name can be written back. Its
+    /// namespace is kept only where writing it gives the same value back: not
+    /// 64 bytes or longer, nothing the writer escapes, and not the `xml` or
+    /// `xmlns` namespace, which cannot be declared as a default.
+    fn of(e: &Elem<'_>) -> Payload {
+        let ns = &*e.ns;
+        let reserved = [
+            "http://www.w3.org/XML/1998/namespace",
+            "http://www.w3.org/2000/xmlns/",
+        ];
+        let plain = ns.len() < 64
+            && !reserved.contains(&ns)
+            && !ns.chars().any(|c| {
+                matches!(c, '&' | '<' | '>' | '"' | '\'') || c.is_whitespace() || c.is_control()
+            });
         Payload {
-            name: owned(self.name),
-            ns: owned(self.ns),
-        }
-    }
-}
-
-impl Jingle<'_> {
-    /// This `<jingle>` with nothing borrowed from the input it was parsed from,
-    /// to keep beyond it.
-    pub fn into_owned(self) -> Jingle<'static> {
-        Jingle {
-            action: self.action,
-            sid: self.sid.map(owned),
-            initiator: self.initiator.map(owned),
-            responder: self.responder.map(owned),
-            groups: self.groups.into_iter().map(Group::into_owned).collect(),
-            contents: self.contents.into_iter().map(Content::into_owned).collect(),
-            reason: self.reason.map(Reason::into_owned),
-            details: self.details.map(owned),
-            payload: self.payload.map(Payload::into_owned),
+            name: e.local().to_owned(),
+            ns: if plain { ns.to_owned() } else { String::new() },
         }
     }
 }

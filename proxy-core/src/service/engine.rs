@@ -1,7 +1,5 @@
 //! Engine events: local descriptions and candidates, connectivity, remote tracks.
 
-use std::borrow::Cow;
-
 use std::time::Instant;
 
 use crate::convert;
@@ -95,17 +93,17 @@ impl ProxyConnectionService {
                 fingerprint: t.fingerprint.clone(),
             })
         });
-        jingle.sid = Some(s.sid.clone().into());
+        jingle.sid = Some(s.sid.clone());
         match role {
             Role::Initiator => {
-                jingle.initiator = self.config.local_jid.clone().map(Cow::Owned);
+                jingle.initiator = self.config.local_jid.clone();
                 s.phase = Phase::AwaitingAccept {
                     deadline: now + self.config.session_accept_timeout,
                 };
             }
             Role::Responder => {
-                jingle.initiator = Some(s.peer.clone().into());
-                jingle.responder = self.config.local_jid.clone().map(Cow::Owned);
+                jingle.initiator = Some(s.peer.clone());
+                jingle.responder = self.config.local_jid.clone();
                 s.phase = Phase::Negotiated;
             }
         }
@@ -158,18 +156,18 @@ impl ProxyConnectionService {
         let mut messages = Vec::new();
         for chunk in pending.chunks(batch) {
             let mut jingle = Jingle::new(Action::TransportInfo);
-            jingle.sid = Some(s.sid.clone().into());
+            jingle.sid = Some(s.sid.clone());
             if s.role == Role::Responder {
-                jingle.initiator = Some(s.peer.clone().into());
+                jingle.initiator = Some(s.peer.clone());
             }
             jingle.contents.push(Content {
-                name: local.content.clone().into(),
+                name: local.content.clone(),
                 creator: Some(s.role.creator()),
                 senders: None,
                 description: None,
                 transport: Some(IceUdpTransport {
-                    ufrag: local.ufrag.clone().map(Cow::Owned),
-                    pwd: local.pwd.clone().map(Cow::Owned),
+                    ufrag: local.ufrag.clone(),
+                    pwd: local.pwd.clone(),
                     fingerprint: fingerprint.clone(),
                     candidates: chunk.to_vec(),
                 }),

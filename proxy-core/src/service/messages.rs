@@ -4,8 +4,8 @@ use std::time::Instant;
 
 use crate::convert;
 use crate::error::{DescriptionProblem, Error, ParseError, ProtocolError};
-use crate::jingle::{owned, Action, Content, Jingle, Reason};
-use crate::message::{Iq, IqType};
+use crate::jingle::{Action, Content, Jingle, JingleCondition, Reason, ReasonCondition};
+use crate::message::{DefinedCondition, ErrorType, Iq, IqType};
 
 use super::session::{Phase, Role, Session, MAX_PENDING_CANDIDATES};
 use super::*;
@@ -31,19 +31,20 @@ pub(crate) enum Refusal {
 
 impl Refusal {
     /// The error's type, its defined condition and its Jingle condition.
-    pub(crate) fn wire(self) -> (&'static str, &'static str, Option<&'static str>) {
+    pub(crate) fn wire(self) -> (ErrorType, DefinedCondition, Option<JingleCondition>) {
+        use DefinedCondition as D;
+        use ErrorType::{Cancel, Modify};
+        use JingleCondition as J;
         match self {
-            Refusal::BadRequest => ("modify", "bad-request", None),
-            Refusal::UnknownSession => ("cancel", "item-not-found", Some("unknown-session")),
-            Refusal::OutOfOrder => ("cancel", "unexpected-request", Some("out-of-order")),
-            Refusal::TieBreak => ("cancel", "conflict", Some("tie-break")),
-            Refusal::Duplicate => ("cancel", "conflict", Some("out-of-order")),
-            Refusal::UnsupportedInfo => (
-                "modify",
-                "feature-not-implemented",
-                Some("unsupported-info"),
-            ),
-            Refusal::NotImplemented => ("cancel", "feature-not-implemented", None),
+            Refusal::BadRequest => (Modify, D::BadRequest, None),
+            Refusal::UnknownSession => (Cancel, D::ItemNotFound, Some(J::UnknownSession)),
+            Refusal::OutOfOrder => (Cancel, D::UnexpectedRequest, Some(J::OutOfOrder)),
+            Refusal::TieBreak => (Cancel, D::Conflict, Some(J::TieBreak)),
+            Refusal::Duplicate => (Cancel, D::Conflict, Some(J::OutOfOrder)),
+            Refusal::UnsupportedInfo => {
+                (Modify, D::FeatureNotImplemented, Some(J::UnsupportedInfo))
+            }
+            Refusal::NotImplemented => (Cancel, D::FeatureNotImplemented, None),
         }
     }
 }
@@ -206,7 +207,7 @@ impl ProxyConnectionService {
             && jingle
                 .sid
                 .as_ref()
-                .is_some_and(|theirs| theirs.as_ref() < s.sid.as_str());
+                .is_some_and(|theirs| theirs.as_str() < s.sid.as_str());
         if we_yield {
             // Yield only to an initiate we can answer; otherwise ours stands.
             match self.description_sdp(from, &jingle) {
@@ -261,10 +262,10 @@ impl ProxyConnectionService {
             other => other.to_string(),
         };
         let mut refusal = connection_error(NEGOTIATION_FAILED);
-        refusal.sid = offer.sid.as_ref().map(|s| owned(s.clone()));
+        refusal.sid = offer.sid.clone();
         refusal.reason = Some(Reason {
-            condition: "failed-application".into(),
-            text: Some(text.into()),
+            condition: ReasonCondition::FailedApplication,
+            text: Some(text),
         });
         self.send(from, &Iq::set(from, refusal));
         self.error(error);
@@ -311,10 +312,7 @@ impl ProxyConnectionService {
     ) {
         self.ack(from, id);
         let peer_uses_sid = jingle.sid.is_some();
-        let sid = jingle
-            .sid
-            .clone()
-            .unwrap_or_else(|| self.ids.hex_id().into());
+        let sid = jingle.sid.clone().unwrap_or_else(|| self.ids.hex_id());
         let mut session = Session::new(
             from.to_owned(),
             Role::Responder,
@@ -325,11 +323,7 @@ impl ProxyConnectionService {
         session.peer_uses_sid = peer_uses_sid;
         let responder_tracks = self.config.responder_tracks.clone();
         session.tracks = self.track_specs(&session.sid, &responder_tracks);
-        session.remote_contents = jingle
-            .contents
-            .into_iter()
-            .map(Content::into_owned)
-            .collect();
+        session.remote_contents = jingle.contents;
         self.outputs
             .push_back(Output::Engine(EngineCommand::ApplyOffer {
                 ice_servers: self.config.ice_servers.clone(),
@@ -376,11 +370,7 @@ impl ProxyConnectionService {
             return;
         };
         s.phase = Phase::Negotiated;
-        s.remote_contents = jingle
-            .contents
-            .into_iter()
-            .map(Content::into_owned)
-            .collect();
+        s.remote_contents = jingle.contents;
         let pending = std::mem::take(&mut s.pending_remote_candidates);
         for (mid, candidate) in pending {
             self.outputs
@@ -453,7 +443,7 @@ impl ProxyConnectionService {
                 .allow(from, now, self.config.rejection_interval)
         {
             let mut jingle = Jingle::new(Action::ConnectionErrorEncountered);
-            jingle.details = Some(REJECTED.to_owned().into());
+            jingle.details = Some(REJECTED.to_owned());
             self.send(from, &Iq::set(from, jingle));
         }
         self.protocol_error(from, ProtocolError::Busy { active });
@@ -461,7 +451,7 @@ impl ProxyConnectionService {
 }
 
 /// The ICE ufrag of the first content that has one.
-fn ice_ufrag<'a>(contents: &'a [Content<'_>]) -> Option<&'a str> {
+fn ice_ufrag(contents: &[Content]) -> Option<&str> {
     contents
         .iter()
         .find_map(|c| c.transport.as_ref().and_then(|t| t.ufrag.as_deref()))

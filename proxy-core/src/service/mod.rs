@@ -6,8 +6,6 @@ mod session;
 mod support;
 mod types;
 
-use std::borrow::Cow;
-
 use std::collections::VecDeque;
 use std::time::Instant;
 
@@ -19,7 +17,7 @@ use crate::error::{
     excerpt, ApiError, DescriptionProblem, EngineError, Error, Missing, ProtocolError,
 };
 use crate::jingle::{Action, Content, Jingle, Reason};
-use crate::message::{Iq, IqType, OutgoingIq, ProxyMessage, StanzaError};
+use crate::message::{DefinedCondition, Iq, IqType, OutgoingIq, ProxyMessage, StanzaError};
 use crate::{parse_iq, write_iq};
 
 use messages::Refusal;
@@ -197,13 +195,8 @@ impl ProxyConnectionService {
                     .error
                     .as_ref()
                     .map(|e| e.condition.clone())
-                    .unwrap_or_else(|| "undefined-condition".into());
-                self.protocol_error(
-                    &from,
-                    ProtocolError::IqError {
-                        condition: condition.to_string(),
-                    },
-                );
+                    .unwrap_or(DefinedCondition::UndefinedCondition);
+                self.protocol_error(&from, ProtocolError::IqError { condition });
             }
             IqType::Get | IqType::Set => match iq.jingle {
                 Some(jingle) => self.handle_jingle(now, &from, iq.id.as_deref(), jingle),
@@ -341,7 +334,7 @@ impl ProxyConnectionService {
             | CloseReason::Unavailable => None,
         };
         if let Some(mut jingle) = notify {
-            jingle.sid = Some(s.sid.clone().into());
+            jingle.sid = Some(s.sid.clone());
             self.send(&s.peer, &Iq::set(&s.peer, jingle));
         }
         self.outputs.push_back(Output::Engine(EngineCommand::Close));
@@ -400,10 +393,8 @@ impl ProxyConnectionService {
         if let Some(id) = id {
             let (kind, condition, jingle_condition) = refusal.wire();
             let error = StanzaError {
-                kind: kind.into(),
-                condition: condition.into(),
-                jingle_condition: jingle_condition.map(Cow::Borrowed),
-                text: None,
+                jingle_condition,
+                ..StanzaError::new(kind, condition)
             };
             self.send(to, &Iq::error(to, id, error));
         }
@@ -425,9 +416,9 @@ impl ProxyConnectionService {
     }
 }
 
-fn connection_error(details: &str) -> Jingle<'static> {
+fn connection_error(details: &str) -> Jingle {
     let mut j = Jingle::new(Action::ConnectionErrorEncountered);
-    j.details = Some(details.to_owned().into());
+    j.details = Some(details.to_owned());
     j
 }
 
@@ -503,7 +494,7 @@ fn usable_candidate(c: &crate::jingle::Candidate) -> Result<(), String> {
             c.foundation
         ));
     }
-    match &*c.protocol {
+    match c.protocol.as_str() {
         "udp" if c.port == 0 => Err(format!(
             "UDP candidate {} has port 0; dropped",
             c.foundation

@@ -1,7 +1,5 @@
 //! One proxy connection's negotiation state.
 
-use std::borrow::Cow;
-
 use std::time::Instant;
 
 use crate::jingle::{Candidate, Content, Creator, Fingerprint, Jingle, Parameter};
@@ -61,7 +59,7 @@ pub(crate) struct LocalTransport {
     pub(crate) content: String,
     pub(crate) ufrag: Option<String>,
     pub(crate) pwd: Option<String>,
-    pub(crate) fingerprint: Option<Fingerprint<'static>>,
+    pub(crate) fingerprint: Option<Fingerprint>,
 }
 
 /// Most candidates kept while waiting for a description (ours or the peer's).
@@ -79,10 +77,10 @@ pub(crate) struct Session {
     pub(crate) started: Instant,
     pub(crate) tracks: Vec<TrackSpec>,
     /// The peer's contents from its offer or answer (sources, media).
-    pub(crate) remote_contents: Vec<Content<'static>>,
+    pub(crate) remote_contents: Vec<Content>,
     /// Set once our offer/answer went out; candidates wait until then.
     pub(crate) local_transport: Option<LocalTransport>,
-    pub(crate) pending_local_candidates: Vec<Candidate<'static>>,
+    pub(crate) pending_local_candidates: Vec<Candidate>,
     /// The peer's candidates that came before its description went to the engine.
     pub(crate) pending_remote_candidates: Vec<(String, String)>,
     pub(crate) connectivity: Connectivity,
@@ -136,7 +134,7 @@ impl Session {
                 self.tracks
                     .iter()
                     .enumerate()
-                    .position(|(i, t)| !used[i] && t.kind.as_str() == desc.media)
+                    .position(|(i, t)| !used[i] && desc.media == t.kind.as_str())
             });
             let Some(index) = index else {
                 continue;
@@ -145,8 +143,8 @@ impl Session {
             let track = &self.tracks[index];
             let msid = format!("{} {}", track.stream_id, track.track_id);
             for source in &mut desc.sources {
-                source.name = Some(track.source_name.clone().into());
-                source.video_type = track.video_type.map(|v| Cow::Borrowed(v.as_str()));
+                source.name = Some(track.source_name.clone());
+                source.video_type = track.video_type.map(|v| v.as_str().into());
                 if source.msid().is_none() {
                     source.parameters.push(Parameter::new("msid", msid.clone()));
                 }

@@ -80,7 +80,7 @@ pub(crate) struct EarlyTransportInfo {
 struct EarlyEntry {
     from: String,
     expires: Instant,
-    jingle: Jingle<'static>,
+    jingle: Jingle,
 }
 
 impl EarlyTransportInfo {
@@ -90,7 +90,7 @@ impl EarlyTransportInfo {
     pub(crate) const CAP_PER_JID: usize = 4;
 
     /// Keeps `jingle`; false if the buffer (or this JID's share) is full.
-    pub(crate) fn push(&mut self, from: &str, expires: Instant, jingle: Jingle<'_>) -> bool {
+    pub(crate) fn push(&mut self, from: &str, expires: Instant, jingle: Jingle) -> bool {
         let mine = self.entries.iter().filter(|e| e.from == from).count();
         if self.entries.len() >= Self::CAP || mine >= Self::CAP_PER_JID {
             return false;
@@ -98,13 +98,13 @@ impl EarlyTransportInfo {
         self.entries.push(EarlyEntry {
             from: from.to_owned(),
             expires,
-            jingle: jingle.into_owned(),
+            jingle,
         });
         true
     }
 
     /// Takes every message kept for `from`, in arrival order.
-    pub(crate) fn take(&mut self, from: &str) -> Vec<Jingle<'static>> {
+    pub(crate) fn take(&mut self, from: &str) -> Vec<Jingle> {
         let mut taken = Vec::new();
         let mut kept = Vec::with_capacity(self.entries.len());
         for e in self.entries.drain(..) {

@@ -94,35 +94,7 @@ pub struct TrackSpec {
     pub track_id: String,
 }
 
-/// An ICE server, configured or learned through XEP-0215.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IceServer {
-    /// `stun` or `turn`/`turns`.
-    pub kind: IceServerKind,
-    /// Host name or address.
-    pub host: String,
-    /// Port.
-    pub port: u16,
-    /// Transport (`udp` or `tcp`), if given.
-    pub transport: Option<String>,
-    /// TURN user name.
-    pub username: Option<String>,
-    /// TURN password.
-    pub password: Option<String>,
-    /// When the credentials expire, as the server wrote it (ISO 8601), if given.
-    pub expires: Option<String>,
-}
-
-/// The kind of an [`IceServer`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum IceServerKind {
-    /// STUN.
-    Stun,
-    /// TURN over UDP/TCP.
-    Turn,
-    /// TURN over TLS.
-    Turns,
-}
+pub use crate::extdisco::{IceServer, IceServerKind, IceTransport};
 
 /// Configuration of a [`ProxyConnectionService`](crate::ProxyConnectionService).
 #[derive(Debug, Clone)]

@@ -31,35 +31,34 @@ pub fn fixture(name: &str) -> String {
 }
 
 /// The description of content `i`.
-pub fn description<'a>(j: &'a Jingle<'a>, i: usize) -> &'a RtpDescription<'a> {
+pub fn description(j: &Jingle, i: usize) -> &RtpDescription {
     j.contents[i].description.as_ref().expect("a description")
 }
 
 /// The transport of content `i`.
-pub fn transport<'a>(j: &'a Jingle<'a>, i: usize) -> &'a IceUdpTransport<'a> {
+pub fn transport(j: &Jingle, i: usize) -> &IceUdpTransport {
     j.contents[i].transport.as_ref().expect("a transport")
 }
 
 /// The payload type `id` of `d`.
-pub fn pt<'a>(d: &'a RtpDescription<'a>, id: u8) -> &'a PayloadType<'a> {
+pub fn pt(d: &RtpDescription, id: u8) -> &PayloadType {
     d.payload_types
         .iter()
         .find(|p| p.id == id)
         .expect("payload type")
 }
 
-pub fn jingle_of(iq: &str) -> Jingle<'static> {
+pub fn jingle_of(iq: &str) -> Jingle {
     parse_iq(iq, &Limits::default())
         .expect("parses")
         .jingle
         .expect("has jingle")
-        .into_owned()
 }
 
 /// Everything one drain of the service produced, sorted by kind.
 #[derive(Debug, Default)]
 pub struct Drained {
-    pub sent: Vec<(String, Iq<'static>)>,
+    pub sent: Vec<(String, Iq)>,
     pub commands: Vec<EngineCommand>,
     pub events: Vec<Event>,
 }
@@ -108,7 +107,7 @@ pub fn drain(s: &mut ProxyConnectionService) -> Drained {
             Output::Iq(proxy_core::OutgoingIq { to, iq }) => {
                 let parsed = parse_iq(&iq, &Limits::default())
                     .unwrap_or_else(|e| panic!("we wrote an IQ we cannot parse: {e}\n{iq}"));
-                d.sent.push((to, parsed.into_owned()));
+                d.sent.push((to, parsed));
             }
             Output::Engine(c) => d.commands.push(c),
             Output::Event(e) => d.events.push(e),
@@ -128,13 +127,13 @@ pub fn fake_offer(tracks: &[proxy_core::TrackSpec], av: bool) -> String {
     let mut j = jingle_of(&vector(v));
     for content in &mut j.contents {
         let desc = content.description.as_mut().unwrap();
-        if let Some(t) = tracks.iter().find(|t| t.kind.as_str() == desc.media) {
+        if let Some(t) = tracks.iter().find(|t| desc.media == t.kind.as_str()) {
             for s in &mut desc.sources {
                 s.name = None;
                 s.video_type = None;
                 for p in &mut s.parameters {
                     if p.name == "msid" {
-                        p.value = format!("{} {}", t.stream_id, t.track_id).into();
+                        p.value = format!("{} {}", t.stream_id, t.track_id);
                     }
                 }
             }

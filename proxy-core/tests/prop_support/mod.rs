@@ -299,14 +299,9 @@ impl Vectors {
     /// Builds the templates from `(file name, content)` pairs of [`VECTOR_FILES`].
     pub fn new(files: &[(&str, &str)]) -> Vectors {
         let mut messages: Vec<String> = files.iter().map(|(_, c)| (*c).to_owned()).collect();
-        let jingle = |prefix: &str| -> Option<Jingle<'static>> {
+        let jingle = |prefix: &str| -> Option<Jingle> {
             let (_, text) = files.iter().find(|(n, _)| n.starts_with(prefix))?;
-            Some(
-                parse_iq(text, &Limits::default())
-                    .ok()?
-                    .jingle?
-                    .into_owned(),
-            )
+            parse_iq(text, &Limits::default()).ok()?.jingle
         };
         let sdp = |prefix: &str| jingle(prefix).and_then(|j| jingle_to_sdp(&j, 7).ok());
         let offers: Vec<String> = ["01", "11"].iter().filter_map(|p| sdp(p)).collect();
@@ -364,7 +359,7 @@ impl Vectors {
                 big.contents.clear();
                 for n in 0..2 {
                     let mut c = first.clone();
-                    c.name = n.to_string().into();
+                    c.name = n.to_string();
                     if let Some(t) = c.transport.as_mut() {
                         if let Some(cand) = t.candidates.first().cloned() {
                             t.candidates = (0..limits.max_candidates)

@@ -123,20 +123,17 @@ pub fn iq_type() -> impl Strategy<Value = IqType> {
 // ---- any model the writer can express ------------------------------------------
 
 /// A `<parameter>` with any name and value.
-pub fn parameter(t: Text) -> impl Strategy<Value = Parameter<'static>> {
+pub fn parameter(t: Text) -> impl Strategy<Value = Parameter> {
     (t.any(), t.any()).prop_map(|(name, value)| Parameter::new(name, value))
 }
 
 /// An `<rtcp-fb>` with any type and subtype.
-pub fn rtcp_fb(t: Text) -> impl Strategy<Value = RtcpFb<'static>> {
-    (t.any(), option::of(t.any())).prop_map(|(kind, subtype)| RtcpFb {
-        kind: kind.into(),
-        subtype: subtype.map(Into::into),
-    })
+pub fn rtcp_fb(t: Text) -> impl Strategy<Value = RtcpFb> {
+    (t.any(), option::of(t.any())).prop_map(|(kind, subtype)| RtcpFb { kind, subtype })
 }
 
 /// A `<payload-type>` with every attribute optional and any children.
-pub fn payload_type(t: Text) -> impl Strategy<Value = PayloadType<'static>> {
+pub fn payload_type(t: Text) -> impl Strategy<Value = PayloadType> {
     (
         (
             0u8..=127,
@@ -155,7 +152,7 @@ pub fn payload_type(t: Text) -> impl Strategy<Value = PayloadType<'static>> {
             |((id, name, clockrate, channels), (ptime, maxptime), (parameters, rtcp_fbs, trr))| {
                 PayloadType {
                     id,
-                    name: name.into(),
+                    name,
                     clockrate,
                     channels,
                     ptime,
@@ -169,7 +166,7 @@ pub fn payload_type(t: Text) -> impl Strategy<Value = PayloadType<'static>> {
 }
 
 /// A `<source>` (ssma).
-pub fn source(t: Text) -> impl Strategy<Value = Source<'static>> {
+pub fn source(t: Text) -> impl Strategy<Value = Source> {
     (
         any::<u32>(),
         option::of(t.any()),
@@ -178,31 +175,28 @@ pub fn source(t: Text) -> impl Strategy<Value = Source<'static>> {
     )
         .prop_map(|(ssrc, name, video_type, parameters)| Source {
             ssrc,
-            name: name.map(Into::into),
+            name,
             video_type: video_type.map(Into::into),
             parameters,
         })
 }
 
 /// An `<ssrc-group>`.
-pub fn ssrc_group(t: Text) -> impl Strategy<Value = SsrcGroup<'static>> {
-    (t.any(), vec(any::<u32>(), 0..4)).prop_map(|(semantics, ssrcs)| SsrcGroup {
-        semantics: semantics.into(),
-        ssrcs,
-    })
+pub fn ssrc_group(t: Text) -> impl Strategy<Value = SsrcGroup> {
+    (t.any(), vec(any::<u32>(), 0..4)).prop_map(|(semantics, ssrcs)| SsrcGroup { semantics, ssrcs })
 }
 
 /// An `<rtp-hdrext>`.
-pub fn hdrext(t: Text) -> impl Strategy<Value = RtpHdrext<'static>> {
+pub fn hdrext(t: Text) -> impl Strategy<Value = RtpHdrext> {
     (1u16..=255, t.any(), option::of(senders())).prop_map(|(id, uri, senders)| RtpHdrext {
         id,
-        uri: uri.into(),
+        uri,
         senders,
     })
 }
 
 /// An RTP `<description>` with any media (mostly audio or video) and children.
-pub fn description(t: Text) -> impl Strategy<Value = RtpDescription<'static>> {
+pub fn description(t: Text) -> impl Strategy<Value = RtpDescription> {
     (
         (
             prop_oneof![Just("audio".to_owned()), Just("video".to_owned()), t.any()],
@@ -238,7 +232,7 @@ pub fn description(t: Text) -> impl Strategy<Value = RtpDescription<'static>> {
 
 /// A `<candidate>` with any values (the protocol lower-case, as the parser
 /// makes it).
-pub fn candidate(t: Text) -> impl Strategy<Value = Candidate<'static>> {
+pub fn candidate(t: Text) -> impl Strategy<Value = Candidate> {
     (
         (
             t.any(),
@@ -265,17 +259,17 @@ pub fn candidate(t: Text) -> impl Strategy<Value = Candidate<'static>> {
                 (foundation, component, protocol, priority, ip, port, kind),
                 (generation, network, id, rel_addr, rel_port, tcptype),
             )| Candidate {
-                foundation: foundation.into(),
+                foundation,
                 component,
                 protocol: protocol.into(),
                 priority,
-                ip: ip.into(),
+                ip,
                 port,
                 kind,
                 generation,
                 network,
-                id: id.map(Into::into),
-                rel_addr: rel_addr.map(Into::into),
+                id,
+                rel_addr,
                 rel_port,
                 tcptype: tcptype.map(Into::into),
             },
@@ -283,7 +277,7 @@ pub fn candidate(t: Text) -> impl Strategy<Value = Candidate<'static>> {
 }
 
 /// A `<fingerprint>` (its text trimmed, as the parser makes it).
-pub fn fingerprint(t: Text) -> impl Strategy<Value = Fingerprint<'static>> {
+pub fn fingerprint(t: Text) -> impl Strategy<Value = Fingerprint> {
     (
         t.any(),
         option::of(setup()),
@@ -292,16 +286,16 @@ pub fn fingerprint(t: Text) -> impl Strategy<Value = Fingerprint<'static>> {
         t.trimmed(),
     )
         .prop_map(|(hash, setup, required, cryptex, value)| Fingerprint {
-            hash: hash.into(),
+            hash,
             setup,
             required,
             cryptex,
-            value: value.into(),
+            value,
         })
 }
 
 /// An ICE-UDP `<transport>`.
-pub fn transport(t: Text) -> impl Strategy<Value = IceUdpTransport<'static>> {
+pub fn transport(t: Text) -> impl Strategy<Value = IceUdpTransport> {
     (
         option::of(t.any()),
         option::of(t.any()),
@@ -309,15 +303,15 @@ pub fn transport(t: Text) -> impl Strategy<Value = IceUdpTransport<'static>> {
         vec(candidate(t), 0..4),
     )
         .prop_map(|(ufrag, pwd, fingerprint, candidates)| IceUdpTransport {
-            ufrag: ufrag.map(Into::into),
-            pwd: pwd.map(Into::into),
+            ufrag,
+            pwd,
             fingerprint,
             candidates,
         })
 }
 
 /// A `<content>` with any name (see [`jingle`] for uniqueness).
-pub fn content(t: Text) -> impl Strategy<Value = Content<'static>> {
+pub fn content(t: Text) -> impl Strategy<Value = Content> {
     (
         t.any(),
         option::of(creator()),
@@ -326,7 +320,7 @@ pub fn content(t: Text) -> impl Strategy<Value = Content<'static>> {
         option::of(transport(t)),
     )
         .prop_map(|(name, creator, senders, description, transport)| Content {
-            name: name.into(),
+            name,
             creator,
             senders,
             description,
@@ -335,7 +329,7 @@ pub fn content(t: Text) -> impl Strategy<Value = Content<'static>> {
 }
 
 /// A `<jingle>` of any action, with groups, contents, reason and details.
-pub fn jingle(t: Text) -> impl Strategy<Value = Jingle<'static>> {
+pub fn jingle(t: Text) -> impl Strategy<Value = Jingle> {
     (
         (
             action(),
@@ -353,14 +347,14 @@ pub fn jingle(t: Text) -> impl Strategy<Value = Jingle<'static>> {
         .prop_map(
             |((action, sid, initiator, responder), (groups, contents, reason, details))| {
                 let mut j = Jingle::new(action);
-                j.sid = sid.map(Into::into);
-                j.initiator = initiator.map(Into::into);
-                j.responder = responder.map(Into::into);
+                j.sid = sid;
+                j.initiator = initiator;
+                j.responder = responder;
                 j.groups = groups
                     .into_iter()
                     .map(|(semantics, contents)| Group {
-                        semantics: semantics.into(),
-                        contents: contents.into_iter().map(Into::into).collect(),
+                        semantics,
+                        contents: contents.into_iter().collect(),
                     })
                     .collect();
                 // Content names are unique in a <jingle>: what follows the last
@@ -369,22 +363,22 @@ pub fn jingle(t: Text) -> impl Strategy<Value = Jingle<'static>> {
                     .into_iter()
                     .enumerate()
                     .map(|(i, mut c)| {
-                        c.name = format!("{}~{i}", c.name).into();
+                        c.name = format!("{}~{i}", c.name);
                         c
                     })
                     .collect();
                 j.reason = reason.map(|(condition, text)| Reason {
                     condition: condition.into(),
-                    text: text.map(Into::into),
+                    text,
                 });
-                j.details = details.map(Into::into);
+                j.details = details;
                 j
             },
         )
 }
 
 /// A stanza `<error>`.
-pub fn stanza_error(t: Text) -> impl Strategy<Value = StanzaError<'static>> {
+pub fn stanza_error(t: Text) -> impl Strategy<Value = StanzaError> {
     (
         t.any(),
         element_name(),
@@ -395,12 +389,12 @@ pub fn stanza_error(t: Text) -> impl Strategy<Value = StanzaError<'static>> {
             kind: kind.into(),
             condition: condition.into(),
             jingle_condition: jingle_condition.map(Into::into),
-            text: text.map(Into::into),
+            text,
         })
 }
 
 /// An `<iq>` of any type, with or without a `<jingle>` and an `<error>`.
-pub fn iq(t: Text) -> impl Strategy<Value = Iq<'static>> {
+pub fn iq(t: Text) -> impl Strategy<Value = Iq> {
     (
         iq_type(),
         option::of(t.any()),
@@ -411,9 +405,9 @@ pub fn iq(t: Text) -> impl Strategy<Value = Iq<'static>> {
     )
         .prop_map(|(kind, id, to, from, jingle, error)| Iq {
             kind,
-            id: id.map(Into::into),
-            to: to.map(Into::into),
-            from: from.map(Into::into),
+            id,
+            to,
+            from,
             jingle,
             error,
         })
@@ -455,7 +449,7 @@ pub mod sdp {
 
     /// One `<source>` per ssrc, with a `cname` parameter when given and an
     /// `msid` one.
-    pub fn msid_sources(ssrcs: &[u32], msid: &str, cname: Option<&str>) -> Vec<Source<'static>> {
+    pub fn msid_sources(ssrcs: &[u32], msid: &str, cname: Option<&str>) -> Vec<Source> {
         ssrcs
             .iter()
             .map(|&ssrc| {
@@ -475,7 +469,7 @@ pub mod sdp {
     }
 
     /// An `FID` group of the first two ssrcs, when `fid` and there are two.
-    pub fn fid_groups(ssrcs: &[u32], fid: bool) -> Vec<SsrcGroup<'static>> {
+    pub fn fid_groups(ssrcs: &[u32], fid: bool) -> Vec<SsrcGroup> {
         match ssrcs {
             [a, b, ..] if fid => vec![SsrcGroup {
                 semantics: "FID".into(),
@@ -491,17 +485,17 @@ pub mod sdp {
         pwd: String,
         value: String,
         setup: Setup,
-        candidates: Vec<Candidate<'static>>,
-    ) -> IceUdpTransport<'static> {
+        candidates: Vec<Candidate>,
+    ) -> IceUdpTransport {
         IceUdpTransport {
-            ufrag: Some(ufrag.into()),
-            pwd: Some(pwd.into()),
+            ufrag: Some(ufrag),
+            pwd: Some(pwd),
             fingerprint: Some(Fingerprint {
                 hash: "sha-256".into(),
                 setup: Some(setup),
                 required: None,
                 cryptex: None,
-                value: value.into(),
+                value,
             }),
             candidates,
         }
@@ -509,11 +503,7 @@ pub mod sdp {
 
     /// A session-initiate (`initiator`) or session-accept whose contents all
     /// get `creator`, their names bundled when `bundle`.
-    fn session_of(
-        initiator: bool,
-        mut contents: Vec<Content<'static>>,
-        bundle: bool,
-    ) -> Jingle<'static> {
+    fn session_of(initiator: bool, mut contents: Vec<Content>, bundle: bool) -> Jingle {
         let (action, creator) = if initiator {
             (Action::SessionInitiate, Creator::Initiator)
         } else {
@@ -537,7 +527,7 @@ pub mod sdp {
 
     /// A payload type lib-jitsi-meet and SDP can both carry: a real codec
     /// name, fmtp parameters with unique names, rtcp-fb from a fixed list.
-    pub fn codec(id: u8, video: bool) -> impl Strategy<Value = PayloadType<'static>> {
+    pub fn codec(id: u8, video: bool) -> impl Strategy<Value = PayloadType> {
         let names = if video {
             vec!["VP8", "VP9", "H264", "AV1", "rtx", "red", "ulpfec"]
         } else {
@@ -559,7 +549,7 @@ pub mod sdp {
                 let mut seen = std::collections::HashSet::new();
                 PayloadType {
                     id,
-                    name: name.to_owned().into(),
+                    name: name.to_owned(),
                     clockrate: Some(if video { 90_000 } else { 48_000 }),
                     channels: audio_opus.then_some(2),
                     ptime: None,
@@ -572,8 +562,8 @@ pub mod sdp {
                     rtcp_fbs: fbs
                         .into_iter()
                         .map(|(k, s)| RtcpFb {
-                            kind: k.to_owned().into(),
-                            subtype: s.map(str::to_owned).map(Into::into),
+                            kind: k.to_owned(),
+                            subtype: s.map(str::to_owned),
                         })
                         .collect(),
                     rtcp_fb_trr_int: None,
@@ -583,7 +573,7 @@ pub mod sdp {
 
     /// One m-line's worth: a content named `index` with a description of
     /// [`codec`]s and a full transport without candidates (no creator yet).
-    fn session_content(index: usize) -> impl Strategy<Value = Content<'static>> {
+    fn session_content(index: usize) -> impl Strategy<Value = Content> {
         (
             any::<bool>(),
             1usize..4,
@@ -620,13 +610,13 @@ pub mod sdp {
                         .into_iter()
                         .map(|id| RtpHdrext {
                             id,
-                            uri: format!("urn:ietf:params:rtp-hdrext:x{id}").into(),
+                            uri: format!("urn:ietf:params:rtp-hdrext:x{id}"),
                             senders: None,
                         })
                         .collect();
                     let (ufrag, pwd, value, setup) = ice;
                     Content {
-                        name: index.to_string().into(),
+                        name: index.to_string(),
                         creator: None,
                         senders: Some(senders),
                         description: Some(RtpDescription {
@@ -649,7 +639,7 @@ pub mod sdp {
     /// A lib-jitsi-meet-like session-initiate (or session-accept) with 1–3
     /// contents, BUNDLEd, all with the same transport (BUNDLE shares it).
     /// SDP keeps what it says, not every spelling of it.
-    pub fn session() -> impl Strategy<Value = Jingle<'static>> {
+    pub fn session() -> impl Strategy<Value = Jingle> {
         (any::<bool>(), 1usize..4)
             .prop_flat_map(|(accept, n)| {
                 let contents: Vec<_> = (0..n).map(session_content).collect();
@@ -669,7 +659,7 @@ pub mod sdp {
 
     /// An fmtp parameter as SDP writes it back: `name=value`, or a bare value
     /// (`red`'s `111/111`) with an empty name.
-    pub fn exact_parameter() -> impl Strategy<Value = Parameter<'static>> {
+    pub fn exact_parameter() -> impl Strategy<Value = Parameter> {
         prop_oneof![
             ("[a-z][a-z0-9-]{0,10}", "[A-Za-z0-9/,.-]{0,10}")
                 .prop_map(|(n, v)| Parameter::new(n, v)),
@@ -678,21 +668,18 @@ pub mod sdp {
     }
 
     /// An rtcp-fb as `a=rtcp-fb` writes it back (not `trr-int`).
-    pub fn exact_rtcp_fb() -> impl Strategy<Value = RtcpFb<'static>> {
+    pub fn exact_rtcp_fb() -> impl Strategy<Value = RtcpFb> {
         (
             "[a-z][a-z-]{0,10}",
             option::of("[a-z]{1,6}( [a-z0-9=]{1,6})?"),
         )
             .prop_filter("trr-int has its own element", |(k, _)| k != "trr-int")
-            .prop_map(|(kind, subtype)| RtcpFb {
-                kind: kind.into(),
-                subtype: subtype.map(Into::into),
-            })
+            .prop_map(|(kind, subtype)| RtcpFb { kind, subtype })
     }
 
     /// A payload type with any name, clock rate and channels (id 0: the
     /// caller numbers them).
-    pub fn exact_payload_type() -> impl Strategy<Value = PayloadType<'static>> {
+    pub fn exact_payload_type() -> impl Strategy<Value = PayloadType> {
         (
             "[A-Za-z][A-Za-z0-9-]{0,8}",
             1u32..200_000,
@@ -704,7 +691,7 @@ pub mod sdp {
             .prop_map(|(name, clockrate, channels, parameters, rtcp_fbs, trr)| {
                 PayloadType {
                     id: 0,
-                    name: name.into(),
+                    name,
                     clockrate: Some(clockrate),
                     channels: Some(channels),
                     ptime: None,
@@ -717,21 +704,17 @@ pub mod sdp {
     }
 
     /// An `a=extmap` with any URN and direction.
-    pub fn exact_hdrext() -> impl Strategy<Value = RtpHdrext<'static>> {
+    pub fn exact_hdrext() -> impl Strategy<Value = RtpHdrext> {
         (
             1u16..=255,
             "urn:[a-z0-9:-]{1,20}",
             option::of(media_senders()),
         )
-            .prop_map(|(id, uri, senders)| RtpHdrext {
-                id,
-                uri: uri.into(),
-                senders,
-            })
+            .prop_map(|(id, uri, senders)| RtpHdrext { id, uri, senders })
     }
 
     /// A UDP IPv4 host candidate of component 1, generation 0.
-    pub fn host_candidate() -> impl Strategy<Value = Candidate<'static>> {
+    pub fn host_candidate() -> impl Strategy<Value = Candidate> {
         (
             "[a-zA-Z0-9]{1,12}",
             any::<u32>(),
@@ -740,11 +723,11 @@ pub mod sdp {
             option::of(0u32..10),
         )
             .prop_map(|(foundation, priority, ip, port, network)| Candidate {
-                foundation: foundation.into(),
+                foundation,
                 component: 1,
                 protocol: "udp".into(),
                 priority,
-                ip: std::net::Ipv4Addr::from(ip).to_string().into(),
+                ip: std::net::Ipv4Addr::from(ip).to_string(),
                 port,
                 kind: CandidateType::Host,
                 generation: Some(0),
@@ -760,7 +743,7 @@ pub mod sdp {
     /// [`exact_session`] sets them): audio or video, any payload types
     /// (numbered from 96), rtcp-fb, extmaps (unique ids), sources with msid
     /// and maybe cname, maybe an FID group, its own transport and candidates.
-    fn exact_content() -> impl Strategy<Value = Content<'static>> {
+    fn exact_content() -> impl Strategy<Value = Content> {
         (
             (
                 prop_oneof![Just("audio"), Just("video")],
@@ -800,7 +783,7 @@ pub mod sdp {
                 let ssrcs: Vec<u32> = ssrcs.into_iter().collect();
                 let (ufrag, pwd, value, setup, candidates) = t;
                 Content {
-                    name: String::new().into(),
+                    name: String::new(),
                     creator: None,
                     senders: Some(senders),
                     description: Some(RtpDescription {
@@ -822,11 +805,11 @@ pub mod sdp {
     /// A session-initiate or session-accept of 1–3 [`exact_content`]s named
     /// `m0`, `m1` …, maybe BUNDLEd, with the creator of its writer: what
     /// Jingle -> SDP -> Jingle must give back unchanged.
-    pub fn exact_session() -> impl Strategy<Value = (Jingle<'static>, Creator)> {
+    pub fn exact_session() -> impl Strategy<Value = (Jingle, Creator)> {
         (vec(exact_content(), 1..4), any::<bool>(), any::<bool>()).prop_map(
             |(mut contents, initiator, bundle)| {
                 for (i, c) in contents.iter_mut().enumerate() {
-                    c.name = format!("m{i}").into();
+                    c.name = format!("m{i}");
                 }
                 let j = session_of(initiator, contents, bundle);
                 let creator = if initiator {
