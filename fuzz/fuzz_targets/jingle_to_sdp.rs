@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use proxy_core::convert::{jingle_to_sdp, sdp_to_jingle};
+use proxy_core::{jingle_to_sdp, sdp_to_jingle};
 use proxy_core::jingle::Creator;
 use proxy_core::{parse_iq_bytes, Limits};
 

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use proxy_core::convert::sdp_to_jingle;
+use proxy_core::sdp_to_jingle;
 use proxy_core::jingle::{Action, Creator};
 use proxy_core::{parse_iq, write_iq, Iq, Limits};
 

@@ -7,11 +7,13 @@
 //! signaling channel. This crate decides everything such a connection decides
 //! and does no I/O: no sockets, no clock, no threads, no unseeded randomness.
 //!
-//! - [`jingle`]: the wire model with its parse and write, one module per XEP,
-//!   for lib-jitsi-meet's dialect (XEP-0166/0167/0176/0293/0294/0320/0338/0339);
-//!   [`message`] holds the `<iq>` envelope around it.
-//! - [`convert`]: Jingle <-> SDP, following lib-jitsi-meet's rules.
-//! - [`service`]: [`ProxyConnectionService`], the state machine.
+//! - [`ProxyConnectionService`]: the state machine, with its inputs and
+//!   outputs ([`Config`], [`EngineCommand`], [`EngineEvent`], [`Output`], [`Event`]).
+//! - [`jingle`]: the wire model with its parse and write for lib-jitsi-meet's
+//!   dialect (XEP-0166/0167/0176/0293/0294/0320/0338/0339); [`Iq`] is the
+//!   `<iq>` envelope around it, read by [`parse_iq`] and written by [`write_iq`].
+//! - [`jingle_to_sdp`], [`sdp_to_jingle`], [`candidate_to_sdp`],
+//!   [`candidate_from_sdp`]: Jingle <-> SDP, following lib-jitsi-meet's rules.
 //! - [`extdisco`]: XEP-0215 queries for STUN/TURN servers.
 //!
 //! # The run loop
@@ -136,24 +138,27 @@
 #![deny(missing_docs)]
 
 mod address;
-pub mod convert;
-pub mod error;
+mod convert;
+mod error;
 pub mod extdisco;
 pub mod jingle;
-pub mod message;
-pub mod service;
+mod message;
+mod service;
 mod xml;
 
+pub use convert::{candidate_from_sdp, candidate_to_sdp, jingle_to_sdp, sdp_to_jingle};
 pub use error::{
     ApiError, ConvertError, DescriptionProblem, EngineError, Error, Missing, ParseError,
     ProtocolError,
 };
+pub use extdisco::{IceServer, IceServerKind};
 pub use message::{
     parse_iq, parse_iq_bytes, write_iq, write_iq_into, DefinedCondition, ErrorType, Iq, IqType,
-    OutgoingIq, ProxyMessage, StanzaError,
+    OutgoingIq, ProxyMessage, StanzaError, NS_CLIENT, NS_STANZAS,
 };
 pub use service::{
-    CloseReason, Config, Direction, EngineCommand, EngineEvent, Event, IceServer, IceServerKind,
-    LocalTrack, MediaKind, Output, ProxyConnectionService, RemoteTrack, TrackSpec, VideoType,
+    CloseReason, Config, Direction, EngineCommand, EngineEvent, Event, LocalTrack, MediaKind,
+    Output, ProxyConnectionService, RemoteTrack, TrackSpec, VideoType, ACCEPT_TIMEOUT, ICE_FAILED,
+    NEGOTIATION_FAILED, REJECTED,
 };
 pub use xml::Limits;

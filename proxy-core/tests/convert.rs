@@ -6,7 +6,7 @@ mod common;
 mod model;
 
 use proptest::prelude::*;
-use proxy_core::convert::{candidate_from_sdp, candidate_to_sdp, jingle_to_sdp, sdp_to_jingle};
+use proxy_core::{candidate_from_sdp, candidate_to_sdp, jingle_to_sdp, sdp_to_jingle};
 use proxy_core::jingle::{
     Action, Candidate, CandidateType, Creator, Group, Jingle, Parameter, Senders, Setup,
 };

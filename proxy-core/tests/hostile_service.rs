@@ -274,7 +274,7 @@ fn unusable_offers_create_no_session() {
         assert_eq!(refusal.action, Action::ConnectionErrorEncountered, "{name}");
         assert_eq!(
             refusal.details.as_deref(),
-            Some(proxy_core::service::NEGOTIATION_FAILED),
+            Some(proxy_core::NEGOTIATION_FAILED),
             "{name}"
         );
     }

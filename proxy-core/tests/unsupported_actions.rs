@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use common::*;
 use proxy_core::jingle::Action;
-use proxy_core::service::NEGOTIATION_FAILED;
+use proxy_core::NEGOTIATION_FAILED;
 use proxy_core::{
     DescriptionProblem, Error, Missing, Output, ParseError, ProtocolError, ProxyConnectionService,
 };

@@ -15,7 +15,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use proxy_core::jingle::Action;
-use proxy_core::service::ICE_FAILED;
+use proxy_core::ICE_FAILED;
 use proxy_core::{parse_iq, CloseReason, Config, Event as CoreEvent, Limits, LocalTrack};
 use proxy_str0m::{Frame, WriteError, SILENCE_TIMEOUT};
 

@@ -25,21 +25,22 @@
 
 use std::collections::HashSet;
 
-pub mod action;
-pub mod dtls;
-pub mod grouping;
-pub mod ice_udp;
-pub mod reason;
-pub mod rtp;
-pub mod ssma;
+mod action;
+mod dtls;
+mod grouping;
+mod ice_udp;
+pub(crate) mod reason;
+mod rtp;
+mod ssma;
 
 pub use action::{Action, Creator, Senders};
-pub use dtls::{Fingerprint, Setup};
-pub use grouping::Group;
-pub use ice_udp::{Candidate, CandidateType, IceUdpTransport, Protocol, TcpType};
+pub use dtls::{Fingerprint, Setup, NS as NS_DTLS};
+pub use grouping::{Group, NS as NS_GROUPING};
+pub use ice_udp::{Candidate, CandidateType, IceUdpTransport, Protocol, TcpType, NS as NS_ICE_UDP};
 pub use reason::{JingleCondition, Reason, ReasonCondition};
-pub use rtp::{Media, Parameter, PayloadType, RtcpFb, RtpDescription, RtpHdrext};
-pub use ssma::{Source, SsrcGroup, VideoType};
+pub use rtp::{Media, Parameter, PayloadType, RtcpFb, RtpDescription, RtpHdrext, NS_HDREXT};
+pub use rtp::{NS as NS_RTP, NS_RTCP_FB};
+pub use ssma::{Source, SsrcGroup, VideoType, NS as NS_SSMA};
 
 use crate::error::{excerpt, ParseError};
 use crate::xml::{is_element_name, push_within, required, Elem, Limits, Reader, Writer};

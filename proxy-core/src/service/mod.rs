@@ -1,5 +1,6 @@
 //! The proxy-connection state machine.
 
+mod checks;
 mod engine;
 mod messages;
 mod session;
@@ -11,15 +12,13 @@ use std::time::Instant;
 
 pub use types::*;
 
-use crate::address::{is_ip, is_mdns_name};
 use crate::convert;
-use crate::error::{
-    excerpt, ApiError, DescriptionProblem, EngineError, Error, Missing, ProtocolError,
-};
-use crate::jingle::{Action, Content, Jingle, Reason};
+use crate::error::{excerpt, ApiError, EngineError, Error, ProtocolError};
+use crate::jingle::{Action, Jingle, Reason};
 use crate::message::{DefinedCondition, Iq, IqType, OutgoingIq, ProxyMessage, StanzaError};
 use crate::{parse_iq, write_iq};
 
+use checks::{usable_candidate, usable_description};
 use messages::Refusal;
 use session::{Connectivity, Phase, Role, Session};
 use support::{EarlyTransportInfo, IdGenerator, RejectionLimiter};
@@ -46,8 +45,8 @@ pub const NEGOTIATION_FAILED: &str = "xmpp.connection.negotiation.failed";
 /// - **outputs**: [`poll_output`](Self::poll_output) yields [`Output`]s: IQs to
 ///   send, [`EngineCommand`]s to run, [`Event`]s for the application;
 ///   [`poll_timeout`](Self::poll_timeout) tells when to call `handle_timeout`;
-/// - **getters**: [`peer`](Self::peer), [`is_active`](Self::is_active),
-///   [`is_connected`](Self::is_connected).
+/// - **getters**: [`peer`](Self::peer), [`sid`](Self::sid),
+///   [`is_active`](Self::is_active), [`is_connected`](Self::is_connected).
 ///
 /// After every input or command, drain `poll_output` until it returns `None`
 /// and run engine commands in the order they come (their results come back as
@@ -90,11 +89,6 @@ impl ProxyConnectionService {
             outputs: VecDeque::new(),
             sdp_session_id,
         }
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &Config {
-        &self.config
     }
 
     /// The JID of the active connection's peer.
@@ -420,89 +414,4 @@ fn connection_error(details: &str) -> Jingle {
     let mut j = Jingle::new(Action::ConnectionErrorEncountered);
     j.details = Some(details.to_owned());
     j
-}
-
-/// Whether an offer or answer can describe a session at all: it has a
-/// content with a description, ICE credentials and a DTLS fingerprint, and
-/// every fingerprint uses a hash WebRTC knows. Otherwise says what is missing.
-fn usable_description(jingle: &Jingle) -> Result<(), DescriptionProblem> {
-    let first = jingle
-        .contents
-        .first()
-        .ok_or(DescriptionProblem::NoContents)?;
-    // The first piece a content lacks, in the order a reader would look.
-    let missing = |c: &Content| {
-        let Some(t) = &c.transport else {
-            return Some(if c.description.is_none() {
-                Missing::Description
-            } else {
-                Missing::Transport
-            });
-        };
-        if c.description.is_none() {
-            Some(Missing::Description)
-        } else if t.ufrag.is_none() {
-            Some(Missing::IceUfrag)
-        } else if t.pwd.is_none() {
-            Some(Missing::IcePwd)
-        } else if t.fingerprint.is_none() {
-            Some(Missing::Fingerprint)
-        } else {
-            None
-        }
-    };
-    if jingle.contents.iter().all(|c| missing(c).is_some()) {
-        // None is usable: name what the first one lacks.
-        if let Some(missing) = missing(first) {
-            return Err(DescriptionProblem::Missing {
-                missing,
-                content: excerpt(&first.name),
-            });
-        }
-    }
-    for c in &jingle.contents {
-        let hash = c
-            .transport
-            .as_ref()
-            .and_then(|t| t.fingerprint.as_ref())
-            .map(|f| &*f.hash);
-        if let Some(hash) = hash {
-            if !FINGERPRINT_HASHES
-                .iter()
-                .any(|k| hash.eq_ignore_ascii_case(k))
-            {
-                return Err(DescriptionProblem::UnknownHash {
-                    hash: excerpt(hash),
-                    content: excerpt(&c.name),
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
-/// DTLS fingerprint hashes WebRTC uses (RFC 8122 minus the broken md2/md5).
-const FINGERPRINT_HASHES: [&str; 5] = ["sha-1", "sha-224", "sha-256", "sha-384", "sha-512"];
-
-/// Whether a remote candidate can be handed to the engine: an IP address or an
-/// mDNS `.local` host name, a real port for UDP, a known protocol.
-fn usable_candidate(c: &crate::jingle::Candidate) -> Result<(), String> {
-    let shown = excerpt(&c.ip);
-    if !is_ip(&c.ip) && !is_mdns_name(&c.ip) {
-        return Err(format!(
-            "candidate {} has address {shown:?}, neither an IP address nor an mDNS name; dropped",
-            c.foundation
-        ));
-    }
-    match c.protocol.as_str() {
-        "udp" if c.port == 0 => Err(format!(
-            "UDP candidate {} has port 0; dropped",
-            c.foundation
-        )),
-        "udp" | "tcp" | "ssltcp" => Ok(()),
-        other => Err(format!(
-            "candidate {} has protocol {other:?}; dropped",
-            c.foundation
-        )),
-    }
 }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::extdisco::IceServer;
 use crate::message::OutgoingIq;
 
 /// Audio or video.
@@ -93,8 +94,6 @@ pub struct TrackSpec {
     /// Track id the engine must use (the second half of `msid`).
     pub track_id: String,
 }
-
-pub use crate::extdisco::{IceServer, IceServerKind, IceTransport};
 
 /// Configuration of a [`ProxyConnectionService`](crate::ProxyConnectionService).
 #[derive(Debug, Clone)]
