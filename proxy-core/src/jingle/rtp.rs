@@ -244,14 +244,8 @@ impl PayloadType {
                 }
                 "rtcp-fb-trr-int" if pt.rtcp_fb_trr_int.is_none() => {
                     c.expect_ns(NS_RTCP_FB)?;
-                    let mut value = None;
-                    c.attrs(|k, v| {
-                        if k == "value" {
-                            value = Some(number("rtcp-fb-trr-int", "value", &v)?);
-                        }
-                        Ok(())
-                    })?;
-                    pt.rtcp_fb_trr_int = Some(required(value, "rtcp-fb-trr-int", "value")?);
+                    let value = required(c.attr("value")?, "rtcp-fb-trr-int", "value")?;
+                    pt.rtcp_fb_trr_int = Some(number("rtcp-fb-trr-int", "value", &value)?);
                     rd.skip_content(c)?;
                 }
                 _ => rd.skip(c)?,

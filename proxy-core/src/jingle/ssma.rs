@@ -111,15 +111,8 @@ impl SsrcGroup {
         e: Elem<'_>,
         max: usize,
     ) -> Result<SsrcGroup, ParseError> {
-        let mut semantics = None;
-        e.attrs(|k, v| {
-            if k == "semantics" {
-                semantics = Some(v.into_owned());
-            }
-            Ok(())
-        })?;
         let mut group = SsrcGroup {
-            semantics: required(semantics, "ssrc-group", "semantics")?,
+            semantics: required(e.attr("semantics")?, "ssrc-group", "semantics")?,
             ssrcs: Vec::new(),
         };
         while let Some(c) = rd.child(&e)? {
@@ -128,14 +121,8 @@ impl SsrcGroup {
                 continue;
             }
             c.expect_ns(NS)?;
-            let mut ssrc = None;
-            c.attrs(|k, v| {
-                if k == "ssrc" {
-                    ssrc = Some(number("source", "ssrc", &v)?);
-                }
-                Ok(())
-            })?;
-            let ssrc = required(ssrc, "source", "ssrc")?;
+            let ssrc = required(c.attr("ssrc")?, "source", "ssrc")?;
+            let ssrc = number("source", "ssrc", &ssrc)?;
             push_within(&mut group.ssrcs, ssrc, max, "ssrc-group members")?;
             rd.skip_content(c)?;
         }

@@ -132,6 +132,18 @@ impl Elem<'_> {
         }
         Ok(())
     }
+
+    /// The value of attribute `name`, all attributes checked as by [`Elem::attrs`].
+    pub(crate) fn attr(&self, name: &str) -> Result<Option<String>, ParseError> {
+        let mut value = None;
+        self.attrs(|k, v| {
+            if k == name {
+                value = Some(v.into_owned());
+            }
+            Ok(())
+        })?;
+        Ok(value)
+    }
 }
 
 /// What the grammar sees.
@@ -383,37 +395,4 @@ pub(crate) fn is_xml_char(c: char) -> bool {
 /// XML white space only.
 pub(crate) fn is_xml_space(s: &str) -> bool {
     s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escapes_markup_line_breaks_and_what_xml_cannot_carry() {
-        assert_eq!(
-            escape("a&b<c>d\"e'f\tg\nh\ri é\u{1}\u{ffff}"),
-            "a&amp;b&lt;c&gt;d&quot;e&apos;f&#9;g&#10;h&#13;i é\u{fffd}\u{fffd}"
-        );
-        assert!(matches!(escape("plain"), Cow::Borrowed("plain")));
-    }
-
-    #[test]
-    fn numbers_are_digits_only() {
-        assert_eq!(number::<u16>("e", "a", "5000"), Ok(5000));
-        for bad in ["", "+1", " 1", "1e3", "70000"] {
-            assert!(number::<u16>("e", "a", bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn skipped_subtrees_count_toward_the_depth() {
-        let xml = format!("<a>{}{}</a>", "<b>".repeat(20), "</b>".repeat(20));
-        let mut rd = Reader::new(&xml, &Limits::default(), &[]).unwrap();
-        let root = rd.root().unwrap();
-        assert!(matches!(
-            rd.skip(root),
-            Err(ParseError::TooDeep { limit: 16, .. })
-        ));
-    }
 }
