@@ -161,7 +161,11 @@ pub enum ParseError {
 impl ParseError {
     /// Builds [`ParseError::InvalidAttribute`], truncating the value so errors never
     /// carry large input.
-    pub(crate) fn invalid(element: &'static str, attribute: &'static str, value: &str) -> ParseError {
+    pub(crate) fn invalid(
+        element: &'static str,
+        attribute: &'static str,
+        value: &str,
+    ) -> ParseError {
         ParseError::InvalidAttribute {
             element,
             attribute,

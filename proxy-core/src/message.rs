@@ -322,16 +322,13 @@ pub fn write_iq_into(iq: &Iq, out: &mut String) {
         .opt("from", iq.from.as_deref())
         .opt("id", iq.id.as_deref())
         .attr("type", iq.kind.as_str())
-        .attr("xmlns", NS_CLIENT);
-    if iq.jingle.is_none() && iq.error.is_none() {
-        return w.empty();
-    }
-    w.0.push('>');
-    if let Some(jingle) = &iq.jingle {
-        jingle.write(w);
-    }
-    if let Some(error) = &iq.error {
-        error.write(w);
-    }
-    w.close("iq");
+        .attr("xmlns", NS_CLIENT)
+        .children("iq", |w| {
+            if let Some(jingle) = &iq.jingle {
+                jingle.write(w);
+            }
+            if let Some(error) = &iq.error {
+                error.write(w);
+            }
+        });
 }

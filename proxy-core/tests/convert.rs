@@ -6,10 +6,10 @@ mod common;
 mod model;
 
 use proptest::prelude::*;
-use proxy_core::{candidate_from_sdp, candidate_to_sdp, jingle_to_sdp, sdp_to_jingle};
 use proxy_core::jingle::{
     Action, Candidate, CandidateType, Creator, Group, Jingle, Parameter, RtcpFb, Senders, Setup,
 };
+use proxy_core::{candidate_from_sdp, candidate_to_sdp, jingle_to_sdp, sdp_to_jingle};
 use proxy_core::{parse_iq, ConvertError, Limits};
 use sdp_types::{Media, Session};
 
@@ -614,7 +614,11 @@ fn a_written_candidate_stays_one_line_and_a_broken_one_is_refused() {
     let s = candidate_to_sdp(&c);
     assert!(!s.contains('\r') && !s.contains('\n'));
     let mut j = vector_01();
-    j.contents[0].transport.as_mut().expect("transport").candidates = vec![c];
+    j.contents[0]
+        .transport
+        .as_mut()
+        .expect("transport")
+        .candidates = vec![c];
     assert!(matches!(
         jingle_to_sdp(&j, 1),
         Err(ConvertError::Invalid { .. })
@@ -879,7 +883,11 @@ fn sdp_tokens_and_texts_are_checked() {
         let mut j = vector_01();
         let d = j.contents[0].description.as_mut().expect("desc");
         d.sources[0].parameters[0].value = value.into();
-        assert_eq!(jingle_to_sdp(&j, 1).is_ok(), ok, "source parameter {value:?}");
+        assert_eq!(
+            jingle_to_sdp(&j, 1).is_ok(),
+            ok,
+            "source parameter {value:?}"
+        );
     }
     // What an error carries is cut to 64 bytes on a char boundary.
     let mut j = vector_01();
@@ -887,7 +895,10 @@ fn sdp_tokens_and_texts_are_checked() {
     d.sources[0].parameters[0].value = format!("{}\n", "é".repeat(100));
     match jingle_to_sdp(&j, 1) {
         Err(ConvertError::Invalid { value, .. }) => {
-            assert!(value.len() <= 64 && value.chars().all(|c| c == 'é'), "{value:?}");
+            assert!(
+                value.len() <= 64 && value.chars().all(|c| c == 'é'),
+                "{value:?}"
+            );
         }
         other => panic!("unexpected {other:?}"),
     }

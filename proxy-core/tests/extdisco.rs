@@ -237,7 +237,10 @@ fn billion_laughs_and_processing_instructions_are_rejected() {
 <service type='turn' host='h' password='&lol3;'/></services></iq>"#;
     assert!(matches!(
         parse(laughs),
-        Err(ExtdiscoError::Xml(ParseError::Forbidden { what: "DOCTYPE", .. }))
+        Err(ExtdiscoError::Xml(ParseError::Forbidden {
+            what: "DOCTYPE",
+            ..
+        }))
     ));
     let pi = "<iq type='result' xmlns='jabber:client'><?evil x?></iq>";
     assert!(matches!(
@@ -246,10 +249,7 @@ fn billion_laughs_and_processing_instructions_are_rejected() {
     ));
     // Without a DTD, an undefined entity is malformed, not expanded.
     let undefined = result_with("<service type='turn' host='h' password='&lol3;'/>");
-    assert!(matches!(
-        parse(&undefined),
-        Err(ExtdiscoError::Xml(_))
-    ));
+    assert!(matches!(parse(&undefined), Err(ExtdiscoError::Xml(_))));
 }
 
 #[test]
@@ -259,21 +259,12 @@ fn every_truncation_is_an_error() {
         assert!(r.is_err(), "prefix of {cut} bytes parsed: {r:?}");
     }
     let after = format!("{PROSODY_V2}<iq type='result'/>");
-    assert!(matches!(
-        parse(&after),
-        Err(ExtdiscoError::Xml(_))
-    ));
+    assert!(matches!(parse(&after), Err(ExtdiscoError::Xml(_))));
     let after = format!("{PROSODY_V2} junk");
-    assert!(matches!(
-        parse(&after),
-        Err(ExtdiscoError::Xml(_))
-    ));
+    assert!(matches!(parse(&after), Err(ExtdiscoError::Xml(_))));
     let mismatched =
         "<iq type='result' xmlns='jabber:client'><services xmlns='urn:xmpp:extdisco:2'></iq>";
-    assert!(matches!(
-        parse(mismatched),
-        Err(ExtdiscoError::Xml(_))
-    ));
+    assert!(matches!(parse(mismatched), Err(ExtdiscoError::Xml(_))));
 }
 
 #[test]
@@ -300,7 +291,10 @@ fn queries_for_both_versions() {
     let v1 = services_query("ext2", "meet.example.com", ExtdiscoVersion::V1);
     assert!(v1.ends_with("<services xmlns='urn:xmpp:extdisco:1'/></iq>"));
     let escaped = services_query("ext'1", "meet.example.com", ExtdiscoVersion::V2);
-    assert!(escaped.starts_with("<iq type='get' id='ext&apos;1' to="), "{escaped}");
+    assert!(
+        escaped.starts_with("<iq type='get' id='ext&apos;1' to="),
+        "{escaped}"
+    );
 }
 
 #[test]

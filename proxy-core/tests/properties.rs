@@ -26,8 +26,8 @@ use std::sync::OnceLock;
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-use proxy_core::{jingle_to_sdp, sdp_to_jingle};
 use proxy_core::jingle::{Action, Content, Creator, Jingle, Senders, Setup};
+use proxy_core::{jingle_to_sdp, sdp_to_jingle};
 use proxy_core::{parse_iq, write_iq, Iq, Limits};
 
 use model::{iq, sdp, Text};

@@ -77,15 +77,9 @@ pub fn candidate_from_sdp(s: &str) -> Result<Candidate, ConvertError> {
     if !is_protocol(&protocol) {
         return Err(invalid("candidate protocol", &protocol));
     }
-    let priority = next("candidate priority")?;
-    let priority = priority
-        .parse::<u32>()
-        .map_err(|_| invalid("candidate priority", priority))?;
+    let priority = number("candidate priority", next("candidate priority")?)?;
     let ip = check_address("candidate address", next("candidate address")?)?;
-    let port = next("candidate port")?;
-    let port = port
-        .parse::<u16>()
-        .map_err(|_| invalid("candidate port", port))?;
+    let port = number("candidate port", next("candidate port")?)?;
     let typ = next("candidate typ")?;
     if !typ.eq_ignore_ascii_case("typ") {
         return Err(invalid("candidate typ", typ));
@@ -115,13 +109,7 @@ pub fn candidate_from_sdp(s: &str) -> Result<Candidate, ConvertError> {
             .ok_or(ConvertError::Missing("candidate extension value"))?;
         match key {
             "raddr" => c.rel_addr = Some(check_address("candidate raddr", value)?.to_owned()),
-            "rport" => {
-                c.rel_port = Some(
-                    value
-                        .parse::<u16>()
-                        .map_err(|_| invalid("candidate rport", value))?,
-                )
-            }
+            "rport" => c.rel_port = Some(number("candidate rport", value)?),
             "tcptype" => {
                 let tcptype = TcpType::from_wire(value);
                 if !tcptype.is_known() {
@@ -129,20 +117,8 @@ pub fn candidate_from_sdp(s: &str) -> Result<Candidate, ConvertError> {
                 }
                 c.tcptype = Some(tcptype);
             }
-            "generation" => {
-                c.generation = Some(
-                    value
-                        .parse::<u32>()
-                        .map_err(|_| invalid("candidate generation", value))?,
-                )
-            }
-            "network-id" => {
-                c.network = Some(
-                    value
-                        .parse::<u32>()
-                        .map_err(|_| invalid("candidate network-id", value))?,
-                )
-            }
+            "generation" => c.generation = Some(number("candidate generation", value)?),
+            "network-id" => c.network = Some(number("candidate network-id", value)?),
             // ufrag, network-cost and extensions we do not carry.
             _ => {}
         }
@@ -167,6 +143,11 @@ pub(crate) fn check_candidate(c: &Candidate) -> Result<(), ConvertError> {
     } else {
         Err(invalid("candidate", &written))
     }
+}
+
+/// A number as Rust's `FromStr` reads it, or [`ConvertError::Invalid`].
+fn number<T: std::str::FromStr>(what: &'static str, s: &str) -> Result<T, ConvertError> {
+    s.parse().map_err(|_| invalid(what, s))
 }
 
 /// A foundation [`candidate_from_sdp`] accepts: at most 64 of `A-Z a-z 0-9 + /`.

@@ -47,14 +47,11 @@ impl Group {
     pub(crate) fn write(&self, w: &mut Writer<'_>) {
         w.open("group")
             .attr("semantics", &self.semantics)
-            .attr("xmlns", NS);
-        if self.contents.is_empty() {
-            return w.empty();
-        }
-        w.0.push('>');
-        for name in &self.contents {
-            w.open("content").attr("name", name).empty();
-        }
-        w.close("group");
+            .attr("xmlns", NS)
+            .children("group", |w| {
+                for name in &self.contents {
+                    w.open("content").attr("name", name).empty();
+                }
+            });
     }
 }

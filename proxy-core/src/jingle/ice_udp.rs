@@ -137,25 +137,18 @@ impl IceUdpTransport {
         w.open("transport")
             .opt("pwd", self.pwd.as_deref())
             .opt("ufrag", self.ufrag.as_deref())
-            .attr("xmlns", NS);
-        if self.fingerprint.is_none() && self.candidates.is_empty() {
-            return w.empty();
-        }
-        w.0.push('>');
-        let trickle = self
-            .fingerprint
-            .as_ref()
-            .is_some_and(|f| f.required.is_some());
-        if let Some(f) = self.fingerprint.as_ref().filter(|_| !trickle) {
-            f.write(w, false);
-        }
-        for c in &self.candidates {
-            c.write(w);
-        }
-        if let Some(f) = self.fingerprint.as_ref().filter(|_| trickle) {
-            f.write(w, true);
-        }
-        w.close("transport");
+            .attr("xmlns", NS)
+            .children("transport", |w| {
+                let fingerprint = self.fingerprint.as_ref();
+                let trickle = fingerprint.is_some_and(|f| f.required.is_some());
+                if let Some(f) = fingerprint.filter(|_| !trickle) {
+                    f.write(w, false);
+                }
+                self.candidates.iter().for_each(|c| c.write(w));
+                if let Some(f) = fingerprint.filter(|_| trickle) {
+                    f.write(w, true);
+                }
+            });
     }
 }
 

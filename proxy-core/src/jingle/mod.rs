@@ -267,18 +267,15 @@ impl Content {
         w.open("content")
             .opt("creator", self.creator.map(Creator::as_str))
             .attr("name", &self.name)
-            .opt("senders", self.senders.map(Senders::as_str));
-        if self.description.is_none() && self.transport.is_none() {
-            return w.empty();
-        }
-        w.0.push('>');
-        if let Some(d) = &self.description {
-            d.write(w);
-        }
-        if let Some(t) = &self.transport {
-            t.write(w);
-        }
-        w.close("content");
+            .opt("senders", self.senders.map(Senders::as_str))
+            .children("content", |w| {
+                if let Some(d) = &self.description {
+                    d.write(w);
+                }
+                if let Some(t) = &self.transport {
+                    t.write(w);
+                }
+            });
     }
 }
 

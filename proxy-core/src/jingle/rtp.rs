@@ -176,32 +176,22 @@ impl RtpDescription {
         w.open("description")
             .attr("media", self.media.as_str())
             .opt_num("ssrc", self.ssrc)
-            .attr("xmlns", NS);
-        if self.payload_types.is_empty()
-            && self.rtcp_fbs.is_empty()
-            && self.sources.is_empty()
-            && self.ssrc_groups.is_empty()
-            && !self.rtcp_mux
-            && self.hdrexts.is_empty()
-            && !self.extmap_allow_mixed
-        {
-            return w.empty();
-        }
-        w.0.push('>');
-        self.payload_types.iter().for_each(|pt| pt.write(w));
-        self.sources.iter().for_each(|s| s.write(w));
-        self.ssrc_groups.iter().for_each(|g| g.write(w));
-        if self.rtcp_mux {
-            w.0.push_str("<rtcp-mux/>");
-        }
-        self.rtcp_fbs.iter().for_each(|fb| fb.write(w));
-        self.hdrexts.iter().for_each(|ext| ext.write(w));
-        if self.extmap_allow_mixed {
-            w.open("extmap-allow-mixed")
-                .attr("xmlns", NS_HDREXT)
-                .empty();
-        }
-        w.close("description");
+            .attr("xmlns", NS)
+            .children("description", |w| {
+                self.payload_types.iter().for_each(|pt| pt.write(w));
+                self.sources.iter().for_each(|s| s.write(w));
+                self.ssrc_groups.iter().for_each(|g| g.write(w));
+                if self.rtcp_mux {
+                    w.0.push_str("<rtcp-mux/>");
+                }
+                self.rtcp_fbs.iter().for_each(|fb| fb.write(w));
+                self.hdrexts.iter().for_each(|ext| ext.write(w));
+                if self.extmap_allow_mixed {
+                    w.open("extmap-allow-mixed")
+                        .attr("xmlns", NS_HDREXT)
+                        .empty();
+                }
+            });
     }
 }
 
@@ -262,21 +252,17 @@ impl PayloadType {
         w.opt_num("clockrate", self.clockrate)
             .opt_num("channels", self.channels)
             .opt_num("ptime", self.ptime)
-            .opt_num("maxptime", self.maxptime);
-        if self.parameters.is_empty() && self.rtcp_fbs.is_empty() && self.rtcp_fb_trr_int.is_none()
-        {
-            return w.empty();
-        }
-        w.0.push('>');
-        self.parameters.iter().for_each(|p| p.write(w));
-        self.rtcp_fbs.iter().for_each(|fb| fb.write(w));
-        if let Some(value) = self.rtcp_fb_trr_int {
-            w.open("rtcp-fb-trr-int")
-                .num("value", value)
-                .attr("xmlns", NS_RTCP_FB)
-                .empty();
-        }
-        w.close("payload-type");
+            .opt_num("maxptime", self.maxptime)
+            .children("payload-type", |w| {
+                self.parameters.iter().for_each(|p| p.write(w));
+                self.rtcp_fbs.iter().for_each(|fb| fb.write(w));
+                if let Some(value) = self.rtcp_fb_trr_int {
+                    w.open("rtcp-fb-trr-int")
+                        .num("value", value)
+                        .attr("xmlns", NS_RTCP_FB)
+                        .empty();
+                }
+            });
     }
 }
 

@@ -94,13 +94,10 @@ impl Source {
             .opt("name", self.name.as_deref())
             .num("ssrc", self.ssrc)
             .opt("videoType", self.video_type.as_ref().map(VideoType::as_str))
-            .attr("xmlns", NS);
-        if self.parameters.is_empty() {
-            return w.empty();
-        }
-        w.0.push('>');
-        self.parameters.iter().for_each(|p| p.write(w));
-        w.close("source");
+            .attr("xmlns", NS)
+            .children("source", |w| {
+                self.parameters.iter().for_each(|p| p.write(w))
+            });
     }
 }
 
@@ -132,14 +129,11 @@ impl SsrcGroup {
     pub(crate) fn write(&self, w: &mut Writer<'_>) {
         w.open("ssrc-group")
             .attr("semantics", &self.semantics)
-            .attr("xmlns", NS);
-        if self.ssrcs.is_empty() {
-            return w.empty();
-        }
-        w.0.push('>');
-        for &ssrc in &self.ssrcs {
-            w.open("source").num("ssrc", ssrc).empty();
-        }
-        w.close("ssrc-group");
+            .attr("xmlns", NS)
+            .children("ssrc-group", |w| {
+                for &ssrc in &self.ssrcs {
+                    w.open("source").num("ssrc", ssrc).empty();
+                }
+            });
     }
 }

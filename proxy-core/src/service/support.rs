@@ -105,31 +105,14 @@ impl EarlyTransportInfo {
 
     /// Takes every message kept for `from`, in arrival order.
     pub(crate) fn take(&mut self, from: &str) -> Vec<Jingle> {
-        let mut taken = Vec::new();
-        let mut kept = Vec::with_capacity(self.entries.len());
-        for e in self.entries.drain(..) {
-            if e.from == from {
-                taken.push(e.jingle);
-            } else {
-                kept.push(e);
-            }
-        }
-        self.entries = kept;
-        taken
+        let taken = self.entries.extract_if(.., |e| e.from == from);
+        taken.map(|e| e.jingle).collect()
     }
 
     /// Removes what expired by `now`; returns the JIDs of the dropped messages.
     pub(crate) fn expire(&mut self, now: Instant) -> Vec<String> {
-        let mut dropped = Vec::new();
-        self.entries.retain(|e| {
-            if e.expires <= now {
-                dropped.push(e.from.clone());
-                false
-            } else {
-                true
-            }
-        });
-        dropped
+        let dropped = self.entries.extract_if(.., |e| e.expires <= now);
+        dropped.map(|e| e.from).collect()
     }
 
     pub(crate) fn next_expiry(&self) -> Option<Instant> {

@@ -5,42 +5,23 @@ use std::time::Duration;
 use crate::error::Error;
 use crate::extdisco::IceServer;
 use crate::message::OutgoingIq;
+use crate::xml::wire_enum;
 
-/// Audio or video.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MediaKind {
-    /// Audio.
-    Audio,
-    /// Video.
-    Video,
-}
-
-impl MediaKind {
-    /// `audio` or `video`, as in SDP and Jingle `media`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MediaKind::Audio => "audio",
-            MediaKind::Video => "video",
-        }
+wire_enum! {
+    /// Audio or video, written as in SDP and Jingle `media`.
+    pub enum MediaKind {
+        Audio = "audio",
+        Video = "video",
     }
 }
 
-/// Jitsi's video type of a source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum VideoType {
-    /// A camera.
-    Camera,
-    /// A screen share.
-    Desktop,
-}
-
-impl VideoType {
-    /// `camera` or `desktop`, as in `<source videoType=…>`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VideoType::Camera => "camera",
-            VideoType::Desktop => "desktop",
-        }
+wire_enum! {
+    /// Jitsi's video type of a source, written as in `<source videoType=…>`.
+    pub enum VideoType {
+        /// A camera.
+        Camera = "camera",
+        /// A screen share.
+        Desktop = "desktop",
     }
 }
 

@@ -59,6 +59,20 @@ impl Writer<'_> {
         self.close(name);
     }
 
+    /// Ends the start tag: `/>` if `children` writes nothing, otherwise `>`,
+    /// the children and `</name>`.
+    pub(crate) fn children(&mut self, name: &str, children: impl FnOnce(&mut Self)) {
+        self.0.push('>');
+        let start = self.0.len();
+        children(self);
+        if self.0.len() == start {
+            self.0.pop();
+            self.empty();
+        } else {
+            self.close(name);
+        }
+    }
+
     /// `</name>`.
     pub(crate) fn close(&mut self, name: &str) {
         let _ = write!(self.0, "</{name}>");

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use proxy_core::jingle_to_sdp;
 use proxy_core::jingle::{Action, IceUdpTransport, Jingle, PayloadType, RtpDescription};
+use proxy_core::jingle_to_sdp;
 use proxy_core::{
     parse_iq, CloseReason, Config, EngineCommand, EngineEvent, Event, Iq, Limits, LocalTrack,
     MediaKind, Output, ProxyConnectionService, ProxyMessage, RemoteTrack,

@@ -26,8 +26,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use proxy_core::jingle_to_sdp;
 use proxy_core::jingle::{Action, Jingle, Parameter, Reason, Source};
+use proxy_core::jingle_to_sdp;
 use proxy_core::NEGOTIATION_FAILED;
 use proxy_core::{
     parse_iq, write_iq, EngineCommand, EngineError, EngineEvent, Error, Event, Iq, IqType, Limits,
