@@ -161,14 +161,10 @@ pub enum ParseError {
 impl ParseError {
     /// Builds [`ParseError::InvalidAttribute`], truncating the value so errors never
     /// carry large input.
-    pub(crate) fn invalid(
-        element: &'static str,
-        attribute: &'static str,
-        value: &str,
-    ) -> ParseError {
+    pub(crate) fn invalid(el: &'static str, attr: &'static str, value: &str) -> ParseError {
         ParseError::InvalidAttribute {
-            element,
-            attribute,
+            element: el,
+            attribute: attr,
             value: excerpt(value),
         }
     }
@@ -264,30 +260,23 @@ pub enum DescriptionProblem {
 }
 
 /// A piece of a content that a session description needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum Missing {
     /// `<description>` (XEP-0167).
+    #[error("<description>")]
     Description,
     /// `<transport>` (XEP-0176).
+    #[error("<transport>")]
     Transport,
     /// The transport's `ufrag`.
+    #[error("ICE ufrag")]
     IceUfrag,
     /// The transport's `pwd`.
+    #[error("ICE password")]
     IcePwd,
     /// The transport's `<fingerprint>` (XEP-0320).
+    #[error("DTLS fingerprint")]
     Fingerprint,
-}
-
-impl std::fmt::Display for Missing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Missing::Description => "<description>",
-            Missing::Transport => "<transport>",
-            Missing::IceUfrag => "ICE ufrag",
-            Missing::IcePwd => "ICE password",
-            Missing::Fingerprint => "DTLS fingerprint",
-        })
-    }
 }
 
 /// ` with <name/>` for [`Error::Unsupported`]'s payload, or nothing.

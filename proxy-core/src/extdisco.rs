@@ -73,11 +73,9 @@ impl ExtdiscoVersion {
     }
 
     fn from_namespace(ns: &str) -> Option<ExtdiscoVersion> {
-        match ns {
-            "urn:xmpp:extdisco:2" => Some(ExtdiscoVersion::V2),
-            "urn:xmpp:extdisco:1" => Some(ExtdiscoVersion::V1),
-            _ => None,
-        }
+        [ExtdiscoVersion::V2, ExtdiscoVersion::V1]
+            .into_iter()
+            .find(|v| v.namespace() == ns)
     }
 }
 

@@ -123,8 +123,7 @@ pub struct Iq {
 }
 
 impl Iq {
-    fn new(kind: IqType, to: impl Into<String>, id: Option<String>) -> Iq {
-        let to = Some(to.into());
+    fn new(kind: IqType, to: Option<String>, id: Option<String>) -> Iq {
         let (from, jingle, error) = (None, None, None);
         Iq {
             kind,
@@ -141,13 +140,13 @@ impl Iq {
         let jingle = Some(jingle);
         Iq {
             jingle,
-            ..Iq::new(IqType::Set, to, None)
+            ..Iq::new(IqType::Set, Some(to.into()), None)
         }
     }
 
     /// An empty `<iq type='result'>` acknowledging the IQ with `id`.
     pub fn result(to: impl Into<String>, id: impl Into<String>) -> Iq {
-        Iq::new(IqType::Result, to, Some(id.into()))
+        Iq::new(IqType::Result, Some(to.into()), Some(id.into()))
     }
 
     /// An `<iq type='error'>` answering the IQ with `id`.
@@ -155,7 +154,7 @@ impl Iq {
         let error = Some(error);
         Iq {
             error,
-            ..Iq::new(IqType::Error, to, Some(id.into()))
+            ..Iq::new(IqType::Error, Some(to.into()), Some(id.into()))
         }
     }
 
@@ -187,12 +186,8 @@ impl Iq {
         })?;
         let kind = required(kind, "iq", "type")?;
         let mut iq = Iq {
-            kind,
-            id,
-            to,
             from,
-            jingle: None,
-            error: None,
+            ..Iq::new(kind, to, id)
         };
         while let Some(c) = rd.child(&e)? {
             match c.local() {

@@ -50,3 +50,34 @@ fn early_transport_info_expires_with_an_error() {
     ));
     assert_eq!(s.poll_timeout(), None);
 }
+
+#[test]
+fn early_transport_info_is_bounded_per_jid_and_in_all() {
+    let t0 = Instant::now();
+    let mut s = ProxyConnectionService::new(config(13));
+    let orphan = |d: &Drained| {
+        matches!(
+            d.errors()[..],
+            [Error::Protocol {
+                source: ProtocolError::OrphanTransportInfo,
+                ..
+            }]
+        )
+    };
+    let jids: Vec<String> = (0..4).map(|i| format!("j{i}@example.com/x")).collect();
+    for (i, jid) in jids.iter().enumerate() {
+        for _ in 0..4 {
+            let d = receive(&mut s, t0, jid, vector(TRANSPORT_INFO));
+            assert!(d.errors().is_empty(), "{d:?}");
+        }
+        if i == 0 {
+            // Four per JID: a fifth from the same JID is refused at once.
+            assert!(orphan(&receive(&mut s, t0, jid, vector(TRANSPORT_INFO))));
+        }
+    }
+    // Sixteen in all: another JID is refused too.
+    assert!(orphan(&receive(&mut s, t0, SENDER, vector(TRANSPORT_INFO))));
+    // All sixteen expire together, each reported.
+    s.handle_timeout(t0 + Config::default().early_transport_info_ttl);
+    assert_eq!(drain(&mut s).errors().len(), 16);
+}

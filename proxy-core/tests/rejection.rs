@@ -53,3 +53,19 @@ fn terminate_from_a_non_peer_does_not_close() {
     assert!(d.sent.is_empty());
     assert!(s.is_active());
 }
+
+#[test]
+fn the_rejection_limiter_remembers_at_most_64_jids() {
+    let t0 = Instant::now();
+    let (mut s, _) = responder_negotiated(t0, config(10), false);
+    for i in 0..64 {
+        let d = receive(&mut s, t0, &format!("i{i}@example.com/x"), vector(INITIATE));
+        assert_eq!(d.sent.len(), 1, "intruder {i} is rejected");
+    }
+    // Every slot holds a JID rejected within the interval: the next gets none.
+    let d = receive(&mut s, t0, "late@example.com/x", vector(INITIATE));
+    assert!(d.sent.is_empty());
+    // Once the interval passed, the slots are free again.
+    let d = receive(&mut s, t0 + secs(2), "late@example.com/x", vector(INITIATE));
+    assert_eq!(d.sent.len(), 1);
+}

@@ -60,10 +60,7 @@ pub(super) fn sdp_to_jingle(
 /// in the session section `s`: lib-jitsi-meet's `findLines(media, prefix,
 /// session)`. A valueless attribute gives `""`.
 fn values<'a>(m: &'a Media, s: &'a Session, name: &'a str) -> Vec<&'a str> {
-    let media: Vec<&str> = m
-        .get_attribute_values(name)
-        .map(Option::unwrap_or_default)
-        .collect();
+    let media: Vec<&str> = media_values(m, name).collect();
     if media.is_empty() {
         s.get_attribute_values(name)
             .map(Option::unwrap_or_default)
@@ -201,11 +198,8 @@ fn description(s: &Session, m: &Media, rejected: bool) -> Result<RtpDescription,
             name: check_token("a=rtpmap encoding name", &rtpmap.encoding_name)?.to_owned(),
             clockrate: Some(rtpmap.clock_rate),
             channels: Some(channels),
-            ptime: None,
-            maxptime: None,
             parameters: fmtp(m, id),
-            rtcp_fbs: Vec::new(),
-            rtcp_fb_trr_int: None,
+            ..PayloadType::default()
         };
         let id = id.to_string();
         for fb in fbs.iter().filter(|fb| fb.pt == id) {
@@ -280,12 +274,8 @@ fn sources(m: &Media, desc: &mut RtpDescription) -> Result<(), ConvertError> {
         let ssrc = ssrc.parse::<u32>().map_err(|_| invalid("a=ssrc", ssrc))?;
         let (attr, value) = rest.split_once(':').unwrap_or((rest, ""));
         if !desc.sources.iter().any(|s| s.ssrc == ssrc) {
-            desc.sources.push(Source {
-                ssrc,
-                name: None,
-                video_type: None,
-                parameters: Vec::new(),
-            });
+            let source = Source::default();
+            desc.sources.push(Source { ssrc, ..source });
         }
         let Some(source) = desc.sources.iter_mut().find(|s| s.ssrc == ssrc) else {
             continue; // found or just pushed

@@ -177,19 +177,9 @@ impl Jingle {
                 _ => rd.skip(c)?,
             }
         }
-        // A few contents (lib-jitsi-meet sends one per medium) are compared
-        // pairwise; more (the limit is configurable) go through a set.
-        let names = j.contents.iter().map(|c| c.name.as_str());
-        let dup = if j.contents.len() <= 16 {
-            names
-                .enumerate()
-                .find(|&(i, n)| j.contents[..i].iter().any(|c| c.name == n))
-        } else {
-            let mut seen = HashSet::new();
-            names.enumerate().find(|&(_, n)| !seen.insert(n))
-        };
-        match dup {
-            Some((_, name)) => Err(ParseError::DuplicateContent(excerpt(name))),
+        let mut names = HashSet::new();
+        match j.contents.iter().find(|c| !names.insert(c.name.as_str())) {
+            Some(c) => Err(ParseError::DuplicateContent(excerpt(&c.name))),
             None => Ok(j),
         }
     }

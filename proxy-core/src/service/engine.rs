@@ -18,19 +18,14 @@ impl ProxyConnectionService {
             (role, s.phase),
             (Role::Initiator, Phase::CreatingOffer) | (Role::Responder, Phase::CreatingAnswer)
         );
+        let (action, what) = match role {
+            Role::Initiator => (Action::SessionInitiate, "LocalOffer"),
+            Role::Responder => (Action::SessionAccept, "LocalAnswer"),
+        };
         if !expected {
-            let what = if role == Role::Initiator {
-                "LocalOffer"
-            } else {
-                "LocalAnswer"
-            };
             self.error(Error::Api(ApiError::UnexpectedEngineEvent(what)));
             return;
         }
-        let action = match role {
-            Role::Initiator => Action::SessionInitiate,
-            Role::Responder => Action::SessionAccept,
-        };
         let mut jingle = match convert::sdp_to_jingle(&sdp, action, role.creator()) {
             Ok(j) => j,
             Err(e) => {
@@ -44,15 +39,9 @@ impl ProxyConnectionService {
             return;
         };
         s.decorate_sources(&mut jingle);
-        // The candidates known now travel inside the description, in the
-        // first transport (the BUNDLE one, where transport-info puts them too):
-        // XEP-0176 allows it and lib-jitsi-meet reads them there (SDP.fromJingle
-        // for session-initiate and session-accept alike). The peer then has its
-        // candidate pairs as soon as it applies the offer or answer, instead of
-        // waiting for a transport-info. A peer with this parser's default limits
-        // reads at most `max_candidates` per transport: more go as transport-info,
-        // as do candidates found later (and all of them without
-        // `candidates_in_description`, lib-jitsi-meet's own way).
+        // The candidates known now travel inside the description, in the first
+        // transport (the BUNDLE one), at most `max_candidates` of them; the rest
+        // follow as transport-info (see `Config::candidates_in_description`).
         let batch = self.config.limits.max_candidates.max(1);
         // Any reported before the description was made come first.
         let mut candidates: Vec<Candidate> = std::mem::take(&mut s.pending_local_candidates);

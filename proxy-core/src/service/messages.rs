@@ -272,18 +272,11 @@ impl ProxyConnectionService {
     }
 
     /// Refuses a valid XEP-0166 action that a proxy connection does not
-    /// implement, with the error XEP-0166 gives for it when the IQ has an id:
-    ///
-    /// - session-info with a payload, description-info: `feature-not-implemented`
-    ///   and `<unsupported-info/>`, type `modify` as in §6.8's example;
-    /// - content-accept, content-reject, transport-accept, transport-reject
-    ///   (answers to requests we never send): `unexpected-request` and
-    ///   `<out-of-order/>`, type `cancel` (§10);
-    /// - content-add, content-remove, transport-replace, security-info:
-    ///   `feature-not-implemented`, type `cancel` (RFC 6120 §8.3.3.3). §7.2.2 and
-    ///   §7.2.15 have a recipient that implements them answer with content-reject
-    ///   or transport-reject; we implement neither, so the request fails at once
-    ///   and the peer keeps its session as it was.
+    /// implement, with the error XEP-0166 gives for it when the IQ has an id
+    /// (see [`Refusal`]). Answers to requests we never send are out of order;
+    /// content-add, content-remove, transport-replace and security-info fail
+    /// at once (we implement no content-reject or transport-reject), so the
+    /// peer keeps its session as it was.
     fn refuse_unsupported(&mut self, from: &str, id: Option<&str>, jingle: &Jingle) {
         let refusal = match jingle.action {
             Action::SessionInfo | Action::DescriptionInfo => Refusal::UnsupportedInfo,
@@ -313,13 +306,7 @@ impl ProxyConnectionService {
         self.ack(from, id);
         let peer_uses_sid = jingle.sid.is_some();
         let sid = jingle.sid.clone().unwrap_or_else(|| self.ids.hex_id());
-        let mut session = Session::new(
-            from.to_owned(),
-            Role::Responder,
-            sid.to_string(),
-            Phase::CreatingAnswer,
-            now,
-        );
+        let mut session = Session::new(from.to_owned(), Role::Responder, sid, now);
         session.peer_uses_sid = peer_uses_sid;
         let responder_tracks = self.config.responder_tracks.clone();
         session.tracks = self.track_specs(&session.sid, &responder_tracks);

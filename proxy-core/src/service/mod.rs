@@ -125,13 +125,7 @@ impl ProxyConnectionService {
             return Err(ApiError::AlreadyActive(s.peer.clone()).into());
         }
         let sid = self.ids.hex_id();
-        let mut session = Session::new(
-            peer.to_owned(),
-            Role::Initiator,
-            sid,
-            Phase::CreatingOffer,
-            now,
-        );
+        let mut session = Session::new(peer.to_owned(), Role::Initiator, sid, now);
         session.tracks = self.track_specs(&session.sid, tracks);
         let direction = if tracks.is_empty() {
             Direction::RecvOnly

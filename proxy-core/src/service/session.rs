@@ -88,13 +88,13 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub(crate) fn new(
-        peer: String,
-        role: Role,
-        sid: String,
-        phase: Phase,
-        now: Instant,
-    ) -> Session {
+    /// A session whose engine is creating our offer (initiator) or applying
+    /// the peer's offer (responder).
+    pub(crate) fn new(peer: String, role: Role, sid: String, now: Instant) -> Session {
+        let phase = match role {
+            Role::Initiator => Phase::CreatingOffer,
+            Role::Responder => Phase::CreatingAnswer,
+        };
         Session {
             peer,
             role,

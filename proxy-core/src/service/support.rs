@@ -62,11 +62,6 @@ impl RejectionLimiter {
         self.last.push((jid.to_owned(), now));
         true
     }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.last.len()
-    }
 }
 
 /// transport-info that arrived from a JID with no session, kept briefly in case
@@ -117,53 +112,5 @@ impl EarlyTransportInfo {
 
     pub(crate) fn next_expiry(&self) -> Option<Instant> {
         self.entries.iter().map(|e| e.expires).min()
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.entries.len()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_deterministic_per_seed() {
-        let mut a = IdGenerator::new(7);
-        let mut b = IdGenerator::new(7);
-        let mut c = IdGenerator::new(8);
-        let (x, y, z) = (a.hex_id(), b.hex_id(), c.hex_id());
-        assert_eq!(x, y);
-        assert_ne!(x, z);
-        assert_eq!(x.len(), 16);
-    }
-
-    #[test]
-    fn limiter_allows_once_per_interval_and_stays_bounded() {
-        let t0 = Instant::now();
-        let iv = Duration::from_secs(1);
-        let mut l = RejectionLimiter::default();
-        assert!(l.allow("a", t0, iv));
-        assert!(!l.allow("a", t0 + Duration::from_millis(500), iv));
-        assert!(l.allow("a", t0 + iv, iv));
-        for i in 0..1000 {
-            l.allow(&format!("j{i}"), t0 + iv, iv);
-        }
-        assert!(l.len() <= RejectionLimiter::CAP);
-    }
-
-    #[test]
-    fn early_buffer_is_bounded_and_expires() {
-        let t0 = Instant::now();
-        let mut b = EarlyTransportInfo::default();
-        let j = Jingle::new(crate::jingle::Action::TransportInfo);
-        for _ in 0..10 {
-            b.push("a", t0 + Duration::from_secs(1), j.clone());
-        }
-        assert_eq!(b.len(), EarlyTransportInfo::CAP_PER_JID);
-        assert_eq!(b.expire(t0 + Duration::from_secs(1)).len(), 4);
-        assert_eq!(b.len(), 0);
     }
 }
