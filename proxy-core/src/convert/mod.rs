@@ -1,45 +1,8 @@
 //! Jingle <-> SDP, following lib-jitsi-meet's rules (modules/sdp/SDP.ts, SDPUtil.ts)
-//! for a peer-to-peer session (`isP2P`, which is what a proxy connection is).
-//!
-//! # Jingle -> SDP ([`jingle_to_sdp`])
-//!
-//! Session lines `v=0`, `o=- <session_id> 2 IN IP4 0.0.0.0`, `s=-`, `t=0 0`, one
-//! `a=group` per `<group>`, `a=cryptex` if a fingerprint says so. Per content, in order:
-//! `m=<media> 9 UDP/TLS/RTP/SAVPF <pts>` (port 0 when `senders='rejected'`),
-//! `c=IN IP4 0.0.0.0`, `a=rtcp:1 IN IP4 0.0.0.0`, `a=ice-ufrag`, `a=ice-pwd`,
-//! `a=fingerprint` + `a=setup`, `a=candidate`s, the direction, `a=msid` (from the
-//! first `<source>` with an `msid` parameter; str0m reads it there), `a=mid`,
-//! `a=rtcp-mux`, per payload type `a=rtpmap` / `a=fmtp` / `a=rtcp-fb`, the
-//! description-level `a=rtcp-fb:*`, `a=extmap`, `a=extmap-allow-mixed`,
-//! `a=ssrc-group`, `a=ssrc`.
-//!
-//! # SDP -> Jingle ([`sdp_to_jingle`])
-//!
-//! One content per m-line named by its mid, `<group>` from `a=group`, payload types
-//! with fmtp parameters and rtcp-fb, header extensions, sources from `a=ssrc` (msid
-//! from `a=ssrc:<n> msid:` or else the media-level `a=msid`), ssrc groups, and an
-//! ICE-UDP transport with credentials, fingerprint and candidates (media level first,
-//! session level as the fallback, as lib-jitsi-meet does).
-//!
-//! # Directions
-//!
-//! `content@senders` is the writer's own SDP direction with a fixed mapping whatever
-//! the writer's role: `sendrecv` = `both`, `sendonly` = `initiator`, `recvonly` =
-//! `responder`, `inactive` = `none`; a port-0 m-line is `rejected` (written back as
-//! port 0 with `a=inactive`). A content without `senders` is `both` (XEP-0166's
-//! default) and gets `a=sendrecv`, since str0m wants one direction per m-line.
-//!
-//! # Where this differs from lib-jitsi-meet (on purpose)
-//!
-//! - `<rtcp-fb-trr-int>` of a payload type is written as `a=rtcp-fb:<pt> trr-int <v>`
-//!   (lib-jitsi-meet writes `*`, which cannot be read back to the same payload type).
-//! - `<rtp-hdrext senders>` is written back as the extmap direction (the inverse of
-//!   lib-jitsi-meet's reading rule), so it survives a round trip.
-//! - fmtp values keep everything after the first `=` (lib-jitsi-meet cuts at a second `=`),
-//!   and an rtcp-fb subtype keeps all its words (e.g. `ccm tmmbr smaxpr=120`).
-//! - `cname` and other `a=ssrc` attributes stay as `<source>` parameters.
-//! - Values that would break the SDP line structure (control characters, spaces in
-//!   tokens) are rejected with [`ConvertError::Invalid`] rather than written.
+//! for a peer-to-peer session (`isP2P`, which is what a proxy connection is): one
+//! m-line per `<content>` named by its mid, the lines in lib-jitsi-meet's order
+//! (`to_sdp::media`), media-level values read first and session-level ones as the
+//! fallback. The rules a user sees are in [`jingle_to_sdp`]'s docs.
 
 mod candidate;
 mod from_sdp;
@@ -61,6 +24,26 @@ pub use candidate::{candidate_from_sdp, candidate_to_sdp};
 /// description, payload types, ICE credentials or a fingerprint, and with
 /// [`ConvertError::Invalid`] for values SDP cannot carry (payload type above 127, a
 /// group naming an unknown content, control characters, ...).
+///
+/// # Directions
+///
+/// `content@senders` is the writer's own SDP direction with a fixed mapping whatever
+/// the writer's role: `sendrecv` = `both`, `sendonly` = `initiator`, `recvonly` =
+/// `responder`, `inactive` = `none`; a port-0 m-line is `rejected` (written back as
+/// port 0 with `a=inactive`). A content without `senders` is `both` (XEP-0166's
+/// default) and gets `a=sendrecv`, since str0m wants one direction per m-line.
+///
+/// # Where this differs from lib-jitsi-meet (on purpose)
+///
+/// - `<rtcp-fb-trr-int>` of a payload type is written as `a=rtcp-fb:<pt> trr-int <v>`
+///   (lib-jitsi-meet writes `*`, which cannot be read back to the same payload type).
+/// - `<rtp-hdrext senders>` is written back as the extmap direction (the inverse of
+///   lib-jitsi-meet's reading rule), so it survives a round trip.
+/// - fmtp values keep everything after the first `=` (lib-jitsi-meet cuts at a second `=`),
+///   and an rtcp-fb subtype keeps all its words (e.g. `ccm tmmbr smaxpr=120`).
+/// - `cname` and other `a=ssrc` attributes stay as `<source>` parameters.
+/// - Values that would break the SDP line structure (control characters, spaces in
+///   tokens) are rejected with [`ConvertError::Invalid`] rather than written.
 pub fn jingle_to_sdp(jingle: &Jingle, session_id: u64) -> Result<String, ConvertError> {
     to_sdp::jingle_to_sdp(jingle, session_id)
 }

@@ -115,11 +115,8 @@ impl IceUdpTransport {
                 "fingerprint" => {
                     c.expect_ns(dtls::NS)?;
                     if fingerprints >= limits.max_children {
-                        let limit = limits.max_children;
-                        return Err(ParseError::TooMany {
-                            what: "fingerprints",
-                            limit,
-                        });
+                        let (what, limit) = ("fingerprints", limits.max_children);
+                        return Err(ParseError::TooMany { what, limit });
                     }
                     fingerprints += 1;
                     let fingerprint = Fingerprint::parse(rd, c)?;

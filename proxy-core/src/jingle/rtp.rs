@@ -129,13 +129,8 @@ impl RtpDescription {
             match c.local() {
                 "payload-type" => {
                     c.expect_ns(NS)?;
-                    let pt = PayloadType::parse(rd, c, max)?;
-                    push_within(
-                        &mut d.payload_types,
-                        pt,
-                        limits.max_payload_types,
-                        "payload-types",
-                    )?;
+                    let (pt, limit) = (PayloadType::parse(rd, c, max)?, limits.max_payload_types);
+                    push_within(&mut d.payload_types, pt, limit, "payload-types")?;
                 }
                 "rtcp-fb" => {
                     c.expect_ns(NS_RTCP_FB)?;
@@ -221,12 +216,8 @@ impl PayloadType {
             match c.local() {
                 "parameter" => {
                     c.expect_ns(NS)?;
-                    push_within(
-                        &mut pt.parameters,
-                        Parameter::parse(rd, c)?,
-                        max,
-                        "parameters",
-                    )?;
+                    let p = Parameter::parse(rd, c)?;
+                    push_within(&mut pt.parameters, p, max, "parameters")?;
                 }
                 "rtcp-fb" => {
                     c.expect_ns(NS_RTCP_FB)?;

@@ -76,12 +76,8 @@ impl Source {
         while let Some(c) = rd.child(&e)? {
             if c.local() == "parameter" {
                 c.expect_ns(NS)?;
-                push_within(
-                    &mut source.parameters,
-                    Parameter::parse(rd, c)?,
-                    max,
-                    "parameters",
-                )?;
+                let p = Parameter::parse(rd, c)?;
+                push_within(&mut source.parameters, p, max, "parameters")?;
             } else {
                 rd.skip(c)?;
             }

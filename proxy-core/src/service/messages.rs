@@ -398,16 +398,14 @@ impl ProxyConnectionService {
                 }
             }
         }
+        if overflow {
+            let n = MAX_PENDING_CANDIDATES;
+            unusable.push(format!(
+                "more than {n} candidates before the session-accept; the rest were dropped"
+            ));
+        }
         for why in unusable {
             self.protocol_error(from, ProtocolError::Candidate(why));
-        }
-        if overflow {
-            self.protocol_error(
-                from,
-                ProtocolError::Candidate(format!(
-                    "more than {MAX_PENDING_CANDIDATES} candidates before the session-accept; the rest were dropped"
-                )),
-            );
         }
     }
 

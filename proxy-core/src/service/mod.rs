@@ -148,12 +148,10 @@ impl ProxyConnectionService {
     /// closes the engine and reports [`Event::ConnectionClosed`]. Does nothing
     /// when there is no connection.
     ///
-    /// `now` is unused today, and taken anyway so that every command has the
-    /// same shape and a later timed step needs no API change: closing ends
-    /// the session's timers and arms none (session-terminate is sent once and
-    /// not retransmitted; the engine's goodbyes are timed by the engine).
+    /// `now` is unused (closing arms no timer) and taken so that every
+    /// command has the same shape.
     pub fn stop(&mut self, now: Instant) {
-        let _ = now; // Closing schedules nothing (see above).
+        let _ = now;
         if self.session.is_some() {
             self.close(CloseReason::LocalStop);
         }

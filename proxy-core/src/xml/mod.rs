@@ -179,10 +179,8 @@ impl<'i> Reader<'i> {
         known: &'static [&'static str],
     ) -> Result<Reader<'i>, ParseError> {
         if input.len() > limits.max_bytes {
-            return Err(ParseError::TooLarge {
-                len: input.len(),
-                limit: limits.max_bytes,
-            });
+            let (len, limit) = (input.len(), limits.max_bytes);
+            return Err(ParseError::TooLarge { len, limit });
         }
         if may_hold_non_xml(input) {
             if let Some((at, c)) = input.char_indices().find(|&(_, c)| !is_xml_char(c)) {
