@@ -115,10 +115,8 @@ fn media(content: &Content) -> Result<Media, ConvertError> {
         attributes: Vec::new(),
     };
     let a = &mut m.attributes;
-    a.push(Attribute::with_value(
-        "rtcp",
-        format!("1 IN IP4 {NO_ADDRESS}"),
-    ));
+    let rtcp = format!("1 IN IP4 {NO_ADDRESS}");
+    a.push(Attribute::with_value("rtcp", rtcp));
 
     match &content.transport {
         Some(t) => transport(a, t, rejected)?,
@@ -236,10 +234,8 @@ fn payload_type(a: &mut Vec<Attribute>, pt: &PayloadType) -> Result<(), ConvertE
     }
     let id = pt.id.to_string();
     if let Some(v) = pt.rtcp_fb_trr_int {
-        a.push(Attribute::with_value(
-            "rtcp-fb",
-            format!("{id} trr-int {v}"),
-        ));
+        let trr_int = format!("{id} trr-int {v}");
+        a.push(Attribute::with_value("rtcp-fb", trr_int));
     }
     for fb in &pt.rtcp_fbs {
         a.push(rtcp_fb(&id, fb)?);

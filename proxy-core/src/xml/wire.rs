@@ -60,10 +60,16 @@ pub(crate) fn push_within<T>(
 }
 
 /// Declares a wire enum: each variant with its value as written (which
-/// starts its doc). With
-/// `else { Other(String) }` after them the enum is lenient: any other value
-/// is kept.
+/// starts its doc). With `else { Other(String) }` after them the enum is
+/// lenient: any other value is kept.
 macro_rules! wire_enum {
+    (@display $name:ident) => {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
     ($(#[$m:meta])* pub enum $name:ident {
         $($(#[$vm:meta])* $var:ident = $wire:literal,)*
     }) => {
@@ -82,11 +88,7 @@ macro_rules! wire_enum {
                 match s { $($wire => Some($name::$var),)* _ => None }
             }
         }
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
+        $crate::xml::wire_enum!(@display $name);
     };
     ($(#[$m:meta])* pub enum $name:ident {
         $($(#[$vm:meta])* $var:ident = $wire:literal,)*
@@ -112,11 +114,7 @@ macro_rules! wire_enum {
                 !matches!(self, $name::Other(_))
             }
         }
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
+        $crate::xml::wire_enum!(@display $name);
         impl From<&str> for $name {
             fn from(s: &str) -> $name {
                 $name::from_wire(s)
