@@ -5,8 +5,7 @@
 use std::fs;
 use std::path::Path;
 
-use proxy_core::jingle_to_sdp;
-use proxy_core::{parse_iq, Limits};
+use proxy_core::{jingle_to_sdp, parse_iq, Limits};
 use proxy_core_fuzz::{encode_ops, jsonl_iqs, service_seeds, vectors, SESSIONS, VECTORS};
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) {

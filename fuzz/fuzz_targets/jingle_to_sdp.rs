@@ -4,9 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use proxy_core::{jingle_to_sdp, sdp_to_jingle};
 use proxy_core::jingle::Creator;
-use proxy_core::{parse_iq_bytes, Limits};
+use proxy_core::{jingle_to_sdp, parse_iq_bytes, sdp_to_jingle, Limits};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(iq) = parse_iq_bytes(data, &Limits::default()) else {

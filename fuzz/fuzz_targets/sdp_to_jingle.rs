@@ -3,9 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use proxy_core::sdp_to_jingle;
 use proxy_core::jingle::{Action, Creator};
-use proxy_core::{parse_iq, write_iq, Iq, Limits};
+use proxy_core::{parse_iq, sdp_to_jingle, write_iq, Iq, Limits};
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks the action and role, the rest is the SDP.

@@ -26,8 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::LazyLock;
 
 use proxy_core::jingle::{Action, Creator};
-use proxy_core::{jingle_to_sdp, sdp_to_jingle};
-use proxy_core::{parse_iq, write_iq, Iq, Limits};
+use proxy_core::{jingle_to_sdp, parse_iq, sdp_to_jingle, write_iq, Iq, Limits};
 use xmpp_parsers::minidom::Element;
 
 // ---------------------------------------------------------------------------

@@ -9,8 +9,10 @@ use proptest::prelude::*;
 use proxy_core::jingle::{
     Action, Candidate, CandidateType, Creator, Group, Jingle, Parameter, RtcpFb, Senders, Setup,
 };
-use proxy_core::{candidate_from_sdp, candidate_to_sdp, jingle_to_sdp, sdp_to_jingle};
-use proxy_core::{parse_iq, ConvertError, Limits};
+use proxy_core::{
+    candidate_from_sdp, candidate_to_sdp, jingle_to_sdp, parse_iq, sdp_to_jingle, ConvertError,
+    Limits,
+};
 use sdp_types::{Media, Session};
 
 // ---------------------------------------------------------------------------

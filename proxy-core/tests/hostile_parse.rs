@@ -5,8 +5,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use proxy_core::jingle::{Action, CandidateType, NS_JINGLE};
-use proxy_core::NS_CLIENT;
-use proxy_core::{parse_iq, parse_iq_bytes, Iq, Limits, ParseError};
+use proxy_core::{parse_iq, parse_iq_bytes, Iq, Limits, ParseError, NS_CLIENT};
 
 /// Parsed and owned, so that tests may parse temporaries.
 fn parse(xml: &str) -> Result<Iq, ParseError> {

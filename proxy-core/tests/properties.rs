@@ -27,8 +27,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use proxy_core::jingle::{Action, Content, Creator, Jingle, Senders, Setup};
-use proxy_core::{jingle_to_sdp, sdp_to_jingle};
-use proxy_core::{parse_iq, write_iq, Iq, Limits};
+use proxy_core::{jingle_to_sdp, parse_iq, sdp_to_jingle, write_iq, Iq, Limits};
 
 use model::{iq, sdp, Text};
 use prop_support::{EngineOp, Harness, IdChoice, Mutation, Op, SidChoice, Vectors};

@@ -13,9 +13,9 @@ use std::time::Instant;
 
 use common::*;
 use proxy_core::jingle::Action;
-use proxy_core::NEGOTIATION_FAILED;
 use proxy_core::{
     DescriptionProblem, Error, Missing, Output, ParseError, ProtocolError, ProxyConnectionService,
+    NEGOTIATION_FAILED,
 };
 
 const STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";

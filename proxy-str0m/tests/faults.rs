@@ -15,8 +15,9 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use proxy_core::jingle::Action;
-use proxy_core::ICE_FAILED;
-use proxy_core::{parse_iq, CloseReason, Config, Event as CoreEvent, Limits, LocalTrack};
+use proxy_core::{
+    parse_iq, CloseReason, Config, Event as CoreEvent, Limits, LocalTrack, ICE_FAILED,
+};
 use proxy_str0m::{Frame, WriteError, SILENCE_TIMEOUT};
 
 use common::netem::{LinkConfig, Netem, SplitMix64};

@@ -15,9 +15,11 @@
 //! Candidates other than `127.0.0.1` and mDNS `.local` names are dropped: these tests
 //! stay on the loopback interface.
 
-use proxy_core::{candidate_from_sdp, candidate_to_sdp, jingle_to_sdp, sdp_to_jingle};
 use proxy_core::jingle::{Action, Content, Creator, Fingerprint, IceUdpTransport, Jingle, Reason};
-use proxy_core::{parse_iq, write_iq, ConvertError, Iq, IqType, Limits, ParseError};
+use proxy_core::{
+    candidate_from_sdp, candidate_to_sdp, jingle_to_sdp, parse_iq, sdp_to_jingle, write_iq,
+    ConvertError, Iq, IqType, Limits, ParseError,
+};
 
 /// What the Rust peer's message means for the browser.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,10 +4,9 @@
 use std::time::{Duration, Instant};
 
 use proxy_core::jingle::{Action, IceUdpTransport, Jingle, PayloadType, RtpDescription};
-use proxy_core::jingle_to_sdp;
 use proxy_core::{
-    parse_iq, CloseReason, Config, EngineCommand, EngineEvent, Event, Iq, Limits, LocalTrack,
-    MediaKind, Output, ProxyConnectionService, ProxyMessage, RemoteTrack,
+    jingle_to_sdp, parse_iq, CloseReason, Config, EngineCommand, EngineEvent, Event, Iq, Limits,
+    LocalTrack, MediaKind, Output, ProxyConnectionService, ProxyMessage, RemoteTrack,
 };
 
 pub const SENDER: &str = "sender@example.com/s1";

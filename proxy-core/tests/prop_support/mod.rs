@@ -27,12 +27,10 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use proxy_core::jingle::{Action, Jingle, Parameter, Reason, Source};
-use proxy_core::jingle_to_sdp;
-use proxy_core::NEGOTIATION_FAILED;
 use proxy_core::{
-    parse_iq, write_iq, EngineCommand, EngineError, EngineEvent, Error, Event, Iq, IqType, Limits,
-    LocalTrack, MediaKind, Output, ProtocolError, ProxyConnectionService, ProxyMessage,
-    StanzaError,
+    jingle_to_sdp, parse_iq, write_iq, EngineCommand, EngineError, EngineEvent, Error, Event, Iq,
+    IqType, Limits, LocalTrack, MediaKind, Output, ProtocolError, ProxyConnectionService,
+    ProxyMessage, StanzaError, NEGOTIATION_FAILED,
 };
 
 /// The three JIDs every message comes from (lib-jitsi-meet's capture names them).
