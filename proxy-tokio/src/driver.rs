@@ -195,6 +195,8 @@ impl Driver {
                 }
                 Output::Event(event) => self.handle_event(event),
                 Output::Timeout(deadline) => return deadline,
+                // No ICE servers yet.
+                _ => {}
             }
         }
     }
@@ -235,6 +237,7 @@ impl Driver {
                 }
                 proxy_core::Event::Error(e) => ServiceEvent::Error(e),
             },
+            Event::RelayFailed { .. } => return,
         };
         let _ = self.events.send(event);
     }

@@ -91,6 +91,7 @@ impl ProxyConnectionService {
             ProxyConfig {
                 core: config.core,
                 local_addrs: local_addrs.clone(),
+                ..ProxyConfig::default()
             },
         );
         let (control_tx, control_rx) = mpsc::channel(CONTROL_CAPACITY);
