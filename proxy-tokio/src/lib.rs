@@ -61,7 +61,7 @@
 
 mod channel;
 mod driver;
-mod net;
+mod io;
 mod service;
 mod signaling;
 
@@ -70,6 +70,8 @@ pub(crate) use proxy_str0m as engine;
 
 pub use channel::{Events, RemoteFrames, ServiceEvent, Signals};
 pub use engine::{Frame, WriteError};
+/// ICE servers and the STUN/TURN layer's types (from `proxy_str0m::net`).
+pub use proxy_str0m::net;
 pub use service::{
     MessageSender, ProxyConnectionService, ServiceConfig, ServiceError, TrackWriter,
 };
