@@ -392,6 +392,22 @@ mod tests {
     use std::time::Duration;
 
     #[test]
+    fn stream_ids_of_two_networks_never_collide() {
+        let mut m = Streams::default();
+        // A retiring network (1) and its successor (2) both number from 0.
+        let old = m.outer(1, StreamId(0));
+        let new = m.outer(2, StreamId(0));
+        assert_ne!(old, new);
+        assert_eq!(m.outer(1, StreamId(0)), old, "stable");
+        assert_eq!(m.inner(new), Some((2, StreamId(0))));
+        m.forget_net(1);
+        assert_eq!(m.inner(old), None);
+        m.forget(new);
+        assert_eq!(m.inner(new), None);
+        assert_ne!(m.outer(2, StreamId(0)), new, "ids are not reused");
+    }
+
+    #[test]
     fn expiry_becomes_an_instant_and_bad_text_none() {
         let at = Instant::now();
         let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
