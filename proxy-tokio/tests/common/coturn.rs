@@ -60,6 +60,12 @@ impl Coturn {
     /// ephemeral range, so parallel tests do not collide). `None` (after saying so)
     /// when coturn or openssl is missing, unless `CI=true`: then that is a failure.
     pub async fn start(index: u16) -> Option<Coturn> {
+        Coturn::start_at(index, None, "127.0.0.1").await
+    }
+
+    /// [`start`](Self::start) inside network namespace `netns` (if any),
+    /// listening and relaying on `ip`.
+    pub async fn start_at(index: u16, netns: Option<&str>, ip: &str) -> Option<Coturn> {
         if !have("turnserver") || !have("openssl") {
             let ci = std::env::var("CI").is_ok_and(|v| v == "true");
             assert!(
@@ -100,16 +106,24 @@ impl Coturn {
             .await
             .unwrap();
         assert!(made.success(), "openssl could not make a certificate");
-        let port = free_ports();
+        // A fresh namespace has every port free.
+        let port = if netns.is_some() { 3478 } else { free_ports() };
         let relay_min = 21_000 + 100 * index;
-        let mut command = Command::new("turnserver");
+        let mut command = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "turnserver"]);
+                c
+            }
+            None => Command::new("turnserver"),
+        };
         command
             .args(["-n", "-v", "--no-cli", "--log-file", "stdout"])
             .arg("--pidfile")
             .arg(dir.join("pid"))
             .arg("--userdb")
             .arg(dir.join("turndb"))
-            .args(["--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1"])
+            .args(["--listening-ip", ip, "--relay-ip", ip])
             .args(["-p", &port.to_string()])
             .args(["--tls-listening-port", &(port + 1).to_string()])
             .args(["--min-port", &relay_min.to_string()])
