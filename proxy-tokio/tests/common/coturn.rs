@@ -1,6 +1,7 @@
 //! Debian's coturn (`turnserver`), started per test on 127.0.0.1 with a TURN REST
 //! secret, `--allow-loopback-peers` and a fresh self-signed certificate (CA:FALSE, as
-//! rustls requires of an end-entity certificate) for TLS. Killed on drop.
+//! rustls requires of an end-entity certificate) for TLS. Killed on drop. With
+//! `COTURN_LOG` set, its log is echoed to the test's stderr.
 
 use std::net::{TcpListener, UdpSocket};
 use std::path::PathBuf;
@@ -153,7 +154,14 @@ impl Coturn {
         .await;
         assert_eq!(ready, Ok(true), "coturn did not start");
         // Keep reading its log so it never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let echo = std::env::var("COTURN_LOG").is_ok();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if echo {
+                    eprintln!("coturn: {line}");
+                }
+            }
+        });
         Some(Coturn {
             port,
             tls_port: port + 1,
