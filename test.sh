@@ -34,6 +34,14 @@ if ! command -v ffprobe >/dev/null; then
   apt_install ffmpeg || fail "ffmpeg (ffprobe) is required and could not be installed"
 fi
 
+# coturn (turnserver) and openssl: the TURN tests start a coturn with a fresh
+# certificate; nftables: the NAT tests (network namespaces, as root).
+for pair in turnserver:coturn openssl:openssl nft:nftables; do
+  if ! command -v "${pair%%:*}" >/dev/null; then
+    apt_install "${pair#*:}" || fail "${pair#*:} is required and could not be installed"
+  fi
+done
+
 # rustfmt and clippy.
 for comp in rustfmt clippy; do
   if ! rustup component list --installed 2>/dev/null | grep -q "^$comp"; then

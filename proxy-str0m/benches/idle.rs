@@ -39,6 +39,7 @@ fn proxy_str0m_connection(bencher: divan::Bencher) {
         .with_inputs(|| ProxyConfig {
             core: Config::default(),
             local_addrs: vec!["127.0.0.1:5000".parse().expect("address")],
+            ..ProxyConfig::default()
         })
         .bench_local_values(|config| ProxyConnection::new(now, config));
 }

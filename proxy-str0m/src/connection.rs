@@ -1,11 +1,12 @@
 //! [`ProxyConnection`]: the core service composed with the str0m engine.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use proxy_core::{LocalTrack, ProxyConnectionService, ProxyMessage};
+use proxy_core::{IceServer, LocalTrack, ProxyConnectionService, ProxyMessage};
 
 use crate::engine::{Engine, EngineOutput};
+use crate::net::{IceServerSpec, NetConfig, StreamId};
 use crate::types::{Event, Output, ProxyConfig, WriteError};
 
 /// lib-jitsi-meet's proxy connection with a real WebRTC stack: the sans-IO
@@ -16,11 +17,17 @@ use crate::types::{Event, Output, ProxyConfig, WriteError};
 ///
 /// - **inputs**: [`handle_message`](Self::handle_message) (signaling),
 ///   [`handle_receive`](Self::handle_receive) (a datagram),
-///   [`handle_timeout`](Self::handle_timeout) (time passed);
+///   [`handle_timeout`](Self::handle_timeout) (time passed), and the answers
+///   to the I/O the STUN/TURN side asks for:
+///   [`handle_resolved`](Self::handle_resolved) (DNS),
+///   [`handle_stream_connected`](Self::handle_stream_connected),
+///   [`handle_stream_data`](Self::handle_stream_data),
+///   [`handle_stream_closed`](Self::handle_stream_closed) (TCP to TURN servers);
 /// - **application commands**: [`start`](Self::start), [`stop`](Self::stop),
-///   [`write_frame`](Self::write_frame), [`request_keyframe`](Self::request_keyframe);
+///   [`write_frame`](Self::write_frame), [`request_keyframe`](Self::request_keyframe),
+///   [`set_ice_servers`](Self::set_ice_servers);
 /// - **output**: [`poll_output`](Self::poll_output): datagrams, signaling
-///   stanzas and events, ending with [`Output::Timeout`];
+///   stanzas, events and I/O requests, ending with [`Output::Timeout`];
 /// - **getters**: [`is_active`](Self::is_active),
 ///   [`is_connected`](Self::is_connected), [`peer`](Self::peer),
 ///   [`sid`](Self::sid), [`mid_of_track`](Self::mid_of_track),
@@ -46,9 +53,14 @@ impl ProxyConnection {
     /// A connection service with no connection yet; `now` is str0m's epoch
     /// (the caller's clock, real or virtual).
     pub fn new(now: Instant, config: ProxyConfig) -> ProxyConnection {
+        let net = NetConfig {
+            host_addrs: config.local_addrs,
+            policy: config.ice_transport_policy,
+            tls: config.tls,
+        };
         ProxyConnection {
             core: ProxyConnectionService::new(config.core),
-            engine: Engine::new(now, config.local_addrs),
+            engine: Engine::with_network(now, net, config.wall_clock),
             now,
         }
     }
@@ -137,6 +149,24 @@ impl ProxyConnection {
         self.engine.request_keyframe(now, mid)
     }
 
+    /// Uses these ICE servers (STUN/TURN, e.g. fresh credentials from
+    /// XEP-0215) from now on, instead of the config's: the current
+    /// connection starts the new ones at once (allocations of replaced
+    /// servers live on for a while, so a pair using them can move), and
+    /// every later connection uses them.
+    pub fn set_ice_servers(&mut self, now: Instant, servers: &[IceServer]) {
+        self.tick(now);
+        self.engine.set_ice_servers(now, servers);
+    }
+
+    /// [`set_ice_servers`](Self::set_ice_servers) with servers already in
+    /// the network's terms (e.g. parsed from `turn:` URLs with
+    /// [`IceServerSpec::parse`]).
+    pub fn set_server_specs(&mut self, now: Instant, servers: Vec<IceServerSpec>) {
+        self.tick(now);
+        self.engine.set_server_specs(now, servers);
+    }
+
     // ---- inputs --------------------------------------------------------
 
     /// A signaling message from the channel.
@@ -156,6 +186,35 @@ impl ProxyConnection {
         self.tick(now);
         self.engine
             .handle_receive(now, source, destination, contents);
+    }
+
+    /// The answer to [`Output::Resolve`]: the addresses of `host`, or why not.
+    pub fn handle_resolved(
+        &mut self,
+        now: Instant,
+        host: &str,
+        result: Result<Vec<IpAddr>, String>,
+    ) {
+        self.tick(now);
+        self.engine.handle_resolved(now, host, result);
+    }
+
+    /// The TCP connection asked for by [`Output::Connect`] is up, from `local`.
+    pub fn handle_stream_connected(&mut self, now: Instant, stream: StreamId, local: SocketAddr) {
+        self.tick(now);
+        self.engine.handle_stream_connected(now, stream, local);
+    }
+
+    /// Bytes read from `stream`; empty means the server closed it (EOF).
+    pub fn handle_stream_data(&mut self, now: Instant, stream: StreamId, bytes: &[u8]) {
+        self.tick(now);
+        self.engine.handle_stream_data(now, stream, bytes);
+    }
+
+    /// `stream` failed to connect, or broke.
+    pub fn handle_stream_closed(&mut self, now: Instant, stream: StreamId) {
+        self.tick(now);
+        self.engine.handle_stream_closed(now, stream);
     }
 
     /// Advances time.
@@ -188,6 +247,29 @@ impl ProxyConnection {
                 Some(EngineOutput::Frame(f)) => return Output::Event(Event::Frame(f)),
                 Some(EngineOutput::KeyframeRequest { track }) => {
                     return Output::Event(Event::KeyframeRequest { track })
+                }
+                Some(EngineOutput::Resolve { host, port }) => {
+                    return Output::Resolve { host, port }
+                }
+                Some(EngineOutput::Connect { stream, server }) => {
+                    return Output::Connect { stream, server }
+                }
+                Some(EngineOutput::StreamSend { stream, bytes }) => {
+                    return Output::StreamSend { stream, bytes }
+                }
+                Some(EngineOutput::StreamClose { stream }) => {
+                    return Output::StreamClose { stream }
+                }
+                Some(EngineOutput::RelayFailed {
+                    server,
+                    proto,
+                    reason,
+                }) => {
+                    return Output::Event(Event::RelayFailed {
+                        server,
+                        proto,
+                        reason,
+                    })
                 }
                 None => break,
             }

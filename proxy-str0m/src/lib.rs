@@ -58,6 +58,8 @@
 //!                 Output::Transmit(t) => wire.push_back((1 - i, Wire::Datagram(t))),
 //!                 Output::Event(Event::Frame(f)) => received.push(f.data),
 //!                 Output::Event(_) => {}
+//!                 // DNS and TCP to TURN servers: none configured here.
+//!                 _ => {}
 //!             }
 //!         }
 //!     }
@@ -89,12 +91,26 @@
 //! errors become engine events, and a dead `Rtc` ends the connection with a
 //! closed event.
 //!
+//! # ICE servers
+//!
+//! Each connection gathers host candidates (from [`ProxyConfig::local_addrs`]),
+//! server-reflexive ones from every STUN server and relayed ones from every
+//! TURN server (over UDP, TCP or TLS), the latter trickled as they come. The
+//! servers come from the core's config (or XEP-0215) with each offer, or from
+//! [`ProxyConnection::set_ice_servers`] at any time; with
+//! [`ProxyConfig::ice_transport_policy`] `Relay` only relayed candidates are
+//! offered. The STUN/TURN state machines ([`net`]) are sans-IO too: the
+//! connection asks the driver for DNS lookups and TCP streams through
+//! [`Output`] (`Resolve`, `Connect`, `StreamSend`, `StreamClose`) and is told
+//! the results (`handle_resolved`, `handle_stream_*`); TLS for `turns:` runs
+//! inside. A server that fails is an [`Event::RelayFailed`] warning, never
+//! fatal. A remote mDNS candidate (`<uuid>.local`) is set aside quietly: the
+//! peer's checks reach us anyway and ICE learns its address as
+//! peer-reflexive.
+//!
 //! # Not supported
 //!
-//! str0m gathers no STUN/TURN candidates, so configured ICE servers are
-//! ignored: only host candidates (from [`ProxyConfig::local_addrs`]) are
-//! offered, plus peer-reflexive ones ICE learns on the way. Codecs are VP8 and
-//! Opus.
+//! Resolving remote mDNS names; ICE-TCP candidates. Codecs are VP8 and Opus.
 //!
 //! [str0m]: https://docs.rs/str0m
 //! [`Rtc`]: str0m::Rtc

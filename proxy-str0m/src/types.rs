@@ -1,25 +1,83 @@
 //! The inputs and outputs of [`ProxyConnection`](crate::ProxyConnection).
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use proxy_core::{MediaKind, OutgoingIq};
 
-/// Configuration: the core's config plus our local UDP addresses (host candidates).
+use crate::net::{IceTransportPolicy, RelayError, RelayProto, StreamId};
+
+/// Configuration: the core's config, our local UDP addresses (host
+/// candidates) and how STUN/TURN servers are used.
 #[derive(Debug, Clone, Default)]
 pub struct ProxyConfig {
-    /// The service's configuration.
+    /// The service's configuration (its `ice_servers` are used for every
+    /// connection until [`ProxyConnection::set_ice_servers`] gives others).
+    ///
+    /// [`ProxyConnection::set_ice_servers`]: crate::ProxyConnection::set_ice_servers
     pub core: proxy_core::Config,
-    /// The local addresses of our UDP sockets; each becomes a host candidate.
+    /// The local addresses of our UDP sockets; each becomes a host candidate
+    /// (unless the policy is [`IceTransportPolicy::Relay`]) and may send
+    /// STUN/TURN traffic to servers.
     pub local_addrs: Vec<SocketAddr>,
+    /// Which candidates to gather, like the browsers' `iceTransportPolicy`:
+    /// with `Relay`, only relayed candidates are offered.
+    pub ice_transport_policy: IceTransportPolicy,
+    /// TLS for `turns:` servers (see [`net::tls_config`](crate::net::tls_config));
+    /// without it, `turns:` servers fail with a [`Event::RelayFailed`].
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// The wall-clock time at the `now` given to
+    /// [`ProxyConnection::new`](crate::ProxyConnection::new): it turns ICE
+    /// servers' `expires` (ISO 8601) into instants. `None`: credentials
+    /// are taken as never expiring.
+    pub wall_clock: Option<SystemTime>,
 }
 
 /// One output of [`ProxyConnection::poll_output`](crate::ProxyConnection::poll_output).
+///
+/// Besides datagrams, signaling and events, the connection asks the driver
+/// for the I/O its STUN/TURN side needs (DNS, TCP streams to TURN servers)
+/// and is told the results through `handle_resolved` and the
+/// `handle_stream_*` inputs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
-    /// Send this datagram.
+    /// Send this datagram (from the host socket `source`).
     Transmit(Transmit),
+    /// Look up `host` (a DNS name of an ICE server); answer with
+    /// [`handle_resolved`](crate::ProxyConnection::handle_resolved).
+    Resolve {
+        /// The name.
+        host: String,
+        /// The server's port (for the lookup; the answer is by name).
+        port: u16,
+    },
+    /// Open a TCP connection to a TURN server; answer with
+    /// [`handle_stream_connected`](crate::ProxyConnection::handle_stream_connected)
+    /// or [`handle_stream_closed`](crate::ProxyConnection::handle_stream_closed),
+    /// then feed what it reads to
+    /// [`handle_stream_data`](crate::ProxyConnection::handle_stream_data).
+    Connect {
+        /// The id to use in the answers.
+        stream: StreamId,
+        /// Where to connect.
+        server: SocketAddr,
+    },
+    /// Write these bytes on the stream, in order (TLS records for `turns:`:
+    /// TLS runs inside the connection).
+    StreamSend {
+        /// The stream.
+        stream: StreamId,
+        /// The bytes.
+        bytes: Bytes,
+    },
+    /// Close the stream once what was sent before is written. No answer is
+    /// expected.
+    StreamClose {
+        /// The stream.
+        stream: StreamId,
+    },
     /// Send this `<iq>` over the signaling channel.
     Iq(OutgoingIq),
     /// Something for the application.
@@ -53,6 +111,16 @@ pub enum Event {
     KeyframeRequest {
         /// Index of the local track (as given to `start` or the responder tracks).
         track: usize,
+    },
+    /// A warning, never fatal: an ICE server could not be used, or a relay
+    /// stopped working. The connection goes on with its other candidates.
+    RelayFailed {
+        /// The server, as its URL (`turn:host:port?transport=udp`).
+        server: String,
+        /// The transport to it (`None` for STUN or a DNS failure).
+        proto: Option<RelayProto>,
+        /// What went wrong.
+        reason: RelayError,
     },
 }
 

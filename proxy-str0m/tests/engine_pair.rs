@@ -113,15 +113,15 @@ impl Pair {
                                 to.engine.handle_command(self.time, c);
                             }
                         }
-                        EngineOutput::Transmit(t) => {
-                            if !self.partitioned {
-                                self.in_flight.push((self.time + self.latency, to_b, t));
-                            }
+                        EngineOutput::Transmit(t) if !self.partitioned => {
+                            self.in_flight.push((self.time + self.latency, to_b, t));
                         }
                         EngineOutput::Frame(f) => from.frames.push(f),
                         EngineOutput::KeyframeRequest { track } => {
                             from.keyframe_requests.push(track)
                         }
+                        // Partitioned datagrams; no ICE servers here.
+                        _ => {}
                     }
                 }
             }

@@ -42,6 +42,7 @@ fn drain(conn: &mut ProxyConnection, into: &mut Drained) {
             Output::Event(Event::Core(e)) => into.events.push(e),
             Output::Event(_) => {}
             Output::Transmit(t) => into.transmits.push(t),
+            _ => {}
         }
     }
 }
@@ -55,6 +56,7 @@ fn receiver(now: Instant) -> ProxyConnection {
                 ..Config::default()
             },
             local_addrs: vec!["127.0.0.1:20000".parse().unwrap()],
+            ..ProxyConfig::default()
         },
     )
 }

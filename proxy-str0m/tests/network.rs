@@ -34,6 +34,17 @@ fn allocated() -> (World, std::net::SocketAddr) {
 }
 
 #[test]
+fn a_duplicated_401_to_the_first_allocate_is_no_rejection() {
+    // The unauthenticated Allocate's 401 arrives twice (a retransmission
+    // crossed the answer): the second copy answers nothing we still wait for.
+    let mut w = World::new(World::config());
+    w.duplicate = true;
+    w.net.set_ice_servers(w.now, vec![udp_turn()]);
+    assert!(w.run_until(Duration::from_secs(5), |w| !w.relay_candidates().is_empty()));
+    assert!(w.failures().is_empty(), "{:?}", w.failures());
+}
+
+#[test]
 fn udp_allocation_gives_a_relayed_candidate_quickly() {
     let (w, relay) = allocated();
     assert_eq!(

@@ -527,6 +527,7 @@ fn accepts_only_its_own_datagrams() {
         ProxyConfig {
             core: Config::default(),
             local_addrs: vec!["10.0.0.2:20000".parse().unwrap()],
+            ..ProxyConfig::default()
         },
     );
     for t in &to_b {

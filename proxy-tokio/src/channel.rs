@@ -42,6 +42,16 @@ pub(crate) enum Control {
         mid: String,
         reply: oneshot::Sender<Result<(), WriteError>>,
     },
+    SetIceServers {
+        servers: IceServers,
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// ICE servers for [`Control::SetIceServers`], in either form.
+pub(crate) enum IceServers {
+    Core(Vec<proxy_core::IceServer>),
+    Specs(Vec<crate::engine::net::IceServerSpec>),
 }
 
 /// Inputs from cloneable senders (signaling readers, track writers).
@@ -85,6 +95,17 @@ pub enum ServiceEvent {
     },
     /// Something went wrong; the service goes on.
     Error(proxy_core::Error),
+    /// A warning: an ICE server could not be used, or a relay stopped working
+    /// (wrong credentials, unreachable, ...). The connection goes on with its
+    /// other candidates.
+    RelayFailed {
+        /// The server, as its URL.
+        server: String,
+        /// The transport to it (`None` for STUN or DNS).
+        proto: Option<crate::engine::net::RelayProto>,
+        /// What went wrong.
+        reason: crate::engine::net::RelayError,
+    },
 }
 
 /// The stream of [`ServiceEvent`]s; ends when the driver exits.

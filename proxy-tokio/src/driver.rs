@@ -1,11 +1,15 @@
-//! The driver task: owns the sans-IO [`ProxyConnection`], one UDP socket and one timer.
+//! The driver task: owns the sans-IO [`ProxyConnection`], one UDP socket per host
+//! address, the TCP streams to TURN servers, and one timer.
 //!
 //! Its loop (the shape of quinn's `ConnectionDriver`):
-//! 1. drain `poll_output` until `Timeout(deadline)`: send datagrams, forward signals
-//!    and events;
+//! 1. drain `poll_output` until `Timeout(deadline)`: send datagrams (from the socket
+//!    bound to their source), forward signals and events, start DNS lookups and TCP
+//!    connections, queue stream writes (to each stream's writer task: never awaited
+//!    here);
 //! 2. re-arm the one `sleep_until(deadline)` (none when nothing is scheduled);
-//! 3. `select!` on a datagram, a control command, an input (message / frame write) or
-//!    the timer; every arm is cancel-safe (`recv_from` and `mpsc::recv` lose nothing
+//! 3. `select!` on a datagram (any socket), a control command, an input (message /
+//!    frame write), news from the network tasks (DNS answers, stream bytes) or the
+//!    timer; every arm is cancel-safe (`poll_recv_from` and `mpsc::recv` lose nothing
 //!    when another arm wins);
 //! 4. if `now >= deadline` (checked here, not trusted to the sleep), `handle_timeout`.
 //!
@@ -13,7 +17,6 @@
 //! drains once more so the `session-terminate` reaches the signaling stream, and exits.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,8 +25,10 @@ use proxy_core::OutgoingIq;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-use crate::channel::{Control, Input, RemoteFrames, ServiceEvent, FRAME_QUEUE};
+use crate::channel::{Control, IceServers, Input, RemoteFrames, ServiceEvent, FRAME_QUEUE};
+use crate::engine::net::StreamId;
 use crate::engine::{Event, Frame, Output, ProxyConnection};
+use crate::io::{NetNews, Stream};
 
 /// Largest datagram we read (larger ones are truncated by the kernel and rejected
 /// by the engine).
@@ -52,8 +57,12 @@ impl FrameSink {
 
 pub(crate) struct Driver {
     connection: ProxyConnection,
-    socket: UdpSocket,
-    local_addrs: Vec<SocketAddr>,
+    sockets: Vec<UdpSocket>,
+    /// Each socket's bound address (the `destination` of what it receives).
+    local_addrs: Vec<std::net::SocketAddr>,
+    streams: HashMap<StreamId, Stream>,
+    news_tx: mpsc::UnboundedSender<NetNews>,
+    news: mpsc::UnboundedReceiver<NetNews>,
     control: mpsc::Receiver<Control>,
     inbox: mpsc::Receiver<Input>,
     inbox_open: bool,
@@ -65,17 +74,21 @@ pub(crate) struct Driver {
 impl Driver {
     pub(crate) fn new(
         connection: ProxyConnection,
-        socket: UdpSocket,
-        local_addrs: Vec<SocketAddr>,
+        sockets: Vec<UdpSocket>,
+        local_addrs: Vec<std::net::SocketAddr>,
         control: mpsc::Receiver<Control>,
         inbox: mpsc::Receiver<Input>,
         events: mpsc::UnboundedSender<ServiceEvent>,
         signals: mpsc::UnboundedSender<OutgoingIq>,
     ) -> Driver {
+        let (news_tx, news) = mpsc::unbounded_channel();
         Driver {
             connection,
-            socket,
+            sockets,
             local_addrs,
+            streams: HashMap::new(),
+            news_tx,
+            news,
             control,
             inbox,
             inbox_open: true,
@@ -106,12 +119,18 @@ impl Driver {
                         return;
                     }
                 },
-                received = self.socket.recv_from(&mut buf) => {
-                    if let Ok((len, source)) = received {
-                        self.handle_datagram(source, buf.get(..len).unwrap_or_default());
+                (index, received) = crate::io::recv_any(&self.sockets, &mut buf) => {
+                    if let (Ok((len, source)), Some(destination)) =
+                        (received, self.local_addrs.get(index).copied())
+                    {
+                        let contents = buf.get(..len).unwrap_or_default();
+                        // Early DTLS (before our ICE check succeeds) is held by the engine.
+                        self.connection
+                            .handle_receive(Instant::now(), source, destination, contents);
                     }
                     // Errors (e.g. ICMP-induced resets on some platforms) are not fatal.
                 }
+                Some(news) = self.news.recv() => self.handle_news(news),
                 input = self.inbox.recv(), if self.inbox_open => match input {
                     Some(input) => self.handle_input(input),
                     None => self.inbox_open = false,
@@ -145,6 +164,13 @@ impl Driver {
             Control::RequestKeyframe { mid, reply } => {
                 let _ = reply.send(self.connection.request_keyframe(now, &mid));
             }
+            Control::SetIceServers { servers, reply } => {
+                match servers {
+                    IceServers::Core(s) => self.connection.set_ice_servers(now, &s),
+                    IceServers::Specs(s) => self.connection.set_server_specs(now, s),
+                }
+                let _ = reply.send(());
+            }
         }
     }
 
@@ -163,21 +189,25 @@ impl Driver {
         }
     }
 
-    fn handle_datagram(&mut self, source: SocketAddr, contents: &[u8]) {
-        let Some(destination) = self.destination_for(source) else {
-            return;
-        };
+    fn handle_news(&mut self, news: NetNews) {
         let now = Instant::now();
-        // Early DTLS (before our ICE check succeeds) is held by the engine.
-        self.connection
-            .handle_receive(now, source, destination, contents);
-    }
-
-    /// The local candidate address the datagram arrived on.
-    fn destination_for(&self, source: SocketAddr) -> Option<SocketAddr> {
-        match self.local_addrs.as_slice() {
-            [only] => Some(*only),
-            many => crate::net::guess_destination(many, source),
+        match news {
+            NetNews::Resolved { host, result } => {
+                self.connection.handle_resolved(now, &host, result)
+            }
+            NetNews::Connected { stream, local } => {
+                self.connection.handle_stream_connected(now, stream, local)
+            }
+            NetNews::Data { stream, bytes } => {
+                if bytes.is_empty() {
+                    self.streams.remove(&stream);
+                }
+                self.connection.handle_stream_data(now, stream, &bytes)
+            }
+            NetNews::Closed { stream } => {
+                self.streams.remove(&stream);
+                self.connection.handle_stream_closed(now, stream)
+            }
         }
     }
 
@@ -188,7 +218,24 @@ impl Driver {
                 Output::Transmit(t) => {
                     // Send errors (unreachable candidate address, full buffer) are
                     // like packet loss; ICE and retransmissions deal with them.
-                    let _ = self.socket.send_to(&t.contents, t.destination).await;
+                    if let Some(socket) = crate::io::socket_for(&self.sockets, t.source) {
+                        let _ = socket.send_to(&t.contents, t.destination).await;
+                    }
+                }
+                Output::Resolve { host, port } => {
+                    crate::io::resolve(host, port, self.news_tx.clone())
+                }
+                Output::Connect { stream, server } => {
+                    let s = Stream::connect(stream, server, self.news_tx.clone());
+                    self.streams.insert(stream, s);
+                }
+                Output::StreamSend { stream, bytes } => {
+                    if let Some(s) = self.streams.get(&stream) {
+                        s.send(bytes);
+                    }
+                }
+                Output::StreamClose { stream } => {
+                    self.streams.remove(&stream);
                 }
                 Output::Iq(out) => {
                     let _ = self.signals.send(out);
@@ -234,6 +281,15 @@ impl Driver {
                     ServiceEvent::ConnectionClosed { peer, reason }
                 }
                 proxy_core::Event::Error(e) => ServiceEvent::Error(e),
+            },
+            Event::RelayFailed {
+                server,
+                proto,
+                reason,
+            } => ServiceEvent::RelayFailed {
+                server,
+                proto,
+                reason,
             },
         };
         let _ = self.events.send(event);

@@ -5,7 +5,9 @@
 //! [`process_message`](ProxyConnectionService::process_message), deliver what comes
 //! out of [`Signals`], and watch [`Events`]. Media goes in through [`TrackWriter`]s
 //! and comes out of [`RemoteFrames`]. Below it, one task drives the sans-IO
-//! `proxy_str0m::ProxyConnection` with one UDP socket and one timer (see `driver`).
+//! `proxy_str0m::ProxyConnection` with a UDP socket per host address, the TCP streams
+//! to TURN servers and one timer (see `driver`). ICE servers: [`ServiceConfig`] and
+//! [`ProxyConnectionService::set_ice_servers`]; their types are in [`net`].
 //!
 //! The `proxy-connection` program carries signaling as JSON lines, one
 //! [`SignalLine`] (`{"from": …, "to": …, "iq": …}`) per line, read with a
@@ -61,7 +63,7 @@
 
 mod channel;
 mod driver;
-mod net;
+mod io;
 mod service;
 mod signaling;
 
@@ -70,6 +72,8 @@ pub(crate) use proxy_str0m as engine;
 
 pub use channel::{Events, RemoteFrames, ServiceEvent, Signals};
 pub use engine::{Frame, WriteError};
+/// ICE servers and the STUN/TURN layer's types (from `proxy_str0m::net`).
+pub use proxy_str0m::net;
 pub use service::{
     MessageSender, ProxyConnectionService, ServiceConfig, ServiceError, TrackWriter,
 };

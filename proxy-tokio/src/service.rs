@@ -2,15 +2,18 @@
 //! driver and talks to it only through `channel`.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use proxy_core::{LocalTrack, ProxyMessage};
-use tokio::net::UdpSocket;
+use proxy_core::{IceServer, LocalTrack, ProxyMessage};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::channel::{Control, Events, Input, Signals, CONTROL_CAPACITY, INBOX_CAPACITY};
+use crate::channel::{
+    Control, Events, IceServers, Input, Signals, CONTROL_CAPACITY, INBOX_CAPACITY,
+};
 use crate::driver::Driver;
+use crate::engine::net::{IceServerSpec, IceTransportPolicy};
 use crate::engine::{ProxyConfig, ProxyConnection, WriteError};
 
 /// Configuration of a [`ProxyConnectionService`].
@@ -18,9 +21,18 @@ use crate::engine::{ProxyConfig, ProxyConnection, WriteError};
 pub struct ServiceConfig {
     /// The core's configuration (timeouts, ICE servers, local JID, ...).
     pub core: proxy_core::Config,
-    /// Where to bind the UDP socket. Default `0.0.0.0:0`: any port, host candidates
-    /// from the machine's default-route address and `127.0.0.1`.
+    /// Where to bind. A named address gets one UDP socket; the unspecified
+    /// address (default `0.0.0.0:0`) gets one per usable interface address of its
+    /// family, `127.0.0.1` included (each a host candidate; port 0: each its own).
     pub bind: SocketAddr,
+    /// ICE servers as URLs, used instead of `core.ice_servers` when not empty
+    /// (see [`IceServerSpec::parse`]).
+    pub ice_servers: Vec<IceServerSpec>,
+    /// `Relay`: offer relayed candidates only (the browsers' `iceTransportPolicy`).
+    pub ice_transport_policy: IceTransportPolicy,
+    /// TLS for `turns:` servers ([`tls_config`](crate::net::tls_config)); `None`:
+    /// the Mozilla roots of `webpki-roots`.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl ServiceConfig {
@@ -29,14 +41,17 @@ impl ServiceConfig {
         ServiceConfig {
             core,
             bind: SocketAddr::from(([0, 0, 0, 0], 0)),
+            ice_servers: Vec::new(),
+            ice_transport_policy: IceTransportPolicy::All,
+            tls: None,
         }
     }
 
     /// Binds `127.0.0.1:0` (tests, same-machine use).
     pub fn loopback(core: proxy_core::Config) -> ServiceConfig {
         ServiceConfig {
-            core,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..ServiceConfig::new(core)
         }
     }
 }
@@ -76,30 +91,46 @@ pub struct ProxyConnectionService {
 }
 
 impl ProxyConnectionService {
-    /// Binds the UDP socket and spawns the driver on the current tokio runtime.
+    /// Binds the UDP sockets and spawns the driver on the current tokio runtime.
     ///
     /// Returns the handle, the stream of events and the stream of outgoing signaling
     /// messages (which the application must deliver to their addressees).
     pub async fn bind(
         config: ServiceConfig,
     ) -> std::io::Result<(ProxyConnectionService, Events, Signals)> {
-        let socket = UdpSocket::bind(config.bind).await?;
-        let bound = socket.local_addr()?;
-        let local_addrs = crate::net::host_candidates(bound);
-        let connection = ProxyConnection::new(
-            std::time::Instant::now(),
+        let sockets = crate::io::bind_all(&crate::io::host_addrs(config.bind)).await?;
+        let local_addrs = sockets
+            .iter()
+            .map(|s| s.local_addr())
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let tls = match config.tls {
+            Some(tls) => tls,
+            None => crate::engine::net::tls_config(rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            })
+            .map_err(std::io::Error::other)?,
+        };
+        let now = std::time::Instant::now();
+        let mut connection = ProxyConnection::new(
+            now,
             ProxyConfig {
                 core: config.core,
                 local_addrs: local_addrs.clone(),
+                ice_transport_policy: config.ice_transport_policy,
+                tls: Some(tls),
+                wall_clock: Some(std::time::SystemTime::now()),
             },
         );
+        if !config.ice_servers.is_empty() {
+            connection.set_server_specs(now, config.ice_servers);
+        }
         let (control_tx, control_rx) = mpsc::channel(CONTROL_CAPACITY);
         let (inbox_tx, inbox_rx) = mpsc::channel(INBOX_CAPACITY);
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (signals_tx, signals_rx) = mpsc::unbounded_channel();
         let driver = Driver::new(
             connection,
-            socket,
+            sockets,
             local_addrs.clone(),
             control_rx,
             inbox_rx,
@@ -118,7 +149,7 @@ impl ProxyConnectionService {
         ))
     }
 
-    /// The addresses offered as host candidates (all share the bound port).
+    /// The addresses of our UDP sockets (the host candidates, unless relay-only).
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.local_addrs
     }
@@ -155,6 +186,26 @@ impl ProxyConnectionService {
     /// Returns once the driver has done it.
     pub async fn stop(&self) -> Result<(), ServiceError> {
         request(&self.control, |reply| Control::Stop { reply }).await
+    }
+
+    /// Uses these ICE servers (e.g. fresh credentials from XEP-0215) from now
+    /// on, for the current connection and later ones, instead of the config's.
+    pub async fn set_ice_servers(&self, servers: Vec<IceServer>) -> Result<(), ServiceError> {
+        request(&self.control, |reply| Control::SetIceServers {
+            servers: IceServers::Core(servers),
+            reply,
+        })
+        .await
+    }
+
+    /// [`set_ice_servers`](Self::set_ice_servers) with servers given as URLs
+    /// ([`IceServerSpec::parse`]).
+    pub async fn set_server_specs(&self, servers: Vec<IceServerSpec>) -> Result<(), ServiceError> {
+        request(&self.control, |reply| Control::SetIceServers {
+            servers: IceServers::Specs(servers),
+            reply,
+        })
+        .await
     }
 
     /// Whether a connection exists right now.

@@ -87,6 +87,7 @@ impl Proxy {
         let config = ProxyConfig {
             core,
             local_addrs: vec![addr.parse().expect("address")],
+            ..ProxyConfig::default()
         };
         Proxy {
             jid,
@@ -107,7 +108,7 @@ impl Endpoint for Proxy {
                 iq,
             }),
             Output::Event(Event::Frame(_)) => Out::Frame,
-            Output::Event(_) => Out::Other,
+            _ => Out::Other,
         }
     }
     fn receive(&mut self, now: Instant, source: SocketAddr, destination: SocketAddr, data: &[u8]) {

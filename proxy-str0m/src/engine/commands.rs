@@ -9,6 +9,7 @@ use str0m::media::{MediaKind as RtcKind, Mid};
 use str0m::{Candidate, Input, Rtc};
 
 use super::{rtc_direction, rtc_kind, Connection, Dtls, Engine, MediaEntry, State, STUN_INTERVAL};
+use crate::net::{IceServerSpec, IceTransportPolicy};
 use crate::sdp_text;
 
 impl Engine {
@@ -27,7 +28,12 @@ impl Engine {
         config.set_max_stun_rto(STUN_INTERVAL);
         let mut rtc = config.build(now);
         let mut candidates = Vec::new();
-        for addr in self.local_addrs.clone() {
+        // Relay-only: no host candidates (the sockets still talk to servers).
+        let hosts = match self.net_config.policy {
+            IceTransportPolicy::All => self.local_addrs.clone(),
+            IceTransportPolicy::Relay => Vec::new(),
+        };
+        for addr in hosts {
             match Candidate::host(addr, "udp") {
                 Ok(c) => {
                     if let Some(c) = rtc.add_local_candidate(c) {
@@ -40,7 +46,8 @@ impl Engine {
             }
         }
         self.now = self.now.max(now);
-        let mut conn = Box::new(Connection::new(rtc));
+        let (net, net_id) = self.new_network();
+        let mut conn = Box::new(Connection::new(rtc, net, net_id));
         // Adding candidates is a mutation: drain before the next one.
         if let Err(reason) = conn.drain(self.now, &mut self.queue) {
             self.event(EngineEvent::Failed { reason });
@@ -56,6 +63,7 @@ impl Engine {
         now: Instant,
         tracks: &[TrackSpec],
         direction: Direction,
+        servers: Vec<IceServerSpec>,
     ) {
         let Some((mut conn, candidates)) = self.fresh_connection(now) else {
             return;
@@ -91,6 +99,7 @@ impl Engine {
         };
         conn.medias = medias;
         self.state = State::Offering { conn, pending };
+        self.start_network(now, servers);
         let sdp = offer.to_sdp_string();
         self.drain();
         self.event(EngineEvent::LocalOffer { sdp: sdp.clone() });
@@ -99,7 +108,13 @@ impl Engine {
 
     /// `ApplyOffer`: a fresh connection answering `sdp` with `tracks`; the
     /// engine becomes [`State::Negotiated`] (or stays idle if the offer is bad).
-    pub(super) fn apply_offer(&mut self, now: Instant, sdp: &str, tracks: &[TrackSpec]) {
+    pub(super) fn apply_offer(
+        &mut self,
+        now: Instant,
+        sdp: &str,
+        tracks: &[TrackSpec],
+        servers: Vec<IceServerSpec>,
+    ) {
         let Some((mut conn, candidates)) = self.fresh_connection(now) else {
             return;
         };
@@ -119,6 +134,7 @@ impl Engine {
             }
         };
         self.state = State::Negotiated { conn };
+        self.start_network(now, servers);
         // The offer's candidates formed pairs: check them now, not a pacing
         // interval later.
         self.check_new_pairs();
@@ -234,15 +250,31 @@ impl Engine {
         }
     }
 
+    /// Gives the new connection's network its servers (their outputs are
+    /// drained with the connection's).
+    fn start_network(&mut self, now: Instant, servers: Vec<IceServerSpec>) {
+        if let Some(conn) = self.state.conn_mut() {
+            if !servers.is_empty() {
+                conn.net.set_ice_servers(now, servers);
+            }
+        }
+    }
+
     pub(super) fn add_remote_candidate(&mut self, candidate: &str) {
+        let text = candidate.trim();
+        let text = text.strip_prefix("a=").unwrap_or(text);
+        // A browser hiding its host address behind an mDNS name: no error.
+        // Its traffic still reaches us, and ICE learns the address as
+        // peer-reflexive (resolving the name is for later).
+        if is_mdns_candidate(text) {
+            return;
+        }
         let Some(conn) = self.state.conn_mut() else {
             self.event(EngineEvent::CommandFailed(EngineError::Other(
                 "remote candidate without a peer connection".into(),
             )));
             return;
         };
-        let text = candidate.trim();
-        let text = text.strip_prefix("a=").unwrap_or(text);
         match Candidate::from_sdp_string(text) {
             Ok(c) => {
                 conn.rtc.add_remote_candidate(c);
@@ -293,12 +325,26 @@ impl Engine {
         self.close_quietly();
     }
 
-    /// Forgets the connection and its state: the engine becomes [`State::Idle`].
+    /// Forgets the connection and its state: the engine becomes
+    /// [`State::Idle`]; its network goes on deleting its allocations.
     pub(super) fn close_quietly(&mut self) {
         if let State::Offering { mut conn, .. } | State::Negotiated { mut conn } =
             std::mem::replace(&mut self.state, State::Idle)
         {
             conn.rtc.disconnect();
+            let Connection { net, net_id, .. } = *conn;
+            self.retire(net, net_id);
         }
     }
+}
+
+/// Whether an SDP candidate value's address is an mDNS name (`<uuid>.local`).
+fn is_mdns_candidate(text: &str) -> bool {
+    // candidate:<foundation> <component> <transport> <priority> <address> ...
+    text.split_whitespace().nth(4).is_some_and(|a| {
+        let a = a.trim_end_matches('.');
+        a.len() > 6
+            && a.get(a.len() - 6..)
+                .is_some_and(|end| end.eq_ignore_ascii_case(".local"))
+    })
 }

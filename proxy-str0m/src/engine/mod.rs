@@ -14,7 +14,7 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use proxy_core::{Direction, EngineCommand, EngineEvent, MediaKind};
 use str0m::change::SdpPendingOffer;
@@ -24,10 +24,14 @@ use str0m::media::{Direction as RtcDirection, KeyframeRequestKind, MediaKind as 
 use str0m::net::{Protocol, Receive};
 use str0m::{Input, Rtc};
 
+use crate::net::{IceServerSpec, NetConfig, Network, RelayError, RelayProto, StreamId};
 use crate::types::{Frame, Transmit, WriteError};
 
 mod commands;
+mod network;
 mod rtc;
+
+use network::{Retiring, Streams};
 
 /// How long without any datagram from the peer, once connected, before the
 /// engine reports [`EngineEvent::Disconnected`]. str0m's ICE notices a vanished
@@ -56,6 +60,43 @@ pub enum EngineOutput {
     KeyframeRequest {
         /// The local track index.
         track: usize,
+    },
+    /// Look up `host`; answer with [`Engine::handle_resolved`].
+    Resolve {
+        /// The DNS name.
+        host: String,
+        /// The server's port.
+        port: u16,
+    },
+    /// Open a TCP connection; answer with [`Engine::handle_stream_connected`]
+    /// or [`Engine::handle_stream_closed`], feed reads to
+    /// [`Engine::handle_stream_data`].
+    Connect {
+        /// The id to use in the answers.
+        stream: StreamId,
+        /// Where to connect.
+        server: SocketAddr,
+    },
+    /// Write these bytes on the stream, in order.
+    StreamSend {
+        /// The stream.
+        stream: StreamId,
+        /// The bytes.
+        bytes: bytes::Bytes,
+    },
+    /// Close the stream after what was sent before.
+    StreamClose {
+        /// The stream.
+        stream: StreamId,
+    },
+    /// A warning: an ICE server could not be used or a relay failed.
+    RelayFailed {
+        /// The server's URL.
+        server: String,
+        /// The transport to it.
+        proto: Option<RelayProto>,
+        /// What went wrong.
+        reason: RelayError,
     },
 }
 
@@ -94,9 +135,14 @@ const KEYFRAME_RETRY: Duration = Duration::from_secs(1);
 ///
 /// - **inputs**: [`handle_command`](Self::handle_command) (work from the core),
 ///   [`handle_receive`](Self::handle_receive) (a datagram),
-///   [`handle_timeout`](Self::handle_timeout) (time passed);
+///   [`handle_timeout`](Self::handle_timeout) (time passed), and the answers
+///   to the network's I/O requests: [`handle_resolved`](Self::handle_resolved),
+///   [`handle_stream_connected`](Self::handle_stream_connected),
+///   [`handle_stream_data`](Self::handle_stream_data),
+///   [`handle_stream_closed`](Self::handle_stream_closed);
 /// - **application commands**: [`write_frame`](Self::write_frame),
-///   [`request_keyframe`](Self::request_keyframe);
+///   [`request_keyframe`](Self::request_keyframe),
+///   [`set_ice_servers`](Self::set_ice_servers);
 /// - **outputs**: [`poll_output`](Self::poll_output) until `None`, then
 ///   [`poll_timeout`](Self::poll_timeout);
 /// - **getters**: [`has_connection`](Self::has_connection),
@@ -104,9 +150,11 @@ const KEYFRAME_RETRY: Duration = Duration::from_secs(1);
 ///   [`accepts`](Self::accepts).
 ///
 /// Each command builds or changes one `Rtc`: `CreateOffer` and `ApplyOffer`
-/// start a fresh one (host candidates from the local addresses, VP8 and Opus,
-/// STUN checks every second), `Close` lets it say goodbye (RTCP BYE, DTLS
-/// close_notify) and drops it. An offer stays pending until `ApplyAnswer`
+/// start a fresh one (host candidates from the local addresses unless the
+/// policy is relay-only, VP8 and Opus, STUN checks every second) with a
+/// fresh [`Network`] for its ICE servers (srflx and relayed candidates are
+/// trickled as they come), `Close` lets it say goodbye (RTCP BYE, DTLS
+/// close_notify) and drops it; its network deletes its allocations after. An offer stays pending until `ApplyAnswer`
 /// (which fails at any other time); a failed `CreateOffer` or `ApplyOffer`
 /// leaves no connection. Failures become
 /// [`EngineEvent::CommandFailed`]; a dead `Rtc` becomes [`EngineEvent::Failed`];
@@ -116,6 +164,19 @@ const KEYFRAME_RETRY: Duration = Duration::from_secs(1);
 /// last [`SILENCE_TIMEOUT`].
 pub struct Engine {
     local_addrs: Vec<SocketAddr>,
+    /// The first `now`: the networks' epoch.
+    epoch: Instant,
+    /// What each connection's network is made with.
+    net_config: NetConfig,
+    /// The wall-clock time at an instant (for servers' `expires`).
+    wall: Option<(SystemTime, Instant)>,
+    /// Servers given by [`set_ice_servers`](Self::set_ice_servers): they
+    /// replace the commands' from then on.
+    servers: Option<Vec<IceServerSpec>>,
+    /// Networks of ended connections, deleting their allocations.
+    retiring: Vec<Retiring>,
+    next_net: u32,
+    streams: Streams,
     /// The latest time seen in an input.
     now: Instant,
     queue: VecDeque<EngineOutput>,
@@ -169,6 +230,9 @@ type Held = (Instant, SocketAddr, SocketAddr, Vec<u8>);
 /// in [`State`]: an `Rtc` is about 10 KB, and an idle engine has none.
 struct Connection {
     rtc: Rtc,
+    /// Its STUN/TURN side, and the network's id (for stream ids).
+    net: Network,
+    net_id: u32,
     medias: Vec<MediaEntry>,
     /// The `Rtc`'s next timeout; `None` once it is dead.
     timeout: Option<Instant>,
@@ -180,9 +244,11 @@ struct Connection {
 }
 
 impl Connection {
-    fn new(rtc: Rtc) -> Connection {
+    fn new(rtc: Rtc, net: Network, net_id: u32) -> Connection {
         Connection {
             rtc,
+            net,
+            net_id,
             medias: Vec::new(),
             timeout: None,
             link: Link::default(),
@@ -240,6 +306,8 @@ impl std::fmt::Debug for Engine {
         let conn = self.state.conn();
         f.debug_struct("Engine")
             .field("local_addrs", &self.local_addrs)
+            .field("policy", &self.net_config.policy)
+            .field("retiring", &self.retiring.len())
             .field("state", &self.state.name())
             .field("medias", &conn.map(|c| &c.medias))
             .field("queued", &self.queue.len())
@@ -275,8 +343,27 @@ impl Engine {
     /// An engine with no peer connection; `local_addrs` become host candidates
     /// of every connection it creates.
     pub fn new(now: Instant, local_addrs: Vec<SocketAddr>) -> Engine {
+        let config = NetConfig {
+            host_addrs: local_addrs,
+            ..NetConfig::default()
+        };
+        Engine::with_network(now, config, None)
+    }
+
+    /// An engine whose connections use `config`: its host addresses (host
+    /// candidates unless the policy is relay-only, and the sockets STUN/TURN
+    /// traffic goes from), its policy and TLS. `wall_clock` is the wall-clock
+    /// time at `now`, for ICE servers' `expires`.
+    pub fn with_network(now: Instant, config: NetConfig, wall_clock: Option<SystemTime>) -> Engine {
         Engine {
-            local_addrs,
+            local_addrs: config.host_addrs.clone(),
+            epoch: now,
+            net_config: config,
+            wall: wall_clock.map(|w| (w, now)),
+            servers: None,
+            retiring: Vec::new(),
+            next_net: 0,
+            streams: Streams::default(),
             now,
             queue: VecDeque::new(),
             state: State::Idle,
@@ -324,15 +411,21 @@ impl Engine {
         self.now = self.now.max(now);
         match command {
             EngineCommand::CreateOffer {
-                ice_servers: _,
+                ice_servers,
                 tracks,
                 direction,
-            } => self.create_offer(now, &tracks, direction),
+            } => {
+                let servers = self.servers_for(&ice_servers);
+                self.create_offer(now, &tracks, direction, servers)
+            }
             EngineCommand::ApplyOffer {
-                ice_servers: _,
+                ice_servers,
                 sdp,
                 tracks,
-            } => self.apply_offer(now, &sdp, &tracks),
+            } => {
+                let servers = self.servers_for(&ice_servers);
+                self.apply_offer(now, &sdp, &tracks, servers)
+            }
             EngineCommand::ApplyAnswer { sdp } => self.apply_answer(&sdp),
             EngineCommand::AddRemoteCandidate { mid: _, candidate } => {
                 self.add_remote_candidate(&candidate)
@@ -341,7 +434,9 @@ impl Engine {
         }
     }
 
-    /// A datagram arrived on one of our sockets.
+    /// A datagram arrived on one of our sockets. STUN/TURN server traffic
+    /// stays in the network; peer data through a relay reaches the `Rtc` as
+    /// received on the relayed address.
     pub fn handle_receive(
         &mut self,
         now: Instant,
@@ -350,6 +445,21 @@ impl Engine {
         contents: &[u8],
     ) {
         self.now = self.now.max(now);
+        match self.claim_datagram(now, source, destination, contents) {
+            None => {}
+            Some(None) => self.receive_from_peer(now, source, destination, contents),
+            Some(Some(d)) => self.receive_from_peer(now, d.peer, d.relay, &d.contents),
+        }
+    }
+
+    /// A datagram from the peer (directly or through a relay) for the `Rtc`.
+    fn receive_from_peer(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        contents: &[u8],
+    ) {
         let Some(conn) = self.state.conn_mut() else {
             return;
         };
@@ -432,6 +542,8 @@ impl Engine {
     /// Time passed.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);
+        self.network_timeout(now);
+        self.drain();
         if let Some(conn) = self.state.conn_mut() {
             if let Err(e) = conn.rtc.handle_input(Input::Timeout(now)) {
                 self.report_rtc_error(format!("timeout: {e}"));
@@ -525,10 +637,14 @@ impl Engine {
 
     /// When [`handle_timeout`](Self::handle_timeout) must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let conn = self.state.conn()?;
-        match (conn.timeout, conn.link.silence_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let conn = self.state.conn();
+        [
+            conn.and_then(|c| c.timeout),
+            conn.and_then(|c| c.link.silence_deadline()),
+            self.network_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }

@@ -45,16 +45,22 @@ impl Engine {
         }
     }
 
-    /// Drains the connection's `Rtc` until it returns a timeout; a broken one
-    /// ends the connection with [`EngineEvent::Failed`].
+    /// Drains the connection's `Rtc` until it returns a timeout, and its
+    /// network (whose candidates and relayed data change the `Rtc` again),
+    /// then the retiring networks; a broken `Rtc` ends the connection with
+    /// [`EngineEvent::Failed`].
     pub(super) fn drain(&mut self) {
-        let Some(conn) = self.state.conn_mut() else {
-            return;
-        };
-        if let Err(reason) = conn.drain(self.now, &mut self.queue) {
-            self.close_quietly();
-            self.event(EngineEvent::Failed { reason });
+        while let Some(conn) = self.state.conn_mut() {
+            if let Err(reason) = conn.drain(self.now, &mut self.queue) {
+                self.close_quietly();
+                self.event(EngineEvent::Failed { reason });
+                break;
+            }
+            if !self.drain_network() {
+                break;
+            }
         }
+        self.drain_retiring();
     }
 }
 
@@ -75,11 +81,15 @@ impl Connection {
                 }
                 RtcOutput::Transmit(t) => {
                     let contents: Vec<u8> = t.contents.into();
-                    queue.push_back(EngineOutput::Transmit(Transmit {
+                    let t = Transmit {
                         source: t.source,
                         destination: t.destination,
                         contents: Bytes::from(contents),
-                    }));
+                    };
+                    // From a relayed address it goes through that allocation.
+                    if let Some(t) = self.net.route(now, t) {
+                        queue.push_back(EngineOutput::Transmit(t));
+                    }
                 }
                 RtcOutput::Event(e) => self.on_rtc_event(e, now, queue),
             }

@@ -12,6 +12,10 @@
 //! Also here, one home for the check of memo §1.5.2: an ignored error
 //! response to ALLOCATE with 401/403/437/486/508 means the credentials are
 //! refused; the client itself would retransmit until its ~40 s timeout.
+//! Only an answer to one of our *authenticated* Allocates counts: a late
+//! duplicate 401 to the first, unauthenticated one (its retransmission
+//! crossed the server's answer) is ignored by the client too, and means
+//! nothing.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr};
@@ -27,8 +31,10 @@ use turn_client_proto::prelude::DelayedTransmitBuild;
 use turn_client_proto::stun::agent::Transmit as TurnTransmit;
 use turn_client_proto::tcp::TurnClientTcp;
 use turn_client_proto::types::message::ALLOCATE;
-use turn_client_proto::types::stun::attribute::ErrorCode;
-use turn_client_proto::types::stun::message::{Message, MessageClass};
+use turn_client_proto::types::stun::attribute::{
+    AttributeStaticType, ErrorCode, MessageIntegrity, MessageIntegritySha256,
+};
+use turn_client_proto::types::stun::message::{Message, MessageClass, TransactionId};
 use turn_client_proto::types::TransportType;
 use turn_client_proto::udp::TurnClientUdp;
 
@@ -51,14 +57,37 @@ pub(super) enum LinkRecv {
 /// A TURN client on UDP or on a byte stream.
 #[derive(Debug)]
 pub(super) enum Link {
-    Udp(Box<TurnClientUdp>),
+    Udp(Box<TurnClientUdp>, Authed),
     Stream(Box<StreamLink>),
+}
+
+/// Our latest authenticated Allocate requests (their transaction ids).
+#[derive(Debug, Default)]
+pub(super) struct Authed(Vec<TransactionId>);
+
+impl Authed {
+    /// Kept: the client retries an Allocate a few times at most.
+    const MAX: usize = 8;
+
+    /// Notes `bytes` (a message for the server) if it is an authenticated Allocate.
+    fn note(&mut self, bytes: &[u8]) {
+        let Some(msg) = message(bytes) else { return };
+        let authenticated = msg.has_attribute(MessageIntegrity::TYPE)
+            || msg.has_attribute(MessageIntegritySha256::TYPE);
+        if msg.class() == MessageClass::Request && msg.has_method(ALLOCATE) && authenticated {
+            if self.0.len() >= Self::MAX {
+                self.0.remove(0);
+            }
+            self.0.push(msg.transaction_id());
+        }
+    }
 }
 
 /// TURN over TCP, optionally inside TLS.
 #[derive(Debug)]
 pub(super) struct StreamLink {
     tcp: TurnClientTcp,
+    authed: Authed,
     tls: Option<ClientConnection>,
     /// Set on a TLS error: the client is dead.
     broken: Option<String>,
@@ -67,7 +96,10 @@ pub(super) struct StreamLink {
 impl Link {
     pub(super) fn udp(host: SocketAddr, server: SocketAddr, config: TurnConfig) -> Link {
         // `TurnConfig::new` asks for a UDP allocation, as `allocate` requires.
-        Link::Udp(Box::new(TurnClientUdp::allocate(host, server, config)))
+        Link::Udp(
+            Box::new(TurnClientUdp::allocate(host, server, config)),
+            Authed::default(),
+        )
     }
 
     /// TCP (`tls` = `None`) or TLS with this server name and configuration.
@@ -84,6 +116,7 @@ impl Link {
         let tcp = TurnClientTcp::allocate(local, server, config);
         Ok(Link::Stream(Box::new(StreamLink {
             tcp,
+            authed: Authed::default(),
             tls,
             broken: None,
         })))
@@ -92,7 +125,7 @@ impl Link {
     /// Why the link died, for a TLS failure.
     pub(super) fn broken(&self) -> Option<&str> {
         match self {
-            Link::Udp(_) => None,
+            Link::Udp(..) => None,
             Link::Stream(s) => s.broken.as_deref(),
         }
     }
@@ -105,7 +138,7 @@ impl Link {
     /// The next deadline, or `None` once the client is closed.
     pub(super) fn poll(&mut self, now: TurnInstant) -> Option<TurnInstant> {
         let ret = match self {
-            Link::Udp(c) => c.poll(now),
+            Link::Udp(c, _) => c.poll(now),
             Link::Stream(s) if s.broken.is_some() => TurnPollRet::Closed,
             Link::Stream(s) => s.tcp.poll(now),
         };
@@ -120,14 +153,17 @@ impl Link {
     /// Bytes for the server: a datagram (UDP) or a piece of the stream.
     pub(super) fn poll_transmit(&mut self, now: TurnInstant) -> Option<Vec<u8>> {
         match self {
-            Link::Udp(c) => c.poll_transmit(now).map(|t| t.data.to_vec()),
+            Link::Udp(c, authed) => c.poll_transmit(now).map(|t| {
+                authed.note(&t.data);
+                t.data.to_vec()
+            }),
             Link::Stream(s) => s.poll_transmit(now),
         }
     }
 
     pub(super) fn poll_event(&mut self) -> Option<TurnEvent> {
         match self {
-            Link::Udp(c) => c.poll_event(),
+            Link::Udp(c, _) => c.poll_event(),
             Link::Stream(s) => s.tcp.poll_event(),
         }
     }
@@ -141,10 +177,10 @@ impl Link {
         peer: &mut dyn FnMut(SocketAddr, &[u8]),
     ) -> LinkRecv {
         match self {
-            Link::Udp(c) => {
+            Link::Udp(c, authed) => {
                 let t =
                     TurnTransmit::new(bytes, TransportType::Udp, c.remote_addr(), c.local_addr());
-                let ret = one_recv(c.recv(t, now), bytes, peer);
+                let ret = one_recv(c.recv(t, now), bytes, peer, authed);
                 while let Some(d) = c.poll_recv(now) {
                     peer(d.peer, d.data());
                 }
@@ -156,7 +192,7 @@ impl Link {
 
     pub(super) fn have_permission(&self, ip: IpAddr) -> bool {
         match self {
-            Link::Udp(c) => c.have_permission(TransportType::Udp, ip),
+            Link::Udp(c, _) => c.have_permission(TransportType::Udp, ip),
             Link::Stream(s) => s.tcp.have_permission(TransportType::Udp, ip),
         }
     }
@@ -164,7 +200,7 @@ impl Link {
     /// Asks for a permission; `Ok` also when one exists or is pending.
     pub(super) fn create_permission(&mut self, ip: IpAddr, now: TurnInstant) -> Result<(), ()> {
         let r = match self {
-            Link::Udp(c) => c.create_permission(TransportType::Udp, ip, now),
+            Link::Udp(c, _) => c.create_permission(TransportType::Udp, ip, now),
             Link::Stream(s) => s.tcp.create_permission(TransportType::Udp, ip, now),
         };
         match r {
@@ -176,7 +212,7 @@ impl Link {
     /// Binds a channel (UDP only: turn-client-proto does not pad ChannelData
     /// on streams, memo §1.5.1). Failure just means indications go on.
     pub(super) fn bind_channel(&mut self, peer: SocketAddr, now: TurnInstant) {
-        if let Link::Udp(c) = self {
+        if let Link::Udp(c, _) = self {
             let _ = c.bind_channel(TransportType::Udp, peer, now);
         }
     }
@@ -189,7 +225,7 @@ impl Link {
         now: TurnInstant,
     ) -> Result<Option<Vec<u8>>, SendError> {
         match self {
-            Link::Udp(c) => Ok(c
+            Link::Udp(c, _) => Ok(c
                 .send_to(TransportType::Udp, peer, data, now)?
                 .map(|t| t.data.build())),
             Link::Stream(s) => s.send_to(peer, data, now),
@@ -199,7 +235,7 @@ impl Link {
     /// Sends Refresh(lifetime 0); `false` if there is no allocation to delete.
     pub(super) fn delete(&mut self, now: TurnInstant) -> bool {
         match self {
-            Link::Udp(c) => c.delete(now).is_ok(),
+            Link::Udp(c, _) => c.delete(now).is_ok(),
             Link::Stream(s) => s.tcp.delete(now).is_ok(),
         }
     }
@@ -215,11 +251,15 @@ impl StreamLink {
 
     fn poll_transmit(&mut self, now: TurnInstant) -> Option<Vec<u8>> {
         let Some(tls) = self.tls.as_mut() else {
-            return self.tcp.poll_transmit(now).map(|t| t.data.to_vec());
+            return self.tcp.poll_transmit(now).map(|t| {
+                self.authed.note(&t.data);
+                t.data.to_vec()
+            });
         };
         // Plaintext from the TCP client into rustls (it holds it back until
         // the handshake is done), then whatever rustls wants on the wire.
         while let Some(t) = self.tcp.poll_transmit(now) {
+            self.authed.note(&t.data);
             if let Err(e) = tls.writer().write_all(&t.data) {
                 let why = format!("write: {e}");
                 self.fail(why);
@@ -303,7 +343,7 @@ impl StreamLink {
     ) -> LinkRecv {
         let (local, server) = (self.tcp.local_addr(), self.tcp.remote_addr());
         let t = TurnTransmit::new(bytes, TransportType::Tcp, server, local);
-        let ret = one_recv(self.tcp.recv(t, now), bytes, peer);
+        let ret = one_recv(self.tcp.recv(t, now), bytes, peer, &self.authed);
         while let Some(d) = self.tcp.poll_recv(now) {
             peer(d.peer, d.data());
         }
@@ -331,6 +371,7 @@ fn one_recv(
     r: TurnRecvRet<&[u8]>,
     bytes: &[u8],
     peer: &mut dyn FnMut(SocketAddr, &[u8]),
+    authed: &Authed,
 ) -> LinkRecv {
     match r {
         TurnRecvRet::Handled | TurnRecvRet::PeerIcmp { .. } => LinkRecv::Handled,
@@ -339,8 +380,8 @@ fn one_recv(
             LinkRecv::Handled
         }
         TurnRecvRet::Ignored(_) => match rejection(bytes) {
-            Some(code) => LinkRecv::Rejected(code),
-            None => LinkRecv::Ignored,
+            Some((code, id)) if authed.0.contains(&id) => LinkRecv::Rejected(code),
+            _ => LinkRecv::Ignored,
         },
     }
 }
@@ -349,15 +390,22 @@ fn deliver(d: &TurnPeerData<&[u8]>, peer: &mut dyn FnMut(SocketAddr, &[u8])) {
     peer(d.peer, d.data());
 }
 
-/// The error code, if `bytes` starts with an error response to ALLOCATE
-/// that refuses our credentials.
-pub(super) fn rejection(bytes: &[u8]) -> Option<u16> {
+/// The STUN message `bytes` starts with, if any.
+fn message(bytes: &[u8]) -> Option<Message<'_>> {
     // A STUN header is 20 bytes; its length field (bytes 2..4) counts the rest.
     let len = u16::from_be_bytes([*bytes.get(2)?, *bytes.get(3)?]) as usize;
-    let msg = Message::from_bytes(bytes.get(..20 + len)?).ok()?;
+    Message::from_bytes(bytes.get(..20 + len)?).ok()
+}
+
+/// The error code and transaction, if `bytes` starts with an error
+/// response to ALLOCATE that refuses our credentials.
+pub(super) fn rejection(bytes: &[u8]) -> Option<(u16, TransactionId)> {
+    let msg = message(bytes)?;
     if msg.class() != MessageClass::Error || !msg.has_method(ALLOCATE) {
         return None;
     }
     let code = msg.attribute::<ErrorCode>().ok()?.code();
-    REJECT_CODES.contains(&code).then_some(code)
+    REJECT_CODES
+        .contains(&code)
+        .then_some((code, msg.transaction_id()))
 }

@@ -4,6 +4,7 @@
 
 pub mod netem;
 pub mod pair;
+pub mod turn;
 pub mod vp8;
 
 pub use vp8::vp8_frame;

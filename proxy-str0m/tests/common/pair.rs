@@ -19,6 +19,7 @@ use proxy_core::{
 use proxy_str0m::{Event, Frame, Output, ProxyConfig, ProxyConnection, Transmit};
 
 use super::netem::Netem;
+use super::turn::TurnNode;
 use super::{video_frame, FRAME_INTERVAL};
 
 pub const SENDER: &str = "sender@example.com/s1";
@@ -43,14 +44,27 @@ pub struct Peer {
     pub received: Vec<String>,
     /// Its latest `Output::Timeout`.
     pub timeout: Option<Instant>,
+    /// Its `Event::RelayFailed` warnings, as text.
+    pub relay_failures: Vec<String>,
+    /// Its DNS and stream requests (the simulation serves none).
+    pub io_requests: Vec<Output>,
 }
 
 impl Peer {
     pub fn new(now: Instant, jid: &'static str, addr: &str, core: Config) -> Peer {
-        let addr: SocketAddr = addr.parse().unwrap();
         let config = ProxyConfig {
             core,
+            ..ProxyConfig::default()
+        };
+        Peer::with_config(now, jid, addr, config)
+    }
+
+    /// A peer with this config; its only local address is `addr`.
+    pub fn with_config(now: Instant, jid: &'static str, addr: &str, config: ProxyConfig) -> Peer {
+        let addr: SocketAddr = addr.parse().unwrap();
+        let config = ProxyConfig {
             local_addrs: vec![addr],
+            ..config
         };
         Peer {
             jid,
@@ -63,6 +77,8 @@ impl Peer {
             sent: Vec::new(),
             received: Vec::new(),
             timeout: Some(now),
+            relay_failures: Vec::new(),
+            io_requests: Vec::new(),
         }
     }
 
@@ -100,6 +116,8 @@ pub enum Delivery {
     Datagram(Transmit),
     /// A signaling message.
     Signal(ProxyMessage),
+    /// A datagram for the TURN node.
+    Turn(Transmit),
 }
 
 /// Decides whether a datagram is lost: called with `to_b` and the datagram.
@@ -137,6 +155,9 @@ pub struct Pair {
     /// When set, a datagram is lost if this returns true for it (called with
     /// `to_b` and the datagram as sent, before `partitioned` and the network).
     pub lose: Option<LoseFn>,
+    /// A TURN server: datagrams to its addresses go to it (after `latency`),
+    /// and what it sends goes to the peer whose address it is sent to.
+    pub turn: Option<TurnNode>,
 }
 
 impl Pair {
@@ -157,6 +178,7 @@ impl Pair {
             halted: [false, false],
             misaddressed: 0,
             lose: None,
+            turn: None,
         }
     }
 
@@ -245,7 +267,11 @@ impl Pair {
                 }
                 Output::Transmit(t) => {
                     let lost = self.lose.as_mut().is_some_and(|lose| lose(!is_b, &t));
-                    if !lost && !self.partitioned {
+                    let to_turn = self.turn.as_ref().is_some_and(|n| n.owns(t.destination));
+                    if !lost && !self.partitioned && to_turn {
+                        let at = now + self.latency;
+                        self.in_flight.push((at, !is_b, Delivery::Turn(t)));
+                    } else if !lost && !self.partitioned {
                         if let Some(net) = self.net.as_mut() {
                             net.link(!is_b).send(now, t);
                         } else {
@@ -285,6 +311,15 @@ impl Pair {
                 Output::Event(Event::KeyframeRequest { track }) => {
                     self.peer(is_b).keyframe_requests.push(track)
                 }
+                Output::Event(Event::RelayFailed {
+                    server,
+                    proto,
+                    reason,
+                }) => self
+                    .peer(is_b)
+                    .relay_failures
+                    .push(format!("{server} {proto:?}: {reason}")),
+                other => self.peer(is_b).io_requests.push(other),
             }
         }
     }
@@ -316,6 +351,8 @@ impl Pair {
         consider(self.in_flight.iter().map(|(t, _, _)| *t).min());
         consider(self.net.as_ref().and_then(|n| n.poll_timeout()));
         consider(self.signal_net.as_ref().and_then(|n| n.poll_timeout()));
+        let time = self.time;
+        consider(self.turn.as_mut().and_then(|n| n.timeout(time)));
         consider(cap);
         // Nothing at all scheduled (both halted, nothing in flight): idle on.
         let next = next.unwrap_or(self.time + Duration::from_secs(3600));
@@ -326,6 +363,14 @@ impl Pair {
         while i < self.in_flight.len() {
             if self.in_flight[i].0 <= now {
                 let (_, to_b, what) = self.in_flight.remove(i);
+                if let Delivery::Turn(t) = what {
+                    let out = match self.turn.as_mut() {
+                        Some(node) => node.receive(now, t),
+                        None => Vec::new(),
+                    };
+                    self.deliver_turn_output(now, out);
+                    continue;
+                }
                 if self.is_halted(to_b) {
                     continue;
                 }
@@ -339,6 +384,7 @@ impl Pair {
                         peer.received.push(m.iq.clone());
                         peer.conn.handle_message(now, m)
                     }
+                    Delivery::Turn(_) => {}
                 }
                 self.drain_side(to_b);
             } else {
@@ -373,11 +419,33 @@ impl Pair {
                 self.drain_side(to_b);
             }
         }
+        if let Some(node) = self.turn.as_mut() {
+            if node.timeout(now).is_some_and(|t| t <= now) {
+                let out = node.poll(now);
+                self.deliver_turn_output(now, out);
+            }
+        }
         for is_b in [false, true] {
             if !self.is_halted(is_b) && self.peer(is_b).timeout.is_some_and(|t| t <= now) {
                 self.peer(is_b).conn.handle_timeout(now);
                 self.drain_side(is_b);
             }
+        }
+    }
+
+    /// Datagrams the TURN node sent: to the peer with that address.
+    fn deliver_turn_output(&mut self, now: Instant, out: Vec<Transmit>) {
+        for t in out {
+            let to_b = if t.destination == self.b.addr {
+                true
+            } else if t.destination == self.a.addr {
+                false
+            } else {
+                self.misaddressed += 1;
+                continue;
+            };
+            let at = now + self.latency;
+            self.in_flight.push((at, to_b, Delivery::Datagram(t)));
         }
     }
 

@@ -58,6 +58,8 @@ pub struct World {
     pub nat: Option<SocketAddr>,
     /// Datagrams the network left unclaimed.
     pub unclaimed: usize,
+    /// Deliver every UDP reply of the server twice (a duplicating network).
+    pub duplicate: bool,
 }
 
 impl World {
@@ -82,6 +84,7 @@ impl World {
             servers_gone: false,
             nat: None,
             unclaimed: 0,
+            duplicate: false,
         }
     }
 
@@ -217,10 +220,12 @@ impl World {
             }
             TransportType::Udp => {
                 let to = if Some(to) == self.nat { addr(HOST) } else { to };
-                match self.net.handle_receive(self.now, from, to, &data) {
-                    Incoming::Relayed(d) => self.relayed.push(d),
-                    Incoming::Consumed => {}
-                    Incoming::Unclaimed => self.unclaimed += 1,
+                for _ in 0..1 + usize::from(self.duplicate) {
+                    match self.net.handle_receive(self.now, from, to, &data) {
+                        Incoming::Relayed(d) => self.relayed.push(d),
+                        Incoming::Consumed => {}
+                        Incoming::Unclaimed => self.unclaimed += 1,
+                    }
                 }
             }
         }

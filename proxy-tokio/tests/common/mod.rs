@@ -2,6 +2,7 @@
 //! on 127.0.0.1, signaling relayed by the test.
 #![allow(dead_code)] // each test file uses a part
 
+pub mod coturn;
 pub mod ivf;
 
 use std::collections::BTreeMap;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use proxy_core::CloseReason;
+use proxy_tokio::net::IceServerSpec;
 
 /// The exit code table, shown by every `--help` (and in proxy-tokio/README.md).
 macro_rules! exit_codes {
@@ -114,6 +115,40 @@ pub struct SignalingArgs {
     pub signal_out: Option<PathBuf>,
 }
 
+/// ICE servers and the transport policy.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Args)]
+pub struct IceArgs {
+    /// A STUN or TURN server (repeatable).
+    #[arg(
+        long = "ice-server",
+        value_name = "URL",
+        value_parser = parse_ice_server,
+        help = "A STUN or TURN server (repeatable): stun:HOST[:PORT], \
+                turn:HOST[:PORT][?transport=udp|tcp] (no transport: both), turns:HOST[:PORT]"
+    )]
+    pub servers: Vec<IceServerSpec>,
+    /// TURN username (with --ice-password).
+    #[arg(long, value_name = "USER", requires = "ice_password")]
+    pub ice_username: Option<String>,
+    /// TURN password.
+    #[arg(long, value_name = "PASS", requires = "ice_username")]
+    pub ice_password: Option<String>,
+    /// TURN REST secret (coturn's --static-auth-secret): credentials are computed
+    /// here, valid for a day.
+    #[arg(long, value_name = "SECRET", conflicts_with = "ice_username")]
+    pub turn_secret: Option<String>,
+    /// Offer relayed candidates only (iceTransportPolicy 'relay').
+    #[arg(long)]
+    pub relay_only: bool,
+    /// PEM file of the CA certificates trusted for turns: [default: the Mozilla roots].
+    #[arg(long, value_name = "FILE")]
+    pub ice_ca: Option<PathBuf>,
+}
+
+fn parse_ice_server(v: &str) -> Result<IceServerSpec, String> {
+    IceServerSpec::parse(v).map_err(|e| e.to_string())
+}
+
 /// `send` arguments.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct SendArgs {
@@ -130,6 +165,9 @@ pub struct SendArgs {
     /// Signaling channel.
     #[command(flatten)]
     pub signaling: SignalingArgs,
+    /// ICE servers.
+    #[command(flatten)]
+    pub ice: IceArgs,
     /// The VP8 IVF file to send.
     #[arg(value_name = "FILE.ivf")]
     pub file: PathBuf,
@@ -154,6 +192,9 @@ pub struct ReceiveArgs {
     /// Signaling channel.
     #[command(flatten)]
     pub signaling: SignalingArgs,
+    /// ICE servers.
+    #[command(flatten)]
+    pub ice: IceArgs,
 }
 
 impl ReceiveArgs {
@@ -372,6 +413,7 @@ mod tests {
                 file: "clip.ivf".into(),
                 bind: "0.0.0.0:0".parse().unwrap(),
                 signaling: none.clone(),
+                ice: IceArgs::default(),
             })
         );
         assert_eq!(
@@ -391,6 +433,7 @@ mod tests {
                 bind: "127.0.0.1:5000".parse().unwrap(),
                 convert_video_to_desktop: true,
                 signaling: none,
+                ice: IceArgs::default(),
             })
         );
         // `--` makes a dash-leading file name positional.
@@ -417,6 +460,61 @@ mod tests {
         assert!(r.out_is_stdout());
         assert_eq!(r.signaling.signal_out, Some("/dev/fd/3".into()));
         assert_eq!(r.signaling.signal_in, Some("in.fifo".into()));
+    }
+
+    #[test]
+    fn ice_servers_and_policy() {
+        let Command::Send(s) = p(&[
+            "send",
+            "--as",
+            "a",
+            "--to",
+            "b",
+            "--ice-server",
+            "turn:127.0.0.1:3478?transport=tcp",
+            "--ice-server=turns:turn.example.com",
+            "--turn-secret",
+            "s",
+            "--relay-only",
+            "--ice-ca",
+            "ca.pem",
+            "f.ivf",
+        ])
+        .unwrap() else {
+            panic!("not send")
+        };
+        assert_eq!(s.ice.servers.len(), 2);
+        assert_eq!(s.ice.servers[1].port, 5349);
+        assert!(s.ice.relay_only);
+        assert_eq!(s.ice.turn_secret.as_deref(), Some("s"));
+        assert_eq!(s.ice.ice_ca, Some(PathBuf::from("ca.pem")));
+        let bad = err(&[
+            "send",
+            "--as",
+            "a",
+            "--to",
+            "b",
+            "--ice-server",
+            "http://x",
+            "f",
+        ]);
+        assert!(
+            bad.contains("--ice-server") && bad.contains("scheme"),
+            "{bad}"
+        );
+        let both = [
+            "--turn-secret",
+            "s",
+            "--ice-username",
+            "u",
+            "--ice-password",
+            "p",
+        ];
+        let args: Vec<&str> = ["receive", "--as", "a", "--out", "o"]
+            .into_iter()
+            .chain(both)
+            .collect();
+        assert_eq!(p(&args).unwrap_err().exit_code(), 2);
     }
 
     #[test]

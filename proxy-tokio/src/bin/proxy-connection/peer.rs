@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Sleep;
 
 use crate::cli::{
-    fmt_time, is_stdout, outcome, Failure, ReceiveArgs, SendArgs, Signal, SignalingArgs,
+    fmt_time, is_stdout, outcome, Failure, IceArgs, ReceiveArgs, SendArgs, Signal, SignalingArgs,
 };
 use crate::ivf::{vp8_frame_info, IvfHeader, IvfWriter};
 
@@ -63,10 +63,13 @@ pub async fn send(args: SendArgs) -> Result<(), Failure> {
         ..proxy_core::Config::default()
     };
     core.seed = seed_from(&args.jid);
-    let (service, mut events, signals) = bind(ServiceConfig {
-        core,
-        bind: args.bind,
-    })
+    let (service, mut events, signals) = bind(ice_config(
+        ServiceConfig {
+            bind: args.bind,
+            ..ServiceConfig::new(core)
+        },
+        &args.ice,
+    )?)
     .await?;
     log!(SIDE, "UDP host candidates {}", addrs(service.local_addrs()));
     let (out, mut input) = connect_signaling(SIDE, &args.jid, &service, signals, &args.signaling);
@@ -223,10 +226,13 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
         ..proxy_core::Config::default()
     };
     core.seed = seed_from(&args.jid);
-    let (service, mut events, signals) = bind(ServiceConfig {
-        core,
-        bind: args.bind,
-    })
+    let (service, mut events, signals) = bind(ice_config(
+        ServiceConfig {
+            bind: args.bind,
+            ..ServiceConfig::new(core)
+        },
+        &args.ice,
+    )?)
     .await?;
     log!(
         SIDE,
@@ -449,6 +455,66 @@ impl InputEnd {
     }
 }
 
+/// How long REST credentials from --turn-secret are valid.
+const REST_TTL_SECS: u64 = 86_400;
+
+/// Applies the ICE arguments: servers with their credentials (REST ones
+/// computed now), the policy, and the CA for turns:.
+pub(crate) fn ice_config(
+    mut config: ServiceConfig,
+    ice: &IceArgs,
+) -> Result<ServiceConfig, Failure> {
+    let credentials = match (&ice.turn_secret, &ice.ice_username, &ice.ice_password) {
+        (Some(secret), _, _) => {
+            let unix_now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            Some(proxy_tokio::net::rest_credentials(
+                secret,
+                Some("proxy"),
+                unix_now,
+                REST_TTL_SECS,
+            ))
+        }
+        (None, Some(u), Some(p)) => Some((u.clone(), p.clone())),
+        _ => None,
+    };
+    config.ice_servers = ice
+        .servers
+        .iter()
+        .cloned()
+        .map(|mut s| {
+            if s.kind != proxy_tokio::net::ServerKind::Stun {
+                if let Some((u, p)) = &credentials {
+                    s.username = Some(u.clone());
+                    s.password = Some(p.clone());
+                }
+            }
+            s
+        })
+        .collect();
+    if ice.relay_only {
+        config.ice_transport_policy = proxy_tokio::net::IceTransportPolicy::Relay;
+    }
+    if let Some(path) = &ice.ice_ca {
+        use rustls::pki_types::pem::PemObject;
+        let what =
+            |e: &dyn std::fmt::Display| Failure::File(format!("--ice-ca {}: {e}", path.display()));
+        let mut roots = rustls::RootCertStore::empty();
+        let certs = rustls::pki_types::CertificateDer::pem_file_iter(path).map_err(|e| what(&e))?;
+        for cert in certs {
+            let cert = cert.map_err(|e| what(&e))?;
+            roots.add(cert).map_err(|e| what(&e))?;
+        }
+        if roots.is_empty() {
+            return Err(what(&"no certificate in the file"));
+        }
+        let tls = proxy_tokio::net::tls_config(roots).map_err(|e| what(&e))?;
+        config.tls = Some(tls);
+    }
+    Ok(config)
+}
+
 /// Binds a service, mapping errors.
 pub(crate) async fn bind(
     config: ServiceConfig,
@@ -600,6 +666,14 @@ fn log_event(side: &str, event: &ServiceEvent) {
         ServiceEvent::RemoteTrack { track, .. } => {
             log!(side, "remote track {} ignored", track.mid)
         }
+        ServiceEvent::RelayFailed {
+            server,
+            proto,
+            reason,
+        } => match proto {
+            Some(p) => log!(side, "ICE server {server} ({p}) not used: {reason}"),
+            None => log!(side, "ICE server {server} not used: {reason}"),
+        },
         _ => log!(side, "unhandled service event"),
     }
 }

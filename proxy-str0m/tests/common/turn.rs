@@ -1,0 +1,160 @@
+//! An in-memory TURN server (turn-server-proto, UDP) as a node of the
+//! two-peer [`Pair`](super::pair::Pair): it owns its listen address and every
+//! relayed address it allocated, and relays between allocations itself.
+//!
+//! Transaction ids and nonces come from the OS RNG inside the turn crates:
+//! tests assert behaviour, never bytes.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use proxy_str0m::Transmit;
+use turn_server_proto::api::{TurnServerApi, TurnServerPollRet};
+use turn_server_proto::server::TurnServer;
+use turn_server_proto::stun::agent::Transmit as TurnTransmit;
+use turn_server_proto::types::{Instant as TurnInstant, TransportType};
+
+/// The server's address.
+pub const TURN_ADDR: &str = "203.0.113.1:3478";
+pub const TURN_USER: &str = "1700000000:proxy";
+pub const TURN_PASS: &str = "secret-pass";
+
+/// The TURN server node.
+pub struct TurnNode {
+    pub server: TurnServer,
+    pub listen: SocketAddr,
+    /// Relayed addresses allocated so far.
+    pub relays: Vec<SocketAddr>,
+    /// Relayed addresses whose allocation was deleted or expired.
+    pub closed: Vec<SocketAddr>,
+    /// Datagrams the node took in.
+    pub received: u64,
+    start: Instant,
+}
+
+impl TurnNode {
+    pub fn new(start: Instant) -> TurnNode {
+        let listen: SocketAddr = TURN_ADDR.parse().unwrap();
+        let mut server = TurnServer::new(TransportType::Udp, listen, "realm".into());
+        server.add_user(TURN_USER.into(), TURN_PASS.into());
+        TurnNode {
+            server,
+            listen,
+            relays: Vec::new(),
+            closed: Vec::new(),
+            received: 0,
+            start,
+        }
+    }
+
+    /// Whether a datagram to `addr` is for this node.
+    pub fn owns(&self, addr: SocketAddr) -> bool {
+        addr == self.listen || self.relays.contains(&addr)
+    }
+
+    fn t(&self, now: Instant) -> TurnInstant {
+        TurnInstant::from_nanos((now - self.start).as_nanos() as i64)
+    }
+
+    /// Takes in a datagram; returns what the node sends out (to the peers).
+    pub fn receive(&mut self, now: Instant, t: Transmit) -> Vec<Transmit> {
+        let mut out = Vec::new();
+        let mut work = VecDeque::from([t]);
+        while let Some(t) = work.pop_front() {
+            self.received += 1;
+            let tt = TurnTransmit::new(
+                t.contents.to_vec(),
+                TransportType::Udp,
+                t.source,
+                t.destination,
+            );
+            if let Some(reply) = self.server.recv(tt, self.t(now)) {
+                let r = reply.build();
+                // turn-server-proto addresses Binding responses to its own
+                // listen address: they belong to the requester.
+                let to = if r.to == r.from { t.source } else { r.to };
+                self.route(r.from, to, r.data, &mut out, &mut work);
+            }
+            self.poll_into(now, &mut out, &mut work);
+        }
+        out
+    }
+
+    /// Runs the server's timers; returns what it sends.
+    pub fn poll(&mut self, now: Instant) -> Vec<Transmit> {
+        let mut out = Vec::new();
+        let mut work = VecDeque::new();
+        self.poll_into(now, &mut out, &mut work);
+        while let Some(t) = work.pop_front() {
+            out.extend(self.receive(now, t));
+        }
+        out
+    }
+
+    /// When [`poll`](Self::poll) is next due.
+    pub fn timeout(&mut self, now: Instant) -> Option<Instant> {
+        match self.server.poll(self.t(now)) {
+            TurnServerPollRet::WaitUntil(t) => {
+                Some(self.start + Duration::from_nanos(t.as_nanos().max(0) as u64))
+            }
+            _ => Some(now),
+        }
+    }
+
+    fn route(
+        &mut self,
+        from: SocketAddr,
+        to: SocketAddr,
+        data: Vec<u8>,
+        out: &mut Vec<Transmit>,
+        work: &mut VecDeque<Transmit>,
+    ) {
+        let t = Transmit {
+            source: from,
+            destination: to,
+            contents: data.into(),
+        };
+        // Relay to relay: back into the server, as from that peer.
+        if self.relays.contains(&to) {
+            work.push_back(t);
+        } else {
+            out.push(t);
+        }
+    }
+
+    fn poll_into(&mut self, now: Instant, out: &mut Vec<Transmit>, work: &mut VecDeque<Transmit>) {
+        let t = self.t(now);
+        loop {
+            match self.server.poll(t) {
+                TurnServerPollRet::AllocateSocket {
+                    transport,
+                    listen_addr,
+                    client_addr,
+                    allocation_transport,
+                    family,
+                } => {
+                    let relay =
+                        SocketAddr::new(listen_addr.ip(), 50_000 + self.relays.len() as u16);
+                    self.server.allocated_socket(
+                        transport,
+                        listen_addr,
+                        client_addr,
+                        allocation_transport,
+                        family,
+                        Ok(relay),
+                        t,
+                    );
+                    self.relays.push(relay);
+                }
+                TurnServerPollRet::SocketClose { listen_addr, .. } => {
+                    self.closed.push(listen_addr);
+                }
+                _ => break,
+            }
+        }
+        while let Some(tx) = self.server.poll_transmit(t) {
+            self.route(tx.from, tx.to, tx.data, out, work);
+        }
+    }
+}
