@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::coturn::{Coturn, SECRET};
+use common::coturn::{candidate_types, Coturn, SECRET};
 use common::{connect_pair, exit_code, read_ivf, receive_command, send_command, tmp, CLIP};
 
 /// The time in a "connected to PEER in 75.8 ms" log line.
@@ -22,22 +22,6 @@ fn connect_time(line: &str) -> Duration {
         "s" => Duration::from_secs_f64(n),
         _ => panic!("no unit in {line:?}"),
     }
-}
-
-/// The candidate types in a side's signaling.
-fn candidate_types(iqs: &[String]) -> Vec<String> {
-    iqs.iter()
-        .flat_map(|iq| iq.split("<candidate ").skip(1))
-        .filter_map(|c| c.split(" type=").nth(1))
-        .map(|t| {
-            t.get(1..)
-                .unwrap_or("")
-                .split(['"', '\''])
-                .next()
-                .unwrap_or("")
-                .to_owned()
-        })
-        .collect()
 }
 
 fn assert_whole_clip(out: &Path) {

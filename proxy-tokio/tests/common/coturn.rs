@@ -176,3 +176,19 @@ impl Drop for Coturn {
         let _ = self.child.start_kill();
     }
 }
+
+/// The candidate types in a side's signaling.
+pub fn candidate_types(iqs: &[String]) -> Vec<String> {
+    iqs.iter()
+        .flat_map(|iq| iq.split("<candidate ").skip(1))
+        .filter_map(|c| c.split(" type=").nth(1))
+        .map(|t| {
+            t.get(1..)
+                .unwrap_or("")
+                .split(['"', '\''])
+                .next()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect()
+}
