@@ -12,6 +12,13 @@ up() {
   for n in pub nat1 nat2 a b; do ip netns add "$P-$n"; ip -n "$P-$n" link set lo up; done
   ip -n "$P-pub" link add br0 type bridge; ip -n "$P-pub" link set br0 up
   ip -n "$P-pub" addr add 203.0.113.1/24 dev br0
+  # The rest of the "Internet": a default route into a veth pair whose far
+  # end answers nothing, so that a send to an address nobody can reach (a
+  # peer's private host address) vanishes as on a real server instead of
+  # failing at once with ENETUNREACH (which makes coturn close the allocation).
+  ip -n "$P-pub" link add inet0 type veth peer name inet1
+  ip -n "$P-pub" link set inet0 up; ip -n "$P-pub" link set inet1 up
+  ip -n "$P-pub" route add default dev inet0
   i=1
   for side in 1 2; do
     lan=$([ $side = 1 ] && echo 192.0.2 || echo 198.51.100); peer=$([ $side = 1 ] && echo a || echo b)
