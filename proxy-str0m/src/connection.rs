@@ -260,6 +260,7 @@ impl ProxyConnection {
                 Some(EngineOutput::StreamClose { stream }) => {
                     return Output::StreamClose { stream }
                 }
+                Some(EngineOutput::Path(p)) => return Output::Event(Event::Path(p)),
                 Some(EngineOutput::RelayFailed {
                     server,
                     proto,

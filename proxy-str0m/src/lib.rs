@@ -128,4 +128,5 @@ mod types;
 
 pub use connection::ProxyConnection;
 pub use engine::{Engine, EngineOutput, SILENCE_TIMEOUT};
-pub use types::{Event, Frame, Output, ProxyConfig, Transmit, WriteError};
+pub use str0m::CandidateKind;
+pub use types::{Event, Frame, Output, Path, ProxyConfig, Transmit, WriteError};

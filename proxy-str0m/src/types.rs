@@ -6,6 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use proxy_core::{MediaKind, OutgoingIq};
+use str0m::CandidateKind;
 
 use crate::net::{IceTransportPolicy, RelayError, RelayProto, StreamId};
 
@@ -122,6 +123,45 @@ pub enum Event {
         /// What went wrong.
         reason: RelayError,
     },
+    /// Media now travels on this candidate pair (the first time once
+    /// connected, then whenever ICE moves it).
+    Path(Path),
+}
+
+/// The candidate pair media travels on, like the selected pair in a
+/// browser's `getStats()`.
+///
+/// Our end is a host socket or our relayed address (a server-reflexive
+/// pair travels from its host base, so it shows as host here and as srflx
+/// at the peer). The peer's end is named from the candidates it signaled;
+/// an address learnt from its checks only is peer-reflexive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Path {
+    /// Our address.
+    pub local: SocketAddr,
+    /// `Host` or `Relayed`.
+    pub local_kind: CandidateKind,
+    /// For a relayed local end: the transport to the TURN server.
+    pub relay: Option<RelayProto>,
+    /// The peer's address.
+    pub remote: SocketAddr,
+    /// Its type.
+    pub remote_kind: CandidateKind,
+}
+
+impl std::fmt::Display for Path {
+    /// `relay/tcp 203.0.113.1:50000 <-> srflx 203.0.113.12:4000`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.local_kind)?;
+        if let Some(p) = self.relay {
+            write!(f, "/{p}")?;
+        }
+        write!(
+            f,
+            " {} <-> {} {}",
+            self.local, self.remote_kind, self.remote
+        )
+    }
 }
 
 /// A received encoded frame.

@@ -95,6 +95,9 @@ pub enum ServiceEvent {
     },
     /// Something went wrong; the service goes on.
     Error(proxy_core::Error),
+    /// Media now travels on this candidate pair (once connected, then on
+    /// every change), like the selected pair of a browser's `getStats()`.
+    Path(proxy_str0m::Path),
     /// A warning: an ICE server could not be used, or a relay stopped working
     /// (wrong credentials, unreachable, ...). The connection goes on with its
     /// other candidates.

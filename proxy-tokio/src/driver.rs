@@ -282,6 +282,7 @@ impl Driver {
                 }
                 proxy_core::Event::Error(e) => ServiceEvent::Error(e),
             },
+            Event::Path(p) => ServiceEvent::Path(p),
             Event::RelayFailed {
                 server,
                 proto,

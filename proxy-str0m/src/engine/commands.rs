@@ -133,6 +133,7 @@ impl Engine {
                 return;
             }
         };
+        conn.path.learn_sdp(sdp);
         self.state = State::Negotiated { conn };
         self.start_network(now, servers);
         // The offer's candidates formed pairs: check them now, not a pacing
@@ -217,6 +218,7 @@ impl Engine {
                     .accept_answer(pending, answer)
                     .map_err(|e| e.to_string())
             });
+        conn.path.learn_sdp(sdp);
         self.state = State::Negotiated { conn };
         if let Err(e) = accepted {
             self.event(EngineEvent::CommandFailed(EngineError::ApplyAnswer(e)));
@@ -277,6 +279,7 @@ impl Engine {
         };
         match Candidate::from_sdp_string(text) {
             Ok(c) => {
+                conn.path.learn(&c);
                 conn.rtc.add_remote_candidate(c);
                 self.check_new_pairs();
             }

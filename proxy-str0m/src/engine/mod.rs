@@ -25,10 +25,11 @@ use str0m::net::{Protocol, Receive};
 use str0m::{Input, Rtc};
 
 use crate::net::{IceServerSpec, NetConfig, Network, RelayError, RelayProto, StreamId};
-use crate::types::{Frame, Transmit, WriteError};
+use crate::types::{Frame, Path, Transmit, WriteError};
 
 mod commands;
 mod network;
+mod path;
 mod rtc;
 
 use network::{Retiring, Streams};
@@ -89,6 +90,8 @@ pub enum EngineOutput {
         /// The stream.
         stream: StreamId,
     },
+    /// Media now travels on this candidate pair.
+    Path(Path),
     /// A warning: an ICE server could not be used or a relay failed.
     RelayFailed {
         /// The server's URL.
@@ -241,6 +244,8 @@ struct Connection {
     held: VecDeque<Held>,
     /// Receiving mids whose first frames are not keyframes: ask the peer.
     keyframe_wanted: Vec<Mid>,
+    /// The candidate pair media travels on.
+    path: path::PathWatch,
 }
 
 impl Connection {
@@ -254,6 +259,7 @@ impl Connection {
             link: Link::default(),
             held: VecDeque::new(),
             keyframe_wanted: Vec::new(),
+            path: path::PathWatch::default(),
         }
     }
 }

@@ -307,9 +307,11 @@ impl Engine {
                         candidates.push(c.to_sdp_string());
                     }
                 }
-                // str0m 0.25 cannot remove a local candidate: the relay no
-                // longer carries its traffic, so its pairs fail their checks.
-                NetOutput::Event(NetEvent::CandidateGone(_)) => {}
+                // The relay is gone: its pairs go with it, so ICE moves to
+                // another pair at once instead of when its checks fail.
+                NetOutput::Event(NetEvent::CandidateGone(c)) => {
+                    changed |= conn.rtc.direct_api().invalidate_candidate(&c);
+                }
                 o => io(&mut self.queue, &mut self.streams, conn.net_id, o, true),
             }
         }

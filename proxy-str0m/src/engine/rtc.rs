@@ -86,6 +86,13 @@ impl Connection {
                         destination: t.destination,
                         contents: Bytes::from(contents),
                     };
+                    let first = t.contents.first().copied();
+                    if let Some(p) =
+                        self.path
+                            .on_transmit(t.source, t.destination, first, &self.net)
+                    {
+                        queue.push_back(EngineOutput::Path(p));
+                    }
                     // From a relayed address it goes through that allocation.
                     if let Some(t) = self.net.route(now, t) {
                         queue.push_back(EngineOutput::Transmit(t));

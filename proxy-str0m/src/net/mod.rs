@@ -493,6 +493,15 @@ impl Network {
         self.relays.iter().filter_map(Relay::relayed)
     }
 
+    /// The transport to the TURN server of our relayed address `addr`, if
+    /// it is one.
+    pub fn relay_proto(&self, addr: SocketAddr) -> Option<RelayProto> {
+        self.relays
+            .iter()
+            .find(|r| r.relayed() == Some(addr))
+            .map(|r| r.proto)
+    }
+
     /// Drops finished relays and Bindings, turning Binding answers into candidates.
     fn sweep(&mut self, now: Instant) {
         self.relays.retain(|r| !r.is_closed());

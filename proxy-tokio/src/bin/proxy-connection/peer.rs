@@ -666,6 +666,7 @@ fn log_event(side: &str, event: &ServiceEvent) {
         ServiceEvent::RemoteTrack { track, .. } => {
             log!(side, "remote track {} ignored", track.mid)
         }
+        ServiceEvent::Path(p) => log!(side, "media path: {p}"),
         ServiceEvent::RelayFailed {
             server,
             proto,
