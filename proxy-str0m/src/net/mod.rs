@@ -235,19 +235,29 @@ impl Network {
         self.sweep(now);
     }
 
-    fn start(&mut self, now: Instant, id: u32, ip: IpAddr) {
-        let Some(e) = self.entries.iter().find(|e| e.id == id) else {
-            return;
-        };
-        let (spec, rank) = (e.spec.clone(), e.rank);
-        let server = SocketAddr::new(ip, spec.port);
-        let hosts: Vec<SocketAddr> = self
+    /// Entry `id`'s spec and rank, its server at `ip`, and our host
+    /// sockets of that address family.
+    fn target(
+        &self,
+        id: u32,
+        ip: IpAddr,
+    ) -> Option<(IceServerSpec, u32, SocketAddr, Vec<SocketAddr>)> {
+        let e = self.entries.iter().find(|e| e.id == id)?;
+        let server = SocketAddr::new(ip, e.spec.port);
+        let hosts = self
             .config
             .host_addrs
             .iter()
             .copied()
             .filter(|h| h.is_ipv4() == ip.is_ipv4())
             .collect();
+        Some((e.spec.clone(), e.rank, server, hosts))
+    }
+
+    fn start(&mut self, now: Instant, id: u32, ip: IpAddr) {
+        let Some((spec, rank, server, hosts)) = self.target(id, ip) else {
+            return;
+        };
         if self.config.policy == IceTransportPolicy::All && spec.wants_binding() {
             if hosts.is_empty() && spec.relay_protos().is_empty() {
                 self.out
@@ -305,18 +315,9 @@ impl Network {
     /// 5-tuple). With none free, the relays holding them are deleted and
     /// this returns `false`: try again once they are gone.
     fn start_udp(&mut self, now: Instant, id: u32, ip: IpAddr) -> bool {
-        let Some(e) = self.entries.iter().find(|e| e.id == id) else {
+        let Some((spec, rank, server, hosts)) = self.target(id, ip) else {
             return true;
         };
-        let (spec, rank) = (e.spec.clone(), e.rank);
-        let server = SocketAddr::new(ip, spec.port);
-        let hosts: Vec<SocketAddr> = self
-            .config
-            .host_addrs
-            .iter()
-            .copied()
-            .filter(|h| h.is_ipv4() == ip.is_ipv4())
-            .collect();
         let busy = |h: &SocketAddr, relays: &[Relay]| {
             relays
                 .iter()
