@@ -67,6 +67,18 @@ impl Coturn {
     /// [`start`](Self::start) inside network namespace `netns` (if any),
     /// listening and relaying on `ip`.
     pub async fn start_at(index: u16, netns: Option<&str>, ip: &str) -> Option<Coturn> {
+        Coturn::start_with(index, netns, ip, None).await
+    }
+
+    /// [`start_at`](Self::start_at) with TURN over TLS on `tls_port` (e.g. 443 in a
+    /// namespace of its own) rather than on the port after the UDP/TCP one. The
+    /// certificate names `ip` too, so `turns:<ip>:<tls_port>` verifies.
+    pub async fn start_with(
+        index: u16,
+        netns: Option<&str>,
+        ip: &str,
+        tls_port: Option<u16>,
+    ) -> Option<Coturn> {
         if !have("turnserver") || !have("openssl") {
             let ci = std::env::var("CI").is_ok_and(|v| v == "true");
             assert!(
@@ -83,6 +95,10 @@ impl Coturn {
         std::fs::create_dir_all(&dir).unwrap();
         let cert = dir.join("cert.pem");
         let key = dir.join("key.pem");
+        let san = match ip {
+            "127.0.0.1" => "subjectAltName=DNS:turn.test,IP:127.0.0.1".to_owned(),
+            other => format!("subjectAltName=DNS:turn.test,IP:127.0.0.1,IP:{other}"),
+        };
         let made = Command::new("openssl")
             .args([
                 "req",
@@ -93,7 +109,7 @@ impl Coturn {
                 "ec_paramgen_curve:prime256v1",
             ])
             .args(["-nodes", "-days", "1", "-subj", "/CN=turn.test"])
-            .args(["-addext", "subjectAltName=DNS:turn.test,IP:127.0.0.1"])
+            .args(["-addext", &san])
             .args(["-addext", "basicConstraints=critical,CA:FALSE"])
             .args(["-addext", "keyUsage=digitalSignature"])
             .args(["-addext", "extendedKeyUsage=serverAuth"])
@@ -109,6 +125,7 @@ impl Coturn {
         assert!(made.success(), "openssl could not make a certificate");
         // A fresh namespace has every port free.
         let port = if netns.is_some() { 3478 } else { free_ports() };
+        let tls_port = tls_port.unwrap_or(port + 1);
         let relay_min = 21_000 + 100 * index;
         let mut command = match netns {
             Some(ns) => {
@@ -126,7 +143,7 @@ impl Coturn {
             .arg(dir.join("turndb"))
             .args(["--listening-ip", ip, "--relay-ip", ip])
             .args(["-p", &port.to_string()])
-            .args(["--tls-listening-port", &(port + 1).to_string()])
+            .args(["--tls-listening-port", &tls_port.to_string()])
             .args(["--min-port", &relay_min.to_string()])
             .args(["--max-port", &(relay_min + 99).to_string()])
             .args(["--use-auth-secret", "--static-auth-secret", SECRET])
@@ -164,7 +181,7 @@ impl Coturn {
         });
         Some(Coturn {
             port,
-            tls_port: port + 1,
+            tls_port,
             cert,
             child,
         })
