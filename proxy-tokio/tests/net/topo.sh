@@ -4,7 +4,11 @@
 #   a 192.0.2.2 --- 192.0.2.1 [nat1] 203.0.113.11 ---+
 #                                                    br0 (pub: 203.0.113.1, coturn)
 #   b 198.51.100.2 - 198.51.100.1 [nat2] 203.0.113.12 +
-# usage: topo.sh up <mode1> <mode2> | down ; mode: eim | symmetric | udpblock | only443
+# usage: topo.sh up <mode1> <mode2> | nat <side> <mode> | rebind <side> | bytes <side> | down
+#   mode: eim | symmetric | udpblock | only443
+# Each NAT counts the bytes it forwards by far end (`bytes` prints them): "turn" is
+# the server's listening ports (the side's own allocation), "relayed" its other ports
+# (the peer's relayed address), "direct" anything else (the peer's NAT).
 set -eu
 P=${PFX:-t$$}            # unique prefix per test: namespaces $P-pub, $P-nat1, ...
 ns() { n=$1; shift; ip netns exec "$P-$n" "$@"; }
@@ -50,10 +54,22 @@ table ip nat {
   chain post { type nat hook postrouting priority srcnat; policy accept; oifname "wan" $masq; }
 }
 table ip filter {
+  counter turn {}
+  counter relayed {}
+  counter direct {}
   chain forward { type filter hook forward priority filter; policy accept;
-    ct state established,related accept
+    ct state established,related goto pass
     $filt
     iifname "wan" ct state new drop
+    goto pass
+  }
+  # What is forwarded, counted by far end (see \`bytes\`).
+  chain pass {
+    oifname "wan" ip daddr 203.0.113.1 meta l4proto { tcp, udp } th dport { 443, 3478, 3479 } counter name "turn" accept
+    iifname "wan" ip saddr 203.0.113.1 meta l4proto { tcp, udp } th sport { 443, 3478, 3479 } counter name "turn" accept
+    oifname "wan" ip daddr 203.0.113.1 meta l4proto { tcp, udp } counter name "relayed" accept
+    iifname "wan" ip saddr 203.0.113.1 meta l4proto { tcp, udp } counter name "relayed" accept
+    meta l4proto { tcp, udp } counter name "direct" accept
   }
   # Unsolicited datagrams to the NAT itself must not leave a conntrack entry:
   # one would clash with the mapping of the peer's later outgoing packet, and
@@ -71,5 +87,7 @@ case $1 in
   rebind) # NAT "flush": new public address; masquerade drops its conntrack entries
     ip -n "$P-nat$2" addr del "203.0.113.1$2/24" dev wan
     ip -n "$P-nat$2" addr add "203.0.113.2$2/24" dev wan ;;
+  bytes) # bytes <side>: "turn N", "relayed N", "direct N", one a line
+    ns "nat$2" nft list counters table ip filter | awk '$1 == "counter" { n = $2 } $1 == "packets" { print n, $4 }' ;;
   down) for n in pub nat1 nat2 a b; do ip netns del "$P-$n" 2>/dev/null || true; done ;;
 esac
