@@ -407,8 +407,9 @@ async fn c_symmetric_nats_connect_through_relays() {
         return;
     }
     // srflx cannot work (a new mapping per destination), host addresses cannot
-    // reach each other: relay <-> relay. Relay-only: with policy `all` this
-    // scenario does not connect yet (open bug, see the branch's report).
+    // reach each other: relay-only (iceTransportPolicy 'relay') gives relay <->
+    // relay. Under policy `all` it connects too, with a relay on one end only
+    // (a peer-reflexive mapping opened towards the other's relayed address).
     let mut ice = turn_args(&["turn:203.0.113.1:3478?transport=udp"]);
     ice.push("--relay-only".into());
     let net = Net::up(1, "symmetric", "symmetric", None).await;
