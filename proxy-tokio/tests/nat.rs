@@ -4,11 +4,12 @@
 //! `CI=true` (where anything missing is a failure), else skips with a message.
 //!
 //! `send` runs in namespace a (behind NAT 1), `receive` in b (behind NAT 2), coturn
-//! (REST secret) in the "public" namespace between the NATs. Each NAT counts the bytes
-//! it forwards by far end (topo.sh `bytes`): the TURN server's own ports, its other
-//! ports (a relayed address) or the other NAT. The far end that carried the clip
-//! tells the candidate pair the media actually used: a side whose media went to the
-//! server's ports used its own relayed candidate, any other its NAT's mapping (srflx).
+//! (REST secret) in the "public" namespace between the NATs. The pair the media
+//! used is read twice: from the programs' `media path:` lines, and from the NATs,
+//! which count the bytes they forward by far end (topo.sh `bytes`): the TURN
+//! server's own ports, its other ports (a relayed address) or the other NAT. A side
+//! whose clip went to the server's ports used its own relayed candidate, any other
+//! its NAT's mapping (srflx); `send`'s line must say the same.
 //!
 //! - (a) both behind endpoint-independent NATs, a STUN server only: srflx <-> srflx.
 //! - (b) a behind a symmetric NAT, b behind an endpoint-independent one, STUN and TURN,
@@ -70,14 +71,14 @@ impl Topology {
     }
 
     /// What NAT `side` (1 or 2) has forwarded so far.
-    fn bytes(&self, side: u8) -> Paths {
+    fn bytes(&self, side: u8) -> Forwarded {
         let text = self.script(&["bytes", &side.to_string()]);
         let get = |name: &str| {
             text.lines()
                 .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
                 .unwrap_or_else(|| panic!("no {name} counter in {text:?}"))
         };
-        Paths {
+        Forwarded {
             turn: get("turn"),
             relayed: get("relayed"),
             direct: get("direct"),
@@ -97,7 +98,7 @@ impl Drop for Topology {
 
 /// Bytes (both ways) one NAT forwarded, by far end.
 #[derive(Debug, Clone, Copy)]
-struct Paths {
+struct Forwarded {
     /// The TURN server's listening ports: this side's own allocation.
     turn: u64,
     /// The server's other ports: the peer's relayed address.
@@ -114,7 +115,7 @@ enum FarEnd {
     Direct,
 }
 
-impl Paths {
+impl Forwarded {
     /// The far end that carried most, and its bytes.
     fn main(&self) -> (FarEnd, u64) {
         [
@@ -131,7 +132,7 @@ impl Paths {
 /// The pair the a -> b media used, from both NATs' counters: (a's end, b's end),
 /// each `relay` or `srflx` (its NAT's mapping). Each NAT's main far end must have
 /// carried at least `min` bytes, and the two views must agree.
-fn pair_used(a: Paths, b: Paths, min: u64) -> (&'static str, &'static str) {
+fn pair_used(a: Forwarded, b: Forwarded, min: u64) -> (&'static str, &'static str) {
     let (pa, na) = a.main();
     let (pb, nb) = b.main();
     assert!(na >= min && nb >= min, "the media is not in {a:?} / {b:?}");
@@ -226,7 +227,7 @@ fn in_ns(ns: &str) -> Command {
 
 /// One scenario's network: the namespaces and coturn in the public one.
 struct Net {
-    // Dropped first: coturn dies with its namespace's processes anyway.
+    // Fields drop in order: coturn is killed before its namespace goes.
     turn: Coturn,
     topo: Topology,
 }
@@ -275,7 +276,7 @@ struct Session {
     /// The last media path of each side (a, b).
     paths: [MediaPath; 2],
     /// The NATs' counters (1, 2).
-    bytes: [Paths; 2],
+    bytes: [Forwarded; 2],
 }
 
 /// A `send` -> `receive` session of the clip on `net` with `ice` on both sides: the
