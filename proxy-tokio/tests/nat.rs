@@ -448,7 +448,7 @@ async fn e_only_tcp_443_open_connects_through_turn_over_tls() {
     // Both NATs pass TCP to port 443 and nothing else; coturn serves TLS there.
     // Policy `all`: host candidates are offered, and their checks are dropped.
     let net = Net::up(4, "only443", "only443", Some(443)).await;
-    let mut ice = turn_args(&["turns:203.0.113.1:443"]);
+    let mut ice = turn_args(&["turns:203.0.113.1:443?transport=tcp"]);
     ice.push("--ice-ca".into());
     ice.push(net.turn.cert.display().to_string());
     let s = session(&net, 4, &ice).await;

@@ -94,8 +94,11 @@ pub enum UrlError {
     /// An IPv6 literal without its closing `]`.
     #[error("unclosed [ in {0:?}")]
     Bracket(String),
-    /// A query other than `transport=udp|tcp`, or one on a `stun:`/`turns:` URL.
-    #[error("bad query in {0:?} (only turn: takes ?transport=udp|tcp)")]
+    /// A query other than `transport=udp|tcp` on `turn:` or `transport=tcp`
+    /// on `turns:`, or any on `stun:`.
+    #[error(
+        "bad query in {0:?} (turn: takes ?transport=udp|tcp, turns: ?transport=tcp, stun: none)"
+    )]
     Query(String),
 }
 
@@ -132,6 +135,11 @@ impl IceServerSpec {
                 "transport=tcp" => Some(RelayProto::Tcp),
                 _ => return Err(err(UrlError::Query)),
             },
+            // RFC 7065: TLS over TCP, as deployments often write it (TURN
+            // over DTLS, `transport=udp`, is not supported).
+            (ServerKind::Turns, Some(q)) if q.eq_ignore_ascii_case("transport=tcp") => {
+                Some(RelayProto::Tcp)
+            }
             _ => return Err(err(UrlError::Query)),
         };
         let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
@@ -204,6 +212,7 @@ impl fmt::Display for IceServerSpec {
         }
         match (self.kind, self.transport) {
             (ServerKind::Turn, Some(p)) => write!(f, "?transport={p}"),
+            (ServerKind::Turns, Some(_)) => f.write_str("?transport=tcp"),
             _ => Ok(()),
         }
     }
@@ -275,7 +284,10 @@ mod tests {
         assert!(matches!(bad("turn:[::1]x"), UrlError::Port(_)));
         assert!(matches!(bad("turn:h?transport=sctp"), UrlError::Query(_)));
         assert!(matches!(bad("stun:h?transport=udp"), UrlError::Query(_)));
-        assert!(matches!(bad("turns:h?transport=tcp"), UrlError::Query(_)));
+        assert!(matches!(bad("turns:h?transport=udp"), UrlError::Query(_)));
+        let s = IceServerSpec::parse("turns:h:443?transport=tcp").unwrap();
+        assert_eq!(s.relay_protos(), &[RelayProto::Tls]);
+        assert_eq!(s.to_string(), "turns:h:443?transport=tcp");
     }
 
     #[test]

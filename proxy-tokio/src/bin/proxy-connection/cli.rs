@@ -124,7 +124,7 @@ pub struct IceArgs {
         value_name = "URL",
         value_parser = parse_ice_server,
         help = "A STUN or TURN server (repeatable): stun:HOST[:PORT], \
-                turn:HOST[:PORT][?transport=udp|tcp] (no transport: both), turns:HOST[:PORT]"
+                turn:HOST[:PORT][?transport=udp|tcp] (no transport: both), turns:HOST[:PORT][?transport=tcp]"
     )]
     pub servers: Vec<IceServerSpec>,
     /// TURN username (with --ice-password).
