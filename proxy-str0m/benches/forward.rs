@@ -100,7 +100,15 @@ fn main() {
     // Relay-only against direct, both proxy-str0m, in their own run.
     let mut relay = connected_relay();
     let mut direct = connected(proxy_pair());
-    let (mut nr, mut nd) = (1u32, 1u32);
+    // The same through a ChannelData switch learned from the server (after
+    // 60 frames through it, so both directions' channels are known).
+    let mut switched = connected_relay();
+    for n in 1..=60u32 {
+        switched.forward(n, &frames[(n % FRAMES) as usize]);
+    }
+    switched.switch_channels();
+    assert_eq!(switched.learned_channels(), 2, "one channel each way");
+    let (mut nr, mut nd, mut ns) = (1u32, 1u32, 61u32);
     interleaved(
         "forwarding one 3 KB VP8 frame, in memory: relay-only through TURN/UDP vs direct (TURN server's time taken off, per frame)",
         rounds,
@@ -114,6 +122,14 @@ fn main() {
                 }
                 relay.server_time - before
             }),
+            ("proxy-str0m relay <-> relay, learned ChannelData switch for the server", &mut || {
+                let before = switched.server_time;
+                for _ in 0..100 {
+                    switched.forward(ns, &frames[(ns % FRAMES) as usize]);
+                    ns += 1;
+                }
+                switched.server_time - before
+            }),
             ("proxy-str0m host <-> host", &mut || {
                 for _ in 0..100 {
                     direct.forward(nd, &frames[(nd % FRAMES) as usize]);
@@ -124,6 +140,7 @@ fn main() {
         ],
     );
     check_relayed(&relay);
+    check_relayed(&switched);
     divan::main();
 }
 

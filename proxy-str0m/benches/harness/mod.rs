@@ -14,7 +14,7 @@
 //! ([`Net::server_time`]) so that a benchmark can count our side only.
 #![allow(dead_code)]
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -368,6 +368,19 @@ pub struct Stats {
 struct Server {
     node: TurnNode,
     deadline: Option<Instant>,
+    /// ChannelData forwarding learned from the server: (client, channel in)
+    /// -> (relay it leaves from, client it goes to, channel out).
+    channels: HashMap<(SocketAddr, u16), (SocketAddr, SocketAddr, u16)>,
+    /// Forward learned ChannelData without the server.
+    switch: bool,
+}
+
+/// The channel number of a ChannelData message (RFC 8656 §12.4).
+fn channel_of(c: &[u8]) -> Option<u16> {
+    match c {
+        [a @ 0x40..=0x4f, b, _, _, ..] => Some(u16::from_be_bytes([*a, *b])),
+        _ => None,
+    }
 }
 
 pub struct Net<E> {
@@ -416,9 +429,27 @@ impl<E: Endpoint> Net<E> {
         let mut server = Server {
             node,
             deadline: None,
+            channels: HashMap::new(),
+            switch: false,
         };
         server.deadline = server.node.timeout(self.now);
         self.turn = Some(server);
+    }
+
+    /// From now on, ChannelData whose forwarding the server has shown (one
+    /// ChannelData in, one out to the other client, same payload) is forwarded
+    /// by the network itself (channel number rewritten), without running the
+    /// server: what a remote server does, without its code running between
+    /// ours on this thread. Everything else still goes through the server.
+    pub fn switch_channels(&mut self) {
+        if let Some(t) = self.turn.as_mut() {
+            t.switch = true;
+        }
+    }
+
+    /// ChannelData routes learned so far.
+    pub fn learned_channels(&self) -> usize {
+        self.turn.as_ref().map_or(0, |t| t.channels.len())
     }
 
     /// The TURN node, if any.
@@ -457,11 +488,34 @@ impl<E: Endpoint> Net<E> {
             return;
         };
         let t0 = Instant::now();
+        let key = datagram
+            .as_ref()
+            .and_then(|t| Some((t.source, channel_of(&t.contents)?, t.contents.len())));
+        if let (true, Some((from, channel, _)), Some(t)) = (server.switch, key, &datagram) {
+            if let Some(&(relay, to, out)) = server.channels.get(&(from, channel)) {
+                let mut c = t.contents.to_vec();
+                c[..2].copy_from_slice(&out.to_be_bytes());
+                self.server_time += t0.elapsed();
+                self.stats.server_datagrams += 1;
+                self.wire
+                    .push_back(Msg::Datagram(relay, to, Bytes::from(c)));
+                return;
+            }
+        }
         let out = match datagram {
             Some(t) => server.node.receive(self.now, t),
             None => server.node.poll(self.now),
         };
         server.deadline = server.node.timeout(self.now);
+        if let (Some((from, channel, len)), [t]) = (key, out.as_slice()) {
+            if let Some(out) = channel_of(&t.contents) {
+                if t.destination != from && t.contents.len() == len {
+                    server
+                        .channels
+                        .insert((from, channel), (t.source, t.destination, out));
+                }
+            }
+        }
         self.server_time += t0.elapsed();
         for t in out {
             self.stats.server_datagrams += 1;
