@@ -16,6 +16,7 @@
 
 mod support;
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use support::coturn::Coturn;
@@ -191,15 +192,18 @@ async fn through_coturn() {
         .collect();
     let mut cpu = [Vec::new(), Vec::new()];
     let mut sent = [1u32; 2];
+    let mut lost = [0u32; 2];
     for round in 0..rounds {
         for k in 0..2 {
             let i = (k + round) % 2;
             let link = if i == 0 { &mut relay } else { &mut host };
-            let target = link.received.load(std::sync::atomic::Ordering::Relaxed) + FRAMES as u64;
+            // One frame at a time, each awaited (bounded), so no burst
+            // overflows a socket buffer; a frame that never comes is counted.
             let c0 = threads_cpu();
             for _ in 0..FRAMES {
                 let n = sent[i];
                 sent[i] += 1;
+                let target = link.received.load(Ordering::Relaxed) + 1;
                 let pts = Duration::from_nanos(1_000_000_000 / 30) * n;
                 assert!(
                     link.writer
@@ -207,16 +211,16 @@ async fn through_coturn() {
                         .await,
                     "write"
                 );
-            }
-            let arrived = tokio::time::timeout(Duration::from_secs(5), async {
-                while link.received.load(std::sync::atomic::Ordering::Relaxed) < target {
-                    if link.first.changed().await.is_err() {
-                        return;
+                let arrived = tokio::time::timeout(Duration::from_secs(1), async {
+                    while link.received.load(Ordering::Relaxed) < target {
+                        if link.first.changed().await.is_err() {
+                            return;
+                        }
                     }
-                }
-            })
-            .await;
-            assert!(arrived.is_ok(), "frames lost (relay: {})", i == 0);
+                })
+                .await;
+                lost[i] += u32::from(arrived.is_err());
+            }
             cpu[i].push((threads_cpu() - c0) / FRAMES);
         }
     }
@@ -224,16 +228,25 @@ async fn through_coturn() {
         v.sort();
     }
     println!("forwarding a 3 KB VP8 frame over UDP on 127.0.0.1: our process's CPU per frame (send + receive), relay-only through coturn vs host-only ({rounds} interleaved rounds of {FRAMES} frames; coturn's CPU not counted)");
-    println!("| variant | CPU per frame median | min | median / host-only | min / host-only |");
-    println!("|---|---|---|---|---|");
+    println!("| variant | CPU per frame median | min | median / host-only | min / host-only | frames lost |");
+    println!("|---|---|---|---|---|---|");
     for i in 0..2 {
         println!(
-            "| {} | {:?} | {:?} | {:.3} | {:.3} |",
+            "| {} | {:?} | {:?} | {:.3} | {:.3} | {} of {} |",
             names[i],
             median(&cpu[i]),
             min(&cpu[i]),
             ratio(median(&cpu[i]), median(&cpu[1])),
             ratio(min(&cpu[i]), min(&cpu[1])),
+            lost[i],
+            FRAMES as usize * rounds,
+        );
+    }
+    for (i, lost) in lost.iter().enumerate() {
+        assert!(
+            *lost as usize * 20 <= FRAMES as usize * rounds,
+            "{} lost {lost} frames: more than 5%",
+            names[i]
         );
     }
     println!();
