@@ -1,15 +1,19 @@
 //! Shared by the `udp_setup` and `scale` benchmarks: a connected pair over real
 //! UDP on 127.0.0.1, either two proxy-tokio services (Jingle signaling relayed
-//! in-process) or the floor, two bare str0m `Rtc`s each driven by a minimal
-//! tokio task on its own socket (SDP exchanged directly).
+//! in-process; host candidates, or relay-only through a TURN server) or the
+//! floor, two bare str0m `Rtc`s each driven by a minimal tokio task on its own
+//! socket (SDP exchanged directly). The TURN server is the tests' coturn
+//! (`tests/common/coturn.rs`), started by the benchmark.
 #![allow(dead_code)]
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use proxy_core::{Config, LocalTrack, ProxyMessage};
+use proxy_tokio::net::{IceServerSpec, IceTransportPolicy};
 use proxy_tokio::{
     Events, MessageSender, ProxyConnectionService, ServiceConfig, ServiceEvent, Signals,
     TrackWriter,
@@ -29,6 +33,32 @@ mod vp8;
 #[path = "../../../proxy-str0m/benches/harness/bare.rs"]
 mod bare;
 use bare::bare_rtc;
+
+#[path = "../../tests/common/coturn.rs"]
+pub mod coturn;
+
+/// A scratch path under Cargo's target tmp directory (coturn's certificate
+/// and database go there).
+pub fn tmp(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    dir.join(format!("{}-{name}", std::process::id()))
+}
+
+/// `turn:127.0.0.1:PORT?transport=udp` of a running coturn, with TURN REST
+/// credentials made from its secret (valid for an hour).
+pub fn turn_udp(turn: &coturn::Coturn) -> IceServerSpec {
+    let url = format!("turn:127.0.0.1:{}?transport=udp", turn.port);
+    let mut spec = IceServerSpec::parse(&url).expect("url");
+    let unix_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (user, pass) =
+        proxy_tokio::net::rest_credentials(coturn::SECRET, Some("bench"), unix_now, 3600);
+    spec.username = Some(user);
+    spec.password = Some(pass);
+    spec
+}
 
 /// The tests' synthetic VP8 frame (`proxy-str0m/tests/common/vp8.rs`) as `Bytes`.
 pub fn vp8_frame(n: u32, keyframe: bool, len: usize) -> Bytes {
@@ -60,6 +90,8 @@ pub struct Link {
     /// Set once the sender is connected (proxy: `ServiceEvent::Connected`;
     /// bare: str0m's `Event::Connected`).
     pub connected: watch::Receiver<bool>,
+    /// The stanzas both sides sent (proxy only).
+    pub iqs: Arc<Mutex<Vec<String>>>,
     _keep: Box<dyn std::any::Any + Send>,
 }
 
@@ -70,13 +102,27 @@ impl Link {
             .await
             .is_ok_and(|r| r.is_ok())
     }
+
+    /// The candidate types in both sides' stanzas so far.
+    pub fn candidate_types(&self) -> Vec<String> {
+        let iqs = self.iqs.lock().map(|i| i.clone()).unwrap_or_default();
+        coturn::candidate_types(&iqs)
+    }
 }
 
 // ---- proxy-tokio -------------------------------------------------------------
 
-fn relay(mut signals: Signals, to: MessageSender, from: &'static str) {
+fn relay(
+    mut signals: Signals,
+    to: MessageSender,
+    from: &'static str,
+    log: Arc<Mutex<Vec<String>>>,
+) {
     tokio::spawn(async move {
         while let Some(s) = signals.next().await {
+            if let Ok(mut log) = log.lock() {
+                log.push(s.iq.clone());
+            }
             let message = ProxyMessage {
                 from: from.to_owned(),
                 iq: s.iq,
@@ -88,23 +134,42 @@ fn relay(mut signals: Signals, to: MessageSender, from: &'static str) {
     });
 }
 
-async fn bind(jid: &'static str, seed: u64) -> (ProxyConnectionService, Events, Signals) {
-    ProxyConnectionService::bind(ServiceConfig::loopback(Config {
+/// `relay_through`: `None` host candidates only; `Some` relay-only
+/// through these servers.
+async fn bind(
+    jid: &'static str,
+    seed: u64,
+    relay_through: Option<&[IceServerSpec]>,
+) -> (ProxyConnectionService, Events, Signals) {
+    let mut config = ServiceConfig::loopback(Config {
         local_jid: Some(jid.to_owned()),
         seed,
         ..Config::default()
-    }))
-    .await
-    .expect("bind")
+    });
+    if let Some(servers) = relay_through {
+        config.ice_servers = servers.to_vec();
+        config.ice_transport_policy = IceTransportPolicy::Relay;
+    }
+    ProxyConnectionService::bind(config).await.expect("bind")
 }
 
 /// Two services; A `start()`s with one desktop track, sends a keyframe as soon
 /// as it is `Connected`; B counts the frames of the track it gets.
 pub async fn proxy_link(first_frame: Bytes) -> Link {
-    let (a, mut a_events, a_signals) = bind(A, 1).await;
-    let (b, mut b_events, b_signals) = bind(B, 2).await;
-    relay(a_signals, b.message_sender(), A);
-    relay(b_signals, a.message_sender(), B);
+    proxy_link_via(first_frame, None).await
+}
+
+/// [`proxy_link`] with both services relay-only through `servers`.
+pub async fn proxy_relay_link(first_frame: Bytes, servers: &[IceServerSpec]) -> Link {
+    proxy_link_via(first_frame, Some(servers)).await
+}
+
+async fn proxy_link_via(first_frame: Bytes, relay_through: Option<&[IceServerSpec]>) -> Link {
+    let (a, mut a_events, a_signals) = bind(A, 1, relay_through).await;
+    let (b, mut b_events, b_signals) = bind(B, 2, relay_through).await;
+    let iqs = Arc::new(Mutex::new(Vec::new()));
+    relay(a_signals, b.message_sender(), A, iqs.clone());
+    relay(b_signals, a.message_sender(), B, iqs.clone());
     let received = Arc::new(AtomicU64::new(0));
     let (first_tx, first) = watch::channel(false);
     let count = received.clone();
@@ -144,6 +209,7 @@ pub async fn proxy_link(first_frame: Bytes) -> Link {
         received,
         first,
         connected,
+        iqs,
         _keep: Box::new((a, b)),
     }
 }
@@ -284,6 +350,7 @@ pub async fn bare_link(first_frame: Bytes) -> Link {
         received,
         first,
         connected,
+        iqs: Arc::default(),
         _keep: Box::new((stop_tx, idle_tx)),
     }
 }
@@ -307,6 +374,28 @@ pub fn process_cpu() -> Duration {
             .unwrap_or(0)
     };
     Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// CPU time of the process's threads alive now, in nanoseconds (the sum of
+/// /proc/self/task/*/schedstat's first field). Exact, unlike [`process_cpu`],
+/// but a thread that has exited no longer counts: compare runs whose threads
+/// (the tokio workers) stay.
+pub fn threads_cpu() -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    let mut ns = 0u64;
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) else {
+            continue;
+        };
+        ns += stat
+            .split_whitespace()
+            .next()
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Duration::from_nanos(ns)
 }
 
 /// Resident memory of the process, in KiB (VmRSS from /proc/self/status).
