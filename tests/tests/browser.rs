@@ -10,464 +10,26 @@
 //! installs them. When they are missing the tests are skipped, unless `CI=true`, where
 //! that is a failure.
 
-use std::io::{BufRead, BufReader, Write};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Mutex, OnceLock};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::{
+    browser_to_receive, ci, repo_root, setup, tmp_file, Options, RustSide, Session, BROWSER_JID,
+    RUST_JID,
+};
 use proxy_core::jingle::{Action, Creator, Jingle, Senders, Setup};
 use proxy_core::{parse_iq, Limits};
 use proxy_tests::bridge::{Bridge, ToBrowser};
-use proxy_tokio::SignalLine;
-use serde_json::{json, Value};
-
-const BROWSER_JID: &str = "browser@example.com/b1";
-const RUST_JID: &str = "rust@example.com/r1";
-
-/// Browser tests run one at a time (two cores, one Chromium each).
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent") // the manifest dir is <repo>/tests
-        .to_path_buf()
-}
-
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// Node, the harness with its node_modules and chromium, or why not.
-fn requirements() -> Result<(), String> {
-    let root = repo_root();
-    if !root.join("browser/node_modules/playwright-core").is_dir() {
-        return Err("browser/node_modules/playwright-core missing (run browser/run.sh)".into());
-    }
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    if !Path::new(&chromium).exists() {
-        return Err(format!("{chromium} missing (run browser/run.sh)"));
-    }
-    match Command::new("node").arg("--version").output() {
-        Ok(o) if o.status.success() => Ok(()),
-        _ => Err("node not found".into()),
-    }
-}
-
-/// `Some(guard)` when the tests can run; `None` to skip (never under CI=true).
-fn setup() -> Option<std::sync::MutexGuard<'static, ()>> {
-    if let Err(why) = requirements() {
-        assert!(!ci(), "browser tests cannot run under CI=true: {why}");
-        eprintln!("SKIPPED: {why}");
-        return None;
-    }
-    Some(ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner()))
-}
-
-/// The `proxy-connection` binary, built if needed.
-fn program() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Ok(p) = std::env::var("PROXY_CONNECTION_BIN") {
-            return PathBuf::from(p);
-        }
-        // <target>/<profile>/deps/browser-<hash> -> <target>/<profile>/proxy-connection
-        let exe = std::env::current_exe().expect("current exe");
-        let dir = exe.parent().and_then(Path::parent).expect("target dir");
-        let bin = dir.join("proxy-connection");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .current_dir(repo_root())
-            .args(["build", "-p", "proxy-tokio", "--bin", "proxy-connection"])
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "cargo build proxy-connection failed");
-        assert!(bin.exists(), "{} not built", bin.display());
-        bin
-    })
-    .clone()
-}
+use serde_json::json;
 
 fn ffprobe_available() -> bool {
     Command::new("ffprobe")
         .arg("-version")
         .output()
         .is_ok_and(|o| o.status.success())
-}
-
-/// Everything that happens, stamped with when it was seen.
-#[derive(Debug)]
-enum Ev {
-    /// A JSON line from the harness (the page).
-    Page(Value),
-    /// A signaling line from the Rust program.
-    Rust(SignalLine),
-    /// A log line (stderr) of the Rust program.
-    RustLog(String),
-    /// The Rust program's stdout closed.
-    RustEof,
-    /// The harness's stdout closed.
-    PageEof,
-}
-
-/// Which Rust program runs.
-enum RustSide {
-    Receive { out: PathBuf },
-    Send { clip: PathBuf },
-}
-
-/// One browser + one Rust program + the bridge between them.
-struct Session {
-    rx: Receiver<(Instant, Ev)>,
-    harness: Child,
-    harness_in: Option<ChildStdin>,
-    rust: Child,
-    rust_in: Option<ChildStdin>,
-    bridge: Bridge,
-    start: Instant,
-    /// Every Jingle IQ the bridge sent to the Rust program, in order.
-    to_rust: Vec<String>,
-    /// Every IQ the Rust program sent.
-    from_rust: Vec<String>,
-    /// Every Rust log line with its time.
-    rust_log: Vec<(Instant, String)>,
-    /// Every page event.
-    page_log: Vec<(Instant, Value)>,
-    /// Browser candidates: forwarded, dropped (not for 127.0.0.1).
-    forwarded: Vec<String>,
-    dropped: usize,
-    rust_exit: Option<std::process::ExitStatus>,
-    /// When an offer from the Rust program was handed to the page.
-    offer_to_page: Option<Instant>,
-    /// When a session-terminate from the Rust program was read.
-    terminate_from_rust: Option<Instant>,
-}
-
-fn spawn_lines<R: std::io::Read + Send + 'static>(
-    r: R,
-    tx: Sender<(Instant, Ev)>,
-    f: fn(String) -> Ev,
-    eof: fn() -> Ev,
-) {
-    std::thread::spawn(move || {
-        for line in BufReader::new(r).lines() {
-            let Ok(line) = line else { break };
-            if tx.send((Instant::now(), f(line))).is_err() {
-                return;
-            }
-        }
-        let _ = tx.send((Instant::now(), eof()));
-    });
-}
-
-impl Session {
-    fn start(mdns: bool, rust: RustSide) -> Session {
-        let (tx, rx) = channel();
-        let root = repo_root();
-        let mut cmd = Command::new("node");
-        cmd.arg(root.join("browser/harness.mjs"));
-        if mdns {
-            cmd.arg("--mdns");
-        }
-        let mut harness = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn node harness");
-        let harness_in = harness.stdin.take();
-        spawn_lines(
-            harness.stdout.take().expect("piped"),
-            tx.clone(),
-            |l| {
-                Ev::Page(
-                    serde_json::from_str(&l).unwrap_or_else(|_| json!({"ev": "raw", "line": l})),
-                )
-            },
-            || Ev::PageEof,
-        );
-
-        let mut cmd = Command::new(program());
-        match &rust {
-            RustSide::Receive { out } => {
-                cmd.args([
-                    "receive",
-                    "--as",
-                    RUST_JID,
-                    "--bind",
-                    "127.0.0.1:0",
-                    "--convert-video-to-desktop",
-                    "--out",
-                ])
-                .arg(out);
-            }
-            RustSide::Send { clip } => {
-                cmd.args([
-                    "send",
-                    "--as",
-                    RUST_JID,
-                    "--to",
-                    BROWSER_JID,
-                    "--bind",
-                    "127.0.0.1:0",
-                ])
-                .arg(clip);
-            }
-        }
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn proxy-connection");
-        let rust_in = child.stdin.take();
-        spawn_lines(
-            child.stdout.take().expect("piped"),
-            tx.clone(),
-            |l| match SignalLine::from_line(l.as_bytes()) {
-                Ok(s) => Ev::Rust(s),
-                Err(e) => Ev::RustLog(format!("BAD STDOUT LINE ({e}): {l}")),
-            },
-            || Ev::RustEof,
-        );
-        spawn_lines(child.stderr.take().expect("piped"), tx, Ev::RustLog, || {
-            Ev::RustLog(String::new())
-        });
-
-        let mut s = Session {
-            rx,
-            harness,
-            harness_in,
-            rust: child,
-            rust_in,
-            bridge: Bridge::new(BROWSER_JID, RUST_JID),
-            start: Instant::now(),
-            to_rust: Vec::new(),
-            from_rust: Vec::new(),
-            rust_log: Vec::new(),
-            page_log: Vec::new(),
-            forwarded: Vec::new(),
-            dropped: 0,
-            rust_exit: None,
-            offer_to_page: None,
-            terminate_from_rust: None,
-        };
-        s.wait_page("ready", Duration::from_secs(30));
-        s
-    }
-
-    fn ms(&self, t: Instant) -> u128 {
-        t.duration_since(self.start).as_millis()
-    }
-
-    fn send_page(&mut self, msg: Value) {
-        if let Some(stdin) = self.harness_in.as_mut() {
-            let _ = writeln!(stdin, "{msg}");
-            let _ = stdin.flush();
-        }
-    }
-
-    fn send_rust(&mut self, iq: String) {
-        let line = SignalLine {
-            from: BROWSER_JID.into(),
-            to: Some(RUST_JID.into()),
-            iq: iq.clone(),
-        }
-        .to_line();
-        self.to_rust.push(iq);
-        if let Some(stdin) = self.rust_in.as_mut() {
-            let _ = stdin.write_all(line.as_bytes());
-            let _ = stdin.flush();
-        }
-    }
-
-    /// Handles one event: bridges signaling, records logs.
-    fn handle(&mut self, t: Instant, ev: &Ev) {
-        match ev {
-            Ev::Page(v) => {
-                self.page_log.push((t, v.clone()));
-                let kind = v["ev"].as_str().unwrap_or("");
-                match kind {
-                    "offer" => {
-                        let iq = self
-                            .bridge
-                            .offer_to_iq(v["sdp"].as_str().unwrap_or(""))
-                            .expect("offer to Jingle");
-                        self.send_rust(iq);
-                    }
-                    "answer" => {
-                        let iq = self
-                            .bridge
-                            .answer_to_iq(v["sdp"].as_str().unwrap_or(""))
-                            .expect("answer to Jingle");
-                        self.send_rust(iq);
-                    }
-                    "candidate" => {
-                        let c = v["candidate"].as_str().unwrap_or("");
-                        let mid = v["mid"].as_str().unwrap_or("0");
-                        match self.bridge.candidate_to_iq(c, mid) {
-                            Ok(Some(iq)) => {
-                                self.forwarded.push(c.to_owned());
-                                self.send_rust(iq);
-                            }
-                            Ok(None) => self.dropped += 1,
-                            Err(e) => panic!("browser candidate {c:?}: {e}"),
-                        }
-                    }
-                    "error" => eprintln!("[page {}ms] ERROR {}", self.ms(t), v["msg"]),
-                    "stats" | "candidate-pair" => {}
-                    _ => eprintln!("[page {}ms] {v}", self.ms(t)),
-                }
-            }
-            Ev::Rust(line) => {
-                self.from_rust.push(line.iq.clone());
-                match self.bridge.from_rust(&line.iq) {
-                    Ok(msgs) => {
-                        for m in msgs {
-                            match m {
-                                ToBrowser::Offer(sdp) => {
-                                    self.offer_to_page = Some(Instant::now());
-                                    self.send_page(json!({"type": "offer", "sdp": sdp}))
-                                }
-                                ToBrowser::Answer(sdp) => self.send_page(json!({"type": "answer", "sdp": sdp})),
-                                ToBrowser::Candidate { candidate, mid } => {
-                                    self.send_page(json!({"type": "candidate", "candidate": candidate, "mid": mid}))
-                                }
-                                ToBrowser::Terminate(reason) => {
-                                    eprintln!("[bridge {}ms] session-terminate ({reason}) from Rust", self.ms(t));
-                                    self.terminate_from_rust = Some(t);
-                                    self.send_page(json!({"type": "terminate"}))
-                                }
-                                ToBrowser::Other(what) => eprintln!("[bridge {}ms] from Rust: {what}", self.ms(t)),
-                            }
-                        }
-                    }
-                    Err(e) => panic!("cannot bridge IQ from Rust: {e}: {}", line.iq),
-                }
-            }
-            Ev::RustLog(l) => {
-                if !l.is_empty() {
-                    eprintln!("[rust {}ms] {l}", self.ms(t));
-                    self.rust_log.push((t, l.clone()));
-                }
-            }
-            Ev::RustEof => {
-                self.rust_in = None;
-            }
-            Ev::PageEof => {}
-        }
-    }
-
-    /// Pumps events until `pred` holds for one (returns its time and a copy) or `timeout`.
-    fn pump_until(
-        &mut self,
-        timeout: Duration,
-        mut pred: impl FnMut(&Ev) -> bool,
-    ) -> Option<(Instant, Ev)> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.rx.recv_timeout(left) {
-                Ok((t, ev)) => {
-                    self.handle(t, &ev);
-                    if pred(&ev) {
-                        return Some((t, ev));
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => return None,
-                Err(RecvTimeoutError::Disconnected) => {
-                    std::thread::sleep(left);
-                    return None;
-                }
-            }
-        }
-    }
-
-    fn pump_for(&mut self, d: Duration) {
-        let _ = self.pump_until(d, |_| false);
-    }
-
-    fn wait_page(&mut self, kind: &str, timeout: Duration) -> (Instant, Value) {
-        match self.pump_until(timeout, |e| matches!(e, Ev::Page(v) if v["ev"] == kind)) {
-            Some((t, Ev::Page(v))) => (t, v),
-            _ => panic!("no page event {kind:?} within {timeout:?}"),
-        }
-    }
-
-    fn wait_rust_log(&mut self, what: &str, timeout: Duration) -> Option<(Instant, String)> {
-        if let Some((t, l)) = self.rust_log.iter().find(|(_, l)| l.contains(what)) {
-            return Some((*t, l.clone()));
-        }
-        match self.pump_until(timeout, |e| matches!(e, Ev::RustLog(l) if l.contains(what))) {
-            Some((t, Ev::RustLog(l))) => Some((t, l)),
-            _ => None,
-        }
-    }
-
-    fn stats(&mut self) -> Value {
-        self.send_page(json!({"type": "stats"}));
-        self.wait_page("stats", Duration::from_secs(10)).1
-    }
-
-    /// Waits for the Rust program to exit; its exit status.
-    fn wait_rust_exit(&mut self, timeout: Duration) -> Option<(Instant, std::process::ExitStatus)> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Ok(Some(status)) = self.rust.try_wait() {
-                // Drain what is left of its output.
-                let t = Instant::now();
-                self.pump_for(Duration::from_millis(300));
-                self.rust_exit = Some(status);
-                return Some((t, status));
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            self.pump_for(Duration::from_millis(50));
-        }
-    }
-
-    fn log_has(&self, what: &str) -> bool {
-        self.rust_log.iter().any(|(_, l)| l.contains(what))
-    }
-
-    /// `wrote N frames` from the receive log.
-    fn frames_written(&self) -> Option<u64> {
-        self.rust_log.iter().find_map(|(_, l)| {
-            let rest = l.split("wrote ").nth(1)?;
-            rest.split_whitespace().next()?.parse().ok()
-        })
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        self.rust_in = None;
-        self.send_page(json!({"type": "exit"}));
-        self.harness_in = None;
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if matches!(self.harness.try_wait(), Ok(Some(_))) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.harness.kill();
-        let _ = self.harness.wait();
-        if self.rust_exit.is_none() {
-            let _ = self.rust.kill();
-        }
-        let _ = self.rust.wait();
-    }
-}
-
-/// A file under `<target>/tmp/browser/` (kept for inspection, overwritten next run).
-fn tmp_file(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
 }
 
 /// `(width, height, frames)` of an IVF file as ffprobe reads it.
@@ -502,33 +64,12 @@ fn ffprobe(path: &Path) -> (u32, u32, u64) {
     )
 }
 
-/// Starts a browser -> Rust `receive` session with the given media and waits for the
-/// connection; returns the session and the connect time (offer sent -> Rust connected).
-fn browser_to_receive(mdns: bool, media: Value, out: &Path) -> (Session, Option<Duration>) {
-    let mut s = Session::start(
-        mdns,
-        RustSide::Receive {
-            out: out.to_path_buf(),
-        },
-    );
-    let mut start = json!({"type": "start-offer"});
-    for (k, v) in media.as_object().expect("media object") {
-        start[k] = v.clone();
-    }
-    s.send_page(start);
-    let (t_offer, _) = s.wait_page("offer", Duration::from_secs(20));
-    let connected = s
-        .wait_rust_log("connected to", Duration::from_secs(25))
-        .map(|(t, _)| t.duration_since(t_offer));
-    (s, connected)
-}
-
 #[test]
 fn browser_shares_screen_to_rust_receive_and_stops_with_terminate() {
     let Some(_guard) = setup() else { return };
     let out = tmp_file("browser-video.ivf");
     let t_start = Instant::now();
-    let (mut s, connected) = browser_to_receive(false, json!({"video": true}), &out);
+    let (mut s, connected) = browser_to_receive(&Options::default(), json!({"video": true}), &out);
     let connected = connected.expect("Rust side did not connect");
     eprintln!("MEASURE browser->rust connect time: {connected:?}");
     let (_, track) = s
@@ -863,7 +404,7 @@ fn jingle_from_browser_has_the_structure_of_lib_jitsi_meet() {
     let Some(_guard) = setup() else { return };
     let vectors = vectors_dir();
     let out = tmp_file("browser-shape.ivf");
-    let (mut s, connected) = browser_to_receive(false, json!({"video": true}), &out);
+    let (mut s, connected) = browser_to_receive(&Options::default(), json!({"video": true}), &out);
     connected.expect("Rust side did not connect");
     s.pump_for(Duration::from_millis(500));
 
@@ -903,7 +444,7 @@ fn jingle_from_browser_has_the_structure_of_lib_jitsi_meet() {
 fn rust_send_to_browser_decodes_and_terminate_closes_the_page() {
     let Some(_guard) = setup() else { return };
     let clip = repo_root().join("assets/clip.ivf");
-    let mut s = Session::start(false, RustSide::Send { clip });
+    let mut s = Session::start(&Options::default(), RustSide::Send { clip });
     let (t_conn, _) = s
         .wait_rust_log("connected to", Duration::from_secs(20))
         .expect("send did not connect");
@@ -1011,7 +552,7 @@ fn rust_send_to_browser_decodes_and_terminate_closes_the_page() {
 /// are announced; then the browser stops with session-terminate and `receive` exits.
 fn audio_and_video_session(out: &Path) -> Session {
     let media = json!({"gum": true, "audio": true, "video": true});
-    let (mut s, connected) = browser_to_receive(false, media, out);
+    let (mut s, connected) = browser_to_receive(&Options::default(), media, out);
     let connected = connected.expect("Rust side did not connect");
     eprintln!("MEASURE audio+video connect time: {connected:?}");
     s.pump_for(Duration::from_secs(5));
@@ -1081,7 +622,14 @@ fn browser_audio_and_video_records_the_video() {
 fn mdns_candidates_connect_peer_reflexive() {
     let Some(_guard) = setup() else { return };
     let out = tmp_file("browser-mdns.ivf");
-    let (mut s, connected) = browser_to_receive(true, json!({"video": true}), &out);
+    let (mut s, connected) = browser_to_receive(
+        &Options {
+            mdns: true,
+            ..Options::default()
+        },
+        json!({"video": true}),
+        &out,
+    );
     let local: Vec<&String> = s
         .forwarded
         .iter()
@@ -1136,7 +684,7 @@ fn mdns_candidates_connect_peer_reflexive() {
 fn browser_closing_without_signaling_is_detected_by_rust() {
     let Some(_guard) = setup() else { return };
     let out = tmp_file("browser-silent.ivf");
-    let (mut s, connected) = browser_to_receive(false, json!({"video": true}), &out);
+    let (mut s, connected) = browser_to_receive(&Options::default(), json!({"video": true}), &out);
     connected.expect("Rust side did not connect");
     s.pump_for(Duration::from_secs(2));
     // lib-jitsi-meet's stop(): close the RTCPeerConnection, send nothing. Its DTLS
