@@ -1,8 +1,8 @@
 // Runs headless Chromium (Debian's /usr/bin/chromium, never a downloaded browser) with
 // page.html served on 127.0.0.1, and relays between the page and this process's
 // stdin/stdout as JSON lines:
-//   stdin  -> page: {"type": "start-offer"|"offer"|"answer"|"candidate"|"terminate"|"close"|"stats", ...}
-//   page -> stdout: {"ev": "ready"|"offer"|"answer"|"candidate"|"state"|"track"|"closed"|"stats"|"error"|"log", "t": ms, ...}
+//   stdin  -> page: {"type": "configure"|"start-offer"|"offer"|"answer"|"candidate"|"terminate"|"close"|"stats", ...}
+//   page -> stdout: {"ev": "ready"|"configured"|"offer"|"answer"|"candidate"|"candidate-error"|"state"|"track"|"closed"|"stats"|"error"|"log", "t": ms, ...}
 // The Rust test (tests/tests/browser.rs) drives it and converts SDP <-> Jingle.
 //
 // Usage: node harness.mjs [--mdns]
