@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Browser tests: headless Chromium as the other peer of proxy-connection, on 127.0.0.1.
-# Installs what is missing (Debian's chromium, playwright-core from package-lock.json;
-# never a downloaded browser), then runs `cargo test -p proxy-tests --test browser`.
+# Installs what is missing (Debian's chromium, coturn and openssl for the TURN tests,
+# playwright-core from package-lock.json; never a downloaded browser), then runs
+# `cargo test -p proxy-tests --test browser --test browser_turn`.
 # Under CI=true a component that cannot be installed is a failure, never a skip.
 # Extra arguments go to the test binary (e.g. a test name, --nocapture).
 #   browser/run.sh --install   only install what is missing (./test.sh calls this before
@@ -35,6 +36,10 @@ fi
 if ! command -v ffprobe >/dev/null; then
   apt_install ffmpeg || { ci && fail "ffprobe (ffmpeg) is required under CI=true"; true; }
 fi
+# The TURN tests (browser_turn) start Debian's coturn with a fresh certificate.
+if ! command -v turnserver >/dev/null || ! command -v openssl >/dev/null; then
+  apt_install coturn openssl || { ci && fail "coturn and openssl are required under CI=true"; true; }
+fi
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   apt_install nodejs npm || skip "node/npm are missing and could not be installed"
 fi
@@ -54,4 +59,4 @@ fi
 say "browser tests ($("$CHROMIUM" --version 2>/dev/null || echo chromium))"
 cd "$root"
 nice -n 10 cargo build -p proxy-tokio --bin proxy-connection ${CARGO_LOCKED:+--locked}
-exec nice -n 10 cargo test -p proxy-tests --test browser ${CARGO_LOCKED:+--locked} -- --test-threads=1 "$@"
+exec nice -n 10 cargo test -p proxy-tests --test browser --test browser_turn ${CARGO_LOCKED:+--locked} -- --test-threads=1 "$@"
