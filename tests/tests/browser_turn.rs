@@ -117,6 +117,34 @@ fn browser_candidate_types(s: &Session) -> Vec<CandidateType> {
         .collect()
 }
 
+/// The Rust side's current media path (its last `media path: LOCAL <-> REMOTE` log
+/// line, `relay/udp 127.0.0.1:26131 <-> relay 127.0.0.1:26160`): `(local kind, local
+/// address, remote kind, remote address)`.
+fn media_path(s: &Session) -> (String, String, String, String) {
+    let line = s
+        .rust_log
+        .iter()
+        .rev()
+        .find_map(|(_, l)| l.split("media path: ").nth(1))
+        .expect("the Rust side logged no media path");
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let [local_kind, local, "<->", remote_kind, remote] = words[..] else {
+        panic!("media path {line:?}");
+    };
+    [local_kind, local, remote_kind, remote]
+        .map(str::to_owned)
+        .into()
+}
+
+/// `ip:port` of the browser's forwarded candidates.
+fn browser_candidate_addresses(s: &Session) -> Vec<String> {
+    s.forwarded
+        .iter()
+        .map(|c| candidate_from_sdp(c).expect("forwarded candidates parse"))
+        .map(|c| format!("{}:{}", c.ip, c.port))
+        .collect()
+}
+
 /// The page's `candidate-error` events.
 fn candidate_errors(s: &Session) -> Vec<Value> {
     s.page_log
@@ -151,6 +179,9 @@ fn relayed_screen_share(turn: &Turn, name: &str, rust_args: Vec<String>) -> (Ses
         stats["pair"], stats["local"], stats["remote"]
     );
     eprintln!("MEASURE {name}: pairs that carried data {}", stats["pairs"]);
+    for (t, l) in s.rust_log.iter().filter(|(_, l)| l.contains("media path:")) {
+        eprintln!("MEASURE {name}: at {} ms {l}", s.ms(*t));
+    }
 
     // iceTransportPolicy 'relay': the browser offered relayed candidates only, and its
     // credentials were good.
@@ -209,6 +240,15 @@ fn chromium_relay_only_reaches_receive_through_coturn() {
             .any(|(_, ip, port)| (ip.as_str(), u64::from(*port)) == remote),
         "browser's remote {remote:?} is none of {rust:?}"
     );
+    // The Rust side's media path: its host socket to one of the browser's relayed
+    // addresses.
+    let (local_kind, _, remote_kind, remote) = media_path(&s);
+    assert_eq!(
+        (local_kind.as_str(), remote_kind.as_str()),
+        ("host", "relay")
+    );
+    let browser = browser_candidate_addresses(&s);
+    assert!(browser.contains(&remote), "{remote} is none of {browser:?}");
 }
 
 /// Both sides relay through the same coturn: the Rust program with `--ice-server
@@ -237,6 +277,21 @@ fn chromium_and_rust_both_relay_only_through_coturn() {
             .any(|(_, ip, port)| (ip.as_str(), u64::from(*port)) == remote),
         "browser's remote {remote:?} is none of {rust:?}"
     );
+    // The Rust side's media path: from its relayed address over TURN/UDP to one of the
+    // browser's relayed addresses. (Not always the browser's selected pair: see
+    // browser/README.md on Chromium's second nomination.)
+    let (local_kind, local, remote_kind, remote) = media_path(&s);
+    assert_eq!(
+        (local_kind.as_str(), remote_kind.as_str()),
+        ("relay/udp", "relay")
+    );
+    assert!(
+        rust.iter()
+            .any(|(_, ip, port)| format!("{ip}:{port}") == local),
+        "{local} is none of {rust:?}"
+    );
+    let browser = browser_candidate_addresses(&s);
+    assert!(browser.contains(&remote), "{remote} is none of {browser:?}");
 }
 
 /// The credentials are what opens the relay: with a wrong secret the browser gets a
