@@ -33,6 +33,9 @@ const SILENCE: Duration = Duration::from_secs(15);
 const MAX_WAITING: usize = 32;
 /// Peers with a channel, per UDP relay.
 const MAX_CHANNELS: usize = 16;
+/// Peers whose first ICE check is kept, and peers known to have heard us,
+/// per relay (see [`Relay::recv`]).
+const MAX_EARLY_PEERS: usize = 16;
 
 /// Where a relay is.
 #[derive(Debug)]
@@ -68,6 +71,11 @@ pub(super) struct Relay {
     state: State,
     waiting: VecDeque<(SocketAddr, Bytes)>,
     channels: Vec<SocketAddr>,
+    /// Our latest ICE check to each peer not heard from yet: sent again when
+    /// the peer is first heard (see [`recv`](Self::recv)).
+    early_checks: Vec<(SocketAddr, Bytes)>,
+    /// Peers heard from through this relay.
+    heard: Vec<SocketAddr>,
     /// When the oldest request sent since the server's last word went out.
     unanswered_since: Option<Instant>,
     next: Option<Instant>,
@@ -145,6 +153,8 @@ impl Relay {
             state: State::Closed,
             waiting: VecDeque::new(),
             channels: Vec::new(),
+            early_checks: Vec::new(),
+            heard: Vec::new(),
             unanswered_since: None,
             next: None,
         }
@@ -211,6 +221,11 @@ impl Relay {
 
     /// Bytes from the server: a datagram to our host socket, or stream data.
     /// Peer data goes to `peer`; `false` if the bytes were not for this client.
+    ///
+    /// The first datagram from a peer means its relay has a permission for
+    /// us now, so our latest check to it, which its relay may have dropped
+    /// for want of one, goes again at once: the same transaction, sent
+    /// again, rather than str0m's retransmission a whole RTO (250 ms) later.
     pub(super) fn recv(
         &mut self,
         now: Instant,
@@ -220,11 +235,17 @@ impl Relay {
     ) -> bool {
         let relay = self.relayed();
         let t = self.clock.turn(now);
+        let mut first_heard = None;
         let (ret, allocating) = match &mut self.state {
             State::Allocating { link, .. } => (link.recv(bytes, t, &mut |_, _| {}), true),
             State::Ready { link, .. } | State::Deleting { link, .. } => {
+                let heard = &mut self.heard;
                 let mut sink = |p: SocketAddr, d: &[u8]| {
                     if let Some(relay) = relay {
+                        if heard.len() < MAX_EARLY_PEERS && !heard.contains(&p) {
+                            heard.push(p);
+                            first_heard = Some(p);
+                        }
                         peer(Relayed {
                             peer: p,
                             relay,
@@ -236,6 +257,14 @@ impl Relay {
             }
             State::Connecting { .. } | State::Closed => return false,
         };
+        if let Some(p) = first_heard {
+            if let Some(i) = self.early_checks.iter().position(|(x, _)| *x == p) {
+                let (_, check) = self.early_checks.swap_remove(i);
+                if let Some(tx) = self.send(now, p, check, out) {
+                    out.push(NetOutput::Transmit(tx));
+                }
+            }
+        }
         match ret {
             LinkRecv::Ignored => false,
             LinkRecv::Rejected(code) if allocating => {
@@ -272,6 +301,16 @@ impl Relay {
         let State::Ready { link, .. } = &mut self.state else {
             return None;
         };
+        if is_binding_request(&data) && !self.heard.contains(&peer) {
+            let kept = self.early_checks.iter().position(|(p, _)| *p == peer);
+            match kept {
+                Some(i) => self.early_checks[i].1 = data.clone(),
+                None if self.early_checks.len() < MAX_EARLY_PEERS => {
+                    self.early_checks.push((peer, data.clone()))
+                }
+                None => {}
+            }
+        }
         let mut control = false;
         if !link.have_permission(peer.ip()) {
             if !self.waiting.iter().any(|(p, _)| p.ip() == peer.ip()) {
@@ -514,6 +553,11 @@ impl Relay {
         self.waiting.clear();
         self.next = None;
     }
+}
+
+/// Whether `data` is a STUN Binding request (an ICE check).
+fn is_binding_request(data: &[u8]) -> bool {
+    data.len() >= 20 && data[..2] == [0x00, 0x01] && data[4..8] == [0x21, 0x12, 0xa4, 0x42]
 }
 
 /// The client configuration: the spec's credentials, a UDP allocation (what
