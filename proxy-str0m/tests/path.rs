@@ -39,3 +39,61 @@ fn a_direct_session_reports_one_host_to_host_path_per_side() {
         );
     }
 }
+
+/// A relay-only sender and a host-only receiver: the receiver first meets
+/// the sender's relayed address through its checks (prflx), because the
+/// transport-info carrying it is held back; when it arrives, the path is
+/// renamed, not moved.
+#[test]
+fn a_relayed_address_met_first_through_checks_is_renamed_when_signaled() {
+    use common::turn::{TurnNode, TURN_ADDR, TURN_PASS, TURN_USER};
+    use proxy_core::jingle::Action;
+    use proxy_core::{Config, IceServer, IceServerKind};
+    use proxy_str0m::net::{IceTransportPolicy, RelayProto};
+    use proxy_str0m::ProxyConfig;
+
+    let turn: std::net::SocketAddr = TURN_ADDR.parse().unwrap();
+    let server = IceServer {
+        kind: IceServerKind::Turn,
+        host: turn.ip().to_string(),
+        port: turn.port(),
+        transport: Some(proxy_core::extdisco::IceTransport::Udp),
+        username: Some(TURN_USER.into()),
+        password: Some(TURN_PASS.into()),
+        expires: None,
+    };
+    let mut p = Pair::default_pair();
+    let now = p.time;
+    let relay_only = ProxyConfig {
+        core: Config {
+            seed: 1,
+            ice_servers: vec![server],
+            ..Config::default()
+        },
+        ice_transport_policy: IceTransportPolicy::Relay,
+        ..ProxyConfig::default()
+    };
+    p.a = Peer::with_config(now, common::pair::SENDER, "10.0.0.1:10000", relay_only);
+    p.turn = Some(TurnNode::new(now));
+    p.signal_hold = vec![(Action::TransportInfo, Duration::from_millis(1500))];
+    p.connect(&[LocalTrack::desktop()]);
+    p.send_video(0, 0, 10);
+    p.run_for(Duration::from_secs(3));
+
+    let sender = paths(&p.a);
+    assert_eq!(sender.len(), 1, "{sender:?}");
+    assert_eq!(sender[0].local_kind, CandidateKind::Relayed);
+    assert_eq!(sender[0].relay, Some(RelayProto::Udp));
+    assert_eq!(sender[0].remote, p.b.addr);
+
+    let receiver = paths(&p.b);
+    assert_eq!(receiver.len(), 2, "met, then renamed: {receiver:?}");
+    let (first, renamed) = (receiver[0], receiver[1]);
+    assert_eq!(
+        first.remote, sender[0].local,
+        "the sender's relayed address"
+    );
+    assert_eq!(first.remote_kind, CandidateKind::PeerReflexive);
+    assert_eq!(renamed.remote, first.remote, "renamed, not moved");
+    assert_eq!(renamed.remote_kind, CandidateKind::Relayed);
+}

@@ -279,7 +279,9 @@ impl Engine {
         };
         match Candidate::from_sdp_string(text) {
             Ok(c) => {
-                conn.path.learn(&c);
+                if let Some(p) = conn.path.learn(&c) {
+                    self.queue.push_back(super::EngineOutput::Path(p));
+                }
                 conn.rtc.add_remote_candidate(c);
                 self.check_new_pairs();
             }

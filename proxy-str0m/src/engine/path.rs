@@ -17,16 +17,24 @@ const MAX_REMOTE: usize = 64;
 /// The current path and what names its ends.
 #[derive(Debug, Default)]
 pub(super) struct PathWatch {
-    current: Option<(SocketAddr, SocketAddr)>,
+    current: Option<Path>,
     remote: Vec<(SocketAddr, CandidateKind)>,
 }
 
 impl PathWatch {
-    /// A remote candidate the peer signaled.
-    pub(super) fn learn(&mut self, c: &Candidate) {
+    /// A remote candidate the peer signaled. If media already travels to
+    /// it, known until now as peer-reflexive (its checks came first), the
+    /// path is renamed: the new one is returned.
+    pub(super) fn learn(&mut self, c: &Candidate) -> Option<Path> {
         if self.remote.len() < MAX_REMOTE && !self.remote.iter().any(|(a, _)| *a == c.addr()) {
             self.remote.push((c.addr(), c.kind()));
         }
+        let path = self.current.as_mut()?;
+        if path.remote != c.addr() || path.remote_kind != CandidateKind::PeerReflexive {
+            return None;
+        }
+        path.remote_kind = c.kind();
+        Some(*path)
     }
 
     /// The candidates of a remote description.
@@ -38,7 +46,8 @@ impl PathWatch {
                 .filter(|t| t.starts_with("candidate:"))
             {
                 if let Ok(c) = Candidate::from_sdp_string(text) {
-                    self.learn(&c);
+                    // Before any media: nothing to rename.
+                    let _ = self.learn(&c);
                 }
             }
         }
@@ -57,17 +66,19 @@ impl PathWatch {
         if !first_byte.is_some_and(|b| (20..=63).contains(&b) || (128..=191).contains(&b)) {
             return None;
         }
-        if self.current == Some((source, destination)) {
+        if self
+            .current
+            .is_some_and(|p| (p.local, p.remote) == (source, destination))
+        {
             return None;
         }
-        self.current = Some((source, destination));
         let relay = net.relay_proto(source);
         let remote_kind = self
             .remote
             .iter()
             .find(|(a, _)| *a == destination)
             .map_or(CandidateKind::PeerReflexive, |(_, k)| *k);
-        Some(Path {
+        let path = Path {
             local: source,
             local_kind: if relay.is_some() {
                 CandidateKind::Relayed
@@ -77,6 +88,8 @@ impl PathWatch {
             relay,
             remote: destination,
             remote_kind,
-        })
+        };
+        self.current = Some(path);
+        Some(path)
     }
 }
