@@ -146,7 +146,11 @@ fn main() {
 
 /// A relay-only pair, connected through the TURN server.
 fn connected_relay() -> Net<Proxy> {
-    let net = connected(proxy_relay_pair());
+    let mut net = connected(proxy_relay_pair());
+    // Channels are bound a request pacing interval (50 ms) after the first
+    // check through the relay, which may be after the first frame: let the
+    // clock pass that, so that frames travel as ChannelData.
+    net.run_for(Duration::from_millis(200));
     check_relayed(&net);
     net
 }

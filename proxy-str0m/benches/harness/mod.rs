@@ -524,6 +524,14 @@ impl<E: Endpoint> Net<E> {
         }
     }
 
+    /// Steps until the clock has advanced by `d` (nothing is written).
+    pub fn run_for(&mut self, d: Duration) {
+        let until = self.now + d;
+        while self.now < until {
+            self.step();
+        }
+    }
+
     /// Delivers the oldest message in flight, or, with nothing in flight,
     /// jumps the clock to the earliest deadline; then fires due timeouts.
     pub fn step(&mut self) {

@@ -236,11 +236,13 @@ impl Relay {
         let relay = self.relayed();
         let t = self.clock.turn(now);
         let mut first_heard = None;
+        let mut data = false;
         let (ret, allocating) = match &mut self.state {
             State::Allocating { link, .. } => (link.recv(bytes, t, &mut |_, _| {}), true),
             State::Ready { link, .. } | State::Deleting { link, .. } => {
                 let heard = &mut self.heard;
                 let mut sink = |p: SocketAddr, d: &[u8]| {
+                    data = true;
                     if let Some(relay) = relay {
                         if heard.len() < MAX_EARLY_PEERS && !heard.contains(&p) {
                             heard.push(p);
@@ -273,7 +275,10 @@ impl Relay {
             }
             LinkRecv::Rejected(_) | LinkRecv::Handled => {
                 self.unanswered_since = None;
-                self.pump(now, out);
+                // Peer data changes nothing in the client: no need to poll it.
+                if !data || first_heard.is_some() {
+                    self.pump(now, out);
+                }
                 true
             }
         }
