@@ -74,7 +74,10 @@ fn rewrite_signaling(p: &mut Pair, strip_b: bool) {
     }
 }
 
-/// What `b` asked to resolve, and how each was answered.
+/// An answer to `Output::Resolve`.
+type Answer = Result<Vec<IpAddr>, String>;
+
+/// What `b` asked to resolve, and what is still to answer.
 #[derive(Default)]
 struct Resolver {
     asked: Vec<String>,
@@ -90,7 +93,7 @@ fn drive(
     r: &mut Resolver,
     strip_b: bool,
     limit: Duration,
-    answer: &dyn Fn(&str) -> Option<Result<Vec<IpAddr>, String>>,
+    answer: &dyn Fn(&str) -> Option<Answer>,
     done: impl Fn(&Pair) -> bool,
 ) -> bool {
     let end = p.time + limit;

@@ -118,6 +118,7 @@ impl ProxyConnectionService {
                 local_addrs: local_addrs.clone(),
                 ice_transport_policy: config.ice_transport_policy,
                 tls: Some(tls),
+                resolve_mdns: cfg!(feature = "mdns"),
                 wall_clock: Some(std::time::SystemTime::now()),
             },
         );
