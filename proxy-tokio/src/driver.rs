@@ -223,7 +223,7 @@ impl Driver {
                     }
                 }
                 Output::Resolve { host, port } => {
-                    crate::io::resolve(host, port, self.news_tx.clone())
+                    crate::io::resolve(host, port, &self.local_addrs, self.news_tx.clone())
                 }
                 Output::Connect { stream, server } => {
                     let s = Stream::connect(stream, server, self.news_tx.clone());

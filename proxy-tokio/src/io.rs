@@ -120,11 +120,17 @@ pub(crate) enum NetNews {
     },
 }
 
-/// Looks `host` up and reports it: a `.local` name with multicast DNS
-/// ([`crate::mdns`]), any other with the system resolver (on the blocking pool).
-pub(crate) fn resolve(host: String, port: u16, news: mpsc::UnboundedSender<NetNews>) {
+/// Looks `host` up and reports it: a `.local` name with multicast DNS on the
+/// interfaces of `local` (our sockets' addresses, see [`crate::mdns`]), any other
+/// with the system resolver (on the blocking pool).
+pub(crate) fn resolve(
+    host: String,
+    port: u16,
+    local: &[SocketAddr],
+    news: mpsc::UnboundedSender<NetNews>,
+) {
     if crate::mdns::is_mdns_name(&host) {
-        crate::mdns::resolve(host, news);
+        crate::mdns::resolve(host, local, news);
         return;
     }
     tokio::spawn(async move {

@@ -8,12 +8,16 @@
 //! thread and a socket on port 5353, started by the first name), shared by
 //! every connection; a name asked for again while a query for it runs waits
 //! for that query (mdns-sd keeps one query per name). Each query gives up
-//! after [`MDNS_TIMEOUT`]. Nothing here blocks the driver: the daemon is
+//! after [`MDNS_TIMEOUT`]. Queries go out only on the interfaces of the
+//! asking service's sockets (the daemon's others are turned off), and a
+//! service with loopback sockets only does not resolve at all (see
+//! `service.rs`). Nothing here blocks the driver: the daemon is
 //! reached through channels from a spawned task. Without the feature, a
 //! `.local` name is answered at once with an error.
 //!
 //! [mdns-sd]: https://docs.rs/mdns-sd
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -37,10 +41,10 @@ pub(crate) fn is_mdns_name(host: &str) -> bool {
 /// Resolves the mDNS name `host` and reports it as [`NetNews::Resolved`]
 /// (an error if nothing answered within [`MDNS_TIMEOUT`], or at once without
 /// the `mdns` feature).
-pub(crate) fn resolve(host: String, news: mpsc::UnboundedSender<NetNews>) {
+pub(crate) fn resolve(host: String, local: &[SocketAddr], news: mpsc::UnboundedSender<NetNews>) {
     #[cfg(feature = "mdns")]
     {
-        let answer = daemon::lookup(&host);
+        let answer = daemon::lookup(&host, local);
         tokio::spawn(async move {
             let result = answer
                 .await
@@ -50,6 +54,7 @@ pub(crate) fn resolve(host: String, news: mpsc::UnboundedSender<NetNews>) {
     }
     #[cfg(not(feature = "mdns"))]
     {
+        let _ = local;
         let result: Result<Vec<std::net::IpAddr>, String> =
             Err("mDNS names are not resolved (built without the `mdns` feature)".into());
         let _ = news.send(NetNews::Resolved { host, result });
@@ -58,35 +63,62 @@ pub(crate) fn resolve(host: String, news: mpsc::UnboundedSender<NetNews>) {
 
 #[cfg(feature = "mdns")]
 mod daemon {
-    use std::collections::HashMap;
-    use std::net::IpAddr;
+    use std::collections::{HashMap, HashSet};
+    use std::net::{IpAddr, SocketAddr};
     use std::sync::{Mutex, OnceLock, PoisonError};
 
-    use mdns_sd::{HostnameResolutionEvent, ServiceDaemon};
+    use mdns_sd::{HostnameResolutionEvent, IfKind, ServiceDaemon};
     use tokio::sync::oneshot;
 
     use super::MDNS_TIMEOUT;
 
     type Answer = Result<Vec<IpAddr>, String>;
 
-    /// The process's daemon (or why there is none), and who waits for which
-    /// name (lower case, with the final dot mdns-sd wants).
+    /// The process's daemon (or why there is none), the interfaces turned on
+    /// (by one of their addresses), and who waits for which name (lower case,
+    /// with the final dot mdns-sd wants).
     struct Resolver {
         daemon: Result<ServiceDaemon, String>,
+        interfaces: Mutex<HashSet<IpAddr>>,
         waiting: Mutex<HashMap<String, Vec<oneshot::Sender<Answer>>>>,
     }
 
     fn resolver() -> &'static Resolver {
         static RESOLVER: OnceLock<Resolver> = OnceLock::new();
-        RESOLVER.get_or_init(|| Resolver {
-            daemon: ServiceDaemon::new().map_err(|e| format!("mDNS: {e}")),
-            waiting: Mutex::new(HashMap::new()),
+        RESOLVER.get_or_init(|| {
+            let daemon = ServiceDaemon::new().map_err(|e| format!("mDNS: {e}"));
+            if let Ok(d) = &daemon {
+                // Only the interfaces services ask on (see `lookup`).
+                let _ = d.disable_interface(IfKind::All);
+            }
+            Resolver {
+                daemon,
+                interfaces: Mutex::new(HashSet::new()),
+                waiting: Mutex::new(HashMap::new()),
+            }
         })
     }
 
-    /// The answer for `host`, when it comes; the first caller for a name
-    /// starts the query (must be called within a tokio runtime).
-    pub(super) fn lookup(host: &str) -> oneshot::Receiver<Answer> {
+    /// Turns on the interfaces of `local` not on yet (each once: mdns-sd keeps
+    /// every selection).
+    fn enable(local: &[SocketAddr]) {
+        let r = resolver();
+        let Ok(daemon) = &r.daemon else {
+            return;
+        };
+        let mut on = r.interfaces.lock().unwrap_or_else(PoisonError::into_inner);
+        for ip in local.iter().map(SocketAddr::ip) {
+            if !ip.is_unspecified() && !ip.is_loopback() && on.insert(ip) {
+                let _ = daemon.enable_interface(IfKind::Addr(ip));
+            }
+        }
+    }
+
+    /// The answer for `host`, asked on the interfaces of `local`, when it
+    /// comes; the first caller for a name starts the query (must be called
+    /// within a tokio runtime).
+    pub(super) fn lookup(host: &str, local: &[SocketAddr]) -> oneshot::Receiver<Answer> {
+        enable(local);
         let name = format!("{}.", host.trim_end_matches('.').to_ascii_lowercase());
         let (tx, rx) = oneshot::channel();
         let first = {
