@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use proxy_core::{Config, Event as CoreEvent, LocalTrack, ProxyMessage};
-use proxy_str0m::{Output, ProxyConfig, MAX_MDNS_NAMES};
+use proxy_str0m::{CandidateKind, Event, Output, Path, ProxyConfig, MAX_MDNS_NAMES};
 
 use common::pair::{Delivery, Pair, Peer, RECEIVER, SENDER};
 
@@ -77,10 +77,12 @@ fn rewrite_signaling(p: &mut Pair, strip_b: bool) {
 /// An answer to `Output::Resolve`.
 type Answer = Result<Vec<IpAddr>, String>;
 
-/// What `b` asked to resolve, and what is still to answer.
+/// What `b` asked to resolve, and what is still to answer; the media paths
+/// it reported.
 #[derive(Default)]
 struct Resolver {
     asked: Vec<String>,
+    paths: Vec<Path>,
     /// (when, name) still to answer.
     due: Vec<(Instant, String)>,
 }
@@ -102,9 +104,13 @@ fn drive(
         p.drain();
         rewrite_signaling(p, strip_b);
         for o in std::mem::take(&mut p.b.io_requests) {
-            if let Output::Resolve { host, .. } = o {
-                r.asked.push(host.clone());
-                r.due.push((p.time + ANSWER_DELAY, host));
+            match o {
+                Output::Resolve { host, .. } => {
+                    r.asked.push(host.clone());
+                    r.due.push((p.time + ANSWER_DELAY, host));
+                }
+                Output::Event(Event::Path(path)) => r.paths.push(path),
+                _ => {}
             }
         }
         let now = p.time;
@@ -163,6 +169,18 @@ fn the_resolved_name_is_the_candidate_the_session_uses() {
     let sent = p.send_video(0, 0, 30);
     p.run_for(Duration::from_millis(500));
     common::pair::assert_frames_match(&p.b.frames.iter().collect::<Vec<_>>(), &sent);
+    // b's media goes to the resolved host candidate.
+    p.drain();
+    r.paths
+        .extend(p.b.io_requests.drain(..).filter_map(|o| match o {
+            Output::Event(Event::Path(path)) => Some(path),
+            _ => None,
+        }));
+    let path = r.paths.last().expect("b reported its media path");
+    assert_eq!(
+        (path.remote, path.remote_kind),
+        (p.a.addr, CandidateKind::Host)
+    );
     assert!(errors(&p.b).is_empty(), "{:?}", errors(&p.b));
 }
 

@@ -246,11 +246,19 @@ async fn a_local_name_is_resolved_on_the_lan_and_carries_the_clip() {
         drop_candidates,
     ));
     let mut sender_log = Log::follow(sender.stderr.take().unwrap());
-    let _receiver_log = Log::follow(receiver.stderr.take().unwrap());
+    let mut receiver_log = Log::follow(receiver.stderr.take().unwrap());
     sender_log
         .wait_for("connected to", Duration::from_secs(20))
         .await;
     let connected = started.elapsed();
+    // The receiver's media goes to the address it resolved, as a host candidate.
+    let path = receiver_log
+        .wait_for("media path:", Duration::from_secs(10))
+        .await;
+    assert!(
+        path.ends_with(&format!("host {B_IP}:40000 <-> host {A_IP}:40000")),
+        "{path}"
+    );
     assert_eq!(
         exit_code(&mut sender, Duration::from_secs(60)).await,
         Some(0)

@@ -367,6 +367,10 @@ impl Engine {
         let mut added = false;
         for text in candidates {
             if let Ok(c) = Candidate::from_sdp_string(&text) {
+                // Media may already flow to it, learned from the peer's checks.
+                if let Some(p) = conn.path.learn(&c) {
+                    self.queue.push_back(EngineOutput::Path(p));
+                }
                 conn.rtc.add_remote_candidate(c);
                 added = true;
             }
