@@ -58,9 +58,11 @@ impl ProxyConnection {
             policy: config.ice_transport_policy,
             tls: config.tls,
         };
+        let mut engine = Engine::with_network(now, net, config.wall_clock);
+        engine.set_resolve_mdns(config.resolve_mdns);
         ProxyConnection {
             core: ProxyConnectionService::new(config.core),
-            engine: Engine::with_network(now, net, config.wall_clock),
+            engine,
             now,
         }
     }

@@ -104,13 +104,23 @@
 //! [`Output`] (`Resolve`, `Connect`, `StreamSend`, `StreamClose`) and is told
 //! the results (`handle_resolved`, `handle_stream_*`); TLS for `turns:` runs
 //! inside. A server that fails is an [`Event::RelayFailed`] warning, never
-//! fatal. A remote mDNS candidate (`<uuid>.local`) is set aside quietly: the
-//! peer's checks reach us anyway and ICE learns its address as
-//! peer-reflexive.
+//! fatal.
+//!
+//! # mDNS candidates
+//!
+//! A remote candidate whose address is an mDNS name (`<uuid>.local`, what
+//! Chrome sends when the page has no camera permission) is never an error.
+//! With [`ProxyConfig::resolve_mdns`] the connection asks the driver to
+//! resolve each distinct name once through the same [`Output::Resolve`] as
+//! servers' names (at most [`MAX_MDNS_NAMES`] per connection) and adds the
+//! candidate with the address in its place when the answer comes within
+//! [`MDNS_WAIT`]; a failure sets it aside quietly. Without it, the candidate
+//! is set aside quietly: the peer's checks reach us anyway and ICE learns its
+//! address as peer-reflexive.
 //!
 //! # Not supported
 //!
-//! Resolving remote mDNS names; ICE-TCP candidates. Codecs are VP8 and Opus.
+//! ICE-TCP candidates. Codecs are VP8 and Opus.
 //!
 //! [str0m]: https://docs.rs/str0m
 //! [`Rtc`]: str0m::Rtc
@@ -127,6 +137,6 @@ mod sdp_text;
 mod types;
 
 pub use connection::ProxyConnection;
-pub use engine::{Engine, EngineOutput, SILENCE_TIMEOUT};
+pub use engine::{Engine, EngineOutput, MAX_MDNS_NAMES, MDNS_WAIT, SILENCE_TIMEOUT};
 pub use str0m::CandidateKind;
 pub use types::{Event, Frame, Output, Path, ProxyConfig, Transmit, WriteError};

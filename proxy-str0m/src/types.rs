@@ -29,6 +29,12 @@ pub struct ProxyConfig {
     /// TLS for `turns:` servers (see [`net::tls_config`](crate::net::tls_config));
     /// without it, `turns:` servers fail with a [`Event::RelayFailed`].
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// Resolve remote candidates whose address is an mDNS name
+    /// (`<uuid>.local`): the connection asks with [`Output::Resolve`] (a
+    /// `.local` name is for multicast DNS, never the system resolver). Off
+    /// (the default), they are set aside quietly and ICE learns the peer's
+    /// address as peer-reflexive.
+    pub resolve_mdns: bool,
     /// The wall-clock time at the `now` given to
     /// [`ProxyConnection::new`](crate::ProxyConnection::new): it turns ICE
     /// servers' `expires` (ISO 8601) into instants. `None`: credentials
@@ -46,12 +52,22 @@ pub struct ProxyConfig {
 pub enum Output {
     /// Send this datagram (from the host socket `source`).
     Transmit(Transmit),
-    /// Look up `host` (a DNS name of an ICE server); answer with
-    /// [`handle_resolved`](crate::ProxyConnection::handle_resolved).
+    /// Look up `host`; answer with
+    /// [`handle_resolved`](crate::ProxyConnection::handle_resolved) (an error
+    /// or no address is a fine answer too).
+    ///
+    /// `host` is a DNS name of an ICE server, or, with
+    /// [`ProxyConfig::resolve_mdns`], a remote candidate's mDNS name: it
+    /// ends in `.local` and is for multicast DNS (RFC 6762), not the system
+    /// resolver. Each mDNS name is asked for once per connection, at most
+    /// [`MAX_MDNS_NAMES`](crate::MAX_MDNS_NAMES) of them; an answer later
+    /// than [`MDNS_WAIT`](crate::MDNS_WAIT) is ignored, so a driver should
+    /// give up sooner (e.g. after 2 s) and may simply not answer.
     Resolve {
         /// The name.
         host: String,
-        /// The server's port (for the lookup; the answer is by name).
+        /// The server's (or candidate's) port (for the lookup; the answer is
+        /// by name).
         port: u16,
     },
     /// Open a TCP connection to a TURN server; answer with

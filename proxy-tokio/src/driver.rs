@@ -3,8 +3,8 @@
 //!
 //! Its loop (the shape of quinn's `ConnectionDriver`):
 //! 1. drain `poll_output` until `Timeout(deadline)`: send datagrams (from the socket
-//!    bound to their source), forward signals and events, start DNS lookups and TCP
-//!    connections, queue stream writes (to each stream's writer task: never awaited
+//!    bound to their source), forward signals and events, start DNS lookups (mDNS
+//!    for `.local` names) and TCP connections, queue stream writes (to each stream's writer task: never awaited
 //!    here);
 //! 2. re-arm the one `sleep_until(deadline)` (none when nothing is scheduled);
 //! 3. `select!` on a datagram (any socket), a control command, an input (message /
@@ -223,7 +223,7 @@ impl Driver {
                     }
                 }
                 Output::Resolve { host, port } => {
-                    crate::io::resolve(host, port, self.news_tx.clone())
+                    crate::io::resolve(host, port, &self.local_addrs, self.news_tx.clone())
                 }
                 Output::Connect { stream, server } => {
                     let s = Stream::connect(stream, server, self.news_tx.clone());

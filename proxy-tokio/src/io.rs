@@ -1,6 +1,7 @@
 //! The driver's network resources: one UDP socket per usable interface
-//! address, DNS lookups and TCP streams to TURN servers (TLS runs inside the
-//! sans-IO connection; here are only plain bytes).
+//! address, DNS lookups (mDNS for `.local` names, see [`crate::mdns`]) and TCP
+//! streams to TURN servers (TLS runs inside the sans-IO connection; here are
+//! only plain bytes).
 
 use std::future::poll_fn;
 use std::io;
@@ -119,8 +120,19 @@ pub(crate) enum NetNews {
     },
 }
 
-/// Looks `host` up on the blocking pool and reports it.
-pub(crate) fn resolve(host: String, port: u16, news: mpsc::UnboundedSender<NetNews>) {
+/// Looks `host` up and reports it: a `.local` name with multicast DNS on the
+/// interfaces of `local` (our sockets' addresses, see [`crate::mdns`]), any other
+/// with the system resolver (on the blocking pool).
+pub(crate) fn resolve(
+    host: String,
+    port: u16,
+    local: &[SocketAddr],
+    news: mpsc::UnboundedSender<NetNews>,
+) {
+    if crate::mdns::is_mdns_name(&host) {
+        crate::mdns::resolve(host, local, news);
+        return;
+    }
     tokio::spawn(async move {
         let result = match tokio::net::lookup_host((host.as_str(), port)).await {
             Ok(addrs) => Ok(addrs.map(|a| a.ip()).collect()),

@@ -9,6 +9,17 @@
 //! to TURN servers and one timer (see `driver`). ICE servers: [`ServiceConfig`] and
 //! [`ProxyConnectionService::set_ice_servers`]; their types are in [`net`].
 //!
+//! # Features
+//!
+//! - `mdns` (default): a browser's mDNS host candidate (`<uuid>.local`, sent when
+//!   the page has no camera permission) is resolved on the local network with
+//!   [mdns-sd](https://docs.rs/mdns-sd) (one daemon thread per process, started by
+//!   the first such name; 2 s per query; queries only on the interfaces of the
+//!   service's sockets, none for a service bound to loopback only) and checked
+//!   directly. Without it such candidates are set aside quietly and ICE learns the
+//!   browser's address from its checks (peer-reflexive). Either way `.local` names
+//!   never go to the system resolver.
+//!
 //! The `proxy-connection` program carries signaling as JSON lines, one
 //! [`SignalLine`] (`{"from": …, "to": …, "iq": …}`) per line, read with a
 //! [`LineReader`]; any application can use the same format.
@@ -64,6 +75,7 @@
 mod channel;
 mod driver;
 mod io;
+mod mdns;
 mod service;
 mod signaling;
 

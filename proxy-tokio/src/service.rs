@@ -118,6 +118,9 @@ impl ProxyConnectionService {
                 local_addrs: local_addrs.clone(),
                 ice_transport_policy: config.ice_transport_policy,
                 tls: Some(tls),
+                // Only loopback: there is no LAN to ask (nor to disturb).
+                resolve_mdns: cfg!(feature = "mdns")
+                    && local_addrs.iter().any(|a| !a.ip().is_loopback()),
                 wall_clock: Some(std::time::SystemTime::now()),
             },
         );

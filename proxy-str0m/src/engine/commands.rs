@@ -1,6 +1,7 @@
 //! The engine's commands: each builds or changes the connection (and moves
 //! the engine to its next [`State`]) and reports the result as engine events.
 
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use proxy_core::{Direction, EngineError, EngineEvent, MediaKind, TrackSpec};
@@ -8,7 +9,11 @@ use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::media::{MediaKind as RtcKind, Mid};
 use str0m::{Candidate, Input, Rtc};
 
-use super::{rtc_direction, rtc_kind, Connection, Dtls, Engine, MediaEntry, State, STUN_INTERVAL};
+use super::mdns::{self, Step};
+use super::{
+    rtc_direction, rtc_kind, Connection, Dtls, Engine, EngineOutput, MediaEntry, State,
+    STUN_INTERVAL,
+};
 use crate::net::{IceServerSpec, IceTransportPolicy};
 use crate::sdp_text;
 
@@ -136,6 +141,7 @@ impl Engine {
         conn.path.learn_sdp(sdp);
         self.state = State::Negotiated { conn };
         self.start_network(now, servers);
+        self.mdns_candidates_in(sdp);
         // The offer's candidates formed pairs: check them now, not a pacing
         // interval later.
         self.check_new_pairs();
@@ -224,6 +230,7 @@ impl Engine {
             self.event(EngineEvent::CommandFailed(EngineError::ApplyAnswer(e)));
             return;
         }
+        self.mdns_candidates_in(sdp);
         // The answer's candidates formed pairs: check them now.
         self.check_new_pairs();
         let Some(conn) = self.state.conn_mut() else {
@@ -265,10 +272,10 @@ impl Engine {
     pub(super) fn add_remote_candidate(&mut self, candidate: &str) {
         let text = candidate.trim();
         let text = text.strip_prefix("a=").unwrap_or(text);
-        // A browser hiding its host address behind an mDNS name: no error.
-        // Its traffic still reaches us, and ICE learns the address as
-        // peer-reflexive (resolving the name is for later).
-        if is_mdns_candidate(text) {
+        // A browser hiding its host address behind an mDNS name: never an
+        // error (see `mdns.rs`).
+        if let Some(name) = mdns::mdns_name(text) {
+            self.mdns_candidate(name, text);
             return;
         }
         let Some(conn) = self.state.conn_mut() else {
@@ -288,6 +295,88 @@ impl Engine {
             Err(e) => self.event(EngineEvent::CommandFailed(EngineError::Other(format!(
                 "remote candidate: {e}"
             )))),
+        }
+    }
+
+    /// A remote candidate whose address is the mDNS name `name`: set aside
+    /// quietly unless names are resolved; else asked for (once per name), or
+    /// added at once if the name is known.
+    fn mdns_candidate(&mut self, name: &str, text: &str) {
+        if !self.resolve_mdns {
+            return;
+        }
+        let now = self.now;
+        let Some(conn) = self.state.conn_mut() else {
+            return;
+        };
+        match conn.mdns.candidate(now, name, text) {
+            Step::Ask => {
+                // The port is the candidate's (for the lookup; answers go by name).
+                let port = text
+                    .split_whitespace()
+                    .nth(5)
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(0);
+                self.queue.push_back(EngineOutput::Resolve {
+                    host: name.to_owned(),
+                    port,
+                });
+            }
+            Step::Add(candidates) => self.add_resolved(candidates),
+            Step::Wait => {}
+        }
+    }
+
+    /// The mDNS candidates among a description's `a=candidate` lines (str0m
+    /// skips them: its candidates need an IP address).
+    fn mdns_candidates_in(&mut self, sdp: &str) {
+        for line in sdp.lines() {
+            let Some(text) = line.trim().strip_prefix("a=") else {
+                continue;
+            };
+            if let Some(name) = mdns::mdns_name(text) {
+                self.mdns_candidate(name, text);
+            }
+        }
+    }
+
+    /// The answer to a [`EngineOutput::Resolve`] for a remote candidate's mDNS
+    /// name: the candidates waiting for it are added (none if it failed);
+    /// anything else is not ours.
+    pub(super) fn mdns_resolved(
+        &mut self,
+        now: Instant,
+        host: &str,
+        result: &Result<Vec<IpAddr>, String>,
+    ) {
+        let Some(conn) = self.state.conn_mut() else {
+            return;
+        };
+        if let Some(candidates) = conn.mdns.answer(now, host, result) {
+            self.add_resolved(candidates);
+        }
+    }
+
+    /// Adds remote candidates whose mDNS name was replaced by its address,
+    /// then checks their pairs. One that str0m refuses is set aside quietly,
+    /// like its name.
+    fn add_resolved(&mut self, candidates: Vec<String>) {
+        let Some(conn) = self.state.conn_mut() else {
+            return;
+        };
+        let mut added = false;
+        for text in candidates {
+            if let Ok(c) = Candidate::from_sdp_string(&text) {
+                // Media may already flow to it, learned from the peer's checks.
+                if let Some(p) = conn.path.learn(&c) {
+                    self.queue.push_back(EngineOutput::Path(p));
+                }
+                conn.rtc.add_remote_candidate(c);
+                added = true;
+            }
+        }
+        if added {
+            self.check_new_pairs();
         }
     }
 
@@ -341,15 +430,4 @@ impl Engine {
             self.retire(net, net_id);
         }
     }
-}
-
-/// Whether an SDP candidate value's address is an mDNS name (`<uuid>.local`).
-fn is_mdns_candidate(text: &str) -> bool {
-    // candidate:<foundation> <component> <transport> <priority> <address> ...
-    text.split_whitespace().nth(4).is_some_and(|a| {
-        let a = a.trim_end_matches('.');
-        a.len() > 6
-            && a.get(a.len() - 6..)
-                .is_some_and(|end| end.eq_ignore_ascii_case(".local"))
-    })
 }

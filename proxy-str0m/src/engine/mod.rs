@@ -28,10 +28,12 @@ use crate::net::{IceServerSpec, NetConfig, Network, RelayError, RelayProto, Stre
 use crate::types::{Frame, Path, Transmit, WriteError};
 
 mod commands;
+mod mdns;
 mod network;
 mod path;
 mod rtc;
 
+pub use mdns::{MAX_MDNS_NAMES, MDNS_WAIT};
 use network::{Retiring, Streams};
 
 /// How long without any datagram from the peer, once connected, before the
@@ -62,11 +64,14 @@ pub enum EngineOutput {
         /// The local track index.
         track: usize,
     },
-    /// Look up `host`; answer with [`Engine::handle_resolved`].
+    /// Look up `host`: an ICE server's DNS name, or (only with
+    /// [`Engine::set_resolve_mdns`]) a remote candidate's mDNS name
+    /// (`<uuid>.local`, to resolve with multicast DNS, not the system
+    /// resolver). Answer with [`Engine::handle_resolved`].
     Resolve {
-        /// The DNS name.
+        /// The name.
         host: String,
-        /// The server's port.
+        /// The server's (or candidate's) port.
         port: u16,
     },
     /// Open a TCP connection; answer with [`Engine::handle_stream_connected`]
@@ -145,7 +150,8 @@ const KEYFRAME_RETRY: Duration = Duration::from_secs(1);
 ///   [`handle_stream_closed`](Self::handle_stream_closed);
 /// - **application commands**: [`write_frame`](Self::write_frame),
 ///   [`request_keyframe`](Self::request_keyframe),
-///   [`set_ice_servers`](Self::set_ice_servers);
+///   [`set_ice_servers`](Self::set_ice_servers),
+///   [`set_resolve_mdns`](Self::set_resolve_mdns);
 /// - **outputs**: [`poll_output`](Self::poll_output) until `None`, then
 ///   [`poll_timeout`](Self::poll_timeout);
 /// - **getters**: [`has_connection`](Self::has_connection),
@@ -180,6 +186,8 @@ pub struct Engine {
     retiring: Vec<Retiring>,
     next_net: u32,
     streams: Streams,
+    /// Whether remote candidates' mDNS names are resolved (see `mdns.rs`).
+    resolve_mdns: bool,
     /// The latest time seen in an input.
     now: Instant,
     queue: VecDeque<EngineOutput>,
@@ -246,6 +254,8 @@ struct Connection {
     keyframe_wanted: Vec<Mid>,
     /// The candidate pair media travels on.
     path: path::PathWatch,
+    /// The mDNS names of remote candidates.
+    mdns: mdns::MdnsNames,
 }
 
 impl Connection {
@@ -260,6 +270,7 @@ impl Connection {
             held: VecDeque::new(),
             keyframe_wanted: Vec::new(),
             path: path::PathWatch::default(),
+            mdns: mdns::MdnsNames::default(),
         }
     }
 }
@@ -370,6 +381,7 @@ impl Engine {
             retiring: Vec::new(),
             next_net: 0,
             streams: Streams::default(),
+            resolve_mdns: false,
             now,
             queue: VecDeque::new(),
             state: State::Idle,
@@ -607,6 +619,18 @@ impl Engine {
             .map_err(|e| WriteError::Engine(e.to_string()));
         self.drain();
         result
+    }
+
+    /// Whether remote candidates whose address is an mDNS name
+    /// (`<uuid>.local`) are resolved, for candidates that come from now on.
+    /// Off (the default), they are set aside quietly: the peer's checks
+    /// reach us anyway and ICE learns its address as peer-reflexive. On,
+    /// each distinct name is asked for once with [`EngineOutput::Resolve`]
+    /// (at most [`MAX_MDNS_NAMES`] per connection) and its candidates are
+    /// added when [`handle_resolved`](Self::handle_resolved) brings an
+    /// address within [`MDNS_WAIT`]; a failure sets them aside quietly.
+    pub fn set_resolve_mdns(&mut self, on: bool) {
+        self.resolve_mdns = on;
     }
 
     /// Asks the peer for a keyframe on the remote track at `mid`.

@@ -167,6 +167,8 @@ impl Engine {
         result: Result<Vec<std::net::IpAddr>, String>,
     ) {
         self.now = self.now.max(now);
+        // A remote candidate's mDNS name (`commands.rs`), or a server's.
+        self.mdns_resolved(now, host, &result);
         if let Some(conn) = self.state.conn_mut() {
             conn.net.handle_resolved(now, host, result);
             self.drain();
