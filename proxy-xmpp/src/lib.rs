@@ -2,7 +2,7 @@
 //! 13): the pieces that carry lib-jitsi-meet's Jingle IQs over a real XMPP
 //! server, with no sockets, no clock reads and no unseeded randomness.
 //!
-//! - `sasl`: SASL ANONYMOUS, PLAIN and SCRAM-SHA-1/-256 (RFC 4616, 5802, 7677).
+//! - [`sasl`]: SASL ANONYMOUS, PLAIN and SCRAM-SHA-1/-256 (RFC 4616, 5802, 7677).
 //! - `framing`: the stream cut into stanzas, over TCP (RFC 6120) or
 //!   WebSocket (RFC 7395), under size and depth limits.
 //! - `envelope`: the three forms a proxy IQ travels in (plain, `jitsi:proxy`,
@@ -10,3 +10,5 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod sasl;
