@@ -5,10 +5,11 @@
 //! - [`sasl`]: SASL ANONYMOUS, PLAIN and SCRAM-SHA-1/-256 (RFC 4616, 5802, 7677).
 //! - `framing`: the stream cut into stanzas, over TCP (RFC 6120) or
 //!   WebSocket (RFC 7395), under size and depth limits.
-//! - `envelope`: the three forms a proxy IQ travels in (plain, `jitsi:proxy`,
+//! - [`envelope`]: the three forms a proxy IQ travels in (plain, `jitsi:proxy`,
 //!   Jitsi Spot's JSON message).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod envelope;
 pub mod sasl;
