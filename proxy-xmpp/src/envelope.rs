@@ -22,6 +22,38 @@
 //! the rewritten one. [`Refused::answer`] and [`Unwrapped::result`] build them
 //! with [`answer_result`] and [`answer_error`].
 //!
+//! One signal from the laptop to the room device and its answer, with no
+//! server in between but the `from` it would add:
+//!
+//! ```
+//! use proxy_core::Limits;
+//! use proxy_xmpp::envelope::{Envelope, SpotMessageType};
+//!
+//! let limits = Limits::default();
+//! // What lib-jitsi-meet hands to onSendMessage: no id, no from.
+//! let iq = "<iq to='tv@example.com/r' type='set' xmlns='jabber:client'><jingle \
+//!           action='connection-error-encountered' xmlns='urn:xmpp:jingle:1'>\
+//!           <details>rejected</details></jingle></iq>";
+//! let spot = Envelope::Spot { message_type: SpotMessageType::FromRemoteControl };
+//! let stanza = spot.wrap("tv@example.com/r", "s1", iq, &limits)?;
+//!
+//! // The server delivers it with the sender's full JID.
+//! let delivered = stanza.replacen("<iq ", "<iq from='laptop@example.com/l' ", 1);
+//! let got = Envelope::unwrap(&delivered, &limits).expect("a proxy IQ").expect("readable");
+//! assert_eq!(got.envelope, spot);
+//! assert_eq!(got.iq, iq);
+//! let message = got.message().expect("it has a from"); // for the core's handle_message
+//! assert_eq!(message.from, "laptop@example.com/l");
+//! // A wrapped form is acked by the XMPP layer, with the id as received.
+//! let ack = got.result().expect("wrapped forms are answered here");
+//! assert!(ack.contains("id=\"s1\"") && ack.contains("type=\"result\""));
+//!
+//! // A presence, a ping or a roster push is not a proxy IQ.
+//! let ping = "<iq xmlns='jabber:client' type='get' id='p'><ping xmlns='urn:xmpp:ping'/></iq>";
+//! assert!(Envelope::unwrap(ping, &limits).is_none());
+//! # Ok::<(), proxy_xmpp::envelope::EnvelopeError>(())
+//! ```
+//!
 //! The outer stanza is read with quick-xml's `NsReader` under the same
 //! [`Limits`] and rules as the core's reader (size first, depth, characters
 //! XML cannot carry, no DOCTYPE or processing instruction, only predefined

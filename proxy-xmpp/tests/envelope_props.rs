@@ -17,9 +17,13 @@ fn form() -> impl Strategy<Value = Envelope> {
     ]
 }
 
-/// Fragments that make arbitrary input look like an envelope more often.
-fn xmlish() -> impl Strategy<Value = String> {
-    let piece = prop_oneof![
+/// A complete IQ the core reads, without its outer `<` and `>`.
+const INNER: &str = "iq xmlns='jabber:client' type='set'&gt;&lt;jingle xmlns='urn:xmpp:jingle:1' \
+                     action='session-terminate'/&gt;&lt;/iq";
+
+/// Pieces of the three forms, and anything else.
+fn piece() -> impl Strategy<Value = String> {
+    prop_oneof![
         Just("<iq xmlns='jabber:client' type='set' id='1' from='a@b/c'>".to_owned()),
         Just("<proxy xmlns='jitsi:proxy'>".to_owned()),
         Just("<data>".to_owned()),
@@ -27,12 +31,39 @@ fn xmlish() -> impl Strategy<Value = String> {
         Just("<message xmlns='jitsi-meet-spot-message' type='t'>".to_owned()),
         Just("</message></iq>".to_owned()),
         Just("{\"iq\":\"".to_owned()),
-        Just("&lt;iq xmlns='jabber:client' type='set'&gt;".to_owned()),
+        Just(format!("&lt;{INNER}&gt;")),
         Just("<jingle xmlns='urn:xmpp:jingle:1' action='session-terminate'/>".to_owned()),
         Just("&amp;&#13;&#x1F600;<![CDATA[<]]>".to_owned()),
+        Just(String::new()),
         any::<String>(),
+    ]
+}
+
+/// Input that looks like an envelope: pieces in any order, or one of the
+/// three forms with a piece spliced in anywhere.
+fn xmlish() -> impl Strategy<Value = String> {
+    let head = "<iq xmlns='jabber:client' type='set' id='1' from='a@b/c'>";
+    let valid = [
+        format!("{head}<proxy xmlns='jitsi:proxy'><data>&lt;{INNER}&gt;</data></proxy></iq>"),
+        format!(
+            "{head}<message xmlns='jitsi-meet-spot-message' type='t'>\
+             {{\"iq\":\"&lt;{INNER}&gt;\"}}</message></iq>"
+        ),
+        format!("<{}>", INNER.replace("&gt;", ">").replace("&lt;", "<")),
     ];
-    prop::collection::vec(piece, 0..12).prop_map(|v| v.concat())
+    let spliced = (0..valid.len(), any::<prop::sample::Index>(), piece()).prop_map(
+        move |(form, at, piece)| {
+            let mut s = valid[form].clone();
+            let at = at.index(s.len() + 1);
+            let at = (0..=at).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
+            s.insert_str(at, &piece);
+            s
+        },
+    );
+    prop_oneof![
+        prop::collection::vec(piece(), 0..12).prop_map(|v| v.concat()),
+        spliced,
+    ]
 }
 
 fn small_limits() -> Limits {
