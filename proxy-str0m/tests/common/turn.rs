@@ -2,6 +2,10 @@
 //! two-peer [`Pair`](super::pair::Pair): it owns its listen address and every
 //! relayed address it allocated, and relays between allocations itself.
 //!
+//! The node logs the STUN requests it takes in and the error codes it
+//! answers with (parsed with stun-types), so tests can assert what the
+//! server saw: refreshes, a 401, a 438. It can also vanish (drop everything).
+//!
 //! Transaction ids and nonces come from the OS RNG inside the turn crates:
 //! tests assert behaviour, never bytes.
 
@@ -13,12 +17,58 @@ use proxy_str0m::Transmit;
 use turn_server_proto::api::{TurnServerApi, TurnServerPollRet};
 use turn_server_proto::server::TurnServer;
 use turn_server_proto::stun::agent::Transmit as TurnTransmit;
+use turn_server_proto::types::message::{ALLOCATE, CHANNEL_BIND, CREATE_PERMISSION, REFRESH};
+use turn_server_proto::types::stun::attribute::ErrorCode;
+use turn_server_proto::types::stun::message::{Message, MessageClass};
 use turn_server_proto::types::{Instant as TurnInstant, TransportType};
 
 /// The server's address.
 pub const TURN_ADDR: &str = "203.0.113.1:3478";
 pub const TURN_USER: &str = "1700000000:proxy";
 pub const TURN_PASS: &str = "secret-pass";
+
+/// A TURN method the node logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Allocate,
+    Refresh,
+    CreatePermission,
+    ChannelBind,
+    /// Binding, or anything else.
+    Other,
+}
+
+impl Method {
+    fn of(m: &Message<'_>) -> Method {
+        match m.method() {
+            ALLOCATE => Method::Allocate,
+            REFRESH => Method::Refresh,
+            CREATE_PERMISSION => Method::CreatePermission,
+            CHANNEL_BIND => Method::ChannelBind,
+            _ => Method::Other,
+        }
+    }
+}
+
+/// A STUN request the node took in.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub at: Instant,
+    /// The client's address.
+    pub from: SocketAddr,
+    pub method: Method,
+}
+
+/// A STUN response the node sent.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub at: Instant,
+    /// The client's address.
+    pub to: SocketAddr,
+    pub method: Method,
+    /// The error code, `None` for a success response.
+    pub error: Option<u16>,
+}
 
 /// The TURN server node.
 pub struct TurnNode {
@@ -30,6 +80,14 @@ pub struct TurnNode {
     pub closed: Vec<SocketAddr>,
     /// Datagrams the node took in.
     pub received: u64,
+    /// STUN requests it took in, in order.
+    pub requests: Vec<Request>,
+    /// STUN responses it sent, in order.
+    pub responses: Vec<Response>,
+    /// While set, the server is gone: it takes in nothing and sends nothing.
+    pub gone: bool,
+    /// Datagrams dropped (both ways) while `gone`.
+    pub dropped: u64,
     start: Instant,
 }
 
@@ -44,7 +102,62 @@ impl TurnNode {
             relays: Vec::new(),
             closed: Vec::new(),
             received: 0,
+            requests: Vec::new(),
+            responses: Vec::new(),
+            gone: false,
+            dropped: 0,
             start,
+        }
+    }
+
+    /// Requests of `method` from `from` (any client if `None`), in order.
+    pub fn requests_of(&self, method: Method, from: Option<SocketAddr>) -> Vec<&Request> {
+        self.requests
+            .iter()
+            .filter(|r| r.method == method && from.is_none_or(|f| r.from == f))
+            .collect()
+    }
+
+    /// Success responses to `method` sent to `to`.
+    pub fn successes(&self, method: Method, to: SocketAddr) -> usize {
+        self.responses
+            .iter()
+            .filter(|r| r.method == method && r.to == to && r.error.is_none())
+            .count()
+    }
+
+    /// Error responses with `code`, as (when, to whom, to what).
+    pub fn errors(&self, code: u16) -> Vec<&Response> {
+        self.responses
+            .iter()
+            .filter(|r| r.error == Some(code))
+            .collect()
+    }
+
+    /// Logs a datagram the node takes in (from a client) or sends (to one).
+    fn log(&mut self, now: Instant, t: &Transmit, incoming: bool) {
+        let Ok(m) = Message::from_bytes(&t.contents) else {
+            return; // ChannelData or relayed data
+        };
+        let method = Method::of(&m);
+        if incoming && m.has_class(MessageClass::Request) {
+            self.requests.push(Request {
+                at: now,
+                from: t.source,
+                method,
+            });
+        } else if !incoming && m.is_response() {
+            let error = if m.has_class(MessageClass::Error) {
+                Some(m.attribute::<ErrorCode>().map_or(0, |e| e.code()))
+            } else {
+                None
+            };
+            self.responses.push(Response {
+                at: now,
+                to: t.destination,
+                method,
+                error,
+            });
         }
     }
 
@@ -59,10 +172,15 @@ impl TurnNode {
 
     /// Takes in a datagram; returns what the node sends out (to the peers).
     pub fn receive(&mut self, now: Instant, t: Transmit) -> Vec<Transmit> {
+        if self.gone {
+            self.dropped += 1;
+            return Vec::new();
+        }
         let mut out = Vec::new();
         let mut work = VecDeque::from([t]);
         while let Some(t) = work.pop_front() {
             self.received += 1;
+            self.log(now, &t, true);
             let tt = TurnTransmit::new(
                 t.contents.to_vec(),
                 TransportType::Udp,
@@ -74,7 +192,7 @@ impl TurnNode {
                 // turn-server-proto addresses Binding responses to its own
                 // listen address: they belong to the requester.
                 let to = if r.to == r.from { t.source } else { r.to };
-                self.route(r.from, to, r.data, &mut out, &mut work);
+                self.route(now, r.from, to, r.data, &mut out, &mut work);
             }
             self.poll_into(now, &mut out, &mut work);
         }
@@ -89,6 +207,10 @@ impl TurnNode {
         while let Some(t) = work.pop_front() {
             out.extend(self.receive(now, t));
         }
+        if self.gone {
+            self.dropped += out.len() as u64;
+            out.clear();
+        }
         out
     }
 
@@ -102,8 +224,10 @@ impl TurnNode {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn route(
         &mut self,
+        now: Instant,
         from: SocketAddr,
         to: SocketAddr,
         data: Vec<u8>,
@@ -119,6 +243,7 @@ impl TurnNode {
         if self.relays.contains(&to) {
             work.push_back(t);
         } else {
+            self.log(now, &t, false);
             out.push(t);
         }
     }
@@ -154,7 +279,7 @@ impl TurnNode {
             }
         }
         while let Some(tx) = self.server.poll_transmit(t) {
-            self.route(tx.from, tx.to, tx.data, out, work);
+            self.route(now, tx.from, tx.to, tx.data, out, work);
         }
     }
 }
