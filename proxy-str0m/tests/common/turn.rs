@@ -2,6 +2,10 @@
 //! two-peer [`Pair`](super::pair::Pair): it owns its listen address and every
 //! relayed address it allocated, and relays between allocations itself.
 //!
+//! It answers a retransmitted Allocate as RFC 8656 §7.2 says (the success
+//! again, where turn-server-proto alone would say 437), so a lost success
+//! response is recovered as it is with coturn.
+//!
 //! The node logs the STUN requests it takes in and the error codes it
 //! answers with (parsed with stun-types), so tests can assert what the
 //! server saw: refreshes, a 401, a 438. It can also vanish (drop everything).
@@ -19,7 +23,7 @@ use turn_server_proto::server::TurnServer;
 use turn_server_proto::stun::agent::Transmit as TurnTransmit;
 use turn_server_proto::types::message::{ALLOCATE, CHANNEL_BIND, CREATE_PERMISSION, REFRESH};
 use turn_server_proto::types::stun::attribute::ErrorCode;
-use turn_server_proto::types::stun::message::{Message, MessageClass};
+use turn_server_proto::types::stun::message::{Message, MessageClass, TransactionId};
 use turn_server_proto::types::{Instant as TurnInstant, TransportType};
 
 /// The server's address.
@@ -88,6 +92,8 @@ pub struct TurnNode {
     pub gone: bool,
     /// Datagrams dropped (both ways) while `gone`.
     pub dropped: u64,
+    /// Each client's allocation: the Allocate transaction and its success response.
+    allocate_answers: Vec<(SocketAddr, TransactionId, Vec<u8>)>,
     start: Instant,
 }
 
@@ -106,6 +112,7 @@ impl TurnNode {
             responses: Vec::new(),
             gone: false,
             dropped: 0,
+            allocate_answers: Vec::new(),
             start,
         }
     }
@@ -132,6 +139,34 @@ impl TurnNode {
             .iter()
             .filter(|r| r.error == Some(code))
             .collect()
+    }
+
+    /// RFC 8656 §7.2: an Allocate whose transaction id is the one that
+    /// created the client's allocation is a retransmission (its success
+    /// response was lost) and gets that response again. turn-server-proto
+    /// 0.7.3 answers it with 437 (allocation mismatch) instead; coturn
+    /// answers it as the RFC says.
+    fn allocate_retransmission(&self, t: &Transmit) -> Option<Vec<u8>> {
+        let m = Message::from_bytes(&t.contents).ok()?;
+        if m.method() != ALLOCATE || !m.has_class(MessageClass::Request) {
+            return None;
+        }
+        let id = m.transaction_id();
+        self.allocate_answers
+            .iter()
+            .find(|(client, tid, _)| *client == t.source && *tid == id)
+            .map(|(_, _, bytes)| bytes.clone())
+    }
+
+    fn remember_allocate_success(&mut self, client: SocketAddr, response: &[u8]) {
+        let Ok(m) = Message::from_bytes(response) else {
+            return;
+        };
+        if m.method() == ALLOCATE && m.has_class(MessageClass::Success) {
+            self.allocate_answers.retain(|(c, _, _)| *c != client);
+            self.allocate_answers
+                .push((client, m.transaction_id(), response.to_vec()));
+        }
     }
 
     /// Logs a datagram the node takes in (from a client) or sends (to one).
@@ -181,6 +216,10 @@ impl TurnNode {
         while let Some(t) = work.pop_front() {
             self.received += 1;
             self.log(now, &t, true);
+            if let Some(again) = self.allocate_retransmission(&t) {
+                self.route(now, t.destination, t.source, again, &mut out, &mut work);
+                continue;
+            }
             let tt = TurnTransmit::new(
                 t.contents.to_vec(),
                 TransportType::Udp,
@@ -244,6 +283,7 @@ impl TurnNode {
             work.push_back(t);
         } else {
             self.log(now, &t, false);
+            self.remember_allocate_success(to, &t.contents);
             out.push(t);
         }
     }
