@@ -3,7 +3,7 @@
 //! permissions with the data waiting for them, channels, deletion.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,6 +33,10 @@ const SILENCE: Duration = Duration::from_secs(15);
 const MAX_WAITING: usize = 32;
 /// Peers with a channel, per UDP relay.
 const MAX_CHANNELS: usize = 16;
+/// Peer addresses we ask a permission for, per relay, ever: the peer's
+/// remote candidates decide them, and turn-client-proto refreshes every
+/// permission until the allocation ends. Data to more addresses is dropped.
+const MAX_PERMISSIONS: usize = 64;
 
 /// Where a relay is.
 #[derive(Debug)]
@@ -68,6 +72,8 @@ pub(super) struct Relay {
     state: State,
     waiting: VecDeque<(SocketAddr, Bytes)>,
     channels: Vec<SocketAddr>,
+    /// Peer addresses a permission was asked for (at most `MAX_PERMISSIONS`).
+    permissions: Vec<IpAddr>,
     /// When the oldest request sent since the server's last word went out.
     unanswered_since: Option<Instant>,
     next: Option<Instant>,
@@ -145,6 +151,7 @@ impl Relay {
             state: State::Closed,
             waiting: VecDeque::new(),
             channels: Vec::new(),
+            permissions: Vec::new(),
             unanswered_since: None,
             next: None,
         }
@@ -274,6 +281,12 @@ impl Relay {
         };
         let mut control = false;
         if !link.have_permission(peer.ip()) {
+            if !self.permissions.contains(&peer.ip()) {
+                if self.permissions.len() >= MAX_PERMISSIONS {
+                    return None;
+                }
+                self.permissions.push(peer.ip());
+            }
             if !self.waiting.iter().any(|(p, _)| p.ip() == peer.ip()) {
                 control = true;
                 if link.create_permission(peer.ip(), t).is_err() {

@@ -21,6 +21,7 @@ use proxy_str0m::Transmit;
 use turn_server_proto::api::{TurnServerApi, TurnServerPollRet};
 use turn_server_proto::server::TurnServer;
 use turn_server_proto::stun::agent::Transmit as TurnTransmit;
+use turn_server_proto::types::attribute::XorPeerAddress;
 use turn_server_proto::types::message::{ALLOCATE, CHANNEL_BIND, CREATE_PERMISSION, REFRESH};
 use turn_server_proto::types::stun::attribute::ErrorCode;
 use turn_server_proto::types::stun::message::{Message, MessageClass, TransactionId};
@@ -61,6 +62,8 @@ pub struct Request {
     /// The client's address.
     pub from: SocketAddr,
     pub method: Method,
+    /// Its XOR-PEER-ADDRESS (CreatePermission, ChannelBind), if any.
+    pub peer: Option<SocketAddr>,
 }
 
 /// A STUN response the node sent.
@@ -176,10 +179,15 @@ impl TurnNode {
         };
         let method = Method::of(&m);
         if incoming && m.has_class(MessageClass::Request) {
+            let peer = m
+                .attribute::<XorPeerAddress>()
+                .ok()
+                .map(|a| a.addr(m.transaction_id()));
             self.requests.push(Request {
                 at: now,
                 from: t.source,
                 method,
+                peer,
             });
         } else if !incoming && m.is_response() {
             let error = if m.has_class(MessageClass::Error) {
