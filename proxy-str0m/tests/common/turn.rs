@@ -271,7 +271,6 @@ impl TurnNode {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn route(
         &mut self,
         now: Instant,
