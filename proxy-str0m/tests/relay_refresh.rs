@@ -8,6 +8,7 @@ mod common;
 use std::time::Duration;
 
 use proxy_core::LocalTrack;
+use proxy_str0m::CandidateKind;
 
 use common::pair::frame_numbers;
 use common::relay::{errors, only_through_turn, RelayPair};
@@ -72,6 +73,11 @@ fn a_relay_only_session_outlives_allocation_permission_and_channel_lifetimes() {
         assert!(peer.relay_failures.is_empty(), "{:?}", peer.relay_failures);
         assert!(errors(peer).is_empty(), "{:?}", errors(peer));
         assert!(peer.closed().is_empty(), "{:?}", peer.closed());
+        // Relay <-> relay all along: one path, never moved.
+        let paths = peer.paths();
+        assert_eq!(paths.len(), 1, "{paths:?}");
+        assert_eq!(paths[0].local_kind, CandidateKind::Relayed, "{paths:?}");
+        assert_eq!(paths[0].remote_kind, CandidateKind::Relayed, "{paths:?}");
     }
     assert_eq!(
         node.relays.len(),

@@ -102,6 +102,17 @@ impl Peer {
             .collect()
     }
 
+    /// The candidate pairs it reported media on (`Event::Path`), in order.
+    pub fn paths(&self) -> Vec<proxy_str0m::Path> {
+        self.io_requests
+            .iter()
+            .filter_map(|o| match o {
+                Output::Event(Event::Path(p)) => Some(*p),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn connected_events(&self) -> usize {
         self.events
             .iter()
