@@ -341,6 +341,8 @@ struct World {
     gone: bool,
     timeout: Option<Instant>,
     frames: u32,
+    /// Datagrams the server relayed from our allocation to the peer.
+    to_peer: usize,
 }
 
 impl World {
@@ -394,6 +396,7 @@ impl World {
             gone: false,
             timeout: None,
             frames: 0,
+            to_peer: 0,
         }
     }
 
@@ -466,7 +469,7 @@ impl World {
                         let r = reply.build();
                         // Binding responses come addressed to the server itself.
                         let to = if r.to == r.from { from } else { r.to };
-                        self.from_server(r.from, to, r.data);
+                        self.server_sent(r.from, to, r.data);
                     }
                 }
             }
@@ -491,7 +494,7 @@ impl World {
                 );
                 if let Some(reply) = self.tcp.recv(tt, self.t()) {
                     let r = reply.build();
-                    self.from_server(r.from, r.to, r.data);
+                    self.server_sent(r.from, r.to, r.data);
                 }
             }
             Output::StreamClose { stream } => {
@@ -521,11 +524,13 @@ impl World {
     }
 
     /// Something a server sends: to us (queued) or from a relay to the peer (dropped).
-    fn from_server(&mut self, from: SocketAddr, to: SocketAddr, data: Vec<u8>) {
+    fn server_sent(&mut self, from: SocketAddr, to: SocketAddr, data: Vec<u8>) {
         if self.gone || self.inbox.len() >= 4096 {
             return;
         }
-        if to == addr(TCP_LOCAL) {
+        if self.server_relays.contains(&from) {
+            self.to_peer += 1;
+        } else if to == addr(TCP_LOCAL) {
             self.inbox.push_back(Inbound::Stream(data));
         } else if to == addr(HOST) {
             self.inbox.push_back(Inbound::Datagram {
@@ -576,7 +581,7 @@ impl World {
                     break;
                 };
                 busy = true;
-                self.from_server(t.from, t.to, t.data);
+                self.server_sent(t.from, t.to, t.data);
             }
         }
         busy
@@ -680,7 +685,7 @@ impl World {
                 let t = TurnTransmit::new(bytes.clone(), TransportType::Udp, addr(PEER), relay);
                 if let Some(reply) = self.udp.recv(t, self.t()) {
                     let r = reply.build();
-                    self.from_server(r.from, r.to, r.data);
+                    self.server_sent(r.from, r.to, r.data);
                 }
                 self.drain();
             }
@@ -712,6 +717,10 @@ impl World {
 
 /// Replays `input` on a fresh world (see the [module docs](self)).
 pub fn run_net(input: &NetInput) {
+    run_world(input);
+}
+
+fn run_world(input: &NetInput) -> World {
     let mut w = World::new(input);
     let now = w.now;
     let _ = w.a.start(now, B_JID, &[LocalTrack::desktop()]);
@@ -726,6 +735,7 @@ pub fn run_net(input: &NetInput) {
     w.drain();
     w.advance(5_000);
     assert_eq!(w.timeout, None, "timers still running 5 s after stop");
+    w
 }
 
 /// Seeds for the corpus: a session that allocates, answers, sends frames
@@ -849,6 +859,14 @@ mod tests {
             let decoded = NetInput::arbitrary_take_rest(Unstructured::new(&bytes)).unwrap();
             assert_eq!(decoded, input, "{name}");
         }
+    }
+
+    #[test]
+    fn the_relay_session_seed_routes_checks_through_the_relay() {
+        let (_, input) = &net_seeds()[0];
+        let w = run_world(input);
+        assert!(!w.server_relays.is_empty(), "nothing allocated");
+        assert!(w.to_peer > 0, "no ICE check went through the relay");
     }
 
     #[test]
