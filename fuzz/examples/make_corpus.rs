@@ -1,11 +1,13 @@
 //! Writes the seed corpus under `fuzz/corpus/<target>/` from the lib-jitsi-meet
-//! vectors: `cargo run --example make_corpus` (in `fuzz/`). Re-run it when the
+//! vectors (and the `net_router` scenarios of `src/net.rs`): `cargo run
+//! --example make_corpus` (in `fuzz/`). Re-run it when the
 //! vectors or the `service` input format change; libFuzzer adds its own finds
 //! next to these (named by their SHA-1, ignored by git).
 use std::fs;
 use std::path::Path;
 
 use proxy_core::{jingle_to_sdp, parse_iq, Limits};
+use proxy_core_fuzz::net::{encode_net, net_seeds};
 use proxy_core_fuzz::{encode_ops, jsonl_iqs, service_seeds, vectors, SESSIONS, VECTORS};
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) {
@@ -90,10 +92,18 @@ fn main() {
             &encode_ops(&ops),
         );
     }
+    for (name, input) in net_seeds() {
+        write(
+            &root.join("net_router"),
+            &format!("{name}.bin"),
+            &encode_net(&input),
+        );
+    }
     println!(
-        "{} messages, {sdps} SDPs, {} service scenarios",
+        "{} messages, {sdps} SDPs, {} service scenarios, {} net_router scenarios",
         messages.len(),
-        service_seeds().len()
+        service_seeds().len(),
+        net_seeds().len()
     );
     assert!(
         vectors().converted,

@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 
 use arbitrary::{Arbitrary, Result, Unstructured};
 
+pub mod net;
+
 /// The operations and invariants, shared with `proxy-core/tests/properties.rs`.
 #[path = "../../proxy-core/tests/prop_support/mod.rs"]
 pub mod harness;

@@ -8,86 +8,17 @@ mod common;
 
 use std::time::Duration;
 
-use proxy_core::{Config, Event as CoreEvent, IceServer, IceServerKind, LocalTrack};
+use proxy_core::{Event as CoreEvent, LocalTrack};
 use proxy_str0m::net::IceTransportPolicy;
-use proxy_str0m::{Frame, ProxyConfig};
+use proxy_str0m::Frame;
 
-use common::pair::{assert_frames_match, Pair, Peer, RECEIVER, SENDER};
-use common::turn::{TurnNode, TURN_ADDR, TURN_PASS, TURN_USER};
-
-fn turn_server(password: &str) -> IceServer {
-    let addr: std::net::SocketAddr = TURN_ADDR.parse().unwrap();
-    IceServer {
-        kind: IceServerKind::Turn,
-        host: addr.ip().to_string(),
-        port: addr.port(),
-        transport: Some(proxy_core::extdisco::IceTransport::Udp),
-        username: Some(TURN_USER.into()),
-        password: Some(password.into()),
-        expires: None,
-    }
-}
-
-fn config(seed: u64, policy: IceTransportPolicy, servers: Vec<IceServer>) -> ProxyConfig {
-    ProxyConfig {
-        core: Config {
-            seed,
-            ice_servers: servers,
-            ..Config::default()
-        },
-        ice_transport_policy: policy,
-        ..ProxyConfig::default()
-    }
-}
-
-/// A pair whose peers both use the TURN node, with `policy`.
-fn relay_pair(policy: IceTransportPolicy) -> Pair {
-    let mut p = Pair::default_pair();
-    let now = p.time;
-    let servers = vec![turn_server(TURN_PASS)];
-    p.a = Peer::with_config(
-        now,
-        SENDER,
-        "10.0.0.1:10000",
-        config(1, policy, servers.clone()),
-    );
-    p.b = Peer::with_config(now, RECEIVER, "10.0.0.2:20000", config(2, policy, servers));
-    p.turn = Some(TurnNode::new(now));
-    p
-}
-
-/// Fails the test if a peer sends a datagram anywhere but the TURN node.
-fn only_through_turn(p: &mut Pair) {
-    let turn = TURN_ADDR.parse::<std::net::SocketAddr>().unwrap().ip();
-    p.lose = Some(Box::new(move |_, t| {
-        assert_eq!(t.destination.ip(), turn, "a direct datagram: {t:?}");
-        false
-    }));
-}
-
-fn candidate_types(sent: &[(String, String)]) -> Vec<String> {
-    let mut types = Vec::new();
-    for (_, iq) in sent {
-        for part in iq.split("<candidate ").skip(1) {
-            if let Some(t) = part.split("type=").nth(1) {
-                types.push(t[1..].split(['"', '\'']).next().unwrap_or("").to_owned());
-            }
-        }
-    }
-    types
-}
-
-fn errors(peer: &Peer) -> Vec<&CoreEvent> {
-    peer.events
-        .iter()
-        .map(|(_, e)| e)
-        .filter(|e| matches!(e, CoreEvent::Error(_)))
-        .collect()
-}
+use common::pair::assert_frames_match;
+use common::relay::{candidate_types, errors, only_through_turn, turn_server, RelayPair};
+use common::turn::TURN_PASS;
 
 #[test]
 fn relay_only_connects_relay_to_relay_and_carries_every_frame() {
-    let mut p = relay_pair(IceTransportPolicy::Relay);
+    let mut p = RelayPair::relay_only().build();
     only_through_turn(&mut p);
     let start = p.time;
     p.connect(&[LocalTrack::desktop()]);
@@ -114,7 +45,7 @@ fn relay_only_connects_relay_to_relay_and_carries_every_frame() {
 
 #[test]
 fn relay_candidates_join_host_ones_under_policy_all() {
-    let mut p = relay_pair(IceTransportPolicy::All);
+    let mut p = RelayPair::new(IceTransportPolicy::All).build();
     p.connect(&[LocalTrack::desktop()]);
     // The relayed candidate is trickled after the host one.
     p.run_for(Duration::from_millis(500));
@@ -128,39 +59,19 @@ fn relay_candidates_join_host_ones_under_policy_all() {
 fn servers_set_through_the_api_replace_the_configs() {
     // The config has a server with a wrong password; the API gives the
     // right one before the session starts.
-    let mut p = Pair::default_pair();
-    let now = p.time;
-    let policy = IceTransportPolicy::Relay;
-    let bad = vec![turn_server("wrong")];
-    p.a = Peer::with_config(
-        now,
-        SENDER,
-        "10.0.0.1:10000",
-        config(1, policy, bad.clone()),
-    );
-    p.b = Peer::with_config(now, RECEIVER, "10.0.0.2:20000", config(2, policy, bad));
-    p.turn = Some(TurnNode::new(now));
-    for peer in [&mut p.a, &mut p.b] {
-        peer.conn.set_ice_servers(now, &[turn_server(TURN_PASS)]);
-    }
+    let mut p = RelayPair::relay_only()
+        .config_servers(vec![turn_server("wrong")])
+        .api_servers(vec![turn_server(TURN_PASS)])
+        .build();
     p.connect(&[LocalTrack::desktop()]);
     assert!(p.a.relay_failures.is_empty(), "{:?}", p.a.relay_failures);
 }
 
 #[test]
 fn a_refused_server_is_a_warning_and_host_candidates_still_connect() {
-    let mut p = Pair::default_pair();
-    let now = p.time;
-    let policy = IceTransportPolicy::All;
-    let bad = vec![turn_server("wrong")];
-    p.a = Peer::with_config(
-        now,
-        SENDER,
-        "10.0.0.1:10000",
-        config(1, policy, bad.clone()),
-    );
-    p.b = Peer::with_config(now, RECEIVER, "10.0.0.2:20000", config(2, policy, bad));
-    p.turn = Some(TurnNode::new(now));
+    let mut p = RelayPair::new(IceTransportPolicy::All)
+        .config_servers(vec![turn_server("wrong")])
+        .build();
     p.connect(&[LocalTrack::desktop()]);
     p.run_for(Duration::from_secs(2));
     assert!(p.a.conn.is_connected());
@@ -175,7 +86,7 @@ fn a_refused_server_is_a_warning_and_host_candidates_still_connect() {
 
 #[test]
 fn closing_deletes_the_allocations_without_delaying_the_closed_event() {
-    let mut p = relay_pair(IceTransportPolicy::Relay);
+    let mut p = RelayPair::relay_only().build();
     p.connect(&[LocalTrack::desktop()]);
     p.send_video(0, 0, 10);
     let stopped = p.time;

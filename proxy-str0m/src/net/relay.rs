@@ -3,7 +3,7 @@
 //! permissions with the data waiting for them, channels, deletion.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,6 +36,10 @@ const MAX_CHANNELS: usize = 16;
 /// Peers whose first ICE check is kept, and peers known to have heard us,
 /// per relay (see [`Relay::recv`]).
 const MAX_EARLY_PEERS: usize = 16;
+/// Peer addresses we ask a permission for, per relay, ever: the peer's
+/// remote candidates decide them, and turn-client-proto refreshes every
+/// permission until the allocation ends. Data to more addresses is dropped.
+const MAX_PERMISSIONS: usize = 64;
 
 /// Where a relay is.
 #[derive(Debug)]
@@ -76,6 +80,8 @@ pub(super) struct Relay {
     early_checks: Vec<(SocketAddr, Bytes)>,
     /// Peers heard from through this relay.
     heard: Vec<SocketAddr>,
+    /// Peer addresses a permission was asked for (at most `MAX_PERMISSIONS`).
+    permissions: Vec<IpAddr>,
     /// When the oldest request sent since the server's last word went out.
     unanswered_since: Option<Instant>,
     next: Option<Instant>,
@@ -155,6 +161,7 @@ impl Relay {
             channels: Vec::new(),
             early_checks: Vec::new(),
             heard: Vec::new(),
+            permissions: Vec::new(),
             unanswered_since: None,
             next: None,
         }
@@ -318,6 +325,12 @@ impl Relay {
         }
         let mut control = false;
         if !link.have_permission(peer.ip()) {
+            if !self.permissions.contains(&peer.ip()) {
+                if self.permissions.len() >= MAX_PERMISSIONS {
+                    return None;
+                }
+                self.permissions.push(peer.ip());
+            }
             if !self.waiting.iter().any(|(p, _)| p.ip() == peer.ip()) {
                 control = true;
                 if link.create_permission(peer.ip(), t).is_err() {

@@ -1,9 +1,11 @@
 //! Helpers shared by the integration tests: synthetic VP8 and Opus frames,
-//! and the two-peer harness ([`pair`]).
+//! the two-peer harness ([`pair`]), its TURN node ([`turn`]) and
+//! relay pairs ([`relay`]).
 #![allow(dead_code)]
 
 pub mod netem;
 pub mod pair;
+pub mod relay;
 pub mod turn;
 pub mod vp8;
 

@@ -102,6 +102,17 @@ impl Peer {
             .collect()
     }
 
+    /// The candidate pairs it reported media on (`Event::Path`), in order.
+    pub fn paths(&self) -> Vec<proxy_str0m::Path> {
+        self.io_requests
+            .iter()
+            .filter_map(|o| match o {
+                Output::Event(Event::Path(p)) => Some(*p),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn connected_events(&self) -> usize {
         self.events
             .iter()
@@ -158,6 +169,10 @@ pub struct Pair {
     /// A TURN server: datagrams to its addresses go to it (after `latency`),
     /// and what it sends goes to the peer whose address it is sent to.
     pub turn: Option<TurnNode>,
+    /// When set, datagrams between the peers and the TURN node go through
+    /// this emulator instead of `latency`: its `to_b` link carries what the
+    /// peers send to the node, its `to_a` link what the node sends to them.
+    pub turn_net: Option<Netem<Transmit>>,
 }
 
 impl Pair {
@@ -179,6 +194,7 @@ impl Pair {
             misaddressed: 0,
             lose: None,
             turn: None,
+            turn_net: None,
         }
     }
 
@@ -269,8 +285,12 @@ impl Pair {
                     let lost = self.lose.as_mut().is_some_and(|lose| lose(!is_b, &t));
                     let to_turn = self.turn.as_ref().is_some_and(|n| n.owns(t.destination));
                     if !lost && !self.partitioned && to_turn {
-                        let at = now + self.latency;
-                        self.in_flight.push((at, !is_b, Delivery::Turn(t)));
+                        if let Some(net) = self.turn_net.as_mut() {
+                            net.to_b.send(now, t);
+                        } else {
+                            let at = now + self.latency;
+                            self.in_flight.push((at, !is_b, Delivery::Turn(t)));
+                        }
                     } else if !lost && !self.partitioned {
                         if let Some(net) = self.net.as_mut() {
                             net.link(!is_b).send(now, t);
@@ -351,6 +371,7 @@ impl Pair {
         consider(self.in_flight.iter().map(|(t, _, _)| *t).min());
         consider(self.net.as_ref().and_then(|n| n.poll_timeout()));
         consider(self.signal_net.as_ref().and_then(|n| n.poll_timeout()));
+        consider(self.turn_net.as_ref().and_then(|n| n.poll_timeout()));
         let time = self.time;
         consider(self.turn.as_mut().and_then(|n| n.timeout(time)));
         consider(cap);
@@ -419,6 +440,23 @@ impl Pair {
                 self.drain_side(to_b);
             }
         }
+        while let Some(t) = self.turn_net.as_mut().and_then(|n| n.to_b.poll_due(now)) {
+            let out = match self.turn.as_mut() {
+                Some(node) => node.receive(now, t),
+                None => Vec::new(),
+            };
+            self.deliver_turn_output(now, out);
+        }
+        while let Some(t) = self.turn_net.as_mut().and_then(|n| n.to_a.poll_due(now)) {
+            let to_b = t.destination == self.b.addr;
+            if self.is_halted(to_b) {
+                continue;
+            }
+            let peer = self.peer(to_b);
+            peer.conn
+                .handle_receive(now, t.source, t.destination, &t.contents);
+            self.drain_side(to_b);
+        }
         if let Some(node) = self.turn.as_mut() {
             if node.timeout(now).is_some_and(|t| t <= now) {
                 let out = node.poll(now);
@@ -444,8 +482,12 @@ impl Pair {
                 self.misaddressed += 1;
                 continue;
             };
-            let at = now + self.latency;
-            self.in_flight.push((at, to_b, Delivery::Datagram(t)));
+            if let Some(net) = self.turn_net.as_mut() {
+                net.to_a.send(now, t);
+            } else {
+                let at = now + self.latency;
+                self.in_flight.push((at, to_b, Delivery::Datagram(t)));
+            }
         }
     }
 
@@ -511,6 +553,44 @@ impl Pair {
         }
         sent
     }
+}
+
+impl Pair {
+    /// Sends video frames `first..first + count` from `a` track `track`, one
+    /// every `interval` of virtual time (pts `interval * n`), the network
+    /// running in between; returns when the first was written.
+    pub fn send_video_every(
+        &mut self,
+        interval: Duration,
+        track: usize,
+        first: u32,
+        count: u32,
+    ) -> Instant {
+        let t0 = self.time;
+        for (i, n) in (first..first + count).enumerate() {
+            self.advance_to(t0 + interval * i as u32);
+            let now = self.time;
+            self.a
+                .conn
+                .write_frame(now, track, interval * n, &video_frame(n))
+                .unwrap_or_else(|e| panic!("write frame {n}: {e}"));
+            self.drain_side(false);
+        }
+        self.advance_to(t0 + interval * count);
+        t0
+    }
+}
+
+/// The numbers `n` of the frames in `frames` that are byte-identical to
+/// `video_frame(n)` for an `n` in `range`, in order of arrival (unknown
+/// frames are left out).
+pub fn frame_numbers(frames: &[Frame], range: std::ops::Range<u32>) -> Vec<u32> {
+    let sent: std::collections::HashMap<Vec<u8>, u32> =
+        range.map(|n| (video_frame(n), n)).collect();
+    frames
+        .iter()
+        .filter_map(|f| sent.get(&f.data[..]).copied())
+        .collect()
 }
 
 /// The Jingle action of a stanza, if it is a Jingle one.

@@ -2,6 +2,14 @@
 //! two-peer [`Pair`](super::pair::Pair): it owns its listen address and every
 //! relayed address it allocated, and relays between allocations itself.
 //!
+//! It answers a retransmitted Allocate as RFC 8656 §7.2 says (the success
+//! again, where turn-server-proto alone would say 437), so a lost success
+//! response is recovered as it is with coturn.
+//!
+//! The node logs the STUN requests it takes in and the error codes it
+//! answers with (parsed with stun-types), so tests can assert what the
+//! server saw: refreshes, a 401, a 438. It can also vanish (drop everything).
+//!
 //! Transaction ids and nonces come from the OS RNG inside the turn crates:
 //! tests assert behaviour, never bytes.
 
@@ -13,12 +21,61 @@ use proxy_str0m::Transmit;
 use turn_server_proto::api::{TurnServerApi, TurnServerPollRet};
 use turn_server_proto::server::TurnServer;
 use turn_server_proto::stun::agent::Transmit as TurnTransmit;
+use turn_server_proto::types::attribute::XorPeerAddress;
+use turn_server_proto::types::message::{ALLOCATE, CHANNEL_BIND, CREATE_PERMISSION, REFRESH};
+use turn_server_proto::types::stun::attribute::ErrorCode;
+use turn_server_proto::types::stun::message::{Message, MessageClass, TransactionId};
 use turn_server_proto::types::{Instant as TurnInstant, TransportType};
 
 /// The server's address.
 pub const TURN_ADDR: &str = "203.0.113.1:3478";
 pub const TURN_USER: &str = "1700000000:proxy";
 pub const TURN_PASS: &str = "secret-pass";
+
+/// A TURN method the node logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Allocate,
+    Refresh,
+    CreatePermission,
+    ChannelBind,
+    /// Binding, or anything else.
+    Other,
+}
+
+impl Method {
+    fn of(m: &Message<'_>) -> Method {
+        match m.method() {
+            ALLOCATE => Method::Allocate,
+            REFRESH => Method::Refresh,
+            CREATE_PERMISSION => Method::CreatePermission,
+            CHANNEL_BIND => Method::ChannelBind,
+            _ => Method::Other,
+        }
+    }
+}
+
+/// A STUN request the node took in.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub at: Instant,
+    /// The client's address.
+    pub from: SocketAddr,
+    pub method: Method,
+    /// Its XOR-PEER-ADDRESS (CreatePermission, ChannelBind), if any.
+    pub peer: Option<SocketAddr>,
+}
+
+/// A STUN response the node sent.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub at: Instant,
+    /// The client's address.
+    pub to: SocketAddr,
+    pub method: Method,
+    /// The error code, `None` for a success response.
+    pub error: Option<u16>,
+}
 
 /// The TURN server node.
 pub struct TurnNode {
@@ -30,6 +87,16 @@ pub struct TurnNode {
     pub closed: Vec<SocketAddr>,
     /// Datagrams the node took in.
     pub received: u64,
+    /// STUN requests it took in, in order.
+    pub requests: Vec<Request>,
+    /// STUN responses it sent, in order.
+    pub responses: Vec<Response>,
+    /// While set, the server is gone: it takes in nothing and sends nothing.
+    pub gone: bool,
+    /// Datagrams dropped (both ways) while `gone`.
+    pub dropped: u64,
+    /// Each client's allocation: the Allocate transaction and its success response.
+    allocate_answers: Vec<(SocketAddr, TransactionId, Vec<u8>)>,
     start: Instant,
 }
 
@@ -44,7 +111,96 @@ impl TurnNode {
             relays: Vec::new(),
             closed: Vec::new(),
             received: 0,
+            requests: Vec::new(),
+            responses: Vec::new(),
+            gone: false,
+            dropped: 0,
+            allocate_answers: Vec::new(),
             start,
+        }
+    }
+
+    /// Requests of `method` from `from` (any client if `None`), in order.
+    pub fn requests_of(&self, method: Method, from: Option<SocketAddr>) -> Vec<&Request> {
+        self.requests
+            .iter()
+            .filter(|r| r.method == method && from.is_none_or(|f| r.from == f))
+            .collect()
+    }
+
+    /// Success responses to `method` sent to `to`.
+    pub fn successes(&self, method: Method, to: SocketAddr) -> usize {
+        self.responses
+            .iter()
+            .filter(|r| r.method == method && r.to == to && r.error.is_none())
+            .count()
+    }
+
+    /// Error responses with `code`, as (when, to whom, to what).
+    pub fn errors(&self, code: u16) -> Vec<&Response> {
+        self.responses
+            .iter()
+            .filter(|r| r.error == Some(code))
+            .collect()
+    }
+
+    /// RFC 8656 §7.2: an Allocate whose transaction id is the one that
+    /// created the client's allocation is a retransmission (its success
+    /// response was lost) and gets that response again. turn-server-proto
+    /// 0.7.3 answers it with 437 (allocation mismatch) instead; coturn
+    /// answers it as the RFC says.
+    fn allocate_retransmission(&self, t: &Transmit) -> Option<Vec<u8>> {
+        let m = Message::from_bytes(&t.contents).ok()?;
+        if m.method() != ALLOCATE || !m.has_class(MessageClass::Request) {
+            return None;
+        }
+        let id = m.transaction_id();
+        self.allocate_answers
+            .iter()
+            .find(|(client, tid, _)| *client == t.source && *tid == id)
+            .map(|(_, _, bytes)| bytes.clone())
+    }
+
+    fn remember_allocate_success(&mut self, client: SocketAddr, response: &[u8]) {
+        let Ok(m) = Message::from_bytes(response) else {
+            return;
+        };
+        if m.method() == ALLOCATE && m.has_class(MessageClass::Success) {
+            self.allocate_answers.retain(|(c, _, _)| *c != client);
+            self.allocate_answers
+                .push((client, m.transaction_id(), response.to_vec()));
+        }
+    }
+
+    /// Logs a datagram the node takes in (from a client) or sends (to one).
+    fn log(&mut self, now: Instant, t: &Transmit, incoming: bool) {
+        let Ok(m) = Message::from_bytes(&t.contents) else {
+            return; // ChannelData or relayed data
+        };
+        let method = Method::of(&m);
+        if incoming && m.has_class(MessageClass::Request) {
+            let peer = m
+                .attribute::<XorPeerAddress>()
+                .ok()
+                .map(|a| a.addr(m.transaction_id()));
+            self.requests.push(Request {
+                at: now,
+                from: t.source,
+                method,
+                peer,
+            });
+        } else if !incoming && m.is_response() {
+            let error = if m.has_class(MessageClass::Error) {
+                Some(m.attribute::<ErrorCode>().map_or(0, |e| e.code()))
+            } else {
+                None
+            };
+            self.responses.push(Response {
+                at: now,
+                to: t.destination,
+                method,
+                error,
+            });
         }
     }
 
@@ -59,10 +215,19 @@ impl TurnNode {
 
     /// Takes in a datagram; returns what the node sends out (to the peers).
     pub fn receive(&mut self, now: Instant, t: Transmit) -> Vec<Transmit> {
+        if self.gone {
+            self.dropped += 1;
+            return Vec::new();
+        }
         let mut out = Vec::new();
         let mut work = VecDeque::from([t]);
         while let Some(t) = work.pop_front() {
             self.received += 1;
+            self.log(now, &t, true);
+            if let Some(again) = self.allocate_retransmission(&t) {
+                self.route(now, t.destination, t.source, again, &mut out, &mut work);
+                continue;
+            }
             let tt = TurnTransmit::new(
                 t.contents.to_vec(),
                 TransportType::Udp,
@@ -74,7 +239,7 @@ impl TurnNode {
                 // turn-server-proto addresses Binding responses to its own
                 // listen address: they belong to the requester.
                 let to = if r.to == r.from { t.source } else { r.to };
-                self.route(r.from, to, r.data, &mut out, &mut work);
+                self.route(now, r.from, to, r.data, &mut out, &mut work);
             }
             self.poll_into(now, &mut out, &mut work);
         }
@@ -88,6 +253,10 @@ impl TurnNode {
         self.poll_into(now, &mut out, &mut work);
         while let Some(t) = work.pop_front() {
             out.extend(self.receive(now, t));
+        }
+        if self.gone {
+            self.dropped += out.len() as u64;
+            out.clear();
         }
         out
     }
@@ -104,6 +273,7 @@ impl TurnNode {
 
     fn route(
         &mut self,
+        now: Instant,
         from: SocketAddr,
         to: SocketAddr,
         data: Vec<u8>,
@@ -119,6 +289,8 @@ impl TurnNode {
         if self.relays.contains(&to) {
             work.push_back(t);
         } else {
+            self.log(now, &t, false);
+            self.remember_allocate_success(to, &t.contents);
             out.push(t);
         }
     }
@@ -154,7 +326,7 @@ impl TurnNode {
             }
         }
         while let Some(tx) = self.server.poll_transmit(t) {
-            self.route(tx.from, tx.to, tx.data, out, work);
+            self.route(now, tx.from, tx.to, tx.data, out, work);
         }
     }
 }
