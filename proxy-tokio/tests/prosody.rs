@@ -2,11 +2,11 @@
 //! protocols its configuration promises: stream features over c2s (STARTTLS offered,
 //! each domain's SASL mechanisms), STARTTLS and direct TLS verified against the fresh
 //! certificate, the RFC 7395 WebSocket upgrade with the `xmpp` subprotocol, an
-//! anonymous login with resource binding, XEP-0199 ping and XEP-0215 service discovery
-//! whose TURN REST credentials are checked against the secret, PLAIN logins to the
-//! seeded accounts, and a restart on the same ports. Plain TCP carries SASL here
-//! because this loopback server allows PLAIN and ANONYMOUS without TLS. Skipped (with
-//! a message) without prosody, unless `CI=true`.
+//! anonymous login with resource binding, XEP-0199 ping, a XEP-0045 room join and
+//! XEP-0215 service discovery whose TURN REST credentials are checked against the
+//! secret, PLAIN logins to the seeded accounts, and a restart on the same ports. Plain
+//! TCP carries SASL here because this loopback server allows PLAIN and ANONYMOUS
+//! without TLS. Skipped (with a message) without prosody, unless `CI=true`.
 //!
 //! The XML is read with a small splitter into the stream header and top-level elements
 //! (enough for Prosody's output, which escapes `<` and `>` in attribute values) and
@@ -17,7 +17,7 @@ mod common;
 use std::io::{Read, Write};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::prosody::{Prosody, ProsodyOptions, DOMAIN, GUEST_DOMAIN};
+use common::prosody::{Prosody, ProsodyOptions, DOMAIN, GUEST_DOMAIN, MUC_DOMAIN};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -503,6 +503,26 @@ async fn anonymous_login_binds_and_discovers_turn_services() {
         )
         .await;
     assert_eq!(attr(&pong, "type").as_deref(), Some("result"), "{pong}");
+
+    // XEP-0045: a new room is created unlocked, and the self-presence says so.
+    let room = format!("room@{MUC_DOMAIN}/device");
+    c2s.send(&format!(
+        "<presence to='{room}'><x xmlns='http://jabber.org/protocol/muc'/></presence>"
+    ))
+    .await;
+    let joined = c2s.next(Incoming::element).await;
+    assert!(
+        joined.starts_with("<presence") && attr(&joined, "from").as_deref() == Some(&room),
+        "{joined}"
+    );
+    for code in ["110", "201"] {
+        assert!(
+            joined.contains(&format!("<status code='{code}'/>")),
+            "{joined}"
+        );
+    }
+    let subject = c2s.next(Incoming::element).await;
+    assert!(subject.contains("<subject"), "{subject}");
 
     for (id, ns) in [("e2", "urn:xmpp:extdisco:2"), ("e1", "urn:xmpp:extdisco:1")] {
         let before = unix_now();
