@@ -35,8 +35,10 @@ if ! command -v ffprobe >/dev/null; then
 fi
 
 # coturn (turnserver) and openssl: the TURN tests start a coturn with a fresh
-# certificate; nftables: the NAT tests (network namespaces, as root).
-for pair in turnserver:coturn openssl:openssl nft:nftables; do
+# certificate; prosody: the XMPP tests start one per test (as root, in the
+# foreground; never run `prosody --version`: it starts a server); nftables: the NAT
+# tests (network namespaces, as root).
+for pair in turnserver:coturn openssl:openssl prosody:prosody nft:nftables; do
   if ! command -v "${pair%%:*}" >/dev/null; then
     apt_install "${pair#*:}" || fail "${pair#*:} is required and could not be installed"
   fi

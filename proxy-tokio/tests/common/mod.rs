@@ -4,6 +4,7 @@
 
 pub mod coturn;
 pub mod ivf;
+pub mod prosody;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
