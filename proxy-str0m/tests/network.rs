@@ -346,3 +346,42 @@ fn new_credentials_mean_a_new_allocation() {
     assert_ne!(w.relay_candidates()[0].addr(), old);
     assert!(w.failures().is_empty(), "{:?}", w.failures());
 }
+
+#[test]
+fn a_relay_that_failed_is_tried_again_and_comes_up_when_the_server_is_back() {
+    // The server is silent through the first attempt (10 s limit), then back:
+    // the retry 1 s later allocates.
+    let mut w = World::new(World::config());
+    w.servers_gone = true;
+    w.net.set_ice_servers(w.now, vec![udp_turn()]);
+    assert!(w.run_until(Duration::from_secs(60), |w| !w.failures().is_empty()));
+    let failed_at = w.elapsed();
+    w.servers_gone = false;
+    assert!(w.run_until(Duration::from_secs(60), |w| !w
+        .relay_candidates()
+        .is_empty()));
+    let back = w.elapsed() - failed_at;
+    assert!(
+        back <= Duration::from_secs(2),
+        "allocated {back:?} after the failure"
+    );
+    assert_eq!(w.failures().len(), 1, "{:?}", w.failures());
+
+    // Silent for good: the first attempt and RETRIES more, then nothing.
+    let mut w = World::new(World::config());
+    w.servers_gone = true;
+    w.net.set_ice_servers(w.now, vec![udp_turn()]);
+    w.run_for(Duration::from_secs(600));
+    let relay_failures = w
+        .failures()
+        .into_iter()
+        .filter(|e| matches!(e, NetEvent::RelayFailed { proto: Some(_), .. }))
+        .count();
+    assert_eq!(
+        relay_failures,
+        1 + proxy_str0m::net::RETRIES as usize,
+        "{:?}",
+        w.failures()
+    );
+    assert_eq!(w.net.poll_timeout(), None, "nothing left to do");
+}

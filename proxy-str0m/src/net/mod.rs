@@ -80,6 +80,22 @@ pub enum Incoming {
     Relayed(Relayed),
 }
 
+/// A failed relay to start again at `at` (see [`RETRIES`]).
+#[derive(Debug, Clone, Copy)]
+struct Retry {
+    entry: u32,
+    ip: IpAddr,
+    proto: RelayProto,
+    at: Instant,
+    /// Failures in a row so far (the one being retried included).
+    attempt: u32,
+}
+
+/// How often a relay that failed for a reason the server may get over (no
+/// answer, a broken stream, a lost allocation) is started again: after
+/// 1 s, 2 s and 4 s. A refusal of the credentials or of TLS is final.
+pub const RETRIES: u32 = 3;
+
 /// One configured server.
 #[derive(Debug)]
 struct Entry {
@@ -101,6 +117,8 @@ pub struct Network {
     srflx: Vec<(SocketAddr, SocketAddr)>,
     /// UDP relays waiting for their 5-tuple to be free: (entry, server IP).
     deferred: Vec<(u32, IpAddr)>,
+    /// Relays to start again after a failure the server may get over.
+    retries: Vec<Retry>,
     next_id: u32,
     out: Outputs,
     closed: bool,
@@ -117,6 +135,7 @@ impl Network {
             bindings: Vec::new(),
             srflx: Vec::new(),
             deferred: Vec::new(),
+            retries: Vec::new(),
             next_id: 0,
             out: Outputs::default(),
             closed: false,
@@ -255,7 +274,7 @@ impl Network {
     }
 
     fn start(&mut self, now: Instant, id: u32, ip: IpAddr) {
-        let Some((spec, rank, server, hosts)) = self.target(id, ip) else {
+        let Some((spec, _, server, hosts)) = self.target(id, ip) else {
             return;
         };
         if self.config.policy == IceTransportPolicy::All && spec.wants_binding() {
@@ -276,38 +295,45 @@ impl Network {
             }
         }
         for &proto in spec.relay_protos() {
-            if proto == RelayProto::Udp {
-                if !self.start_udp(now, id, ip) {
-                    self.deferred.push((id, ip));
-                }
-                continue;
-            }
-            if self.relays.len() >= MAX_RELAYS {
-                self.out
-                    .event(failed(&spec, Some(proto), RelayError::TooMany));
-                continue;
-            }
-            if proto == RelayProto::Tls && self.config.tls.is_none() {
-                self.out
-                    .event(failed(&spec, Some(proto), RelayError::NoTlsConfig));
-                continue;
-            }
-            let stream = StreamId(self.next_id);
-            self.next_id += 1;
-            let out = &mut self.out;
-            let r = Relay::stream(
-                now,
-                self.clock,
-                spec.clone(),
-                id,
-                proto,
-                server,
-                stream,
-                rank,
-                out,
-            );
-            self.relays.push(r);
+            self.start_relay(now, id, ip, proto);
         }
+    }
+
+    /// Starts entry `id`'s relay over `proto` to its server at `ip`.
+    fn start_relay(&mut self, now: Instant, id: u32, ip: IpAddr, proto: RelayProto) {
+        if proto == RelayProto::Udp {
+            if !self.start_udp(now, id, ip) {
+                self.deferred.push((id, ip));
+            }
+            return;
+        }
+        let Some((spec, rank, server, _)) = self.target(id, ip) else {
+            return;
+        };
+        if self.relays.len() >= MAX_RELAYS {
+            self.out
+                .event(failed(&spec, Some(proto), RelayError::TooMany));
+            return;
+        }
+        if proto == RelayProto::Tls && self.config.tls.is_none() {
+            self.out
+                .event(failed(&spec, Some(proto), RelayError::NoTlsConfig));
+            return;
+        }
+        let stream = StreamId(self.next_id);
+        self.next_id += 1;
+        let r = Relay::stream(
+            now,
+            self.clock,
+            spec,
+            id,
+            proto,
+            server,
+            stream,
+            rank,
+            &mut self.out,
+        );
+        self.relays.push(r);
     }
 
     /// Starts entry `id`'s UDP relay from a host socket that has no
@@ -441,6 +467,18 @@ impl Network {
 
     /// Runs what is due at `now` (retransmissions, refreshes, time limits).
     pub fn handle_timeout(&mut self, now: Instant) {
+        let (due, later): (Vec<Retry>, Vec<Retry>) =
+            self.retries.drain(..).partition(|r| r.at <= now);
+        self.retries = later;
+        for r in due {
+            if self.entries.iter().any(|e| e.id == r.entry) {
+                let before = self.relays.len();
+                self.start_relay(now, r.entry, r.ip, r.proto);
+                if let Some(new) = self.relays.get_mut(before) {
+                    new.attempt = r.attempt;
+                }
+            }
+        }
         for r in self.relays.iter_mut() {
             if r.poll_timeout().is_some_and(|t| t <= now) {
                 r.handle_timeout(now, &mut self.out);
@@ -466,6 +504,7 @@ impl Network {
         self.closed = true;
         self.entries.clear();
         self.bindings.clear();
+        self.retries.clear();
         for r in self.relays.iter_mut() {
             r.close(now, &mut self.out);
         }
@@ -486,6 +525,7 @@ impl Network {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let r = self.relays.iter().filter_map(Relay::poll_timeout);
         r.chain(self.bindings.iter().filter_map(Binding::poll_timeout))
+            .chain(self.retries.iter().map(|r| r.at))
             .min()
     }
 
@@ -505,6 +545,28 @@ impl Network {
 
     /// Drops finished relays and Bindings, turning Binding answers into candidates.
     fn sweep(&mut self, now: Instant) {
+        for r in self.relays.iter_mut().filter(|r| r.is_closed()) {
+            let Some(why) = r.failure.take() else {
+                continue;
+            };
+            let again = matches!(
+                why,
+                RelayError::AllocateTimeout
+                    | RelayError::ConnectTimeout
+                    | RelayError::StreamClosed
+                    | RelayError::AllocationLost
+                    | RelayError::ServerSilent
+            );
+            if again && !self.closed && r.retire_at.is_none() && r.attempt < RETRIES {
+                self.retries.push(Retry {
+                    entry: r.entry,
+                    ip: r.server.ip(),
+                    proto: r.proto,
+                    at: now + Duration::from_secs(1 << r.attempt),
+                    attempt: r.attempt + 1,
+                });
+            }
+        }
         self.relays.retain(|r| !r.is_closed());
         for (id, ip) in std::mem::take(&mut self.deferred) {
             if self.entries.iter().any(|e| e.id == id) && !self.start_udp(now, id, ip) {

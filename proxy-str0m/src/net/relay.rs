@@ -69,6 +69,10 @@ pub(super) struct Relay {
     pub(super) entry: u32,
     /// Delete the allocation at this instant (replaced servers).
     pub(super) retire_at: Option<Instant>,
+    /// Why it failed, until the network has seen it.
+    pub(super) failure: Option<RelayError>,
+    /// Failures in a row before this relay (0 once one was allocated).
+    pub(super) attempt: u32,
     priority: u32,
     foundation: String,
     clock: Clock,
@@ -153,6 +157,8 @@ impl Relay {
             stream: None,
             entry,
             retire_at: None,
+            failure: None,
+            attempt: 0,
             priority,
             foundation: format!("r{proto}{server_rank}"),
             clock,
@@ -486,6 +492,7 @@ impl Relay {
                     None,
                 );
                 out.event(NetEvent::LocalCandidate(candidate.clone()));
+                self.attempt = 0;
                 self.state = State::Ready { link, candidate };
             }
             (TurnEvent::AllocationCreateFailed(_), State::Allocating { .. }) => {
@@ -557,8 +564,9 @@ impl Relay {
             out.event(NetEvent::RelayFailed {
                 server: self.spec.to_string(),
                 proto: Some(self.proto),
-                reason,
+                reason: reason.clone(),
             });
+            self.failure = Some(reason);
         }
         self.finish(out);
     }
