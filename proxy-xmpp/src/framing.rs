@@ -22,8 +22,8 @@
 //! # Limits and what is refused
 //!
 //! Bounded by [`Limits`]: an element longer than [`Limits::max_bytes`]
-//! (counted from its `<` to its last `>`, the stream header with its
-//! `<?xml?>` declaration counting as one) fails with
+//! (counted from its `<` to its last `>`; the `<?xml?>` declaration and the
+//! stream header count separately) fails with
 //! [`FramingError::TooLarge`] as soon as `max_bytes + 1` of its bytes are
 //! buffered, without waiting for more; nesting deeper than
 //! [`Limits::max_depth`] (the stanza itself is depth 1) fails with
@@ -220,7 +220,7 @@ pub fn ws_frame(message: &str, limits: &Limits) -> Result<Frame, FramingError> {
             limit: limits.max_bytes,
         });
     }
-    let mut scanner = Scanner::new(*limits, Phase::Stream(Root::websocket()));
+    let mut scanner = Scanner::new(*limits, Phase::Stream(Box::new(Root::websocket())));
     scanner.buf.extend_from_slice(message.as_bytes());
     let not_one = |at: &[u8]| FramingError::Malformed {
         problem: Malformed::NotOneElement,
@@ -350,7 +350,7 @@ enum Phase {
     /// Before the stream header; `declared` once `<?xml?>` was read.
     Prolog { declared: bool },
     /// Inside the stream root, between elements or within one.
-    Stream(Root),
+    Stream(Box<Root>),
     /// After the root's end tag.
     Closed,
     /// After an error.
@@ -434,9 +434,21 @@ struct Scanner {
     phase: Phase,
 }
 
+/// How a read of the window ended.
+enum Read {
+    /// An element, the header or the end of the stream.
+    Step(Step),
+    /// The window ends before the current element does.
+    NeedMore,
+    /// Bytes between elements were read and dropped.
+    Consumed,
+}
+
 /// What the event handler decided.
 enum Handled {
     Continue,
+    /// Read and dropped: the declaration, whitespace between elements.
+    Consumed,
     Done(Step),
 }
 
@@ -474,47 +486,52 @@ impl Scanner {
         if matches!(self.phase, Phase::Closed | Phase::Failed) {
             return Ok(None);
         }
-        if self.between_elements() {
-            // Whitespace keepalives (RFC 6120 §4.6.1) and the newline before a
-            // header: skipped here, so a long idle stream holds nothing.
-            while self.scan < self.buf.len() && is_space(self.buf[self.scan]) {
-                self.scan += 1;
-            }
-            self.done = self.scan;
-            match self.buf.get(self.scan) {
-                None => return Ok(None),
-                Some(b'<') => {}
-                Some(_) => {
-                    return Err(FramingError::Malformed {
-                        problem: Malformed::TextOutsideElement,
-                        excerpt: excerpt(&self.buf, self.scan),
-                    })
+        loop {
+            if self.between_elements() {
+                // Whitespace keepalives (RFC 6120 §4.6.1) and the newline before
+                // a header: skipped here, so a long idle stream holds nothing.
+                while self.scan < self.buf.len() && is_space(self.buf[self.scan]) {
+                    self.scan += 1;
+                }
+                self.done = self.scan;
+                match self.buf.get(self.scan) {
+                    None => return Ok(None),
+                    Some(b'<') => {}
+                    Some(_) => {
+                        return Err(FramingError::Malformed {
+                            problem: Malformed::TextOutsideElement,
+                            excerpt: excerpt(&self.buf[..self.scan + 1], self.scan),
+                        })
+                    }
                 }
             }
-        }
-        let limit_end = self.done + self.limits.max_bytes;
-        let avail = self.buf.len().min(limit_end);
-        let end = match self.buf[self.scan..avail].iter().rposition(|&b| b == b'>') {
-            Some(i) => self.scan + i + 1,
-            None => self.scan,
-        };
-        if end > self.seen.max(self.scan) {
-            if let Some(step) = self.read(end)? {
-                return Ok(Some(step));
+            let limit_end = self.done + self.limits.max_bytes;
+            let avail = self.buf.len().min(limit_end);
+            let end = match self.buf[self.scan..avail].iter().rposition(|&b| b == b'>') {
+                Some(i) => self.scan + i + 1,
+                None => self.scan,
+            };
+            if end > self.seen.max(self.scan) {
+                match self.read(end)? {
+                    Read::Step(step) => return Ok(Some(step)),
+                    Read::NeedMore => self.seen = end,
+                    // Bytes before the next element were dropped: that element
+                    // starts over at the top, with its own limit.
+                    Read::Consumed => continue,
+                }
             }
-            self.seen = end;
+            if self.buf.len() > self.done + self.limits.max_bytes {
+                return Err(FramingError::TooLarge {
+                    limit: self.limits.max_bytes,
+                });
+            }
+            return Ok(None);
         }
-        if self.buf.len() > limit_end {
-            return Err(FramingError::TooLarge {
-                limit: self.limits.max_bytes,
-            });
-        }
-        Ok(None)
     }
 
     /// Reads events in `buf[scan..end]` until an element completes or the
     /// window ends.
-    fn read(&mut self, end: usize) -> Result<Option<Step>, FramingError> {
+    fn read(&mut self, end: usize) -> Result<Read, FramingError> {
         let start = self.scan;
         let window = &self.buf[start..end];
         let mut reader = Reader::from_reader(window);
@@ -529,7 +546,7 @@ impl Scanner {
             match event {
                 Ok(Event::Eof) => {
                     self.scan = after;
-                    return Ok(None);
+                    return Ok(Read::NeedMore);
                 }
                 Ok(event) => {
                     let handled = handle(
@@ -542,10 +559,17 @@ impl Scanner {
                         event,
                     )?;
                     self.scan = after;
-                    if let Handled::Done(step) = handled {
-                        self.done = after;
-                        self.seen = 0;
-                        return Ok(Some(step));
+                    match handled {
+                        Handled::Continue => {}
+                        Handled::Consumed => {
+                            self.done = after;
+                            return Ok(Read::Consumed);
+                        }
+                        Handled::Done(step) => {
+                            self.done = after;
+                            self.seen = 0;
+                            return Ok(Read::Step(step));
+                        }
                     }
                 }
                 Err(quick_xml::Error::Syntax(_)) => {
@@ -554,7 +578,7 @@ impl Scanner {
                     // A syntax error before the window's end is reported when
                     // the element is complete or too large, not earlier.
                     self.scan = before;
-                    return Ok(None);
+                    return Ok(Read::NeedMore);
                 }
                 Err(e) => {
                     return Err(FramingError::Malformed {
@@ -581,13 +605,15 @@ fn handle(
     after: usize,
     event: Event<'_>,
 ) -> Result<Handled, FramingError> {
+    // The event's own markup: the same whatever split of the bytes.
+    let markup = &buf[..after];
     let restricted = |what| FramingError::Restricted {
         what,
-        excerpt: excerpt(buf, before),
+        excerpt: excerpt(markup, before),
     };
     let malformed = |problem| FramingError::Malformed {
         problem,
-        excerpt: excerpt(buf, before),
+        excerpt: excerpt(markup, before),
     };
     match event {
         Event::DocType(_) => return Err(restricted(Restricted::Doctype)),
@@ -597,7 +623,7 @@ fn handle(
             let known = if r.is_char_ref() {
                 matches!(r.resolve_char_ref(), Ok(Some(c)) if is_xml_char(c))
             } else {
-                resolve_predefined_entity(&r).is_some()
+                resolve_predefined_entity(r).is_some()
             };
             if !known {
                 return Err(restricted(Restricted::Entity));
@@ -609,16 +635,16 @@ fn handle(
         Phase::Prolog { declared } => match event {
             Event::Decl(_) if !*declared && before == done => {
                 *declared = true;
-                Ok(Handled::Continue)
+                Ok(Handled::Consumed)
             }
             Event::Decl(_) => Err(restricted(Restricted::ProcessingInstruction)),
             Event::Start(start) => {
                 check_chars(&buf[before..after]).map_err(malformed)?;
-                let (root, open) = read_root(&start).map_err(|problem| malformed(problem))?;
-                *phase = Phase::Stream(root);
+                let (root, open) = read_root(&start).map_err(malformed)?;
+                *phase = Phase::Stream(Box::new(root));
                 Ok(Handled::Done(Step::Open(open)))
             }
-            Event::Text(t) if t.bytes().all(is_space) => Ok(Handled::Continue),
+            Event::Text(t) if t.bytes().all(is_space) => Ok(Handled::Consumed),
             Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) => {
                 Err(malformed(Malformed::TextOutsideElement))
             }
@@ -641,7 +667,7 @@ fn handle(
                 *phase = Phase::Closed;
                 Ok(Handled::Done(Step::Close))
             }
-            (None, Event::Text(t)) if t.bytes().all(is_space) => Ok(Handled::Continue),
+            (None, Event::Text(t)) if t.bytes().all(is_space) => Ok(Handled::Consumed),
             (None, _) => Err(malformed(Malformed::TextOutsideElement)),
             (Some(element), Event::Start(start)) => {
                 if element.open.len() >= limits.max_depth {

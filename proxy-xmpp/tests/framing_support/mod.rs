@@ -32,8 +32,8 @@ pub fn run<'a>(
     let mut frames = Vec::new();
     for chunk in chunks {
         framer.push(chunk);
-        // Bounded: every frame consumes bytes of the chunk pushed.
-        for _ in 0..=chunk.len() + 1 {
+        // Bounded: every frame consumes buffered bytes.
+        for _ in 0..=framer.buffered() {
             let Some(frame) = framer.next() else { break };
             let failed = frame.is_err();
             let restart = matches!(&frame, Ok(Frame::Stanza(s)) if s.starts_with("<success"));
@@ -53,7 +53,7 @@ pub fn run<'a>(
 /// The name of a stanza's top element.
 pub fn name(stanza: &str) -> &str {
     let end = stanza[1..]
-        .find(|c: char| c == ' ' || c == '>' || c == '/')
+        .find([' ', '>', '/'])
         .map_or(stanza.len(), |i| i + 1);
     &stanza[1..end]
 }
