@@ -3,7 +3,7 @@
 //! server, with no sockets, no clock reads and no unseeded randomness.
 //!
 //! - [`sasl`]: SASL ANONYMOUS, PLAIN and SCRAM-SHA-1/-256 (RFC 4616, 5802, 7677).
-//! - `framing`: the stream cut into stanzas, over TCP (RFC 6120) or
+//! - [`framing`]: the stream cut into stanzas, over TCP (RFC 6120) or
 //!   WebSocket (RFC 7395), under size and depth limits.
 //! - [`envelope`]: the three forms a proxy IQ travels in (plain, `jitsi:proxy`,
 //!   Jitsi Spot's JSON message).
@@ -12,4 +12,5 @@
 #![warn(missing_docs)]
 
 pub mod envelope;
+pub mod framing;
 pub mod sasl;
