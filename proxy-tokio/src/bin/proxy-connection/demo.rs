@@ -11,7 +11,9 @@ use proxy_tokio::{MessageSender, ServiceConfig, ServiceEvent, Signals};
 
 use crate::cli::{fmt_time, DemoArgs, Failure};
 use crate::ivf::IvfReader;
-use crate::peer::{addrs, bind, record, rtp_exact_duration, Recorded, Recorder, Stats};
+use crate::peer::{addrs, bind};
+use crate::receive::{record, Recorded, Recorder, Stats};
+use crate::send::rtp_exact_duration;
 
 const SENDER: &str = "sender@proxy.demo/cli";
 const RECEIVER: &str = "receiver@proxy.demo/cli";

@@ -3,10 +3,17 @@
 //! `--help`; the exit codes are in [`cli::EXIT_CODES`](cli) and proxy-tokio/README.md.
 #![forbid(unsafe_code)]
 
+/// A line on stderr, tagged with the side (`send`, `receive`).
+macro_rules! log {
+    ($side:expr, $($arg:tt)*) => { eprintln!("[{}] {}", $side, format_args!($($arg)*)) };
+}
+
 mod cli;
 mod demo;
 mod ivf;
 mod peer;
+mod receive;
+mod send;
 
 use std::io::{Cursor, Write};
 use std::path::Path;
@@ -52,8 +59,8 @@ fn run(command: Command) -> Result<(), Failure> {
     let result = runtime.block_on(async move {
         match command {
             Command::Demo(args) => demo::run(args).await,
-            Command::Send(args) => peer::send(args).await,
-            Command::Receive(args) => peer::receive(args).await,
+            Command::Send(args) => send::send(args).await,
+            Command::Receive(args) => receive::receive(args).await,
         }
     });
     runtime.shutdown_background();

@@ -1,0 +1,303 @@
+//! `receive`: the peer's tracks into a recording, signaling as JSON lines.
+
+use std::fs::File;
+use std::io::{BufWriter, Stdout};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use proxy_core::MediaKind;
+use proxy_tokio::{RemoteFrames, ServiceConfig, ServiceEvent};
+use tokio::task::JoinHandle;
+
+use crate::cli::{fmt_time, is_stdout, outcome, Failure, ReceiveArgs};
+use crate::ivf::{vp8_frame_info, IvfHeader, IvfWriter};
+use crate::peer::{
+    addrs, bind, check_signal_in, connect_signaling, ice_config, log_event, seed_from, stop,
+    Interrupt, STOP_WAIT,
+};
+
+/// The RTP clock of video: received frames are recorded in it (see `ivf`).
+pub(crate) const RTP_VIDEO_CLOCK: u32 = 90_000;
+
+/// Runs `receive`.
+pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
+    const SIDE: &str = "receive";
+    let mut interrupt = Interrupt::watch(SIDE)?;
+    // Created now so that a bad path fails at once.
+    let recorder = Recorder::create(&args.out)?;
+    check_signal_in(args.signaling.signal_in.as_deref())?;
+    let mut core = proxy_core::Config {
+        local_jid: Some(args.jid.clone()),
+        convert_video_to_desktop: args.convert_video_to_desktop,
+        ..proxy_core::Config::default()
+    };
+    core.seed = seed_from(&args.jid);
+    let (service, mut events, signals) = bind(ice_config(
+        ServiceConfig {
+            bind: args.bind,
+            ..ServiceConfig::new(core)
+        },
+        &args.ice,
+    )?)
+    .await?;
+    log!(
+        SIDE,
+        "UDP host candidates {}; waiting for a session-initiate",
+        addrs(service.local_addrs())
+    );
+    let (out, mut input) = connect_signaling(SIDE, &args.jid, &service, signals, &args.signaling);
+
+    let stats = Arc::new(Stats::default());
+    let mut recorder = Some(recorder);
+    let mut recording: Option<JoinHandle<Result<Recorded, Failure>>> = None;
+    let mut connected = false;
+    let mut interrupted = None;
+    let stop_timer = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(stop_timer);
+    let closed = loop {
+        tokio::select! {
+            // Events first: a close queued before the end of input is read first.
+            biased;
+            event = events.next() => match event {
+                Some(ServiceEvent::Connected { peer }) => {
+                    connected = true;
+                    log!(SIDE, "connected to {peer}");
+                }
+                Some(ServiceEvent::RemoteTrack { track, frames }) => {
+                    log!(SIDE, "remote track mid {} ({} {}, source {}) device {}",
+                        track.mid, track.kind.as_str(),
+                        track.video_type.map(|v| v.as_str()).unwrap_or("-"),
+                        track.source_name.as_deref().unwrap_or("-"),
+                        track.device_id);
+                    // The recorder goes to the first video track, whatever came before it.
+                    match track.kind {
+                        MediaKind::Video if recorder.is_some() => {
+                            if let Some(rec) = recorder.take() {
+                                recording = Some(tokio::spawn(record(frames, rec, stats.clone())));
+                            }
+                        }
+                        MediaKind::Video => log!(SIDE, "ignoring track {} (only the first video track is recorded)", track.mid),
+                        MediaKind::Audio => log!(SIDE, "not recording audio track {}", track.mid),
+                    }
+                }
+                Some(ServiceEvent::ConnectionClosed { peer, reason }) => {
+                    log!(SIDE, "connection with {peer} closed: {reason}");
+                    break Some(reason);
+                }
+                Some(other) => log_event(SIDE, &other),
+                None => break None,
+            },
+            signal = interrupt.recv() => {
+                interrupted = Some(signal);
+                if !service.is_active().await.unwrap_or(false) {
+                    log!(SIDE, "{}: no session to end", signal.name());
+                    break None;
+                }
+                log!(SIDE, "{}: sending session-terminate", signal.name());
+                stop(&service).await?;
+                stop_timer.as_mut().reset(tokio::time::Instant::now() + STOP_WAIT);
+            }
+            () = &mut stop_timer, if interrupted.is_some() => break None,
+            () = input.ended(SIDE, &service) => break None,
+        }
+    };
+    drop(service);
+    // Let the final signals (e.g. an error reply or session-terminate) out.
+    let _ = tokio::time::timeout(Duration::from_secs(2), out).await;
+
+    let recorded = match recording {
+        Some(task) => task
+            .await
+            .map_err(|e| Failure::Other(format!("recorder task failed: {e}")))??,
+        None => match recorder {
+            Some(rec) => rec.finish()?,
+            None => Recorded::default(),
+        },
+    };
+    if recorded.frames == 0 && !args.out_is_stdout() {
+        // A header-only file is no recording: leave nothing behind.
+        let _ = std::fs::remove_file(&args.out);
+        log!(SIDE, "no frames received; removed {}", args.out.display());
+    } else {
+        log!(
+            SIDE,
+            "wrote {} frames ({} bytes{}) to {}",
+            recorded.frames,
+            stats.bytes.load(Ordering::Relaxed),
+            recorded
+                .header
+                .filter(|h| h.frame_count > 0)
+                .map(|h| format!(
+                    ", {} in timebase {}/{}",
+                    fmt_time(h.pts_to_duration(u64::from(h.frame_count))),
+                    h.timebase_num,
+                    h.timebase_den
+                ))
+                .unwrap_or_default(),
+            if args.out_is_stdout() {
+                "stdout".to_owned()
+            } else {
+                args.out.display().to_string()
+            }
+        );
+    }
+    match interrupted {
+        Some(signal) => Err(Failure::Interrupted(signal)),
+        None => outcome(closed.as_ref(), connected),
+    }
+}
+
+/// Counters shared with progress displays.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub frames: AtomicU64,
+    pub bytes: AtomicU64,
+    pub first_frame: OnceLock<Instant>,
+    pub last_frame: std::sync::Mutex<Option<Instant>>,
+}
+
+/// Where a recording goes.
+enum Sink {
+    /// A file: flushed every frame, finished at the frame-rate timebase.
+    File(IvfWriter<BufWriter<File>>),
+    /// Standard output (`--out -`): the header is written with the first frame
+    /// (whose keyframe gives the dimensions); the frame count stays 0.
+    Stdout(Option<IvfWriter<Stdout>>),
+}
+
+/// What a finished recording holds.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Recorded {
+    /// Frames written.
+    pub frames: u32,
+    /// The final header (files).
+    pub header: Option<IvfHeader>,
+}
+
+/// Writes received frames to an IVF file or stdout: pts in the 90 kHz RTP clock
+/// from 0 while recording; a file is then finished at its mean frame interval
+/// (`IvfWriter::finish_at_frame_rate`).
+pub(crate) struct Recorder {
+    sink: Sink,
+    sized: bool,
+    name: String,
+    /// RTP time of the first frame, in 90 kHz ticks.
+    first: Option<u64>,
+}
+
+impl Recorder {
+    /// Creates (truncates) `path`, or prepares stdout for `-`.
+    pub(crate) fn create(path: &Path) -> Result<Recorder, Failure> {
+        let header = IvfHeader::vp8(0, 0, RTP_VIDEO_CLOCK);
+        let (sink, name) = if is_stdout(path) {
+            (Sink::Stdout(None), "stdout".to_owned())
+        } else {
+            let name = path.display().to_string();
+            let file = File::create(path)
+                .map_err(|e| Failure::File(format!("cannot create {name}: {e}")))?;
+            // Room for a whole frame: each reaches the file in one write at the flush.
+            let writer = IvfWriter::new(BufWriter::with_capacity(1 << 20, file), header)
+                .map_err(|e| Failure::File(format!("cannot write {name}: {e}")))?;
+            (Sink::File(writer), name)
+        };
+        Ok(Recorder {
+            sink,
+            sized: false,
+            name,
+            first: None,
+        })
+    }
+
+    fn write(&mut self, pts: Duration, data: &[u8]) -> Result<(), Failure> {
+        let clock = IvfHeader::vp8(0, 0, RTP_VIDEO_CLOCK);
+        // The engine's Duration is the RTP time truncated to microseconds: rounding
+        // back to the 90 kHz clock recovers the exact tick.
+        let ticks = clock.duration_to_pts(pts);
+        let first = *self.first.get_or_insert(ticks);
+        let pts = ticks.saturating_sub(first);
+        let dimensions = vp8_frame_info(data).and_then(|i| i.dimensions);
+        let name = &self.name;
+        let bad = |e: std::io::Error| Failure::File(format!("cannot write {name}: {e}"));
+        let writer_result = match &mut self.sink {
+            Sink::File(w) => {
+                if let (false, Some((width, height))) = (self.sized, dimensions) {
+                    w.set_dimensions(width, height);
+                    self.sized = true;
+                }
+                w.write_frame(pts, data).and_then(|()| w.flush())
+            }
+            Sink::Stdout(slot) => {
+                let w = match slot {
+                    Some(w) => w,
+                    None => {
+                        let (width, height) = dimensions.unwrap_or((0, 0));
+                        slot.insert(
+                            IvfWriter::stream(
+                                std::io::stdout(),
+                                IvfHeader::vp8(width, height, RTP_VIDEO_CLOCK),
+                            )
+                            .map_err(bad)?,
+                        )
+                    }
+                };
+                w.write_frame(pts, data).and_then(|()| w.flush())
+            }
+        };
+        writer_result.map_err(bad)
+    }
+
+    /// Finishes the file (frame-rate timebase, frame count, dimensions).
+    pub(crate) fn finish(self) -> Result<Recorded, Failure> {
+        let name = self.name;
+        let bad = |e: std::io::Error| Failure::File(format!("cannot finish {name}: {e}"));
+        match self.sink {
+            Sink::File(w) => {
+                let frames = w.frames();
+                let (_, header) = w.finish_at_frame_rate().map_err(bad)?;
+                Ok(Recorded {
+                    frames,
+                    header: Some(header),
+                })
+            }
+            Sink::Stdout(w) => {
+                let frames = w.as_ref().map(|w| w.frames()).unwrap_or(0);
+                if let Some(mut w) = w {
+                    w.flush().map_err(bad)?;
+                }
+                Ok(Recorded {
+                    frames,
+                    header: None,
+                })
+            }
+        }
+    }
+}
+
+/// Records a remote track until its connection closes.
+pub(crate) async fn record(
+    mut frames: RemoteFrames,
+    mut recorder: Recorder,
+    stats: Arc<Stats>,
+) -> Result<Recorded, Failure> {
+    while let Some(frame) = frames.next().await {
+        let now = Instant::now();
+        let _ = stats.first_frame.set(now);
+        if let Ok(mut last) = stats.last_frame.lock() {
+            *last = Some(now);
+        }
+        recorder.write(frame.pts, &frame.data)?;
+        stats.frames.fetch_add(1, Ordering::Relaxed);
+        stats
+            .bytes
+            .fetch_add(frame.data.len() as u64, Ordering::Relaxed);
+    }
+    if frames.dropped() > 0 {
+        eprintln!(
+            "[receive] {} frames dropped (recorder fell behind)",
+            frames.dropped()
+        );
+    }
+    recorder.finish()
+}
