@@ -597,8 +597,8 @@ fn check_services(options: &ProsodyOptions, answer: &str, before: u64, after: u6
         let expiry: u64 = expiry
             .parse()
             .unwrap_or_else(|_| panic!("no expiry in {service}"));
-        // Prosody reads its clock once per event-loop turn, so its "now" can be
-        // up to a second behind ours.
+        // Prosody's "now" has been seen a second behind the test's (a CI run
+        // on a loaded machine): allow that second.
         assert!(
             (before + ttl - 1..=after + ttl).contains(&expiry),
             "expiry {expiry} not {ttl} s after {before}..={after} (-1 s): {service}"
