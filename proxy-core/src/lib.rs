@@ -15,6 +15,9 @@
 //! - [`jingle_to_sdp`], [`sdp_to_jingle`], [`candidate_to_sdp`],
 //!   [`candidate_from_sdp`]: Jingle <-> SDP, following lib-jitsi-meet's rules.
 //! - [`extdisco`]: XEP-0215 queries for STUN/TURN servers.
+//! - [`xml`]: the bounded XML reader and writer all of the above use, public
+//!   so that the workspace's other protocols read under the same [`Limits`]
+//!   and rules.
 //!
 //! # The run loop
 //!
@@ -144,7 +147,7 @@ pub mod extdisco;
 pub mod jingle;
 mod message;
 mod service;
-mod xml;
+pub mod xml;
 
 pub use convert::{candidate_from_sdp, candidate_to_sdp, jingle_to_sdp, sdp_to_jingle};
 pub use error::{

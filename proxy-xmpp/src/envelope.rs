@@ -54,22 +54,22 @@
 //! # Ok::<(), proxy_xmpp::envelope::EnvelopeError>(())
 //! ```
 //!
-//! The outer stanza is read with quick-xml's `NsReader` under the same
-//! [`Limits`] and rules as the core's reader (size first, depth, characters
-//! XML cannot carry, no DOCTYPE or processing instruction, only predefined
-//! and character references); the rules are written again here only because
-//! that reader is private to proxy-core.
+//! The outer stanza is read with the core's bounded reader
+//! ([`proxy_core::xml::Reader`]) under the same [`Limits`] and rules as the
+//! carried IQ (size first, depth, characters XML cannot carry, no DOCTYPE or
+//! processing instruction, only predefined and character references), and
+//! written with its [`Writer`].
 
 use std::borrow::Cow;
 
 use proxy_core::jingle::NS_JINGLE;
+use proxy_core::xml::{Elem, Reader, Writer};
 use proxy_core::{
     parse_iq, write_iq, DefinedCondition, ErrorType, Iq, Limits, ParseError, ProxyMessage,
     StanzaError, NS_CLIENT,
 };
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::ResolveResult;
-use quick_xml::{NsReader, XmlVersion};
+use quick_xml::events::Event;
+use quick_xml::XmlVersion;
 
 /// `jitsi:proxy`, the namespace of the reference document's `<proxy>` element.
 pub const NS_JITSI_PROXY: &str = "jitsi:proxy";
@@ -256,9 +256,11 @@ impl Envelope {
             Envelope::Spot { message_type } => {
                 let body = serde_json::json!({ "iq": iq }).to_string();
                 let mut out = outer_set(to, id, body.len());
-                out.push_str("<message xmlns=\"jitsi-meet-spot-message\" type=\"");
-                push_attr(&mut out, message_type.as_str());
-                out.push_str("\">");
+                Writer::new(&mut out)
+                    .open("message")
+                    .attr("xmlns", NS_SPOT_MESSAGE)
+                    .attr("type", message_type.as_str());
+                out.push('>');
                 push_text(&mut out, &body);
                 out.push_str("</message></iq>");
                 out
@@ -342,11 +344,13 @@ fn spot_iq(body: &str) -> Result<String, EnvelopeError> {
 /// payload of about `payload` bytes.
 fn outer_set(to: &str, id: &str, payload: usize) -> String {
     let mut out = String::with_capacity(160 + to.len() + id.len() + payload + payload / 4);
-    out.push_str("<iq xmlns=\"jabber:client\" type=\"set\" to=\"");
-    push_attr(&mut out, to);
-    out.push_str("\" id=\"");
-    push_attr(&mut out, id);
-    out.push_str("\">");
+    Writer::new(&mut out)
+        .open("iq")
+        .attr("xmlns", NS_CLIENT)
+        .attr("type", "set")
+        .attr("to", to)
+        .attr("id", id);
+    out.push('>');
     out
 }
 
@@ -375,7 +379,8 @@ fn stamp(to: &str, id: &str, iq: &str) -> Result<String, EnvelopeError> {
         .and_then(|at| iq.get(at..))
         .ok_or_else(|| xml(&r, &"position out of range"))?;
     let mut out = String::with_capacity(iq.len() + to.len() + id.len() + 48);
-    out.push_str("<iq");
+    let mut w = Writer::new(&mut out);
+    w.open("iq");
     let (mut has_id, mut has_to) = (false, false);
     for attr in start.attributes() {
         let attr = attr.map_err(|e| xml(&r, &e))?;
@@ -388,47 +393,17 @@ fn stamp(to: &str, id: &str, iq: &str) -> Result<String, EnvelopeError> {
                 .normalized_value(XmlVersion::Implicit1_0)
                 .map_err(|e| xml(&r, &e))?,
         };
-        push_attribute(&mut out, key, &value);
+        w.attr(key, &value);
     }
     if !has_to {
-        push_attribute(&mut out, "to", to);
+        w.attr("to", to);
     }
     if !has_id {
-        push_attribute(&mut out, "id", id);
+        w.attr("id", id);
     }
     out.push_str(if empty { "/>" } else { ">" });
     out.push_str(rest);
     Ok(out)
-}
-
-/// Appends ` key="value"`, the value escaped.
-fn push_attribute(out: &mut String, key: &str, value: &str) {
-    out.push(' ');
-    out.push_str(key);
-    out.push_str("=\"");
-    push_attr(out, value);
-    out.push('"');
-}
-
-/// Appends `s` escaped for a double-quoted attribute value: markup
-/// characters as entities, tab, LF and CR as character references (so
-/// attribute normalization keeps them); a character XML cannot carry becomes
-/// U+FFFD.
-fn push_attr(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' => out.push_str("&#9;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            c if is_xml_char(c) => out.push(c),
-            _ => out.push('\u{fffd}'),
-        }
-    }
 }
 
 /// Appends `s` escaped as element text: `&`, `<`, `>`, and CR as a
@@ -463,15 +438,8 @@ enum Found {
     },
 }
 
-/// The namespaces the walker tells apart.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Ns {
-    Client,
-    Jingle,
-    JitsiProxy,
-    Spot,
-    Other,
-}
+/// The namespaces the forms are told apart by, kept without a copy.
+const KNOWN: &[&str] = &[NS_CLIENT, NS_JINGLE, NS_JITSI_PROXY, NS_SPOT_MESSAGE];
 
 /// What reading the outer stanza gave.
 enum Read {
@@ -485,23 +453,26 @@ enum Read {
 
 /// Reads the whole outer stanza.
 fn read_outer(stanza: &str, limits: &Limits) -> Read {
-    let mut w = match Walker::new(stanza, limits) {
-        Ok(w) => w,
+    let mut rd = match Reader::new(stanza, limits, KNOWN) {
+        Ok(rd) => rd,
         Err(e) => return Read::Broken(None, e),
     };
-    let (root, ns, empty) = match w.root() {
+    let root = match rd.root() {
         Ok(root) => root,
         Err(e) => return Read::Broken(None, e),
     };
-    if root.local_name().into_inner() != "iq" || ns != Ns::Client {
+    if root.local() != "iq" || root.ns() != NS_CLIENT {
         return Read::NotProxy;
     }
     let (mut kind, mut from, mut id) = (None, None, None);
-    let attrs = w.attrs(&root, |k, v| match k {
-        "type" => kind = Some(v.into_owned()),
-        "from" => from = Some(v.into_owned()),
-        "id" => id = Some(v.into_owned()),
-        _ => {}
+    let attrs = root.attrs(|k, v| {
+        match k {
+            "type" => kind = Some(v.into_owned()),
+            "from" => from = Some(v.into_owned()),
+            "id" => id = Some(v.into_owned()),
+            _ => {}
+        }
+        Ok(())
     });
     if let Err(e) = attrs {
         return Read::Broken(None, e);
@@ -510,304 +481,68 @@ fn read_outer(stanza: &str, limits: &Limits) -> Read {
         return Read::NotProxy;
     }
     let outer = Outer { from, id };
-    match w.children(empty) {
+    match children(&mut rd, &root) {
         Ok(Some(found)) => Read::Found(outer, found),
         Ok(None) => Read::NotProxy,
         Err(e) => Read::Broken(Some(outer), e),
     }
 }
 
-/// A bounded event source over quick-xml's `NsReader` (see the module docs
-/// for its rules).
-struct Walker<'i> {
-    r: NsReader<&'i [u8]>,
-    max_depth: usize,
-    depth: usize,
-    at_start: bool,
+/// The form a child of the outer `<iq>` names, if any.
+#[derive(Clone, Copy)]
+enum Form {
+    Direct,
+    JitsiProxy,
+    Spot,
 }
 
-/// What the walker yields.
-enum Ev<'i> {
-    Open(BytesStart<'i>, Ns, bool),
-    Close,
-    Text(Cow<'i, str>),
-    Eof,
-}
-
-impl<'i> Walker<'i> {
-    fn new(input: &'i str, limits: &Limits) -> Result<Walker<'i>, ParseError> {
-        if input.len() > limits.max_bytes {
-            let (len, limit) = (input.len(), limits.max_bytes);
-            return Err(ParseError::TooLarge { len, limit });
-        }
-        if let Some((at, c)) = input.char_indices().find(|&(_, c)| !is_xml_char(c)) {
-            return Err(ParseError::Xml {
-                at: at as u64,
-                reason: format!("character U+{:04X} is not allowed in XML", u32::from(c)),
-            });
-        }
-        let mut r = NsReader::from_str(input);
-        let config = r.config_mut();
-        config.check_end_names = true;
-        config.check_comments = true;
-        config.expand_empty_elements = false;
-        config.allow_dangling_amp = false;
-        config.allow_unmatched_ends = false;
-        let (max_depth, depth, at_start) = (limits.max_depth, 0, true);
-        Ok(Walker {
-            r,
-            max_depth,
-            depth,
-            at_start,
-        })
-    }
-
-    fn error_here(&self, reason: &str) -> ParseError {
-        let at = self.r.buffer_position();
-        let reason = reason.to_owned();
-        ParseError::Xml { at, reason }
-    }
-
-    fn next(&mut self) -> Result<Ev<'i>, ParseError> {
-        loop {
-            let at = self.r.buffer_position();
-            let (ns, event) = match self.r.read_resolved_event() {
-                Ok((ns, event)) => (resolve(ns), event),
-                Err(e) => {
-                    let at = self.r.error_position();
-                    let reason: String = e.to_string().chars().take(160).collect();
-                    return Err(ParseError::Xml { at, reason });
-                }
-            };
-            let at_start = std::mem::replace(&mut self.at_start, false);
-            let (start, empty) = match event {
-                Event::Start(s) => (s, false),
-                Event::Empty(s) => (s, true),
-                Event::End(_) => {
-                    self.depth = self.depth.saturating_sub(1);
-                    return Ok(Ev::Close);
-                }
-                Event::Text(t) => return Ok(Ev::Text(t.xml10_content())),
-                Event::CData(t) => return Ok(Ev::Text(t.xml10_content())),
-                Event::GeneralRef(r) => {
-                    if let Some(s) = quick_xml::escape::resolve_predefined_entity(&r) {
-                        return Ok(Ev::Text(Cow::Borrowed(s)));
-                    }
-                    return match r.resolve_char_ref() {
-                        Ok(Some(c)) if is_xml_char(c) => Ok(Ev::Text(c.to_string().into())),
-                        Ok(Some(_)) => {
-                            Err(self.error_here("character reference to a non-XML char"))
-                        }
-                        Ok(None) => Err(self.error_here("undeclared entity")),
-                        Err(_) => Err(self.error_here("malformed character reference")),
-                    };
-                }
-                Event::Comment(_) => continue,
-                Event::Decl(_) if at_start => continue,
-                Event::Decl(_) => {
-                    let what = "XML declaration after the start";
-                    return Err(ParseError::Forbidden { what, at });
-                }
-                Event::PI(_) => {
-                    let what = "processing instruction";
-                    return Err(ParseError::Forbidden { what, at });
-                }
-                Event::DocType(_) => {
-                    return Err(ParseError::Forbidden {
-                        what: "DOCTYPE",
-                        at,
-                    })
-                }
-                Event::Eof if self.depth > 0 => {
-                    return Err(self.error_here("unexpected end of input inside an element"))
-                }
-                Event::Eof => return Ok(Ev::Eof),
-            };
-            if self.depth >= self.max_depth {
-                let (limit, at) = (self.max_depth, self.r.buffer_position());
-                return Err(ParseError::TooDeep { limit, at });
-            }
-            let ns = ns.ok_or_else(|| self.error_here("undeclared namespace prefix"))?;
-            self.depth += usize::from(!empty);
-            return Ok(Ev::Open(start, ns, empty));
-        }
-    }
-
-    /// The root element, after white space, comments and the XML declaration.
-    fn root(&mut self) -> Result<(BytesStart<'i>, Ns, bool), ParseError> {
-        loop {
-            match self.next()? {
-                Ev::Open(s, ns, empty) => return Ok((s, ns, empty)),
-                Ev::Text(t) if is_xml_space(&t) => {}
-                Ev::Text(_) => return Err(self.error_here("text outside the root element")),
-                Ev::Close => return Err(self.error_here("end tag without a start tag")),
-                Ev::Eof => return Err(self.error_here("no root element")),
-            }
-        }
-    }
-
-    /// Calls `f(name, value)` for every unprefixed attribute other than
-    /// `xmlns`, the value normalized; checks them all.
-    fn attrs(
-        &self,
-        start: &BytesStart<'_>,
-        mut f: impl FnMut(&str, Cow<'_, str>),
-    ) -> Result<(), ParseError> {
-        let error = |reason: String| ParseError::Xml {
-            at: self.r.buffer_position(),
-            reason: reason.chars().take(160).collect(),
+/// Reads the root's children to the end of the input; the first one that
+/// names a form decides it.
+fn children(rd: &mut Reader<'_>, root: &Elem<'_>) -> Result<Option<Found>, ParseError> {
+    let mut found = None;
+    while let Some(c) = rd.child(root)? {
+        let form = match (c.ns(), c.local()) {
+            (NS_JINGLE, "jingle") => Some(Form::Direct),
+            (NS_JITSI_PROXY, "proxy") => Some(Form::JitsiProxy),
+            (NS_SPOT_MESSAGE, "message") => Some(Form::Spot),
+            _ => None,
         };
-        for attr in start.attributes() {
-            let attr = attr.map_err(|e| error(e.to_string()))?;
-            if attr.value.contains('<') {
-                return Err(error("'<' in an attribute value".into()));
+        let form = if found.is_none() { form } else { None };
+        found = match form {
+            Some(Form::Direct) => {
+                rd.skip(c)?;
+                Some(Found::Direct)
             }
-            let value = attr
-                .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|e| error(e.to_string()))?;
-            if !value.chars().all(is_xml_char) {
-                return Err(error("character reference to a non-XML char".into()));
+            Some(Form::JitsiProxy) => Some(Found::JitsiProxy(data(rd, c)?)),
+            Some(Form::Spot) => {
+                let message_type = c.attr("type")?.map_or_else(
+                    || SpotMessageType::Other(String::new()),
+                    |t| SpotMessageType::from_wire(&t),
+                );
+                let body = rd.text(c)?;
+                Some(Found::Spot { message_type, body })
             }
-            let key = attr.key.0;
-            if key != "xmlns" && !key.contains(':') {
-                f(key, value);
+            None => {
+                rd.skip(c)?;
+                found
             }
-        }
-        Ok(())
+        };
     }
-
-    /// Reads the root's children to the end of the input; the first one that
-    /// names a form decides it.
-    fn children(&mut self, root_empty: bool) -> Result<Option<Found>, ParseError> {
-        let mut found = None;
-        if !root_empty {
-            while let Some((c, ns, empty)) = self.child()? {
-                let local = c.local_name().into_inner();
-                found = match (found, ns, local) {
-                    (None, Ns::Jingle, "jingle") => {
-                        self.skip(&c, empty)?;
-                        Some(Found::Direct)
-                    }
-                    (None, Ns::JitsiProxy, "proxy") => {
-                        self.attrs(&c, |_, _| {})?;
-                        Some(Found::JitsiProxy(self.data(empty)?))
-                    }
-                    (None, Ns::Spot, "message") => {
-                        let mut message_type = None;
-                        self.attrs(&c, |k, v| {
-                            if k == "type" {
-                                message_type = Some(SpotMessageType::from_wire(&v));
-                            }
-                        })?;
-                        let message_type =
-                            message_type.unwrap_or(SpotMessageType::Other(String::new()));
-                        let body = self.text(empty)?;
-                        Some(Found::Spot { message_type, body })
-                    }
-                    (found, ..) => {
-                        self.skip(&c, empty)?;
-                        found
-                    }
-                };
-            }
-        }
-        loop {
-            match self.next()? {
-                Ev::Eof => return Ok(found),
-                Ev::Text(t) if is_xml_space(&t) => {}
-                Ev::Text(_) => return Err(self.error_here("text after the root element")),
-                Ev::Open(..) | Ev::Close => {
-                    return Err(self.error_here("markup after the root element"))
-                }
-            }
-        }
-    }
-
-    /// The next child of the open element, or `None` at its end.
-    fn child(&mut self) -> Result<Option<(BytesStart<'i>, Ns, bool)>, ParseError> {
-        loop {
-            match self.next()? {
-                Ev::Open(s, ns, empty) => return Ok(Some((s, ns, empty))),
-                Ev::Close => return Ok(None),
-                Ev::Text(_) => {}
-                Ev::Eof => return Err(self.error_here("unexpected end of input")),
-            }
-        }
-    }
-
-    /// Consumes an element just opened and everything inside it.
-    fn skip(&mut self, start: &BytesStart<'_>, empty: bool) -> Result<(), ParseError> {
-        self.attrs(start, |_, _| {})?;
-        if empty {
-            return Ok(());
-        }
-        let target = self.depth.saturating_sub(1);
-        while self.depth > target {
-            if let Ev::Open(inner, _, _) = self.next()? {
-                self.attrs(&inner, |_, _| {})?;
-            }
-        }
-        Ok(())
-    }
-
-    /// The text of an element just opened, consuming it; children skipped.
-    fn text(&mut self, empty: bool) -> Result<String, ParseError> {
-        let mut out = String::new();
-        if empty {
-            return Ok(out);
-        }
-        loop {
-            match self.next()? {
-                Ev::Text(t) => out.push_str(&t),
-                Ev::Open(inner, _, empty) => self.skip(&inner, empty)?,
-                Ev::Close => return Ok(out),
-                Ev::Eof => return Err(self.error_here("unexpected end of input")),
-            }
-        }
-    }
-
-    /// The text of the first `<data>` child of a `<proxy>` just opened (in
-    /// any namespace, as the reference document's `querySelector('data')`),
-    /// consuming the `<proxy>`.
-    fn data(&mut self, empty: bool) -> Result<Option<String>, ParseError> {
-        let mut data = None;
-        if empty {
-            return Ok(data);
-        }
-        while let Some((c, _, empty)) = self.child()? {
-            if data.is_none() && c.local_name().into_inner() == "data" {
-                self.attrs(&c, |_, _| {})?;
-                data = Some(self.text(empty)?);
-            } else {
-                self.skip(&c, empty)?;
-            }
-        }
-        Ok(data)
-    }
+    rd.end()?;
+    Ok(found)
 }
 
-/// An element's namespace among those the walker tells apart; `None` for an
-/// undeclared prefix.
-fn resolve(ns: ResolveResult<'_>) -> Option<Ns> {
-    match ns {
-        ResolveResult::Bound(uri) => Some(match uri.0 {
-            NS_CLIENT => Ns::Client,
-            NS_JINGLE => Ns::Jingle,
-            NS_JITSI_PROXY => Ns::JitsiProxy,
-            NS_SPOT_MESSAGE => Ns::Spot,
-            _ => Ns::Other,
-        }),
-        ResolveResult::Unbound => Some(Ns::Other),
-        ResolveResult::Unknown(_) => None,
+/// The text of the first `<data>` child of `proxy` (in any namespace, as the
+/// reference document's `querySelector('data')`), consuming the `<proxy>`.
+fn data(rd: &mut Reader<'_>, proxy: Elem<'_>) -> Result<Option<String>, ParseError> {
+    proxy.attrs(|_, _| Ok(()))?;
+    let mut data = None;
+    while let Some(c) = rd.child(&proxy)? {
+        if data.is_none() && c.local() == "data" {
+            data = Some(rd.text(c)?);
+        } else {
+            rd.skip(c)?;
+        }
     }
-}
-
-/// XML 1.0 `Char`.
-fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
-}
-
-/// XML white space only.
-fn is_xml_space(s: &str) -> bool {
-    s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    Ok(data)
 }

@@ -1,7 +1,16 @@
-//! The one bounded XML layer: a reader over quick-xml's `NsReader` with our
-//! limits around it, a writer in the shape lib-jitsi-meet sends, and the
-//! wire-enum macro the models share. Jingle, XEP-0215 and the `<iq>` envelope
-//! all read and write through it.
+//! The workspace's one bounded XML layer: a reader over quick-xml's
+//! `NsReader` with our limits around it, and a writer in the shape
+//! lib-jitsi-meet sends. Jingle, XEP-0215 and the `<iq>` envelope in this
+//! crate, and the XMPP stanzas of the crates built on it, all read and write
+//! through it, so every message a peer or server sends meets the same rules.
+//!
+//! - [`Reader`]: the bounded event source ([`Reader::next`] gives [`Ev`]s),
+//!   with the grammar helpers [`Reader::root`], [`Reader::child`],
+//!   [`Reader::text`], [`Reader::skip`] and [`Reader::end`].
+//! - [`Elem`]: one element start: [`Elem::local`], [`Elem::ns`],
+//!   [`Elem::attr`], [`Elem::attrs`].
+//! - [`Writer`] and [`escape`]: elements and values out.
+//! - [`Limits`]: the bounds, the same for every reader.
 //!
 //! The reader's rules, in order of precedence:
 //!
@@ -17,6 +26,45 @@
 //!   references are errors: nothing is ever expanded.
 //! - Namespaces are resolved by quick-xml. Errors carry at most a short
 //!   excerpt of the input.
+//!
+//! A grammar reads the root, then each child in turn, consuming every child
+//! it is given (reading it to its end, or passing it to [`Reader::skip`]):
+//!
+//! ```
+//! use proxy_core::xml::{Reader, Writer};
+//! use proxy_core::{Limits, ParseError};
+//!
+//! const NS: &str = "urn:example:list";
+//!
+//! /// The text of every `<item>` in `<list xmlns='urn:example:list'>`.
+//! fn items(input: &str) -> Result<Vec<String>, ParseError> {
+//!     let mut rd = Reader::new(input, &Limits::default(), &[NS])?;
+//!     let list = rd.root()?;
+//!     list.expect_ns(NS)?;
+//!     let mut items = Vec::new();
+//!     while let Some(child) = rd.child(&list)? {
+//!         match child.local() {
+//!             "item" => items.push(rd.text(child)?),
+//!             _ => rd.skip(child)?,
+//!         }
+//!     }
+//!     rd.end()?;
+//!     Ok(items)
+//! }
+//!
+//! let mut out = String::new();
+//! Writer::new(&mut out).open("list").attr("xmlns", NS).children("list", |w| {
+//!     w.open("item").text("item", "a < b");
+//!     w.open("note").empty();
+//!     w.open("item").text("item", "c");
+//! });
+//! assert_eq!(items(&out)?, ["a < b", "c"]);
+//!
+//! let deep = format!("<list xmlns='{NS}'>{}", "<x>".repeat(20));
+//! assert!(matches!(items(&deep), Err(ParseError::TooDeep { limit: 16, .. })));
+//! assert!(matches!(items("<!DOCTYPE list><list/>"), Err(ParseError::Forbidden { .. })));
+//! # Ok::<(), ParseError>(())
+//! ```
 
 use std::borrow::Cow;
 
@@ -29,17 +77,19 @@ use crate::error::{excerpt, truncate, ParseError, MAX_ERROR_TEXT};
 mod wire;
 mod write;
 
-pub(crate) use wire::{boolean, is_element_name, number, push_within, required, wire_enum};
+pub use wire::is_element_name;
+pub(crate) use wire::{boolean, number, push_within, required, wire_enum};
 use write::may_hold_non_xml;
-pub(crate) use write::{escape, Writer};
+pub use write::{escape, Writer};
 
 /// Bounds on what one incoming message may contain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Largest message in bytes (default 256 KiB).
     pub max_bytes: usize,
-    /// Deepest element nesting, counting `<iq>` as 1 (default 16; lib-jitsi-meet's
-    /// messages nest 6 deep, e.g. iq/jingle/content/description/payload-type/rtcp-fb).
+    /// Deepest element nesting, counting the root (`<iq>`) as 1 (default 16;
+    /// lib-jitsi-meet's messages nest 6 deep, e.g.
+    /// iq/jingle/content/description/payload-type/rtcp-fb).
     pub max_depth: usize,
     /// Most `<content>`s in one `<jingle>` (default 16).
     pub max_contents: usize,
@@ -71,8 +121,14 @@ impl Default for Limits {
 /// Longest reader message copied into [`ParseError::Xml`].
 const MAX_REASON: usize = 160;
 
-/// One element start (`<x …>` or `<x …/>`) with its resolved namespace.
-pub(crate) struct Elem<'i> {
+/// One element start (`<x …>` or `<x …/>`) with its resolved namespace, as
+/// [`Reader::next`], [`Reader::root`] and [`Reader::child`] give it.
+///
+/// Its attributes are read on demand ([`Elem::attr`], [`Elem::attrs`]); its
+/// content is read through the reader, which must consume it before reading
+/// on.
+#[derive(Debug)]
+pub struct Elem<'i> {
     start: BytesStart<'i>,
     /// The namespace URI: one of the reader's known ones, another as written,
     /// or empty for none.
@@ -85,12 +141,23 @@ pub(crate) struct Elem<'i> {
 
 impl Elem<'_> {
     /// The local name (without prefix).
-    pub(crate) fn local(&self) -> &str {
+    pub fn local(&self) -> &str {
         self.start.local_name().into_inner()
     }
 
+    /// The namespace URI, resolved from the element's prefix (or the default
+    /// namespace); empty for none.
+    pub fn ns(&self) -> &str {
+        &self.ns
+    }
+
+    /// Whether this is an empty-element tag (`<x/>`): no content, no end tag.
+    pub fn is_empty(&self) -> bool {
+        self.empty
+    }
+
     /// Fails with [`ParseError::Namespace`] unless the element is in `expected`.
-    pub(crate) fn expect_ns(&self, expected: &'static str) -> Result<(), ParseError> {
+    pub fn expect_ns(&self, expected: &'static str) -> Result<(), ParseError> {
         if self.ns == expected {
             return Ok(());
         }
@@ -102,9 +169,12 @@ impl Elem<'_> {
     }
 
     /// Calls `f(name, value)` for every unprefixed attribute other than
-    /// `xmlns`, the value normalized. Any attribute that is not well formed
-    /// or unique is an error at the start of the tag.
-    pub(crate) fn attrs(
+    /// `xmlns`, the value normalized (references resolved, white space as by
+    /// XML attribute-value normalization). Any attribute that is not well
+    /// formed or unique is an error at the start of the tag, and so is a
+    /// character reference to a character XML cannot carry; an error from
+    /// `f` stops the walk and is returned.
+    pub fn attrs(
         &self,
         mut f: impl FnMut(&str, Cow<'_, str>) -> Result<(), ParseError>,
     ) -> Result<(), ParseError> {
@@ -134,7 +204,7 @@ impl Elem<'_> {
     }
 
     /// The value of attribute `name`, all attributes checked as by [`Elem::attrs`].
-    pub(crate) fn attr(&self, name: &str) -> Result<Option<String>, ParseError> {
+    pub fn attr(&self, name: &str) -> Result<Option<String>, ParseError> {
         let mut value = None;
         self.attrs(|k, v| {
             if k == name {
@@ -146,8 +216,10 @@ impl Elem<'_> {
     }
 }
 
-/// What the grammar sees.
-pub(crate) enum Ev<'i> {
+/// What the grammar sees: one event of [`Reader::next`]. Comments and the
+/// leading XML declaration are dropped; references are resolved into text.
+#[derive(Debug)]
+pub enum Ev<'i> {
     /// An element opened (or an empty element).
     Open(Elem<'i>),
     /// The current element closed.
@@ -158,8 +230,12 @@ pub(crate) enum Ev<'i> {
     Eof,
 }
 
-/// The bounded event source.
-pub(crate) struct Reader<'i> {
+/// The bounded event source over one complete message (see the
+/// [module docs](self) for its rules).
+///
+/// A `Reader` holds no more than quick-xml's state and a depth count; the
+/// text it gives borrows from the input where it can.
+pub struct Reader<'i> {
     r: NsReader<&'i [u8]>,
     /// Namespaces kept without copying.
     known: &'static [&'static str],
@@ -170,10 +246,11 @@ pub(crate) struct Reader<'i> {
 }
 
 impl<'i> Reader<'i> {
-    /// A reader of `input`, refused at once if it is too large or holds a
-    /// character XML cannot carry. Elements in a `known` namespace get it
-    /// without a copy.
-    pub(crate) fn new(
+    /// A reader of `input`, refused at once if it is larger than
+    /// [`Limits::max_bytes`] ([`ParseError::TooLarge`]) or holds a character
+    /// XML cannot carry ([`ParseError::Xml`]). Elements in a `known`
+    /// namespace get it without a copy.
+    pub fn new(
         input: &'i str,
         limits: &Limits,
         known: &'static [&'static str],
@@ -206,8 +283,9 @@ impl<'i> Reader<'i> {
         })
     }
 
-    /// A [`ParseError::Xml`] at the current position.
-    pub(crate) fn error_here(&self, reason: &str) -> ParseError {
+    /// A [`ParseError::Xml`] at the current position, for a grammar's own
+    /// complaint.
+    pub fn error_here(&self, reason: &str) -> ParseError {
         ParseError::Xml {
             at: self.r.buffer_position(),
             reason: reason.to_owned(),
@@ -222,7 +300,11 @@ impl<'i> Reader<'i> {
     }
 
     /// The next event that matters to the grammar; comments are dropped.
-    pub(crate) fn next(&mut self) -> Result<Ev<'i>, ParseError> {
+    ///
+    /// Not an [`Iterator`]: an error ends the input, and [`Ev::Eof`] is a
+    /// value the grammar checks (an end inside an element is an error).
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<Ev<'i>, ParseError> {
         loop {
             let at = self.r.buffer_position();
             let (ns, event) = match self.r.read_resolved_event() {
@@ -290,7 +372,7 @@ impl<'i> Reader<'i> {
 
     /// The root element, after nothing but white space, comments and the XML
     /// declaration.
-    pub(crate) fn root(&mut self) -> Result<Elem<'i>, ParseError> {
+    pub fn root(&mut self) -> Result<Elem<'i>, ParseError> {
         loop {
             match self.next()? {
                 Ev::Open(e) => return Ok(e),
@@ -302,8 +384,9 @@ impl<'i> Reader<'i> {
         }
     }
 
-    /// Checks that nothing but white space and comments follow the root.
-    pub(crate) fn end(&mut self) -> Result<(), ParseError> {
+    /// Checks that nothing but white space and comments follow the root;
+    /// call it once the root has been consumed.
+    pub fn end(&mut self) -> Result<(), ParseError> {
         loop {
             match self.next()? {
                 Ev::Eof => return Ok(()),
@@ -319,7 +402,7 @@ impl<'i> Reader<'i> {
     /// The next child element of `parent`, or `None` once `parent` is closed.
     /// Text between children is ignored. Each child returned must be consumed
     /// (read to its end, or passed to [`Reader::skip`]) before the next call.
-    pub(crate) fn child(&mut self, parent: &Elem<'_>) -> Result<Option<Elem<'i>>, ParseError> {
+    pub fn child(&mut self, parent: &Elem<'_>) -> Result<Option<Elem<'i>>, ParseError> {
         if parent.empty {
             return Ok(None);
         }
@@ -335,13 +418,14 @@ impl<'i> Reader<'i> {
 
     /// Consumes `e` and everything inside it, checking well-formedness and
     /// the depth limit but keeping nothing. Iterative, so any nesting is safe.
-    pub(crate) fn skip(&mut self, e: Elem<'_>) -> Result<(), ParseError> {
+    pub fn skip(&mut self, e: Elem<'_>) -> Result<(), ParseError> {
         e.attrs(|_, _| Ok(()))?;
         self.skip_content(e)
     }
 
-    /// [`Reader::skip`] for an element whose attributes have been read.
-    pub(crate) fn skip_content(&mut self, e: Elem<'_>) -> Result<(), ParseError> {
+    /// [`Reader::skip`] for an element whose attributes have been read
+    /// (through [`Elem::attrs`]), so they are not checked twice.
+    pub fn skip_content(&mut self, e: Elem<'_>) -> Result<(), ParseError> {
         if e.empty {
             return Ok(());
         }
@@ -354,8 +438,9 @@ impl<'i> Reader<'i> {
         Ok(())
     }
 
-    /// The text content of `e`, consuming it; child elements are skipped.
-    pub(crate) fn text(&mut self, e: Elem<'_>) -> Result<String, ParseError> {
+    /// The text content of `e`, consuming it; child elements are skipped
+    /// (and checked as by [`Reader::skip`]).
+    pub fn text(&mut self, e: Elem<'_>) -> Result<String, ParseError> {
         e.attrs(|_, _| Ok(()))?;
         let mut out = String::new();
         if e.empty {

@@ -5,8 +5,11 @@ use std::str::FromStr;
 
 use crate::error::ParseError;
 
-/// Whether `s` can be written as an element name (conditions are element names).
-pub(crate) fn is_element_name(s: &str) -> bool {
+/// Whether `s` can be written as an element name: a letter or `_`, then
+/// letters, digits, `-`, `_` or `.` (no prefix). Stanza and Jingle
+/// conditions read from the wire are element names; check one before
+/// writing it back with [`Writer::open`](super::Writer::open).
+pub fn is_element_name(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_')
         && chars.all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))

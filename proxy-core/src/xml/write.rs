@@ -9,24 +9,36 @@ use super::is_xml_char;
 
 /// Writes elements into a `String` as lib-jitsi-meet's browsers serialize
 /// them: `name="value"` attributes in the order given, `<x/>` when empty.
-pub(crate) struct Writer<'a>(pub(crate) &'a mut String);
+///
+/// Each element is `open`, then its attributes, then exactly one of
+/// [`Writer::empty`], [`Writer::text`] or [`Writer::children`]. Names are
+/// written as given: they are the caller's constants (check one from the
+/// wire with [`is_element_name`](super::is_element_name)); every value is
+/// escaped.
+#[derive(Debug)]
+pub struct Writer<'a>(pub(crate) &'a mut String);
 
-impl Writer<'_> {
+impl<'a> Writer<'a> {
+    /// A writer appending to `out`.
+    pub fn new(out: &'a mut String) -> Writer<'a> {
+        Writer(out)
+    }
+
     /// `<name`.
-    pub(crate) fn open(&mut self, name: &str) -> &mut Self {
+    pub fn open(&mut self, name: &str) -> &mut Self {
         self.0.push('<');
         self.0.push_str(name);
         self
     }
 
     /// ` name="value"`, the value escaped.
-    pub(crate) fn attr(&mut self, name: &str, value: &str) -> &mut Self {
+    pub fn attr(&mut self, name: &str, value: &str) -> &mut Self {
         let _ = write!(self.0, " {name}=\"{}\"", escape(value));
         self
     }
 
     /// [`Writer::attr`] if there is a value.
-    pub(crate) fn opt(&mut self, name: &str, value: Option<&str>) -> &mut Self {
+    pub fn opt(&mut self, name: &str, value: Option<&str>) -> &mut Self {
         if let Some(value) = value {
             self.attr(name, value);
         }
@@ -34,13 +46,13 @@ impl Writer<'_> {
     }
 
     /// ` name="n"` for a number.
-    pub(crate) fn num(&mut self, name: &str, n: impl Into<u64>) -> &mut Self {
+    pub fn num(&mut self, name: &str, n: impl Into<u64>) -> &mut Self {
         let _ = write!(self.0, " {name}=\"{}\"", n.into());
         self
     }
 
     /// [`Writer::num`] if there is a number.
-    pub(crate) fn opt_num(&mut self, name: &str, n: Option<impl Into<u64>>) -> &mut Self {
+    pub fn opt_num(&mut self, name: &str, n: Option<impl Into<u64>>) -> &mut Self {
         if let Some(n) = n {
             self.num(name, n);
         }
@@ -48,12 +60,12 @@ impl Writer<'_> {
     }
 
     /// `/>`.
-    pub(crate) fn empty(&mut self) {
+    pub fn empty(&mut self) {
         self.0.push_str("/>");
     }
 
     /// `>`, then the escaped text, then `</name>`.
-    pub(crate) fn text(&mut self, name: &str, text: &str) {
+    pub fn text(&mut self, name: &str, text: &str) {
         self.0.push('>');
         self.0.push_str(&escape(text));
         self.close(name);
@@ -61,7 +73,7 @@ impl Writer<'_> {
 
     /// Ends the start tag: `/>` if `children` writes nothing, otherwise `>`,
     /// the children and `</name>`.
-    pub(crate) fn children(&mut self, name: &str, children: impl FnOnce(&mut Self)) {
+    pub fn children(&mut self, name: &str, children: impl FnOnce(&mut Self)) {
         self.0.push('>');
         let start = self.0.len();
         children(self);
@@ -74,7 +86,7 @@ impl Writer<'_> {
     }
 
     /// `</name>`.
-    pub(crate) fn close(&mut self, name: &str) {
+    pub fn close(&mut self, name: &str) {
         let _ = write!(self.0, "</{name}>");
     }
 }
@@ -82,7 +94,7 @@ impl Writer<'_> {
 /// `s` escaped for an attribute value or text by quick-xml's attribute rules
 /// (markup characters as entities, tab, LF and CR as character references);
 /// characters XML cannot carry at all become U+FFFD.
-pub(crate) fn escape(s: &str) -> Cow<'_, str> {
+pub fn escape(s: &str) -> Cow<'_, str> {
     if !may_hold_non_xml(s) || s.chars().all(is_xml_char) {
         return Attribute::from(("", s)).value;
     }
