@@ -1,0 +1,1326 @@
+//! The sans-IO XMPP client: one connection to one server for one account,
+//! carrying the proxy IQs, with XEP-0215, XEP-0199, a MUC room and
+//! reconnection. No sockets, no clock reads, no unseeded randomness.
+//!
+//! # Driving a [`Client`]
+//!
+//! Methods fall in four groups, in the style of quinn-proto and str0m:
+//!
+//! - **construction:** [`Client::new`] queues [`Output::Connect`];
+//! - **inputs** from the driver: [`Client::handle_connected`] (transport up;
+//!   for direct TLS, after the TLS handshake; for WebSocket, after the
+//!   upgrade), [`Client::handle_tls_ready`] (after [`Output::StartTls`]),
+//!   [`Client::handle_bytes`] (TCP) or [`Client::handle_frame`] (one
+//!   WebSocket text message), [`Client::handle_closed`] and
+//!   [`Client::handle_timeout`];
+//! - **commands** from the application: [`Client::send_proxy_iq`] (the
+//!   core's outgoing signal), [`Client::join_room`], [`Client::close`];
+//! - **outputs:** after every input or command, call [`Client::poll_output`]
+//!   until it returns [`Output::Timeout`], and call
+//!   [`Client::handle_timeout`] when that instant comes.
+//!
+//! Time is always passed in as `now`. Randomness comes from
+//! [`Config::seed`]: the driver fills it from the operating system, tests
+//! from a constant. SCRAM nonces and the backoff jitter are derived from it
+//! with HMAC-SHA-256 in counter mode (so one seed serves any number of
+//! logins and every nonce is unpredictable without the seed); one input
+//! instead of a second `handle_entropy` call keeps the login path
+//! synchronous.
+//!
+//! # What the client does
+//!
+//! - **Negotiation** (RFC 6120): stream open, STARTTLS when offered (or
+//!   required by [`TlsMode::Required`]), SASL with [`crate::sasl`], stream
+//!   restart, resource binding. Then [`Event::Online`], the XEP-0215 query
+//!   (`urn:xmpp:extdisco:2`, on an error `:1`), the room join, and the flush
+//!   of the IQs queued while offline.
+//! - **Routing:** an incoming `<iq type='set'>` carrying a proxy IQ in any
+//!   [`Envelope`] form becomes [`Event::Message`]; a wrapped form is acked
+//!   here, a Direct one is left to the core (which answers every IQ with an
+//!   id). Results and errors of the IQs this client stamped are consumed by
+//!   its tracker. Pings (XEP-0199) are answered; any other `get`/`set` gets
+//!   `service-unavailable`.
+//! - **IDs:** every IQ sent gets an id (Prosody refuses an IQ without one);
+//!   answers echo the id as received (a MUC rewrites ids).
+//! - **Limits:** stanza size and depth through [`crate::framing`]
+//!   ([`Limits`]); at most [`MAX_QUEUED`] IQs wait while offline, each failing
+//!   with [`Event::IqFailed`] after [`Config::iq_timeout`]; at most
+//!   [`MAX_TRACKED`] IQs await an answer.
+//! - **Reconnection:** any loss gives [`Event::Offline`] with the instant of
+//!   the next attempt: 0.5 s × 2ⁿ up to 30 s, ±20 % seeded jitter, reset
+//!   after 60 s online. Terminal errors (SASL refusal, `host-unknown`,
+//!   `see-other-host`, a required TLS the server does not offer) give
+//!   [`Event::Closed`] and no retry.
+//!
+//! Not done yet: a token bucket on the incoming stanza rate, refreshing
+//! XEP-0215 credentials before they expire, and retrying a MUC nickname
+//! conflict with another nickname.
+//!
+//! # Panics
+//!
+//! Never on server input. A panic is a bug in this crate.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use hmac::{Hmac, Mac};
+use proxy_core::extdisco::{parse_services_result, services_query, ExtdiscoError, ExtdiscoVersion};
+use proxy_core::xml::Writer;
+use proxy_core::{
+    parse_iq, DefinedCondition, ErrorType, IceServer, IqType, Limits, ParseError, ProxyMessage,
+    StanzaError,
+};
+use sha2::Sha256;
+
+use crate::envelope::{answer_error, answer_result, Envelope, EnvelopeError, Refused};
+use crate::framing::{
+    tcp_close, tcp_open, ws_close, ws_frame, ws_open, Frame, FramingError, TcpFramer, NS_CLIENT,
+    NS_STREAMS,
+};
+use crate::sasl::{
+    self, Credentials, SaslClient, SaslConfig, SaslError, ServerElement, Step, NS_SASL,
+};
+use crate::stanza::{bare, Element, NS_STREAM_ERRORS};
+
+/// `urn:ietf:params:xml:ns:xmpp-tls`.
+pub const NS_TLS: &str = "urn:ietf:params:xml:ns:xmpp-tls";
+/// `urn:ietf:params:xml:ns:xmpp-bind`.
+pub const NS_BIND: &str = "urn:ietf:params:xml:ns:xmpp-bind";
+/// `urn:xmpp:ping` (XEP-0199).
+pub const NS_PING: &str = "urn:xmpp:ping";
+/// `http://jabber.org/protocol/muc` (XEP-0045).
+pub const NS_MUC: &str = "http://jabber.org/protocol/muc";
+/// `http://jabber.org/protocol/muc#user` (XEP-0045).
+pub const NS_MUC_USER: &str = "http://jabber.org/protocol/muc#user";
+
+/// Most IQs queued while offline.
+pub const MAX_QUEUED: usize = 64;
+/// Most IQs sent and awaiting an answer at once; beyond it a new proxy IQ
+/// fails at once with [`IqFailure::TooMany`].
+pub const MAX_TRACKED: usize = 256;
+/// First reconnection delay.
+const BACKOFF_BASE: Duration = Duration::from_millis(500);
+/// Longest reconnection delay.
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Online this long, the backoff starts again from [`BACKOFF_BASE`].
+const BACKOFF_RESET: Duration = Duration::from_secs(60);
+/// Random bytes in a SCRAM nonce.
+const NONCE_BYTES: usize = 18;
+
+/// How the stream is carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport {
+    /// TCP c2s (RFC 6120), the driver's bytes through [`Client::handle_bytes`].
+    Tcp {
+        /// How TLS is used.
+        tls: TlsMode,
+    },
+    /// WebSocket (RFC 7395), one message per [`Client::handle_frame`].
+    WebSocket {
+        /// `wss://`: the connection is encrypted (PLAIN is allowed).
+        secure: bool,
+    },
+}
+
+/// TLS on a TCP stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// STARTTLS; a server that does not offer it is a terminal error.
+    Required,
+    /// STARTTLS when the server offers it, plain text otherwise.
+    Optional,
+    /// Never STARTTLS.
+    None,
+    /// Direct TLS: the driver runs the handshake before
+    /// [`Client::handle_connected`].
+    Direct,
+}
+
+/// A MUC room to join (XEP-0045).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Room {
+    /// The room's bare JID, `room@conference.example.com`.
+    pub jid: String,
+    /// Our nickname: the occupant JID is `jid/nick`.
+    pub nick: String,
+    /// The room password, if any.
+    pub password: Option<String>,
+}
+
+impl Room {
+    /// The occupant JID `room/nick`.
+    pub fn occupant_jid(&self) -> String {
+        format!("{}/{}", self.jid, self.nick)
+    }
+}
+
+/// What the client is set up with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How the stream is carried.
+    pub transport: Transport,
+    /// The XMPP domain (stream `to`, extdisco and ping addressee).
+    pub domain: String,
+    /// Login credentials; `None` for SASL ANONYMOUS.
+    pub credentials: Option<Credentials>,
+    /// Allow PLAIN on an unencrypted stream (loopback tests only).
+    pub allow_plain_without_tls: bool,
+    /// Highest SCRAM iteration count accepted.
+    pub max_iterations: u32,
+    /// The resource to bind; `None` lets the server choose.
+    pub resource: Option<String>,
+    /// The room to join once online.
+    pub room: Option<Room>,
+    /// The form outgoing proxy IQs take.
+    pub envelope: Envelope,
+    /// Bounds on every stanza the server sends.
+    pub limits: Limits,
+    /// Ping the server after this long without hearing from it.
+    pub ping_interval: Duration,
+    /// A ping unanswered this long means the connection is dead.
+    pub ping_timeout: Duration,
+    /// An IQ unanswered (or queued while offline) this long fails.
+    pub iq_timeout: Duration,
+    /// Connect and log in within this long, else try again.
+    pub connect_timeout: Duration,
+    /// The seed of every random choice (see the [module docs](self)).
+    pub seed: [u8; 32],
+}
+
+impl Config {
+    /// A configuration with the defaults: ANONYMOUS, no room, Direct
+    /// envelope, default [`Limits`], ping every 30 s with a 10 s deadline,
+    /// IQs failing after 30 s, 30 s to log in.
+    pub fn new(transport: Transport, domain: &str, seed: [u8; 32]) -> Config {
+        Config {
+            transport,
+            domain: domain.to_owned(),
+            credentials: None,
+            allow_plain_without_tls: false,
+            max_iterations: sasl::DEFAULT_MAX_ITERATIONS,
+            resource: None,
+            room: None,
+            envelope: Envelope::Direct,
+            limits: Limits::default(),
+            ping_interval: Duration::from_secs(30),
+            ping_timeout: Duration::from_secs(10),
+            iq_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(30),
+            seed,
+        }
+    }
+}
+
+/// What the driver must do next, or an event for the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Open the transport (TCP connect plus direct TLS, or the WebSocket
+    /// upgrade), then call [`Client::handle_connected`].
+    Connect,
+    /// Run the TLS handshake on the TCP stream, then call
+    /// [`Client::handle_tls_ready`].
+    StartTls {
+        /// The name to verify the certificate against.
+        server_name: String,
+    },
+    /// Write these bytes to the TCP stream.
+    Transmit(Vec<u8>),
+    /// Send this WebSocket text message.
+    SendFrame(String),
+    /// Close the transport (after writing what came before).
+    CloseTransport,
+    /// Something happened.
+    Event(Event),
+    /// Nothing more to do until this instant ([`Client::handle_timeout`]),
+    /// or until the next input when `None`.
+    Timeout(Option<Instant>),
+}
+
+/// What happened, for the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Logged in and bound.
+    Online {
+        /// Our full JID.
+        jid: String,
+    },
+    /// The connection is lost; the next attempt starts at `retry_at`.
+    Offline {
+        /// Why.
+        reason: ClientError,
+        /// When the client will ask to connect again.
+        retry_at: Instant,
+    },
+    /// The client stopped for good: [`Client::close`] or a terminal error.
+    Closed {
+        /// Why; `None` after [`Client::close`].
+        reason: Option<ClientError>,
+    },
+    /// A proxy IQ for the service's `process_message`.
+    Message(ProxyMessage),
+    /// STUN/TURN servers from XEP-0215.
+    IceServers(Vec<IceServer>),
+    /// The room's self-presence arrived.
+    RoomJoined {
+        /// Our occupant JID.
+        occupant_jid: String,
+    },
+    /// Another occupant left the room (a synthesized `unavailable`
+    /// [`Event::Message`] follows).
+    OccupantLeft {
+        /// Its occupant JID.
+        jid: String,
+    },
+    /// A proxy IQ sent with [`Client::send_proxy_iq`] failed.
+    IqFailed {
+        /// Its addressee.
+        to: String,
+        /// Why.
+        reason: IqFailure,
+    },
+    /// A problem that does not end the connection.
+    Error(ClientError),
+}
+
+/// Why a proxy IQ failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IqFailure {
+    /// The addressee or a server answered with this error condition.
+    Error(DefinedCondition),
+    /// No answer within [`Config::iq_timeout`] (or still queued then).
+    Timeout,
+    /// The connection was lost before an answer came.
+    ConnectionLost,
+    /// [`MAX_QUEUED`] IQs wait already, or [`MAX_TRACKED`] await answers.
+    TooMany,
+    /// The client is closed.
+    Closed,
+}
+
+/// A stream error condition (RFC 6120 §4.9.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamCondition {
+    /// `host-unknown`: the domain is not served here (terminal).
+    HostUnknown,
+    /// `see-other-host`: the server redirects (terminal, not followed).
+    SeeOtherHost(String),
+    /// `system-shutdown`.
+    SystemShutdown,
+    /// `conflict`: another session took over this resource.
+    Conflict,
+    /// `policy-violation`, e.g. a stanza above the server's size limit.
+    PolicyViolation,
+    /// Any other condition, as named (empty when there was none).
+    Other(String),
+}
+
+impl StreamCondition {
+    fn from_element(error: &Element) -> StreamCondition {
+        let (name, _) = error.condition(NS_STREAM_ERRORS);
+        match name.unwrap_or("") {
+            "host-unknown" => StreamCondition::HostUnknown,
+            "see-other-host" => {
+                let to = error
+                    .child("see-other-host", NS_STREAM_ERRORS)
+                    .map(|e| e.text.trim().to_owned())
+                    .unwrap_or_default();
+                StreamCondition::SeeOtherHost(to)
+            }
+            "system-shutdown" => StreamCondition::SystemShutdown,
+            "conflict" => StreamCondition::Conflict,
+            "policy-violation" => StreamCondition::PolicyViolation,
+            other => StreamCondition::Other(other.to_owned()),
+        }
+    }
+}
+
+/// Why the client is offline, closed, or reports a problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The server's stream could not be read (size, depth, malformed XML).
+    #[error("stream: {0}")]
+    Framing(FramingError),
+    /// A stanza could not be read.
+    #[error("stanza: {0}")]
+    Stanza(ParseError),
+    /// Authentication failed.
+    #[error("SASL: {0}")]
+    Sasl(SaslError),
+    /// The server ended the stream with `<stream:error>`.
+    #[error("stream error {condition:?}{}", text.as_deref().map(|t| format!(" ({t})")).unwrap_or_default())]
+    StreamError {
+        /// The condition.
+        condition: StreamCondition,
+        /// The server's `<text>`, if any.
+        text: Option<String>,
+    },
+    /// The server closed its stream (`</stream:stream>` or `<close/>`).
+    #[error("the server closed the stream")]
+    StreamClosed,
+    /// A WebSocket `<close see-other-uri=…>` (terminal, not followed).
+    #[error("the server redirects to {0}")]
+    SeeOtherUri(String),
+    /// The transport closed (EOF or an I/O error as the driver described it).
+    #[error("transport closed{}", .0.as_deref().map(|t| format!(": {t}")).unwrap_or_default())]
+    TransportClosed(Option<String>),
+    /// TLS is required, and the server does not offer STARTTLS.
+    #[error("the server does not offer STARTTLS, and TLS is required")]
+    TlsNotOffered,
+    /// The server refused STARTTLS (`<failure xmlns='…xmpp-tls'/>`).
+    #[error("the server refused STARTTLS")]
+    TlsRefused,
+    /// Resource binding failed.
+    #[error("resource binding failed: {0}")]
+    Bind(String),
+    /// The server sent an element that does not fit the negotiation.
+    #[error("unexpected <{0}> during stream negotiation")]
+    Unexpected(String),
+    /// Not logged in within [`Config::connect_timeout`].
+    #[error("not logged in within the connect timeout")]
+    ConnectTimeout,
+    /// A ping to the server was not answered in time.
+    #[error("the server did not answer a ping in time")]
+    PingTimeout,
+    /// XEP-0215 failed; the last good list of servers stays in use.
+    #[error("XEP-0215: {0}")]
+    Extdisco(ExtdiscoError),
+    /// XEP-0215 went unanswered.
+    #[error("XEP-0215: no answer in time")]
+    ExtdiscoTimeout,
+    /// An incoming proxy IQ could not be read (it was answered `bad-request`).
+    #[error("incoming proxy IQ refused: {0}")]
+    Envelope(Refused),
+    /// The room refused us (`<presence type='error'>`).
+    #[error("room {room}: {condition}")]
+    Room {
+        /// The room's bare JID.
+        room: String,
+        /// The error condition (`conflict` for a nickname in use,
+        /// `not-authorized` for a wrong password).
+        condition: String,
+    },
+}
+
+impl ClientError {
+    /// Whether reconnecting cannot help.
+    pub fn is_terminal(&self) -> bool {
+        match self {
+            ClientError::Sasl(e) => !e.is_temporary(),
+            ClientError::StreamError { condition, .. } => matches!(
+                condition,
+                StreamCondition::HostUnknown | StreamCondition::SeeOtherHost(_)
+            ),
+            ClientError::SeeOtherUri(_) | ClientError::TlsNotOffered => true,
+            _ => false,
+        }
+    }
+}
+
+/// Why an IQ this client sent is awaited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Purpose {
+    Bind,
+    Extdisco(ExtdiscoVersion),
+    Ping,
+    Proxy { to: String },
+}
+
+#[derive(Debug)]
+struct Pending {
+    purpose: Purpose,
+    deadline: Instant,
+}
+
+/// A proxy IQ waiting for the connection.
+#[derive(Debug)]
+struct Queued {
+    to: String,
+    iq: String,
+    deadline: Instant,
+}
+
+/// Where the stream negotiation stands.
+#[derive(Debug)]
+enum Step_ {
+    /// Waiting for `<stream:features>`.
+    Features,
+    /// `<starttls/>` sent, waiting for `<proceed/>`.
+    StartTls,
+    /// [`Output::StartTls`] given, waiting for [`Client::handle_tls_ready`].
+    TlsHandshake,
+    /// SASL under way.
+    Sasl(SaslClient),
+    /// Bind sent.
+    Binding,
+}
+
+#[derive(Debug)]
+struct Negotiation {
+    step: Step_,
+    tls: bool,
+    authenticated: bool,
+    deadline: Instant,
+}
+
+#[derive(Debug)]
+enum RoomState {
+    None,
+    Joining,
+    Joined,
+}
+
+#[derive(Debug)]
+struct Online {
+    jid: String,
+    since: Instant,
+    last_heard: Instant,
+    ping_out: bool,
+    room: RoomState,
+}
+
+#[derive(Debug)]
+enum State {
+    /// [`Output::Connect`] given, waiting for [`Client::handle_connected`].
+    Connecting {
+        deadline: Instant,
+    },
+    Negotiating(Negotiation),
+    Online(Online),
+    /// Offline; the next attempt at `until`.
+    Waiting {
+        until: Instant,
+    },
+    Closed,
+}
+
+/// The sans-IO XMPP client (see the [module docs](self)).
+#[derive(Debug)]
+pub struct Client {
+    config: Config,
+    state: State,
+    framer: TcpFramer,
+    out: VecDeque<Output>,
+    tracked: HashMap<String, Pending>,
+    queue: VecDeque<Queued>,
+    /// Failed attempts since the last stable session.
+    attempt: u32,
+    /// Counter of [`Client::random`] draws.
+    draws: u64,
+    /// Counters of stamped ids, one per prefix (`bind1`, `ext1`, `ping1`,
+    /// `px1`, …): ids stay unique across reconnections.
+    ids: HashMap<&'static str, u64>,
+}
+
+impl Client {
+    /// A client that asks to connect at once ([`Output::Connect`]).
+    pub fn new(config: Config, now: Instant) -> Client {
+        let framer = TcpFramer::new(config.limits);
+        let deadline = now + config.connect_timeout;
+        let mut out = VecDeque::new();
+        out.push_back(Output::Connect);
+        Client {
+            config,
+            state: State::Connecting { deadline },
+            framer,
+            out,
+            tracked: HashMap::new(),
+            queue: VecDeque::new(),
+            attempt: 0,
+            draws: 0,
+            ids: HashMap::new(),
+        }
+    }
+
+    /// Our full JID while online.
+    pub fn jid(&self) -> Option<&str> {
+        match &self.state {
+            State::Online(o) => Some(&o.jid),
+            _ => None,
+        }
+    }
+
+    /// Whether the client is online (bound).
+    pub fn is_online(&self) -> bool {
+        matches!(self.state, State::Online(_))
+    }
+
+    /// Whether the client has stopped for good.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed)
+    }
+
+    /// The next output; [`Output::Timeout`] when there is nothing else to do.
+    pub fn poll_output(&mut self) -> Output {
+        match self.out.pop_front() {
+            Some(o) => o,
+            None => Output::Timeout(self.next_deadline()),
+        }
+    }
+
+    /// The transport is up (after direct TLS or the WebSocket upgrade).
+    pub fn handle_connected(&mut self, now: Instant) {
+        let State::Connecting { deadline } = self.state else {
+            return;
+        };
+        let tls = match &self.config.transport {
+            Transport::Tcp { tls } => *tls == TlsMode::Direct,
+            Transport::WebSocket { secure } => *secure,
+        };
+        self.framer.reset();
+        self.state = State::Negotiating(Negotiation {
+            step: Step_::Features,
+            tls,
+            authenticated: false,
+            deadline,
+        });
+        self.open_stream();
+        let _ = now;
+    }
+
+    /// The TLS handshake asked for by [`Output::StartTls`] completed.
+    pub fn handle_tls_ready(&mut self, now: Instant) {
+        let State::Negotiating(n) = &mut self.state else {
+            return;
+        };
+        if !matches!(n.step, Step_::TlsHandshake) {
+            return;
+        }
+        n.tls = true;
+        n.step = Step_::Features;
+        self.framer.reset();
+        self.open_stream();
+        let _ = now;
+    }
+
+    /// Bytes read from the TCP stream.
+    pub fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) {
+        if !self.reading() {
+            return;
+        }
+        self.framer.push(bytes);
+        while let Some(frame) = self.framer.next() {
+            match frame {
+                Ok(frame) => self.handle_frame_inner(now, frame),
+                Err(e) => self.lose(now, ClientError::Framing(e)),
+            }
+            if !self.reading() {
+                return;
+            }
+        }
+    }
+
+    /// One WebSocket text message.
+    pub fn handle_frame(&mut self, now: Instant, message: &str) {
+        if !self.reading() {
+            return;
+        }
+        match ws_frame(message, &self.config.limits) {
+            Ok(frame) => self.handle_frame_inner(now, frame),
+            Err(e) => self.lose(now, ClientError::Framing(e)),
+        }
+    }
+
+    /// The transport closed (EOF or an I/O error, described in `reason`).
+    pub fn handle_closed(&mut self, now: Instant, reason: Option<String>) {
+        if self.reading() || matches!(self.state, State::Connecting { .. }) {
+            self.lose(now, ClientError::TransportClosed(reason));
+        }
+    }
+
+    /// Time passed: call at (or after) the instant of [`Output::Timeout`].
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.expire_queue(now);
+        match &mut self.state {
+            State::Connecting { deadline } if now >= *deadline => {
+                self.lose(now, ClientError::ConnectTimeout)
+            }
+            State::Negotiating(n) if now >= n.deadline => {
+                self.lose(now, ClientError::ConnectTimeout)
+            }
+            State::Waiting { until } if now >= *until => {
+                self.state = State::Connecting {
+                    deadline: now + self.config.connect_timeout,
+                };
+                self.out.push_back(Output::Connect);
+            }
+            State::Online(_) => self.online_timers(now),
+            _ => {}
+        }
+    }
+
+    /// Sends a proxy IQ from the core (`iq` as the core wrote it, usually
+    /// without an id) to `to` in the configured [`Envelope`]. An answer the
+    /// core writes (`result`/`error`, with the id it echoes) always goes as
+    /// it is. While offline the IQ waits, at most [`MAX_QUEUED`] of them for
+    /// [`Config::iq_timeout`]; an IQ that cannot be sent gives
+    /// [`Event::IqFailed`]. An IQ that is not one the peer could read is
+    /// refused here.
+    pub fn send_proxy_iq(&mut self, now: Instant, to: &str, iq: &str) -> Result<(), EnvelopeError> {
+        let parsed = parse_iq(iq, &self.config.limits).map_err(EnvelopeError::Iq)?;
+        if matches!(parsed.kind, IqType::Result | IqType::Error) {
+            // An answer: the core echoes the id it received; no tracking.
+            let id = parsed.id.clone().unwrap_or_default();
+            let stanza = Envelope::Direct.wrap(to, &id, iq, &self.config.limits)?;
+            if self.is_online() {
+                self.send(&stanza);
+            }
+            // An answer cannot wait for the next connection: the asker's
+            // own timeout covers it.
+            return Ok(());
+        }
+        match self.state {
+            State::Online(_) => self.send_tracked_proxy(now, to, iq),
+            State::Closed => {
+                self.fail(to, IqFailure::Closed);
+                Ok(())
+            }
+            _ => {
+                if self.queue.len() >= MAX_QUEUED {
+                    self.fail(to, IqFailure::TooMany);
+                } else {
+                    let deadline = now + self.config.iq_timeout;
+                    let (to, iq) = (to.to_owned(), iq.to_owned());
+                    self.queue.push_back(Queued { to, iq, deadline });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Joins `room` now if online, and after every reconnection.
+    pub fn join_room(&mut self, now: Instant, room: Room) {
+        self.config.room = Some(room);
+        if let State::Online(o) = &mut self.state {
+            o.room = RoomState::Joining;
+            self.send_join();
+        }
+        let _ = now;
+    }
+
+    /// Ends the session: closes the stream, fails the queued IQs, and stops.
+    pub fn close(&mut self, now: Instant) {
+        if matches!(self.state, State::Closed) {
+            return;
+        }
+        if self.reading() {
+            match self.config.transport {
+                Transport::Tcp { .. } => self.send(tcp_close()),
+                Transport::WebSocket { .. } => self.send(ws_close()),
+            }
+        }
+        self.out.push_back(Output::CloseTransport);
+        self.fail_all(IqFailure::Closed);
+        self.state = State::Closed;
+        self.event(Event::Closed { reason: None });
+        let _ = now;
+    }
+
+    // ---- internals ----
+
+    fn reading(&self) -> bool {
+        matches!(self.state, State::Negotiating(_) | State::Online(_))
+    }
+
+    fn event(&mut self, e: Event) {
+        self.out.push_back(Output::Event(e));
+    }
+
+    fn send(&mut self, text: &str) {
+        let o = match self.config.transport {
+            Transport::Tcp { .. } => Output::Transmit(text.as_bytes().to_vec()),
+            Transport::WebSocket { .. } => Output::SendFrame(text.to_owned()),
+        };
+        self.out.push_back(o);
+    }
+
+    fn open_stream(&mut self) {
+        let open = match self.config.transport {
+            Transport::Tcp { .. } => tcp_open(&self.config.domain, None),
+            Transport::WebSocket { .. } => ws_open(&self.config.domain),
+        };
+        self.send(&open);
+    }
+
+    fn next_id(&mut self, prefix: &'static str) -> String {
+        let n = self.ids.entry(prefix).or_insert(0);
+        *n += 1;
+        format!("{prefix}{n}")
+    }
+
+    /// 32 bytes derived from the seed: HMAC-SHA-256(seed, label ‖ counter).
+    fn random(&mut self, label: &[u8]) -> [u8; 32] {
+        self.draws += 1;
+        // HMAC takes a key of any length.
+        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.config.seed) {
+            Ok(mac) => mac,
+            Err(_) => unreachable!("HMAC accepts keys of any length"),
+        };
+        mac.update(label);
+        mac.update(&self.draws.to_be_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let mut d: Option<Instant> = None;
+        let mut min = |t: Instant| d = Some(d.map_or(t, |d| d.min(t)));
+        match &self.state {
+            State::Connecting { deadline } => min(*deadline),
+            State::Negotiating(n) => min(n.deadline),
+            State::Waiting { until } => min(*until),
+            State::Online(o) => {
+                if !o.ping_out {
+                    min(o.last_heard + self.config.ping_interval);
+                }
+            }
+            State::Closed => return None,
+        }
+        for p in self.tracked.values() {
+            min(p.deadline);
+        }
+        if let Some(q) = self.queue.front() {
+            min(q.deadline);
+        }
+        d
+    }
+
+    fn fail(&mut self, to: &str, reason: IqFailure) {
+        let to = to.to_owned();
+        self.event(Event::IqFailed { to, reason });
+    }
+
+    fn fail_all(&mut self, reason: IqFailure) {
+        let mut lost: Vec<(String, Pending)> = self.tracked.drain().collect();
+        lost.sort_by(|a, b| a.0.cmp(&b.0));
+        for (_, p) in lost {
+            if let Purpose::Proxy { to } = p.purpose {
+                self.fail(&to, reason.clone());
+            }
+        }
+        while let Some(q) = self.queue.pop_front() {
+            self.fail(&q.to, reason.clone());
+        }
+    }
+
+    fn expire_queue(&mut self, now: Instant) {
+        while self.queue.front().is_some_and(|q| now >= q.deadline) {
+            if let Some(q) = self.queue.pop_front() {
+                self.fail(&q.to, IqFailure::Timeout);
+            }
+        }
+    }
+
+    /// The connection is gone: report, and wait or stop.
+    fn lose(&mut self, now: Instant, reason: ClientError) {
+        if matches!(self.state, State::Closed | State::Waiting { .. }) {
+            return;
+        }
+        if let State::Online(o) = &self.state {
+            if now.saturating_duration_since(o.since) >= BACKOFF_RESET {
+                self.attempt = 0;
+            }
+        }
+        // Answers to IQs sent on this connection will never come; IQs still
+        // queued keep waiting for the next one.
+        let mut lost: Vec<(String, Pending)> = self.tracked.drain().collect();
+        lost.sort_by(|a, b| a.0.cmp(&b.0));
+        for (_, p) in lost {
+            if let Purpose::Proxy { to } = p.purpose {
+                self.fail(&to, IqFailure::ConnectionLost);
+            }
+        }
+        self.out.push_back(Output::CloseTransport);
+        if reason.is_terminal() {
+            self.fail_all(IqFailure::Closed);
+            self.state = State::Closed;
+            self.event(Event::Closed {
+                reason: Some(reason),
+            });
+            return;
+        }
+        let retry_at = now + self.backoff();
+        self.attempt = self.attempt.saturating_add(1);
+        self.state = State::Waiting { until: retry_at };
+        self.event(Event::Offline { reason, retry_at });
+    }
+
+    /// 0.5 s × 2^attempt, at most 30 s, times a seeded factor in 0.8..1.2.
+    fn backoff(&mut self) -> Duration {
+        let base = BACKOFF_BASE.saturating_mul(1u32 << self.attempt.min(16));
+        let base = base.min(BACKOFF_MAX);
+        let r = self.random(b"backoff");
+        let u = u16::from_be_bytes([r[0], r[1]]);
+        // 0.8 + 0.4 * u / 65535, in thousandths.
+        let permille = 800 + u64::from(u) * 400 / u64::from(u16::MAX);
+        Duration::from_millis(base.as_millis() as u64 * permille / 1000)
+    }
+
+    fn handle_frame_inner(&mut self, now: Instant, frame: Frame) {
+        match frame {
+            Frame::Open(_) => {}
+            Frame::Close(close) => {
+                let reason = match close.see_other_uri {
+                    Some(uri) => ClientError::SeeOtherUri(uri),
+                    None => ClientError::StreamClosed,
+                };
+                self.lose(now, reason);
+            }
+            Frame::Stanza(text) => {
+                let el = match Element::parse(&text, &self.config.limits) {
+                    Ok(el) => el,
+                    Err(e) => return self.lose(now, ClientError::Stanza(e)),
+                };
+                if el.is("error", NS_STREAMS) {
+                    let condition = StreamCondition::from_element(&el);
+                    let text = el
+                        .condition(NS_STREAM_ERRORS)
+                        .1
+                        .map(|t| t.trim().to_owned());
+                    return self.lose(now, ClientError::StreamError { condition, text });
+                }
+                if matches!(self.state, State::Online(_)) {
+                    self.online_stanza(now, &el, &text);
+                } else {
+                    self.negotiate(now, &el);
+                }
+            }
+        }
+    }
+
+    fn negotiate(&mut self, now: Instant, el: &Element) {
+        let State::Negotiating(n) = &self.state else {
+            return;
+        };
+        let mut n = Negotiation {
+            step: Step_::Features,
+            ..*n
+        };
+        if let State::Negotiating(held) = &mut self.state {
+            std::mem::swap(&mut n.step, &mut held.step);
+        }
+        let result = self.negotiate_step(&mut n, el);
+        if let State::Negotiating(held) = &mut self.state {
+            held.step = n.step;
+            held.tls = n.tls;
+            held.authenticated = n.authenticated;
+        }
+        match result {
+            Ok(None) => {}
+            Ok(Some(jid)) => self.go_online(now, jid),
+            Err(e) => self.lose(now, e),
+        }
+    }
+
+    /// One element of the negotiation: `Ok(Some(jid))` once bound.
+    fn negotiate_step(
+        &mut self,
+        n: &mut Negotiation,
+        el: &Element,
+    ) -> Result<Option<String>, ClientError> {
+        let tls_mode = match self.config.transport {
+            Transport::Tcp { tls } => tls,
+            Transport::WebSocket { .. } => TlsMode::None,
+        };
+        let step = std::mem::replace(&mut n.step, Step_::Features);
+        match step {
+            Step_::Features if el.is("features", NS_STREAMS) => {
+                let starttls = el.child("starttls", NS_TLS).is_some();
+                if !n.tls && !n.authenticated {
+                    match tls_mode {
+                        TlsMode::Required | TlsMode::Optional if starttls => {
+                            n.step = Step_::StartTls;
+                            self.send(&format!("<starttls xmlns='{NS_TLS}'/>"));
+                            return Ok(None);
+                        }
+                        TlsMode::Required => return Err(ClientError::TlsNotOffered),
+                        _ => {}
+                    }
+                }
+                if !n.authenticated {
+                    let Some(mechanisms) = el.child("mechanisms", NS_SASL) else {
+                        return Err(ClientError::Unexpected("stream:features".into()));
+                    };
+                    let offered: Vec<&str> = mechanisms
+                        .children
+                        .iter()
+                        .filter(|m| m.is("mechanism", NS_SASL))
+                        .map(|m| m.text.as_str())
+                        .collect();
+                    let config = SaslConfig {
+                        credentials: self.config.credentials.clone(),
+                        allow_plain_without_tls: self.config.allow_plain_without_tls,
+                        max_iterations: self.config.max_iterations,
+                    };
+                    let nonce = self.random(b"scram-nonce");
+                    let (client, auth) =
+                        sasl::start(&config, offered, n.tls, &nonce[..NONCE_BYTES])
+                            .map_err(ClientError::Sasl)?;
+                    n.step = Step_::Sasl(client);
+                    self.send(&auth);
+                    return Ok(None);
+                }
+                if el.child("bind", NS_BIND).is_none() {
+                    return Err(ClientError::Bind("not offered".into()));
+                }
+                n.step = Step_::Binding;
+                let id = self.next_id("bind");
+                let mut stanza = String::new();
+                let mut w = Writer::new(&mut stanza);
+                w.open("iq").attr("type", "set").attr("id", &id);
+                w.children("iq", |w| {
+                    w.open("bind").attr("xmlns", NS_BIND);
+                    match &self.config.resource {
+                        Some(r) => w.children("bind", |w| w.open("resource").text("resource", r)),
+                        None => w.empty(),
+                    }
+                });
+                let purpose = Purpose::Bind;
+                let deadline = n.deadline;
+                self.tracked.insert(id, Pending { purpose, deadline });
+                self.send(&stanza);
+                Ok(None)
+            }
+            Step_::StartTls if el.is("proceed", NS_TLS) => {
+                n.step = Step_::TlsHandshake;
+                let server_name = self.config.domain.clone();
+                self.out.push_back(Output::StartTls { server_name });
+                Ok(None)
+            }
+            Step_::StartTls if el.is("failure", NS_TLS) => Err(ClientError::TlsRefused),
+            Step_::Sasl(mut client) if el.ns == NS_SASL => {
+                let element = match el.name.as_str() {
+                    "failure" => {
+                        let (c, t) = el.condition(NS_SASL);
+                        ServerElement::failure(c.unwrap_or(""), t)
+                    }
+                    name => ServerElement::from_parts(name, &el.text)
+                        .ok_or_else(|| ClientError::Unexpected(el.name.clone()))?,
+                };
+                match client.handle(element).map_err(ClientError::Sasl)? {
+                    Step::Respond(response) => {
+                        n.step = Step_::Sasl(client);
+                        self.send(&response);
+                    }
+                    Step::Success => {
+                        n.authenticated = true;
+                        n.step = Step_::Features;
+                        self.framer.reset();
+                        self.open_stream();
+                    }
+                }
+                Ok(None)
+            }
+            Step_::Binding if el.is("iq", NS_CLIENT) => {
+                let id = el.attr("id").unwrap_or("");
+                let is_ours = self
+                    .tracked
+                    .get(id)
+                    .is_some_and(|p| p.purpose == Purpose::Bind);
+                if !is_ours {
+                    // Not the bind answer (a server push): ignore it.
+                    n.step = Step_::Binding;
+                    return Ok(None);
+                }
+                self.tracked.remove(id);
+                let jid = el
+                    .child("bind", NS_BIND)
+                    .and_then(|b| b.child("jid", NS_BIND))
+                    .map(|j| j.text.trim().to_owned());
+                match (el.attr("type"), jid) {
+                    (Some("result"), Some(jid)) if !jid.is_empty() => Ok(Some(jid)),
+                    _ => {
+                        let why = el.stanza_error().unwrap_or("no JID in the result");
+                        Err(ClientError::Bind(why.to_owned()))
+                    }
+                }
+            }
+            _ => Err(ClientError::Unexpected(el.name.clone())),
+        }
+    }
+
+    fn go_online(&mut self, now: Instant, jid: String) {
+        let room = if self.config.room.is_some() {
+            RoomState::Joining
+        } else {
+            RoomState::None
+        };
+        let joining = matches!(room, RoomState::Joining);
+        self.state = State::Online(Online {
+            jid: jid.clone(),
+            since: now,
+            last_heard: now,
+            ping_out: false,
+            room,
+        });
+        self.event(Event::Online { jid });
+        self.query_extdisco(now, ExtdiscoVersion::V2);
+        if joining {
+            self.send_join();
+        } else {
+            self.flush_queue(now);
+        }
+    }
+
+    fn query_extdisco(&mut self, now: Instant, version: ExtdiscoVersion) {
+        let id = self.next_id("ext");
+        let query = services_query(&id, &self.config.domain, version);
+        let deadline = now + self.config.iq_timeout;
+        let purpose = Purpose::Extdisco(version);
+        self.tracked.insert(id, Pending { purpose, deadline });
+        self.send(&query);
+    }
+
+    fn send_join(&mut self) {
+        let Some(room) = &self.config.room else {
+            return;
+        };
+        let mut stanza = String::new();
+        let mut w = Writer::new(&mut stanza);
+        w.open("presence").attr("to", &room.occupant_jid());
+        w.children("presence", |w| {
+            w.open("x").attr("xmlns", NS_MUC);
+            match &room.password {
+                Some(p) => w.children("x", |w| w.open("password").text("password", p)),
+                None => w.empty(),
+            }
+        });
+        self.send(&stanza);
+    }
+
+    fn flush_queue(&mut self, now: Instant) {
+        while let Some(q) = self.queue.pop_front() {
+            // It was checked when queued; a failure now is the size bound
+            // on the envelope, reported like any failure.
+            if self.send_tracked_proxy(now, &q.to, &q.iq).is_err() {
+                self.fail(&q.to, IqFailure::Closed);
+            }
+        }
+    }
+
+    fn send_tracked_proxy(
+        &mut self,
+        now: Instant,
+        to: &str,
+        iq: &str,
+    ) -> Result<(), EnvelopeError> {
+        if self.tracked.len() >= MAX_TRACKED {
+            self.fail(to, IqFailure::TooMany);
+            return Ok(());
+        }
+        let id = self.next_id("px");
+        let stanza = self
+            .config
+            .envelope
+            .wrap(to, &id, iq, &self.config.limits)?;
+        let deadline = now + self.config.iq_timeout;
+        let purpose = Purpose::Proxy { to: to.to_owned() };
+        self.tracked.insert(id, Pending { purpose, deadline });
+        self.send(&stanza);
+        Ok(())
+    }
+
+    fn online_timers(&mut self, now: Instant) {
+        let mut expired: Vec<(String, Purpose)> = self
+            .tracked
+            .iter()
+            .filter(|(_, p)| now >= p.deadline)
+            .map(|(id, p)| (id.clone(), p.purpose.clone()))
+            .collect();
+        expired.sort_by(|a, b| a.0.cmp(&b.0));
+        for (id, purpose) in expired {
+            self.tracked.remove(&id);
+            match purpose {
+                Purpose::Ping => return self.lose(now, ClientError::PingTimeout),
+                Purpose::Bind => return self.lose(now, ClientError::ConnectTimeout),
+                Purpose::Extdisco(_) => self.event(Event::Error(ClientError::ExtdiscoTimeout)),
+                Purpose::Proxy { to } => self.fail(&to, IqFailure::Timeout),
+            }
+        }
+        let State::Online(o) = &mut self.state else {
+            return;
+        };
+        if !o.ping_out && now >= o.last_heard + self.config.ping_interval {
+            o.ping_out = true;
+            let id = self.next_id("ping");
+            let mut stanza = String::new();
+            let mut w = Writer::new(&mut stanza);
+            w.open("iq")
+                .attr("type", "get")
+                .attr("to", &self.config.domain)
+                .attr("id", &id);
+            w.children("iq", |w| w.open("ping").attr("xmlns", NS_PING).empty());
+            let deadline = now + self.config.ping_timeout;
+            self.tracked.insert(
+                id,
+                Pending {
+                    purpose: Purpose::Ping,
+                    deadline,
+                },
+            );
+            self.send(&stanza);
+        }
+    }
+
+    fn online_stanza(&mut self, now: Instant, el: &Element, text: &str) {
+        if let State::Online(o) = &mut self.state {
+            o.last_heard = now;
+        }
+        if !matches!(el.ns.as_str(), NS_CLIENT | "") {
+            return;
+        }
+        match el.name.as_str() {
+            "iq" => self.online_iq(now, el, text),
+            "presence" => self.online_presence(now, el),
+            // Messages (the room subject, chat) carry nothing for us.
+            _ => {}
+        }
+    }
+
+    fn online_iq(&mut self, now: Instant, el: &Element, text: &str) {
+        let kind = el.attr("type").unwrap_or("");
+        let id = el.attr("id").unwrap_or("");
+        match kind {
+            "result" | "error" => {
+                if let Some(p) = self.tracked.remove(id) {
+                    self.answer(now, p.purpose, el, text);
+                }
+                // An answer to no IQ of ours (late, or for the core's own
+                // answers) is dropped: RFC 6120 §8.2.3 needs no reply.
+            }
+            "set" | "get" => self.request(el, text),
+            _ => {}
+        }
+    }
+
+    fn answer(&mut self, now: Instant, purpose: Purpose, el: &Element, text: &str) {
+        let is_error = el.attr("type") == Some("error");
+        match purpose {
+            Purpose::Ping => {
+                if let State::Online(o) = &mut self.state {
+                    o.ping_out = false;
+                }
+            }
+            Purpose::Bind => {}
+            Purpose::Extdisco(version) => match parse_services_result(text, &self.config.limits) {
+                Ok(servers) => self.event(Event::IceServers(servers)),
+                Err(ExtdiscoError::ErrorResult { .. }) if version == ExtdiscoVersion::V2 => {
+                    self.query_extdisco(now, ExtdiscoVersion::V1)
+                }
+                Err(e) => self.event(Event::Error(ClientError::Extdisco(e))),
+            },
+            Purpose::Proxy { to } => {
+                if is_error {
+                    let condition = DefinedCondition::from_wire(
+                        el.stanza_error().unwrap_or("undefined-condition"),
+                    );
+                    let gone = matches!(
+                        condition,
+                        DefinedCondition::ServiceUnavailable
+                            | DefinedCondition::RecipientUnavailable
+                            | DefinedCondition::ItemNotFound
+                    );
+                    self.fail(&to, IqFailure::Error(condition));
+                    if gone {
+                        // The peer is gone: end its session now, not by timeout.
+                        self.event(Event::Message(unavailable(&to)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// An incoming `get`/`set`.
+    fn request(&mut self, el: &Element, text: &str) {
+        let from = el.attr("from").unwrap_or(&self.config.domain).to_owned();
+        let id = el.attr("id").unwrap_or("").to_owned();
+        match Envelope::unwrap(text, &self.config.limits) {
+            Some(Ok(u)) => {
+                if let Some(ack) = u.result() {
+                    self.send(&ack);
+                }
+                if let Some(message) = u.message() {
+                    self.event(Event::Message(message));
+                }
+            }
+            Some(Err(refused)) => {
+                if let Some(answer) = refused.answer() {
+                    self.send(&answer);
+                }
+                self.event(Event::Error(ClientError::Envelope(refused)));
+            }
+            None if el.child("ping", NS_PING).is_some() && el.attr("type") == Some("get") => {
+                self.send(&answer_result(&from, &id));
+            }
+            None => {
+                let error =
+                    StanzaError::new(ErrorType::Cancel, DefinedCondition::ServiceUnavailable);
+                self.send(&answer_error(&from, &id, error));
+            }
+        }
+    }
+
+    fn online_presence(&mut self, now: Instant, el: &Element) {
+        let Some(room) = self.config.room.clone() else {
+            return;
+        };
+        let from = el.attr("from").unwrap_or("");
+        if bare(from) != room.jid {
+            return;
+        }
+        let occupant = room.occupant_jid();
+        let status_110 = el.child("x", NS_MUC_USER).is_some_and(|x| {
+            x.children
+                .iter()
+                .any(|s| s.name == "status" && s.attr("code") == Some("110"))
+        });
+        let is_self = status_110 || from == occupant;
+        match el.attr("type") {
+            Some("error") => {
+                let condition = el
+                    .stanza_error()
+                    .unwrap_or("undefined-condition")
+                    .to_owned();
+                if let State::Online(o) = &mut self.state {
+                    o.room = RoomState::None;
+                }
+                self.event(Event::Error(ClientError::Room {
+                    room: room.jid,
+                    condition,
+                }));
+                // The queue waited for the room; it will not come.
+                self.flush_queue(now);
+            }
+            Some("unavailable") if !is_self => {
+                self.event(Event::OccupantLeft {
+                    jid: from.to_owned(),
+                });
+                self.event(Event::Message(unavailable(from)));
+            }
+            None if is_self => {
+                let State::Online(o) = &mut self.state else {
+                    return;
+                };
+                if matches!(o.room, RoomState::Joined) {
+                    return;
+                }
+                o.room = RoomState::Joined;
+                self.event(Event::RoomJoined {
+                    occupant_jid: from.to_owned(),
+                });
+                self.flush_queue(now);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The `unavailable` message lib-jitsi-meet's applications synthesize for a
+/// peer that left (Jitsi Spot's `remoteControlServer.ts`), from `jid`.
+fn unavailable(jid: &str) -> ProxyMessage {
+    ProxyMessage {
+        from: jid.to_owned(),
+        iq: "<iq xmlns='jabber:client' type='set'><jingle xmlns='urn:xmpp:jingle:1' \
+             action='unavailable'><details>unavailable</details></jingle></iq>"
+            .to_owned(),
+    }
+}
