@@ -390,7 +390,7 @@ pub enum ClientError {
     ExtdiscoTimeout,
     /// An incoming proxy IQ could not be read (it was answered `bad-request`).
     #[error("incoming proxy IQ refused: {0}")]
-    Envelope(Refused),
+    Envelope(Box<Refused>),
     /// The room refused us (`<presence type='error'>`).
     #[error("room {room}: {condition}")]
     Room {
@@ -1181,14 +1181,38 @@ impl Client {
         let id = el.attr("id").unwrap_or("");
         match kind {
             "result" | "error" => {
-                if let Some(p) = self.tracked.remove(id) {
-                    self.answer(now, p.purpose, el, text);
+                // Only the addressee may answer (RFC 6120 §8.1.2.1): our ids
+                // are predictable, so a third party could otherwise close
+                // an IQ it never saw.
+                let from_addressee = self
+                    .tracked
+                    .get(id)
+                    .is_some_and(|p| self.is_addressee(&p.purpose, el.attr("from")));
+                if from_addressee {
+                    if let Some(p) = self.tracked.remove(id) {
+                        self.answer(now, p.purpose, el, text);
+                    }
                 }
-                // An answer to no IQ of ours (late, or for the core's own
-                // answers) is dropped: RFC 6120 §8.2.3 needs no reply.
+                // An answer to no IQ of ours (late, spoofed, or for the
+                // core's own answers) is dropped: RFC 6120 §8.2.3 needs no
+                // reply to a result or an error.
             }
             "set" | "get" => self.request(el, text),
             _ => {}
+        }
+    }
+
+    /// Whether `from` is who an IQ for `purpose` was sent to: the peer for a
+    /// proxy IQ, the server (no `from`, the domain or our own bare JID) for
+    /// the others.
+    fn is_addressee(&self, purpose: &Purpose, from: Option<&str>) -> bool {
+        match (purpose, from) {
+            (Purpose::Proxy { to }, Some(from)) => from == to,
+            (Purpose::Proxy { .. }, None) => false,
+            (_, None) => true,
+            (_, Some(from)) => {
+                from == self.config.domain || self.jid().is_some_and(|j| bare(j) == from)
+            }
         }
     }
 
@@ -1246,7 +1270,7 @@ impl Client {
                 if let Some(answer) = refused.answer() {
                     self.send(&answer);
                 }
-                self.event(Event::Error(ClientError::Envelope(refused)));
+                self.event(Event::Error(ClientError::Envelope(Box::new(refused))));
             }
             None if el.child("ping", NS_PING).is_some() && el.attr("type") == Some("get") => {
                 self.send(&answer_result(&from, &id));

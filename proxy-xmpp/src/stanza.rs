@@ -46,11 +46,12 @@ impl Element {
         let root = rd.root()?;
         // An explicit stack keeps the depth of the Rust stack constant; the
         // reader enforces the nesting limit.
-        let mut stack = vec![open(&root)?];
+        let top = open(&root)?;
         if root.is_empty() {
             rd.end()?;
-            return Ok(stack.pop().unwrap_or_else(|| unreachable_root()));
+            return Ok(top);
         }
+        let mut stack = vec![top];
         loop {
             match rd.next()? {
                 Ev::Open(e) => {
@@ -69,7 +70,11 @@ impl Element {
                     }
                 }
                 Ev::Close => {
-                    let done = stack.pop().unwrap_or_else(|| unreachable_root());
+                    // The reader matches end tags to start tags, so the
+                    // stack holds the element being closed.
+                    let Some(done) = stack.pop() else {
+                        return Err(rd.error_here("end tag without a start tag"));
+                    };
                     match stack.last_mut() {
                         Some(parent) => parent.children.push(done),
                         None => {
@@ -118,19 +123,6 @@ impl Element {
     pub fn stanza_error(&self) -> Option<&str> {
         self.child("error", NS_CLIENT)
             .and_then(|e| e.condition(NS_STANZAS).0)
-    }
-}
-
-/// A reader invariant: the stack holds the root while the root is open.
-/// Never reached; kept out of line so the parse stays panic-free.
-#[cold]
-fn unreachable_root() -> Element {
-    Element {
-        name: String::new(),
-        ns: String::new(),
-        attrs: Vec::new(),
-        text: String::new(),
-        children: Vec::new(),
     }
 }
 

@@ -128,7 +128,7 @@ impl Harness {
     }
 
     /// Moves the clock to the client's next deadline.
-    pub fn to_deadline(&mut self) -> Instant {
+    pub fn run_to_deadline(&mut self) -> Instant {
         let t = self.deadline.expect("the client has a deadline");
         assert!(t >= self.now, "deadline in the past");
         self.now = t;
