@@ -27,6 +27,52 @@
 //! instead of a second `handle_entropy` call keeps the login path
 //! synchronous.
 //!
+//! A guest login over WebSocket, the server's messages written out by hand:
+//!
+//! ```
+//! use std::time::Instant;
+//! use proxy_xmpp::client::{Client, Config, Event, Output, Transport};
+//!
+//! /// Drains the client: what it sends, and its events.
+//! fn drain(c: &mut Client) -> (Vec<String>, Vec<Event>) {
+//!     let (mut sent, mut events) = (Vec::new(), Vec::new());
+//!     loop {
+//!         match c.poll_output() {
+//!             Output::SendFrame(f) => sent.push(f),
+//!             Output::Event(e) => events.push(e),
+//!             Output::Timeout(_) => return (sent, events),
+//!             _ => {}
+//!         }
+//!     }
+//! }
+//!
+//! let now = Instant::now();
+//! let config = Config::new(Transport::WebSocket { secure: true }, "guest.example", [1; 32]);
+//! let mut c = Client::new(config, now);
+//! assert_eq!(c.poll_output(), Output::Connect);
+//! c.handle_connected(now); // the WebSocket is up
+//! let (sent, _) = drain(&mut c);
+//! assert!(sent[0].starts_with("<open "));
+//!
+//! let sasl = "urn:ietf:params:xml:ns:xmpp-sasl";
+//! let streams = "http://etherx.jabber.org/streams";
+//! c.handle_frame(now, "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' version='1.0'/>");
+//! c.handle_frame(now, &format!("<stream:features xmlns:stream='{streams}'><mechanisms \
+//!     xmlns='{sasl}'><mechanism>ANONYMOUS</mechanism></mechanisms></stream:features>"));
+//! assert!(drain(&mut c).0[0].contains("mechanism='ANONYMOUS'"));
+//! c.handle_frame(now, &format!("<success xmlns='{sasl}'/>"));
+//! assert!(drain(&mut c).0[0].starts_with("<open "), "the stream restarts");
+//! c.handle_frame(now, "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' version='1.0'/>");
+//! c.handle_frame(now, &format!("<stream:features xmlns:stream='{streams}'><bind \
+//!     xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>"));
+//! assert!(drain(&mut c).0[0].contains("id=\"bind1\""));
+//! c.handle_frame(now, "<iq xmlns='jabber:client' type='result' id='bind1'><bind \
+//!     xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>x@guest.example/r</jid></bind></iq>");
+//! let (sent, events) = drain(&mut c);
+//! assert_eq!(events, [Event::Online { jid: "x@guest.example/r".into() }]);
+//! assert!(sent[0].contains("urn:xmpp:extdisco:2"), "then XEP-0215");
+//! ```
+//!
 //! # What the client does
 //!
 //! - **Negotiation** (RFC 6120): stream open, STARTTLS when offered (or
@@ -367,6 +413,10 @@ pub enum ClientError {
     /// TLS is required, and the server does not offer STARTTLS.
     #[error("the server does not offer STARTTLS, and TLS is required")]
     TlsNotOffered,
+    /// Bytes arrived after `<proceed/>` and before TLS was up: injected in
+    /// plain text (the STARTTLS command injection attack), never read.
+    #[error("{0} bytes arrived in plain text after <proceed/>")]
+    PlaintextAfterProceed(usize),
     /// The server refused STARTTLS (`<failure xmlns='…xmpp-tls'/>`).
     #[error("the server refused STARTTLS")]
     TlsRefused,
@@ -597,6 +647,13 @@ impl Client {
     pub fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) {
         if !self.reading() {
             return;
+        }
+        if let State::Negotiating(Negotiation {
+            step: Step_::TlsHandshake,
+            ..
+        }) = self.state
+        {
+            return self.lose(now, ClientError::PlaintextAfterProceed(bytes.len()));
         }
         self.framer.push(bytes);
         while let Some(frame) = self.framer.next() {
@@ -981,6 +1038,11 @@ impl Client {
                 Ok(None)
             }
             Step_::StartTls if el.is("proceed", NS_TLS) => {
+                // Whatever follows <proceed/> in the same read was sent
+                // before TLS: refuse it rather than read it as TLS-protected.
+                if self.framer.buffered() > 0 {
+                    return Err(ClientError::PlaintextAfterProceed(self.framer.buffered()));
+                }
                 n.step = Step_::TlsHandshake;
                 let server_name = self.config.domain.clone();
                 self.out.push_back(Output::StartTls { server_name });

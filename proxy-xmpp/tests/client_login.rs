@@ -253,3 +253,42 @@ fn starttls_when_offered_and_required_when_not() {
         }]
     );
 }
+
+#[test]
+fn plaintext_after_proceed_is_refused() {
+    let mut config = tcp_config();
+    config.transport = Transport::Tcp {
+        tls: TlsMode::Optional,
+    };
+    let starttls = "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>\
+                    </stream:features>";
+    let injected = "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>";
+    // In the same read as <proceed/>.
+    let mut h = Harness::new(config.clone());
+    h.connected();
+    h.feed(&format!("{HEADER}{starttls}"));
+    h.feed(&format!(
+        "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>{injected}"
+    ));
+    let got = h.take();
+    assert_eq!(got.starttls, 0, "no handshake on a tampered stream");
+    assert!(
+        matches!(&got.events[..], [Event::Offline { reason: ClientError::PlaintextAfterProceed(n), .. }] if *n == injected.len()),
+        "{:?}",
+        got.events
+    );
+    // In a later read, before the handshake completed.
+    let mut h = Harness::new(config);
+    h.connected();
+    h.feed(&format!("{HEADER}{starttls}"));
+    h.feed("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+    assert_eq!(h.take().starttls, 1);
+    h.feed(injected);
+    assert!(matches!(
+        &h.take().events[..],
+        [Event::Offline {
+            reason: ClientError::PlaintextAfterProceed(_),
+            ..
+        }]
+    ));
+}
