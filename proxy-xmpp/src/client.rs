@@ -98,7 +98,11 @@
 //!   `see-other-host`, a required TLS the server does not offer) give
 //!   [`Event::Closed`] and no retry.
 //!
-//! Not done yet: a token bucket on the incoming stanza rate, refreshing
+//! - **Rate:** token buckets on the stanzas and bytes the server sends
+//!   ([`Config::stanza_rate`], [`Config::byte_rate`]); in debt, the client
+//!   asks the driver to stop reading ([`Client::wants_read`]).
+//!
+//! Not done yet: refreshing
 //! XEP-0215 credentials before they expire, and retrying a MUC nickname
 //! conflict with another nickname.
 //!
@@ -123,6 +127,7 @@ use crate::framing::{
     tcp_close, tcp_open, ws_close, ws_frame, ws_open, Frame, FramingError, TcpFramer, NS_CLIENT,
     NS_STREAMS,
 };
+use crate::rate::{Bucket, Rate};
 use crate::sasl::{
     self, Credentials, SaslClient, SaslConfig, SaslError, ServerElement, Step, NS_SASL,
 };
@@ -229,6 +234,10 @@ pub struct Config {
     pub iq_timeout: Duration,
     /// Connect and log in within this long, else try again.
     pub connect_timeout: Duration,
+    /// Most stanzas per second from the server (see [`Client::wants_read`]).
+    pub stanza_rate: Rate,
+    /// Most bytes per second from the server.
+    pub byte_rate: Rate,
     /// The seed of every random choice (see the [module docs](self)).
     pub seed: [u8; 32],
 }
@@ -236,7 +245,8 @@ pub struct Config {
 impl Config {
     /// A configuration with the defaults: ANONYMOUS, no room, Direct
     /// envelope, default [`Limits`], ping every 30 s with a 10 s deadline,
-    /// IQs failing after 30 s, 30 s to log in.
+    /// IQs failing after 30 s, 30 s to log in, 200 stanzas/s (burst 400) and
+    /// 2 MiB/s (burst 4 MiB) from the server.
     pub fn new(transport: Transport, domain: &str, seed: [u8; 32]) -> Config {
         Config {
             transport,
@@ -252,6 +262,14 @@ impl Config {
             ping_timeout: Duration::from_secs(10),
             iq_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(30),
+            stanza_rate: Rate {
+                per_second: 200,
+                burst: 400,
+            },
+            byte_rate: Rate {
+                per_second: 2 << 20,
+                burst: 4 << 20,
+            },
             seed,
         }
     }
@@ -555,6 +573,10 @@ pub struct Client {
     queue: VecDeque<Queued>,
     /// Failed attempts since the last stable session.
     attempt: u32,
+    /// Stanzas from the server.
+    stanzas: Bucket,
+    /// Bytes from the server.
+    bytes: Bucket,
     /// Counter of [`Client::random`] draws.
     draws: u64,
     /// Counters of stamped ids, one per prefix (`bind1`, `ext1`, `ping1`,
@@ -570,6 +592,8 @@ impl Client {
         let mut out = VecDeque::new();
         out.push_back(Output::Connect);
         Client {
+            stanzas: Bucket::new(config.stanza_rate, now),
+            bytes: Bucket::new(config.byte_rate, now),
             config,
             state: State::Connecting { deadline },
             framer,
@@ -598,6 +622,15 @@ impl Client {
     /// Whether the client has stopped for good.
     pub fn is_closed(&self) -> bool {
         matches!(self.state, State::Closed)
+    }
+
+    /// Whether the driver should read from the transport now. `false` while
+    /// the server has sent more than [`Config::stanza_rate`] or
+    /// [`Config::byte_rate`] allow: stop reading until the instant of
+    /// [`Output::Timeout`] (the transport's flow control then holds the
+    /// server back). Input given anyway is still handled, never dropped.
+    pub fn wants_read(&self, now: Instant) -> bool {
+        self.stanzas.ready_at(now).is_none() && self.bytes.ready_at(now).is_none()
     }
 
     /// The next output; [`Output::Timeout`] when there is nothing else to do.
@@ -655,8 +688,10 @@ impl Client {
         {
             return self.lose(now, ClientError::PlaintextAfterProceed(bytes.len()));
         }
+        self.bytes.take(now, bytes.len() as u64);
         self.framer.push(bytes);
         while let Some(frame) = self.framer.next() {
+            self.stanzas.take(now, 1);
             match frame {
                 Ok(frame) => self.handle_frame_inner(now, frame),
                 Err(e) => self.lose(now, ClientError::Framing(e)),
@@ -672,6 +707,8 @@ impl Client {
         if !self.reading() {
             return;
         }
+        self.bytes.take(now, message.len() as u64);
+        self.stanzas.take(now, 1);
         match ws_frame(message, &self.config.limits) {
             Ok(frame) => self.handle_frame_inner(now, frame),
             Err(e) => self.lose(now, ClientError::Framing(e)),
@@ -834,6 +871,15 @@ impl Client {
         }
         for p in self.tracked.values() {
             min(p.deadline);
+        }
+        if self.reading() {
+            // Reading resumes then (see `wants_read`); the instant is
+            // computed from the last count, a refill later only helps.
+            let stanzas = self.stanzas.ready_at(self.stanzas.last_count());
+            let bytes = self.bytes.ready_at(self.bytes.last_count());
+            for t in [stanzas, bytes].into_iter().flatten() {
+                min(t);
+            }
         }
         if let Some(q) = self.queue.front() {
             min(q.deadline);

@@ -7,6 +7,7 @@
 //!   WebSocket (RFC 7395), under size and depth limits.
 //! - [`client`]: the client state machine: negotiation, routing, XEP-0215,
 //!   XEP-0199, MUC, reconnection.
+//! - [`rate`]: the token bucket on the server's stanza and byte rate.
 //! - [`stanza`]: one stanza read into a small bounded element tree.
 //! - [`envelope`]: the three forms a proxy IQ travels in (plain, `jitsi:proxy`,
 //!   Jitsi Spot's JSON message).
@@ -17,6 +18,7 @@
 pub mod client;
 pub mod envelope;
 pub mod framing;
+pub mod rate;
 pub mod sasl;
 pub mod stanza;
 
