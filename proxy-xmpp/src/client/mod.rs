@@ -89,7 +89,7 @@
 //! - **IDs:** every IQ sent gets an id (Prosody refuses an IQ without one);
 //!   answers echo the id as received (a MUC rewrites ids).
 //! - **Limits:** stanza size and depth through [`crate::framing`]
-//!   ([`Limits`]); at most [`MAX_QUEUED`] IQs wait while offline, each failing
+//!   ([`Limits`](proxy_core::Limits)); at most [`MAX_QUEUED`] IQs wait while offline, each failing
 //!   with [`Event::IqFailed`] after [`Config::iq_timeout`]; at most
 //!   [`MAX_TRACKED`] IQs await an answer.
 //! - **Reconnection:** any loss gives [`Event::Offline`] with the instant of
@@ -116,22 +116,22 @@ use std::time::{Duration, Instant};
 use hmac::{Hmac, Mac};
 use proxy_core::extdisco::{parse_services_result, services_query, ExtdiscoError, ExtdiscoVersion};
 use proxy_core::xml::Writer;
-use proxy_core::{
-    parse_iq, DefinedCondition, ErrorType, IceServer, IqType, Limits, ParseError, ProxyMessage,
-    StanzaError,
-};
+use proxy_core::{parse_iq, DefinedCondition, ErrorType, IqType, ProxyMessage, StanzaError};
 use sha2::Sha256;
 
-use crate::envelope::{answer_error, answer_result, Envelope, EnvelopeError, Refused};
+use crate::envelope::{answer_error, answer_result, Envelope, EnvelopeError};
 use crate::framing::{
-    tcp_close, tcp_open, ws_close, ws_frame, ws_open, Frame, FramingError, TcpFramer, NS_CLIENT,
-    NS_STREAMS,
+    tcp_close, tcp_open, ws_close, ws_frame, ws_open, Frame, TcpFramer, NS_CLIENT, NS_STREAMS,
 };
-use crate::rate::{Bucket, Rate};
-use crate::sasl::{
-    self, Credentials, SaslClient, SaslConfig, SaslError, ServerElement, Step, NS_SASL,
-};
+use crate::rate::Bucket;
+use crate::sasl::{self, SaslClient, SaslConfig, ServerElement, Step, NS_SASL};
 use crate::stanza::{bare, Element, NS_STREAM_ERRORS};
+
+mod config;
+mod event;
+
+pub use config::{Config, Room, TlsMode, Transport};
+pub use event::{ClientError, Event, IqFailure, Output, StreamCondition};
 
 /// `urn:ietf:params:xml:ns:xmpp-tls`.
 pub const NS_TLS: &str = "urn:ietf:params:xml:ns:xmpp-tls";
@@ -158,333 +158,6 @@ const BACKOFF_RESET: Duration = Duration::from_secs(60);
 /// Random bytes in a SCRAM nonce.
 const NONCE_BYTES: usize = 18;
 
-/// How the stream is carried.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Transport {
-    /// TCP c2s (RFC 6120), the driver's bytes through [`Client::handle_bytes`].
-    Tcp {
-        /// How TLS is used.
-        tls: TlsMode,
-    },
-    /// WebSocket (RFC 7395), one message per [`Client::handle_frame`].
-    WebSocket {
-        /// `wss://`: the connection is encrypted (PLAIN is allowed).
-        secure: bool,
-    },
-}
-
-/// TLS on a TCP stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TlsMode {
-    /// STARTTLS; a server that does not offer it is a terminal error.
-    Required,
-    /// STARTTLS when the server offers it, plain text otherwise.
-    Optional,
-    /// Never STARTTLS.
-    None,
-    /// Direct TLS: the driver runs the handshake before
-    /// [`Client::handle_connected`].
-    Direct,
-}
-
-/// A MUC room to join (XEP-0045).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Room {
-    /// The room's bare JID, `room@conference.example.com`.
-    pub jid: String,
-    /// Our nickname: the occupant JID is `jid/nick`.
-    pub nick: String,
-    /// The room password, if any.
-    pub password: Option<String>,
-}
-
-impl Room {
-    /// The occupant JID `room/nick`.
-    pub fn occupant_jid(&self) -> String {
-        format!("{}/{}", self.jid, self.nick)
-    }
-}
-
-/// What the client is set up with.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// How the stream is carried.
-    pub transport: Transport,
-    /// The XMPP domain (stream `to`, extdisco and ping addressee).
-    pub domain: String,
-    /// Login credentials; `None` for SASL ANONYMOUS.
-    pub credentials: Option<Credentials>,
-    /// Allow PLAIN on an unencrypted stream (loopback tests only).
-    pub allow_plain_without_tls: bool,
-    /// Highest SCRAM iteration count accepted.
-    pub max_iterations: u32,
-    /// The resource to bind; `None` lets the server choose.
-    pub resource: Option<String>,
-    /// The room to join once online.
-    pub room: Option<Room>,
-    /// The form outgoing proxy IQs take.
-    pub envelope: Envelope,
-    /// Bounds on every stanza the server sends.
-    pub limits: Limits,
-    /// Ping the server after this long without hearing from it.
-    pub ping_interval: Duration,
-    /// A ping unanswered this long means the connection is dead.
-    pub ping_timeout: Duration,
-    /// An IQ unanswered (or queued while offline) this long fails.
-    pub iq_timeout: Duration,
-    /// Connect and log in within this long, else try again.
-    pub connect_timeout: Duration,
-    /// Most stanzas per second from the server (see [`Client::wants_read`]).
-    pub stanza_rate: Rate,
-    /// Most bytes per second from the server.
-    pub byte_rate: Rate,
-    /// The seed of every random choice (see the [module docs](self)).
-    pub seed: [u8; 32],
-}
-
-impl Config {
-    /// A configuration with the defaults: ANONYMOUS, no room, Direct
-    /// envelope, default [`Limits`], ping every 30 s with a 10 s deadline,
-    /// IQs failing after 30 s, 30 s to log in, 200 stanzas/s (burst 400) and
-    /// 2 MiB/s (burst 4 MiB) from the server.
-    pub fn new(transport: Transport, domain: &str, seed: [u8; 32]) -> Config {
-        Config {
-            transport,
-            domain: domain.to_owned(),
-            credentials: None,
-            allow_plain_without_tls: false,
-            max_iterations: sasl::DEFAULT_MAX_ITERATIONS,
-            resource: None,
-            room: None,
-            envelope: Envelope::Direct,
-            limits: Limits::default(),
-            ping_interval: Duration::from_secs(30),
-            ping_timeout: Duration::from_secs(10),
-            iq_timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(30),
-            stanza_rate: Rate {
-                per_second: 200,
-                burst: 400,
-            },
-            byte_rate: Rate {
-                per_second: 2 << 20,
-                burst: 4 << 20,
-            },
-            seed,
-        }
-    }
-}
-
-/// What the driver must do next, or an event for the application.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Output {
-    /// Open the transport (TCP connect plus direct TLS, or the WebSocket
-    /// upgrade), then call [`Client::handle_connected`].
-    Connect,
-    /// Run the TLS handshake on the TCP stream, then call
-    /// [`Client::handle_tls_ready`].
-    StartTls {
-        /// The name to verify the certificate against.
-        server_name: String,
-    },
-    /// Write these bytes to the TCP stream.
-    Transmit(Vec<u8>),
-    /// Send this WebSocket text message.
-    SendFrame(String),
-    /// Close the transport (after writing what came before).
-    CloseTransport,
-    /// Something happened.
-    Event(Event),
-    /// Nothing more to do until this instant ([`Client::handle_timeout`]),
-    /// or until the next input when `None`.
-    Timeout(Option<Instant>),
-}
-
-/// What happened, for the application.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    /// Logged in and bound.
-    Online {
-        /// Our full JID.
-        jid: String,
-    },
-    /// The connection is lost; the next attempt starts at `retry_at`.
-    Offline {
-        /// Why.
-        reason: ClientError,
-        /// When the client will ask to connect again.
-        retry_at: Instant,
-    },
-    /// The client stopped for good: [`Client::close`] or a terminal error.
-    Closed {
-        /// Why; `None` after [`Client::close`].
-        reason: Option<ClientError>,
-    },
-    /// A proxy IQ for the service's `process_message`.
-    Message(ProxyMessage),
-    /// STUN/TURN servers from XEP-0215.
-    IceServers(Vec<IceServer>),
-    /// The room's self-presence arrived.
-    RoomJoined {
-        /// Our occupant JID.
-        occupant_jid: String,
-    },
-    /// Another occupant left the room (a synthesized `unavailable`
-    /// [`Event::Message`] follows).
-    OccupantLeft {
-        /// Its occupant JID.
-        jid: String,
-    },
-    /// A proxy IQ sent with [`Client::send_proxy_iq`] failed.
-    IqFailed {
-        /// Its addressee.
-        to: String,
-        /// Why.
-        reason: IqFailure,
-    },
-    /// A problem that does not end the connection.
-    Error(ClientError),
-}
-
-/// Why a proxy IQ failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IqFailure {
-    /// The addressee or a server answered with this error condition.
-    Error(DefinedCondition),
-    /// No answer within [`Config::iq_timeout`] (or still queued then).
-    Timeout,
-    /// The connection was lost before an answer came.
-    ConnectionLost,
-    /// [`MAX_QUEUED`] IQs wait already, or [`MAX_TRACKED`] await answers.
-    TooMany,
-    /// The client is closed.
-    Closed,
-}
-
-/// A stream error condition (RFC 6120 §4.9.3).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StreamCondition {
-    /// `host-unknown`: the domain is not served here (terminal).
-    HostUnknown,
-    /// `see-other-host`: the server redirects (terminal, not followed).
-    SeeOtherHost(String),
-    /// `system-shutdown`.
-    SystemShutdown,
-    /// `conflict`: another session took over this resource.
-    Conflict,
-    /// `policy-violation`, e.g. a stanza above the server's size limit.
-    PolicyViolation,
-    /// Any other condition, as named (empty when there was none).
-    Other(String),
-}
-
-impl StreamCondition {
-    fn from_element(error: &Element) -> StreamCondition {
-        let (name, _) = error.condition(NS_STREAM_ERRORS);
-        match name.unwrap_or("") {
-            "host-unknown" => StreamCondition::HostUnknown,
-            "see-other-host" => {
-                let to = error
-                    .child("see-other-host", NS_STREAM_ERRORS)
-                    .map(|e| e.text.trim().to_owned())
-                    .unwrap_or_default();
-                StreamCondition::SeeOtherHost(to)
-            }
-            "system-shutdown" => StreamCondition::SystemShutdown,
-            "conflict" => StreamCondition::Conflict,
-            "policy-violation" => StreamCondition::PolicyViolation,
-            other => StreamCondition::Other(other.to_owned()),
-        }
-    }
-}
-
-/// Why the client is offline, closed, or reports a problem.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ClientError {
-    /// The server's stream could not be read (size, depth, malformed XML).
-    #[error("stream: {0}")]
-    Framing(FramingError),
-    /// A stanza could not be read.
-    #[error("stanza: {0}")]
-    Stanza(ParseError),
-    /// Authentication failed.
-    #[error("SASL: {0}")]
-    Sasl(SaslError),
-    /// The server ended the stream with `<stream:error>`.
-    #[error("stream error {condition:?}{}", text.as_deref().map(|t| format!(" ({t})")).unwrap_or_default())]
-    StreamError {
-        /// The condition.
-        condition: StreamCondition,
-        /// The server's `<text>`, if any.
-        text: Option<String>,
-    },
-    /// The server closed its stream (`</stream:stream>` or `<close/>`).
-    #[error("the server closed the stream")]
-    StreamClosed,
-    /// A WebSocket `<close see-other-uri=…>` (terminal, not followed).
-    #[error("the server redirects to {0}")]
-    SeeOtherUri(String),
-    /// The transport closed (EOF or an I/O error as the driver described it).
-    #[error("transport closed{}", .0.as_deref().map(|t| format!(": {t}")).unwrap_or_default())]
-    TransportClosed(Option<String>),
-    /// TLS is required, and the server does not offer STARTTLS.
-    #[error("the server does not offer STARTTLS, and TLS is required")]
-    TlsNotOffered,
-    /// Bytes arrived after `<proceed/>` and before TLS was up: injected in
-    /// plain text (the STARTTLS command injection attack), never read.
-    #[error("{0} bytes arrived in plain text after <proceed/>")]
-    PlaintextAfterProceed(usize),
-    /// The server refused STARTTLS (`<failure xmlns='…xmpp-tls'/>`).
-    #[error("the server refused STARTTLS")]
-    TlsRefused,
-    /// Resource binding failed.
-    #[error("resource binding failed: {0}")]
-    Bind(String),
-    /// The server sent an element that does not fit the negotiation.
-    #[error("unexpected <{0}> during stream negotiation")]
-    Unexpected(String),
-    /// Not logged in within [`Config::connect_timeout`].
-    #[error("not logged in within the connect timeout")]
-    ConnectTimeout,
-    /// A ping to the server was not answered in time.
-    #[error("the server did not answer a ping in time")]
-    PingTimeout,
-    /// XEP-0215 failed; the last good list of servers stays in use.
-    #[error("XEP-0215: {0}")]
-    Extdisco(ExtdiscoError),
-    /// XEP-0215 went unanswered.
-    #[error("XEP-0215: no answer in time")]
-    ExtdiscoTimeout,
-    /// An incoming proxy IQ could not be read (it was answered `bad-request`).
-    #[error("incoming proxy IQ refused: {0}")]
-    Envelope(Box<Refused>),
-    /// The room refused us (`<presence type='error'>`).
-    #[error("room {room}: {condition}")]
-    Room {
-        /// The room's bare JID.
-        room: String,
-        /// The error condition (`conflict` for a nickname in use,
-        /// `not-authorized` for a wrong password).
-        condition: String,
-    },
-}
-
-impl ClientError {
-    /// Whether reconnecting cannot help.
-    pub fn is_terminal(&self) -> bool {
-        match self {
-            ClientError::Sasl(e) => !e.is_temporary(),
-            ClientError::StreamError { condition, .. } => matches!(
-                condition,
-                StreamCondition::HostUnknown | StreamCondition::SeeOtherHost(_)
-            ),
-            ClientError::SeeOtherUri(_) | ClientError::TlsNotOffered => true,
-            _ => false,
-        }
-    }
-}
-
 /// Why an IQ this client sent is awaited.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Purpose {
@@ -510,7 +183,7 @@ struct Queued {
 
 /// Where the stream negotiation stands.
 #[derive(Debug)]
-enum Step_ {
+enum NegotiationStep {
     /// Waiting for `<stream:features>`.
     Features,
     /// `<starttls/>` sent, waiting for `<proceed/>`.
@@ -525,7 +198,7 @@ enum Step_ {
 
 #[derive(Debug)]
 struct Negotiation {
-    step: Step_,
+    step: NegotiationStep,
     tls: bool,
     authenticated: bool,
     deadline: Instant,
@@ -652,7 +325,7 @@ impl Client {
         };
         self.framer.reset();
         self.state = State::Negotiating(Negotiation {
-            step: Step_::Features,
+            step: NegotiationStep::Features,
             tls,
             authenticated: false,
             deadline,
@@ -666,11 +339,11 @@ impl Client {
         let State::Negotiating(n) = &mut self.state else {
             return;
         };
-        if !matches!(n.step, Step_::TlsHandshake) {
+        if !matches!(n.step, NegotiationStep::TlsHandshake) {
             return;
         }
         n.tls = true;
-        n.step = Step_::Features;
+        n.step = NegotiationStep::Features;
         self.framer.reset();
         self.open_stream();
         let _ = now;
@@ -682,7 +355,7 @@ impl Client {
             return;
         }
         if let State::Negotiating(Negotiation {
-            step: Step_::TlsHandshake,
+            step: NegotiationStep::TlsHandshake,
             ..
         }) = self.state
         {
@@ -846,10 +519,11 @@ impl Client {
     fn random(&mut self, label: &[u8]) -> [u8; 32] {
         self.draws += 1;
         // HMAC takes a key of any length.
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.config.seed) {
-            Ok(mac) => mac,
-            Err(_) => unreachable!("HMAC accepts keys of any length"),
-        };
+        // A key shorter than the block is zero-padded by HMAC itself, so
+        // padding it here gives the same MAC without a fallible call.
+        let mut key = [0u8; 64];
+        key[..32].copy_from_slice(&self.config.seed);
+        let mut mac = Hmac::<Sha256>::new(&key.into());
         mac.update(label);
         mac.update(&self.draws.to_be_bytes());
         mac.finalize().into_bytes().into()
@@ -995,7 +669,7 @@ impl Client {
             return;
         };
         let mut n = Negotiation {
-            step: Step_::Features,
+            step: NegotiationStep::Features,
             ..*n
         };
         if let State::Negotiating(held) = &mut self.state {
@@ -1024,14 +698,14 @@ impl Client {
             Transport::Tcp { tls } => tls,
             Transport::WebSocket { .. } => TlsMode::None,
         };
-        let step = std::mem::replace(&mut n.step, Step_::Features);
+        let step = std::mem::replace(&mut n.step, NegotiationStep::Features);
         match step {
-            Step_::Features if el.is("features", NS_STREAMS) => {
+            NegotiationStep::Features if el.is("features", NS_STREAMS) => {
                 let starttls = el.child("starttls", NS_TLS).is_some();
                 if !n.tls && !n.authenticated {
                     match tls_mode {
                         TlsMode::Required | TlsMode::Optional if starttls => {
-                            n.step = Step_::StartTls;
+                            n.step = NegotiationStep::StartTls;
                             self.send(&format!("<starttls xmlns='{NS_TLS}'/>"));
                             return Ok(None);
                         }
@@ -1058,14 +732,14 @@ impl Client {
                     let (client, auth) =
                         sasl::start(&config, offered, n.tls, &nonce[..NONCE_BYTES])
                             .map_err(ClientError::Sasl)?;
-                    n.step = Step_::Sasl(client);
+                    n.step = NegotiationStep::Sasl(client);
                     self.send(&auth);
                     return Ok(None);
                 }
                 if el.child("bind", NS_BIND).is_none() {
                     return Err(ClientError::Bind("not offered".into()));
                 }
-                n.step = Step_::Binding;
+                n.step = NegotiationStep::Binding;
                 let id = self.next_id("bind");
                 let mut stanza = String::new();
                 let mut w = Writer::new(&mut stanza);
@@ -1083,19 +757,19 @@ impl Client {
                 self.send(&stanza);
                 Ok(None)
             }
-            Step_::StartTls if el.is("proceed", NS_TLS) => {
+            NegotiationStep::StartTls if el.is("proceed", NS_TLS) => {
                 // Whatever follows <proceed/> in the same read was sent
                 // before TLS: refuse it rather than read it as TLS-protected.
                 if self.framer.buffered() > 0 {
                     return Err(ClientError::PlaintextAfterProceed(self.framer.buffered()));
                 }
-                n.step = Step_::TlsHandshake;
+                n.step = NegotiationStep::TlsHandshake;
                 let server_name = self.config.domain.clone();
                 self.out.push_back(Output::StartTls { server_name });
                 Ok(None)
             }
-            Step_::StartTls if el.is("failure", NS_TLS) => Err(ClientError::TlsRefused),
-            Step_::Sasl(mut client) if el.ns == NS_SASL => {
+            NegotiationStep::StartTls if el.is("failure", NS_TLS) => Err(ClientError::TlsRefused),
+            NegotiationStep::Sasl(mut client) if el.ns == NS_SASL => {
                 let element = match el.name.as_str() {
                     "failure" => {
                         let (c, t) = el.condition(NS_SASL);
@@ -1106,19 +780,19 @@ impl Client {
                 };
                 match client.handle(element).map_err(ClientError::Sasl)? {
                     Step::Respond(response) => {
-                        n.step = Step_::Sasl(client);
+                        n.step = NegotiationStep::Sasl(client);
                         self.send(&response);
                     }
                     Step::Success => {
                         n.authenticated = true;
-                        n.step = Step_::Features;
+                        n.step = NegotiationStep::Features;
                         self.framer.reset();
                         self.open_stream();
                     }
                 }
                 Ok(None)
             }
-            Step_::Binding if el.is("iq", NS_CLIENT) => {
+            NegotiationStep::Binding if el.is("iq", NS_CLIENT) => {
                 let id = el.attr("id").unwrap_or("");
                 let is_ours = self
                     .tracked
@@ -1126,7 +800,7 @@ impl Client {
                     .is_some_and(|p| p.purpose == Purpose::Bind);
                 if !is_ours {
                     // Not the bind answer (a server push): ignore it.
-                    n.step = Step_::Binding;
+                    n.step = NegotiationStep::Binding;
                     return Ok(None);
                 }
                 self.tracked.remove(id);
