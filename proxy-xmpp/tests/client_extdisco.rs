@@ -82,3 +82,50 @@ fn a_garbage_result_is_a_clear_error_not_a_panic() {
     );
     assert!(h.client.is_online());
 }
+
+/// The wall-clock time of `2026-12-02T20:29:35Z`, 600 s before the
+/// `expires` of [`services`].
+fn ten_minutes_before_expiry() -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_243_975 - 600)
+}
+
+#[test]
+fn credentials_are_fetched_again_before_they_expire() {
+    use std::time::Duration;
+    let mut config = tcp_config();
+    config.ping_interval = Duration::from_secs(3600);
+    let start = std::time::Instant::now();
+    config.wall_clock = Some((ten_minutes_before_expiry(), start));
+    let mut h = Harness::starting_at(config, start);
+    let id = query_id(&h.login().sent, "urn:xmpp:extdisco:2");
+    h.feed(&services(&id, "urn:xmpp:extdisco:2"));
+    assert!(matches!(&h.take().events[..], [Event::IceServers(_)]));
+    // 600 s left: fetched again 60 s before (a tenth, at least 60 s).
+    h.advance(Duration::from_millis(539_999));
+    assert!(h.take().sent.is_empty());
+    h.advance(Duration::from_millis(1));
+    let id = query_id(&h.take().sent, "urn:xmpp:extdisco:2");
+    // Garbage now: reported, asked again 60 s later.
+    h.feed(&format!("<iq type='result' from='{DOMAIN}' id='{id}'/>"));
+    assert!(matches!(
+        &h.take().events[..],
+        [Event::Error(ClientError::Extdisco(
+            ExtdiscoError::MissingServices
+        ))]
+    ));
+    h.advance(Duration::from_secs(60));
+    query_id(&h.take().sent, "urn:xmpp:extdisco:2");
+}
+
+#[test]
+fn without_a_wall_clock_the_servers_are_fetched_once() {
+    use std::time::Duration;
+    let mut config = tcp_config();
+    config.ping_interval = Duration::from_secs(3600);
+    let mut h = Harness::new(config);
+    let id = query_id(&h.login().sent, "urn:xmpp:extdisco:2");
+    h.feed(&services(&id, "urn:xmpp:extdisco:2"));
+    h.take();
+    h.advance(Duration::from_secs(3000));
+    assert!(!h.take().sent.iter().any(|s| s.contains("extdisco")));
+}

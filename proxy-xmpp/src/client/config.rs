@@ -1,6 +1,6 @@
 //! What a [`Client`](super::Client) is set up with.
 
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use proxy_core::Limits;
 
@@ -91,6 +91,10 @@ pub struct Config {
     pub stanza_rate: Rate,
     /// Most bytes per second from the server.
     pub byte_rate: Rate,
+    /// The wall-clock time at an instant, to read XEP-0215 `expires`;
+    /// `None`: the servers are fetched once per connection, as
+    /// lib-jitsi-meet does.
+    pub wall_clock: Option<(SystemTime, Instant)>,
     /// The seed of every random choice (see the [module docs](super)).
     pub seed: [u8; 32],
 }
@@ -123,6 +127,7 @@ impl Config {
                 per_second: 2 << 20,
                 burst: 4 << 20,
             },
+            wall_clock: None,
             seed,
         }
     }

@@ -102,8 +102,13 @@
 //!   ([`Config::stanza_rate`], [`Config::byte_rate`]); in debt, the client
 //!   asks the driver to stop reading ([`Client::wants_read`]).
 //!
-//! Not done yet: refreshing
-//! XEP-0215 credentials before they expire, and retrying a MUC nickname
+//! - **XEP-0215 refresh:** with [`Config::wall_clock`], the servers are
+//!   fetched again before the earliest `expires` (a tenth of the lifetime
+//!   left, at least 60 s, never sooner than 30 s from now); an unreadable or
+//!   unanswered result is asked again 60 s later, and the last good list
+//!   stays in use.
+//!
+//! Not done yet: retrying a MUC nickname
 //! conflict with another nickname.
 //!
 //! # Panics
@@ -111,12 +116,14 @@
 //! Never on server input. A panic is a bug in this crate.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use hmac::{Hmac, Mac};
 use proxy_core::extdisco::{parse_services_result, services_query, ExtdiscoError, ExtdiscoVersion};
 use proxy_core::xml::Writer;
-use proxy_core::{parse_iq, DefinedCondition, ErrorType, IqType, ProxyMessage, StanzaError};
+use proxy_core::{
+    parse_iq, DefinedCondition, ErrorType, IceServer, IqType, ProxyMessage, StanzaError,
+};
 use sha2::Sha256;
 
 use crate::envelope::{answer_error, answer_result, Envelope, EnvelopeError};
@@ -155,6 +162,12 @@ const BACKOFF_BASE: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// Online this long, the backoff starts again from [`BACKOFF_BASE`].
 const BACKOFF_RESET: Duration = Duration::from_secs(60);
+/// Fetch XEP-0215 credentials at least this long before they expire.
+const EXTDISCO_MARGIN: Duration = Duration::from_secs(60);
+/// Never fetch XEP-0215 credentials again sooner than this.
+const EXTDISCO_FLOOR: Duration = Duration::from_secs(30);
+/// Ask again this long after an unreadable or missing XEP-0215 answer.
+const EXTDISCO_RETRY: Duration = Duration::from_secs(60);
 /// Random bytes in a SCRAM nonce.
 const NONCE_BYTES: usize = 18;
 
@@ -218,6 +231,8 @@ struct Online {
     last_heard: Instant,
     ping_out: bool,
     room: RoomState,
+    /// When to ask for the STUN/TURN servers again.
+    extdisco_at: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -540,6 +555,9 @@ impl Client {
                 if !o.ping_out {
                     min(o.last_heard + self.config.ping_interval);
                 }
+                if let Some(t) = o.extdisco_at {
+                    min(t);
+                }
             }
             State::Closed => return None,
         }
@@ -833,6 +851,7 @@ impl Client {
             last_heard: now,
             ping_out: false,
             room,
+            extdisco_at: None,
         });
         self.event(Event::Online { jid });
         self.query_extdisco(now, ExtdiscoVersion::V2);
@@ -841,6 +860,29 @@ impl Client {
         } else {
             self.flush_queue(now);
         }
+    }
+
+    fn schedule_extdisco(&mut self, at: Instant) {
+        if let State::Online(o) = &mut self.state {
+            o.extdisco_at = Some(at);
+        }
+    }
+
+    /// When to fetch `servers` again: before the earliest `expires` by a
+    /// tenth of the remaining lifetime, at least [`EXTDISCO_MARGIN`], and
+    /// not sooner than [`EXTDISCO_FLOOR`] from now. `None` without
+    /// [`Config::wall_clock`] or without a readable `expires`.
+    fn refresh_time(&self, now: Instant, servers: &[IceServer]) -> Option<Instant> {
+        let (wall, at) = self.config.wall_clock?;
+        let expires = servers
+            .iter()
+            .filter_map(|s| s.expires.as_deref().and_then(parse_expiry))
+            .min()?;
+        // The wall-clock time now, and the lifetime left.
+        let wall_now = wall + now.saturating_duration_since(at);
+        let left = expires.duration_since(wall_now).unwrap_or(Duration::ZERO);
+        let margin = (left / 10).max(EXTDISCO_MARGIN);
+        Some(now + left.saturating_sub(margin).max(EXTDISCO_FLOOR))
     }
 
     fn query_extdisco(&mut self, now: Instant, version: ExtdiscoVersion) {
@@ -914,9 +956,19 @@ impl Client {
             match purpose {
                 Purpose::Ping => return self.lose(now, ClientError::PingTimeout),
                 Purpose::Bind => return self.lose(now, ClientError::ConnectTimeout),
-                Purpose::Extdisco(_) => self.event(Event::Error(ClientError::ExtdiscoTimeout)),
+                Purpose::Extdisco(_) => {
+                    self.event(Event::Error(ClientError::ExtdiscoTimeout));
+                    self.schedule_extdisco(now + EXTDISCO_RETRY);
+                }
                 Purpose::Proxy { to } => self.fail(&to, IqFailure::Timeout),
             }
+        }
+        let State::Online(o) = &mut self.state else {
+            return;
+        };
+        if o.extdisco_at.is_some_and(|t| now >= t) {
+            o.extdisco_at = None;
+            self.query_extdisco(now, ExtdiscoVersion::V2);
         }
         let State::Online(o) = &mut self.state else {
             return;
@@ -1008,11 +1060,24 @@ impl Client {
             }
             Purpose::Bind => {}
             Purpose::Extdisco(version) => match parse_services_result(text, &self.config.limits) {
-                Ok(servers) => self.event(Event::IceServers(servers)),
+                Ok(servers) => {
+                    if let Some(at) = self.refresh_time(now, &servers) {
+                        self.schedule_extdisco(at);
+                    }
+                    self.event(Event::IceServers(servers))
+                }
                 Err(ExtdiscoError::ErrorResult { .. }) if version == ExtdiscoVersion::V2 => {
                     self.query_extdisco(now, ExtdiscoVersion::V1)
                 }
-                Err(e) => self.event(Event::Error(ClientError::Extdisco(e))),
+                Err(e) => {
+                    // A server that refused both versions does not offer
+                    // the service: asking again would not help. Garbage
+                    // may be passing: ask again later, keeping the last list.
+                    if !matches!(e, ExtdiscoError::ErrorResult { .. }) {
+                        self.schedule_extdisco(now + EXTDISCO_RETRY);
+                    }
+                    self.event(Event::Error(ClientError::Extdisco(e)))
+                }
             },
             Purpose::Proxy { to } => {
                 if is_error {
@@ -1129,4 +1194,15 @@ fn unavailable(jid: &str) -> ProxyMessage {
              action='unavailable'><details>unavailable</details></jingle></iq>"
             .to_owned(),
     }
+}
+
+/// An XEP-0082 date-time (`expires`) as wall-clock time; `None` when it does
+/// not read. The same rule as proxy-str0m's engine, which turns the same
+/// attribute into relay lifetimes.
+fn parse_expiry(text: &str) -> Option<SystemTime> {
+    use time::format_description::well_known::{Iso8601, Rfc3339};
+    let t = time::OffsetDateTime::parse(text.trim(), &Rfc3339)
+        .or_else(|_| time::OffsetDateTime::parse(text.trim(), &Iso8601::DEFAULT))
+        .ok()?;
+    Some(SystemTime::from(t))
 }

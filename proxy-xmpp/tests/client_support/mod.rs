@@ -62,8 +62,12 @@ pub struct Harness {
 
 impl Harness {
     pub fn new(config: Config) -> Harness {
+        Harness::starting_at(config, Instant::now())
+    }
+
+    /// A harness whose virtual clock starts at `now`.
+    pub fn starting_at(config: Config, now: Instant) -> Harness {
         let ws = matches!(config.transport, Transport::WebSocket { .. });
-        let now = Instant::now();
         let client = Client::new(config, now);
         let mut h = Harness {
             client,
