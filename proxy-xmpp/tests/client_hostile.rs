@@ -191,3 +191,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn after_a_broken_stream_the_next_connection_starts_clean() {
+    let mut h = Harness::new(tcp_config());
+    h.login();
+    // A framing error, with bytes of the broken stream left behind.
+    h.feed("<message></presence><iq>");
+    assert!(matches!(
+        offline_reason(&h.take().events),
+        ClientError::Framing(FramingError::Malformed { .. })
+    ));
+    h.run_to_deadline();
+    assert_eq!(h.take().connects, 1);
+    h.login();
+    assert_eq!(h.client.jid(), Some(JID));
+}

@@ -338,7 +338,9 @@ impl Client {
             Transport::Tcp { tls } => *tls == TlsMode::Direct,
             Transport::WebSocket { secure } => *secure,
         };
-        self.framer.reset();
+        // A new connection, a new framer: nothing of the old stream (bytes
+        // left over, a failure, its end) carries over.
+        self.framer = TcpFramer::new(self.config.limits);
         self.state = State::Negotiating(Negotiation {
             step: NegotiationStep::Features,
             tls,
