@@ -1,0 +1,225 @@
+//! What a [`Client`](super::Client) gives back: driver actions, events for
+//! the application, and the error taxonomy.
+
+use std::time::Instant;
+
+use proxy_core::extdisco::ExtdiscoError;
+use proxy_core::{DefinedCondition, IceServer, ParseError, ProxyMessage};
+
+use crate::envelope::Refused;
+use crate::framing::FramingError;
+use crate::sasl::SaslError;
+use crate::stanza::{Element, NS_STREAM_ERRORS};
+
+#[allow(unused_imports)] // named in the docs
+use super::{Client, Config, MAX_QUEUED, MAX_TRACKED};
+
+/// What the driver must do next, or an event for the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Open the transport (TCP connect plus direct TLS, or the WebSocket
+    /// upgrade), then call [`Client::handle_connected`].
+    Connect,
+    /// Run the TLS handshake on the TCP stream, then call
+    /// [`Client::handle_tls_ready`].
+    StartTls {
+        /// The name to verify the certificate against.
+        server_name: String,
+    },
+    /// Write these bytes to the TCP stream.
+    Transmit(Vec<u8>),
+    /// Send this WebSocket text message.
+    SendFrame(String),
+    /// Close the transport (after writing what came before).
+    CloseTransport,
+    /// Something happened.
+    Event(Event),
+    /// Nothing more to do until this instant ([`Client::handle_timeout`]),
+    /// or until the next input when `None`.
+    Timeout(Option<Instant>),
+}
+
+/// What happened, for the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Logged in and bound.
+    Online {
+        /// Our full JID.
+        jid: String,
+    },
+    /// The connection is lost; the next attempt starts at `retry_at`.
+    Offline {
+        /// Why.
+        reason: ClientError,
+        /// When the client will ask to connect again.
+        retry_at: Instant,
+    },
+    /// The client stopped for good: [`Client::close`] or a terminal error.
+    Closed {
+        /// Why; `None` after [`Client::close`].
+        reason: Option<ClientError>,
+    },
+    /// A proxy IQ for the service's `process_message`.
+    Message(ProxyMessage),
+    /// STUN/TURN servers from XEP-0215.
+    IceServers(Vec<IceServer>),
+    /// The room's self-presence arrived.
+    RoomJoined {
+        /// Our occupant JID.
+        occupant_jid: String,
+    },
+    /// Another occupant left the room (a synthesized `unavailable`
+    /// [`Event::Message`] follows).
+    OccupantLeft {
+        /// Its occupant JID.
+        jid: String,
+    },
+    /// A proxy IQ sent with [`Client::send_proxy_iq`] failed.
+    IqFailed {
+        /// Its addressee.
+        to: String,
+        /// Why.
+        reason: IqFailure,
+    },
+    /// A problem that does not end the connection.
+    Error(ClientError),
+}
+
+/// Why a proxy IQ failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IqFailure {
+    /// The addressee or a server answered with this error condition.
+    Error(DefinedCondition),
+    /// No answer within [`Config::iq_timeout`] (or still queued then).
+    Timeout,
+    /// The connection was lost before an answer came.
+    ConnectionLost,
+    /// [`MAX_QUEUED`] IQs wait already, or [`MAX_TRACKED`] await answers.
+    TooMany,
+    /// The client is closed.
+    Closed,
+}
+
+/// A stream error condition (RFC 6120 §4.9.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamCondition {
+    /// `host-unknown`: the domain is not served here (terminal).
+    HostUnknown,
+    /// `see-other-host`: the server redirects (terminal, not followed).
+    SeeOtherHost(String),
+    /// `system-shutdown`.
+    SystemShutdown,
+    /// `conflict`: another session took over this resource.
+    Conflict,
+    /// `policy-violation`, e.g. a stanza above the server's size limit.
+    PolicyViolation,
+    /// Any other condition, as named (empty when there was none).
+    Other(String),
+}
+
+impl StreamCondition {
+    pub(super) fn from_element(error: &Element) -> StreamCondition {
+        let (name, _) = error.condition(NS_STREAM_ERRORS);
+        match name.unwrap_or("") {
+            "host-unknown" => StreamCondition::HostUnknown,
+            "see-other-host" => {
+                let to = error
+                    .child("see-other-host", NS_STREAM_ERRORS)
+                    .map(|e| e.text.trim().to_owned())
+                    .unwrap_or_default();
+                StreamCondition::SeeOtherHost(to)
+            }
+            "system-shutdown" => StreamCondition::SystemShutdown,
+            "conflict" => StreamCondition::Conflict,
+            "policy-violation" => StreamCondition::PolicyViolation,
+            other => StreamCondition::Other(other.to_owned()),
+        }
+    }
+}
+
+/// Why the client is offline, closed, or reports a problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The server's stream could not be read (size, depth, malformed XML).
+    #[error("stream: {0}")]
+    Framing(FramingError),
+    /// A stanza could not be read.
+    #[error("stanza: {0}")]
+    Stanza(ParseError),
+    /// Authentication failed.
+    #[error("SASL: {0}")]
+    Sasl(SaslError),
+    /// The server ended the stream with `<stream:error>`.
+    #[error("stream error {condition:?}{}", text.as_deref().map(|t| format!(" ({t})")).unwrap_or_default())]
+    StreamError {
+        /// The condition.
+        condition: StreamCondition,
+        /// The server's `<text>`, if any.
+        text: Option<String>,
+    },
+    /// The server closed its stream (`</stream:stream>` or `<close/>`).
+    #[error("the server closed the stream")]
+    StreamClosed,
+    /// A WebSocket `<close see-other-uri=…>` (terminal, not followed).
+    #[error("the server redirects to {0}")]
+    SeeOtherUri(String),
+    /// The transport closed (EOF or an I/O error as the driver described it).
+    #[error("transport closed{}", .0.as_deref().map(|t| format!(": {t}")).unwrap_or_default())]
+    TransportClosed(Option<String>),
+    /// TLS is required, and the server does not offer STARTTLS.
+    #[error("the server does not offer STARTTLS, and TLS is required")]
+    TlsNotOffered,
+    /// Bytes arrived after `<proceed/>` and before TLS was up: injected in
+    /// plain text (the STARTTLS command injection attack), never read.
+    #[error("{0} bytes arrived in plain text after <proceed/>")]
+    PlaintextAfterProceed(usize),
+    /// The server refused STARTTLS (`<failure xmlns='…xmpp-tls'/>`).
+    #[error("the server refused STARTTLS")]
+    TlsRefused,
+    /// Resource binding failed.
+    #[error("resource binding failed: {0}")]
+    Bind(String),
+    /// The server sent an element that does not fit the negotiation.
+    #[error("unexpected <{0}> during stream negotiation")]
+    Unexpected(String),
+    /// Not logged in within [`Config::connect_timeout`].
+    #[error("not logged in within the connect timeout")]
+    ConnectTimeout,
+    /// A ping to the server was not answered in time.
+    #[error("the server did not answer a ping in time")]
+    PingTimeout,
+    /// XEP-0215 failed; the last good list of servers stays in use.
+    #[error("XEP-0215: {0}")]
+    Extdisco(ExtdiscoError),
+    /// XEP-0215 went unanswered.
+    #[error("XEP-0215: no answer in time")]
+    ExtdiscoTimeout,
+    /// An incoming proxy IQ could not be read (it was answered `bad-request`).
+    #[error("incoming proxy IQ refused: {0}")]
+    Envelope(Box<Refused>),
+    /// The room refused us (`<presence type='error'>`).
+    #[error("room {room}: {condition}")]
+    Room {
+        /// The room's bare JID.
+        room: String,
+        /// The error condition (`conflict` for a nickname in use,
+        /// `not-authorized` for a wrong password).
+        condition: String,
+    },
+}
+
+impl ClientError {
+    /// Whether reconnecting cannot help.
+    pub fn is_terminal(&self) -> bool {
+        match self {
+            ClientError::Sasl(e) => !e.is_temporary(),
+            ClientError::StreamError { condition, .. } => matches!(
+                condition,
+                StreamCondition::HostUnknown | StreamCondition::SeeOtherHost(_)
+            ),
+            ClientError::SeeOtherUri(_) | ClientError::TlsNotOffered => true,
+            _ => false,
+        }
+    }
+}

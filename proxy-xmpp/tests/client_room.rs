@@ -1,0 +1,120 @@
+//! XEP-0045: joining the room, the queue waiting for it, and an occupant
+//! leaving.
+
+mod client_support;
+
+use client_support::*;
+use proxy_xmpp::client::{ClientError, Event};
+
+const LAPTOP: &str = "room@conference.localhost/laptop";
+
+#[test]
+fn join_then_occupant_leaves() {
+    let mut config = tcp_config();
+    config.room = Some(proxy_xmpp::client::Room {
+        password: Some("pw".into()),
+        ..room()
+    });
+    let mut h = Harness::new(config);
+    let got = h.login();
+    let join = got
+        .sent
+        .iter()
+        .find(|s| s.starts_with("<presence"))
+        .expect("a join presence");
+    let el = parse(join);
+    assert_eq!(el.attr("to"), Some("room@conference.localhost/tv"));
+    let x = el
+        .child("x", "http://jabber.org/protocol/muc")
+        .expect("muc x");
+    assert_eq!(
+        x.child("password", "http://jabber.org/protocol/muc")
+            .unwrap()
+            .text,
+        "pw"
+    );
+
+    // Existing occupant, then our self-presence.
+    h.feed(&format!(
+        "<presence from='{LAPTOP}'><x xmlns='http://jabber.org/protocol/muc#user'>\
+         <item role='participant'/></x></presence>"
+    ));
+    assert!(h.take().events.is_empty());
+    h.feed(
+        "<presence from='room@conference.localhost/tv'><x xmlns='http://jabber.org/protocol/muc#user'>\
+         <item role='participant'/><status code='110'/></x></presence>",
+    );
+    assert_eq!(
+        h.take().events,
+        [Event::RoomJoined {
+            occupant_jid: "room@conference.localhost/tv".into()
+        }]
+    );
+
+    // A presence from elsewhere is not the room's business.
+    h.feed("<presence type='unavailable' from='someone@guest.localhost/x'/>");
+    assert!(h.take().events.is_empty());
+
+    h.feed(&format!(
+        "<presence type='unavailable' from='{LAPTOP}'><x xmlns='http://jabber.org/protocol/muc#user'>\
+         <item role='none'/></x></presence>"
+    ));
+    let events = h.take().events;
+    assert_eq!(events[0], Event::OccupantLeft { jid: LAPTOP.into() });
+    let Event::Message(m) = &events[1] else {
+        panic!("{events:?}");
+    };
+    assert_eq!(m.from, LAPTOP);
+    assert_eq!(
+        m.iq,
+        "<iq xmlns='jabber:client' type='set'><jingle xmlns='urn:xmpp:jingle:1' \
+         action='unavailable'><details>unavailable</details></jingle></iq>"
+    );
+    // The core can read it.
+    proxy_core::parse_iq(&m.iq, &proxy_core::Limits::default()).unwrap();
+}
+
+#[test]
+fn queued_iqs_wait_for_the_room_and_a_refusal_is_reported() {
+    let mut config = tcp_config();
+    config.room = Some(room());
+    let mut h = Harness::new(config);
+    let signal = vector("06-connection-error-encountered.ice-failed.receiver-to-sender.xml");
+    h.client
+        .send_proxy_iq(h.now, LAPTOP, signal.trim())
+        .unwrap();
+    h.drain();
+    let got = h.login();
+    assert!(
+        !got.sent.iter().any(|s| s.contains("jingle")),
+        "not before the join"
+    );
+    h.feed(
+        "<presence type='error' from='room@conference.localhost/tv'><error type='cancel'>\
+         <conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>",
+    );
+    let got = h.take();
+    assert_eq!(
+        got.events,
+        [Event::Error(ClientError::Room {
+            room: ROOM.into(),
+            condition: "conflict".into()
+        })]
+    );
+    // The queue is not held forever for a room that refused us.
+    assert!(
+        got.sent.iter().any(|s| s.contains("jingle")),
+        "{:?}",
+        got.sent
+    );
+}
+
+#[test]
+fn join_room_command_while_online() {
+    let mut h = Harness::new(tcp_config());
+    h.login();
+    h.client.join_room(h.now, room());
+    h.drain();
+    let sent = h.take().sent;
+    assert_eq!(attr(&sent[0], "to"), "room@conference.localhost/tv");
+}
