@@ -32,6 +32,20 @@ pub struct IceServer {
     pub expires: Option<String>,
 }
 
+impl IceServer {
+    /// When the credentials expire, as wall-clock time: [`expires`](Self::expires)
+    /// read as an XEP-0082 date-time (RFC 3339, or ISO 8601). `None` without
+    /// one or when it does not read (then nothing is known to expire).
+    pub fn expires_at(&self) -> Option<std::time::SystemTime> {
+        use time::format_description::well_known::{Iso8601, Rfc3339};
+        let text = self.expires.as_deref()?.trim();
+        let t = time::OffsetDateTime::parse(text, &Rfc3339)
+            .or_else(|_| time::OffsetDateTime::parse(text, &Iso8601::DEFAULT))
+            .ok()?;
+        Some(std::time::SystemTime::from(t))
+    }
+}
+
 /// The kind of an [`IceServer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IceServerKind {

@@ -331,3 +331,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn expires_reads_as_wall_clock_time_and_garbage_as_none() {
+    use std::time::{Duration, SystemTime};
+    let mut s = proxy_core::IceServer {
+        kind: proxy_core::IceServerKind::Turn,
+        host: "turn.example.com".into(),
+        port: 3478,
+        transport: None,
+        username: Some("u".into()),
+        password: Some("p".into()),
+        // 1_700_000_000 is 2023-11-14T22:13:20Z.
+        expires: Some("2023-11-14T22:13:20Z".into()),
+    };
+    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    assert_eq!(s.expires_at(), Some(at));
+    s.expires = Some("2023-11-14T23:13:20.5+01:00".into());
+    assert_eq!(s.expires_at(), Some(at + Duration::from_millis(500)));
+    s.expires = Some("tomorrow".into());
+    assert_eq!(s.expires_at(), None);
+    s.expires = None;
+    assert_eq!(s.expires_at(), None);
+}

@@ -70,15 +70,6 @@ impl Streams {
     }
 }
 
-/// `expires` as ISO 8601 (XEP-0082 DateTime) to wall-clock time.
-fn parse_expiry(text: &str) -> Option<SystemTime> {
-    use time::format_description::well_known::{Iso8601, Rfc3339};
-    let t = time::OffsetDateTime::parse(text.trim(), &Rfc3339)
-        .or_else(|_| time::OffsetDateTime::parse(text.trim(), &Iso8601::DEFAULT))
-        .ok()?;
-    Some(SystemTime::from(t))
-}
-
 /// A core [`IceServer`] as the network takes it. `wall` maps wall-clock
 /// time to instants (the wall-clock time at an instant); without it, or
 /// with an `expires` that does not parse, the credentials never expire.
@@ -98,7 +89,7 @@ pub(crate) fn server_spec(s: &IceServer, wall: Option<(SystemTime, Instant)>) ->
         (0, _) => DEFAULT_PORT,
         (p, _) => p,
     };
-    let expires = match (s.expires.as_deref().and_then(parse_expiry), wall) {
+    let expires = match (s.expires_at(), wall) {
         (Some(t), Some((wall, at))) => Some(match t.duration_since(wall) {
             Ok(ahead) => at + ahead,
             Err(e) => at.checked_sub(e.duration()).unwrap_or(at),

@@ -116,7 +116,7 @@
 //! Never on server input. A panic is a bug in this crate.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
 use proxy_core::extdisco::{parse_services_result, services_query, ExtdiscoError, ExtdiscoVersion};
@@ -876,10 +876,7 @@ impl Client {
     /// [`Config::wall_clock`] or without a readable `expires`.
     fn refresh_time(&self, now: Instant, servers: &[IceServer]) -> Option<Instant> {
         let (wall, at) = self.config.wall_clock?;
-        let expires = servers
-            .iter()
-            .filter_map(|s| s.expires.as_deref().and_then(parse_expiry))
-            .min()?;
+        let expires = servers.iter().filter_map(|s| s.expires_at()).min()?;
         // The wall-clock time now, and the lifetime left.
         let wall_now = wall + now.saturating_duration_since(at);
         let left = expires.duration_since(wall_now).unwrap_or(Duration::ZERO);
@@ -1196,15 +1193,4 @@ fn unavailable(jid: &str) -> ProxyMessage {
              action='unavailable'><details>unavailable</details></jingle></iq>"
             .to_owned(),
     }
-}
-
-/// An XEP-0082 date-time (`expires`) as wall-clock time; `None` when it does
-/// not read. The same rule as proxy-str0m's engine, which turns the same
-/// attribute into relay lifetimes.
-fn parse_expiry(text: &str) -> Option<SystemTime> {
-    use time::format_description::well_known::{Iso8601, Rfc3339};
-    let t = time::OffsetDateTime::parse(text.trim(), &Rfc3339)
-        .or_else(|_| time::OffsetDateTime::parse(text.trim(), &Iso8601::DEFAULT))
-        .ok()?;
-    Some(SystemTime::from(t))
 }
