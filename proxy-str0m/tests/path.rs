@@ -5,19 +5,9 @@ mod common;
 use std::time::Duration;
 
 use proxy_core::LocalTrack;
-use proxy_str0m::{CandidateKind, Event, Output, Path};
+use proxy_str0m::CandidateKind;
 
 use common::pair::{Pair, Peer};
-
-fn paths(peer: &Peer) -> Vec<Path> {
-    peer.io_requests
-        .iter()
-        .filter_map(|o| match o {
-            Output::Event(Event::Path(p)) => Some(*p),
-            _ => None,
-        })
-        .collect()
-}
 
 #[test]
 fn a_direct_session_reports_one_host_to_host_path_per_side() {
@@ -26,7 +16,7 @@ fn a_direct_session_reports_one_host_to_host_path_per_side() {
     p.send_video(0, 0, 10);
     p.run_for(Duration::from_secs(3));
     for (me, other) in [(&p.a, &p.b), (&p.b, &p.a)] {
-        let got = paths(me);
+        let got = me.paths();
         assert_eq!(got.len(), 1, "one path, no flapping: {got:?}");
         let path = got[0];
         assert_eq!((path.local, path.remote), (me.addr, other.addr));
@@ -46,22 +36,14 @@ fn a_direct_session_reports_one_host_to_host_path_per_side() {
 /// renamed, not moved.
 #[test]
 fn a_relayed_address_met_first_through_checks_is_renamed_when_signaled() {
-    use common::turn::{TurnNode, TURN_ADDR, TURN_PASS, TURN_USER};
+    use common::relay::turn_server;
+    use common::turn::{TurnNode, TURN_PASS};
     use proxy_core::jingle::Action;
-    use proxy_core::{Config, IceServer, IceServerKind};
+    use proxy_core::Config;
     use proxy_str0m::net::{IceTransportPolicy, RelayProto};
     use proxy_str0m::ProxyConfig;
 
-    let turn: std::net::SocketAddr = TURN_ADDR.parse().unwrap();
-    let server = IceServer {
-        kind: IceServerKind::Turn,
-        host: turn.ip().to_string(),
-        port: turn.port(),
-        transport: Some(proxy_core::extdisco::IceTransport::Udp),
-        username: Some(TURN_USER.into()),
-        password: Some(TURN_PASS.into()),
-        expires: None,
-    };
+    let server = turn_server(TURN_PASS);
     let mut p = Pair::default_pair();
     let now = p.time;
     let relay_only = ProxyConfig {
@@ -80,13 +62,13 @@ fn a_relayed_address_met_first_through_checks_is_renamed_when_signaled() {
     p.send_video(0, 0, 10);
     p.run_for(Duration::from_secs(3));
 
-    let sender = paths(&p.a);
+    let sender = p.a.paths();
     assert_eq!(sender.len(), 1, "{sender:?}");
     assert_eq!(sender[0].local_kind, CandidateKind::Relayed);
     assert_eq!(sender[0].relay, Some(RelayProto::Udp));
     assert_eq!(sender[0].remote, p.b.addr);
 
-    let receiver = paths(&p.b);
+    let receiver = p.b.paths();
     assert_eq!(receiver.len(), 2, "met, then renamed: {receiver:?}");
     let (first, renamed) = (receiver[0], receiver[1]);
     assert_eq!(

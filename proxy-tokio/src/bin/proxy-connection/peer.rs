@@ -151,10 +151,7 @@ const REST_TTL_SECS: u64 = 86_400;
 
 /// Applies the ICE arguments: servers with their credentials (REST ones
 /// computed now), the policy, and the CA for turns:.
-pub(crate) fn ice_config(
-    mut config: ServiceConfig,
-    ice: &IceArgs,
-) -> Result<ServiceConfig, Failure> {
+fn ice_config(mut config: ServiceConfig, ice: &IceArgs) -> Result<ServiceConfig, Failure> {
     let credentials = match (&ice.turn_secret, &ice.ice_username, &ice.ice_password) {
         (Some(secret), _, _) => {
             let unix_now = std::time::SystemTime::now()
@@ -216,6 +213,33 @@ pub(crate) async fn bind(
         .map_err(|e| Failure::Other(format!("cannot bind UDP {addr}: {e}")))
 }
 
+/// The service of `send` or `receive`: signaling input checked, the core
+/// configured for `jid` (with a per-run seed) and the ICE arguments, the UDP
+/// sockets bound.
+pub(crate) async fn start_service(
+    jid: &str,
+    bind_addr: std::net::SocketAddr,
+    ice: &IceArgs,
+    signaling: &SignalingArgs,
+    convert_video_to_desktop: bool,
+) -> Result<(ProxyConnectionService, Events, Signals), Failure> {
+    check_signal_in(signaling.signal_in.as_deref())?;
+    let core = proxy_core::Config {
+        local_jid: Some(jid.to_owned()),
+        convert_video_to_desktop,
+        seed: seed_from(jid),
+        ..proxy_core::Config::default()
+    };
+    bind(ice_config(
+        ServiceConfig {
+            bind: bind_addr,
+            ..ServiceConfig::new(core)
+        },
+        ice,
+    )?)
+    .await
+}
+
 /// Addresses for a log line: `127.0.0.1:5000, 10.0.0.2:5000`.
 pub(crate) fn addrs(addrs: &[std::net::SocketAddr]) -> String {
     addrs
@@ -227,7 +251,7 @@ pub(crate) fn addrs(addrs: &[std::net::SocketAddr]) -> String {
 
 /// `--signal-in` must exist (it is opened in the background: a FIFO blocks until its
 /// writer opens it).
-pub(crate) fn check_signal_in(path: Option<&Path>) -> Result<(), Failure> {
+fn check_signal_in(path: Option<&Path>) -> Result<(), Failure> {
     match path {
         Some(p) if std::fs::metadata(p).is_err() => Err(Failure::File(format!(
             "--signal-in {}: no such file or FIFO",

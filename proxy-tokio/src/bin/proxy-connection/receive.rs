@@ -8,15 +8,12 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use proxy_core::MediaKind;
-use proxy_tokio::{RemoteFrames, ServiceConfig, ServiceEvent};
+use proxy_tokio::{RemoteFrames, ServiceEvent};
 use tokio::task::JoinHandle;
 
 use crate::cli::{fmt_time, is_stdout, outcome, Failure, ReceiveArgs};
 use crate::ivf::{vp8_frame_info, IvfHeader, IvfWriter};
-use crate::peer::{
-    addrs, bind, check_signal_in, connect_signaling, ice_config, log_event, seed_from, stop,
-    Interrupt, STOP_WAIT,
-};
+use crate::peer::{addrs, connect_signaling, log_event, start_service, stop, Interrupt, STOP_WAIT};
 
 /// The RTP clock of video: received frames are recorded in it (see `ivf`).
 pub(crate) const RTP_VIDEO_CLOCK: u32 = 90_000;
@@ -27,20 +24,13 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
     let mut interrupt = Interrupt::watch(SIDE)?;
     // Created now so that a bad path fails at once.
     let recorder = Recorder::create(&args.out)?;
-    check_signal_in(args.signaling.signal_in.as_deref())?;
-    let mut core = proxy_core::Config {
-        local_jid: Some(args.jid.clone()),
-        convert_video_to_desktop: args.convert_video_to_desktop,
-        ..proxy_core::Config::default()
-    };
-    core.seed = seed_from(&args.jid);
-    let (service, mut events, signals) = bind(ice_config(
-        ServiceConfig {
-            bind: args.bind,
-            ..ServiceConfig::new(core)
-        },
+    let (service, mut events, signals) = start_service(
+        &args.jid,
+        args.bind,
         &args.ice,
-    )?)
+        &args.signaling,
+        args.convert_video_to_desktop,
+    )
     .await?;
     log!(
         SIDE,

@@ -3,14 +3,11 @@
 use std::time::{Duration, Instant};
 
 use proxy_core::{CloseReason, LocalTrack};
-use proxy_tokio::{ServiceConfig, ServiceEvent};
+use proxy_tokio::ServiceEvent;
 
 use crate::cli::{fmt_time, outcome, Failure, SendArgs};
 use crate::ivf::IvfHeader;
-use crate::peer::{
-    addrs, bind, check_signal_in, connect_signaling, ice_config, log_event, seed_from, stop,
-    Interrupt, STOP_WAIT,
-};
+use crate::peer::{addrs, connect_signaling, log_event, start_service, stop, Interrupt, STOP_WAIT};
 
 /// How long `send` waits for the connection to come up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -33,20 +30,8 @@ pub async fn send(args: SendArgs) -> Result<(), Failure> {
         header.timebase_num,
         header.timebase_den
     );
-    check_signal_in(args.signaling.signal_in.as_deref())?;
-    let mut core = proxy_core::Config {
-        local_jid: Some(args.jid.clone()),
-        ..proxy_core::Config::default()
-    };
-    core.seed = seed_from(&args.jid);
-    let (service, mut events, signals) = bind(ice_config(
-        ServiceConfig {
-            bind: args.bind,
-            ..ServiceConfig::new(core)
-        },
-        &args.ice,
-    )?)
-    .await?;
+    let (service, mut events, signals) =
+        start_service(&args.jid, args.bind, &args.ice, &args.signaling, false).await?;
     log!(SIDE, "UDP host candidates {}", addrs(service.local_addrs()));
     let (out, mut input) = connect_signaling(SIDE, &args.jid, &service, signals, &args.signaling);
 
