@@ -42,7 +42,14 @@ impl IceServer {
         let t = time::OffsetDateTime::parse(text, &Rfc3339)
             .or_else(|_| time::OffsetDateTime::parse(text, &Iso8601::DEFAULT))
             .ok()?;
-        Some(std::time::SystemTime::from(t))
+        // Checked: a date the platform's clock cannot hold is no date.
+        let since = t - time::OffsetDateTime::UNIX_EPOCH;
+        let span = std::time::Duration::try_from(since.abs()).ok()?;
+        if since.is_negative() {
+            std::time::UNIX_EPOCH.checked_sub(span)
+        } else {
+            std::time::UNIX_EPOCH.checked_add(span)
+        }
     }
 }
 

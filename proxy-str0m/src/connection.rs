@@ -250,8 +250,8 @@ impl ProxyConnection {
                 Some(EngineOutput::KeyframeRequest { track }) => {
                     return Output::Event(Event::KeyframeRequest { track })
                 }
-                Some(EngineOutput::Resolve { host, port }) => {
-                    return Output::Resolve { host, port }
+                Some(EngineOutput::Resolve { host, port, mdns }) => {
+                    return Output::Resolve { host, port, mdns }
                 }
                 Some(EngineOutput::Connect { stream, server }) => {
                     return Output::Connect { stream, server }

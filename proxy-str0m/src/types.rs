@@ -69,6 +69,11 @@ pub enum Output {
         /// The server's (or candidate's) port (for the lookup; the answer is
         /// by name).
         port: u16,
+        /// A remote candidate's mDNS name: resolve it with multicast DNS,
+        /// never the system resolver. `false` for an ICE server's name (even
+        /// one in `.local`, as some networks name their servers): the
+        /// system resolver.
+        mdns: bool,
     },
     /// Open a TCP connection to a TURN server; answer with
     /// [`handle_stream_connected`](crate::ProxyConnection::handle_stream_connected)
@@ -131,6 +136,8 @@ pub enum Event {
     },
     /// A warning, never fatal: an ICE server could not be used, or a relay
     /// stopped working. The connection goes on with its other candidates.
+    /// Failures a server may get over are retried (see
+    /// [`net::RETRIES`](crate::net::RETRIES)); each one is reported.
     RelayFailed {
         /// The server, as its URL (`turn:host:port?transport=udp`).
         server: String,
@@ -139,8 +146,9 @@ pub enum Event {
         /// What went wrong.
         reason: RelayError,
     },
-    /// Media now travels on this candidate pair (the first time once
-    /// connected, then whenever ICE moves it).
+    /// Media now travels on this candidate pair: first with the DTLS
+    /// handshake (just before the core's `Connected`), then whenever ICE
+    /// moves it, or when a peer-reflexive end is renamed by its candidate.
     Path(Path),
 }
 

@@ -105,7 +105,8 @@ fn drive(
         rewrite_signaling(p, strip_b);
         for o in std::mem::take(&mut p.b.io_requests) {
             match o {
-                Output::Resolve { host, .. } => {
+                Output::Resolve { host, mdns, .. } => {
+                    assert!(mdns, "a candidate's name goes to multicast DNS: {host}");
                     r.asked.push(host.clone());
                     r.due.push((p.time + ANSWER_DELAY, host));
                 }

@@ -385,3 +385,41 @@ fn a_relay_that_failed_is_tried_again_and_comes_up_when_the_server_is_back() {
     );
     assert_eq!(w.net.poll_timeout(), None, "nothing left to do");
 }
+
+#[test]
+fn a_relay_lost_soon_after_each_allocation_is_not_retried_forever() {
+    // The server allocates, then drops the stream at once, every time.
+    let mut w = World::new(World::config());
+    w.net.set_ice_servers(
+        w.now,
+        vec![turn(
+            &format!("turn:{TCP_SERVER}?transport=tcp"),
+            USER,
+            PASS,
+        )],
+    );
+    let made = |w: &World| {
+        w.events
+            .iter()
+            .filter(|e| matches!(e, NetEvent::LocalCandidate(c) if c.kind() == str0m::CandidateKind::Relayed))
+            .count()
+    };
+    let mut allocations = 0;
+    for _ in 0..10 {
+        if !w.run_until(Duration::from_secs(60), |w| made(w) > allocations) {
+            break;
+        }
+        allocations += 1;
+        let open: Vec<_> = w
+            .streams
+            .iter()
+            .filter(|(_, o)| **o)
+            .map(|(s, _)| *s)
+            .collect();
+        for s in open {
+            w.net.handle_stream_data(w.now, s, &[]);
+        }
+        w.settle();
+    }
+    assert_eq!(allocations, 1 + proxy_str0m::net::RETRIES as usize);
+}

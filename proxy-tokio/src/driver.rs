@@ -222,8 +222,8 @@ impl Driver {
                         let _ = socket.send_to(&t.contents, t.destination).await;
                     }
                 }
-                Output::Resolve { host, port } => {
-                    crate::io::resolve(host, port, &self.local_addrs, self.news_tx.clone())
+                Output::Resolve { host, port, mdns } => {
+                    crate::io::resolve(host, port, mdns, &self.local_addrs, self.news_tx.clone())
                 }
                 Output::Connect { stream, server } => {
                     let s = Stream::connect(stream, server, self.news_tx.clone());

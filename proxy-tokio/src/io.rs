@@ -120,16 +120,18 @@ pub(crate) enum NetNews {
     },
 }
 
-/// Looks `host` up and reports it: a `.local` name with multicast DNS on the
-/// interfaces of `local` (our sockets' addresses, see [`crate::mdns`]), any other
-/// with the system resolver (on the blocking pool).
+/// Looks `host` up and reports it: a remote candidate's `.local` name (`mdns`)
+/// with multicast DNS on the interfaces of `local` (our sockets' addresses, see
+/// [`crate::mdns`]), an ICE server's name with the system resolver (even in
+/// `.local`: some networks name their servers so).
 pub(crate) fn resolve(
     host: String,
     port: u16,
+    mdns: bool,
     local: &[SocketAddr],
     news: mpsc::UnboundedSender<NetNews>,
 ) {
-    if crate::mdns::is_mdns_name(&host) {
+    if mdns && crate::mdns::is_mdns_name(&host) {
         crate::mdns::resolve(host, local, news);
         return;
     }

@@ -320,6 +320,7 @@ impl Engine {
                 self.queue.push_back(EngineOutput::Resolve {
                     host: name.to_owned(),
                     port,
+                    mdns: true,
                 });
             }
             Step::Add(candidates) => self.add_resolved(candidates),

@@ -73,6 +73,8 @@ pub enum EngineOutput {
         host: String,
         /// The server's (or candidate's) port.
         port: u16,
+        /// A remote candidate's mDNS name (multicast DNS), not a server's.
+        mdns: bool,
     },
     /// Open a TCP connection; answer with [`Engine::handle_stream_connected`]
     /// or [`Engine::handle_stream_closed`], feed reads to

@@ -352,7 +352,11 @@ fn io(
 ) {
     let out = match o {
         NetOutput::Transmit(t) => EngineOutput::Transmit(t),
-        NetOutput::Resolve { host, port } => EngineOutput::Resolve { host, port },
+        NetOutput::Resolve { host, port } => EngineOutput::Resolve {
+            host,
+            port,
+            mdns: false,
+        },
         NetOutput::Connect { stream, server } => EngineOutput::Connect {
             stream: streams.outer(net, stream),
             server,

@@ -93,8 +93,12 @@ struct Retry {
 
 /// How often a relay that failed for a reason the server may get over (no
 /// answer, a broken stream, a lost allocation) is started again: after
-/// 1 s, 2 s and 4 s. A refusal of the credentials or of TLS is final.
+/// 1 s, 2 s and 4 s, counted from the last allocation that lived
+/// [`RETRY_RESET`]. A refusal of the credentials, of the allocation or of
+/// TLS is final.
 pub const RETRIES: u32 = 3;
+/// An allocation that lived this long before failing gets [`RETRIES`] anew.
+pub const RETRY_RESET: Duration = Duration::from_secs(60);
 
 /// One configured server.
 #[derive(Debug)]
@@ -557,13 +561,19 @@ impl Network {
                     | RelayError::AllocationLost
                     | RelayError::ServerSilent
             );
-            if again && !self.closed && r.retire_at.is_none() && r.attempt < RETRIES {
+            // An allocation that lived a while starts a new series; one that
+            // keeps failing soon after it is made does not.
+            let lived = r
+                .allocated_at
+                .is_some_and(|t| now.saturating_duration_since(t) >= RETRY_RESET);
+            let attempt = if lived { 0 } else { r.attempt };
+            if again && !self.closed && r.retire_at.is_none() && attempt < RETRIES {
                 self.retries.push(Retry {
                     entry: r.entry,
                     ip: r.server.ip(),
                     proto: r.proto,
-                    at: now + Duration::from_secs(1 << r.attempt),
-                    attempt: r.attempt + 1,
+                    at: now + Duration::from_secs(1 << attempt),
+                    attempt: attempt + 1,
                 });
             }
         }

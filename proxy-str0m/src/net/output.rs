@@ -75,7 +75,10 @@ pub enum NetEvent {
     /// A candidate given before no longer works (its allocation is gone).
     CandidateGone(Candidate),
     /// A server could not be used, or a relay stopped working. Never fatal:
-    /// the other candidates go on.
+    /// the other candidates go on. A relay that failed for a reason the
+    /// server may get over (no allocation in time, could not connect, stream
+    /// closed, allocation lost, server silent) is started again up to
+    /// [`RETRIES`](super::RETRIES) times; each failure is reported.
     RelayFailed {
         /// The server, as its URL (`turn:host:port?transport=udp`).
         server: String,
@@ -96,6 +99,9 @@ pub enum RelayError {
     /// The allocation was not created in time (no answer, or a failed transaction).
     #[error("no allocation within the time limit")]
     AllocateTimeout,
+    /// The server refused the allocation with a signed error response.
+    #[error("the server refused the allocation")]
+    AllocateRefused,
     /// The TCP connection or the TLS handshake did not complete in time.
     #[error("could not connect in time")]
     ConnectTimeout,

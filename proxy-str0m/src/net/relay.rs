@@ -33,7 +33,7 @@ const SILENCE: Duration = Duration::from_secs(15);
 const MAX_WAITING: usize = 32;
 /// Peers with a channel, per UDP relay.
 const MAX_CHANNELS: usize = 16;
-/// Peers whose first ICE check is kept, and peers known to have heard us,
+/// Peers whose latest unanswered ICE check is kept, and peers heard from,
 /// per relay (see [`Relay::recv`]).
 const MAX_EARLY_PEERS: usize = 16;
 /// Peer addresses we ask a permission for, per relay, ever: the peer's
@@ -71,8 +71,10 @@ pub(super) struct Relay {
     pub(super) retire_at: Option<Instant>,
     /// Why it failed, until the network has seen it.
     pub(super) failure: Option<RelayError>,
-    /// Failures in a row before this relay (0 once one was allocated).
+    /// Failures in a row before this relay.
     pub(super) attempt: u32,
+    /// When its allocation was created.
+    pub(super) allocated_at: Option<Instant>,
     priority: u32,
     foundation: String,
     clock: Clock,
@@ -159,6 +161,7 @@ impl Relay {
             retire_at: None,
             failure: None,
             attempt: 0,
+            allocated_at: None,
             priority,
             foundation: format!("r{proto}{server_rank}"),
             clock,
@@ -288,8 +291,9 @@ impl Relay {
             }
             LinkRecv::Rejected(_) | LinkRecv::Handled => {
                 self.unanswered_since = None;
-                // Peer data changes nothing in the client: no need to poll it.
-                if !data || first_heard.is_some() {
+                // Peer data over UDP changes nothing in the client: no need to
+                // poll it. A stream read may also carry a control message.
+                if !data || first_heard.is_some() || self.proto != RelayProto::Udp {
                     self.pump(now, out);
                 }
                 true
@@ -492,11 +496,13 @@ impl Relay {
                     None,
                 );
                 out.event(NetEvent::LocalCandidate(candidate.clone()));
-                self.attempt = 0;
+                self.allocated_at = Some(now);
                 self.state = State::Ready { link, candidate };
             }
+            // Signed refusals are turned into this too (turn-client-proto
+            // does not say which): final, never retried.
             (TurnEvent::AllocationCreateFailed(_), State::Allocating { .. }) => {
-                self.fail(RelayError::AllocateTimeout, out)
+                self.fail(RelayError::AllocateRefused, out)
             }
             (TurnEvent::PermissionCreated(_, ip), State::Ready { link, .. }) => {
                 let (ready, rest): (VecDeque<_>, VecDeque<_>) =

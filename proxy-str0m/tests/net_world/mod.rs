@@ -21,6 +21,13 @@ use turn_server_proto::types::{Instant as TurnInstant, TransportType};
 pub const HOST: &str = "192.0.2.2:5000";
 /// Our end of TCP streams.
 pub const TCP_LOCAL: &str = "192.0.2.2:40000";
+
+/// The local end of TCP connection `stream`: each its own port, as a real
+/// connection would have (from [`TCP_LOCAL`]'s on).
+pub fn tcp_local(stream: StreamId) -> SocketAddr {
+    let base = addr(TCP_LOCAL);
+    SocketAddr::new(base.ip(), base.port().wrapping_add(stream.0 as u16))
+}
 /// The UDP TURN server (also answers Binding, and sees us NATed: see `nat`).
 pub const UDP_SERVER: &str = "203.0.113.1:3478";
 /// The TCP TURN server.
@@ -138,7 +145,7 @@ impl World {
                     self.net.handle_stream_closed(self.now, stream);
                 } else {
                     self.net
-                        .handle_stream_connected(self.now, stream, addr(TCP_LOCAL));
+                        .handle_stream_connected(self.now, stream, tcp_local(stream));
                 }
             }
             NetOutput::StreamSend { stream, bytes } => {
@@ -148,7 +155,7 @@ impl World {
                 let t = TurnTransmit::new(
                     bytes.to_vec(),
                     TransportType::Tcp,
-                    addr(TCP_LOCAL),
+                    tcp_local(stream),
                     addr(TCP_SERVER),
                 );
                 if let Some(reply) = self.tcp.recv(t, self.t()) {
@@ -211,10 +218,10 @@ impl World {
                 let open: Vec<StreamId> = self
                     .streams
                     .iter()
-                    .filter(|(_, o)| **o)
+                    .filter(|(s, o)| **o && tcp_local(**s) == to)
                     .map(|(s, _)| *s)
                     .collect();
-                for s in open.into_iter().take(1) {
+                for s in open {
                     self.net.handle_stream_data(self.now, s, &data);
                 }
             }
