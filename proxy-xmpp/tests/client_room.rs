@@ -118,3 +118,44 @@ fn join_room_command_while_online() {
     let sent = h.take().sent;
     assert_eq!(attr(&sent[0], "to"), "room@conference.localhost/tv");
 }
+
+/// Online with the join still pending, a new IQ waits behind the queued
+/// ones: the `transport-info` never overtakes its `session-initiate`.
+#[test]
+fn iqs_sent_while_joining_wait_in_order() {
+    let mut config = tcp_config();
+    config.room = Some(room());
+    let mut h = Harness::new(config);
+    let initiate = vector("01-session-initiate.sender-to-receiver.xml");
+    let info = vector("04-transport-info.sender-to-receiver.xml");
+    h.client
+        .send_proxy_iq(h.now, LAPTOP, initiate.trim())
+        .unwrap();
+    h.drain();
+    let got = h.login();
+    assert!(!got.sent.iter().any(|s| s.contains("jingle")));
+    // Online, the room join pending.
+    h.client.send_proxy_iq(h.now, LAPTOP, info.trim()).unwrap();
+    h.drain();
+    assert!(
+        h.take().sent.iter().all(|s| !s.contains("jingle")),
+        "sent before the room was joined"
+    );
+    h.feed(
+        "<presence from='room@conference.localhost/tv'><x xmlns='http://jabber.org/protocol/muc#user'>\
+         <item role='participant'/><status code='110'/></x></presence>",
+    );
+    let sent: Vec<String> = h
+        .take()
+        .sent
+        .into_iter()
+        .filter(|s| s.contains("jingle"))
+        .collect();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(sent[0].contains("session-initiate"), "{sent:?}");
+    assert!(sent[1].contains("transport-info"), "{sent:?}");
+    // Joined, the next one goes at once.
+    h.client.send_proxy_iq(h.now, LAPTOP, info.trim()).unwrap();
+    h.drain();
+    assert_eq!(h.take().sent.len(), 1);
+}

@@ -436,10 +436,11 @@ impl Client {
     /// Sends a proxy IQ from the core (`iq` as the core wrote it, usually
     /// without an id) to `to` in the configured [`Envelope`]. An answer the
     /// core writes (`result`/`error`, with the id it echoes) always goes as
-    /// it is. While offline the IQ waits, at most [`MAX_QUEUED`] of them for
-    /// [`Config::iq_timeout`]; an IQ that cannot be sent gives
-    /// [`Event::IqFailed`]. An IQ that is not one the peer could read is
-    /// refused here.
+    /// it is. While offline, while the room join is pending, or while IQs
+    /// queued earlier still wait, the IQ waits behind them (so order is
+    /// kept), at most [`MAX_QUEUED`] of them for [`Config::iq_timeout`]; an
+    /// IQ that cannot be sent gives [`Event::IqFailed`]. An IQ that is not
+    /// one the peer could read is refused here.
     pub fn send_proxy_iq(&mut self, now: Instant, to: &str, iq: &str) -> Result<(), EnvelopeError> {
         let parsed = parse_iq(iq, &self.config.limits).map_err(EnvelopeError::Iq)?;
         if matches!(parsed.kind, IqType::Result | IqType::Error) {
@@ -453,8 +454,13 @@ impl Client {
             // own timeout covers it.
             return Ok(());
         }
-        match self.state {
-            State::Online(_) => self.send_tracked_proxy(now, to, iq),
+        match &self.state {
+            // Online with the room join pending, or with IQs still queued,
+            // it waits behind them: a `transport-info` must not overtake
+            // the `session-initiate` queued before it.
+            State::Online(o) if !matches!(o.room, RoomState::Joining) && self.queue.is_empty() => {
+                self.send_tracked_proxy(now, to, iq)
+            }
             State::Closed => {
                 self.fail(to, IqFailure::Closed);
                 Ok(())
