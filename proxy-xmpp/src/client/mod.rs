@@ -936,11 +936,20 @@ impl Client {
             self.fail(to, IqFailure::TooMany);
             return Ok(());
         }
-        let id = self.next_id("px");
+        let stamped = self.next_id("px");
         let stanza = self
             .config
             .envelope
-            .wrap(to, &id, iq, &self.config.limits)?;
+            .wrap(to, &stamped, iq, &self.config.limits)?;
+        // The Direct form keeps an id the IQ already carries: track the id
+        // on the wire, which the answer echoes.
+        let id = match self.config.envelope {
+            Envelope::Direct => Element::parse(&stanza, &self.config.limits)
+                .ok()
+                .and_then(|el| el.attr("id").map(str::to_owned))
+                .unwrap_or(stamped),
+            _ => stamped,
+        };
         let deadline = now + self.config.iq_timeout;
         let purpose = Purpose::Proxy { to: to.to_owned() };
         self.tracked.insert(id, Pending { purpose, deadline });
