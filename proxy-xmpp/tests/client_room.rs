@@ -159,3 +159,33 @@ fn iqs_sent_while_joining_wait_in_order() {
     h.drain();
     assert_eq!(h.take().sent.len(), 1);
 }
+
+/// The room's JID is recognized whatever the case the service writes it in.
+#[test]
+fn room_presences_match_the_room_jid_without_regard_to_case() {
+    let mut config = tcp_config();
+    config.room = Some(room());
+    let mut h = Harness::new(config);
+    h.login();
+    h.feed(
+        "<presence from='Room@Conference.LOCALHOST/tv'><x xmlns='http://jabber.org/protocol/muc#user'>\
+         <item role='participant'/></x></presence>",
+    );
+    assert_eq!(
+        h.take().events,
+        [Event::RoomJoined {
+            occupant_jid: "Room@Conference.LOCALHOST/tv".into()
+        }]
+    );
+    h.feed(
+        "<presence type='unavailable' from='ROOM@conference.localhost/laptop'>\
+         <x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/></x></presence>",
+    );
+    let events = h.take().events;
+    assert_eq!(
+        events[0],
+        Event::OccupantLeft {
+            jid: "ROOM@conference.localhost/laptop".into()
+        }
+    );
+}

@@ -276,3 +276,32 @@ fn a_direct_iq_with_its_own_id_is_tracked_under_it() {
         "{events:?}"
     );
 }
+
+/// JIDs compare without regard to case in the local and domain parts, and
+/// exactly in the resource.
+#[test]
+fn the_addressee_is_recognized_whatever_the_case_of_its_bare_jid() {
+    let mut h = Harness::new(tcp_config());
+    h.login();
+    let signal = vector("06-connection-error-encountered.ice-failed.receiver-to-sender.xml");
+    h.client.send_proxy_iq(h.now, PEER, signal.trim()).unwrap();
+    h.drain();
+    let id = attr(&h.take().sent[0], "id");
+    let error = |from: &str| {
+        format!(
+            "<iq type='error' from='{from}' id='{id}'><error type='cancel'>\
+             <item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+        )
+    };
+    // The resource is case-sensitive: another resource, not the addressee.
+    h.feed(&error("laptop@guest.localhost/L1"));
+    assert!(h.take().events.is_empty());
+    h.feed(&error("Laptop@GUEST.localhost/l1"));
+    assert_eq!(
+        h.take().events[0],
+        Event::IqFailed {
+            to: PEER.into(),
+            reason: IqFailure::Error(DefinedCondition::ItemNotFound)
+        }
+    );
+}

@@ -1055,11 +1055,12 @@ impl Client {
     /// the others.
     fn is_addressee(&self, purpose: &Purpose, from: Option<&str>) -> bool {
         match (purpose, from) {
-            (Purpose::Proxy { to }, Some(from)) => from == to,
+            (Purpose::Proxy { to }, Some(from)) => same_jid(from, to),
             (Purpose::Proxy { .. }, None) => false,
             (_, None) => true,
             (_, Some(from)) => {
-                from == self.config.domain || self.jid().is_some_and(|j| bare(j) == from)
+                same_jid(from, &self.config.domain)
+                    || self.jid().is_some_and(|j| same_jid(bare(j), from))
             }
         }
     }
@@ -1149,7 +1150,7 @@ impl Client {
             return;
         };
         let from = el.attr("from").unwrap_or("");
-        if bare(from) != room.jid {
+        if !same_jid(bare(from), &room.jid) {
             return;
         }
         let occupant = room.occupant_jid();
@@ -1158,7 +1159,7 @@ impl Client {
                 .iter()
                 .any(|s| s.name == "status" && s.attr("code") == Some("110"))
         });
-        let is_self = status_110 || from == occupant;
+        let is_self = status_110 || same_jid(from, &occupant);
         match el.attr("type") {
             Some("error") => {
                 let condition = el
@@ -1197,6 +1198,18 @@ impl Client {
             _ => {}
         }
     }
+}
+
+/// Whether two JIDs are the same: the local and domain parts compared
+/// without regard to case (nodeprep and nameprep fold it, RFC 6122 and RFC
+/// 7622 §3.2–3.3), the resource part exactly (it is case-sensitive). A JID
+/// without a resource is not the same as one with.
+fn same_jid(a: &str, b: &str) -> bool {
+    let (a_bare, a_res) = a.split_once('/').map_or((a, None), |(j, r)| (j, Some(r)));
+    let (b_bare, b_res) = b.split_once('/').map_or((b, None), |(j, r)| (j, Some(r)));
+    a_res == b_res
+        && (a_bare.eq_ignore_ascii_case(b_bare)
+            || (!a_bare.is_ascii() && a_bare.to_lowercase() == b_bare.to_lowercase()))
 }
 
 /// The `unavailable` message lib-jitsi-meet's applications synthesize for a
