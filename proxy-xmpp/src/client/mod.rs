@@ -98,6 +98,16 @@
 //!   `see-other-host`, a required TLS the server does not offer) give
 //!   [`Event::Closed`] and no retry.
 //!
+//! - **Room:** while the join is pending, proxy IQs wait in the queue (in
+//!   order) and go once the self-presence arrives, or once the room
+//!   refuses us ([`ClientError::Room`]). Removed from the room (kicked,
+//!   banned, the room destroyed: our own `unavailable`), the client reports
+//!   [`ClientError::RoomLeft`] with the status codes, and fails IQs to its
+//!   occupants with [`IqFailure::NotInRoom`] (those awaiting answers at
+//!   once, new ones instead of sending them) until [`Client::join_room`]
+//!   or the next connection joins again. JIDs are compared without regard
+//!   to case in their local and domain parts.
+//!
 //! - **Rate:** token buckets on the stanzas and bytes the server sends
 //!   ([`Config::stanza_rate`], [`Config::byte_rate`]); in debt, the client
 //!   asks the driver to stop reading ([`Client::wants_read`]).
@@ -222,6 +232,10 @@ enum RoomState {
     None,
     Joining,
     Joined,
+    /// The room removed us (our own `unavailable`): IQs to its occupants
+    /// fail with [`IqFailure::NotInRoom`] until [`Client::join_room`] or
+    /// the next connection joins again.
+    Left,
 }
 
 #[derive(Debug)]
@@ -453,6 +467,12 @@ impl Client {
             // An answer cannot wait for the next connection: the asker's
             // own timeout covers it.
             return Ok(());
+        }
+        if let (State::Online(o), Some(room)) = (&self.state, &self.config.room) {
+            if matches!(o.room, RoomState::Left) && same_jid(bare(to), &room.jid) {
+                self.fail(to, IqFailure::NotInRoom);
+                return Ok(());
+            }
         }
         match &self.state {
             // Online with the room join pending, or with IQs still queued,
@@ -919,9 +939,9 @@ impl Client {
     fn flush_queue(&mut self, now: Instant) {
         while let Some(q) = self.queue.pop_front() {
             // It was checked when queued; a failure now is the size bound
-            // on the envelope, reported like any failure.
-            if self.send_tracked_proxy(now, &q.to, &q.iq).is_err() {
-                self.fail(&q.to, IqFailure::Closed);
+            // on the envelope.
+            if let Err(e) = self.send_tracked_proxy(now, &q.to, &q.iq) {
+                self.fail(&q.to, IqFailure::Refused(e));
             }
         }
     }
@@ -1160,6 +1180,7 @@ impl Client {
                 .any(|s| s.name == "status" && s.attr("code") == Some("110"))
         });
         let is_self = status_110 || same_jid(from, &occupant);
+        let codes = status_codes(el);
         match el.attr("type") {
             Some("error") => {
                 let condition = el
@@ -1175,6 +1196,42 @@ impl Client {
                 }));
                 // The queue waited for the room; it will not come.
                 self.flush_queue(now);
+            }
+            // 303: our nickname changed, we are still in.
+            Some("unavailable") if is_self && !codes.contains(&303) => {
+                let State::Online(o) = &mut self.state else {
+                    return;
+                };
+                o.room = RoomState::Left;
+                let x = el.child("x", NS_MUC_USER);
+                let destroy = x.and_then(|x| x.child("destroy", NS_MUC_USER));
+                let reason = destroy
+                    .or_else(|| x.and_then(|x| x.child("item", NS_MUC_USER)))
+                    .and_then(|e| e.child("reason", NS_MUC_USER))
+                    .map(|r| r.text.trim().to_owned())
+                    .filter(|r| !r.is_empty());
+                // The IQs awaiting answers from its occupants will get none.
+                let mut lost: Vec<(String, String)> = self
+                    .tracked
+                    .iter()
+                    .filter_map(|(id, p)| match &p.purpose {
+                        Purpose::Proxy { to } if same_jid(bare(to), &room.jid) => {
+                            Some((id.clone(), to.clone()))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                lost.sort();
+                self.event(Event::Error(ClientError::RoomLeft {
+                    room: room.jid,
+                    codes,
+                    destroyed: destroy.is_some(),
+                    reason,
+                }));
+                for (id, to) in lost {
+                    self.tracked.remove(&id);
+                    self.fail(&to, IqFailure::NotInRoom);
+                }
             }
             Some("unavailable") if !is_self => {
                 self.event(Event::OccupantLeft {
@@ -1198,6 +1255,20 @@ impl Client {
             _ => {}
         }
     }
+}
+
+/// The MUC status codes of a presence (`<x xmlns='…muc#user'><status
+/// code='…'/>`), those that are numbers.
+fn status_codes(el: &Element) -> Vec<u16> {
+    el.child("x", NS_MUC_USER)
+        .map(|x| {
+            x.children
+                .iter()
+                .filter(|s| s.is("status", NS_MUC_USER))
+                .filter_map(|s| s.attr("code")?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Whether two JIDs are the same: the local and domain parts compared
