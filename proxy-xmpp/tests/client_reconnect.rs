@@ -257,3 +257,46 @@ fn close_ends_the_stream_and_fails_what_waits() {
         }]
     );
 }
+
+/// The server's stream end (`</stream:stream>` over TCP, `<close/>` over
+/// WebSocket) is answered with ours before the transport closes.
+#[test]
+fn the_servers_stream_end_is_answered_with_ours_first() {
+    use proxy_xmpp::client::{Output, Transport};
+    for ws in [false, true] {
+        let mut config = tcp_config();
+        if ws {
+            config.transport = Transport::WebSocket { secure: false };
+        }
+        let mut h = Harness::new(config);
+        h.connected();
+        h.take();
+        if ws {
+            h.client.handle_frame(
+                h.now,
+                "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' version='1.0'/>",
+            );
+            h.client
+                .handle_frame(h.now, "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>");
+        } else {
+            h.client
+                .handle_bytes(h.now, format!("{HEADER}</stream:stream>").as_bytes());
+        }
+        let mut order = Vec::new();
+        for _ in 0..100 {
+            match h.client.poll_output() {
+                Output::Timeout(_) => break,
+                Output::Transmit(b) => order.push(String::from_utf8(b).unwrap()),
+                Output::SendFrame(f) => order.push(f),
+                Output::CloseTransport => order.push("CloseTransport".into()),
+                _ => {}
+            }
+        }
+        let ours = if ws {
+            "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>"
+        } else {
+            "</stream:stream>"
+        };
+        assert_eq!(order, [ours, "CloseTransport"], "ws: {ws}");
+    }
+}

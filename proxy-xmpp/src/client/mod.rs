@@ -514,10 +514,7 @@ impl Client {
             return;
         }
         if self.reading() {
-            match self.config.transport {
-                Transport::Tcp { .. } => self.send(tcp_close()),
-                Transport::WebSocket { .. } => self.send(ws_close()),
-            }
+            self.send_close();
         }
         self.out.push_back(Output::CloseTransport);
         self.fail_all(IqFailure::Closed);
@@ -542,6 +539,14 @@ impl Client {
             Transport::WebSocket { .. } => Output::SendFrame(text.to_owned()),
         };
         self.out.push_back(o);
+    }
+
+    /// Our stream's end: `</stream:stream>` or `<close/>`.
+    fn send_close(&mut self) {
+        match self.config.transport {
+            Transport::Tcp { .. } => self.send(tcp_close()),
+            Transport::WebSocket { .. } => self.send(ws_close()),
+        }
     }
 
     fn open_stream(&mut self) {
@@ -682,6 +687,9 @@ impl Client {
         match frame {
             Frame::Open(_) => {}
             Frame::Close(close) => {
+                // The server closed its stream: close ours before the
+                // transport (RFC 6120 §4.4, RFC 7395 §3.6).
+                self.send_close();
                 let reason = match close.see_other_uri {
                     Some(uri) => ClientError::SeeOtherUri(uri),
                     None => ClientError::StreamClosed,
@@ -699,6 +707,8 @@ impl Client {
                         .condition(NS_STREAM_ERRORS)
                         .1
                         .map(|t| t.trim().to_owned());
+                    // A stream error closes the server's stream: close ours.
+                    self.send_close();
                     return self.lose(now, ClientError::StreamError { condition, text });
                 }
                 if matches!(self.state, State::Online(_)) {
