@@ -300,3 +300,62 @@ fn the_servers_stream_end_is_answered_with_ours_first() {
         assert_eq!(order, [ours, "CloseTransport"], "ws: {ws}");
     }
 }
+
+/// An answer the core gives while offline is not kept for the next
+/// connection, and says so.
+#[test]
+fn an_answer_given_while_offline_is_reported_not_sent() {
+    let mut h = Harness::new(tcp_config());
+    let ack = format!("<iq xmlns='jabber:client' to='{PEER}' type='result' id='Nl9q'/>");
+    h.client.send_proxy_iq(h.now, PEER, &ack).unwrap();
+    h.drain();
+    let got = h.take();
+    assert!(got.sent.is_empty());
+    assert_eq!(
+        got.events,
+        [Event::IqFailed {
+            to: PEER.into(),
+            reason: IqFailure::Offline
+        }]
+    );
+    // Nor sent after the login.
+    let got = h.login();
+    assert!(!got.sent.iter().any(|s| s.contains("Nl9q")), "{:?}", got.sent);
+}
+
+/// A queued IQ that its envelope makes too large when its turn comes fails
+/// as refused, not as if the client were closed.
+#[test]
+fn a_queued_iq_too_large_once_wrapped_is_refused() {
+    let mut config = tcp_config();
+    config.envelope = proxy_xmpp::envelope::Envelope::JitsiProxy;
+    let padding = "x".repeat(4000);
+    let signal = signal().replace(
+        "xmpp.connection.ice.failed",
+        &format!("xmpp.connection.ice.failed{padding}"),
+    );
+    // The IQ fits, its escaped copy in the envelope does not.
+    config.limits.max_bytes = signal.len() + 16;
+    let mut h = Harness::new(config);
+    h.client.send_proxy_iq(h.now, PEER, &signal).unwrap();
+    h.drain();
+    assert!(h.take().events.is_empty(), "queued");
+    let got = h.login();
+    assert!(!got.sent.iter().any(|s| s.contains("jitsi:proxy")));
+    let failed: Vec<_> = got
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::IqFailed { .. }))
+        .collect();
+    assert!(
+        matches!(
+            failed[..],
+            [Event::IqFailed {
+                reason: IqFailure::Refused(_),
+                ..
+            }]
+        ),
+        "{:?}",
+        got.events
+    );
+}

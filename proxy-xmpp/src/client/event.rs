@@ -98,6 +98,9 @@ pub enum IqFailure {
     TooMany,
     /// The client is closed.
     Closed,
+    /// An answer (`result`/`error`) given while offline: answers do not
+    /// wait for the next connection (the asker's own timeout covers it).
+    Offline,
     /// The addressee is an occupant of the room, and the room removed us
     /// (see [`ClientError::RoomLeft`]): the IQ is not sent, and an IQ
     /// awaiting its answer will get none.

@@ -450,7 +450,9 @@ impl Client {
     /// Sends a proxy IQ from the core (`iq` as the core wrote it, usually
     /// without an id) to `to` in the configured [`Envelope`]. An answer the
     /// core writes (`result`/`error`, with the id it echoes) always goes as
-    /// it is. While offline, while the room join is pending, or while IQs
+    /// it is, and only while online: given while offline it is not kept,
+    /// and gives [`Event::IqFailed`] with [`IqFailure::Offline`] (or
+    /// [`IqFailure::Closed`]). While offline, while the room join is pending, or while IQs
     /// queued earlier still wait, the IQ waits behind them (so order is
     /// kept), at most [`MAX_QUEUED`] of them for [`Config::iq_timeout`]; an
     /// IQ that cannot be sent gives [`Event::IqFailed`]. An IQ that is not
@@ -461,11 +463,13 @@ impl Client {
             // An answer: the core echoes the id it received; no tracking.
             let id = parsed.id.clone().unwrap_or_default();
             let stanza = Envelope::Direct.wrap(to, &id, iq, &self.config.limits)?;
-            if self.is_online() {
-                self.send(&stanza);
+            // An answer cannot wait for the next connection (the asker's
+            // own timeout covers it): it is reported as not sent.
+            match self.state {
+                State::Online(_) => self.send(&stanza),
+                State::Closed => self.fail(to, IqFailure::Closed),
+                _ => self.fail(to, IqFailure::Offline),
             }
-            // An answer cannot wait for the next connection: the asker's
-            // own timeout covers it.
             return Ok(());
         }
         if let (State::Online(o), Some(room)) = (&self.state, &self.config.room) {
