@@ -276,8 +276,10 @@ fn the_servers_stream_end_is_answered_with_ours_first() {
                 h.now,
                 "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' version='1.0'/>",
             );
-            h.client
-                .handle_frame(h.now, "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>");
+            h.client.handle_frame(
+                h.now,
+                "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>",
+            );
         } else {
             h.client
                 .handle_bytes(h.now, format!("{HEADER}</stream:stream>").as_bytes());
@@ -320,7 +322,11 @@ fn an_answer_given_while_offline_is_reported_not_sent() {
     );
     // Nor sent after the login.
     let got = h.login();
-    assert!(!got.sent.iter().any(|s| s.contains("Nl9q")), "{:?}", got.sent);
+    assert!(
+        !got.sent.iter().any(|s| s.contains("Nl9q")),
+        "{:?}",
+        got.sent
+    );
 }
 
 /// A queued IQ that its envelope makes too large when its turn comes fails
