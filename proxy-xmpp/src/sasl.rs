@@ -297,7 +297,7 @@ pub fn start<'a>(
 /// The `<auth/>` element that starts `mechanism` with an initial response
 /// (an empty one is written `=`, RFC 6120 §6.4.2).
 pub fn auth_element(mechanism: Mechanism, initial_response: &[u8]) -> String {
-    let name = quick_xml::escape::escape(mechanism.name());
+    let name = proxy_core::xml::escape(mechanism.name());
     let text = base64_text(initial_response);
     format!("<auth xmlns='{NS_SASL}' mechanism='{name}'>{text}</auth>")
 }
@@ -320,9 +320,9 @@ fn base64_text(data: &[u8]) -> String {
     if data.is_empty() {
         "=".to_owned()
     } else {
-        // Base64 has no character XML must escape; the call keeps the
-        // writer correct by construction.
-        quick_xml::escape::escape(BASE64.encode(data)).into_owned()
+        // Base64 (A–Z, a–z, 0–9, `+`, `/`, `=`) has no character XML
+        // must escape.
+        BASE64.encode(data)
     }
 }
 

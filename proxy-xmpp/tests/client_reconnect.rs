@@ -257,3 +257,111 @@ fn close_ends_the_stream_and_fails_what_waits() {
         }]
     );
 }
+
+/// The server's stream end (`</stream:stream>` over TCP, `<close/>` over
+/// WebSocket) is answered with ours before the transport closes.
+#[test]
+fn the_servers_stream_end_is_answered_with_ours_first() {
+    use proxy_xmpp::client::{Output, Transport};
+    for ws in [false, true] {
+        let mut config = tcp_config();
+        if ws {
+            config.transport = Transport::WebSocket { secure: false };
+        }
+        let mut h = Harness::new(config);
+        h.connected();
+        h.take();
+        if ws {
+            h.client.handle_frame(
+                h.now,
+                "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' version='1.0'/>",
+            );
+            h.client.handle_frame(
+                h.now,
+                "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>",
+            );
+        } else {
+            h.client
+                .handle_bytes(h.now, format!("{HEADER}</stream:stream>").as_bytes());
+        }
+        let mut order = Vec::new();
+        for _ in 0..100 {
+            match h.client.poll_output() {
+                Output::Timeout(_) => break,
+                Output::Transmit(b) => order.push(String::from_utf8(b).unwrap()),
+                Output::SendFrame(f) => order.push(f),
+                Output::CloseTransport => order.push("CloseTransport".into()),
+                _ => {}
+            }
+        }
+        let ours = if ws {
+            "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>"
+        } else {
+            "</stream:stream>"
+        };
+        assert_eq!(order, [ours, "CloseTransport"], "ws: {ws}");
+    }
+}
+
+/// An answer the core gives while offline is not kept for the next
+/// connection, and says so.
+#[test]
+fn an_answer_given_while_offline_is_reported_not_sent() {
+    let mut h = Harness::new(tcp_config());
+    let ack = format!("<iq xmlns='jabber:client' to='{PEER}' type='result' id='Nl9q'/>");
+    h.client.send_proxy_iq(h.now, PEER, &ack).unwrap();
+    h.drain();
+    let got = h.take();
+    assert!(got.sent.is_empty());
+    assert_eq!(
+        got.events,
+        [Event::IqFailed {
+            to: PEER.into(),
+            reason: IqFailure::Offline
+        }]
+    );
+    // Nor sent after the login.
+    let got = h.login();
+    assert!(
+        !got.sent.iter().any(|s| s.contains("Nl9q")),
+        "{:?}",
+        got.sent
+    );
+}
+
+/// A queued IQ that its envelope makes too large when its turn comes fails
+/// as refused, not as if the client were closed.
+#[test]
+fn a_queued_iq_too_large_once_wrapped_is_refused() {
+    let mut config = tcp_config();
+    config.envelope = proxy_xmpp::envelope::Envelope::JitsiProxy;
+    let padding = "x".repeat(4000);
+    let signal = signal().replace(
+        "xmpp.connection.ice.failed",
+        &format!("xmpp.connection.ice.failed{padding}"),
+    );
+    // The IQ fits, its escaped copy in the envelope does not.
+    config.limits.max_bytes = signal.len() + 16;
+    let mut h = Harness::new(config);
+    h.client.send_proxy_iq(h.now, PEER, &signal).unwrap();
+    h.drain();
+    assert!(h.take().events.is_empty(), "queued");
+    let got = h.login();
+    assert!(!got.sent.iter().any(|s| s.contains("jitsi:proxy")));
+    let failed: Vec<_> = got
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::IqFailed { .. }))
+        .collect();
+    assert!(
+        matches!(
+            failed[..],
+            [Event::IqFailed {
+                reason: IqFailure::Refused(_),
+                ..
+            }]
+        ),
+        "{:?}",
+        got.events
+    );
+}

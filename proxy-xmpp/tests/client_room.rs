@@ -4,7 +4,7 @@
 mod client_support;
 
 use client_support::*;
-use proxy_xmpp::client::{ClientError, Event};
+use proxy_xmpp::client::{ClientError, Event, IqFailure};
 
 const LAPTOP: &str = "room@conference.localhost/laptop";
 
@@ -117,4 +117,188 @@ fn join_room_command_while_online() {
     h.drain();
     let sent = h.take().sent;
     assert_eq!(attr(&sent[0], "to"), "room@conference.localhost/tv");
+}
+
+/// Online with the join still pending, a new IQ waits behind the queued
+/// ones: the `transport-info` never overtakes its `session-initiate`.
+#[test]
+fn iqs_sent_while_joining_wait_in_order() {
+    let mut config = tcp_config();
+    config.room = Some(room());
+    let mut h = Harness::new(config);
+    let initiate = vector("01-session-initiate.sender-to-receiver.xml");
+    let info = vector("04-transport-info.sender-to-receiver.xml");
+    h.client
+        .send_proxy_iq(h.now, LAPTOP, initiate.trim())
+        .unwrap();
+    h.drain();
+    let got = h.login();
+    assert!(!got.sent.iter().any(|s| s.contains("jingle")));
+    // Online, the room join pending.
+    h.client.send_proxy_iq(h.now, LAPTOP, info.trim()).unwrap();
+    h.drain();
+    assert!(
+        h.take().sent.iter().all(|s| !s.contains("jingle")),
+        "sent before the room was joined"
+    );
+    h.feed(
+        "<presence from='room@conference.localhost/tv'><x xmlns='http://jabber.org/protocol/muc#user'>\
+         <item role='participant'/><status code='110'/></x></presence>",
+    );
+    let sent: Vec<String> = h
+        .take()
+        .sent
+        .into_iter()
+        .filter(|s| s.contains("jingle"))
+        .collect();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(sent[0].contains("session-initiate"), "{sent:?}");
+    assert!(sent[1].contains("transport-info"), "{sent:?}");
+    // Joined, the next one goes at once.
+    h.client.send_proxy_iq(h.now, LAPTOP, info.trim()).unwrap();
+    h.drain();
+    assert_eq!(h.take().sent.len(), 1);
+}
+
+/// The room's JID is recognized whatever the case the service writes it in.
+#[test]
+fn room_presences_match_the_room_jid_without_regard_to_case() {
+    let mut config = tcp_config();
+    config.room = Some(room());
+    let mut h = Harness::new(config);
+    h.login();
+    h.feed(
+        "<presence from='Room@Conference.LOCALHOST/tv'><x xmlns='http://jabber.org/protocol/muc#user'>\
+         <item role='participant'/></x></presence>",
+    );
+    assert_eq!(
+        h.take().events,
+        [Event::RoomJoined {
+            occupant_jid: "Room@Conference.LOCALHOST/tv".into()
+        }]
+    );
+    h.feed(
+        "<presence type='unavailable' from='ROOM@conference.localhost/laptop'>\
+         <x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/></x></presence>",
+    );
+    let events = h.take().events;
+    assert_eq!(
+        events[0],
+        Event::OccupantLeft {
+            jid: "ROOM@conference.localhost/laptop".into()
+        }
+    );
+}
+
+/// Kicked: the room state is reset, the reason reported, and IQs to its
+/// occupants fail instead of being sent as if we were in; a new join
+/// brings them back.
+#[test]
+fn kicked_from_the_room_is_reported_and_occupants_are_not_sent_to() {
+    let mut config = tcp_config();
+    config.room = Some(room());
+    let mut h = Harness::new(config);
+    h.login();
+    h.feed(
+        "<presence from='room@conference.localhost/tv'><x xmlns='http://jabber.org/protocol/muc#user'>\
+         <item role='participant'/><status code='110'/></x></presence>",
+    );
+    h.take();
+    let signal = vector("06-connection-error-encountered.ice-failed.receiver-to-sender.xml");
+    h.client
+        .send_proxy_iq(h.now, LAPTOP, signal.trim())
+        .unwrap();
+    h.drain();
+    assert_eq!(h.take().sent.len(), 1);
+
+    // A nickname change (303) is not a removal.
+    h.feed(
+        "<presence type='unavailable' from='room@conference.localhost/tv'>\
+         <x xmlns='http://jabber.org/protocol/muc#user'><item nick='tv2' role='participant'/>\
+         <status code='303'/><status code='110'/></x></presence>",
+    );
+    assert!(h.take().events.is_empty());
+
+    h.feed(
+        "<presence type='unavailable' from='room@conference.localhost/tv'>\
+         <x xmlns='http://jabber.org/protocol/muc#user'><item role='none'><reason>bye</reason>\
+         </item><status code='307'/><status code='110'/></x></presence>",
+    );
+    let got = h.take();
+    assert_eq!(
+        got.events,
+        [
+            Event::Error(ClientError::RoomLeft {
+                room: ROOM.into(),
+                codes: vec![307, 110],
+                destroyed: false,
+                reason: Some("bye".into()),
+            }),
+            // The IQ sent before will get no answer.
+            Event::IqFailed {
+                to: LAPTOP.into(),
+                reason: IqFailure::NotInRoom
+            }
+        ]
+    );
+    h.client
+        .send_proxy_iq(h.now, LAPTOP, signal.trim())
+        .unwrap();
+    h.drain();
+    let got = h.take();
+    assert!(got.sent.is_empty(), "{:?}", got.sent);
+    assert_eq!(
+        got.events,
+        [Event::IqFailed {
+            to: LAPTOP.into(),
+            reason: IqFailure::NotInRoom
+        }]
+    );
+    // Someone outside the room is still reachable.
+    h.client
+        .send_proxy_iq(h.now, "peer@guest.localhost/p", signal.trim())
+        .unwrap();
+    h.drain();
+    assert_eq!(h.take().sent.len(), 1);
+
+    // Joining again: the IQ waits for the room, then goes.
+    h.client.join_room(h.now, room());
+    h.client
+        .send_proxy_iq(h.now, LAPTOP, signal.trim())
+        .unwrap();
+    h.drain();
+    assert!(h.take().sent.iter().all(|s| !s.contains("jingle")));
+    h.feed(
+        "<presence from='room@conference.localhost/tv'><x xmlns='http://jabber.org/protocol/muc#user'>\
+         <item role='participant'/><status code='110'/></x></presence>",
+    );
+    assert!(h.take().sent.iter().any(|s| s.contains("jingle")));
+}
+
+/// The room destroyed: reported as such.
+#[test]
+fn a_destroyed_room_is_reported() {
+    let mut config = tcp_config();
+    config.room = Some(room());
+    let mut h = Harness::new(config);
+    h.login();
+    h.feed(
+        "<presence from='room@conference.localhost/tv'><x xmlns='http://jabber.org/protocol/muc#user'>\
+         <item role='participant'/><status code='110'/></x></presence>",
+    );
+    h.take();
+    h.feed(
+        "<presence type='unavailable' from='room@conference.localhost/tv'>\
+         <x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/>\
+         <destroy><reason>closed</reason></destroy></x></presence>",
+    );
+    assert_eq!(
+        h.take().events,
+        [Event::Error(ClientError::RoomLeft {
+            room: ROOM.into(),
+            codes: vec![],
+            destroyed: true,
+            reason: Some("closed".into()),
+        })]
+    );
 }

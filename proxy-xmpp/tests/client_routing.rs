@@ -243,3 +243,65 @@ fn only_the_addressee_may_answer() {
         }
     );
 }
+
+/// A Direct IQ that carries its own id keeps it on the wire: the answer to
+/// that id closes it, and no timeout follows.
+#[test]
+fn a_direct_iq_with_its_own_id_is_tracked_under_it() {
+    let mut config = tcp_config();
+    config.ping_interval = Duration::from_secs(3600);
+    let mut h = Harness::new(config);
+    h.login();
+    let signal = vector("06-connection-error-encountered.ice-failed.receiver-to-sender.xml");
+    let signal = signal.trim().replacen("<iq ", "<iq id='core7' ", 1);
+    h.client.send_proxy_iq(h.now, PEER, &signal).unwrap();
+    h.drain();
+    let sent = h.take().sent;
+    assert_eq!(attr(&sent[0], "id"), "core7", "the IQ's own id is kept");
+    h.feed(&format!(
+        "<iq type='error' from='{PEER}' id='core7'><error type='cancel'>\
+         <item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+    ));
+    assert_eq!(
+        h.take().events[0],
+        Event::IqFailed {
+            to: PEER.into(),
+            reason: IqFailure::Error(DefinedCondition::ItemNotFound)
+        }
+    );
+    h.advance(Duration::from_secs(31));
+    let events = h.take().events;
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::IqFailed { .. })),
+        "{events:?}"
+    );
+}
+
+/// JIDs compare without regard to case in the local and domain parts, and
+/// exactly in the resource.
+#[test]
+fn the_addressee_is_recognized_whatever_the_case_of_its_bare_jid() {
+    let mut h = Harness::new(tcp_config());
+    h.login();
+    let signal = vector("06-connection-error-encountered.ice-failed.receiver-to-sender.xml");
+    h.client.send_proxy_iq(h.now, PEER, signal.trim()).unwrap();
+    h.drain();
+    let id = attr(&h.take().sent[0], "id");
+    let error = |from: &str| {
+        format!(
+            "<iq type='error' from='{from}' id='{id}'><error type='cancel'>\
+             <item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+        )
+    };
+    // The resource is case-sensitive: another resource, not the addressee.
+    h.feed(&error("laptop@guest.localhost/L1"));
+    assert!(h.take().events.is_empty());
+    h.feed(&error("Laptop@GUEST.localhost/l1"));
+    assert_eq!(
+        h.take().events[0],
+        Event::IqFailed {
+            to: PEER.into(),
+            reason: IqFailure::Error(DefinedCondition::ItemNotFound)
+        }
+    );
+}

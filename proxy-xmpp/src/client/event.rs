@@ -6,7 +6,7 @@ use std::time::Instant;
 use proxy_core::extdisco::ExtdiscoError;
 use proxy_core::{DefinedCondition, IceServer, ParseError, ProxyMessage};
 
-use crate::envelope::Refused;
+use crate::envelope::{EnvelopeError, Refused};
 use crate::framing::FramingError;
 use crate::sasl::SaslError;
 use crate::stanza::{Element, NS_STREAM_ERRORS};
@@ -98,6 +98,16 @@ pub enum IqFailure {
     TooMany,
     /// The client is closed.
     Closed,
+    /// An answer (`result`/`error`) given while offline: answers do not
+    /// wait for the next connection (the asker's own timeout covers it).
+    Offline,
+    /// The addressee is an occupant of the room, and the room removed us
+    /// (see [`ClientError::RoomLeft`]): the IQ is not sent, and an IQ
+    /// awaiting its answer will get none.
+    NotInRoom,
+    /// The IQ could not be put in its envelope when its turn came (the
+    /// envelope made it larger than [`Limits::max_bytes`](proxy_core::Limits)).
+    Refused(EnvelopeError),
 }
 
 /// A stream error condition (RFC 6120 §4.9.3).
@@ -206,6 +216,29 @@ pub enum ClientError {
         /// The error condition (`conflict` for a nickname in use,
         /// `not-authorized` for a wrong password).
         condition: String,
+    },
+    /// The room removed us: our own `unavailable` presence, kicked (status
+    /// 307), banned (301), removed on an affiliation change (321) or for a
+    /// members-only room (322), the service shutting down (332), or the
+    /// room destroyed. The room is not joined again until
+    /// [`Client::join_room`] or the next connection; meanwhile a proxy IQ
+    /// to one of its occupants fails with
+    /// [`IqFailure::NotInRoom`](super::IqFailure::NotInRoom).
+    #[error(
+        "removed from room {room}{}{}{}",
+        if codes.is_empty() { String::new() } else { format!(" (status {codes:?})") },
+        if *destroyed { " (destroyed)" } else { "" },
+        reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+    )]
+    RoomLeft {
+        /// The room's bare JID.
+        room: String,
+        /// The MUC status codes of the presence (307 kicked, 301 banned, …).
+        codes: Vec<u16>,
+        /// Whether the room was destroyed (`<destroy/>`).
+        destroyed: bool,
+        /// The reason given, if any.
+        reason: Option<String>,
     },
 }
 

@@ -98,6 +98,16 @@
 //!   `see-other-host`, a required TLS the server does not offer) give
 //!   [`Event::Closed`] and no retry.
 //!
+//! - **Room:** while the join is pending, proxy IQs wait in the queue (in
+//!   order) and go once the self-presence arrives, or once the room
+//!   refuses us ([`ClientError::Room`]). Removed from the room (kicked,
+//!   banned, the room destroyed: our own `unavailable`), the client reports
+//!   [`ClientError::RoomLeft`] with the status codes, and fails IQs to its
+//!   occupants with [`IqFailure::NotInRoom`] (those awaiting answers at
+//!   once, new ones instead of sending them) until [`Client::join_room`]
+//!   or the next connection joins again. JIDs are compared without regard
+//!   to case in their local and domain parts.
+//!
 //! - **Rate:** token buckets on the stanzas and bytes the server sends
 //!   ([`Config::stanza_rate`], [`Config::byte_rate`]); in debt, the client
 //!   asks the driver to stop reading ([`Client::wants_read`]).
@@ -222,6 +232,10 @@ enum RoomState {
     None,
     Joining,
     Joined,
+    /// The room removed us (our own `unavailable`): IQs to its occupants
+    /// fail with [`IqFailure::NotInRoom`] until [`Client::join_room`] or
+    /// the next connection joins again.
+    Left,
 }
 
 #[derive(Debug)]
@@ -436,25 +450,41 @@ impl Client {
     /// Sends a proxy IQ from the core (`iq` as the core wrote it, usually
     /// without an id) to `to` in the configured [`Envelope`]. An answer the
     /// core writes (`result`/`error`, with the id it echoes) always goes as
-    /// it is. While offline the IQ waits, at most [`MAX_QUEUED`] of them for
-    /// [`Config::iq_timeout`]; an IQ that cannot be sent gives
-    /// [`Event::IqFailed`]. An IQ that is not one the peer could read is
-    /// refused here.
+    /// it is, and only while online: given while offline it is not kept,
+    /// and gives [`Event::IqFailed`] with [`IqFailure::Offline`] (or
+    /// [`IqFailure::Closed`]). While offline, while the room join is pending, or while IQs
+    /// queued earlier still wait, the IQ waits behind them (so order is
+    /// kept), at most [`MAX_QUEUED`] of them for [`Config::iq_timeout`]; an
+    /// IQ that cannot be sent gives [`Event::IqFailed`]. An IQ that is not
+    /// one the peer could read is refused here.
     pub fn send_proxy_iq(&mut self, now: Instant, to: &str, iq: &str) -> Result<(), EnvelopeError> {
         let parsed = parse_iq(iq, &self.config.limits).map_err(EnvelopeError::Iq)?;
         if matches!(parsed.kind, IqType::Result | IqType::Error) {
             // An answer: the core echoes the id it received; no tracking.
             let id = parsed.id.clone().unwrap_or_default();
             let stanza = Envelope::Direct.wrap(to, &id, iq, &self.config.limits)?;
-            if self.is_online() {
-                self.send(&stanza);
+            // An answer cannot wait for the next connection (the asker's
+            // own timeout covers it): it is reported as not sent.
+            match self.state {
+                State::Online(_) => self.send(&stanza),
+                State::Closed => self.fail(to, IqFailure::Closed),
+                _ => self.fail(to, IqFailure::Offline),
             }
-            // An answer cannot wait for the next connection: the asker's
-            // own timeout covers it.
             return Ok(());
         }
-        match self.state {
-            State::Online(_) => self.send_tracked_proxy(now, to, iq),
+        if let (State::Online(o), Some(room)) = (&self.state, &self.config.room) {
+            if matches!(o.room, RoomState::Left) && same_jid(bare(to), &room.jid) {
+                self.fail(to, IqFailure::NotInRoom);
+                return Ok(());
+            }
+        }
+        match &self.state {
+            // Online with the room join pending, or with IQs still queued,
+            // it waits behind them: a `transport-info` must not overtake
+            // the `session-initiate` queued before it.
+            State::Online(o) if !matches!(o.room, RoomState::Joining) && self.queue.is_empty() => {
+                self.send_tracked_proxy(now, to, iq)
+            }
             State::Closed => {
                 self.fail(to, IqFailure::Closed);
                 Ok(())
@@ -488,10 +518,7 @@ impl Client {
             return;
         }
         if self.reading() {
-            match self.config.transport {
-                Transport::Tcp { .. } => self.send(tcp_close()),
-                Transport::WebSocket { .. } => self.send(ws_close()),
-            }
+            self.send_close();
         }
         self.out.push_back(Output::CloseTransport);
         self.fail_all(IqFailure::Closed);
@@ -516,6 +543,14 @@ impl Client {
             Transport::WebSocket { .. } => Output::SendFrame(text.to_owned()),
         };
         self.out.push_back(o);
+    }
+
+    /// Our stream's end: `</stream:stream>` or `<close/>`.
+    fn send_close(&mut self) {
+        match self.config.transport {
+            Transport::Tcp { .. } => self.send(tcp_close()),
+            Transport::WebSocket { .. } => self.send(ws_close()),
+        }
     }
 
     fn open_stream(&mut self) {
@@ -656,6 +691,9 @@ impl Client {
         match frame {
             Frame::Open(_) => {}
             Frame::Close(close) => {
+                // The server closed its stream: close ours before the
+                // transport (RFC 6120 §4.4, RFC 7395 §3.6).
+                self.send_close();
                 let reason = match close.see_other_uri {
                     Some(uri) => ClientError::SeeOtherUri(uri),
                     None => ClientError::StreamClosed,
@@ -673,6 +711,8 @@ impl Client {
                         .condition(NS_STREAM_ERRORS)
                         .1
                         .map(|t| t.trim().to_owned());
+                    // A stream error closes the server's stream: close ours.
+                    self.send_close();
                     return self.lose(now, ClientError::StreamError { condition, text });
                 }
                 if matches!(self.state, State::Online(_)) {
@@ -913,9 +953,9 @@ impl Client {
     fn flush_queue(&mut self, now: Instant) {
         while let Some(q) = self.queue.pop_front() {
             // It was checked when queued; a failure now is the size bound
-            // on the envelope, reported like any failure.
-            if self.send_tracked_proxy(now, &q.to, &q.iq).is_err() {
-                self.fail(&q.to, IqFailure::Closed);
+            // on the envelope.
+            if let Err(e) = self.send_tracked_proxy(now, &q.to, &q.iq) {
+                self.fail(&q.to, IqFailure::Refused(e));
             }
         }
     }
@@ -930,11 +970,20 @@ impl Client {
             self.fail(to, IqFailure::TooMany);
             return Ok(());
         }
-        let id = self.next_id("px");
+        let stamped = self.next_id("px");
         let stanza = self
             .config
             .envelope
-            .wrap(to, &id, iq, &self.config.limits)?;
+            .wrap(to, &stamped, iq, &self.config.limits)?;
+        // The Direct form keeps an id the IQ already carries: track the id
+        // on the wire, which the answer echoes.
+        let id = match self.config.envelope {
+            Envelope::Direct => Element::parse(&stanza, &self.config.limits)
+                .ok()
+                .and_then(|el| el.attr("id").map(str::to_owned))
+                .unwrap_or(stamped),
+            _ => stamped,
+        };
         let deadline = now + self.config.iq_timeout;
         let purpose = Purpose::Proxy { to: to.to_owned() };
         self.tracked.insert(id, Pending { purpose, deadline });
@@ -1040,11 +1089,12 @@ impl Client {
     /// the others.
     fn is_addressee(&self, purpose: &Purpose, from: Option<&str>) -> bool {
         match (purpose, from) {
-            (Purpose::Proxy { to }, Some(from)) => from == to,
+            (Purpose::Proxy { to }, Some(from)) => same_jid(from, to),
             (Purpose::Proxy { .. }, None) => false,
             (_, None) => true,
             (_, Some(from)) => {
-                from == self.config.domain || self.jid().is_some_and(|j| bare(j) == from)
+                same_jid(from, &self.config.domain)
+                    || self.jid().is_some_and(|j| same_jid(bare(j), from))
             }
         }
     }
@@ -1134,7 +1184,7 @@ impl Client {
             return;
         };
         let from = el.attr("from").unwrap_or("");
-        if bare(from) != room.jid {
+        if !same_jid(bare(from), &room.jid) {
             return;
         }
         let occupant = room.occupant_jid();
@@ -1143,7 +1193,8 @@ impl Client {
                 .iter()
                 .any(|s| s.name == "status" && s.attr("code") == Some("110"))
         });
-        let is_self = status_110 || from == occupant;
+        let is_self = status_110 || same_jid(from, &occupant);
+        let codes = status_codes(el);
         match el.attr("type") {
             Some("error") => {
                 let condition = el
@@ -1159,6 +1210,42 @@ impl Client {
                 }));
                 // The queue waited for the room; it will not come.
                 self.flush_queue(now);
+            }
+            // 303: our nickname changed, we are still in.
+            Some("unavailable") if is_self && !codes.contains(&303) => {
+                let State::Online(o) = &mut self.state else {
+                    return;
+                };
+                o.room = RoomState::Left;
+                let x = el.child("x", NS_MUC_USER);
+                let destroy = x.and_then(|x| x.child("destroy", NS_MUC_USER));
+                let reason = destroy
+                    .or_else(|| x.and_then(|x| x.child("item", NS_MUC_USER)))
+                    .and_then(|e| e.child("reason", NS_MUC_USER))
+                    .map(|r| r.text.trim().to_owned())
+                    .filter(|r| !r.is_empty());
+                // The IQs awaiting answers from its occupants will get none.
+                let mut lost: Vec<(String, String)> = self
+                    .tracked
+                    .iter()
+                    .filter_map(|(id, p)| match &p.purpose {
+                        Purpose::Proxy { to } if same_jid(bare(to), &room.jid) => {
+                            Some((id.clone(), to.clone()))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                lost.sort();
+                self.event(Event::Error(ClientError::RoomLeft {
+                    room: room.jid,
+                    codes,
+                    destroyed: destroy.is_some(),
+                    reason,
+                }));
+                for (id, to) in lost {
+                    self.tracked.remove(&id);
+                    self.fail(&to, IqFailure::NotInRoom);
+                }
             }
             Some("unavailable") if !is_self => {
                 self.event(Event::OccupantLeft {
@@ -1182,6 +1269,32 @@ impl Client {
             _ => {}
         }
     }
+}
+
+/// The MUC status codes of a presence (`<x xmlns='…muc#user'><status
+/// code='…'/>`), those that are numbers.
+fn status_codes(el: &Element) -> Vec<u16> {
+    el.child("x", NS_MUC_USER)
+        .map(|x| {
+            x.children
+                .iter()
+                .filter(|s| s.is("status", NS_MUC_USER))
+                .filter_map(|s| s.attr("code")?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether two JIDs are the same: the local and domain parts compared
+/// without regard to case (nodeprep and nameprep fold it, RFC 6122 and RFC
+/// 7622 §3.2–3.3), the resource part exactly (it is case-sensitive). A JID
+/// without a resource is not the same as one with.
+fn same_jid(a: &str, b: &str) -> bool {
+    let (a_bare, a_res) = a.split_once('/').map_or((a, None), |(j, r)| (j, Some(r)));
+    let (b_bare, b_res) = b.split_once('/').map_or((b, None), |(j, r)| (j, Some(r)));
+    a_res == b_res
+        && (a_bare.eq_ignore_ascii_case(b_bare)
+            || (!a_bare.is_ascii() && a_bare.to_lowercase() == b_bare.to_lowercase()))
 }
 
 /// The `unavailable` message lib-jitsi-meet's applications synthesize for a
