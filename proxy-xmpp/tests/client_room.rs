@@ -4,7 +4,7 @@
 mod client_support;
 
 use client_support::*;
-use proxy_xmpp::client::{ClientError, Event, IqFailure};
+use proxy_xmpp::client::{ClientError, Event, IqFailure, MAX_JOIN_TRIES};
 
 const LAPTOP: &str = "room@conference.localhost/laptop";
 
@@ -90,16 +90,20 @@ fn queued_iqs_wait_for_the_room_and_a_refusal_is_reported() {
         "not before the join"
     );
     h.feed(
-        "<presence type='error' from='room@conference.localhost/tv'><error type='cancel'>\
-         <conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>",
+        "<presence type='error' from='room@conference.localhost/tv'><error type='auth'>\
+         <not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>",
     );
     let got = h.take();
     assert_eq!(
         got.events,
         [Event::Error(ClientError::Room {
             room: ROOM.into(),
-            condition: "conflict".into()
+            condition: "not-authorized".into()
         })]
+    );
+    assert!(
+        !got.sent.iter().any(|s| s.starts_with("<presence")),
+        "a wrong password is not tried again"
     );
     // The queue is not held forever for a room that refused us.
     assert!(
@@ -301,4 +305,157 @@ fn a_destroyed_room_is_reported() {
             reason: Some("closed".into()),
         })]
     );
+}
+
+/// The room refuses `occupant` (the `to` of a join presence): its nickname
+/// is taken.
+fn nick_conflict(occupant: &str) -> String {
+    format!(
+        "<presence type='error' from='{occupant}'><error type='cancel'>\
+         <conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>"
+    )
+}
+
+/// The `to` of the join presences in `sent`.
+fn joins(sent: &[String]) -> Vec<String> {
+    sent.iter()
+        .filter(|s| s.starts_with("<presence"))
+        .map(|s| attr(s, "to"))
+        .collect()
+}
+
+/// The nickname suffix after `tv-`: 4 lower-case hex digits.
+fn assert_suffixed(occupant: &str) {
+    let suffix = occupant
+        .strip_prefix("room@conference.localhost/tv-")
+        .unwrap_or_else(|| panic!("not a suffixed nickname: {occupant}"));
+    assert_eq!(suffix.len(), 4, "{occupant}");
+    assert!(
+        suffix
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)),
+        "{occupant}"
+    );
+}
+
+/// A nickname in use: the join is tried again with a seeded suffix, the
+/// queue waits for it, and the occupant JID used is the one reported.
+#[test]
+fn a_nickname_conflict_is_retried_with_a_seeded_suffix() {
+    let run = |seed: u8| {
+        let mut config = tcp_config();
+        config.seed = [seed; 32];
+        config.room = Some(room());
+        let mut h = Harness::new(config);
+        let signal = vector("06-connection-error-encountered.ice-failed.receiver-to-sender.xml");
+        h.client
+            .send_proxy_iq(h.now, LAPTOP, signal.trim())
+            .unwrap();
+        h.drain();
+        let got = h.login();
+        assert_eq!(joins(&got.sent), ["room@conference.localhost/tv"]);
+        h.feed(&nick_conflict("room@conference.localhost/tv"));
+        let got = h.take();
+        assert!(got.events.is_empty(), "a retried conflict: {:?}", got.events);
+        assert!(
+            !got.sent.iter().any(|s| s.contains("jingle")),
+            "the queue waits for the retried join"
+        );
+        let tried = joins(&got.sent);
+        assert_eq!(tried.len(), 1, "{:?}", got.sent);
+        let occupant = tried[0].clone();
+        assert_suffixed(&occupant);
+        // Our self-presence, recognized by the occupant JID tried (no 110).
+        h.feed(&format!(
+            "<presence from='{occupant}'><x xmlns='http://jabber.org/protocol/muc#user'>\
+             <item role='participant'/></x></presence>"
+        ));
+        let got = h.take();
+        assert_eq!(
+            got.events,
+            [Event::RoomJoined {
+                occupant_jid: occupant.clone()
+            }]
+        );
+        assert_eq!(
+            got.sent.iter().filter(|s| s.contains("jingle")).count(),
+            1,
+            "the queued IQ goes once joined: {:?}",
+            got.sent
+        );
+        // Another occupant taking the configured nickname is not us.
+        h.feed(
+            "<presence type='unavailable' from='room@conference.localhost/tv'>\
+             <x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/></x></presence>",
+        );
+        assert!(matches!(
+            &h.take().events[..],
+            [Event::OccupantLeft { .. }, Event::Message(_)]
+        ));
+        occupant
+    };
+    assert_eq!(run(1), run(1), "same seed, same nickname");
+    let distinct: std::collections::HashSet<_> = (1..6).map(run).collect();
+    assert!(distinct.len() > 1, "different seeds, different nicknames");
+}
+
+/// A nickname still in use after [`MAX_JOIN_TRIES`] joins: the refusal is
+/// reported as before, and the queue stops waiting.
+#[test]
+fn nickname_conflicts_are_bounded() {
+    let mut config = tcp_config();
+    config.room = Some(room());
+    let mut h = Harness::new(config);
+    let signal = vector("06-connection-error-encountered.ice-failed.receiver-to-sender.xml");
+    h.client
+        .send_proxy_iq(h.now, LAPTOP, signal.trim())
+        .unwrap();
+    h.drain();
+    let mut tried = joins(&h.login().sent);
+    for _ in 0..10 {
+        let last = tried.last().expect("a join").clone();
+        h.feed(&nick_conflict(&last));
+        let got = h.take();
+        let again = joins(&got.sent);
+        if again.is_empty() {
+            assert_eq!(
+                got.events,
+                [Event::Error(ClientError::Room {
+                    room: ROOM.into(),
+                    condition: "conflict".into()
+                })]
+            );
+            assert!(got.sent.iter().any(|s| s.contains("jingle")));
+            break;
+        }
+        assert!(got.events.is_empty(), "{:?}", got.events);
+        assert!(!got.sent.iter().any(|s| s.contains("jingle")));
+        tried.extend(again);
+    }
+    assert_eq!(tried.len(), usize::from(MAX_JOIN_TRIES), "{tried:?}");
+    let distinct: std::collections::HashSet<_> = tried.iter().collect();
+    assert_eq!(distinct.len(), tried.len(), "a new nickname each time");
+    for t in &tried[1..] {
+        assert_suffixed(t);
+    }
+}
+
+/// A later join (here [`Client::join_room`](proxy_xmpp::client::Client::join_room))
+/// starts again from the configured nickname with its own tries.
+#[test]
+fn a_new_join_starts_from_the_configured_nickname() {
+    let mut config = tcp_config();
+    config.room = Some(room());
+    let mut h = Harness::new(config);
+    h.login();
+    h.feed(&nick_conflict("room@conference.localhost/tv"));
+    let retried = joins(&h.take().sent);
+    assert_eq!(retried.len(), 1);
+    h.client.join_room(h.now, room());
+    h.drain();
+    assert_eq!(joins(&h.take().sent), ["room@conference.localhost/tv"]);
+    h.feed(&nick_conflict("room@conference.localhost/tv"));
+    let got = h.take();
+    assert!(got.events.is_empty(), "{:?}", got.events);
+    assert_eq!(joins(&got.sent).len(), 1, "retried again: {:?}", got.sent);
 }

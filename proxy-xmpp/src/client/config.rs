@@ -45,7 +45,8 @@ pub enum TlsMode {
 pub struct Room {
     /// The room's bare JID, `room@conference.example.com`.
     pub jid: String,
-    /// Our nickname: the occupant JID is `jid/nick`.
+    /// Our nickname: the occupant JID is `jid/nick` (with a seeded suffix
+    /// after a nickname `conflict`, see the [module docs](super)).
     pub nick: String,
     /// The room password, if any.
     pub password: Option<String>,
@@ -71,7 +72,9 @@ pub struct Config {
     pub allow_plain_without_tls: bool,
     /// Highest SCRAM iteration count accepted.
     pub max_iterations: u32,
-    /// The resource to bind; `None` lets the server choose.
+    /// The resource to bind; `None` lets the server choose. On a
+    /// `conflict` the client binds it with a seeded suffix (see the
+    /// [module docs](super)).
     pub resource: Option<String>,
     /// The room to join once online.
     pub room: Option<Room>,

@@ -65,7 +65,8 @@ pub enum Event {
     IceServers(Vec<IceServer>),
     /// The room's self-presence arrived.
     RoomJoined {
-        /// Our occupant JID.
+        /// Our occupant JID, with the nickname the room accepted (a
+        /// suffixed one after a nickname `conflict`).
         occupant_jid: String,
     },
     /// Another occupant left the room (a synthesized `unavailable`
@@ -187,7 +188,8 @@ pub enum ClientError {
     /// The server refused STARTTLS (`<failure xmlns='…xmpp-tls'/>`).
     #[error("the server refused STARTTLS")]
     TlsRefused,
-    /// Resource binding failed.
+    /// Resource binding failed (`conflict` once
+    /// [`MAX_BIND_TRIES`](super::MAX_BIND_TRIES) resources were tried).
     #[error("resource binding failed: {0}")]
     Bind(String),
     /// The server sent an element that does not fit the negotiation.
@@ -213,7 +215,8 @@ pub enum ClientError {
     Room {
         /// The room's bare JID.
         room: String,
-        /// The error condition (`conflict` for a nickname in use,
+        /// The error condition (`conflict` for a nickname in use, once
+        /// [`MAX_JOIN_TRIES`](super::MAX_JOIN_TRIES) nicknames were tried;
         /// `not-authorized` for a wrong password).
         condition: String,
     },

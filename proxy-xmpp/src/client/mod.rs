@@ -118,8 +118,18 @@
 //!   unanswered result is asked again 60 s later, and the last good list
 //!   stays in use.
 //!
-//! Not done yet: retrying a MUC nickname
-//! conflict with another nickname.
+//! - **Conflicts:** a bind refused with `conflict` is tried again with
+//!   [`Config::resource`] plus `-` and 8 seeded hex digits, at most
+//!   [`MAX_BIND_TRIES`] bind requests per connection, then
+//!   [`ClientError::Bind`] as before. A `conflict` stream error (another
+//!   session took our resource) makes the next connections bind such a
+//!   suffixed resource, so two clients configured with one resource do not
+//!   take it from each other forever. A suffixed resource stays in use
+//!   for the later connections. A join refused with `conflict` (the
+//!   nickname is taken) is tried again with [`Room::nick`] plus `-` and 4
+//!   seeded hex digits, at most [`MAX_JOIN_TRIES`] join presences, the
+//!   queue waiting meanwhile; [`Event::RoomJoined`] gives the occupant JID
+//!   the room accepted. Every join starts again from [`Room::nick`].
 //!
 //! # Panics
 //!
@@ -180,6 +190,16 @@ const EXTDISCO_FLOOR: Duration = Duration::from_secs(30);
 const EXTDISCO_RETRY: Duration = Duration::from_secs(60);
 /// Random bytes in a SCRAM nonce.
 const NONCE_BYTES: usize = 18;
+/// Most bind requests on one connection: a resource `conflict` is retried
+/// with a suffixed resource until then.
+pub const MAX_BIND_TRIES: u8 = 3;
+/// Most join presences for one room join: a nickname `conflict` is retried
+/// with a suffixed nickname until then.
+pub const MAX_JOIN_TRIES: u8 = 3;
+/// Random bytes (hex-encoded) in the suffix of a resource made unique.
+const RESOURCE_SUFFIX_BYTES: usize = 4;
+/// Random bytes (hex-encoded) in the suffix of a nickname made unique.
+const NICK_SUFFIX_BYTES: usize = 2;
 
 /// Why an IQ this client sent is awaited.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,6 +244,8 @@ struct Negotiation {
     step: NegotiationStep,
     tls: bool,
     authenticated: bool,
+    /// Bind requests sent on this connection.
+    bind_tries: u8,
     deadline: Instant,
 }
 
@@ -245,6 +267,10 @@ struct Online {
     last_heard: Instant,
     ping_out: bool,
     room: RoomState,
+    /// The nickname of the join under way or done.
+    nick: String,
+    /// Join presences sent for this join.
+    join_tries: u8,
     /// When to ask for the STUN/TURN servers again.
     extdisco_at: Option<Instant>,
 }
@@ -284,6 +310,10 @@ pub struct Client {
     /// Counters of stamped ids, one per prefix (`bind1`, `ext1`, `ping1`,
     /// `px1`, …): ids stay unique across reconnections.
     ids: HashMap<&'static str, u64>,
+    /// The resource to bind: [`Config::resource`], or once that conflicted
+    /// (a bind `conflict`, a `conflict` stream error), it with a seeded
+    /// suffix, kept for the next connections.
+    resource: Option<String>,
 }
 
 impl Client {
@@ -293,6 +323,7 @@ impl Client {
         let deadline = now + config.connect_timeout;
         let mut out = VecDeque::new();
         out.push_back(Output::Connect);
+        let config_resource = config.resource.clone();
         Client {
             stanzas: Bucket::new(config.stanza_rate, now),
             bytes: Bucket::new(config.byte_rate, now),
@@ -305,6 +336,7 @@ impl Client {
             attempt: 0,
             draws: 0,
             ids: HashMap::new(),
+            resource: config_resource,
         }
     }
 
@@ -359,6 +391,7 @@ impl Client {
             step: NegotiationStep::Features,
             tls,
             authenticated: false,
+            bind_tries: 0,
             deadline,
         });
         self.open_stream();
@@ -504,10 +537,14 @@ impl Client {
 
     /// Joins `room` now if online, and after every reconnection.
     pub fn join_room(&mut self, now: Instant, room: Room) {
-        self.config.room = Some(room);
         if let State::Online(o) = &mut self.state {
             o.room = RoomState::Joining;
+            o.nick = room.nick.clone();
+            o.join_tries = 0;
+            self.config.room = Some(room);
             self.send_join();
+        } else {
+            self.config.room = Some(room);
         }
         let _ = now;
     }
@@ -711,6 +748,12 @@ impl Client {
                         .condition(NS_STREAM_ERRORS)
                         .1
                         .map(|t| t.trim().to_owned());
+                    // Another session took our resource (RFC 6120
+                    // §4.9.3.3): binding it again would take it back, and
+                    // the two sessions would take turns forever.
+                    if condition == StreamCondition::Conflict {
+                        self.fresh_resource();
+                    }
                     // A stream error closes the server's stream: close ours.
                     self.send_close();
                     return self.lose(now, ClientError::StreamError { condition, text });
@@ -740,6 +783,7 @@ impl Client {
             held.step = n.step;
             held.tls = n.tls;
             held.authenticated = n.authenticated;
+            held.bind_tries = n.bind_tries;
         }
         match result {
             Ok(None) => {}
@@ -799,22 +843,7 @@ impl Client {
                 if el.child("bind", NS_BIND).is_none() {
                     return Err(ClientError::Bind("not offered".into()));
                 }
-                n.step = NegotiationStep::Binding;
-                let id = self.next_id("bind");
-                let mut stanza = String::new();
-                let mut w = Writer::new(&mut stanza);
-                w.open("iq").attr("type", "set").attr("id", &id);
-                w.children("iq", |w| {
-                    w.open("bind").attr("xmlns", NS_BIND);
-                    match &self.config.resource {
-                        Some(r) => w.children("bind", |w| w.open("resource").text("resource", r)),
-                        None => w.empty(),
-                    }
-                });
-                let purpose = Purpose::Bind;
-                let deadline = n.deadline;
-                self.tracked.insert(id, Pending { purpose, deadline });
-                self.send(&stanza);
+                self.send_bind(n);
                 Ok(None)
             }
             NegotiationStep::StartTls if el.is("proceed", NS_TLS) => {
@@ -870,6 +899,18 @@ impl Client {
                     .map(|j| j.text.trim().to_owned());
                 match (el.attr("type"), jid) {
                     (Some("result"), Some(jid)) if !jid.is_empty() => Ok(Some(jid)),
+                    // Our resource is taken (RFC 6120 §7.7.2.2): try
+                    // another, a few times. Without a configured resource
+                    // the server chose, and there is nothing to change.
+                    (Some("error"), _)
+                        if el.stanza_error() == Some("conflict")
+                            && n.bind_tries < MAX_BIND_TRIES
+                            && self.config.resource.is_some() =>
+                    {
+                        self.fresh_resource();
+                        self.send_bind(n);
+                        Ok(None)
+                    }
                     _ => {
                         let why = el.stanza_error().unwrap_or("no JID in the result");
                         Err(ClientError::Bind(why.to_owned()))
@@ -880,6 +921,47 @@ impl Client {
         }
     }
 
+    /// Sends a bind request for [`Client::resource`] (RFC 6120 §7).
+    fn send_bind(&mut self, n: &mut Negotiation) {
+        n.step = NegotiationStep::Binding;
+        n.bind_tries = n.bind_tries.saturating_add(1);
+        let id = self.next_id("bind");
+        let mut stanza = String::new();
+        let mut w = Writer::new(&mut stanza);
+        w.open("iq").attr("type", "set").attr("id", &id);
+        w.children("iq", |w| {
+            w.open("bind").attr("xmlns", NS_BIND);
+            match &self.resource {
+                Some(r) => w.children("bind", |w| w.open("resource").text("resource", r)),
+                None => w.empty(),
+            }
+        });
+        let purpose = Purpose::Bind;
+        let deadline = n.deadline;
+        self.tracked.insert(id, Pending { purpose, deadline });
+        self.send(&stanza);
+    }
+
+    /// Our resource conflicted with another session's: from now on, bind
+    /// [`Config::resource`] with a fresh seeded suffix (nothing changes
+    /// when the server chooses the resource).
+    fn fresh_resource(&mut self) {
+        let Some(base) = self.config.resource.clone() else {
+            return;
+        };
+        let suffix = self.suffix(b"resource", RESOURCE_SUFFIX_BYTES);
+        self.resource = Some(format!("{base}-{suffix}"));
+    }
+
+    /// `bytes` seeded random bytes in lower-case hex.
+    fn suffix(&mut self, label: &[u8], bytes: usize) -> String {
+        let r = self.random(label);
+        r.iter()
+            .take(bytes)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     fn go_online(&mut self, now: Instant, jid: String) {
         let room = if self.config.room.is_some() {
             RoomState::Joining
@@ -887,12 +969,21 @@ impl Client {
             RoomState::None
         };
         let joining = matches!(room, RoomState::Joining);
+        // Every join starts from the configured nickname.
+        let nick = self
+            .config
+            .room
+            .as_ref()
+            .map(|r| r.nick.clone())
+            .unwrap_or_default();
         self.state = State::Online(Online {
             jid: jid.clone(),
             since: now,
             last_heard: now,
             ping_out: false,
             room,
+            nick,
+            join_tries: 0,
             extdisco_at: None,
         });
         self.event(Event::Online { jid });
@@ -933,13 +1024,17 @@ impl Client {
         self.send(&query);
     }
 
+    /// Sends the join presence for the room with the nickname of
+    /// [`Online::nick`].
     fn send_join(&mut self) {
-        let Some(room) = &self.config.room else {
+        let (Some(room), State::Online(o)) = (&self.config.room, &mut self.state) else {
             return;
         };
+        o.join_tries = o.join_tries.saturating_add(1);
+        let occupant = format!("{}/{}", room.jid, o.nick);
         let mut stanza = String::new();
         let mut w = Writer::new(&mut stanza);
-        w.open("presence").attr("to", &room.occupant_jid());
+        w.open("presence").attr("to", &occupant);
         w.children("presence", |w| {
             w.open("x").attr("xmlns", NS_MUC);
             match &room.password {
@@ -1187,7 +1282,11 @@ impl Client {
         if !same_jid(bare(from), &room.jid) {
             return;
         }
-        let occupant = room.occupant_jid();
+        let (nick, join_tries) = match &self.state {
+            State::Online(o) => (o.nick.clone(), o.join_tries),
+            _ => return,
+        };
+        let occupant = format!("{}/{}", room.jid, nick);
         let status_110 = el.child("x", NS_MUC_USER).is_some_and(|x| {
             x.children
                 .iter()
@@ -1201,6 +1300,23 @@ impl Client {
                     .stanza_error()
                     .unwrap_or("undefined-condition")
                     .to_owned();
+                let State::Online(o) = &mut self.state else {
+                    return;
+                };
+                // Our nickname is taken (XEP-0045 §7.2.9): while joining,
+                // try it with a seeded suffix a few times; the queue keeps
+                // waiting for the join.
+                if condition == "conflict"
+                    && matches!(o.room, RoomState::Joining)
+                    && join_tries < MAX_JOIN_TRIES
+                {
+                    let suffix = self.suffix(b"nick", NICK_SUFFIX_BYTES);
+                    if let State::Online(o) = &mut self.state {
+                        o.nick = format!("{}-{suffix}", room.nick);
+                    }
+                    self.send_join();
+                    return;
+                }
                 if let State::Online(o) = &mut self.state {
                     o.room = RoomState::None;
                 }
