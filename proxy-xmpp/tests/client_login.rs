@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use client_support::*;
 use hmac::{Hmac, Mac};
-use proxy_xmpp::client::{ClientError, Event, TlsMode, Transport};
+use proxy_xmpp::client::{ClientError, Event, TlsMode, Transport, MAX_BIND_TRIES, NS_BIND};
 use proxy_xmpp::sasl::{Credentials, FailureCondition, SaslError};
 use sha2::{Digest, Sha256};
 
@@ -291,4 +291,125 @@ fn plaintext_after_proceed_is_refused() {
             ..
         }]
     ));
+}
+
+/// Logs in up to the bind request; returns it.
+fn up_to_bind(h: &mut Harness) -> String {
+    h.connected();
+    h.feed(&format!("{HEADER}{FEATURES_ANONYMOUS}"));
+    h.feed(SUCCESS);
+    h.feed(&format!("{HEADER}{FEATURES_BIND}"));
+    h.take().sent.pop().expect("bind sent")
+}
+
+/// The resource a bind request asks for.
+fn resource(bind: &str) -> String {
+    parse(bind)
+        .child("bind", NS_BIND)
+        .and_then(|b| b.child("resource", NS_BIND))
+        .map(|r| r.text.clone())
+        .unwrap_or_else(|| panic!("no resource in {bind}"))
+}
+
+/// The server refuses the bind `bind` with `conflict`.
+fn bind_conflict(bind: &str) -> String {
+    format!(
+        "<iq type='error' id='{}'><error type='cancel'>\
+         <conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+        attr(bind, "id")
+    )
+}
+
+fn assert_suffixed(resource: &str) {
+    let suffix = resource
+        .strip_prefix("fixture-")
+        .unwrap_or_else(|| panic!("not a suffixed resource: {resource}"));
+    assert_eq!(suffix.len(), 8, "{resource}");
+    assert!(
+        suffix
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)),
+        "{resource}"
+    );
+}
+
+/// A resource in use: the bind is tried again with a seeded suffix.
+#[test]
+fn a_bind_conflict_is_retried_with_a_seeded_suffix() {
+    let run = |seed: u8| {
+        let mut config = tcp_config();
+        config.seed = [seed; 32];
+        let mut h = Harness::new(config);
+        let bind = up_to_bind(&mut h);
+        assert_eq!(resource(&bind), "fixture");
+        h.feed(&bind_conflict(&bind));
+        let got = h.take();
+        assert!(got.events.is_empty(), "{:?}", got.events);
+        let [again] = &got.sent[..] else {
+            panic!("one new bind: {:?}", got.sent);
+        };
+        let tried = resource(again);
+        assert_suffixed(&tried);
+        assert_ne!(attr(again, "id"), attr(&bind, "id"));
+        let jid = format!("anon1@guest.localhost/{tried}");
+        h.feed(&format!(
+            "<iq type='result' id='{}'><bind xmlns='{NS_BIND}'><jid>{jid}</jid></bind></iq>",
+            attr(again, "id")
+        ));
+        assert_eq!(h.take().events, [Event::Online { jid }]);
+        tried
+    };
+    assert_eq!(run(1), run(1), "same seed, same resource");
+    let distinct: std::collections::HashSet<_> = (1..6).map(run).collect();
+    assert!(distinct.len() > 1, "different seeds, different resources");
+}
+
+/// A resource still in use after [`MAX_BIND_TRIES`] binds: the bind error
+/// as before (the connection is lost and tried again later).
+#[test]
+fn bind_conflicts_are_bounded() {
+    let mut h = Harness::new(tcp_config());
+    let mut bind = up_to_bind(&mut h);
+    let mut tried = vec![resource(&bind)];
+    for _ in 0..10 {
+        h.feed(&bind_conflict(&bind));
+        let mut got = h.take();
+        if let Some(Event::Offline { reason, .. }) = got.events.first() {
+            assert_eq!(reason, &ClientError::Bind("conflict".into()));
+            assert_eq!(got.closes, 1);
+            break;
+        }
+        assert!(got.events.is_empty(), "{:?}", got.events);
+        bind = got.sent.pop().expect("a new bind");
+        tried.push(resource(&bind));
+    }
+    assert_eq!(tried.len(), usize::from(MAX_BIND_TRIES), "{tried:?}");
+    let distinct: std::collections::HashSet<_> = tried.iter().collect();
+    assert_eq!(distinct.len(), tried.len(), "a new resource each time");
+    for t in &tried[1..] {
+        assert_suffixed(t);
+    }
+}
+
+/// Without a configured resource the server chose it: a conflict is not
+/// retried (there is nothing of ours to change).
+#[test]
+fn a_bind_conflict_without_a_resource_is_the_error() {
+    let mut config = tcp_config();
+    config.resource = None;
+    let mut h = Harness::new(config);
+    let bind = up_to_bind(&mut h);
+    assert!(parse(&bind)
+        .child("bind", NS_BIND)
+        .is_some_and(|b| b.children.is_empty()));
+    h.feed(&bind_conflict(&bind));
+    let got = h.take();
+    assert!(
+        matches!(
+            &got.events[..],
+            [Event::Offline { reason: ClientError::Bind(c), .. }] if c == "conflict"
+        ),
+        "{:?}",
+        got.events
+    );
 }

@@ -6,7 +6,7 @@ mod client_support;
 use std::time::{Duration, Instant};
 
 use client_support::*;
-use proxy_xmpp::client::{ClientError, Event, IqFailure, StreamCondition, MAX_QUEUED};
+use proxy_xmpp::client::{ClientError, Event, IqFailure, StreamCondition, MAX_QUEUED, NS_BIND};
 
 const PEER: &str = "laptop@guest.localhost/l1";
 
@@ -364,4 +364,116 @@ fn a_queued_iq_too_large_once_wrapped_is_refused() {
         "{:?}",
         got.events
     );
+}
+
+/// Waits for the next attempt, connects, and logs in up to the bind
+/// request; returns the resource it asks for and answers it.
+fn reconnect_and_bind(h: &mut Harness) -> String {
+    h.run_to_deadline();
+    assert_eq!(h.take().connects, 1, "the next attempt");
+    h.connected();
+    h.feed(&format!("{HEADER}{FEATURES_ANONYMOUS}"));
+    h.feed(SUCCESS);
+    h.feed(&format!("{HEADER}{FEATURES_BIND}"));
+    let bind = h.take().sent.pop().expect("bind sent");
+    let resource = parse(&bind)
+        .child("bind", NS_BIND)
+        .and_then(|b| b.child("resource", NS_BIND))
+        .map(|r| r.text.clone())
+        .unwrap_or_else(|| panic!("no resource in {bind}"));
+    let jid = format!("anon1@guest.localhost/{resource}");
+    h.feed(&format!(
+        "<iq type='result' id='{}'><bind xmlns='{NS_BIND}'><jid>{jid}</jid></bind></iq>",
+        attr(&bind, "id")
+    ));
+    assert_eq!(h.client.jid(), Some(jid.as_str()));
+    h.take();
+    resource
+}
+
+const CONFLICT: &str =
+    "<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>";
+
+/// Another session took our resource: the next connection binds a fresh
+/// suffixed one instead of taking it back (two clients configured with one
+/// resource would otherwise take turns forever), and keeps it.
+#[test]
+fn a_conflict_stream_error_rebinds_with_a_fresh_resource() {
+    let mut h = Harness::new(tcp_config());
+    h.login();
+    // A plain loss binds the same resource again.
+    h.client.handle_closed(h.now, None);
+    h.drain();
+    assert_eq!(reconnect_and_bind(&mut h), "fixture");
+
+    h.feed(CONFLICT);
+    let (reason, _) = offline_delay(h.now, &h.take().events);
+    assert_eq!(
+        reason,
+        ClientError::StreamError {
+            condition: StreamCondition::Conflict,
+            text: None
+        }
+    );
+    let first = reconnect_and_bind(&mut h);
+    let suffix = first
+        .strip_prefix("fixture-")
+        .unwrap_or_else(|| panic!("not suffixed: {first}"));
+    assert_eq!(suffix.len(), 8);
+    assert!(suffix.chars().all(|c| c.is_ascii_hexdigit()), "{first}");
+
+    // Kept after a plain loss: taking "fixture" back would kick the other.
+    h.client.handle_closed(h.now, None);
+    h.drain();
+    assert_eq!(reconnect_and_bind(&mut h), first);
+
+    // Taken again: a new suffix on the configured resource.
+    h.feed(CONFLICT);
+    h.take();
+    let second = reconnect_and_bind(&mut h);
+    assert_ne!(second, first);
+    assert!(second.starts_with("fixture-"), "{second}");
+    assert_eq!(second.len(), first.len(), "the suffix does not pile up");
+}
+
+/// Two clients configured with one resource, served by a server that gives
+/// the resource to the newest session: they settle instead of kicking each
+/// other forever.
+#[test]
+fn two_clients_with_one_resource_settle() {
+    let mut a = Harness::new(tcp_config());
+    let mut config = tcp_config();
+    config.seed = [8; 32];
+    let mut b = Harness::new(config);
+    // The server's sessions: the resource bound by each client.
+    let mut bound = [String::new(), String::new()];
+    a.login();
+    bound[0] = "fixture".into();
+    let mut kicks = 0;
+    // b binds, taking a's resource; whoever is kicked reconnects, and so on.
+    let mut next = 1;
+    for _ in 0..10 {
+        let (h, other) = if next == 1 {
+            (&mut b, 0)
+        } else {
+            (&mut a, 1)
+        };
+        let r = if h.client.is_online() {
+            h.feed(CONFLICT);
+            h.take();
+            kicks += 1;
+            reconnect_and_bind(h)
+        } else {
+            h.login();
+            "fixture".into()
+        };
+        bound[next] = r.clone();
+        if bound[other] != r {
+            break;
+        }
+        // The server kicks the older session with this resource.
+        next = other;
+    }
+    assert_ne!(bound[0], bound[1], "{bound:?}");
+    assert!(kicks <= 1, "{kicks} kicks");
 }
