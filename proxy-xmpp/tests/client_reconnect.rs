@@ -453,11 +453,7 @@ fn two_clients_with_one_resource_settle() {
     // b binds, taking a's resource; whoever is kicked reconnects, and so on.
     let mut next = 1;
     for _ in 0..10 {
-        let (h, other) = if next == 1 {
-            (&mut b, 0)
-        } else {
-            (&mut a, 1)
-        };
+        let (h, other) = if next == 1 { (&mut b, 0) } else { (&mut a, 1) };
         let r = if h.client.is_online() {
             h.feed(CONFLICT);
             h.take();

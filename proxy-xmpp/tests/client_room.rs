@@ -356,7 +356,11 @@ fn a_nickname_conflict_is_retried_with_a_seeded_suffix() {
         assert_eq!(joins(&got.sent), ["room@conference.localhost/tv"]);
         h.feed(&nick_conflict("room@conference.localhost/tv"));
         let got = h.take();
-        assert!(got.events.is_empty(), "a retried conflict: {:?}", got.events);
+        assert!(
+            got.events.is_empty(),
+            "a retried conflict: {:?}",
+            got.events
+        );
         assert!(
             !got.sent.iter().any(|s| s.contains("jingle")),
             "the queue waits for the retried join"

@@ -921,7 +921,7 @@ impl Client {
         }
     }
 
-    /// Sends a bind request for [`Client::resource`] (RFC 6120 §7).
+    /// Sends a bind request for `Client::resource` (RFC 6120 §7).
     fn send_bind(&mut self, n: &mut Negotiation) {
         n.step = NegotiationStep::Binding;
         n.bind_tries = n.bind_tries.saturating_add(1);
@@ -956,10 +956,7 @@ impl Client {
     /// `bytes` seeded random bytes in lower-case hex.
     fn suffix(&mut self, label: &[u8], bytes: usize) -> String {
         let r = self.random(label);
-        r.iter()
-            .take(bytes)
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        r.iter().take(bytes).map(|b| format!("{b:02x}")).collect()
     }
 
     fn go_online(&mut self, now: Instant, jid: String) {
@@ -1025,7 +1022,7 @@ impl Client {
     }
 
     /// Sends the join presence for the room with the nickname of
-    /// [`Online::nick`].
+    /// `Online::nick`.
     fn send_join(&mut self) {
         let (Some(room), State::Online(o)) = (&self.config.room, &mut self.state) else {
             return;
