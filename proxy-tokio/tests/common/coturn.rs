@@ -4,7 +4,7 @@
 //! `COTURN_LOG` set, its log is echoed to the test's stderr.
 
 use std::net::{TcpListener, UdpSocket};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -25,14 +25,65 @@ pub struct Coturn {
     child: Child,
 }
 
-/// Whether `program` can be run.
-fn have(program: &str) -> bool {
-    std::process::Command::new(program)
-        .arg("--version")
+/// Whether `program` is an executable on `PATH` (without running it).
+pub fn on_path(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|dir| {
+            std::fs::metadata(dir.join(program))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
+}
+
+/// Whether every one of `programs` is on `PATH`. When one is missing: a
+/// failure under `CI=true`, else `false` after saying the test is skipped
+/// and what to install (`packages`).
+pub fn have_programs(programs: &[&str], packages: &str) -> bool {
+    if programs.iter().all(|p| on_path(p)) {
+        return true;
+    }
+    let names = programs.join(" or ");
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    assert!(!ci, "{names} missing (apt-get install {packages})");
+    eprintln!("SKIPPED: {names} not installed (apt-get install {packages})");
+    false
+}
+
+/// A fresh self-signed end-entity certificate (CA:FALSE, as rustls requires)
+/// for `dns` names and `ips`, valid a day, made with openssl: its key in
+/// `key`, the certificate in `cert` (PEM).
+pub async fn self_signed_cert(cn: &str, dns: &[&str], ips: &[&str], key: &Path, cert: &Path) {
+    let names: Vec<String> = dns
+        .iter()
+        .map(|d| format!("DNS:{d}"))
+        .chain(ips.iter().map(|i| format!("IP:{i}")))
+        .collect();
+    let san = format!("subjectAltName={}", names.join(","));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", &format!("/CN={cn}")])
+        .args(["-addext", &san])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .args(["-addext", "keyUsage=digitalSignature"])
+        .args(["-addext", "extendedKeyUsage=serverAuth"])
+        .arg("-keyout")
+        .arg(key)
+        .arg("-out")
+        .arg(cert)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok()
+        .await
+        .unwrap();
+    assert!(made.success(), "openssl could not make a certificate");
 }
 
 /// Two free ports P (UDP and TCP) and P+1 (TCP) on 127.0.0.1.
@@ -79,15 +130,7 @@ impl Coturn {
         ip: &str,
         tls_port: Option<u16>,
     ) -> Option<Coturn> {
-        if !have("turnserver") || !have("openssl") {
-            let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-            assert!(
-                !ci,
-                "turnserver or openssl missing (apt-get install coturn openssl)"
-            );
-            eprintln!(
-                "SKIPPED: turnserver or openssl not installed (apt-get install coturn openssl)"
-            );
+        if !have_programs(&["turnserver", "openssl"], "coturn openssl") {
             return None;
         }
         let dir = super::tmp(&format!("coturn-{index}"));
@@ -95,34 +138,12 @@ impl Coturn {
         std::fs::create_dir_all(&dir).unwrap();
         let cert = dir.join("cert.pem");
         let key = dir.join("key.pem");
-        let san = match ip {
-            "127.0.0.1" => "subjectAltName=DNS:turn.test,IP:127.0.0.1".to_owned(),
-            other => format!("subjectAltName=DNS:turn.test,IP:127.0.0.1,IP:{other}"),
+        let ips: &[&str] = if ip == "127.0.0.1" {
+            &["127.0.0.1"]
+        } else {
+            &["127.0.0.1", ip]
         };
-        let made = Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-            ])
-            .args(["-nodes", "-days", "1", "-subj", "/CN=turn.test"])
-            .args(["-addext", &san])
-            .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-            .args(["-addext", "keyUsage=digitalSignature"])
-            .args(["-addext", "extendedKeyUsage=serverAuth"])
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .await
-            .unwrap();
-        assert!(made.success(), "openssl could not make a certificate");
+        self_signed_cert("turn.test", &["turn.test"], ips, &key, &cert).await;
         // A fresh namespace has every port free.
         let port = if netns.is_some() { 3478 } else { free_ports() };
         let tls_port = tls_port.unwrap_or(port + 1);

@@ -125,17 +125,6 @@ pub struct Prosody {
     log: Arc<Mutex<Vec<String>>>,
 }
 
-/// Whether `program` is an executable on `PATH` (without running it).
-fn on_path(program: &str) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| {
-            std::fs::metadata(dir.join(program))
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-    })
-}
-
 /// Three distinct free TCP ports on 127.0.0.1 (held together while picked).
 fn free_ports() -> [u16; 3] {
     let listeners: Vec<TcpListener> = (0..3)
@@ -158,15 +147,7 @@ impl Prosody {
     /// Starts one. `None` (after saying so) when prosody or openssl is missing, unless
     /// `CI=true`: then that is a failure.
     pub async fn start(options: ProsodyOptions) -> Option<Prosody> {
-        if !on_path("prosody") || !on_path("openssl") {
-            let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-            assert!(
-                !ci,
-                "prosody or openssl missing (apt-get install prosody openssl)"
-            );
-            eprintln!(
-                "SKIPPED: prosody or openssl not installed (apt-get install prosody openssl)"
-            );
+        if !super::coturn::have_programs(&["prosody", "openssl"], "prosody openssl") {
             return None;
         }
         static STARTED: AtomicUsize = AtomicUsize::new(0);
@@ -408,32 +389,9 @@ fn follow(out: impl AsyncRead + Unpin + Send + 'static, log: Arc<Mutex<Vec<Strin
 
 /// A self-signed certificate for every domain and 127.0.0.1, key in `dir/key.pem`.
 async fn make_certificate(dir: &Path, cert: &Path) {
-    let san =
-        format!("subjectAltName=DNS:{DOMAIN},DNS:{GUEST_DOMAIN},DNS:{MUC_DOMAIN},IP:127.0.0.1");
-    let made = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-        ])
-        .args(["-nodes", "-days", "1", "-subj", &format!("/CN={DOMAIN}")])
-        .args(["-addext", &san])
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .args(["-addext", "keyUsage=digitalSignature"])
-        .args(["-addext", "extendedKeyUsage=serverAuth"])
-        .arg("-keyout")
-        .arg(dir.join("key.pem"))
-        .arg("-out")
-        .arg(cert)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .await
-        .unwrap();
-    assert!(made.success(), "openssl could not make a certificate");
+    let domains = [DOMAIN, GUEST_DOMAIN, MUC_DOMAIN];
+    super::coturn::self_signed_cert(DOMAIN, &domains, &["127.0.0.1"], &dir.join("key.pem"), cert)
+        .await;
 }
 
 /// Writes `users` as `internal_plain` accounts of [`DOMAIN`] under `data`
