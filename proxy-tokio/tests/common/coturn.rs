@@ -230,3 +230,14 @@ pub fn candidate_types(iqs: &[String]) -> Vec<String> {
         })
         .collect()
 }
+
+/// Sends `signal` (`INT`, `TERM`, `KILL`) to a child with kill(1).
+pub fn kill(child: &tokio::process::Child, signal: &str) {
+    let pid = child.id().expect("the child is running");
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} {pid}");
+}

@@ -6,6 +6,9 @@ pub mod coturn;
 pub mod ivf;
 pub mod prosody;
 
+#[allow(unused_imports)] // not every test file kills a child
+pub use coturn::kill;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -230,17 +233,6 @@ pub fn has_session_terminate(iqs: &[String]) -> bool {
     iqs.iter().any(|iq| {
         iq.contains("action='session-terminate'") || iq.contains("action=\"session-terminate\"")
     })
-}
-
-/// Sends `signal` (`INT`, `TERM`, `KILL`) to a child with kill(1).
-pub fn kill(child: &Child, signal: &str) {
-    let pid = child.id().expect("the child is running");
-    let status = std::process::Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(pid.to_string())
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill -{signal} {pid}");
 }
 
 /// The child's exit code, waiting at most `within`.

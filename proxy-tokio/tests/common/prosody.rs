@@ -355,7 +355,7 @@ Component "{MUC_DOMAIN}" "muc"
     async fn signal(&mut self, signal: &str) -> Duration {
         let mut child = self.child.take().expect("prosody is running");
         let began = Instant::now();
-        super::kill(&child, signal);
+        super::coturn::kill(&child, signal);
         let status = tokio::time::timeout(EXIT_WITHIN, child.wait())
             .await
             .unwrap_or_else(|_| panic!("prosody still running {EXIT_WITHIN:?} after SIG{signal}"))
