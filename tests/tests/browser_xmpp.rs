@@ -480,6 +480,31 @@ fn browser_offer_over_xmpp_reaches_receive_and_records_frames() {
         .filter(|j| j.action == Action::SessionAccept)
         .count();
     assert_eq!(accepts, 1, "one session-accept over XMPP");
+    let candidates: usize = s
+        .from_rust
+        .iter()
+        .filter_map(|iq| parse_iq(iq, &Limits::default()).ok()?.jingle)
+        .filter(|j| j.action == Action::TransportInfo)
+        .flat_map(|j| j.contents)
+        .filter_map(|c| c.transport)
+        .map(|t| t.candidates.len())
+        .sum();
+    assert!(candidates > 0, "the receiver's candidates came over XMPP");
+    let t_accept = s
+        .page_log
+        .iter()
+        .find(|(_, v)| {
+            v["ev"] == "xmpp-iq"
+                && v["iq"]
+                    .as_str()
+                    .is_some_and(|iq| iq.contains("session-accept"))
+        })
+        .map(|(t, _)| *t)
+        .expect("the session-accept reached the page");
+    eprintln!(
+        "MEASURE browser offer -> session-accept at the page (through Prosody twice): {:?}",
+        t_accept.duration_since(t_offer)
+    );
     let results = s
         .page_log
         .iter()
