@@ -31,7 +31,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{repo_root, setup_xmpp, tmp_file, Options, RustSide, Session};
-use proxy_core::jingle::Action;
+use proxy_core::jingle::{Action, Jingle, Setup};
 use proxy_core::{parse_iq, DefinedCondition, Iq, IqType, Limits};
 use serde_json::{json, Value};
 
@@ -161,6 +161,59 @@ fn page_send(s: &mut Session, conn: &str, to: &str, iq: &str) -> String {
     sent["id"].as_str().expect("an id").to_owned()
 }
 
+/// The Jingle of an IQ the page reported, if it has one.
+fn jingle_of(v: &Value) -> Option<Jingle> {
+    parse_iq(v["iq"].as_str()?, &Limits::default()).ok()?.jingle
+}
+
+/// The first IQ set the page's connection `conn` received (`xmpp-iq`) for which
+/// `pred` holds, already seen or arriving within `within`; its time and event.
+fn wait_received(
+    s: &mut Session,
+    conn: &str,
+    within: Duration,
+    pred: impl Fn(&Value) -> bool,
+) -> (Instant, Value) {
+    let deadline = Instant::now() + within;
+    loop {
+        let seen = s
+            .page_log
+            .iter()
+            .find(|(_, v)| v["conn"] == conn && v["ev"] == "xmpp-iq" && pred(v));
+        if let Some(found) = seen {
+            return found.clone();
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "page connection {conn}: not received within {within:?}"
+        );
+        s.pump_until(
+            left,
+            |e| matches!(e, common::Ev::Page(v) if v["ev"] == "xmpp-iq"),
+        );
+    }
+}
+
+/// The `127.0.0.1` candidates (`ip:port`) in the session-accept or transport-info the
+/// page reported in `v`.
+fn loopback_candidates(v: &Value) -> Vec<String> {
+    let Some(jingle) = jingle_of(v) else {
+        return Vec::new();
+    };
+    if !matches!(jingle.action, Action::SessionAccept | Action::TransportInfo) {
+        return Vec::new();
+    }
+    jingle
+        .contents
+        .into_iter()
+        .filter_map(|c| c.transport)
+        .flat_map(|t| t.candidates)
+        .filter(|c| c.ip.to_string() == "127.0.0.1")
+        .map(|c| format!("{}:{}", c.ip, c.port))
+        .collect()
+}
+
 /// Parses an IQ the page reported.
 fn parsed(v: &Value) -> Iq {
     let text = v["iq"].as_str().unwrap_or_else(|| panic!("no iq in {v}"));
@@ -285,7 +338,8 @@ fn start_over_xmpp(server: &Server, out: &Path, bridged: bool) -> Session {
 /// 04), sent by the page through Prosody as they were captured (no id, the page stamps
 /// one; `to` set to the receiver's occupant JID): the receiver acks each with a result
 /// and answers with its session-accept (to the page's occupant JID, `initiator` that
-/// JID, one video content `0`, `setup='active'`) and its candidates in transport-info.
+/// JID, one video content `0`, `setup` active or passive) with its 127.0.0.1 host
+/// candidate (in the accept, or trickled in transport-info).
 /// The capture's browser is gone, so no connection can form; the page then ends the
 /// session with a session-terminate, and `receive` exits 4 (the peer ended it before
 /// any connection: `no connection`).
@@ -308,8 +362,9 @@ fn captured_lib_jitsi_meet_iqs_reach_receive_through_prosody() {
     assert_eq!(answer["from"], device, "{answer}");
     assert_eq!(parsed(&answer).id.as_deref(), Some(id.as_str()));
 
-    let accept = wait_page_xmpp(&mut s, "main", "xmpp-iq", ANSWER_WITHIN);
-    let t_accept = Instant::now();
+    let (t_accept, accept) = wait_received(&mut s, "main", ANSWER_WITHIN, |v| {
+        jingle_of(v).is_some_and(|j| j.action == Action::SessionAccept)
+    });
     assert_eq!(accept["from"], device, "{accept}");
     let iq = parsed(&accept);
     assert_eq!(iq.kind, IqType::Set);
@@ -332,7 +387,14 @@ fn captured_lib_jitsi_meet_iqs_reach_receive_through_prosody() {
         .as_ref()
         .and_then(|t| t.fingerprint.as_ref())
         .expect("a DTLS fingerprint");
-    assert_eq!(fingerprint.setup, Some(proxy_core::jingle::Setup::Active));
+    // An answer to 'actpass' picks a role (RFC 5763); lib-jitsi-meet's Chromium picks
+    // 'active' (vector 02), str0m 'passive'.
+    assert!(
+        matches!(fingerprint.setup, Some(Setup::Active | Setup::Passive)),
+        "setup {:?}",
+        fingerprint.setup
+    );
+    eprintln!("MEASURE receive's answer: setup {:?}", fingerprint.setup);
     eprintln!(
         "MEASURE captured session-initiate -> result {:?}, -> session-accept {:?} (through Prosody)",
         t_result.duration_since(t_sent),
@@ -345,23 +407,16 @@ fn captured_lib_jitsi_meet_iqs_reach_receive_through_prosody() {
     let answer = wait_answer(&mut s, &id, ANSWER_WITHIN);
     assert_eq!(answer["ev"], "xmpp-result", "{answer}");
 
-    // The receiver's own candidates come in transport-info.
-    let mut candidates = 0;
-    let deadline = Instant::now() + ANSWER_WITHIN;
-    while candidates == 0 && Instant::now() < deadline {
-        let v = wait_page_xmpp(&mut s, "main", "xmpp-iq", ANSWER_WITHIN);
+    // The receiver's candidates: in its session-accept (its host candidates are known
+    // at once) or trickled in transport-info; among them its 127.0.0.1 host candidate.
+    let (_, info) = wait_received(&mut s, "main", ANSWER_WITHIN, |v| {
+        !loopback_candidates(v).is_empty()
+    });
+    assert_eq!(info["from"], device, "{info}");
+    // Every IQ set the page got came from the receiver.
+    for (_, v) in s.page_log.iter().filter(|(_, v)| v["ev"] == "xmpp-iq") {
         assert_eq!(v["from"], device, "{v}");
-        let jingle = parsed(&v).jingle.expect("a Jingle IQ");
-        if jingle.action == Action::TransportInfo {
-            candidates += jingle
-                .contents
-                .iter()
-                .filter_map(|c| c.transport.as_ref())
-                .map(|t| t.candidates.len())
-                .sum::<usize>();
-        }
     }
-    assert!(candidates > 0, "no candidates from the receiver");
 
     let terminate = s.bridge.terminate_iq();
     let id = page_send(&mut s, "main", &device, &terminate);
@@ -481,13 +536,10 @@ fn browser_offer_over_xmpp_reaches_receive_and_records_frames() {
         .count();
     assert_eq!(accepts, 1, "one session-accept over XMPP");
     let candidates: usize = s
-        .from_rust
+        .page_log
         .iter()
-        .filter_map(|iq| parse_iq(iq, &Limits::default()).ok()?.jingle)
-        .filter(|j| j.action == Action::TransportInfo)
-        .flat_map(|j| j.contents)
-        .filter_map(|c| c.transport)
-        .map(|t| t.candidates.len())
+        .filter(|(_, v)| v["ev"] == "xmpp-iq")
+        .map(|(_, v)| loopback_candidates(v).len())
         .sum();
     assert!(candidates > 0, "the receiver's candidates came over XMPP");
     let t_accept = s
