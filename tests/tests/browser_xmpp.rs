@@ -209,7 +209,7 @@ fn loopback_candidates(v: &Value) -> Vec<String> {
         .into_iter()
         .filter_map(|c| c.transport)
         .flat_map(|t| t.candidates)
-        .filter(|c| c.ip.to_string() == "127.0.0.1")
+        .filter(|c| c.ip == "127.0.0.1")
         .map(|c| format!("{}:{}", c.ip, c.port))
         .collect()
 }
