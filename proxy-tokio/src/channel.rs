@@ -57,6 +57,7 @@ pub(crate) enum IceServers {
 /// Inputs from cloneable senders (signaling readers, track writers).
 pub(crate) enum Input {
     Message(ProxyMessage),
+    IceServers(Vec<proxy_core::IceServer>),
     Write {
         track: usize,
         pts: Duration,

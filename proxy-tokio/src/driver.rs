@@ -178,6 +178,7 @@ impl Driver {
         let now = Instant::now();
         match input {
             Input::Message(message) => self.connection.handle_message(now, message),
+            Input::IceServers(servers) => self.connection.set_ice_servers(now, &servers),
             Input::Write {
                 track,
                 pts,

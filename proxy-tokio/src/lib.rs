@@ -78,6 +78,7 @@ mod io;
 mod mdns;
 mod service;
 mod signaling;
+pub mod xmpp;
 
 /// The sans-IO layer this crate drives.
 pub(crate) use proxy_str0m as engine;

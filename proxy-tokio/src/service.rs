@@ -246,6 +246,12 @@ impl MessageSender {
     pub async fn process_message(&self, message: ProxyMessage) -> Result<(), ServiceError> {
         submit(&self.inbox, Input::Message(message)).await
     }
+
+    /// [`ProxyConnectionService::set_ice_servers`] from a signaling task (e.g.
+    /// XEP-0215 credentials fetched again), in order with its messages.
+    pub async fn set_ice_servers(&self, servers: Vec<IceServer>) -> Result<(), ServiceError> {
+        submit(&self.inbox, Input::IceServers(servers)).await
+    }
 }
 
 /// Writes encoded frames on one local track; cloneable.

@@ -210,6 +210,25 @@ pub fn ws_close() -> &'static str {
     "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>"
 }
 
+/// A stanza as a WebSocket message: RFC 7395 §3.3.3 has every message stand
+/// alone, so a stanza must declare `xmlns='jabber:client'` itself (Prosody
+/// refuses one without it: `unsupported-stanza-type`). Added to the root
+/// start tag when it declares no default namespace; anything else is kept.
+pub fn ws_stanza(text: &str) -> std::borrow::Cow<'_, str> {
+    let trimmed = text.trim_start();
+    let Some(start) = first_start(trimmed) else {
+        return text.into();
+    };
+    let qname = start.name();
+    let name: &str = qname.as_ref();
+    let is_stanza = matches!(name, "iq" | "message" | "presence");
+    if !is_stanza || start.try_get_attribute("xmlns").ok().flatten().is_some() {
+        return text.into();
+    }
+    let at = text.len() - trimmed.len() + 1 + name.len();
+    format!("{} xmlns='{NS_CLIENT}'{}", &text[..at], &text[at..]).into()
+}
+
 /// Reads one WebSocket text message (RFC 7395): `<open/>`, `<close/>` or one
 /// stanza. The message must hold exactly one element (whitespace around it
 /// is tolerated) under the same [`Limits`] as TCP. A stanza without its own

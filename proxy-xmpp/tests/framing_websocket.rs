@@ -152,3 +152,26 @@ fn writers_produce_what_the_readers_accept() {
         (Some("a&b"), None)
     );
 }
+
+/// RFC 7395 §3.3.3: each message stands alone, so a stanza sent over a WebSocket
+/// declares `jabber:client` itself; one that declares a namespace is kept.
+#[test]
+fn outgoing_stanzas_declare_jabber_client() {
+    use proxy_xmpp::framing::ws_stanza;
+    assert_eq!(
+        ws_stanza("<iq id='b1' type='set'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>"),
+        "<iq xmlns='jabber:client' id='b1' type='set'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>"
+    );
+    assert_eq!(
+        ws_stanza("<presence to='r@c/n'/>"),
+        "<presence xmlns='jabber:client' to='r@c/n'/>"
+    );
+    for kept in [
+        "<iq xmlns=\"jabber:client\" type='get' id='1'/>",
+        "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>",
+        "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='x' version='1.0'/>",
+        "not xml",
+    ] {
+        assert_eq!(ws_stanza(kept), kept);
+    }
+}

@@ -148,7 +148,8 @@ use sha2::Sha256;
 
 use crate::envelope::{answer_error, answer_result, Envelope, EnvelopeError};
 use crate::framing::{
-    tcp_close, tcp_open, ws_close, ws_frame, ws_open, Frame, TcpFramer, NS_CLIENT, NS_STREAMS,
+    tcp_close, tcp_open, ws_close, ws_frame, ws_open, ws_stanza, Frame, TcpFramer, NS_CLIENT,
+    NS_STREAMS,
 };
 use crate::rate::Bucket;
 use crate::sasl::{self, SaslClient, SaslConfig, ServerElement, Step, NS_SASL};
@@ -351,6 +352,18 @@ impl Client {
     /// Whether the client is online (bound).
     pub fn is_online(&self) -> bool {
         matches!(self.state, State::Online(_))
+    }
+
+    /// How many proxy IQs are queued or await their answer: a driver closing
+    /// gracefully waits (a bounded time) for this to reach 0, so that a last
+    /// `session-terminate` is delivered before the stream ends.
+    pub fn outstanding_proxy_iqs(&self) -> usize {
+        let tracked = self
+            .tracked
+            .values()
+            .filter(|p| matches!(p.purpose, Purpose::Proxy { .. }))
+            .count();
+        self.queue.len() + tracked
     }
 
     /// Whether the client has stopped for good.
@@ -577,7 +590,7 @@ impl Client {
     fn send(&mut self, text: &str) {
         let o = match self.config.transport {
             Transport::Tcp { .. } => Output::Transmit(text.as_bytes().to_vec()),
-            Transport::WebSocket { .. } => Output::SendFrame(text.to_owned()),
+            Transport::WebSocket { .. } => Output::SendFrame(ws_stanza(text).into_owned()),
         };
         self.out.push_back(o);
     }

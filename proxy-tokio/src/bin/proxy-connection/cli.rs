@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use proxy_core::CloseReason;
 use proxy_tokio::net::IceServerSpec;
+use proxy_tokio::xmpp::XmppServer;
 
 /// The exit code table, shown by every `--help` (and in proxy-tokio/README.md).
 macro_rules! exit_codes {
@@ -39,6 +40,11 @@ SIGNALING:
     both may be FIFOs or /dev/fd/N. Logs go to stderr. When the signaling input
     ends, a session being negotiated or connected goes on until it closes; with
     none, the program ends with exit 4.
+    With --xmpp, signaling goes over an XMPP server instead (lib-jitsi-meet's
+    JitsiConnection): proxy IQs to and from full JIDs (a room's occupant JIDs with
+    --room), STUN/TURN servers and their credentials from the server (XEP-0215,
+    fetched again before they expire; they replace --ice-server's), reconnection
+    with backoff. Our JID comes from the server (no --as).
 
 "
     };
@@ -108,11 +114,94 @@ pub struct DemoArgs {
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct SignalingArgs {
     /// Read signaling from PATH (a file, FIFO or /dev/fd/N) [default: stdin].
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "xmpp")]
     pub signal_in: Option<PathBuf>,
     /// Write signaling to PATH (a file, FIFO or /dev/fd/N) [default: stdout].
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "xmpp")]
     pub signal_out: Option<PathBuf>,
+    /// XMPP signaling instead of JSON lines.
+    #[command(flatten)]
+    pub xmpp: XmppArgs,
+}
+
+/// Signaling over an XMPP server.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Args)]
+pub struct XmppArgs {
+    /// Carry signaling over this XMPP server: ws://HOST[:PORT]/PATH or wss://...
+    /// (RFC 7395; Jitsi: /xmpp-websocket), xmpp://HOST[:PORT] (TCP, STARTTLS) or
+    /// xmpps://HOST[:PORT] (direct TLS).
+    #[arg(long, value_name = "URL", value_parser = parse_xmpp_url, requires = "domain")]
+    pub xmpp: Option<XmppServer>,
+    /// The XMPP domain to log in to (with --xmpp).
+    #[arg(long, value_name = "DOMAIN", requires = "xmpp")]
+    pub domain: Option<String>,
+    /// XMPP account (the local part); without it, SASL ANONYMOUS.
+    #[arg(long, value_name = "USER", requires_all = ["xmpp", "password"])]
+    pub user: Option<String>,
+    /// Its password.
+    #[arg(long, value_name = "PASS", requires = "user")]
+    pub password: Option<String>,
+    /// A MUC room to join, room@conference.DOMAIN: peers reach us at room@.../NICK.
+    #[arg(long, value_name = "ROOM_JID", requires = "xmpp", value_parser = parse_room)]
+    pub room: Option<String>,
+    /// Our nickname in the room [default: the program's mode, send or receive].
+    #[arg(long, value_name = "NICK", requires = "room")]
+    pub nick: Option<String>,
+    /// The room's password.
+    #[arg(long, value_name = "PASS", requires = "room")]
+    pub room_password: Option<String>,
+    /// The form of the proxy IQs we send (every form is understood on receipt).
+    #[arg(long, value_enum, default_value_t = EnvelopeArg::Direct, requires = "xmpp")]
+    pub envelope: EnvelopeArg,
+    /// TLS with an xmpp:// server: required (STARTTLS), optional, or none.
+    #[arg(long, value_enum, default_value_t = XmppTls::Required, requires = "xmpp")]
+    pub xmpp_tls: XmppTls,
+    /// PEM file of the CA certificates trusted for the XMPP server's TLS
+    /// [default: the Mozilla roots].
+    #[arg(long, value_name = "FILE", requires = "xmpp")]
+    pub xmpp_ca: Option<PathBuf>,
+}
+
+/// `--envelope`: how outgoing proxy IQs travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum EnvelopeArg {
+    /// The <iq> itself, as lib-jitsi-meet sends it.
+    #[default]
+    Direct,
+    /// Inside <proxy xmlns='jitsi:proxy'><data>.
+    JitsiProxy,
+    /// Jitsi Spot's {"iq": ...} message.
+    Spot,
+}
+
+/// `--xmpp-tls`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum XmppTls {
+    /// STARTTLS; a server without it is an error.
+    #[default]
+    Required,
+    /// STARTTLS when offered.
+    Optional,
+    /// Plain text (PLAIN passwords only to a loopback server).
+    None,
+}
+
+fn parse_xmpp_url(v: &str) -> Result<XmppServer, String> {
+    XmppServer::parse(v).map_err(|e| e.to_string())
+}
+
+fn parse_room(v: &str) -> Result<String, String> {
+    match v.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty()
+                && !domain.is_empty()
+                && !v.contains('/')
+                && !v.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+        {
+            Ok(v.to_owned())
+        }
+        _ => Err("a room is a bare JID, room@conference.example.com".into()),
+    }
 }
 
 /// ICE servers and the transport policy.
@@ -152,9 +241,10 @@ fn parse_ice_server(v: &str) -> Result<IceServerSpec, String> {
 /// `send` arguments.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct SendArgs {
-    /// Our own full JID (the 'from' of what we write).
-    #[arg(long = "as", value_name = "JID", value_parser = parse_jid)]
-    pub jid: String,
+    /// Our own full JID (the 'from' of what we write); not with --xmpp.
+    #[arg(long = "as", value_name = "JID", value_parser = parse_jid,
+          required_unless_present = "xmpp", conflicts_with = "xmpp")]
+    pub jid: Option<String>,
     /// The peer's full JID.
     #[arg(long, value_name = "JID", value_parser = parse_jid)]
     pub to: String,
@@ -176,9 +266,10 @@ pub struct SendArgs {
 /// `receive` arguments.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct ReceiveArgs {
-    /// Our own full JID (the 'from' of what we write).
-    #[arg(long = "as", value_name = "JID", value_parser = parse_jid)]
-    pub jid: String,
+    /// Our own full JID (the 'from' of what we write); not with --xmpp.
+    #[arg(long = "as", value_name = "JID", value_parser = parse_jid,
+          required_unless_present = "xmpp", conflicts_with = "xmpp")]
+    pub jid: Option<String>,
     /// Output IVF file; `-` streams it to stdout (then --signal-out is required).
     #[arg(long, value_name = "FILE.ivf")]
     pub out: PathBuf,
@@ -225,7 +316,8 @@ where
 {
     let cli = Cli::try_parse_from(args)?;
     if let Command::Receive(r) = &cli.command {
-        if r.out_is_stdout() && r.signaling.signal_out.is_none() {
+        if r.out_is_stdout() && r.signaling.signal_out.is_none() && r.signaling.xmpp.xmpp.is_none()
+        {
             let mut cmd = Cli::command();
             cmd.build();
             let message =
@@ -404,11 +496,12 @@ mod tests {
         let none = SignalingArgs {
             signal_in: None,
             signal_out: None,
+            xmpp: XmppArgs::default(),
         };
         assert_eq!(
             p(&["send", "--as", "a@x/1", "--to", "b@x/2", "clip.ivf"]).unwrap(),
             Command::Send(SendArgs {
-                jid: "a@x/1".into(),
+                jid: Some("a@x/1".into()),
                 to: "b@x/2".into(),
                 file: "clip.ivf".into(),
                 bind: "0.0.0.0:0".parse().unwrap(),
@@ -428,7 +521,7 @@ mod tests {
             ])
             .unwrap(),
             Command::Receive(ReceiveArgs {
-                jid: "b@x/2".into(),
+                jid: Some("b@x/2".into()),
                 out: "o.ivf".into(),
                 bind: "127.0.0.1:5000".parse().unwrap(),
                 convert_video_to_desktop: true,

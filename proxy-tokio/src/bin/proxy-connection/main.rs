@@ -14,6 +14,7 @@ mod ivf;
 mod peer;
 mod receive;
 mod send;
+mod xmpp;
 
 use std::io::{Cursor, Write};
 use std::path::Path;
@@ -25,7 +26,16 @@ use cli::{Command, Failure};
 /// The clip shipped with the repository (see assets/README.md).
 pub(crate) const BUILTIN_CLIP: &[u8] = include_bytes!("../../../../assets/clip.ivf");
 
+/// When the program started (for the times it reports).
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// When the program started.
+pub(crate) fn started() -> std::time::Instant {
+    *STARTED.get_or_init(std::time::Instant::now)
+}
+
 fn main() {
+    started();
     let code = match cli::parse(std::env::args_os()) {
         Ok(command) => match run(command) {
             Ok(()) => 0,

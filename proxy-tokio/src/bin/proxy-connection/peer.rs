@@ -185,22 +185,28 @@ fn ice_config(mut config: ServiceConfig, ice: &IceArgs) -> Result<ServiceConfig,
         config.ice_transport_policy = proxy_tokio::net::IceTransportPolicy::Relay;
     }
     if let Some(path) = &ice.ice_ca {
-        use rustls::pki_types::pem::PemObject;
-        let what =
-            |e: &dyn std::fmt::Display| Failure::File(format!("--ice-ca {}: {e}", path.display()));
-        let mut roots = rustls::RootCertStore::empty();
-        let certs = rustls::pki_types::CertificateDer::pem_file_iter(path).map_err(|e| what(&e))?;
-        for cert in certs {
-            let cert = cert.map_err(|e| what(&e))?;
-            roots.add(cert).map_err(|e| what(&e))?;
-        }
-        if roots.is_empty() {
-            return Err(what(&"no certificate in the file"));
-        }
-        let tls = proxy_tokio::net::tls_config(roots).map_err(|e| what(&e))?;
+        let roots = read_roots(path, "--ice-ca")?;
+        let tls = proxy_tokio::net::tls_config(roots)
+            .map_err(|e| Failure::File(format!("--ice-ca {}: {e}", path.display())))?;
         config.tls = Some(tls);
     }
     Ok(config)
+}
+
+/// The CA certificates of a PEM file (`flag` names it in errors).
+pub(crate) fn read_roots(path: &Path, flag: &str) -> Result<rustls::RootCertStore, Failure> {
+    use rustls::pki_types::pem::PemObject;
+    let what = |e: &dyn std::fmt::Display| Failure::File(format!("{flag} {}: {e}", path.display()));
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = rustls::pki_types::CertificateDer::pem_file_iter(path).map_err(|e| what(&e))?;
+    for cert in certs {
+        let cert = cert.map_err(|e| what(&e))?;
+        roots.add(cert).map_err(|e| what(&e))?;
+    }
+    if roots.is_empty() {
+        return Err(what(&"no certificate in the file"));
+    }
+    Ok(roots)
 }
 
 /// Binds a service, mapping errors.
@@ -213,11 +219,22 @@ pub(crate) async fn bind(
         .map_err(|e| Failure::Other(format!("cannot bind UDP {addr}: {e}")))
 }
 
+/// Our JID in the core's messages: `--as`, or with --xmpp the room occupant JID
+/// we ask for (none without a room: the server names us).
+pub(crate) fn local_jid(
+    side: &str,
+    jid: Option<&str>,
+    signaling: &SignalingArgs,
+) -> Option<String> {
+    jid.map(str::to_owned)
+        .or_else(|| crate::xmpp::occupant_jid(&signaling.xmpp, side))
+}
+
 /// The service of `send` or `receive`: signaling input checked, the core
 /// configured for `jid` (with a per-run seed) and the ICE arguments, the UDP
 /// sockets bound.
 pub(crate) async fn start_service(
-    jid: &str,
+    jid: Option<&str>,
     bind_addr: std::net::SocketAddr,
     ice: &IceArgs,
     signaling: &SignalingArgs,
@@ -225,9 +242,9 @@ pub(crate) async fn start_service(
 ) -> Result<(ProxyConnectionService, Events, Signals), Failure> {
     check_signal_in(signaling.signal_in.as_deref())?;
     let core = proxy_core::Config {
-        local_jid: Some(jid.to_owned()),
+        local_jid: jid.map(str::to_owned),
         convert_video_to_desktop,
-        seed: seed_from(jid),
+        seed: seed_from(jid.unwrap_or("xmpp")),
         ..proxy_core::Config::default()
     };
     bind(ice_config(
@@ -261,15 +278,22 @@ fn check_signal_in(path: Option<&Path>) -> Result<(), Failure> {
     }
 }
 
-/// Wires the service to the signaling channel of `args`: a task writing its outgoing
-/// IQs, and one reading incoming ones, whose end of input is watched by [`InputEnd`].
-pub(crate) fn connect_signaling(
+/// Wires the service to the signaling channel of `args`: over XMPP (ready when this
+/// returns), or a task writing its outgoing IQs as JSON lines and one reading
+/// incoming ones. [`InputEnd`] watches the end of the input (for XMPP: the
+/// connection's end); the task returned ends once the last signal is out.
+pub(crate) async fn connect_signaling(
     side: &'static str,
-    jid: &str,
+    jid: Option<&str>,
     service: &ProxyConnectionService,
     signals: Signals,
     args: &SignalingArgs,
-) -> (JoinHandle<()>, InputEnd) {
+) -> Result<(JoinHandle<()>, InputEnd), Failure> {
+    if let Some(server) = &args.xmpp.xmpp {
+        let (task, eof) = crate::xmpp::connect(side, &args.xmpp, server, service, signals).await?;
+        return Ok((task, InputEnd::new(eof)));
+    }
+    let jid = jid.unwrap_or_default();
     let out = spawn_signal_writer(side, jid.to_owned(), signals, args.signal_out.clone());
     let reader = spawn_signal_reader(
         side,
@@ -277,7 +301,7 @@ pub(crate) fn connect_signaling(
         service.message_sender(),
         args.signal_in.clone(),
     );
-    (out, InputEnd::new(reader))
+    Ok((out, InputEnd::new(reader)))
 }
 
 /// Writes outgoing signals as JSON lines to `path` (default stdout); ends when the

@@ -13,7 +13,9 @@ use tokio::task::JoinHandle;
 
 use crate::cli::{fmt_time, is_stdout, outcome, Failure, ReceiveArgs};
 use crate::ivf::{vp8_frame_info, IvfHeader, IvfWriter};
-use crate::peer::{addrs, connect_signaling, log_event, start_service, stop, Interrupt, STOP_WAIT};
+use crate::peer::{
+    addrs, connect_signaling, local_jid, log_event, start_service, stop, Interrupt, STOP_WAIT,
+};
 
 /// The RTP clock of video: received frames are recorded in it (see `ivf`).
 pub(crate) const RTP_VIDEO_CLOCK: u32 = 90_000;
@@ -24,12 +26,21 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
     let mut interrupt = Interrupt::watch(SIDE)?;
     // Created now so that a bad path fails at once.
     let recorder = Recorder::create(&args.out)?;
+    let jid = local_jid(SIDE, args.jid.as_deref(), &args.signaling);
     let (service, mut events, signals) = start_service(
-        &args.jid,
+        jid.as_deref(),
         args.bind,
         &args.ice,
         &args.signaling,
         args.convert_video_to_desktop,
+    )
+    .await?;
+    let (out, mut input) = connect_signaling(
+        SIDE,
+        args.jid.as_deref(),
+        &service,
+        signals,
+        &args.signaling,
     )
     .await?;
     log!(
@@ -37,7 +48,6 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
         "UDP host candidates {}; waiting for a session-initiate",
         addrs(service.local_addrs())
     );
-    let (out, mut input) = connect_signaling(SIDE, &args.jid, &service, signals, &args.signaling);
 
     let stats = Arc::new(Stats::default());
     let mut recorder = Some(recorder);
@@ -273,7 +283,12 @@ pub(crate) async fn record(
 ) -> Result<Recorded, Failure> {
     while let Some(frame) = frames.next().await {
         let now = Instant::now();
-        let _ = stats.first_frame.set(now);
+        if stats.first_frame.set(now).is_ok() {
+            eprintln!(
+                "[receive] first frame {} after start",
+                fmt_time(now.saturating_duration_since(crate::started()))
+            );
+        }
         if let Ok(mut last) = stats.last_frame.lock() {
             *last = Some(now);
         }

@@ -7,7 +7,9 @@ use proxy_tokio::ServiceEvent;
 
 use crate::cli::{fmt_time, outcome, Failure, SendArgs};
 use crate::ivf::IvfHeader;
-use crate::peer::{addrs, connect_signaling, log_event, start_service, stop, Interrupt, STOP_WAIT};
+use crate::peer::{
+    addrs, connect_signaling, local_jid, log_event, start_service, stop, Interrupt, STOP_WAIT,
+};
 
 /// How long `send` waits for the connection to come up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -30,10 +32,18 @@ pub async fn send(args: SendArgs) -> Result<(), Failure> {
         header.timebase_num,
         header.timebase_den
     );
+    let jid = local_jid(SIDE, args.jid.as_deref(), &args.signaling);
     let (service, mut events, signals) =
-        start_service(&args.jid, args.bind, &args.ice, &args.signaling, false).await?;
+        start_service(jid.as_deref(), args.bind, &args.ice, &args.signaling, false).await?;
     log!(SIDE, "UDP host candidates {}", addrs(service.local_addrs()));
-    let (out, mut input) = connect_signaling(SIDE, &args.jid, &service, signals, &args.signaling);
+    let (out, mut input) = connect_signaling(
+        SIDE,
+        args.jid.as_deref(),
+        &service,
+        signals,
+        &args.signaling,
+    )
+    .await?;
 
     let started = Instant::now();
     let writers = service

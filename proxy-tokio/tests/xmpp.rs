@@ -1,0 +1,148 @@
+//! The program over a real XMPP server: two `proxy-connection` processes, a
+//! receiver (anonymous, over WebSocket) and a sender (account `alice`, over TCP with
+//! STARTTLS), connected only through one Prosody and its room, proxy the clip
+//! relay-only through coturn with TURN credentials they fetched over XEP-0215; every
+//! frame arrives. Prosody and coturn are started per test on 127.0.0.1 (skipped
+//! with a message without them, unless `CI=true`).
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::coturn::Coturn;
+use common::prosody::{Prosody, ProsodyOptions, DOMAIN, GUEST_DOMAIN, MUC_DOMAIN};
+use common::{exit_code, read_ivf, tmp, Log, BIN, CLIP};
+use tokio::process::{Child, Command};
+
+/// The receiver's nickname in the room.
+const DEVICE: &str = "device";
+
+fn room(name: &str) -> String {
+    format!("{name}@{MUC_DOMAIN}")
+}
+
+/// `proxy-connection receive` as a room device: anonymous, over WebSocket.
+fn receive_over_ws(prosody: &Prosody, room: &str, out: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.args([
+        "receive",
+        "--xmpp",
+        &prosody.ws_url(),
+        "--domain",
+        GUEST_DOMAIN,
+    ])
+    .args(["--room", room, "--nick", DEVICE, "--bind", "127.0.0.1:0"])
+    .arg("--out")
+    .arg(out);
+    c
+}
+
+/// `proxy-connection send` as `alice`, over TCP with STARTTLS, to the device.
+fn send_over_tcp(prosody: &Prosody, room: &str) -> Command {
+    let mut c = Command::new(BIN);
+    c.args([
+        "send",
+        "--xmpp",
+        &format!("xmpp://127.0.0.1:{}", prosody.c2s_port),
+    ])
+    .args([
+        "--domain",
+        DOMAIN,
+        "--user",
+        "alice",
+        "--password",
+        "secret1",
+    ])
+    .arg("--xmpp-ca")
+    .arg(&prosody.cert)
+    .args(["--room", room, "--nick", "laptop", "--bind", "127.0.0.1:0"])
+    .args(["--to", &format!("{room}/{DEVICE}"), CLIP]);
+    c
+}
+
+fn spawn(mut command: Command) -> (Child, Log) {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn proxy-connection");
+    let log = Log::follow(child.stderr.take().expect("stderr"));
+    (child, log)
+}
+
+fn assert_whole_clip(out: &Path) {
+    let (_, sent) = read_ivf(&std::fs::read(CLIP).unwrap());
+    let (_, got) = read_ivf(&std::fs::read(out).unwrap());
+    assert_eq!(got.len(), sent.len(), "frame count");
+    for (i, (g, s)) in got.iter().zip(&sent).enumerate() {
+        assert!(g.data == s.data, "frame {i} differs");
+    }
+}
+
+/// Relay-only both ways, TURN credentials only from XEP-0215: the programs are
+/// given no ICE server at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_programs_through_prosody_relay_only_with_turn_from_xep_0215() {
+    let Some(turn) = Coturn::start(40).await else {
+        return;
+    };
+    let Some(prosody) = Prosody::start(ProsodyOptions::default().with_coturn(&turn)).await else {
+        return;
+    };
+    let room = room("relay");
+    let out = tmp("xmpp-relay.ivf");
+    let coturn_ca = turn.cert.to_str().unwrap().to_owned();
+    let started = Instant::now();
+    let mut receive = receive_over_ws(&prosody, &room, &out);
+    receive.args(["--relay-only", "--ice-ca", &coturn_ca]);
+    let (mut receiver, mut receiver_log) = spawn(receive);
+    let within = Duration::from_secs(20);
+    receiver_log.wait_for("xmpp: online as ", within).await;
+    let ice = receiver_log
+        .wait_for("ICE servers from XEP-0215", within)
+        .await;
+    assert!(
+        ice.contains(&format!("turn:127.0.0.1:{}?transport=udp", turn.port)),
+        "{ice}"
+    );
+    receiver_log
+        .wait_for(&format!("xmpp: joined {room}/{DEVICE}"), within)
+        .await;
+    receiver_log
+        .wait_for("waiting for a session-initiate", within)
+        .await;
+
+    let mut send = send_over_tcp(&prosody, &room);
+    send.args(["--relay-only", "--ice-ca", &coturn_ca]);
+    let (mut sender, mut sender_log) = spawn(send);
+    sender_log
+        .wait_for("ICE servers from XEP-0215", within)
+        .await;
+    sender_log.wait_for("connected to", within).await;
+    let path = sender_log.wait_for("media path:", within).await;
+    assert!(path.contains("relay/"), "relay-only: {path}");
+    let first_frame = receiver_log.wait_for("first frame", within).await;
+    eprintln!(
+        "MEASURE xmpp+turn: receiver start to first frame {:?} ({first_frame})",
+        started.elapsed()
+    );
+
+    assert_eq!(
+        exit_code(&mut sender, Duration::from_secs(30)).await,
+        Some(0)
+    );
+    assert_eq!(
+        exit_code(&mut receiver, Duration::from_secs(10)).await,
+        Some(0)
+    );
+    let log = receiver_log.all().await;
+    assert!(
+        log.contains("session-terminate") || log.contains("closed"),
+        "{log}"
+    );
+    assert_whole_clip(&out);
+}
