@@ -507,22 +507,13 @@ fn browser_offer_over_xmpp_reaches_receive_and_records_frames() {
         "connected to the page's occupant JID"
     );
 
-    // The first frame: the recording grows past its 32-byte IVF header (receive flushes
-    // every frame). Polled every 10 ms, with events handled meanwhile; bounded.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let first_frame = loop {
-        if std::fs::metadata(&out).is_ok_and(|m| m.len() > 32) {
-            break Some(Instant::now());
-        }
-        if Instant::now() >= deadline {
-            break None;
-        }
-        s.pump_for(Duration::from_millis(10));
-    };
-    let first_frame = first_frame.expect("no frame written within 10 s");
+    // The first frame: receive logs it as it reaches the recorder.
+    let (t_first, _) = s
+        .wait_rust_log("first frame", Duration::from_secs(10))
+        .expect("no frame within 10 s");
     eprintln!(
-        "MEASURE browser offer -> first frame written (over XMPP, 10 ms polling): {:?}",
-        first_frame.duration_since(t_offer)
+        "MEASURE browser offer -> first frame at receive (over XMPP): {:?}",
+        t_first.duration_since(t_offer)
     );
     s.pump_for(Duration::from_secs(3));
 
