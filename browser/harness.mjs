@@ -2,7 +2,9 @@
 // page.html served on 127.0.0.1, and relays between the page and this process's
 // stdin/stdout as JSON lines:
 //   stdin  -> page: {"type": "configure"|"start-offer"|"offer"|"answer"|"candidate"|"terminate"|"close"|"stats", ...}
+//                   and XMPP (strophe.js): {"type": "xmpp-connect"|"xmpp-send"|"xmpp-disconnect", ...}
 //   page -> stdout: {"ev": "ready"|"configured"|"offer"|"answer"|"candidate"|"candidate-error"|"state"|"track"|"closed"|"stats"|"error"|"log", "t": ms, ...}
+//                   and {"ev": "xmpp-online"|"xmpp-joined"|"xmpp-presence"|"xmpp-iq"|"xmpp-sent"|"xmpp-result"|"xmpp-error"|"xmpp-offline", "conn", ...}
 // The Rust test (tests/tests/browser.rs) drives it and converts SDP <-> Jingle.
 //
 // Usage: node harness.mjs [--mdns]
@@ -27,10 +29,24 @@ const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
 const log = (...a) => process.stderr.write('[harness] ' + a.join(' ') + '\n');
 
 const pageHtml = fs.readFileSync(path.join(here, 'page.html'));
+// strophe.js's UMD build from node_modules (pinned in package-lock.json), for the
+// page's XMPP mode; read on demand so that pages without XMPP need no strophe.
+const stropheFile = path.join(here, 'node_modules/strophe.js/dist/strophe.umd.min.js');
 const server = http.createServer((req, res) => {
   if (req.url === '/' || req.url === '/index.html') {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(pageHtml);
+  } else if (req.url === '/strophe.js') {
+    fs.readFile(stropheFile, (err, body) => {
+      if (err) {
+        log('strophe.js missing:', err.message, '(run browser/run.sh)');
+        res.writeHead(404);
+        res.end();
+      } else {
+        res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
+        res.end(body);
+      }
+    });
   } else if (req.url === '/favicon.ico') {
     res.writeHead(204);
     res.end();

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Browser tests: headless Chromium as the other peer of proxy-connection, on 127.0.0.1.
 # Installs what is missing (Debian's chromium, coturn and openssl for the TURN tests,
-# playwright-core from package-lock.json; never a downloaded browser), then runs
-# `cargo test -p proxy-tests --test browser --test browser_turn`.
+# prosody for the XMPP tests, playwright-core and strophe.js from package-lock.json;
+# never a downloaded browser), then runs
+# `cargo test -p proxy-tests --test browser --test browser_turn --test browser_xmpp`.
 # Under CI=true a component that cannot be installed is a failure, never a skip.
 # Extra arguments go to the test binary (e.g. a test name, --nocapture).
 #   browser/run.sh --install   only install what is missing (./test.sh calls this before
@@ -40,17 +41,26 @@ fi
 if ! command -v turnserver >/dev/null || ! command -v openssl >/dev/null; then
   apt_install coturn openssl || { ci && fail "coturn and openssl are required under CI=true"; true; }
 fi
+# The XMPP tests (browser_xmpp) start Debian's Prosody (never `prosody --version`: it
+# would start a server with the system's configuration).
+if ! command -v prosody >/dev/null || ! command -v openssl >/dev/null; then
+  apt_install prosody openssl || { ci && fail "prosody and openssl are required under CI=true"; true; }
+fi
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   apt_install nodejs npm || skip "node/npm are missing and could not be installed"
 fi
 
-if [ ! -f "$here/node_modules/playwright-core/package.json" ] ||
-   [ "$(node -p "require('$here/node_modules/playwright-core/package.json').version")" != \
-     "$(node -p "require('$here/package-lock.json').packages['node_modules/playwright-core'].version")" ]; then
-  say "installing playwright-core (npm ci)"
-  # playwright-core has no install script and downloads no browser.
-  (cd "$here" && npm ci --no-audit --no-fund) || skip "npm ci failed"
-fi
+# The version installed in node_modules of a package, or nothing.
+installed() { [ -f "$here/node_modules/$1/package.json" ] && node -p "require('$here/node_modules/$1/package.json').version"; }
+pinned() { node -p "require('$here/package-lock.json').packages['node_modules/$1'].version"; }
+for pkg in playwright-core strophe.js; do
+  if [ "$(installed "$pkg" || true)" != "$(pinned "$pkg")" ]; then
+    say "installing playwright-core and strophe.js (npm ci)"
+    # Neither has an install script; playwright-core downloads no browser.
+    (cd "$here" && npm ci --no-audit --no-fund) || skip "npm ci failed"
+    break
+  fi
+done
 
 if [ "${1:-}" = "--install" ]; then
   exit 0
@@ -59,4 +69,4 @@ fi
 say "browser tests ($("$CHROMIUM" --version 2>/dev/null || echo chromium))"
 cd "$root"
 nice -n 10 cargo build -p proxy-tokio --bin proxy-connection ${CARGO_LOCKED:+--locked}
-exec nice -n 10 cargo test -p proxy-tests --test browser --test browser_turn ${CARGO_LOCKED:+--locked} -- --test-threads=1 "$@"
+exec nice -n 10 cargo test -p proxy-tests --test browser --test browser_turn --test browser_xmpp ${CARGO_LOCKED:+--locked} -- --test-threads=1 "$@"

@@ -55,7 +55,26 @@ fn requirements() -> Result<(), String> {
 
 /// `Some(guard)` when the tests can run; `None` to skip (never under CI=true).
 pub fn setup() -> Option<std::sync::MutexGuard<'static, ()>> {
-    if let Err(why) = requirements() {
+    setup_with(requirements())
+}
+
+/// [`setup`] for the XMPP tests: strophe.js must be in `browser/node_modules` too.
+pub fn setup_xmpp() -> Option<std::sync::MutexGuard<'static, ()>> {
+    let strophe = repo_root().join("browser/node_modules/strophe.js/dist/strophe.umd.min.js");
+    setup_with(requirements().and_then(|()| {
+        if strophe.is_file() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} missing (run browser/run.sh)",
+                strophe.display()
+            ))
+        }
+    }))
+}
+
+fn setup_with(ready: Result<(), String>) -> Option<std::sync::MutexGuard<'static, ()>> {
+    if let Err(why) = ready {
         assert!(!ci(), "browser tests cannot run under CI=true: {why}");
         eprintln!("SKIPPED: {why}");
         return None;
@@ -104,6 +123,8 @@ pub enum Ev {
 
 /// Which Rust program runs.
 pub enum RustSide {
+    /// None: the page alone (e.g. its XMPP connections against Prosody).
+    Nothing,
     /// `receive --convert-video-to-desktop --out OUT`.
     Receive {
         /// The recording.
@@ -114,6 +135,9 @@ pub enum RustSide {
         /// The IVF clip to send.
         clip: PathBuf,
     },
+    /// `proxy-connection ARGS` exactly as given (e.g. `receive --xmpp URL ...`), for a
+    /// program that signals over XMPP rather than stdin/stdout.
+    Args(Vec<String>),
 }
 
 /// How a session is set up beyond the defaults.
@@ -127,6 +151,10 @@ pub struct Options {
     pub pc_config: Option<Value>,
     /// More arguments for the Rust program (e.g. `--ice-server URL --relay-only`).
     pub rust_args: Vec<String>,
+    /// Signaling over XMPP: the bridge's Jingle goes to this JID through the page's
+    /// strophe.js connection (`xmpp-send`) instead of the program's stdin, and the IQ
+    /// sets the page receives (`xmpp-iq`) are bridged back as the program's.
+    pub xmpp_to: Option<String>,
 }
 
 /// One browser + one Rust program + the bridge between them.
@@ -134,7 +162,7 @@ pub struct Session {
     rx: Receiver<(Instant, Ev)>,
     harness: Child,
     harness_in: Option<ChildStdin>,
-    rust: Child,
+    rust: Option<Child>,
     rust_in: Option<ChildStdin>,
     /// The SDP <-> Jingle bridge.
     pub bridge: Bridge,
@@ -156,6 +184,8 @@ pub struct Session {
     pub offer_to_page: Option<Instant>,
     /// When a session-terminate from the Rust program was read.
     pub terminate_from_rust: Option<Instant>,
+    /// [`Options::xmpp_to`].
+    xmpp_to: Option<String>,
 }
 
 /// Sends each line of `r` (mapped by `f`) to `tx` with its time, then `eof()`.
@@ -206,6 +236,7 @@ impl Session {
 
         let mut cmd = Command::new(program());
         match &rust {
+            RustSide::Nothing => {}
             RustSide::Receive { out } => {
                 cmd.args([
                     "receive",
@@ -230,27 +261,35 @@ impl Session {
                 ])
                 .arg(clip);
             }
+            RustSide::Args(args) => {
+                cmd.args(args);
+            }
         }
         cmd.args(&options.rust_args);
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn proxy-connection");
-        let rust_in = child.stdin.take();
-        spawn_lines(
-            child.stdout.take().expect("piped"),
-            tx.clone(),
-            |l| match SignalLine::from_line(l.as_bytes()) {
-                Ok(s) => Ev::Rust(s),
-                Err(e) => Ev::RustLog(format!("BAD STDOUT LINE ({e}): {l}")),
-            },
-            || Ev::RustEof,
-        );
-        spawn_lines(child.stderr.take().expect("piped"), tx, Ev::RustLog, || {
-            Ev::RustLog(String::new())
-        });
+        let (child, rust_in) = if matches!(rust, RustSide::Nothing) {
+            (None, None)
+        } else {
+            let mut child = cmd
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn proxy-connection");
+            let rust_in = child.stdin.take();
+            spawn_lines(
+                child.stdout.take().expect("piped"),
+                tx.clone(),
+                |l| match SignalLine::from_line(l.as_bytes()) {
+                    Ok(s) => Ev::Rust(s),
+                    Err(e) => Ev::RustLog(format!("BAD STDOUT LINE ({e}): {l}")),
+                },
+                || Ev::RustEof,
+            );
+            spawn_lines(child.stderr.take().expect("piped"), tx, Ev::RustLog, || {
+                Ev::RustLog(String::new())
+            });
+            (Some(child), rust_in)
+        };
 
         let mut s = Session {
             rx,
@@ -269,6 +308,7 @@ impl Session {
             rust_exit: None,
             offer_to_page: None,
             terminate_from_rust: None,
+            xmpp_to: options.xmpp_to.clone(),
         };
         s.wait_page("ready", Duration::from_secs(30));
         if let Some(pc_config) = &options.pc_config {
@@ -291,8 +331,14 @@ impl Session {
         }
     }
 
-    /// Sends one IQ to the Rust program as a signaling line from the browser.
+    /// Sends one IQ to the Rust program: as a signaling line from the browser on its
+    /// stdin, or with [`Options::xmpp_to`] through the page's XMPP connection.
     pub fn send_rust(&mut self, iq: String) {
+        if let Some(to) = self.xmpp_to.clone() {
+            self.send_page(json!({"type": "xmpp-send", "to": to, "iq": iq}));
+            self.to_rust.push(iq);
+            return;
+        }
         let line = SignalLine {
             from: BROWSER_JID.into(),
             to: Some(RUST_JID.into()),
@@ -340,36 +386,22 @@ impl Session {
                         }
                     }
                     "error" => eprintln!("[page {}ms] ERROR {}", self.ms(t), v["msg"]),
-                    "stats" | "candidate-pair" => {}
-                    _ => eprintln!("[page {}ms] {v}", self.ms(t)),
-                }
-            }
-            Ev::Rust(line) => {
-                self.from_rust.push(line.iq.clone());
-                match self.bridge.from_rust(&line.iq) {
-                    Ok(msgs) => {
-                        for m in msgs {
-                            match m {
-                                ToBrowser::Offer(sdp) => {
-                                    self.offer_to_page = Some(Instant::now());
-                                    self.send_page(json!({"type": "offer", "sdp": sdp}))
-                                }
-                                ToBrowser::Answer(sdp) => self.send_page(json!({"type": "answer", "sdp": sdp})),
-                                ToBrowser::Candidate { candidate, mid } => {
-                                    self.send_page(json!({"type": "candidate", "candidate": candidate, "mid": mid}))
-                                }
-                                ToBrowser::Terminate(reason) => {
-                                    eprintln!("[bridge {}ms] session-terminate ({reason}) from Rust", self.ms(t));
-                                    self.terminate_from_rust = Some(t);
-                                    self.send_page(json!({"type": "terminate"}))
-                                }
-                                ToBrowser::Other(what) => eprintln!("[bridge {}ms] from Rust: {what}", self.ms(t)),
-                            }
-                        }
+                    // An IQ set the page received over XMPP: the program's Jingle.
+                    "xmpp-iq" if self.xmpp_to.is_some() => {
+                        eprintln!("[page {}ms] xmpp-iq from {}", self.ms(t), v["from"]);
+                        self.bridge_rust_iq(t, v["iq"].as_str().unwrap_or(""));
                     }
-                    Err(e) => panic!("cannot bridge IQ from Rust: {e}: {}", line.iq),
+                    "stats" | "candidate-pair" => {}
+                    _ => {
+                        // XMPP events carry whole stanzas: the start is enough here.
+                        let text = v.to_string();
+                        let cut: String = text.chars().take(400).collect();
+                        let more = if cut.len() < text.len() { " ..." } else { "" };
+                        eprintln!("[page {}ms] {cut}{more}", self.ms(t));
+                    }
                 }
             }
+            Ev::Rust(line) => self.bridge_rust_iq(t, &line.iq),
             Ev::RustLog(l) => {
                 if !l.is_empty() {
                     eprintln!("[rust {}ms] {l}", self.ms(t));
@@ -380,6 +412,41 @@ impl Session {
                 self.rust_in = None;
             }
             Ev::PageEof => {}
+        }
+    }
+
+    /// Bridges one IQ from the Rust program to the page.
+    fn bridge_rust_iq(&mut self, t: Instant, iq: &str) {
+        self.from_rust.push(iq.to_owned());
+        match self.bridge.from_rust(iq) {
+            Ok(msgs) => {
+                for m in msgs {
+                    match m {
+                        ToBrowser::Offer(sdp) => {
+                            self.offer_to_page = Some(Instant::now());
+                            self.send_page(json!({"type": "offer", "sdp": sdp}))
+                        }
+                        ToBrowser::Answer(sdp) => {
+                            self.send_page(json!({"type": "answer", "sdp": sdp}))
+                        }
+                        ToBrowser::Candidate { candidate, mid } => self.send_page(
+                            json!({"type": "candidate", "candidate": candidate, "mid": mid}),
+                        ),
+                        ToBrowser::Terminate(reason) => {
+                            eprintln!(
+                                "[bridge {}ms] session-terminate ({reason}) from Rust",
+                                self.ms(t)
+                            );
+                            self.terminate_from_rust = Some(t);
+                            self.send_page(json!({"type": "terminate"}))
+                        }
+                        ToBrowser::Other(what) => {
+                            eprintln!("[bridge {}ms] from Rust: {what}", self.ms(t))
+                        }
+                    }
+                }
+            }
+            Err(e) => panic!("cannot bridge IQ from Rust: {e}: {}", iq),
         }
     }
 
@@ -445,7 +512,8 @@ impl Session {
     ) -> Option<(Instant, std::process::ExitStatus)> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Ok(Some(status)) = self.rust.try_wait() {
+            let rust = self.rust.as_mut()?;
+            if let Ok(Some(status)) = rust.try_wait() {
                 // Drain what is left of its output.
                 let t = Instant::now();
                 self.pump_for(Duration::from_millis(300));
@@ -487,10 +555,12 @@ impl Drop for Session {
         }
         let _ = self.harness.kill();
         let _ = self.harness.wait();
-        if self.rust_exit.is_none() {
-            let _ = self.rust.kill();
+        if let Some(rust) = self.rust.as_mut() {
+            if self.rust_exit.is_none() {
+                let _ = rust.kill();
+            }
+            let _ = rust.wait();
         }
-        let _ = self.rust.wait();
     }
 }
 
