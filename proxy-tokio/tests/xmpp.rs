@@ -146,3 +146,67 @@ async fn two_programs_through_prosody_relay_only_with_turn_from_xep_0215() {
     );
     assert_whole_clip(&out);
 }
+
+/// The other transports and envelopes, host candidates: the receiver logs in
+/// anonymously with direct TLS (`xmpps://`) and sends its IQs in Jitsi Spot's JSON
+/// form; the sender logs in as `bob` over a WebSocket and sends `jitsi:proxy`
+/// `<data>` envelopes. Each side reads the other's form; every frame arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_tls_and_websocket_with_the_wrapped_envelopes() {
+    let Some(prosody) = Prosody::start(ProsodyOptions::default()).await else {
+        return;
+    };
+    let room = room("wrapped");
+    let out = tmp("xmpp-wrapped.ivf");
+    let mut receive = Command::new(BIN);
+    receive
+        .args([
+            "receive",
+            "--xmpp",
+            &format!("xmpps://127.0.0.1:{}", prosody.tls_port),
+        ])
+        .args(["--domain", GUEST_DOMAIN, "--xmpp-ca"])
+        .arg(&prosody.cert)
+        .args(["--room", &room, "--nick", DEVICE, "--envelope", "spot"])
+        .args(["--bind", "127.0.0.1:0", "--out"])
+        .arg(&out);
+    let (mut receiver, mut receiver_log) = spawn(receive);
+    let within = Duration::from_secs(20);
+    receiver_log
+        .wait_for("waiting for a session-initiate", within)
+        .await;
+    let mut send = Command::new(BIN);
+    send.args(["send", "--xmpp", &prosody.ws_url(), "--domain", DOMAIN])
+        .args(["--user", "bob", "--password", "secret2"])
+        .args([
+            "--room",
+            &room,
+            "--nick",
+            "laptop",
+            "--envelope",
+            "jitsi-proxy",
+        ])
+        .args([
+            "--bind",
+            "127.0.0.1:0",
+            "--to",
+            &format!("{room}/{DEVICE}"),
+            CLIP,
+        ]);
+    let (mut sender, mut sender_log) = spawn(send);
+    sender_log
+        .wait_for("xmpp: online as bob@localhost/", within)
+        .await;
+    sender_log.wait_for("connected to", within).await;
+    assert_eq!(
+        exit_code(&mut sender, Duration::from_secs(30)).await,
+        Some(0)
+    );
+    assert_eq!(
+        exit_code(&mut receiver, Duration::from_secs(10)).await,
+        Some(0)
+    );
+    assert_whole_clip(&out);
+    let logs = format!("{}\n{}", sender_log.all().await, receiver_log.all().await);
+    assert!(!logs.contains("refused"), "{logs}");
+}

@@ -622,3 +622,51 @@ async fn carry_task(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls() {
+        let ws = XmppServer::parse("wss://meet.example.com/xmpp-websocket?room=x").unwrap();
+        assert_eq!((ws.host(), ws.port()), ("meet.example.com", 443));
+        assert_eq!(ws.carrier(), Carrier::WebSocket { secure: true });
+        let ws = XmppServer::parse("WS://[::1]:5280").unwrap();
+        assert_eq!((ws.host(), ws.port()), ("::1", 5280));
+        assert!(ws.is_loopback());
+        match ws {
+            XmppServer::WebSocket { url, .. } => assert_eq!(url, "WS://[::1]:5280/"),
+            other => panic!("{other:?}"),
+        }
+        let tcp = XmppServer::parse("xmpp://localhost").unwrap();
+        assert_eq!((tcp.host(), tcp.port()), ("localhost", 5222));
+        assert_eq!(
+            tcp.carrier(),
+            Carrier::Tcp {
+                tls: TlsMode::Required
+            }
+        );
+        let tls = XmppServer::parse("xmpps://10.0.0.1:5223").unwrap();
+        assert_eq!(
+            tls.carrier(),
+            Carrier::Tcp {
+                tls: TlsMode::Direct
+            }
+        );
+        assert!(!tls.is_loopback());
+        for (bad, why) in [
+            ("meet.example.com", "no scheme"),
+            ("http://h/", "scheme"),
+            ("ws://:80/", "no host"),
+            ("ws://h:0/", "bad port"),
+            ("ws://h:99999/", "bad port"),
+            ("ws://u:p@h/", "user info"),
+            ("ws://[::1/", "unclosed"),
+            ("xmpp://h/path", "no path"),
+        ] {
+            let e = XmppServer::parse(bad).unwrap_err().to_string();
+            assert!(e.contains(why) && e.contains(bad), "{bad}: {e}");
+        }
+    }
+}

@@ -224,3 +224,103 @@ pub(crate) async fn connect(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{parse, Command};
+
+    fn xmpp_args(args: &[&str]) -> XmppArgs {
+        let argv = ["proxy-connection", "receive", "--out", "o.ivf"];
+        match parse(argv.iter().chain(args)).expect("valid arguments") {
+            Command::Receive(r) => r.signaling.xmpp,
+            other => panic!("not receive: {other:?}"),
+        }
+    }
+
+    fn client(args: &[&str]) -> proxy_xmpp::client::Config {
+        let a = xmpp_args(args);
+        let server = a.xmpp.clone().expect("--xmpp");
+        config(&a, &server, "receive").expect("config").client
+    }
+
+    #[test]
+    fn arguments_become_the_client_configuration() {
+        let c = client(&[
+            "--xmpp",
+            "xmpp://127.0.0.1:5222",
+            "--domain",
+            "example.com",
+            "--room",
+            "r@conference.example.com",
+            "--envelope",
+            "spot",
+            "--xmpp-tls",
+            "optional",
+        ]);
+        assert_eq!(c.domain, "example.com");
+        assert_eq!(
+            c.transport,
+            Transport::Tcp {
+                tls: TlsMode::Optional
+            }
+        );
+        assert!(c.allow_plain_without_tls, "loopback server");
+        assert!(c.credentials.is_none(), "anonymous");
+        let room = c.room.expect("room");
+        assert_eq!(room.occupant_jid(), "r@conference.example.com/receive");
+        assert!(matches!(c.envelope, Envelope::Spot { .. }));
+
+        let c = client(&[
+            "--xmpp",
+            "wss://meet.example.com/xmpp-websocket",
+            "--domain",
+            "meet.example.com",
+            "--user",
+            "u",
+            "--password",
+            "p",
+            "--envelope",
+            "jitsi-proxy",
+        ]);
+        assert_eq!(c.transport, Transport::WebSocket { secure: true });
+        assert!(!c.allow_plain_without_tls, "not loopback");
+        assert!(c.credentials.is_some());
+        assert_eq!(c.envelope, Envelope::JitsiProxy);
+        let c = client(&["--xmpp", "xmpps://h", "--domain", "h"]);
+        assert_eq!(
+            c.transport,
+            Transport::Tcp {
+                tls: TlsMode::Direct
+            }
+        );
+        let c = client(&["--xmpp", "xmpp://h", "--domain", "h"]);
+        assert_eq!(
+            c.transport,
+            Transport::Tcp {
+                tls: TlsMode::Required
+            }
+        );
+        assert_eq!(c.envelope, Envelope::Direct);
+    }
+
+    #[test]
+    fn xmpp_replaces_the_json_lines_and_needs_a_domain() {
+        let argv = |extra: &[&str]| {
+            let base = ["proxy-connection", "send", "--to", "r@c/d", "f.ivf"];
+            parse(base.iter().chain(extra)).map(|_| ())
+        };
+        assert!(argv(&["--xmpp", "ws://127.0.0.1:1/x", "--domain", "d"]).is_ok());
+        for bad in [
+            &["--xmpp", "ws://127.0.0.1:1/x"][..],
+            &["--xmpp", "ws://h/x", "--domain", "d", "--as", "a@b/c"],
+            &["--xmpp", "ws://h/x", "--domain", "d", "--signal-in", "x"],
+            &["--xmpp", "http://h/x", "--domain", "d"],
+            &["--xmpp", "ws://h/x", "--domain", "d", "--room", "noat"],
+            &["--domain", "d"],
+            &["--xmpp", "ws://h/x", "--domain", "d", "--user", "u"],
+        ] {
+            assert_eq!(argv(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+    }
+}
