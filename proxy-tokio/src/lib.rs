@@ -20,6 +20,10 @@
 //!   browser's address from its checks (peer-reflexive). Either way `.local` names
 //!   never go to the system resolver.
 //!
+//! Signaling over a real XMPP server (lib-jitsi-meet's `JitsiConnection`: TCP with
+//! STARTTLS or direct TLS, or a WebSocket; SASL; a MUC room; STUN/TURN servers from
+//! XEP-0215) is [`xmpp`]: [`xmpp::XmppConnection`] and [`xmpp::carry`].
+//!
 //! The `proxy-connection` program carries signaling as JSON lines, one
 //! [`SignalLine`] (`{"from": …, "to": …, "iq": …}`) per line, read with a
 //! [`LineReader`]; any application can use the same format.

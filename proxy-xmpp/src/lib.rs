@@ -1,6 +1,7 @@
-//! A sans-IO XMPP client for the proxy connection (work in progress, issue
-//! 13): the pieces that carry lib-jitsi-meet's Jingle IQs over a real XMPP
-//! server, with no sockets, no clock reads and no unseeded randomness.
+//! A sans-IO XMPP client for the proxy connection: what carries
+//! lib-jitsi-meet's Jingle IQs over a real XMPP server (as its
+//! `JitsiConnection` does), with no sockets, no clock reads and no unseeded
+//! randomness. `proxy_tokio::xmpp` drives it over TCP, TLS and WebSocket.
 //!
 //! - [`sasl`]: SASL ANONYMOUS, PLAIN and SCRAM-SHA-1/-256 (RFC 4616, 5802, 7677).
 //! - [`framing`]: the stream cut into stanzas, over TCP (RFC 6120) or

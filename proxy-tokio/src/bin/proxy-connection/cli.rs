@@ -17,7 +17,7 @@ macro_rules! exit_codes {
 EXIT CODES:
     0    The session ended: either side stopped it (end of the clip, our stop,
          the peer's session-terminate, the peer unavailable, the peer's DTLS close).
-    1    Other failure (e.g. cannot bind a socket).
+    1    Other failure (e.g. cannot bind a socket, XMPP login refused or not done in 30 s).
     2    Usage error (bad arguments).
     3    File error (unreadable, not VP8 IVF, cannot create or write --out).
     4    No connection: refused or rejected, timed out (session-accept, ICE), the
@@ -127,10 +127,16 @@ pub struct SignalingArgs {
 /// Signaling over an XMPP server.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Args)]
 pub struct XmppArgs {
-    /// Carry signaling over this XMPP server: ws://HOST[:PORT]/PATH or wss://...
-    /// (RFC 7395; Jitsi: /xmpp-websocket), xmpp://HOST[:PORT] (TCP, STARTTLS) or
-    /// xmpps://HOST[:PORT] (direct TLS).
-    #[arg(long, value_name = "URL", value_parser = parse_xmpp_url, requires = "domain")]
+    /// Carry signaling over this XMPP server.
+    #[arg(
+        long,
+        value_name = "URL",
+        value_parser = parse_xmpp_url,
+        requires = "domain",
+        help = "Carry signaling over this XMPP server: ws://HOST[:PORT]/PATH or wss://... \
+                (RFC 7395; Jitsi: /xmpp-websocket), xmpp://HOST[:PORT] (TCP, STARTTLS) or \
+                xmpps://HOST[:PORT] (direct TLS)"
+    )]
     pub xmpp: Option<XmppServer>,
     /// The XMPP domain to log in to (with --xmpp).
     #[arg(long, value_name = "DOMAIN", requires = "xmpp")]
@@ -165,10 +171,10 @@ pub struct XmppArgs {
 /// `--envelope`: how outgoing proxy IQs travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum EnvelopeArg {
-    /// The <iq> itself, as lib-jitsi-meet sends it.
+    /// The `<iq>` itself, as lib-jitsi-meet sends it.
     #[default]
     Direct,
-    /// Inside <proxy xmlns='jitsi:proxy'><data>.
+    /// Inside `<proxy xmlns='jitsi:proxy'><data>`.
     JitsiProxy,
     /// Jitsi Spot's {"iq": ...} message.
     Spot,
