@@ -127,6 +127,24 @@ fn peer_connection_error_and_unavailable_close() {
     assert_eq!(d.close_reason(), Some(&CloseReason::Unavailable));
 }
 
+/// The `unavailable` a signaling layer synthesizes when the peer leaves the room
+/// carries no sid; it closes the session even after the peer has used the sid (a
+/// peer's messages must carry it then). One naming another sid is refused.
+#[test]
+fn synthesized_unavailable_closes_a_session_whose_peer_used_its_sid() {
+    let t0 = Instant::now();
+    let (mut s, _) = responder_negotiated(t0, config(8), false);
+    // The peer's transport-info carries the session's sid: from now on it must.
+    let d = receive(&mut s, t0, SENDER, vector(TRANSPORT_INFO));
+    assert!(d.errors().is_empty(), "{d:?}");
+    let other = "<iq type=\"set\" xmlns=\"jabber:client\"><jingle action=\"unavailable\" sid=\"other\" xmlns=\"urn:xmpp:jingle:1\"/></iq>";
+    let d = receive(&mut s, t0, SENDER, other);
+    assert!(d.closed().is_empty(), "another session's unavailable");
+    let synthesized = "<iq xmlns='jabber:client' type='set'><jingle xmlns='urn:xmpp:jingle:1' action='unavailable'><details>unavailable</details></jingle></iq>";
+    let d = receive(&mut s, t0, SENDER, synthesized);
+    assert_eq!(d.close_reason(), Some(&CloseReason::Unavailable));
+}
+
 #[test]
 fn engine_failure_during_negotiation_closes() {
     let t0 = Instant::now();

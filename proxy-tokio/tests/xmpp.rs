@@ -210,3 +210,38 @@ async fn direct_tls_and_websocket_with_the_wrapped_envelopes() {
     let logs = format!("{}\n{}", sender_log.all().await, receiver_log.all().await);
     assert!(!logs.contains("refused"), "{logs}");
 }
+
+/// An occupant that vanishes (its process killed, so no session-terminate and no
+/// DTLS close) leaves the room; Prosody's `unavailable` presence ends the receiver's
+/// session at once, as lib-jitsi-meet synthesizes it, long before ICE would notice
+/// (5 s of silence).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_gone_from_the_room_is_unavailable() {
+    let Some(prosody) = Prosody::start(ProsodyOptions::default()).await else {
+        return;
+    };
+    let room = room("gone");
+    let out = tmp("xmpp-gone.ivf");
+    let (mut receiver, mut receiver_log) = spawn(receive_over_ws(&prosody, &room, &out));
+    let within = Duration::from_secs(20);
+    receiver_log
+        .wait_for("waiting for a session-initiate", within)
+        .await;
+    let (sender, mut sender_log) = spawn(send_over_tcp(&prosody, &room));
+    sender_log.wait_for("connected to", within).await;
+    receiver_log.wait_for("first frame", within).await;
+    common::kill(&sender, "KILL");
+    let killed = Instant::now();
+    let closed = receiver_log
+        .wait_for("closed: peer unavailable", Duration::from_secs(4))
+        .await;
+    let after = killed.elapsed();
+    eprintln!("MEASURE unavailable {after:?} after the peer was killed: {closed}");
+    receiver_log
+        .wait_for(&format!("xmpp: {room}/laptop left the room"), within)
+        .await;
+    assert_eq!(
+        exit_code(&mut receiver, Duration::from_secs(10)).await,
+        Some(0)
+    );
+}

@@ -63,7 +63,12 @@ impl ProxyConnectionService {
         let late = self.last_closed.as_ref().is_some_and(|(peer, sid)| {
             peer == from && jingle.sid.as_ref().is_none_or(|s| s == sid)
         });
+        // `unavailable` is no peer's message: the signaling layer synthesizes it
+        // when the peer leaves (the room's presence), knowing no sid; one that
+        // names a sid must name ours.
+        let synthesized = jingle.action == Action::Unavailable && jingle.sid.is_none();
         if self.session.is_some()
+            && !synthesized
             && !matches!(jingle.action, Action::SessionInitiate | Action::Other(_))
         {
             if let Err(error) = self.check_sid(jingle.sid.as_deref()) {
