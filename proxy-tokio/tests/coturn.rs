@@ -6,11 +6,10 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
 use common::coturn::{candidate_types, Coturn, SECRET};
-use common::{connect_pair, exit_code, read_ivf, receive_command, send_command, tmp, CLIP};
+use common::{assert_whole_clip, connect_pair, exit_code, receive_command, send_command, tmp};
 
 /// The time in a "connected to PEER in 75.8 ms" log line.
 fn connect_time(line: &str) -> Duration {
@@ -21,15 +20,6 @@ fn connect_time(line: &str) -> Duration {
         "ms" => Duration::from_secs_f64(n / 1000.0),
         "s" => Duration::from_secs_f64(n),
         _ => panic!("no unit in {line:?}"),
-    }
-}
-
-fn assert_whole_clip(out: &Path) {
-    let (_, sent) = read_ivf(&std::fs::read(CLIP).unwrap());
-    let (_, got) = read_ivf(&std::fs::read(out).unwrap());
-    assert_eq!(got.len(), sent.len(), "frame count");
-    for (i, (g, s)) in got.iter().zip(&sent).enumerate() {
-        assert!(g.data == s.data, "frame {i} differs");
     }
 }
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::coturn::Coturn;
 use common::prosody::{Prosody, ProsodyOptions, DOMAIN, GUEST_DOMAIN, MUC_DOMAIN};
-use common::{exit_code, read_ivf, tmp, Log, BIN, CLIP};
+use common::{assert_whole_clip, exit_code, tmp, Log, BIN, CLIP};
 use tokio::process::{Child, Command};
 
 /// The receiver's nickname in the room.
@@ -72,15 +72,6 @@ fn spawn(mut command: Command) -> (Child, Log) {
         .expect("spawn proxy-connection");
     let log = Log::follow(child.stderr.take().expect("stderr"));
     (child, log)
-}
-
-fn assert_whole_clip(out: &Path) {
-    let (_, sent) = read_ivf(&std::fs::read(CLIP).unwrap());
-    let (_, got) = read_ivf(&std::fs::read(out).unwrap());
-    assert_eq!(got.len(), sent.len(), "frame count");
-    for (i, (g, s)) in got.iter().zip(&sent).enumerate() {
-        assert!(g.data == s.data, "frame {i} differs");
-    }
 }
 
 /// Relay-only both ways, TURN credentials only from XEP-0215: the programs are

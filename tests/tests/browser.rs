@@ -17,8 +17,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{
-    browser_to_receive, ci, repo_root, setup, tmp_file, Options, RustSide, Session, BROWSER_JID,
-    RUST_JID,
+    browser_to_receive, ci, ffprobe, repo_root, setup, tmp_file, Options, RustSide, Session,
+    BROWSER_JID, RUST_JID,
 };
 use proxy_core::jingle::{Action, Creator, Jingle, Senders, Setup};
 use proxy_core::{parse_iq, Limits};
@@ -30,38 +30,6 @@ fn ffprobe_available() -> bool {
         .arg("-version")
         .output()
         .is_ok_and(|o| o.status.success())
-}
-
-/// `(width, height, frames)` of an IVF file as ffprobe reads it.
-fn ffprobe(path: &Path) -> (u32, u32, u64) {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=width,height,nb_read_frames",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .expect("run ffprobe");
-    assert!(
-        out.status.success(),
-        "ffprobe failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let f: Vec<&str> = text.trim().split(',').collect();
-    assert_eq!(f.len(), 3, "ffprobe output {text:?}");
-    (
-        f[0].parse().expect("width"),
-        f[1].parse().expect("height"),
-        f[2].parse().expect("frames"),
-    )
 }
 
 #[test]

@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{repo_root, setup_xmpp, tmp_file, Options, RustSide, Session};
+use common::{ffprobe, repo_root, setup_xmpp, tmp_file, Options, RustSide, Session};
 use proxy_core::jingle::{Action, Jingle, Setup};
 use proxy_core::{parse_iq, DefinedCondition, Iq, IqType, Limits};
 use serde_json::{json, Value};
@@ -438,38 +438,6 @@ fn captured_lib_jitsi_meet_iqs_reach_receive_through_prosody() {
         .filter(|v| v["ev"] == "xmpp-error" || v["ev"] == "error")
         .collect();
     assert!(errors.is_empty(), "page errors: {errors:?}");
-}
-
-/// `(width, height, frames)` of an IVF file as ffprobe reads it.
-fn ffprobe(path: &Path) -> (u32, u32, u64) {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=width,height,nb_read_frames",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .expect("run ffprobe (ffmpeg; browser/run.sh installs it)");
-    assert!(
-        out.status.success(),
-        "ffprobe failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let f: Vec<&str> = text.trim().split(',').collect();
-    assert_eq!(f.len(), 3, "ffprobe output {text:?}");
-    (
-        f[0].parse().expect("width"),
-        f[1].parse().expect("height"),
-        f[2].parse().expect("frames"),
-    )
 }
 
 /// Real media with XMPP signaling: the page's RTCPeerConnection offer, converted by

@@ -304,3 +304,13 @@ pub fn num(probe: &BTreeMap<String, String>, key: &str) -> f64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no number {key} in {probe:?}"))
 }
+
+/// The recording at `out` holds every frame of the clip, byte for byte.
+pub fn assert_whole_clip(out: &Path) {
+    let (_, sent) = read_ivf(&std::fs::read(CLIP).unwrap());
+    let (_, got) = read_ivf(&std::fs::read(out).unwrap());
+    assert_eq!(got.len(), sent.len(), "frame count");
+    for (i, (g, s)) in got.iter().zip(&sent).enumerate() {
+        assert!(g.data == s.data, "frame {i} differs");
+    }
+}

@@ -595,3 +595,35 @@ pub fn browser_to_receive(
         .map(|(t, _)| t.duration_since(t_offer));
     (s, connected)
 }
+
+/// `(width, height, frames)` of an IVF file as ffprobe reads it.
+pub fn ffprobe(path: &Path) -> (u32, u32, u64) {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=width,height,nb_read_frames",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .expect("run ffprobe (ffmpeg; browser/run.sh installs it)");
+    assert!(
+        out.status.success(),
+        "ffprobe failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let f: Vec<&str> = text.trim().split(',').collect();
+    assert_eq!(f.len(), 3, "ffprobe output {text:?}");
+    (
+        f[0].parse().expect("width"),
+        f[1].parse().expect("height"),
+        f[2].parse().expect("frames"),
+    )
+}
