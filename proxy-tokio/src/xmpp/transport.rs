@@ -25,6 +25,9 @@ use super::XmppServer;
 const READ_CHUNK: usize = 16 * 1024;
 /// How long a TCP connect, a TLS handshake or a WebSocket upgrade may take.
 const STEP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one write may wait for a server that does not read: then the
+/// connection counts as lost (the task must not stall its timers behind it).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A TCP stream, encrypted or not.
 pub(super) enum Io {
@@ -131,24 +134,31 @@ impl Transport {
         }
     }
 
-    /// Writes bytes (TCP).
+    /// Writes bytes (TCP), within [`WRITE_TIMEOUT`].
     pub(super) async fn write_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
         match self {
             Transport::Stream(io) => {
-                io.write_all(bytes).await?;
-                io.flush().await
+                bounded(async {
+                    io.write_all(bytes).await?;
+                    io.flush().await
+                })
+                .await
             }
             Transport::Ws(_) => Err(io::Error::other("bytes for a WebSocket transport")),
         }
     }
 
-    /// Sends one text message (WebSocket).
+    /// Sends one text message (WebSocket), within [`WRITE_TIMEOUT`].
     pub(super) async fn write_frame(&mut self, frame: String) -> io::Result<()> {
         match self {
-            Transport::Ws(ws) => ws
-                .send(Message::text(frame))
+            Transport::Ws(ws) => {
+                bounded(async {
+                    ws.send(Message::text(frame))
+                        .await
+                        .map_err(io::Error::other)
+                })
                 .await
-                .map_err(io::Error::other),
+            }
             Transport::Stream(_) => Err(io::Error::other("a frame for a TCP transport")),
         }
     }
@@ -167,6 +177,18 @@ impl Transport {
         };
         let _ = tokio::time::timeout(Duration::from_secs(1), close).await;
     }
+}
+
+/// A write, failed with `TimedOut` after [`WRITE_TIMEOUT`].
+async fn bounded(write: impl std::future::Future<Output = io::Result<()>>) -> io::Result<()> {
+    tokio::time::timeout(WRITE_TIMEOUT, write)
+        .await
+        .unwrap_or_else(|_| {
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("the server read nothing for {WRITE_TIMEOUT:?}"),
+            ))
+        })
 }
 
 /// Opens the transport to `server`: TCP, then direct TLS or the WebSocket
