@@ -4,6 +4,7 @@
 mod client_support;
 
 use client_support::*;
+use proxy_core::DefinedCondition;
 use proxy_xmpp::client::{ClientError, Event, IqFailure, MAX_JOIN_TRIES};
 
 const LAPTOP: &str = "room@conference.localhost/laptop";
@@ -98,8 +99,16 @@ fn queued_iqs_wait_for_the_room_and_a_refusal_is_reported() {
         got.events,
         [Event::Error(ClientError::Room {
             room: ROOM.into(),
-            condition: "not-authorized".into()
+            condition: DefinedCondition::NotAuthorized
         })]
+    );
+    let Event::Error(e) = &got.events[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        e.to_string(),
+        "room room@conference.localhost refused the join: not-authorized",
+        "the display says what was wrong"
     );
     assert!(
         !got.sent.iter().any(|s| s.starts_with("<presence")),
@@ -221,10 +230,15 @@ fn kicked_from_the_room_is_reported_and_occupants_are_not_sent_to() {
          <x xmlns='http://jabber.org/protocol/muc#user'><item nick='tv2' role='participant'/>\
          <status code='303'/><status code='110'/></x></presence>",
     );
-    assert!(h.take().events.is_empty());
+    assert_eq!(
+        h.take().events,
+        [Event::RoomJoined {
+            occupant_jid: "room@conference.localhost/tv2".into()
+        }]
+    );
 
     h.feed(
-        "<presence type='unavailable' from='room@conference.localhost/tv'>\
+        "<presence type='unavailable' from='room@conference.localhost/tv2'>\
          <x xmlns='http://jabber.org/protocol/muc#user'><item role='none'><reason>bye</reason>\
          </item><status code='307'/><status code='110'/></x></presence>",
     );
@@ -324,6 +338,14 @@ fn joins(sent: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// The nickname of an occupant JID.
+fn nick_of(occupant: &str) -> String {
+    occupant
+        .split_once('/')
+        .map(|(_, n)| n.to_owned())
+        .unwrap_or_else(|| panic!("no nickname in {occupant}"))
+}
+
 /// The nickname suffix after `tv-`: 4 lower-case hex digits.
 fn assert_suffixed(occupant: &str) {
     let suffix = occupant
@@ -357,11 +379,6 @@ fn a_nickname_conflict_is_retried_with_a_seeded_suffix() {
         h.feed(&nick_conflict("room@conference.localhost/tv"));
         let got = h.take();
         assert!(
-            got.events.is_empty(),
-            "a retried conflict: {:?}",
-            got.events
-        );
-        assert!(
             !got.sent.iter().any(|s| s.contains("jingle")),
             "the queue waits for the retried join"
         );
@@ -369,6 +386,15 @@ fn a_nickname_conflict_is_retried_with_a_seeded_suffix() {
         assert_eq!(tried.len(), 1, "{:?}", got.sent);
         let occupant = tried[0].clone();
         assert_suffixed(&occupant);
+        // The retry is reported as it happens, with both nicknames.
+        assert_eq!(
+            got.events,
+            [Event::Error(ClientError::NicknameConflict {
+                room: ROOM.into(),
+                refused: "tv".into(),
+                next: nick_of(&occupant),
+            })],
+        );
         // Our self-presence, recognized by the occupant JID tried (no 110).
         h.feed(&format!(
             "<presence from='{occupant}'><x xmlns='http://jabber.org/protocol/muc#user'>\
@@ -426,13 +452,20 @@ fn nickname_conflicts_are_bounded() {
                 got.events,
                 [Event::Error(ClientError::Room {
                     room: ROOM.into(),
-                    condition: "conflict".into()
+                    condition: DefinedCondition::Conflict
                 })]
             );
             assert!(got.sent.iter().any(|s| s.contains("jingle")));
             break;
         }
-        assert!(got.events.is_empty(), "{:?}", got.events);
+        assert_eq!(
+            got.events,
+            [Event::Error(ClientError::NicknameConflict {
+                room: ROOM.into(),
+                refused: nick_of(&last),
+                next: nick_of(&again[0]),
+            })]
+        );
         assert!(!got.sent.iter().any(|s| s.contains("jingle")));
         tried.extend(again);
     }
@@ -460,6 +493,13 @@ fn a_new_join_starts_from_the_configured_nickname() {
     assert_eq!(joins(&h.take().sent), ["room@conference.localhost/tv"]);
     h.feed(&nick_conflict("room@conference.localhost/tv"));
     let got = h.take();
-    assert!(got.events.is_empty(), "{:?}", got.events);
+    assert!(
+        matches!(
+            &got.events[..],
+            [Event::Error(ClientError::NicknameConflict { refused, .. })] if refused == "tv"
+        ),
+        "{:?}",
+        got.events
+    );
     assert_eq!(joins(&got.sent).len(), 1, "retried again: {:?}", got.sent);
 }
