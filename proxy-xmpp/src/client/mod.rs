@@ -495,6 +495,10 @@ impl Client {
 
     /// Time passed: call at (or after) the instant of [`Output::Timeout`].
     pub fn handle_timeout(&mut self, now: Instant) {
+        // The buckets refill up to now: a resume instant that has passed
+        // is not given again (a driver would call back at once, forever).
+        self.stanzas.take(now, 0);
+        self.bytes.take(now, 0);
         self.expire_queue(now);
         match &mut self.state {
             State::Connecting { deadline } if now >= *deadline => {
