@@ -41,10 +41,7 @@ fn join_then_occupant_leaves() {
          <item role='participant'/></x></presence>"
     ));
     assert!(h.take().events.is_empty());
-    h.feed(
-        "<presence from='room@conference.localhost/tv'><x xmlns='http://jabber.org/protocol/muc#user'>\
-         <item role='participant'/><status code='110'/></x></presence>",
-    );
+    h.feed(SELF_PRESENCE);
     assert_eq!(
         h.take().events,
         [Event::RoomJoined {
@@ -77,9 +74,7 @@ fn join_then_occupant_leaves() {
 
 #[test]
 fn queued_iqs_wait_for_the_room_and_a_refusal_is_reported() {
-    let mut config = tcp_config();
-    config.room = Some(room());
-    let mut h = Harness::new(config);
+    let mut h = Harness::new(room_config());
     let signal = vector("06-connection-error-encountered.ice-failed.receiver-to-sender.xml");
     h.client
         .send_proxy_iq(h.now, LAPTOP, signal.trim())
@@ -136,9 +131,7 @@ fn join_room_command_while_online() {
 /// ones: the `transport-info` never overtakes its `session-initiate`.
 #[test]
 fn iqs_sent_while_joining_wait_in_order() {
-    let mut config = tcp_config();
-    config.room = Some(room());
-    let mut h = Harness::new(config);
+    let mut h = Harness::new(room_config());
     let initiate = vector("01-session-initiate.sender-to-receiver.xml");
     let info = vector("04-transport-info.sender-to-receiver.xml");
     h.client
@@ -154,10 +147,7 @@ fn iqs_sent_while_joining_wait_in_order() {
         h.take().sent.iter().all(|s| !s.contains("jingle")),
         "sent before the room was joined"
     );
-    h.feed(
-        "<presence from='room@conference.localhost/tv'><x xmlns='http://jabber.org/protocol/muc#user'>\
-         <item role='participant'/><status code='110'/></x></presence>",
-    );
+    h.feed(SELF_PRESENCE);
     let sent: Vec<String> = h
         .take()
         .sent
@@ -176,9 +166,7 @@ fn iqs_sent_while_joining_wait_in_order() {
 /// The room's JID is recognized whatever the case the service writes it in.
 #[test]
 fn room_presences_match_the_room_jid_without_regard_to_case() {
-    let mut config = tcp_config();
-    config.room = Some(room());
-    let mut h = Harness::new(config);
+    let mut h = Harness::new(room_config());
     h.login();
     h.feed(
         "<presence from='Room@Conference.LOCALHOST/tv'><x xmlns='http://jabber.org/protocol/muc#user'>\
@@ -208,15 +196,7 @@ fn room_presences_match_the_room_jid_without_regard_to_case() {
 /// brings them back.
 #[test]
 fn kicked_from_the_room_is_reported_and_occupants_are_not_sent_to() {
-    let mut config = tcp_config();
-    config.room = Some(room());
-    let mut h = Harness::new(config);
-    h.login();
-    h.feed(
-        "<presence from='room@conference.localhost/tv'><x xmlns='http://jabber.org/protocol/muc#user'>\
-         <item role='participant'/><status code='110'/></x></presence>",
-    );
-    h.take();
+    let mut h = Harness::in_room();
     let signal = vector("06-connection-error-encountered.ice-failed.receiver-to-sender.xml");
     h.client
         .send_proxy_iq(h.now, LAPTOP, signal.trim())
@@ -286,25 +266,14 @@ fn kicked_from_the_room_is_reported_and_occupants_are_not_sent_to() {
         .unwrap();
     h.drain();
     assert!(h.take().sent.iter().all(|s| !s.contains("jingle")));
-    h.feed(
-        "<presence from='room@conference.localhost/tv'><x xmlns='http://jabber.org/protocol/muc#user'>\
-         <item role='participant'/><status code='110'/></x></presence>",
-    );
+    h.feed(SELF_PRESENCE);
     assert!(h.take().sent.iter().any(|s| s.contains("jingle")));
 }
 
 /// The room destroyed: reported as such.
 #[test]
 fn a_destroyed_room_is_reported() {
-    let mut config = tcp_config();
-    config.room = Some(room());
-    let mut h = Harness::new(config);
-    h.login();
-    h.feed(
-        "<presence from='room@conference.localhost/tv'><x xmlns='http://jabber.org/protocol/muc#user'>\
-         <item role='participant'/><status code='110'/></x></presence>",
-    );
-    h.take();
+    let mut h = Harness::in_room();
     h.feed(
         "<presence type='unavailable' from='room@conference.localhost/tv'>\
          <x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/>\
@@ -433,9 +402,7 @@ fn a_nickname_conflict_is_retried_with_a_seeded_suffix() {
 /// reported as before, and the queue stops waiting.
 #[test]
 fn nickname_conflicts_are_bounded() {
-    let mut config = tcp_config();
-    config.room = Some(room());
-    let mut h = Harness::new(config);
+    let mut h = Harness::new(room_config());
     let signal = vector("06-connection-error-encountered.ice-failed.receiver-to-sender.xml");
     h.client
         .send_proxy_iq(h.now, LAPTOP, signal.trim())
@@ -481,9 +448,7 @@ fn nickname_conflicts_are_bounded() {
 /// starts again from the configured nickname with its own tries.
 #[test]
 fn a_new_join_starts_from_the_configured_nickname() {
-    let mut config = tcp_config();
-    config.room = Some(room());
-    let mut h = Harness::new(config);
+    let mut h = Harness::new(room_config());
     h.login();
     h.feed(&nick_conflict("room@conference.localhost/tv"));
     let retried = joins(&h.take().sent);
