@@ -63,10 +63,12 @@ pub enum Event {
     Message(ProxyMessage),
     /// STUN/TURN servers from XEP-0215.
     IceServers(Vec<IceServer>),
-    /// The room's self-presence arrived.
+    /// The room's self-presence arrived; given again when the room changes
+    /// our nickname (XEP-0045 §7.6, status 303), with the new occupant JID
+    /// (we stay in the room, IQs keep flowing).
     RoomJoined {
         /// Our occupant JID, with the nickname the room accepted (a
-        /// suffixed one after a nickname `conflict`).
+        /// suffixed one after a nickname `conflict`, or the one it gave us).
         occupant_jid: String,
     },
     /// Another occupant left the room. A synthesized `unavailable`
