@@ -8,7 +8,8 @@
 //! within [`MAX_DRAIN`] outputs; TCP clients only transmit bytes and
 //! WebSocket clients only send frames; what the client sends is UTF-8, and
 //! every stanza it sends parses; `Event::Closed` comes at most once and
-//! nothing is asked of the driver after it; after `handle_timeout(now)`
+//! nothing is asked of the driver after it, and no event comes but a
+//! proxy IQ failing with `IqFailure::Closed`; after `handle_timeout(now)`
 //! no timer is due at or before `now` (a driver would spin). At the end
 //! the timers are run out (each deadline later than the one before, at most
 //! [`MAX_END_DEADLINES`]) and `close` leaves no timer.
@@ -42,7 +43,7 @@ use std::time::{Duration, Instant};
 
 use arbitrary::{Arbitrary, Result, Unstructured};
 use proxy_core::Limits;
-use proxy_xmpp::client::{Client, Config, Event, Output, Room, TlsMode, Transport};
+use proxy_xmpp::client::{Client, Config, Event, IqFailure, Output, Room, TlsMode, Transport};
 use proxy_xmpp::envelope::{Envelope, SpotMessageType};
 use proxy_xmpp::stanza::Element;
 
@@ -565,7 +566,15 @@ impl Driver {
     }
 
     fn event(&mut self, e: Event) {
-        assert!(!self.closed, "an event after Closed: {e:?}");
+        // Closed, the client only answers commands: a proxy IQ fails.
+        let answer = matches!(
+            e,
+            Event::IqFailed {
+                reason: IqFailure::Closed,
+                ..
+            }
+        );
+        assert!(!self.closed || answer, "an event after Closed: {e:?}");
         match e {
             Event::Online { .. } => self.summary.online += 1,
             Event::RoomJoined { .. } => self.summary.joined += 1,
@@ -899,7 +908,13 @@ pub fn xmpp_seeds() -> Vec<(&'static str, XmppInput)> {
                     Deadline,
                     Connected,
                     s(0),
+                    s(2),
                     s(29),
+                    // Closed for good: commands are answered, nothing else.
+                    SendIq { to: 2, iq: 0 },
+                    JoinRoom(0),
+                    Connected,
+                    Close,
                 ],
             },
         ),
