@@ -1,5 +1,6 @@
 //! Writes the seed corpus under `fuzz/corpus/<target>/` from the lib-jitsi-meet
-//! vectors (and the `net_router` scenarios of `src/net.rs`): `cargo run
+//! vectors (and the `net_router` scenarios of `src/net.rs`, the
+//! `xmpp_client` ones of `src/xmpp.rs`): `cargo run
 //! --example make_corpus` (in `fuzz/`). Re-run it when the
 //! vectors or the `service` input format change; libFuzzer adds its own finds
 //! next to these (named by their SHA-1, ignored by git).
@@ -8,6 +9,7 @@ use std::path::Path;
 
 use proxy_core::{jingle_to_sdp, parse_iq, Limits};
 use proxy_core_fuzz::net::{encode_net, net_seeds};
+use proxy_core_fuzz::xmpp::{encode_xmpp, xmpp_seeds};
 use proxy_core_fuzz::{encode_ops, jsonl_iqs, service_seeds, vectors, SESSIONS, VECTORS};
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) {
@@ -99,11 +101,20 @@ fn main() {
             &encode_net(&input),
         );
     }
+    for (name, input) in xmpp_seeds() {
+        write(
+            &root.join("xmpp_client"),
+            &format!("{name}.bin"),
+            &encode_xmpp(&input),
+        );
+    }
     println!(
-        "{} messages, {sdps} SDPs, {} service scenarios, {} net_router scenarios",
+        "{} messages, {sdps} SDPs, {} service scenarios, {} net_router scenarios, \
+         {} xmpp_client scenarios",
         messages.len(),
         service_seeds().len(),
-        net_seeds().len()
+        net_seeds().len(),
+        xmpp_seeds().len()
     );
     assert!(
         vectors().converted,

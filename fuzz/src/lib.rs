@@ -1,7 +1,8 @@
 //! Support for the fuzz targets: the lib-jitsi-meet vectors embedded at build
 //! time, the `service` target's operation list (an [`Arbitrary`] with a
 //! byte format simple enough to write seeds by hand, see [`encode_ops`]), and
-//! the harness shared with the property tests.
+//! the harness shared with the property tests; [`net`] and [`xmpp`] hold the
+//! `net_router` and `xmpp_client` targets' inputs and drivers.
 #![forbid(unsafe_code)]
 
 use std::sync::OnceLock;
@@ -9,6 +10,7 @@ use std::sync::OnceLock;
 use arbitrary::{Arbitrary, Result, Unstructured};
 
 pub mod net;
+pub mod xmpp;
 
 /// The operations and invariants, shared with `proxy-core/tests/properties.rs`.
 #[path = "../../proxy-core/tests/prop_support/mod.rs"]

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use client_support::*;
 use hmac::{Hmac, Mac};
+use proxy_core::DefinedCondition;
 use proxy_xmpp::client::{ClientError, Event, TlsMode, Transport, MAX_BIND_TRIES, NS_BIND};
 use proxy_xmpp::sasl::{Credentials, FailureCondition, SaslError};
 use sha2::{Digest, Sha256};
@@ -344,12 +345,19 @@ fn a_bind_conflict_is_retried_with_a_seeded_suffix() {
         assert_eq!(resource(&bind), "fixture");
         h.feed(&bind_conflict(&bind));
         let got = h.take();
-        assert!(got.events.is_empty(), "{:?}", got.events);
         let [again] = &got.sent[..] else {
             panic!("one new bind: {:?}", got.sent);
         };
         let tried = resource(again);
         assert_suffixed(&tried);
+        // The retry is reported as it happens, not only at the end.
+        assert_eq!(
+            got.events,
+            [Event::Error(ClientError::ResourceConflict {
+                refused: "fixture".into(),
+                next: tried.clone(),
+            })]
+        );
         assert_ne!(attr(again, "id"), attr(&bind, "id"));
         let jid = format!("anon1@guest.localhost/{tried}");
         h.feed(&format!(
@@ -375,13 +383,25 @@ fn bind_conflicts_are_bounded() {
         h.feed(&bind_conflict(&bind));
         let mut got = h.take();
         if let Some(Event::Offline { reason, .. }) = got.events.first() {
-            assert_eq!(reason, &ClientError::Bind("conflict".into()));
+            assert_eq!(reason, &ClientError::Bind(DefinedCondition::Conflict));
+            assert_eq!(
+                reason.to_string(),
+                "resource binding refused: conflict",
+                "the display says what was wrong"
+            );
             assert_eq!(got.closes, 1);
             break;
         }
-        assert!(got.events.is_empty(), "{:?}", got.events);
         bind = got.sent.pop().expect("a new bind");
-        tried.push(resource(&bind));
+        let next = resource(&bind);
+        assert_eq!(
+            got.events,
+            [Event::Error(ClientError::ResourceConflict {
+                refused: tried.last().expect("a bind").clone(),
+                next: next.clone(),
+            })]
+        );
+        tried.push(next);
     }
     assert_eq!(tried.len(), usize::from(MAX_BIND_TRIES), "{tried:?}");
     let distinct: std::collections::HashSet<_> = tried.iter().collect();
@@ -407,9 +427,71 @@ fn a_bind_conflict_without_a_resource_is_the_error() {
     assert!(
         matches!(
             &got.events[..],
-            [Event::Offline { reason: ClientError::Bind(c), .. }] if c == "conflict"
+            [Event::Offline {
+                reason: ClientError::Bind(DefinedCondition::Conflict),
+                ..
+            }]
         ),
         "{:?}",
         got.events
+    );
+}
+
+/// A bind refused with another condition carries it typed, and one without
+/// a condition is `undefined-condition`; a result without a JID and a
+/// server without bind are told apart from a refusal.
+#[test]
+fn bind_failures_are_typed() {
+    let cases = [
+        (
+            "<error type='auth'><not-allowed xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>",
+            "error",
+            ClientError::Bind(DefinedCondition::NotAllowed),
+        ),
+        (
+            "<error type='cancel'/>",
+            "error",
+            ClientError::Bind(DefinedCondition::UndefinedCondition),
+        ),
+        (
+            "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>",
+            "result",
+            ClientError::BindNoJid,
+        ),
+    ];
+    for (child, kind, want) in cases {
+        let mut h = Harness::new(tcp_config());
+        let bind = up_to_bind(&mut h);
+        h.feed(&format!(
+            "<iq type='{kind}' id='{}'>{child}</iq>",
+            attr(&bind, "id")
+        ));
+        let got = h.take();
+        assert!(
+            matches!(&got.events[..], [Event::Offline { reason, .. }] if *reason == want),
+            "{child}: {:?}",
+            got.events
+        );
+    }
+    let mut h = Harness::new(tcp_config());
+    h.connected();
+    h.feed(&format!("{HEADER}{FEATURES_ANONYMOUS}"));
+    h.feed(SUCCESS);
+    h.feed(&format!("{HEADER}<stream:features/>"));
+    let got = h.take();
+    assert!(
+        matches!(
+            &got.events[..],
+            [Event::Offline {
+                reason: ClientError::BindNotOffered,
+                ..
+            }]
+        ),
+        "{:?}",
+        got.events
+    );
+    assert_eq!(
+        ClientError::BindNotOffered.to_string(),
+        "resource binding failed: the server does not offer it"
     );
 }

@@ -35,3 +35,32 @@ fn a_flood_pauses_reading_and_nothing_is_dropped() {
     assert!(!h.client.wants_read(resume - Duration::from_millis(1)));
     assert!(h.client.wants_read(resume));
 }
+
+/// Once reading may resume, the instant is not given again: a driver
+/// that sleeps until each `Timeout` and calls `handle_timeout` would
+/// otherwise spin on an instant in the past (the `xmpp_client` fuzz
+/// target checks this after every clock step).
+#[test]
+fn the_resume_instant_is_not_given_again_once_passed() {
+    let mut config = tcp_config();
+    config.stanza_rate = Rate {
+        per_second: 10,
+        burst: 20,
+    };
+    let mut h = Harness::new(config);
+    h.login();
+    let flood: String = (0..40)
+        .map(|i| {
+            format!("<iq type='get' from='{DOMAIN}' id='f{i}'><ping xmlns='urn:xmpp:ping'/></iq>")
+        })
+        .collect();
+    h.feed(&flood);
+    let resume = h.run_to_deadline();
+    assert!(h.client.wants_read(resume));
+    let next = h.deadline.expect("the ping timer");
+    assert!(next > resume, "the deadline handled is given again");
+    // Handled later than asked, the same.
+    let mut h2 = h;
+    h2.advance(Duration::from_millis(1));
+    assert!(h2.deadline.is_some_and(|t| t > h2.now));
+}

@@ -407,7 +407,8 @@ fn a_conflict_stream_error_rebinds_with_a_fresh_resource() {
     assert_eq!(reconnect_and_bind(&mut h), "fixture");
 
     h.feed(CONFLICT);
-    let (reason, _) = offline_delay(h.now, &h.take().events);
+    let events = h.take().events;
+    let (reason, _) = offline_delay(h.now, &events);
     assert_eq!(
         reason,
         ClientError::StreamError {
@@ -415,7 +416,14 @@ fn a_conflict_stream_error_rebinds_with_a_fresh_resource() {
             text: None
         }
     );
+    // The resource the next connections bind is told now.
+    let Some(Event::Error(ClientError::ResourceConflict { refused, next })) = events.last() else {
+        panic!("no ResourceConflict in {events:?}");
+    };
+    assert_eq!(refused, "fixture");
+    let next = next.clone();
     let first = reconnect_and_bind(&mut h);
+    assert_eq!(first, next, "the resource announced is the one bound");
     let suffix = first
         .strip_prefix("fixture-")
         .unwrap_or_else(|| panic!("not suffixed: {first}"));

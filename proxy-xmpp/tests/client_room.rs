@@ -4,6 +4,7 @@
 mod client_support;
 
 use client_support::*;
+use proxy_core::DefinedCondition;
 use proxy_xmpp::client::{ClientError, Event, IqFailure, MAX_JOIN_TRIES};
 
 const LAPTOP: &str = "room@conference.localhost/laptop";
@@ -40,10 +41,7 @@ fn join_then_occupant_leaves() {
          <item role='participant'/></x></presence>"
     ));
     assert!(h.take().events.is_empty());
-    h.feed(
-        "<presence from='room@conference.localhost/tv'><x xmlns='http://jabber.org/protocol/muc#user'>\
-         <item role='participant'/><status code='110'/></x></presence>",
-    );
+    h.feed(SELF_PRESENCE);
     assert_eq!(
         h.take().events,
         [Event::RoomJoined {
@@ -76,9 +74,7 @@ fn join_then_occupant_leaves() {
 
 #[test]
 fn queued_iqs_wait_for_the_room_and_a_refusal_is_reported() {
-    let mut config = tcp_config();
-    config.room = Some(room());
-    let mut h = Harness::new(config);
+    let mut h = Harness::new(room_config());
     let signal = vector("06-connection-error-encountered.ice-failed.receiver-to-sender.xml");
     h.client
         .send_proxy_iq(h.now, LAPTOP, signal.trim())
@@ -98,8 +94,16 @@ fn queued_iqs_wait_for_the_room_and_a_refusal_is_reported() {
         got.events,
         [Event::Error(ClientError::Room {
             room: ROOM.into(),
-            condition: "not-authorized".into()
+            condition: DefinedCondition::NotAuthorized
         })]
+    );
+    let Event::Error(e) = &got.events[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        e.to_string(),
+        "room room@conference.localhost refused the join: not-authorized",
+        "the display says what was wrong"
     );
     assert!(
         !got.sent.iter().any(|s| s.starts_with("<presence")),
@@ -127,9 +131,7 @@ fn join_room_command_while_online() {
 /// ones: the `transport-info` never overtakes its `session-initiate`.
 #[test]
 fn iqs_sent_while_joining_wait_in_order() {
-    let mut config = tcp_config();
-    config.room = Some(room());
-    let mut h = Harness::new(config);
+    let mut h = Harness::new(room_config());
     let initiate = vector("01-session-initiate.sender-to-receiver.xml");
     let info = vector("04-transport-info.sender-to-receiver.xml");
     h.client
@@ -145,10 +147,7 @@ fn iqs_sent_while_joining_wait_in_order() {
         h.take().sent.iter().all(|s| !s.contains("jingle")),
         "sent before the room was joined"
     );
-    h.feed(
-        "<presence from='room@conference.localhost/tv'><x xmlns='http://jabber.org/protocol/muc#user'>\
-         <item role='participant'/><status code='110'/></x></presence>",
-    );
+    h.feed(SELF_PRESENCE);
     let sent: Vec<String> = h
         .take()
         .sent
@@ -167,9 +166,7 @@ fn iqs_sent_while_joining_wait_in_order() {
 /// The room's JID is recognized whatever the case the service writes it in.
 #[test]
 fn room_presences_match_the_room_jid_without_regard_to_case() {
-    let mut config = tcp_config();
-    config.room = Some(room());
-    let mut h = Harness::new(config);
+    let mut h = Harness::new(room_config());
     h.login();
     h.feed(
         "<presence from='Room@Conference.LOCALHOST/tv'><x xmlns='http://jabber.org/protocol/muc#user'>\
@@ -199,15 +196,7 @@ fn room_presences_match_the_room_jid_without_regard_to_case() {
 /// brings them back.
 #[test]
 fn kicked_from_the_room_is_reported_and_occupants_are_not_sent_to() {
-    let mut config = tcp_config();
-    config.room = Some(room());
-    let mut h = Harness::new(config);
-    h.login();
-    h.feed(
-        "<presence from='room@conference.localhost/tv'><x xmlns='http://jabber.org/protocol/muc#user'>\
-         <item role='participant'/><status code='110'/></x></presence>",
-    );
-    h.take();
+    let mut h = Harness::in_room();
     let signal = vector("06-connection-error-encountered.ice-failed.receiver-to-sender.xml");
     h.client
         .send_proxy_iq(h.now, LAPTOP, signal.trim())
@@ -221,10 +210,15 @@ fn kicked_from_the_room_is_reported_and_occupants_are_not_sent_to() {
          <x xmlns='http://jabber.org/protocol/muc#user'><item nick='tv2' role='participant'/>\
          <status code='303'/><status code='110'/></x></presence>",
     );
-    assert!(h.take().events.is_empty());
+    assert_eq!(
+        h.take().events,
+        [Event::RoomJoined {
+            occupant_jid: "room@conference.localhost/tv2".into()
+        }]
+    );
 
     h.feed(
-        "<presence type='unavailable' from='room@conference.localhost/tv'>\
+        "<presence type='unavailable' from='room@conference.localhost/tv2'>\
          <x xmlns='http://jabber.org/protocol/muc#user'><item role='none'><reason>bye</reason>\
          </item><status code='307'/><status code='110'/></x></presence>",
     );
@@ -272,25 +266,14 @@ fn kicked_from_the_room_is_reported_and_occupants_are_not_sent_to() {
         .unwrap();
     h.drain();
     assert!(h.take().sent.iter().all(|s| !s.contains("jingle")));
-    h.feed(
-        "<presence from='room@conference.localhost/tv'><x xmlns='http://jabber.org/protocol/muc#user'>\
-         <item role='participant'/><status code='110'/></x></presence>",
-    );
+    h.feed(SELF_PRESENCE);
     assert!(h.take().sent.iter().any(|s| s.contains("jingle")));
 }
 
 /// The room destroyed: reported as such.
 #[test]
 fn a_destroyed_room_is_reported() {
-    let mut config = tcp_config();
-    config.room = Some(room());
-    let mut h = Harness::new(config);
-    h.login();
-    h.feed(
-        "<presence from='room@conference.localhost/tv'><x xmlns='http://jabber.org/protocol/muc#user'>\
-         <item role='participant'/><status code='110'/></x></presence>",
-    );
-    h.take();
+    let mut h = Harness::in_room();
     h.feed(
         "<presence type='unavailable' from='room@conference.localhost/tv'>\
          <x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/>\
@@ -322,6 +305,14 @@ fn joins(sent: &[String]) -> Vec<String> {
         .filter(|s| s.starts_with("<presence"))
         .map(|s| attr(s, "to"))
         .collect()
+}
+
+/// The nickname of an occupant JID.
+fn nick_of(occupant: &str) -> String {
+    occupant
+        .split_once('/')
+        .map(|(_, n)| n.to_owned())
+        .unwrap_or_else(|| panic!("no nickname in {occupant}"))
 }
 
 /// The nickname suffix after `tv-`: 4 lower-case hex digits.
@@ -357,11 +348,6 @@ fn a_nickname_conflict_is_retried_with_a_seeded_suffix() {
         h.feed(&nick_conflict("room@conference.localhost/tv"));
         let got = h.take();
         assert!(
-            got.events.is_empty(),
-            "a retried conflict: {:?}",
-            got.events
-        );
-        assert!(
             !got.sent.iter().any(|s| s.contains("jingle")),
             "the queue waits for the retried join"
         );
@@ -369,6 +355,15 @@ fn a_nickname_conflict_is_retried_with_a_seeded_suffix() {
         assert_eq!(tried.len(), 1, "{:?}", got.sent);
         let occupant = tried[0].clone();
         assert_suffixed(&occupant);
+        // The retry is reported as it happens, with both nicknames.
+        assert_eq!(
+            got.events,
+            [Event::Error(ClientError::NicknameConflict {
+                room: ROOM.into(),
+                refused: "tv".into(),
+                next: nick_of(&occupant),
+            })],
+        );
         // Our self-presence, recognized by the occupant JID tried (no 110).
         h.feed(&format!(
             "<presence from='{occupant}'><x xmlns='http://jabber.org/protocol/muc#user'>\
@@ -407,9 +402,7 @@ fn a_nickname_conflict_is_retried_with_a_seeded_suffix() {
 /// reported as before, and the queue stops waiting.
 #[test]
 fn nickname_conflicts_are_bounded() {
-    let mut config = tcp_config();
-    config.room = Some(room());
-    let mut h = Harness::new(config);
+    let mut h = Harness::new(room_config());
     let signal = vector("06-connection-error-encountered.ice-failed.receiver-to-sender.xml");
     h.client
         .send_proxy_iq(h.now, LAPTOP, signal.trim())
@@ -426,13 +419,20 @@ fn nickname_conflicts_are_bounded() {
                 got.events,
                 [Event::Error(ClientError::Room {
                     room: ROOM.into(),
-                    condition: "conflict".into()
+                    condition: DefinedCondition::Conflict
                 })]
             );
             assert!(got.sent.iter().any(|s| s.contains("jingle")));
             break;
         }
-        assert!(got.events.is_empty(), "{:?}", got.events);
+        assert_eq!(
+            got.events,
+            [Event::Error(ClientError::NicknameConflict {
+                room: ROOM.into(),
+                refused: nick_of(&last),
+                next: nick_of(&again[0]),
+            })]
+        );
         assert!(!got.sent.iter().any(|s| s.contains("jingle")));
         tried.extend(again);
     }
@@ -448,9 +448,7 @@ fn nickname_conflicts_are_bounded() {
 /// starts again from the configured nickname with its own tries.
 #[test]
 fn a_new_join_starts_from_the_configured_nickname() {
-    let mut config = tcp_config();
-    config.room = Some(room());
-    let mut h = Harness::new(config);
+    let mut h = Harness::new(room_config());
     h.login();
     h.feed(&nick_conflict("room@conference.localhost/tv"));
     let retried = joins(&h.take().sent);
@@ -460,6 +458,13 @@ fn a_new_join_starts_from_the_configured_nickname() {
     assert_eq!(joins(&h.take().sent), ["room@conference.localhost/tv"]);
     h.feed(&nick_conflict("room@conference.localhost/tv"));
     let got = h.take();
-    assert!(got.events.is_empty(), "{:?}", got.events);
+    assert!(
+        matches!(
+            &got.events[..],
+            [Event::Error(ClientError::NicknameConflict { refused, .. })] if refused == "tv"
+        ),
+        "{:?}",
+        got.events
+    );
     assert_eq!(joins(&got.sent).len(), 1, "retried again: {:?}", got.sent);
 }

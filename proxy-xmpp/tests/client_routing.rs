@@ -27,8 +27,7 @@ fn delivered_direct(id: &str) -> (String, String) {
 
 #[test]
 fn direct_jingle_iq_goes_to_the_service_and_is_not_acked_here() {
-    let mut h = Harness::new(tcp_config());
-    h.login();
+    let mut h = Harness::online(tcp_config());
     let (_, stanza) = delivered_direct("m1");
     h.feed(&stanza);
     let got = h.take();
@@ -56,8 +55,7 @@ fn wrapped_forms_are_unwrapped_and_acked_with_the_id_as_received() {
             message_type: SpotMessageType::FromRemoteControl,
         },
     ] {
-        let mut h = Harness::new(tcp_config());
-        h.login();
+        let mut h = Harness::online(tcp_config());
         let wrapped = envelope.wrap(JID, "Nl9qbWh6", &iq, &limits).unwrap();
         let stanza = wrapped.replacen("<iq ", &format!("<iq from='{PEER}' "), 1);
         h.feed(&stanza);
@@ -80,8 +78,7 @@ fn wrapped_forms_are_unwrapped_and_acked_with_the_id_as_received() {
 
 #[test]
 fn unreadable_wrapped_iq_is_answered_bad_request() {
-    let mut h = Harness::new(tcp_config());
-    h.login();
+    let mut h = Harness::online(tcp_config());
     h.feed(&format!(
         "<iq type='set' from='{PEER}' id='w1'><proxy xmlns='jitsi:proxy'><data>not xml</data>\
          </proxy></iq>"
@@ -100,8 +97,7 @@ fn unreadable_wrapped_iq_is_answered_bad_request() {
 
 #[test]
 fn pings_are_answered_and_unknown_requests_refused() {
-    let mut h = Harness::new(tcp_config());
-    h.login();
+    let mut h = Harness::online(tcp_config());
     h.feed(&format!(
         "<iq type='get' from='{DOMAIN}' id='s2c1'><ping xmlns='urn:xmpp:ping'/></iq>"
     ));
@@ -210,15 +206,13 @@ fn the_cores_own_answers_go_out_as_they_are() {
 
 #[test]
 fn an_unreadable_signal_is_refused_at_once() {
-    let mut h = Harness::new(tcp_config());
-    h.login();
+    let mut h = Harness::online(tcp_config());
     assert!(h.client.send_proxy_iq(h.now, PEER, "<iq").is_err());
 }
 
 #[test]
 fn only_the_addressee_may_answer() {
-    let mut h = Harness::new(tcp_config());
-    h.login();
+    let mut h = Harness::online(tcp_config());
     let signal = vector("06-connection-error-encountered.ice-failed.receiver-to-sender.xml");
     h.client.send_proxy_iq(h.now, PEER, signal.trim()).unwrap();
     h.drain();
@@ -281,8 +275,7 @@ fn a_direct_iq_with_its_own_id_is_tracked_under_it() {
 /// exactly in the resource.
 #[test]
 fn the_addressee_is_recognized_whatever_the_case_of_its_bare_jid() {
-    let mut h = Harness::new(tcp_config());
-    h.login();
+    let mut h = Harness::online(tcp_config());
     let signal = vector("06-connection-error-encountered.ice-failed.receiver-to-sender.xml");
     h.client.send_proxy_iq(h.now, PEER, signal.trim()).unwrap();
     h.drain();

@@ -12,7 +12,7 @@ use crate::sasl::SaslError;
 use crate::stanza::{Element, NS_STREAM_ERRORS};
 
 #[allow(unused_imports)] // named in the docs
-use super::{Client, Config, MAX_QUEUED, MAX_TRACKED};
+use super::{Client, Config, MAX_QUEUED, MAX_RENAMED, MAX_TRACKED};
 
 /// What the driver must do next, or an event for the application.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,17 +63,36 @@ pub enum Event {
     Message(ProxyMessage),
     /// STUN/TURN servers from XEP-0215.
     IceServers(Vec<IceServer>),
-    /// The room's self-presence arrived.
+    /// The room's self-presence arrived; given again when the room changes
+    /// our nickname (XEP-0045 §7.6, status 303), with the new occupant JID
+    /// (we stay in the room, IQs keep flowing).
     RoomJoined {
         /// Our occupant JID, with the nickname the room accepted (a
-        /// suffixed one after a nickname `conflict`).
+        /// suffixed one after a nickname `conflict`, or the one it gave us).
         occupant_jid: String,
     },
-    /// Another occupant left the room (a synthesized `unavailable`
-    /// [`Event::Message`] follows).
+    /// Another occupant left the room. A synthesized `unavailable`
+    /// [`Event::Message`] follows, from the JID the application knows the
+    /// occupant by (the one it had before any [`Event::OccupantRenamed`]);
+    /// none follows when the occupant leaving holds a nickname a renamed
+    /// occupant left (its proxy session belongs to that one).
     OccupantLeft {
-        /// Its occupant JID.
+        /// The JID the application knows it by: its occupant JID, or the
+        /// first one it had when it was renamed since.
         jid: String,
+    },
+    /// Another occupant changed its nickname (XEP-0045 §7.6, status 303):
+    /// it has not left. Its IQs, coming from `to`, are handed over as
+    /// [`Event::Message`]s from the JID it had first (the one the core's
+    /// session is bound to), and proxy IQs sent to that JID go to `to`,
+    /// until it leaves, the room is left or joined again, or the
+    /// connection is lost. At most [`MAX_RENAMED`] renamed occupants are
+    /// followed at once; beyond that a rename is handled as a leave.
+    OccupantRenamed {
+        /// Its occupant JID before this change.
+        from: String,
+        /// Its occupant JID now.
+        to: String,
     },
     /// A proxy IQ sent with [`Client::send_proxy_iq`] failed.
     IqFailed {
@@ -188,10 +207,53 @@ pub enum ClientError {
     /// The server refused STARTTLS (`<failure xmlns='…xmpp-tls'/>`).
     #[error("the server refused STARTTLS")]
     TlsRefused,
-    /// Resource binding failed (`conflict` once
-    /// [`MAX_BIND_TRIES`](super::MAX_BIND_TRIES) resources were tried).
-    #[error("resource binding failed: {0}")]
-    Bind(String),
+    /// The server refused resource binding with this condition
+    /// ([`DefinedCondition::Conflict`] once
+    /// [`MAX_BIND_TRIES`](super::MAX_BIND_TRIES) resources were tried;
+    /// [`DefinedCondition::UndefinedCondition`] for an error without one).
+    #[error("resource binding refused: {0}")]
+    Bind(DefinedCondition),
+    /// The server's features after authentication offer no resource
+    /// binding.
+    #[error("resource binding failed: the server does not offer it")]
+    BindNotOffered,
+    /// The server answered the bind request with a `result` without a JID.
+    #[error("resource binding failed: the result carries no JID")]
+    BindNoJid,
+    /// The resource `refused` is in use (a bind `conflict`, or a `conflict`
+    /// stream error: another session took it); `next` is bound instead,
+    /// on this connection (bind) or the next ones (stream error). Not an
+    /// end: the login goes on.
+    #[error("resource {refused:?} is in use; trying {next:?}")]
+    ResourceConflict {
+        /// The resource the server refused.
+        refused: String,
+        /// The resource tried next.
+        next: String,
+    },
+    /// The room refused the nickname `refused` (`conflict`, XEP-0045
+    /// §7.2.9); the join is tried again with `next`. Not an end: the queue
+    /// keeps waiting for the join.
+    #[error("room {room}: nickname {refused:?} is in use; trying {next:?}")]
+    NicknameConflict {
+        /// The room's bare JID.
+        room: String,
+        /// The nickname refused.
+        refused: String,
+        /// The nickname tried next.
+        next: String,
+    },
+    /// An IQ came from `jid`, an occupant JID that a renamed occupant had
+    /// (see [`Event::OccupantRenamed`]) and another occupant holds now: it
+    /// was answered `service-unavailable` and not handed over, because the
+    /// proxy session of `jid` belongs to the renamed occupant, now `now`.
+    #[error("IQ from {jid} refused: that nickname moved to {now}, whose session it is")]
+    NicknameReused {
+        /// The occupant JID the IQ came from.
+        jid: String,
+        /// The renamed occupant's JID now.
+        now: String,
+    },
     /// The server sent an element that does not fit the negotiation.
     #[error("unexpected <{0}> during stream negotiation")]
     Unexpected(String),
@@ -211,14 +273,16 @@ pub enum ClientError {
     #[error("incoming proxy IQ refused: {0}")]
     Envelope(Box<Refused>),
     /// The room refused us (`<presence type='error'>`).
-    #[error("room {room}: {condition}")]
+    #[error("room {room} refused the join: {condition}")]
     Room {
         /// The room's bare JID.
         room: String,
-        /// The error condition (`conflict` for a nickname in use, once
-        /// [`MAX_JOIN_TRIES`](super::MAX_JOIN_TRIES) nicknames were tried;
-        /// `not-authorized` for a wrong password).
-        condition: String,
+        /// The error condition ([`DefinedCondition::Conflict`] for a
+        /// nickname in use, once [`MAX_JOIN_TRIES`](super::MAX_JOIN_TRIES)
+        /// nicknames were tried; [`DefinedCondition::NotAuthorized`] for a
+        /// wrong password; [`DefinedCondition::UndefinedCondition`] for an
+        /// error without one).
+        condition: DefinedCondition,
     },
     /// The room removed us: our own `unavailable` presence, kicked (status
     /// 307), banned (301), removed on an affiliation change (321) or for a

@@ -129,7 +129,22 @@
 //!   nickname is taken) is tried again with [`Room::nick`] plus `-` and 4
 //!   seeded hex digits, at most [`MAX_JOIN_TRIES`] join presences, the
 //!   queue waiting meanwhile; [`Event::RoomJoined`] gives the occupant JID
-//!   the room accepted. Every join starts again from [`Room::nick`].
+//!   the room accepted. Every join starts again from [`Room::nick`]. Each
+//!   retry is reported as it happens, with the name refused and the one
+//!   tried next ([`ClientError::ResourceConflict`],
+//!   [`ClientError::NicknameConflict`] in [`Event::Error`]).
+//!
+//! - **Nickname changes** (XEP-0045 §7.6, status 303): another occupant
+//!   renamed is not a leave. [`Event::OccupantRenamed`] tells it; its IQs
+//!   from the new occupant JID are handed over from the JID it had first
+//!   (the one the core's session is bound to), and proxy IQs to that JID
+//!   go to the new one, for at most [`MAX_RENAMED`] occupants, until it
+//!   leaves (the synthesized `unavailable` comes from the first JID), the
+//!   room is left or joined again, or the connection is lost. An IQ from
+//!   the first JID while a renamed occupant has it is someone else holding
+//!   the old nickname: answered `service-unavailable`, not handed over
+//!   ([`ClientError::NicknameReused`]). Our own nickname changed by the
+//!   room gives [`Event::RoomJoined`] again with the new occupant JID.
 //!
 //! # Panics
 //!
@@ -201,6 +216,18 @@ pub const MAX_JOIN_TRIES: u8 = 3;
 const RESOURCE_SUFFIX_BYTES: usize = 4;
 /// Random bytes (hex-encoded) in the suffix of a nickname made unique.
 const NICK_SUFFIX_BYTES: usize = 2;
+/// Most renamed occupants followed at once (see [`Event::OccupantRenamed`]);
+/// beyond it a rename is handled as the occupant leaving.
+pub const MAX_RENAMED: usize = 64;
+
+/// A renamed occupant (XEP-0045 §7.6).
+#[derive(Debug, Clone)]
+struct Alias {
+    /// The occupant JID the application knows it by (its first).
+    known: String,
+    /// Its occupant JID now.
+    current: String,
+}
 
 /// Why an IQ this client sent is awaited.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,7 +235,12 @@ enum Purpose {
     Bind,
     Extdisco(ExtdiscoVersion),
     Ping,
-    Proxy { to: String },
+    /// A proxy IQ for `to` (as the application named it), sent to `wire`
+    /// (`to`, or its occupant JID now when it was renamed).
+    Proxy {
+        to: String,
+        wire: String,
+    },
 }
 
 #[derive(Debug)]
@@ -272,6 +304,8 @@ struct Online {
     nick: String,
     /// Join presences sent for this join.
     join_tries: u8,
+    /// Occupants renamed since the join, at most [`MAX_RENAMED`].
+    renamed: Vec<Alias>,
     /// When to ask for the STUN/TURN servers again.
     extdisco_at: Option<Instant>,
 }
@@ -474,6 +508,10 @@ impl Client {
 
     /// Time passed: call at (or after) the instant of [`Output::Timeout`].
     pub fn handle_timeout(&mut self, now: Instant) {
+        // The buckets refill up to now: a resume instant that has passed
+        // is not given again (a driver would call back at once, forever).
+        self.stanzas.take(now, 0);
+        self.bytes.take(now, 0);
         self.expire_queue(now);
         match &mut self.state {
             State::Connecting { deadline } if now >= *deadline => {
@@ -508,7 +546,8 @@ impl Client {
         if matches!(parsed.kind, IqType::Result | IqType::Error) {
             // An answer: the core echoes the id it received; no tracking.
             let id = parsed.id.clone().unwrap_or_default();
-            let stanza = Envelope::Direct.wrap(to, &id, iq, &self.config.limits)?;
+            let wire = self.wire_to(to);
+            let stanza = Envelope::Direct.wrap(&wire, &id, iq, &self.config.limits)?;
             // An answer cannot wait for the next connection (the asker's
             // own timeout covers it): it is reported as not sent.
             match self.state {
@@ -554,6 +593,8 @@ impl Client {
             o.room = RoomState::Joining;
             o.nick = room.nick.clone();
             o.join_tries = 0;
+            // Renames seen before are not followed into a new join.
+            o.renamed.clear();
             self.config.room = Some(room);
             self.send_join();
         } else {
@@ -675,7 +716,7 @@ impl Client {
         let mut lost: Vec<(String, Pending)> = self.tracked.drain().collect();
         lost.sort_by(|a, b| a.0.cmp(&b.0));
         for (_, p) in lost {
-            if let Purpose::Proxy { to } = p.purpose {
+            if let Purpose::Proxy { to, .. } = p.purpose {
                 self.fail(&to, reason.clone());
             }
         }
@@ -707,7 +748,7 @@ impl Client {
         let mut lost: Vec<(String, Pending)> = self.tracked.drain().collect();
         lost.sort_by(|a, b| a.0.cmp(&b.0));
         for (_, p) in lost {
-            if let Purpose::Proxy { to } = p.purpose {
+            if let Purpose::Proxy { to, .. } = p.purpose {
                 self.fail(&to, IqFailure::ConnectionLost);
             }
         }
@@ -764,12 +805,14 @@ impl Client {
                     // Another session took our resource (RFC 6120
                     // §4.9.3.3): binding it again would take it back, and
                     // the two sessions would take turns forever.
-                    if condition == StreamCondition::Conflict {
-                        self.fresh_resource();
-                    }
+                    let conflict = condition == StreamCondition::Conflict;
                     // A stream error closes the server's stream: close ours.
                     self.send_close();
-                    return self.lose(now, ClientError::StreamError { condition, text });
+                    self.lose(now, ClientError::StreamError { condition, text });
+                    if conflict {
+                        self.fresh_resource_reported();
+                    }
+                    return;
                 }
                 if matches!(self.state, State::Online(_)) {
                     self.online_stanza(now, &el, &text);
@@ -854,7 +897,7 @@ impl Client {
                     return Ok(None);
                 }
                 if el.child("bind", NS_BIND).is_none() {
-                    return Err(ClientError::Bind("not offered".into()));
+                    return Err(ClientError::BindNotOffered);
                 }
                 self.send_bind(n);
                 Ok(None)
@@ -920,14 +963,14 @@ impl Client {
                             && n.bind_tries < MAX_BIND_TRIES
                             && self.config.resource.is_some() =>
                     {
-                        self.fresh_resource();
+                        self.fresh_resource_reported();
                         self.send_bind(n);
                         Ok(None)
                     }
-                    _ => {
-                        let why = el.stanza_error().unwrap_or("no JID in the result");
-                        Err(ClientError::Bind(why.to_owned()))
-                    }
+                    (Some("result"), _) => Err(ClientError::BindNoJid),
+                    _ => Err(ClientError::Bind(DefinedCondition::from_wire(
+                        el.stanza_error().unwrap_or("undefined-condition"),
+                    ))),
                 }
             }
             _ => Err(ClientError::Unexpected(el.name.clone())),
@@ -966,6 +1009,19 @@ impl Client {
         self.resource = Some(format!("{base}-{suffix}"));
     }
 
+    /// [`Client::fresh_resource`], reported as
+    /// [`ClientError::ResourceConflict`].
+    fn fresh_resource_reported(&mut self) {
+        let refused = self.resource.clone();
+        self.fresh_resource();
+        if let (Some(refused), Some(next)) = (refused, self.resource.clone()) {
+            self.event(Event::Error(ClientError::ResourceConflict {
+                refused,
+                next,
+            }));
+        }
+    }
+
     /// `bytes` seeded random bytes in lower-case hex.
     fn suffix(&mut self, label: &[u8], bytes: usize) -> String {
         let r = self.random(label);
@@ -994,6 +1050,7 @@ impl Client {
             room,
             nick,
             join_tries: 0,
+            renamed: Vec::new(),
             extdisco_at: None,
         });
         self.event(Event::Online { jid });
@@ -1076,10 +1133,11 @@ impl Client {
             return Ok(());
         }
         let stamped = self.next_id("px");
+        let wire = self.wire_to(to);
         let stanza = self
             .config
             .envelope
-            .wrap(to, &stamped, iq, &self.config.limits)?;
+            .wrap(&wire, &stamped, iq, &self.config.limits)?;
         // The Direct form keeps an id the IQ already carries: track the id
         // on the wire, which the answer echoes.
         let id = match self.config.envelope {
@@ -1090,7 +1148,10 @@ impl Client {
             _ => stamped,
         };
         let deadline = now + self.config.iq_timeout;
-        let purpose = Purpose::Proxy { to: to.to_owned() };
+        let purpose = Purpose::Proxy {
+            to: to.to_owned(),
+            wire,
+        };
         self.tracked.insert(id, Pending { purpose, deadline });
         self.send(&stanza);
         Ok(())
@@ -1113,7 +1174,7 @@ impl Client {
                     self.event(Event::Error(ClientError::ExtdiscoTimeout));
                     self.schedule_extdisco(now + EXTDISCO_RETRY);
                 }
-                Purpose::Proxy { to } => self.fail(&to, IqFailure::Timeout),
+                Purpose::Proxy { to, .. } => self.fail(&to, IqFailure::Timeout),
             }
         }
         let State::Online(o) = &mut self.state else {
@@ -1194,7 +1255,10 @@ impl Client {
     /// the others.
     fn is_addressee(&self, purpose: &Purpose, from: Option<&str>) -> bool {
         match (purpose, from) {
-            (Purpose::Proxy { to }, Some(from)) => same_jid(from, to),
+            // Renamed since, it answers from its new occupant JID.
+            (Purpose::Proxy { to, wire }, Some(from)) => {
+                same_jid(from, wire) || self.known_as(from).is_some_and(|k| same_jid(k, to))
+            }
             (Purpose::Proxy { .. }, None) => false,
             (_, None) => true,
             (_, Some(from)) => {
@@ -1233,7 +1297,7 @@ impl Client {
                     self.event(Event::Error(ClientError::Extdisco(e)))
                 }
             },
-            Purpose::Proxy { to } => {
+            Purpose::Proxy { to, .. } => {
                 if is_error {
                     let condition = DefinedCondition::from_wire(
                         el.stanza_error().unwrap_or("undefined-condition"),
@@ -1258,12 +1322,28 @@ impl Client {
     fn request(&mut self, el: &Element, text: &str) {
         let from = el.attr("from").unwrap_or(&self.config.domain).to_owned();
         let id = el.attr("id").unwrap_or("").to_owned();
+        let known = self.known_as(&from).map(str::to_owned);
+        if known.is_none() {
+            // Another occupant took the nickname a renamed one left: the
+            // proxy session of that JID is the renamed occupant's.
+            if let Some(now) = self.renamed_from(&from).map(str::to_owned) {
+                let error =
+                    StanzaError::new(ErrorType::Cancel, DefinedCondition::ServiceUnavailable);
+                self.send(&answer_error(&from, &id, error));
+                self.event(Event::Error(ClientError::NicknameReused { jid: from, now }));
+                return;
+            }
+        }
         match Envelope::unwrap(text, &self.config.limits) {
             Some(Ok(u)) => {
                 if let Some(ack) = u.result() {
                     self.send(&ack);
                 }
-                if let Some(message) = u.message() {
+                if let Some(mut message) = u.message() {
+                    // A renamed occupant: the JID its session is bound to.
+                    if let Some(known) = known {
+                        message.from = known;
+                    }
                     self.event(Event::Message(message));
                 }
             }
@@ -1292,38 +1372,41 @@ impl Client {
         if !same_jid(bare(from), &room.jid) {
             return;
         }
-        let (nick, join_tries) = match &self.state {
-            State::Online(o) => (o.nick.clone(), o.join_tries),
+        let (nick, join_tries, joined) = match &self.state {
+            State::Online(o) => (
+                o.nick.clone(),
+                o.join_tries,
+                matches!(o.room, RoomState::Joined),
+            ),
             _ => return,
         };
         let occupant = format!("{}/{}", room.jid, nick);
-        let status_110 = el.child("x", NS_MUC_USER).is_some_and(|x| {
-            x.children
-                .iter()
-                .any(|s| s.name == "status" && s.attr("code") == Some("110"))
-        });
-        let is_self = status_110 || same_jid(from, &occupant);
         let codes = status_codes(el);
+        let is_self = codes.contains(&110) || same_jid(from, &occupant);
         match el.attr("type") {
             Some("error") => {
-                let condition = el
-                    .stanza_error()
-                    .unwrap_or("undefined-condition")
-                    .to_owned();
+                let condition =
+                    DefinedCondition::from_wire(el.stanza_error().unwrap_or("undefined-condition"));
                 let State::Online(o) = &mut self.state else {
                     return;
                 };
                 // Our nickname is taken (XEP-0045 §7.2.9): while joining,
                 // try it with a seeded suffix a few times; the queue keeps
                 // waiting for the join.
-                if condition == "conflict"
+                if condition == DefinedCondition::Conflict
                     && matches!(o.room, RoomState::Joining)
                     && join_tries < MAX_JOIN_TRIES
                 {
                     let suffix = self.suffix(b"nick", NICK_SUFFIX_BYTES);
+                    let next = format!("{}-{suffix}", room.nick);
                     if let State::Online(o) = &mut self.state {
-                        o.nick = format!("{}-{suffix}", room.nick);
+                        o.nick = next.clone();
                     }
+                    self.event(Event::Error(ClientError::NicknameConflict {
+                        room: room.jid,
+                        refused: nick,
+                        next,
+                    }));
                     self.send_join();
                     return;
                 }
@@ -1337,12 +1420,24 @@ impl Client {
                 // The queue waited for the room; it will not come.
                 self.flush_queue(now);
             }
-            // 303: our nickname changed, we are still in.
-            Some("unavailable") if is_self && !codes.contains(&303) => {
+            // 303: our nickname changed (XEP-0045 §7.6), we are still in.
+            Some("unavailable") if is_self && codes.contains(&303) => {
+                let Some(new) = renamed_to(el).filter(|_| joined) else {
+                    return;
+                };
+                if let State::Online(o) = &mut self.state {
+                    o.nick = new.to_owned();
+                }
+                self.event(Event::RoomJoined {
+                    occupant_jid: format!("{}/{new}", room.jid),
+                });
+            }
+            Some("unavailable") if is_self => {
                 let State::Online(o) = &mut self.state else {
                     return;
                 };
                 o.room = RoomState::Left;
+                o.renamed.clear();
                 let x = el.child("x", NS_MUC_USER);
                 let destroy = x.and_then(|x| x.child("destroy", NS_MUC_USER));
                 let reason = destroy
@@ -1355,7 +1450,7 @@ impl Client {
                     .tracked
                     .iter()
                     .filter_map(|(id, p)| match &p.purpose {
-                        Purpose::Proxy { to } if same_jid(bare(to), &room.jid) => {
+                        Purpose::Proxy { to, .. } if same_jid(bare(to), &room.jid) => {
                             Some((id.clone(), to.clone()))
                         }
                         _ => None,
@@ -1373,11 +1468,17 @@ impl Client {
                     self.fail(&to, IqFailure::NotInRoom);
                 }
             }
-            Some("unavailable") if !is_self => {
-                self.event(Event::OccupantLeft {
-                    jid: from.to_owned(),
-                });
-                self.event(Event::Message(unavailable(from)));
+            Some("unavailable") => {
+                // Another occupant changed its nickname: it has not left.
+                if codes.contains(&303) {
+                    if let Some(new) = renamed_to(el) {
+                        let to = format!("{}/{new}", room.jid);
+                        if self.rename(from, &to) {
+                            return;
+                        }
+                    }
+                }
+                self.occupant_left(from);
             }
             None if is_self => {
                 let State::Online(o) = &mut self.state else {
@@ -1395,6 +1496,94 @@ impl Client {
             _ => {}
         }
     }
+
+    /// The renamed occupants, empty when not online.
+    fn renamed(&self) -> &[Alias] {
+        match &self.state {
+            State::Online(o) => &o.renamed,
+            _ => &[],
+        }
+    }
+
+    /// The JID the application knows the occupant `current` by, when it was
+    /// renamed.
+    fn known_as(&self, current: &str) -> Option<&str> {
+        self.renamed()
+            .iter()
+            .find(|a| same_jid(&a.current, current))
+            .map(|a| a.known.as_str())
+    }
+
+    /// The occupant JID now of the renamed occupant first known as `known`.
+    fn renamed_from(&self, known: &str) -> Option<&str> {
+        self.renamed()
+            .iter()
+            .find(|a| same_jid(&a.known, known))
+            .map(|a| a.current.as_str())
+    }
+
+    /// Where an IQ for `to` goes: its occupant JID now when it was renamed.
+    fn wire_to(&self, to: &str) -> String {
+        self.renamed_from(to).unwrap_or(to).to_owned()
+    }
+
+    /// The occupant `from` is now `to`: follows it and reports it; `false`
+    /// when [`MAX_RENAMED`] are followed already (then it is a leave).
+    fn rename(&mut self, from: &str, to: &str) -> bool {
+        let State::Online(o) = &mut self.state else {
+            return false;
+        };
+        if let Some(i) = o.renamed.iter().position(|a| same_jid(&a.current, from)) {
+            if same_jid(&o.renamed[i].known, to) {
+                // Back to its first nickname: nothing to translate.
+                o.renamed.remove(i);
+            } else {
+                o.renamed[i].current = to.to_owned();
+            }
+        } else if o.renamed.len() >= MAX_RENAMED {
+            return false;
+        } else {
+            o.renamed.push(Alias {
+                known: from.to_owned(),
+                current: to.to_owned(),
+            });
+        }
+        self.event(Event::OccupantRenamed {
+            from: from.to_owned(),
+            to: to.to_owned(),
+        });
+        true
+    }
+
+    /// Another occupant left: reported, and its proxy session ended with a
+    /// synthesized `unavailable` from the JID the application knows.
+    fn occupant_left(&mut self, from: &str) {
+        let mut known = None;
+        if let State::Online(o) = &mut self.state {
+            if let Some(i) = o.renamed.iter().position(|a| same_jid(&a.current, from)) {
+                known = Some(o.renamed.remove(i).known);
+            }
+        }
+        let stale = known.is_none() && self.renamed_from(from).is_some();
+        let jid = known.unwrap_or_else(|| from.to_owned());
+        self.event(Event::OccupantLeft { jid: jid.clone() });
+        // The nickname a renamed occupant left, held by another one: the
+        // session of that JID is the renamed occupant's, and goes on.
+        if !stale {
+            self.event(Event::Message(unavailable(&jid)));
+        }
+    }
+}
+
+/// The new nickname of a 303 presence (`<item nick='…'/>`), when it is one
+/// (not empty, no `/`).
+fn renamed_to(el: &Element) -> Option<&str> {
+    el.child("x", NS_MUC_USER)?
+        .children
+        .iter()
+        .filter(|i| i.is("item", NS_MUC_USER))
+        .find_map(|i| i.attr("nick"))
+        .filter(|n| !n.is_empty() && !n.contains('/'))
 }
 
 /// The MUC status codes of a presence (`<x xmlns='…muc#user'><status

@@ -41,6 +41,18 @@ pub fn room() -> Room {
     }
 }
 
+/// Our self-presence in the room as `tv` (status 110).
+pub const SELF_PRESENCE: &str = "<presence from='room@conference.localhost/tv'>\
+    <x xmlns='http://jabber.org/protocol/muc#user'><item role='participant'/>\
+    <status code='110'/></x></presence>";
+
+/// [`tcp_config`] with [`room`] to join.
+pub fn room_config() -> Config {
+    let mut c = tcp_config();
+    c.room = Some(room());
+    c
+}
+
 /// What one drain of the client gave.
 #[derive(Debug, Default)]
 pub struct Drained {
@@ -157,6 +169,26 @@ impl Harness {
         ));
         assert!(self.client.is_online(), "not online after bind");
         self.take()
+    }
+
+    /// A harness logged in with `config` (see [`Harness::login`]).
+    pub fn online(config: Config) -> Harness {
+        let mut h = Harness::new(config);
+        h.login();
+        h
+    }
+
+    /// A harness logged in with [`room_config`] and joined as `tv` (by
+    /// [`SELF_PRESENCE`]), the join's outputs taken.
+    pub fn in_room() -> Harness {
+        let mut h = Harness::online(room_config());
+        h.feed(SELF_PRESENCE);
+        let events = h.take().events;
+        assert!(
+            matches!(&events[..], [Event::RoomJoined { .. }]),
+            "{events:?}"
+        );
+        h
     }
 
     pub fn sent_matching(&self, needle: &str) -> Vec<String> {
