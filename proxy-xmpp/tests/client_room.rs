@@ -468,3 +468,36 @@ fn a_new_join_starts_from_the_configured_nickname() {
     );
     assert_eq!(joins(&got.sent).len(), 1, "retried again: {:?}", got.sent);
 }
+
+/// An occupant that leaves will not answer: the IQs awaiting its answer fail at
+/// once (`AddresseeLeft`), not at the IQ timeout, so a driver closing gracefully
+/// does not wait for them; IQs to others stay tracked.
+#[test]
+fn iqs_to_an_occupant_that_left_fail_at_once() {
+    let mut h = Harness::in_room();
+    let now = std::time::Instant::now();
+    let iq = "<iq xmlns='jabber:client' type='set'><jingle xmlns='urn:xmpp:jingle:1' action='session-terminate' sid='s'/></iq>";
+    h.client.send_proxy_iq(now, LAPTOP, iq).unwrap();
+    h.client
+        .send_proxy_iq(now, "room@conference.localhost/other", iq)
+        .unwrap();
+    h.drain();
+    assert_eq!(h.client.outstanding_proxy_iqs(), 2);
+    h.feed(&format!(
+        "<presence type='unavailable' from='{LAPTOP}'><x xmlns='http://jabber.org/protocol/muc#user'>\
+         <item role='none'/></x></presence>"
+    ));
+    let events = h.take().events;
+    assert!(
+        events.contains(&Event::IqFailed {
+            to: LAPTOP.into(),
+            reason: IqFailure::AddresseeLeft
+        }),
+        "{events:?}"
+    );
+    assert_eq!(
+        h.client.outstanding_proxy_iqs(),
+        1,
+        "the other IQ still awaits"
+    );
+}

@@ -128,6 +128,9 @@ pub enum IqFailure {
     /// The IQ could not be put in its envelope when its turn came (the
     /// envelope made it larger than [`Limits::max_bytes`](proxy_core::Limits)).
     Refused(EnvelopeError),
+    /// The addressee, an occupant of the room, left it before answering
+    /// ([`Event::OccupantLeft`]): no answer will come.
+    AddresseeLeft,
 }
 
 /// A stream error condition (RFC 6120 §4.9.3).

@@ -1567,6 +1567,26 @@ impl Client {
         let stale = known.is_none() && self.renamed_from(from).is_some();
         let jid = known.unwrap_or_else(|| from.to_owned());
         self.event(Event::OccupantLeft { jid: jid.clone() });
+        // Its answers will never come: fail what awaits them now (a last
+        // session-terminate to it, say), rather than at the IQ timeout.
+        let mut gone: Vec<String> = self
+            .tracked
+            .iter()
+            .filter(|(_, p)| {
+                matches!(&p.purpose, Purpose::Proxy { to, .. } if same_jid(to, from) || same_jid(to, &jid))
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        gone.sort();
+        for id in gone {
+            if let Some(Pending {
+                purpose: Purpose::Proxy { to, .. },
+                ..
+            }) = self.tracked.remove(&id)
+            {
+                self.fail(&to, IqFailure::AddresseeLeft);
+            }
+        }
         // The nickname a renamed occupant left, held by another one: the
         // session of that JID is the renamed occupant's, and goes on.
         if !stale {

@@ -160,6 +160,9 @@ pub(crate) async fn connect(
                     progress_tx.send_modify(|p| p.joined = true);
                 }
                 Event::OccupantLeft { jid } => log!(side, "xmpp: {jid} left the room"),
+                Event::OccupantRenamed { from, to } => {
+                    log!(side, "xmpp: {from} is now {to} (its session goes on)")
+                }
                 Event::IqFailed { to, reason } => {
                     log!(side, "xmpp: proxy IQ to {to} failed: {reason:?}")
                 }
