@@ -100,11 +100,16 @@ pub const RETRIES: u32 = 3;
 /// An allocation that lived this long before failing gets [`RETRIES`] anew.
 pub const RETRY_RESET: Duration = Duration::from_secs(60);
 
+/// A server's place in its list and the list's generation (see `Relay::new`).
+type Rank = (u32, u32);
+
 /// One configured server.
 #[derive(Debug)]
 struct Entry {
     id: u32,
     rank: u32,
+    /// The server list it came in (relays of later lists rank higher).
+    generation: u32,
     spec: IceServerSpec,
     resolving: bool,
 }
@@ -124,6 +129,8 @@ pub struct Network {
     /// Relays to start again after a failure the server may get over.
     retries: Vec<Retry>,
     next_id: u32,
+    /// Server lists that brought a new server so far.
+    generation: u32,
     out: Outputs,
     closed: bool,
 }
@@ -141,6 +148,7 @@ impl Network {
             deferred: Vec::new(),
             retries: Vec::new(),
             next_id: 0,
+            generation: 0,
             out: Outputs::default(),
             closed: false,
         }
@@ -182,6 +190,8 @@ impl Network {
                 }
             }
         }
+        let generation = self.generation;
+        let mut new = false;
         for (rank, spec) in specs.into_iter().enumerate() {
             if self.entries.iter().any(|e| e.spec == spec) {
                 continue;
@@ -203,15 +213,20 @@ impl Network {
                     port: spec.port,
                 });
             }
+            new = true;
             self.entries.push(Entry {
                 id,
                 rank: rank as u32,
+                generation,
                 spec,
                 resolving: ip.is_none(),
             });
             if let Some(ip) = ip {
                 self.start(now, id, ip);
             }
+        }
+        if new {
+            self.generation = self.generation.saturating_add(1);
         }
         self.sweep(now);
     }
@@ -264,7 +279,7 @@ impl Network {
         &self,
         id: u32,
         ip: IpAddr,
-    ) -> Option<(IceServerSpec, u32, SocketAddr, Vec<SocketAddr>)> {
+    ) -> Option<(IceServerSpec, Rank, SocketAddr, Vec<SocketAddr>)> {
         let e = self.entries.iter().find(|e| e.id == id)?;
         let server = SocketAddr::new(ip, e.spec.port);
         let hosts = self
@@ -274,7 +289,7 @@ impl Network {
             .copied()
             .filter(|h| h.is_ipv4() == ip.is_ipv4())
             .collect();
-        Some((e.spec.clone(), e.rank, server, hosts))
+        Some((e.spec.clone(), (e.rank, e.generation), server, hosts))
     }
 
     fn start(&mut self, now: Instant, id: u32, ip: IpAddr) {

@@ -31,6 +31,9 @@ pub(super) const DELETE_TIMEOUT: Duration = Duration::from_secs(2);
 const SILENCE: Duration = Duration::from_secs(15);
 /// Data held back until its permission exists, per relay.
 const MAX_WAITING: usize = 32;
+/// Server lists ([`Network::set_ice_servers`](super::Network::set_ice_servers)
+/// calls) whose relays get ever higher priorities; later ones share the last.
+pub(super) const MAX_GENERATION: u32 = 2046;
 /// Peers with a channel, per UDP relay.
 const MAX_CHANNELS: usize = 16;
 /// Peers whose latest unanswered ICE check is kept, and peers heard from,
@@ -103,7 +106,7 @@ impl Relay {
         entry: u32,
         server: SocketAddr,
         host: SocketAddr,
-        server_rank: u32,
+        server_rank: (u32, u32),
         out: &mut Outputs,
     ) -> Relay {
         let link = Link::udp(host, server, turn_config(&spec));
@@ -125,7 +128,7 @@ impl Relay {
         proto: RelayProto,
         server: SocketAddr,
         stream: StreamId,
-        server_rank: u32,
+        server_rank: (u32, u32),
         out: &mut Outputs,
     ) -> Relay {
         let mut r = Relay::new(clock, spec, entry, proto, server, server_rank);
@@ -144,12 +147,17 @@ impl Relay {
         entry: u32,
         proto: RelayProto,
         server: SocketAddr,
-        server_rank: u32,
+        (server_rank, generation): (u32, u32),
     ) -> Relay {
         // RFC 8445 §5.1.2.1: type preference (here by transport, libwebrtc's
-        // scheme), local preference (servers in order, IPv6 first), component 1.
+        // scheme), local preference (newer server lists first, then servers
+        // in order, IPv6 first), component 1. A relay made with fresh
+        // credentials outranks the one it replaces, so the controlling agent
+        // moves to it as soon as its pair is checked, without waiting for the
+        // old pair to fail (see `Network::set_ice_servers`).
         let v6 = u32::from(server.is_ipv4());
-        let local_pref = 65535u32.saturating_sub(2 * server_rank.min(30_000) + v6);
+        let within = (2 * server_rank + v6).min(31);
+        let local_pref = 32 * generation.min(MAX_GENERATION) + 31 - within;
         let priority = (proto.type_preference() << 24) | (local_pref << 8) | 255;
         Relay {
             spec,
@@ -163,7 +171,7 @@ impl Relay {
             attempt: 0,
             allocated_at: None,
             priority,
-            foundation: format!("r{proto}{server_rank}"),
+            foundation: format!("r{proto}{server_rank}g{generation}"),
             clock,
             state: State::Closed,
             waiting: VecDeque::new(),

@@ -10,6 +10,16 @@
 //! answers with (parsed with stun-types), so tests can assert what the
 //! server saw: refreshes, a 401, a 438. It can also vanish (drop everything).
 //!
+//! With [`rest_clock`](TurnNode::rest_clock) set it checks TURN REST
+//! usernames (`<expiry unix time>[:<name>]`) as coturn does: an Allocate
+//! whose username's time has passed gets 401 (coturn checks the timestamp
+//! when it derives a session's key, in `get_user_key`), while requests on an
+//! allocation made earlier go on with the session's key (README.turnserver:
+//! "the original password becomes the session parameter and is never
+//! expiring"). With [`strict_expiry`](TurnNode::strict_expiry) every request
+//! with an expired username gets 401, as a server that checks each request
+//! would answer.
+//!
 //! Transaction ids and nonces come from the OS RNG inside the turn crates:
 //! tests assert behaviour, never bytes.
 
@@ -23,14 +33,18 @@ use turn_server_proto::server::TurnServer;
 use turn_server_proto::stun::agent::Transmit as TurnTransmit;
 use turn_server_proto::types::attribute::XorPeerAddress;
 use turn_server_proto::types::message::{ALLOCATE, CHANNEL_BIND, CREATE_PERMISSION, REFRESH};
-use turn_server_proto::types::stun::attribute::ErrorCode;
-use turn_server_proto::types::stun::message::{Message, MessageClass, TransactionId};
+use turn_server_proto::types::stun::attribute::{ErrorCode, Userhash, Username};
+use turn_server_proto::types::stun::message::{
+    Message, MessageClass, MessageWrite, MessageWriteExt, MessageWriteVec, TransactionId,
+};
 use turn_server_proto::types::{Instant as TurnInstant, TransportType};
 
 /// The server's address.
 pub const TURN_ADDR: &str = "203.0.113.1:3478";
 pub const TURN_USER: &str = "1700000000:proxy";
 pub const TURN_PASS: &str = "secret-pass";
+/// The server's realm.
+pub const REALM: &str = "realm";
 
 /// A TURN method the node logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +109,14 @@ pub struct TurnNode {
     pub gone: bool,
     /// Datagrams dropped (both ways) while `gone`.
     pub dropped: u64,
+    /// The wall-clock time (unix seconds) at the node's start: REST
+    /// usernames whose time has passed are refused (see the module docs).
+    /// `None`: no expiry check.
+    pub rest_clock: Option<u64>,
+    /// Refuse every request with an expired username, not only Allocate.
+    pub strict_expiry: bool,
+    /// Usernames added with [`add_user`](Self::add_user).
+    pub users: Vec<String>,
     /// Each client's allocation: the Allocate transaction and its success response.
     allocate_answers: Vec<(SocketAddr, TransactionId, Vec<u8>)>,
     start: Instant,
@@ -103,7 +125,7 @@ pub struct TurnNode {
 impl TurnNode {
     pub fn new(start: Instant) -> TurnNode {
         let listen: SocketAddr = TURN_ADDR.parse().unwrap();
-        let mut server = TurnServer::new(TransportType::Udp, listen, "realm".into());
+        let mut server = TurnServer::new(TransportType::Udp, listen, REALM.into());
         server.add_user(TURN_USER.into(), TURN_PASS.into());
         TurnNode {
             server,
@@ -115,9 +137,18 @@ impl TurnNode {
             responses: Vec::new(),
             gone: false,
             dropped: 0,
+            rest_clock: None,
+            strict_expiry: false,
+            users: vec![TURN_USER.into()],
             allocate_answers: Vec::new(),
             start,
         }
+    }
+
+    /// Lets `username` in with `password`.
+    pub fn add_user(&mut self, username: &str, password: &str) {
+        self.server.add_user(username.into(), password.into());
+        self.users.push(username.into());
     }
 
     /// Requests of `method` from `from` (any client if `None`), in order.
@@ -170,6 +201,43 @@ impl TurnNode {
             self.allocate_answers
                 .push((client, m.transaction_id(), response.to_vec()));
         }
+    }
+
+    /// The 401 for a request whose REST username has expired at `now`, if
+    /// the node refuses it (see the module docs).
+    fn expired_refusal(&self, now: Instant, t: &Transmit) -> Option<Vec<u8>> {
+        let unix_start = self.rest_clock?;
+        let m = Message::from_bytes(&t.contents).ok()?;
+        if !m.has_class(MessageClass::Request) {
+            return None;
+        }
+        if !self.strict_expiry && m.method() != ALLOCATE {
+            return None;
+        }
+        // turn-client-proto sends USERHASH (RFC 8489 §14.4) once the server
+        // offers SHA-256: find whose it is.
+        let user = match m.attribute::<Username>() {
+            Ok(u) => u.username().to_owned(),
+            Err(_) => {
+                let hash = *m.attribute::<Userhash>().ok()?.hash();
+                self.users
+                    .iter()
+                    .find(|u| Userhash::compute(u, REALM) == hash)?
+                    .clone()
+            }
+        };
+        let stamp: u64 = user.split(':').next()?.parse().ok()?;
+        let unix_now = unix_start + (now - self.start).as_secs();
+        if stamp >= unix_now {
+            return None;
+        }
+        let error = ErrorCode::builder(ErrorCode::UNAUTHORIZED)
+            .reason("credentials expired")
+            .build()
+            .ok()?;
+        let mut b = Message::builder_error(&m, MessageWriteVec::new());
+        b.add_attribute(&error).ok()?;
+        Some(b.finish())
     }
 
     /// Logs a datagram the node takes in (from a client) or sends (to one).
@@ -226,6 +294,10 @@ impl TurnNode {
             self.log(now, &t, true);
             if let Some(again) = self.allocate_retransmission(&t) {
                 self.route(now, t.destination, t.source, again, &mut out, &mut work);
+                continue;
+            }
+            if let Some(refusal) = self.expired_refusal(now, &t) {
+                self.route(now, t.destination, t.source, refusal, &mut out, &mut work);
                 continue;
             }
             let tt = TurnTransmit::new(
