@@ -311,6 +311,30 @@ fn tcp_relay_over_a_byte_stream() {
     assert!(!w.streams[&stream], "the stream is closed");
 }
 
+/// A service bound to every interface has a 127.0.0.1 socket too: it never
+/// talks to a remote server. New credentials then replace the allocation on
+/// the one socket that reaches the server (old deleted first), instead of a
+/// new one from loopback that could never be answered.
+#[test]
+fn loopback_sockets_are_not_used_for_a_remote_server() {
+    let mut w = World::new(NetConfig {
+        host_addrs: vec![addr(HOST), addr("127.0.0.1:5002")],
+        ..World::config()
+    });
+    w.net.set_ice_servers(w.now, vec![udp_turn()]);
+    assert!(w.run_until(Duration::from_secs(5), |w| w.relay_candidates().len() == 1));
+    let old = w.relay_candidates()[0].addr();
+    let mut fresh = udp_turn();
+    fresh.username = Some("1800000000:alice".into());
+    w.udp.add_user("1800000000:alice".into(), PASS.into());
+    w.net.set_ice_servers(w.now, vec![fresh]);
+    assert!(w.run_until(Duration::from_secs(10), |w| {
+        w.closed_sockets.contains(&old) && w.relay_candidates().len() == 1
+    }));
+    assert_ne!(w.relay_candidates()[0].addr(), old);
+    assert!(w.failures().is_empty(), "{:?}", w.failures());
+}
+
 #[test]
 fn new_credentials_mean_a_new_allocation() {
     // Two host sockets: the new allocation comes up beside the old one,

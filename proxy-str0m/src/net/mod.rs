@@ -274,7 +274,9 @@ impl Network {
     }
 
     /// Entry `id`'s spec and rank, its server at `ip`, and our host
-    /// sockets of that address family.
+    /// sockets that can reach it: of its address family, and loopback ones
+    /// only for a loopback server (a service bound to every interface has a
+    /// 127.0.0.1 socket, whose datagrams never leave the machine).
     fn target(
         &self,
         id: u32,
@@ -288,6 +290,7 @@ impl Network {
             .iter()
             .copied()
             .filter(|h| h.is_ipv4() == ip.is_ipv4())
+            .filter(|h| ip.is_loopback() || !h.ip().is_loopback())
             .collect();
         Some((e.spec.clone(), (e.rank, e.generation), server, hosts))
     }
