@@ -5,6 +5,7 @@
 pub mod coturn;
 pub mod ivf;
 pub mod prosody;
+pub mod xmpp_script;
 
 #[allow(unused_imports)] // not every test file kills a child
 pub use coturn::kill;

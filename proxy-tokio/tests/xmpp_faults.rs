@@ -1,0 +1,459 @@
+//! The program's XMPP signaling when the server fails it:
+//!
+//! - a real Prosody restarted (SIGTERM, then started again on the same ports)
+//!   while media flows between two programs that found each other through its
+//!   room: the media goes on, both clients come back online and rejoin, and
+//!   signaling works afterwards (a third program is refused through Prosody, the
+//!   final session-terminate travels over XMPP);
+//! - a hostile scripted server (plain TCP on 127.0.0.1, `--xmpp-tls none`) that
+//!   logs the client in and then sends an endless stanza, an unknown stream error
+//!   condition, a SASL `not-authorized`, or XEP-0215 answers that mean nothing.
+//!
+//! No log line may say "panicked"; every wait is bounded.
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::prosody::{Prosody, ProsodyOptions, DOMAIN, GUEST_DOMAIN, MUC_DOMAIN};
+use common::xmpp_script::{vm_hwm_kib, ScriptConn, ScriptServer, NS_SASL, NS_STREAM_ERRORS};
+use common::{exit_code, kill, read_ivf, tmp, IvfFrame, Log, BIN, CLIP};
+use tokio::io::AsyncWriteExt;
+use tokio::process::{Child, Command};
+
+/// The domain the scripted server claims.
+const HOSTILE: &str = "hostile.test";
+/// How long a line of the program's log may take.
+const WITHIN: Duration = Duration::from_secs(20);
+
+fn spawn(mut command: Command) -> (Child, Log) {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn proxy-connection");
+    let log = Log::follow(child.stderr.take().expect("stderr"));
+    (child, log)
+}
+
+/// Interrupts a program (SIGINT), waits for its exit and returns its whole log,
+/// which must not report a panic.
+async fn finish(child: &mut Child, log: &mut Log) -> String {
+    if child.try_wait().unwrap().is_none() {
+        kill(child, "INT");
+    }
+    let code = exit_code(child, Duration::from_secs(10)).await;
+    let text = log.all().await;
+    assert_no_panic(&text);
+    eprintln!("(exit {code:?})");
+    text
+}
+
+fn assert_no_panic(log: &str) {
+    assert!(!log.contains("panicked"), "a panic in the log:\n{log}");
+}
+
+// ---------------------------------------------------------------------------
+// The hostile server.
+
+/// `receive` as a guest of the scripted server, plain text.
+fn receive_hostile(server: &ScriptServer, out: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(["receive", "--xmpp", &server.url(), "--domain", HOSTILE])
+        .args(["--xmpp-tls", "none", "--bind", "127.0.0.1:0"])
+        .arg("--out")
+        .arg(out);
+    c
+}
+
+/// Logs the client in, answers XEP-0215 with an empty list, and waits until the
+/// program is ready for a session.
+async fn log_in(conn: &mut ScriptConn, log: &mut Log) -> String {
+    let jid = conn.login_anonymous("guest").await;
+    let id = conn.extdisco_query().await;
+    conn.send(&format!(
+        "<iq type='result' id='{id}'><services xmlns='urn:xmpp:extdisco:2'/></iq>"
+    ))
+    .await;
+    log.wait_for("waiting for a session-initiate", WITHIN).await;
+    jid
+}
+
+/// An endless `<message>` (64 MiB streamed): the client gives up on it at its
+/// stanza size limit (256 KiB) with a clear error, closes the connection (the
+/// server's writes fail long before 64 MiB), its memory stays far below what was
+/// sent, and it reconnects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_stanza_is_refused_at_the_size_limit_with_bounded_memory() {
+    const SENT: usize = 64 << 20;
+    let mut server = ScriptServer::bind(HOSTILE).await;
+    let out = tmp("hostile-endless.ivf");
+    let (mut receiver, mut log) = spawn(receive_hostile(&server, &out));
+    let pid = receiver.id().unwrap();
+    let mut conn = server.accept(WITHIN).await;
+    let jid = log_in(&mut conn, &mut log).await;
+    let before = vm_hwm_kib(pid);
+
+    let mut stream = conn.stream;
+    let writer = tokio::spawn(async move {
+        let head = format!("<message from='x@{HOSTILE}/y' to='{jid}'><body>");
+        stream.write_all(head.as_bytes()).await.expect("head");
+        let chunk = vec![b'A'; 64 * 1024];
+        let mut written = head.len();
+        while written < SENT {
+            if let Err(e) = stream.write_all(&chunk).await {
+                return (written, Some(e.to_string()));
+            }
+            written += chunk.len();
+        }
+        (written, None)
+    });
+    let offline = log.wait_for("xmpp: offline", WITHIN).await;
+    assert!(
+        offline.contains("longer than 262144 bytes"),
+        "the size limit named: {offline}"
+    );
+    let (written, failed) = tokio::time::timeout(WITHIN, writer)
+        .await
+        .expect("the writer ends once the client is gone")
+        .unwrap();
+    assert!(
+        failed.is_some() && written < SENT,
+        "the client closed before the 64 MiB were sent ({written} bytes written, {failed:?})"
+    );
+    let after = vm_hwm_kib(pid);
+    eprintln!(
+        "MEASURE endless stanza: {written} bytes written before the write failed ({failed:?}); \
+         VmHWM {before} KiB before, {after} KiB after"
+    );
+    assert!(after < 48 * 1024, "VmHWM {after} KiB");
+
+    // It reconnects, and is served again.
+    let mut again = server.accept(WITHIN).await;
+    again.login_anonymous("guest").await;
+    log.wait_for_nth("xmpp: online as", 2, WITHIN).await;
+    finish(&mut receiver, &mut log).await;
+}
+
+/// A stream error with a condition RFC 6120 does not define: the client names it,
+/// and reconnects (twice here, the second after a second such error).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_stream_error_is_named_and_the_client_reconnects() {
+    let mut server = ScriptServer::bind(HOSTILE).await;
+    let out = tmp("hostile-stream-error.ivf");
+    let (mut receiver, mut log) = spawn(receive_hostile(&server, &out));
+    let mut conn = server.accept(WITHIN).await;
+    log_in(&mut conn, &mut log).await;
+    for (n, condition) in [(1, "flux-capacitor-overload"), (2, "x-made-up")] {
+        conn.send(&format!(
+            "<stream:error><{condition} xmlns='{NS_STREAM_ERRORS}'/>\
+             <text xmlns='{NS_STREAM_ERRORS}'>scripted failure {n}</text></stream:error>"
+        ))
+        .await;
+        // The client closes its side of the stream (RFC 6120 §4.9.1.1).
+        conn.read_until("</stream:stream>").await;
+        let offline = log.wait_for_nth("xmpp: offline", n, WITHIN).await;
+        assert!(
+            offline.contains(condition) && offline.contains(&format!("scripted failure {n}")),
+            "the condition and text named: {offline}"
+        );
+        assert!(offline.contains("reconnecting in"), "{offline}");
+        let began = Instant::now();
+        conn = server.accept(WITHIN).await;
+        eprintln!(
+            "MEASURE stream error {n}: reconnected after {:?}",
+            began.elapsed()
+        );
+        conn.login_anonymous("guest").await;
+        log.wait_for_nth("xmpp: online as", n + 1, WITHIN).await;
+    }
+    assert_eq!(server.accepted(), 3);
+    assert_eq!(log.count("connection ended"), 0, "not closed for good");
+    finish(&mut receiver, &mut log).await;
+}
+
+/// SASL `not-authorized` for an account: terminal, the program ends (exit 1) with
+/// a clear message and never connects again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sasl_refusal_ends_the_program_without_retrying() {
+    let mut server = ScriptServer::bind(HOSTILE).await;
+    let out = tmp("hostile-sasl.ivf");
+    let mut receive = receive_hostile(&server, &out);
+    receive.args(["--user", "alice", "--password", "wrong"]);
+    let (mut receiver, mut log) = spawn(receive);
+    let mut conn = server.accept(WITHIN).await;
+    conn.open_stream().await;
+    conn.offer_mechanisms(&["PLAIN"]).await;
+    let auth = conn.read_element("auth").await;
+    assert!(auth.contains("PLAIN"), "{auth}");
+    conn.send(&format!(
+        "<failure xmlns='{NS_SASL}'><not-authorized/><text>scripted refusal</text></failure>"
+    ))
+    .await;
+    let ended = log.wait_for("xmpp: connection ended", WITHIN).await;
+    assert!(
+        ended.contains("not-authorized") || ended.contains("NotAuthorized"),
+        "the condition named: {ended}"
+    );
+    assert_eq!(
+        exit_code(&mut receiver, WITHIN).await,
+        Some(1),
+        "exit 1 after a SASL refusal"
+    );
+    let text = log.all().await;
+    assert_no_panic(&text);
+    assert!(!text.contains("xmpp: offline"), "no retry: {text}");
+    // A retry before the exit would wait in the listen backlog.
+    assert!(
+        !server.connection_within(Duration::from_millis(200)).await,
+        "the program connected again after the refusal"
+    );
+    assert_eq!(server.accepted(), 1);
+}
+
+/// XEP-0215 results that mean nothing (a TURN service with an empty host and a
+/// port out of range; a result with no `<services>` at all): a clear XEP-0215
+/// error, the client stays online (it answers a ping afterwards), and the
+/// receiver goes on to wait for a session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_xep_0215_answers_are_reported_and_the_client_stays_online() {
+    let cases = [
+        (
+            "meaningless",
+            "<services xmlns='urn:xmpp:extdisco:2'>\
+             <service type='turn' host='' port='99999' transport='udp' username='u' password='p'/>\
+             <service type='stun' host='127.0.0.1' port='-1'/></services>",
+            "invalid host",
+        ),
+        (
+            "malformed",
+            "<query xmlns='jabber:iq:nonsense'><service type='turn'/></query>",
+            "no <services>",
+        ),
+    ];
+    let runs = cases.map(|(name, payload, expect)| async move {
+        let mut server = ScriptServer::bind(HOSTILE).await;
+        let out = tmp(&format!("hostile-extdisco-{name}.ivf"));
+        let (mut receiver, mut log) = spawn(receive_hostile(&server, &out));
+        let mut conn = server.accept(WITHIN).await;
+        conn.login_anonymous("guest").await;
+        let id = conn.extdisco_query().await;
+        conn.send(&format!("<iq type='result' id='{id}'>{payload}</iq>"))
+            .await;
+        let error = log.wait_for("xmpp: XEP-0215", WITHIN).await;
+        assert!(error.contains(expect), "{name}: {error}");
+        log.wait_for("waiting for a session-initiate", WITHIN).await;
+        // Still online: a ping is answered on the same connection.
+        conn.send(&format!(
+            "<iq type='get' id='script-ping' from='{HOSTILE}'><ping xmlns='urn:xmpp:ping'/></iq>"
+        ))
+        .await;
+        let pong = conn.read_element("iq").await;
+        assert!(
+            pong.contains("script-ping") && pong.contains("result"),
+            "{name}: {pong}"
+        );
+        let text = finish(&mut receiver, &mut log).await;
+        assert!(!text.contains("xmpp: offline"), "{name}: {text}");
+        assert_eq!(server.accepted(), 1, "{name}");
+    });
+    let [a, b] = runs;
+    tokio::join!(a, b);
+}
+
+// ---------------------------------------------------------------------------
+// Prosody restarted mid-session.
+
+/// The room's nickname of the receiver.
+const DEVICE: &str = "device";
+
+/// Writes the clip `repeats` times over into `path` (pts increasing throughout,
+/// the header's frame count set), and returns the frames written.
+fn write_long_ivf(path: &Path, repeats: u64) -> Vec<IvfFrame> {
+    let clip = std::fs::read(CLIP).unwrap();
+    let (_, frames) = read_ivf(&clip);
+    let header_len = usize::from(u16::from_le_bytes([clip[6], clip[7]]));
+    let span = frames.last().expect("clip frames").pts + 1;
+    let mut out = clip[..header_len].to_vec();
+    let mut written = Vec::new();
+    for r in 0..repeats {
+        for f in &frames {
+            let frame = IvfFrame {
+                pts: f.pts + r * span,
+                data: f.data.clone(),
+            };
+            out.extend_from_slice(&(frame.data.len() as u32).to_le_bytes());
+            out.extend_from_slice(&frame.pts.to_le_bytes());
+            out.extend_from_slice(&frame.data);
+            written.push(frame);
+        }
+    }
+    let count = written.len() as u32;
+    out[24..28].copy_from_slice(&count.to_le_bytes());
+    std::fs::write(path, out).unwrap();
+    written
+}
+
+/// `proxy-connection send` as `user` of DOMAIN over TCP with STARTTLS (trusting
+/// Prosody's certificate), in `room` as `nick`, to the device.
+fn send_over_starttls(
+    prosody: &Prosody,
+    user: &str,
+    password: &str,
+    nick: &str,
+    room: &str,
+    file: &Path,
+) -> Command {
+    let mut c = Command::new(BIN);
+    c.args([
+        "send",
+        "--xmpp",
+        &format!("xmpp://127.0.0.1:{}", prosody.c2s_port),
+    ])
+    .args(["--domain", DOMAIN, "--user", user, "--password", password])
+    .arg("--xmpp-ca")
+    .arg(&prosody.cert)
+    .args(["--room", room, "--nick", nick, "--bind", "127.0.0.1:0"])
+    .args(["--to", &format!("{room}/{DEVICE}")])
+    .arg(file);
+    c
+}
+
+/// Media flows between a receiver (guest, WebSocket) and a sender (alice, TCP with
+/// STARTTLS) that met in a Prosody room, and Prosody is restarted (SIGTERM, then
+/// the same ports again). The media goes on, every frame arrives; both clients go
+/// offline, come back online and rejoin the room; then signaling works through the
+/// new Prosody: a third program (bob) is refused by the busy receiver (exit 4), and
+/// the sender's final session-terminate reaches the receiver over XMPP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_survives_a_prosody_restart_and_signaling_resumes() {
+    restart_mid_session(false).await;
+}
+
+/// The same with Prosody killed (SIGKILL, a crash: no stream error, the
+/// connections just end) and started again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_survives_a_prosody_crash_and_signaling_resumes() {
+    restart_mid_session(true).await;
+}
+
+async fn restart_mid_session(crash: bool) {
+    let Some(mut prosody) = Prosody::start(ProsodyOptions::default()).await else {
+        return;
+    };
+    let name = if crash { "crash" } else { "restart" };
+    let room = format!("{name}@{MUC_DOMAIN}");
+    let file = tmp(&format!("{name}-long.ivf"));
+    let sent = write_long_ivf(&file, 4);
+    let out = tmp(&format!("{name}-recording.ivf"));
+
+    let mut receive = Command::new(BIN);
+    receive
+        .args([
+            "receive",
+            "--xmpp",
+            &prosody.ws_url(),
+            "--domain",
+            GUEST_DOMAIN,
+        ])
+        .args(["--room", &room, "--nick", DEVICE, "--bind", "127.0.0.1:0"])
+        .arg("--out")
+        .arg(&out);
+    let (mut receiver, mut receiver_log) = spawn(receive);
+    receiver_log
+        .wait_for("waiting for a session-initiate", WITHIN)
+        .await;
+    let (mut sender, mut sender_log) = spawn(send_over_starttls(
+        &prosody, "alice", "secret1", "laptop", &room, &file,
+    ));
+    sender_log.wait_for("connected to", WITHIN).await;
+    receiver_log.wait_for("first frame", WITHIN).await;
+
+    // The restart, frames flowing.
+    let stopped_in = if crash {
+        prosody.crash().await
+    } else {
+        prosody.stop().await
+    };
+    prosody.start_again().await;
+    let reopened = Instant::now();
+    let kind = if crash {
+        "crash (SIGKILL)"
+    } else {
+        "restart (SIGTERM)"
+    };
+    for (who, log) in [("receiver", &mut receiver_log), ("sender", &mut sender_log)] {
+        let offline = log.wait_for("xmpp: offline", WITHIN).await;
+        if !crash {
+            assert!(offline.contains("SystemShutdown"), "{who}: {offline}");
+        }
+        let online = log.wait_for_nth("xmpp: online as", 2, WITHIN).await;
+        let online_after = reopened.elapsed();
+        let joined = log.wait_for_nth("xmpp: joined", 2, WITHIN).await;
+        let joined_after = reopened.elapsed();
+        assert!(joined.contains(&room), "{who}: {joined}");
+        eprintln!(
+            "MEASURE prosody {kind}: {who} online {online_after:?} and joined {joined_after:?} \
+             after the ports reopened (the exit took {stopped_in:?}, start {:?}); first loss: \
+             {offline}; back: {online}",
+            prosody.started_in
+        );
+    }
+    assert!(
+        sender.try_wait().unwrap().is_none(),
+        "the sender is still sending after the restart (else the restart was not mid-session)"
+    );
+
+    // A third program is refused by the busy receiver, through the new Prosody.
+    let (mut intruder, mut intruder_log) = spawn(send_over_starttls(
+        &prosody,
+        "bob",
+        "secret2",
+        "intruder",
+        &room,
+        Path::new(CLIP),
+    ));
+    let code = exit_code(&mut intruder, Duration::from_secs(60)).await;
+    let intruder_text = intruder_log.all().await;
+    assert_no_panic(&intruder_text);
+    assert_eq!(code, Some(4), "the intruder is refused:\n{intruder_text}");
+    assert!(
+        intruder_text.contains("closed: peer reported an error (rejected)"),
+        "a rejection reason: {intruder_text}"
+    );
+    // The receiver read the intruder's session-initiate through the new Prosody.
+    let busy = receiver_log
+        .wait_for("intruder misbehaved: a connection with", WITHIN)
+        .await;
+    assert!(busy.contains("/laptop is active"), "{busy}");
+    assert!(
+        sender.try_wait().unwrap().is_none(),
+        "the session was still on when the intruder was refused"
+    );
+
+    // The session ends normally: the sender's session-terminate over XMPP.
+    assert_eq!(
+        exit_code(&mut sender, Duration::from_secs(60)).await,
+        Some(0)
+    );
+    assert_eq!(exit_code(&mut receiver, WITHIN).await, Some(0));
+    let sender_text = sender_log.all().await;
+    let receiver_text = receiver_log.all().await;
+    assert_no_panic(&sender_text);
+    assert_no_panic(&receiver_text);
+    let closed = receiver_text
+        .lines()
+        .find(|l| l.contains("connection with") && l.contains("closed:"))
+        .unwrap_or_else(|| panic!("no close line: {receiver_text}"));
+    eprintln!("receiver: {closed}");
+
+    let (_, got) = read_ivf(&std::fs::read(&out).unwrap());
+    assert_eq!(got.len(), sent.len(), "frame count");
+    for (i, (g, s)) in got.iter().zip(&sent).enumerate() {
+        assert!(g.data == s.data, "frame {i} differs");
+    }
+}
