@@ -18,7 +18,10 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::prosody::{Prosody, ProsodyOptions, DOMAIN, GUEST_DOMAIN, MUC_DOMAIN};
-use common::xmpp_script::{vm_hwm_kib, ScriptConn, ScriptServer, NS_SASL, NS_STREAM_ERRORS};
+use common::xmpp_script::{
+    vm_hwm_kib, ws_frame_header, ScriptConn, ScriptServer, WsScriptServer, NS_SASL,
+    NS_STREAM_ERRORS,
+};
 use common::{exit_code, kill, read_ivf, tmp, IvfFrame, Log, BIN, CLIP};
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
@@ -137,6 +140,167 @@ async fn an_endless_stanza_is_refused_at_the_size_limit_with_bounded_memory() {
     again.login_anonymous("guest").await;
     log.wait_for_nth("xmpp: online as", 2, WITHIN).await;
     finish(&mut receiver, &mut log).await;
+}
+
+/// Over WebSocket, an endless text message (64 MiB) in one frame that declares
+/// its length, and in 64 KiB fragments: the client refuses each at its stanza size
+/// limit with a clear error, its memory stays far below what was sent, and it
+/// reconnects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_websocket_message_is_refused_with_bounded_memory() {
+    const SENT: u64 = 64 << 20;
+    const CHUNK: usize = 64 * 1024;
+    let mut server = WsScriptServer::bind(HOSTILE).await;
+    let out = tmp("hostile-ws-endless.ivf");
+    let mut receive = Command::new(BIN);
+    receive
+        .args(["receive", "--xmpp", &server.url(), "--domain", HOSTILE])
+        .args(["--bind", "127.0.0.1:0", "--out"])
+        .arg(&out);
+    let (mut receiver, mut log) = spawn(receive);
+    let pid = receiver.id().unwrap();
+    for (n, fragmented) in [(1, false), (2, true)] {
+        let mut conn = server.accept(WITHIN).await;
+        let jid = conn.login_anonymous("guest").await;
+        let id = conn.extdisco_query().await;
+        conn.send(&format!(
+            "<iq xmlns='jabber:client' type='result' id='{id}'>\
+             <services xmlns='urn:xmpp:extdisco:2'/></iq>"
+        ))
+        .await;
+        log.wait_for_nth("xmpp: online as", n, WITHIN).await;
+        log.wait_for("waiting for a session-initiate", WITHIN).await;
+        let before = vm_hwm_kib(pid);
+        // Raw frames on the socket under the WebSocket (nothing is buffered in
+        // tungstenite between messages).
+        let mut tcp = conn.ws.into_inner();
+        let writer = tokio::spawn(async move {
+            let head = format!("<message xmlns='jabber:client' to='{jid}'><body>");
+            let mut first = if fragmented {
+                ws_frame_header(1, false, CHUNK as u64)
+            } else {
+                ws_frame_header(1, true, SENT)
+            };
+            first.extend_from_slice(head.as_bytes());
+            first.resize(first.len() + CHUNK - head.len(), b'A');
+            let chunk = vec![b'A'; CHUNK];
+            let mut written = CHUNK as u64;
+            let mut result = tcp.write_all(&first).await;
+            while result.is_ok() && written < SENT {
+                if fragmented {
+                    let last = written + CHUNK as u64 >= SENT;
+                    let header = ws_frame_header(0, last, CHUNK as u64);
+                    result = tcp.write_all(&header).await;
+                }
+                if result.is_ok() {
+                    result = tcp.write_all(&chunk).await;
+                    written += CHUNK as u64;
+                }
+            }
+            (written, result.err().map(|e| e.to_string()))
+        });
+        let offline = log.wait_for_nth("xmpp: offline", n, WITHIN).await;
+        let (written, failed) = tokio::time::timeout(WITHIN, writer)
+            .await
+            .expect("the writer ends once the client is gone")
+            .unwrap();
+        let after = vm_hwm_kib(pid);
+        eprintln!(
+            "MEASURE endless WebSocket message (fragmented: {fragmented}): {written} bytes \
+             written ({failed:?}); VmHWM {before} KiB before, {after} KiB after"
+        );
+        assert!(
+            offline.contains("WebSocket") && offline.contains("too long"),
+            "the size limit named: {offline}"
+        );
+        assert!(
+            failed.is_some() && written < SENT,
+            "the client hung up early"
+        );
+        assert!(after < 48 * 1024, "VmHWM {after} KiB");
+    }
+    server.accept(WITHIN).await.login_anonymous("guest").await;
+    log.wait_for_nth("xmpp: online as", 3, WITHIN).await;
+    finish(&mut receiver, &mut log).await;
+}
+
+/// A server that hangs up at once, every time: the client tries again with a
+/// growing delay (0.5 s, 1 s, 2 s, each ±20 %), not in a loop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_hangs_up_at_once_is_retried_with_growing_delays() {
+    let mut server = ScriptServer::bind(HOSTILE).await;
+    let out = tmp("hostile-hangup.ivf");
+    let (mut receiver, mut log) = spawn(receive_hostile(&server, &out));
+    let mut at = Vec::new();
+    for _ in 0..4 {
+        let mut conn = server.accept(WITHIN).await;
+        at.push(Instant::now());
+        // Read the stream header first: closing with it unread would reset.
+        conn.read_until("<stream:stream").await;
+        conn.read_until(">").await;
+    }
+    let gaps: Vec<Duration> = at.windows(2).map(|w| w[1] - w[0]).collect();
+    eprintln!("MEASURE hang-ups: reconnection gaps {gaps:?}");
+    let expected = [0.5, 1.0, 2.0];
+    for (gap, base) in gaps.iter().zip(expected) {
+        let secs = gap.as_secs_f64();
+        assert!(
+            secs >= base * 0.75 && secs <= base * 1.2 + 0.5,
+            "gap {gap:?}, expected {base} s ±20 %: {gaps:?}"
+        );
+    }
+    assert_eq!(log.count("xmpp: online"), 0);
+    let text = finish(&mut receiver, &mut log).await;
+    assert!(
+        text.contains("the server closed the TCP connection"),
+        "the reason named: {text}"
+    );
+}
+
+/// SIGINT or SIGTERM while the XMPP server cannot be reached (connections
+/// refused, retried until the 30 s readiness timeout) ends `send` and `receive`
+/// at once with the signal's exit code. (It used to wait out the 30 s.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_while_the_server_is_unreachable_ends_the_program_at_once() {
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("xmpp://127.0.0.1:{port}");
+    let xmpp = [
+        "--xmpp",
+        url.as_str(),
+        "--domain",
+        HOSTILE,
+        "--xmpp-tls",
+        "none",
+    ];
+    let out = tmp("unreachable.ivf");
+    let mut receive = Command::new(BIN);
+    receive.arg("receive").args(xmpp).arg("--out").arg(&out);
+    let mut send = Command::new(BIN);
+    send.arg("send")
+        .args(xmpp)
+        .args(["--to", &format!("peer@{HOSTILE}/r"), CLIP]);
+    for (command, signal, code) in [(receive, "INT", 130), (send, "TERM", 143)] {
+        let (mut child, mut log) = spawn(command);
+        let offline = log.wait_for("xmpp: offline", WITHIN).await;
+        assert!(offline.contains("Connection refused"), "{offline}");
+        let began = Instant::now();
+        kill(&child, signal);
+        let exit = exit_code(&mut child, Duration::from_secs(5)).await;
+        let took = began.elapsed();
+        let text = log.all().await;
+        assert_no_panic(&text);
+        eprintln!("MEASURE SIG{signal} while connecting: exit {exit:?} after {took:?}");
+        assert_eq!(exit, Some(code), "{text}");
+        assert!(
+            text.contains("stopped while connecting to the XMPP server"),
+            "{text}"
+        );
+    }
 }
 
 /// A stream error with a condition RFC 6120 does not define: the client names it,

@@ -276,3 +276,165 @@ pub fn vm_hwm_kib(pid: u32) -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or_else(|| panic!("no VmHWM in /proc/{pid}/status:\n{status}"))
 }
+
+/// `urn:ietf:params:xml:ns:xmpp-framing` (RFC 7395).
+pub const NS_FRAMING: &str = "urn:ietf:params:xml:ns:xmpp-framing";
+
+/// A scripted XMPP server over WebSocket (RFC 7395, `ws://`, subprotocol `xmpp`).
+pub struct WsScriptServer {
+    listener: TcpListener,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// The XMPP domain it claims.
+    pub domain: String,
+    accepted: usize,
+}
+
+impl WsScriptServer {
+    /// Listens on a free port of 127.0.0.1.
+    pub async fn bind(domain: &str) -> WsScriptServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().unwrap().port();
+        WsScriptServer {
+            listener,
+            port,
+            domain: domain.to_owned(),
+            accepted: 0,
+        }
+    }
+
+    /// `ws://127.0.0.1:PORT/xmpp-websocket`.
+    pub fn url(&self) -> String {
+        format!("ws://127.0.0.1:{}/xmpp-websocket", self.port)
+    }
+
+    /// The next connection, upgraded (accepting the `xmpp` subprotocol).
+    pub async fn accept(&mut self, within: Duration) -> WsConn {
+        use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+        use tokio_tungstenite::tungstenite::http::HeaderValue;
+        let (stream, _) = timeout(within, self.listener.accept())
+            .await
+            .unwrap_or_else(|_| panic!("no connection within {within:?}"))
+            .expect("accept");
+        self.accepted += 1;
+        // The handshake's callback type is tungstenite's, large error and all.
+        #[allow(clippy::result_large_err)]
+        let callback = |request: &Request, mut response: Response| {
+            let asked = request
+                .headers()
+                .get("Sec-WebSocket-Protocol")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            assert!(
+                asked.contains("xmpp"),
+                "the client asks for 'xmpp': {asked:?}"
+            );
+            response
+                .headers_mut()
+                .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("xmpp"));
+            Ok(response)
+        };
+        let ws = timeout(STEP, tokio_tungstenite::accept_hdr_async(stream, callback))
+            .await
+            .expect("the WebSocket upgrade in time")
+            .expect("the WebSocket upgrade");
+        WsConn {
+            ws,
+            domain: self.domain.clone(),
+            n: self.accepted,
+        }
+    }
+}
+
+/// One WebSocket client connection.
+pub struct WsConn {
+    pub ws: tokio_tungstenite::WebSocketStream<TcpStream>,
+    domain: String,
+    n: usize,
+}
+
+impl WsConn {
+    /// The client's next text message.
+    pub async fn recv(&mut self) -> String {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            let message = timeout(STEP, self.ws.next())
+                .await
+                .unwrap_or_else(|_| panic!("no WebSocket message within {STEP:?}"))
+                .expect("the client closed the WebSocket")
+                .expect("a WebSocket message");
+            match message {
+                Message::Text(text) => return text.as_str().to_owned(),
+                Message::Close(_) => panic!("the client closed the WebSocket"),
+                _ => {}
+            }
+        }
+    }
+
+    /// Sends one text message.
+    pub async fn send(&mut self, text: &str) {
+        use futures_util::SinkExt;
+        use tokio_tungstenite::tungstenite::Message;
+        self.ws
+            .send(Message::text(text))
+            .await
+            .expect("send a WebSocket message");
+    }
+
+    async fn open(&mut self) {
+        let open = self.recv().await;
+        assert!(open.starts_with("<open"), "an <open/>: {open}");
+        let answer = format!(
+            "<open xmlns='{NS_FRAMING}' from='{}' id='ws-script-{}' version='1.0'/>",
+            self.domain, self.n
+        );
+        self.send(&answer).await;
+    }
+
+    /// Logs a client in with SASL ANONYMOUS and binds `user@DOMAIN/wN`.
+    pub async fn login_anonymous(&mut self, user: &str) -> String {
+        self.open().await;
+        self.send(&format!(
+            "<stream:features xmlns:stream='{NS_STREAMS}'><mechanisms xmlns='{NS_SASL}'>\
+             <mechanism>ANONYMOUS</mechanism></mechanisms></stream:features>"
+        ))
+        .await;
+        let auth = self.recv().await;
+        assert!(auth.contains("ANONYMOUS"), "{auth}");
+        self.send(&format!("<success xmlns='{NS_SASL}'/>")).await;
+        self.open().await;
+        self.send(&format!(
+            "<stream:features xmlns:stream='{NS_STREAMS}'><bind xmlns='{NS_BIND}'/></stream:features>"
+        ))
+        .await;
+        let bind = self.recv().await;
+        assert!(bind.contains(NS_BIND), "a bind request: {bind}");
+        let id = attr(&bind, "id").unwrap_or_else(|| panic!("no id in {bind}"));
+        let jid = format!("{user}@{}/w{}", self.domain, self.n);
+        self.send(&format!(
+            "<iq xmlns='jabber:client' type='result' id='{id}'><bind xmlns='{NS_BIND}'>\
+             <jid>{jid}</jid></bind></iq>"
+        ))
+        .await;
+        jid
+    }
+
+    /// Reads the XEP-0215 query; returns its id.
+    pub async fn extdisco_query(&mut self) -> String {
+        loop {
+            let iq = self.recv().await;
+            if iq.contains("urn:xmpp:extdisco:") {
+                return attr(&iq, "id").unwrap_or_else(|| panic!("no id in {iq}"));
+            }
+        }
+    }
+}
+
+/// A WebSocket frame header as a server writes it (unmasked), for a payload of
+/// `len` bytes: `opcode` 1 (text) or 0 (continuation), `fin` for the last frame.
+pub fn ws_frame_header(opcode: u8, fin: bool, len: u64) -> Vec<u8> {
+    let mut header = vec![if fin { 0x80 } else { 0 } | opcode, 127];
+    header.extend_from_slice(&len.to_be_bytes());
+    header
+}

@@ -281,16 +281,28 @@ fn check_signal_in(path: Option<&Path>) -> Result<(), Failure> {
 /// Wires the service to the signaling channel of `args`: over XMPP (ready when this
 /// returns), or a task writing its outgoing IQs as JSON lines and one reading
 /// incoming ones. [`InputEnd`] watches the end of the input (for XMPP: the
-/// connection's end); the task returned ends once the last signal is out.
+/// connection's end); the task returned ends once the last signal is out. A
+/// first SIGINT or SIGTERM while the XMPP connection is not ready yet ends it with
+/// [`Failure::Interrupted`].
 pub(crate) async fn connect_signaling(
     side: &'static str,
     jid: Option<&str>,
     service: &ProxyConnectionService,
     signals: Signals,
     args: &SignalingArgs,
+    interrupt: &mut Interrupt,
 ) -> Result<(JoinHandle<()>, InputEnd), Failure> {
     if let Some(server) = &args.xmpp.xmpp {
-        let (task, eof) = crate::xmpp::connect(side, &args.xmpp, server, service, signals).await?;
+        // Connecting may take until the readiness timeout (an unreachable server
+        // is retried): a signal meanwhile ends the program, as it would later.
+        let connecting = crate::xmpp::connect(side, &args.xmpp, server, service, signals);
+        let (task, eof) = tokio::select! {
+            connected = connecting => connected?,
+            signal = interrupt.recv() => {
+                log!(side, "{}: stopped while connecting to the XMPP server", signal.name());
+                return Err(Failure::Interrupted(signal));
+            }
+        };
         return Ok((task, InputEnd::new(eof)));
     }
     let jid = jid.unwrap_or_default();

@@ -41,6 +41,7 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
         &service,
         signals,
         &args.signaling,
+        &mut interrupt,
     )
     .await?;
     log!(

@@ -42,6 +42,7 @@ pub async fn send(args: SendArgs) -> Result<(), Failure> {
         &service,
         signals,
         &args.signaling,
+        &mut interrupt,
     )
     .await?;
 
