@@ -402,6 +402,8 @@ async fn a_signal_while_the_server_is_unreachable_ends_the_program_at_once() {
         HOSTILE,
         "--xmpp-tls",
         "none",
+        "--bind",
+        "127.0.0.1:0",
     ];
     let out = tmp("unreachable.ivf");
     let mut receive = Command::new(BIN);
@@ -618,7 +620,12 @@ fn send_over_starttls(
 /// the same ports again). The media goes on, every frame arrives; both clients go
 /// offline, come back online and rejoin the room; then signaling works through the
 /// new Prosody: a third program (bob) is refused by the busy receiver (exit 4), and
-/// the sender's final session-terminate reaches the receiver over XMPP.
+/// the session ends normally.
+///
+/// A stopping Prosody closes its sessions one by one and tells the room of each,
+/// so a client still connected sees its peer leave just before its own stream
+/// error: `carry` holds that departure (`LEFT_GRACE`) and drops it when our own
+/// connection goes down, else the session would end with media still flowing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_survives_a_prosody_restart_and_signaling_resumes() {
     restart_mid_session(false).await;

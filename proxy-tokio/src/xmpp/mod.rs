@@ -47,11 +47,13 @@
 
 mod transport;
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use proxy_core::ProxyMessage;
 use proxy_xmpp::client::{Client, Config, Event, IqFailure, Output, TlsMode, Transport as Carrier};
 use tokio::sync::{mpsc, oneshot};
 
@@ -64,6 +66,13 @@ const COMMAND_CAPACITY: usize = 64;
 /// How long [`XmppConnection::close`] waits for the answers to the proxy IQs
 /// sent before it (a last `session-terminate`, say) before the stream ends.
 pub const CLOSE_LINGER: Duration = Duration::from_secs(2);
+/// How long [`carry`] holds the `unavailable` the client synthesizes for an
+/// occupant that left the room before giving it to the service: when our own
+/// connection goes down meanwhile, the departure was most likely the server
+/// going down (a Prosody stopping closes its sessions one by one and tells the
+/// room of each), and the message is dropped, so a server restart does not end
+/// a session whose media flows peer to peer.
+pub const LEFT_GRACE: Duration = Duration::from_secs(2);
 
 /// Where the XMPP server is, from its URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -567,6 +576,12 @@ impl Task {
 /// [`ProxyConnectionService::set_ice_servers`] (and passed on, for logging). A
 /// proxy IQ that cannot be sent is reported as [`Event::IqFailed`].
 ///
+/// An occupant's departure from the room ([`Event::OccupantLeft`], then the
+/// `unavailable` message the client synthesizes) reaches the service
+/// [`LEFT_GRACE`] later, unless our own connection went offline or closed
+/// meanwhile (then the departure is taken for the server's own shutdown, and
+/// dropped), or a message from that occupant came meanwhile (it is back).
+///
 /// Returns the connection's other events. When the service's signals end (the
 /// service was dropped), the last ones are sent and the connection is closed.
 pub fn carry(
@@ -589,8 +604,15 @@ async fn carry_task(
     out: mpsc::UnboundedSender<Event>,
 ) {
     let mut signals_open = true;
+    let mut departures = Departures::default();
     loop {
         tokio::select! {
+            () = sleep_until_some(departures.next_release()) => {
+                if let Some(message) = departures.release(tokio::time::Instant::now()) {
+                    // The service is gone when this fails: its signals end next.
+                    let _ = sender.process_message(message).await;
+                }
+            }
             signal = signals.next(), if signals_open => match signal {
                 Some(signal) => {
                     let reason = match xmpp.send_proxy_iq(&signal.to, &signal.iq).await {
@@ -607,14 +629,19 @@ async fn carry_task(
             },
             event = events.next() => match event {
                 Some(Event::Message(message)) => {
-                    // The service is gone when this fails: its signals end next.
-                    let _ = sender.process_message(message).await;
+                    let now = tokio::time::Instant::now();
+                    if let Some(message) = departures.message(now, message) {
+                        // The service is gone when this fails: its signals end next.
+                        let _ = sender.process_message(message).await;
+                    }
                 }
                 Some(Event::IceServers(servers)) => {
+                    departures.other_event();
                     let _ = sender.set_ice_servers(servers.clone()).await;
                     let _ = out.send(Event::IceServers(servers));
                 }
                 Some(event) => {
+                    departures.event(&event);
                     let _ = out.send(event);
                 }
                 None => return,
@@ -623,9 +650,146 @@ async fn carry_task(
     }
 }
 
+/// The departures from the room that [`carry`] holds for [`LEFT_GRACE`].
+#[derive(Debug, Default)]
+struct Departures {
+    /// The occupant the last event reported gone, if that was
+    /// [`Event::OccupantLeft`]: the client's synthesized `unavailable` follows.
+    just_left: Option<String>,
+    /// Synthesized `unavailable`s with their release instants, oldest first.
+    held: VecDeque<(tokio::time::Instant, ProxyMessage)>,
+}
+
+impl Departures {
+    /// A message from the connection: `Some` to give to the service now, `None`
+    /// while it is held.
+    fn message(
+        &mut self,
+        now: tokio::time::Instant,
+        message: ProxyMessage,
+    ) -> Option<ProxyMessage> {
+        let left = self.just_left.take();
+        if left.as_deref() == Some(message.from.as_str()) && is_synthesized_unavailable(&message.iq)
+        {
+            self.held.push_back((now + LEFT_GRACE, message));
+            return None;
+        }
+        // The occupant spoke again: it is back, its departure is void.
+        self.held.retain(|(_, m)| m.from != message.from);
+        Some(message)
+    }
+
+    /// Any other event: a departure is noted; our own connection lost or closed
+    /// drops what is held (the server was going down).
+    fn event(&mut self, event: &Event) {
+        self.just_left = None;
+        match event {
+            Event::OccupantLeft { jid } => self.just_left = Some(jid.clone()),
+            Event::Offline { .. } | Event::Closed { .. } => self.held.clear(),
+            _ => {}
+        }
+    }
+
+    /// An event that is neither a message nor one [`event`](Self::event) reads.
+    fn other_event(&mut self) {
+        self.just_left = None;
+    }
+
+    /// When the oldest held message is due.
+    fn next_release(&self) -> Option<tokio::time::Instant> {
+        self.held.front().map(|(at, _)| *at)
+    }
+
+    /// The oldest held message, if it is due at `now`.
+    fn release(&mut self, now: tokio::time::Instant) -> Option<ProxyMessage> {
+        if self.next_release().is_some_and(|at| at <= now) {
+            return self.held.pop_front().map(|(_, m)| m);
+        }
+        None
+    }
+}
+
+/// Sleeps until `at`, or forever without one.
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Whether `iq` is the `unavailable` the client synthesizes for an occupant
+/// that left: a Jingle `action='unavailable'` with no sid.
+fn is_synthesized_unavailable(iq: &str) -> bool {
+    (iq.contains("action='unavailable'") || iq.contains("action=\"unavailable\""))
+        && !iq.contains("sid=")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const UNAVAILABLE: &str = "<iq xmlns='jabber:client' type='set'><jingle \
+        xmlns='urn:xmpp:jingle:1' action='unavailable'><details>unavailable</details></jingle></iq>";
+
+    fn message(from: &str, iq: &str) -> ProxyMessage {
+        ProxyMessage {
+            from: from.into(),
+            iq: iq.into(),
+        }
+    }
+
+    fn left(jid: &str) -> Event {
+        Event::OccupantLeft { jid: jid.into() }
+    }
+
+    #[test]
+    fn departures_are_held_then_released_or_dropped() {
+        let t0 = tokio::time::Instant::now();
+        let peer = "room@conference.example/peer";
+        let mut d = Departures::default();
+
+        // Held for LEFT_GRACE, then released.
+        d.event(&left(peer));
+        assert_eq!(d.message(t0, message(peer, UNAVAILABLE)), None);
+        assert_eq!(d.next_release(), Some(t0 + LEFT_GRACE));
+        assert_eq!(d.release(t0 + LEFT_GRACE / 2), None);
+        assert_eq!(d.release(t0 + LEFT_GRACE), Some(message(peer, UNAVAILABLE)));
+        assert_eq!(d.next_release(), None);
+
+        // Our connection lost meanwhile: dropped.
+        d.event(&left(peer));
+        assert_eq!(d.message(t0, message(peer, UNAVAILABLE)), None);
+        d.event(&Event::Offline {
+            reason: proxy_xmpp::client::ClientError::StreamClosed,
+            retry_at: std::time::Instant::now(),
+        });
+        assert_eq!(d.release(t0 + LEFT_GRACE), None);
+
+        // The occupant spoke again meanwhile: dropped, its message goes through.
+        d.event(&left(peer));
+        assert_eq!(d.message(t0, message(peer, UNAVAILABLE)), None);
+        let initiate = "<iq type='set' id='1'><jingle action='session-initiate' sid='s'/></iq>";
+        assert_eq!(
+            d.message(t0, message(peer, initiate)),
+            Some(message(peer, initiate))
+        );
+        assert_eq!(d.release(t0 + LEFT_GRACE), None);
+
+        // Only the synthesized unavailable right after the departure is held: one
+        // from the peer itself (with its sid), or not after OccupantLeft, is not.
+        let own = "<iq type='set' id='2'><jingle action='unavailable' sid='s'/></iq>";
+        d.event(&left(peer));
+        assert_eq!(d.message(t0, message(peer, own)), Some(message(peer, own)));
+        assert_eq!(
+            d.message(t0, message(peer, UNAVAILABLE)),
+            Some(message(peer, UNAVAILABLE))
+        );
+        d.event(&left("room@conference.example/other"));
+        assert_eq!(
+            d.message(t0, message(peer, UNAVAILABLE)),
+            Some(message(peer, UNAVAILABLE))
+        );
+    }
 
     #[test]
     fn server_urls() {
