@@ -682,11 +682,16 @@ impl Departures {
     /// Any other event: a departure is noted; our own connection lost or closed
     /// drops what is held (the server was going down).
     fn event(&mut self, event: &Event) {
-        self.just_left = None;
         match event {
             Event::OccupantLeft { jid } => self.just_left = Some(jid.clone()),
-            Event::Offline { .. } | Event::Closed { .. } => self.held.clear(),
-            _ => {}
+            // The IQs awaiting the departed occupant fail between its departure
+            // and its `unavailable`.
+            Event::IqFailed { .. } => {}
+            Event::Offline { .. } | Event::Closed { .. } => {
+                self.just_left = None;
+                self.held.clear();
+            }
+            _ => self.just_left = None,
         }
     }
 
@@ -748,8 +753,13 @@ mod tests {
         let peer = "room@conference.example/peer";
         let mut d = Departures::default();
 
-        // Held for LEFT_GRACE, then released.
+        // Held for LEFT_GRACE (also with the IQs awaiting the peer failed
+        // between the departure and the unavailable), then released.
         d.event(&left(peer));
+        d.event(&Event::IqFailed {
+            to: peer.into(),
+            reason: IqFailure::AddresseeLeft,
+        });
         assert_eq!(d.message(t0, message(peer, UNAVAILABLE)), None);
         assert_eq!(d.next_release(), Some(t0 + LEFT_GRACE));
         assert_eq!(d.release(t0 + LEFT_GRACE / 2), None);
