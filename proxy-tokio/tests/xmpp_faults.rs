@@ -686,7 +686,10 @@ async fn restart_mid_session(crash: bool) {
     for (who, log) in [("receiver", &mut receiver_log), ("sender", &mut sender_log)] {
         let offline = log.wait_for("xmpp: offline", WITHIN).await;
         if !crash {
-            assert!(offline.contains("SystemShutdown"), "{who}: {offline}");
+            assert!(
+                offline.contains("stream error system-shutdown"),
+                "{who}: {offline}"
+            );
         }
         let online = log.wait_for_nth("xmpp: online as", 2, WITHIN).await;
         let online_after = reopened.elapsed();

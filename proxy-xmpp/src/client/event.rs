@@ -150,6 +150,22 @@ pub enum StreamCondition {
     Other(String),
 }
 
+impl std::fmt::Display for StreamCondition {
+    /// The condition's wire name (`system-shutdown`, `see-other-host x`, or
+    /// `(none)` when the server named none).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StreamCondition::HostUnknown => f.write_str("host-unknown"),
+            StreamCondition::SeeOtherHost(to) => write!(f, "see-other-host {to}"),
+            StreamCondition::SystemShutdown => f.write_str("system-shutdown"),
+            StreamCondition::Conflict => f.write_str("conflict"),
+            StreamCondition::PolicyViolation => f.write_str("policy-violation"),
+            StreamCondition::Other(name) if name.is_empty() => f.write_str("(none)"),
+            StreamCondition::Other(name) => f.write_str(name),
+        }
+    }
+}
+
 impl StreamCondition {
     pub(super) fn from_element(error: &Element) -> StreamCondition {
         let (name, _) = error.condition(NS_STREAM_ERRORS);
@@ -184,7 +200,7 @@ pub enum ClientError {
     #[error("SASL: {0}")]
     Sasl(SaslError),
     /// The server ended the stream with `<stream:error>`.
-    #[error("stream error {condition:?}{}", text.as_deref().map(|t| format!(" ({t})")).unwrap_or_default())]
+    #[error("stream error {condition}{}", text.as_deref().map(|t| format!(" ({t})")).unwrap_or_default())]
     StreamError {
         /// The condition.
         condition: StreamCondition,
