@@ -60,6 +60,7 @@ impl ProxyConnection {
         };
         let mut engine = Engine::with_network(now, net, config.wall_clock);
         engine.set_resolve_mdns(config.resolve_mdns);
+        engine.set_stats_interval(config.stats_interval);
         ProxyConnection {
             core: ProxyConnectionService::new(config.core),
             engine,
@@ -263,6 +264,7 @@ impl ProxyConnection {
                     return Output::StreamClose { stream }
                 }
                 Some(EngineOutput::Path(p)) => return Output::Event(Event::Path(p)),
+                Some(EngineOutput::Stats(s)) => return Output::Event(Event::Stats(s)),
                 Some(EngineOutput::RelayFailed {
                     server,
                     proto,

@@ -118,6 +118,14 @@
 //! is set aside quietly: the peer's checks reach us anyway and ICE learns its
 //! address as peer-reflexive.
 //!
+//! # Statistics
+//!
+//! With [`ProxyConfig::stats_interval`], every track is reported as an
+//! [`Event::Stats`] ([`TrackStats`]) at that interval, like a browser's
+//! `getStats()`: bitrate and frame rate over the interval, packets lost,
+//! jitter and round-trip time, from str0m's reports and the RTCP the peer
+//! sends.
+//!
 //! # Not supported
 //!
 //! ICE-TCP candidates. Codecs are VP8 and Opus.
@@ -139,4 +147,6 @@ mod types;
 pub use connection::ProxyConnection;
 pub use engine::{Engine, EngineOutput, MAX_MDNS_NAMES, MDNS_WAIT, SILENCE_TIMEOUT};
 pub use str0m::CandidateKind;
-pub use types::{Event, Frame, Output, Path, ProxyConfig, Transmit, WriteError};
+pub use types::{
+    Event, Frame, Output, Path, ProxyConfig, StatsDirection, TrackStats, Transmit, WriteError,
+};

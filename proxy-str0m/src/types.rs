@@ -40,6 +40,11 @@ pub struct ProxyConfig {
     /// servers' `expires` (ISO 8601) into instants. `None`: credentials
     /// are taken as never expiring.
     pub wall_clock: Option<SystemTime>,
+    /// How often each connection reports [`Event::Stats`] for every track
+    /// (like polling a browser's `getStats()`). `None` (the default): no
+    /// statistics are gathered and none are reported; an application that
+    /// wants them asks (the program's `--stats` uses one second).
+    pub stats_interval: Option<Duration>,
 }
 
 /// One output of [`ProxyConnection::poll_output`](crate::ProxyConnection::poll_output).
@@ -150,6 +155,118 @@ pub enum Event {
     /// handshake (just before the core's `Connected`), then whenever ICE
     /// moves it, or when a peer-reflexive end is renamed by its candidate.
     Path(Path),
+    /// Statistics of one track, every [`ProxyConfig::stats_interval`].
+    Stats(TrackStats),
+}
+
+/// Which way a track's media goes, for [`TrackStats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatsDirection {
+    /// Media we receive (a browser's `inbound-rtp`).
+    Inbound,
+    /// Media we send (`outbound-rtp`).
+    Outbound,
+}
+
+impl std::fmt::Display for StatsDirection {
+    /// `in` or `out`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StatsDirection::Inbound => "in",
+            StatsDirection::Outbound => "out",
+        })
+    }
+}
+
+/// One track's statistics, like a browser's `inbound-rtp` or `outbound-rtp`
+/// entry in `getStats()`: totals since the track began, and the counts of
+/// the last interval (since the track's previous report) for the rates.
+///
+/// Bytes are RTP payload bytes (no headers, as `bytesReceived`/`bytesSent`),
+/// retransmissions included. Frames are those the connection delivered
+/// ([`Event::Frame`]) or was given to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackStats {
+    /// The track's mid.
+    pub mid: String,
+    /// Audio or video.
+    pub kind: MediaKind,
+    /// Received or sent.
+    pub direction: StatsDirection,
+    /// Time since the track's previous report (zero in its first).
+    pub interval: Duration,
+    /// Payload bytes so far.
+    pub bytes: u64,
+    /// Payload bytes in the interval.
+    pub bytes_in_interval: u64,
+    /// RTP packets so far.
+    pub packets: u64,
+    /// Frames so far.
+    pub frames: u64,
+    /// Frames in the interval.
+    pub frames_in_interval: u64,
+    /// Packets lost so far (RFC 3550's cumulative count: expected minus
+    /// received, so a loss repaired by retransmission is none). Inbound: as
+    /// we count them; outbound: as the peer's latest receiver report says
+    /// (0 before the first).
+    pub packets_lost: u64,
+    /// Interarrival jitter: inbound, from our latest receiver report;
+    /// outbound, from the peer's. `None` before the first report.
+    pub jitter: Option<Duration>,
+    /// The round-trip time to the peer: from RTCP (receiver reports, or
+    /// XR for a receiver), else the connection's latest (from RTCP or ICE
+    /// checks). `None` while neither has measured one.
+    pub rtt: Option<Duration>,
+}
+
+impl TrackStats {
+    /// Payload bits per second over the interval (0 in the first report).
+    pub fn bitrate_bps(&self) -> f64 {
+        rate(self.bytes_in_interval * 8, self.interval)
+    }
+
+    /// Frames per second over the interval (0 in the first report).
+    pub fn frames_per_second(&self) -> f64 {
+        rate(self.frames_in_interval, self.interval)
+    }
+}
+
+fn rate(count: u64, over: Duration) -> f64 {
+    if over.is_zero() {
+        0.0
+    } else {
+        count as f64 / over.as_secs_f64()
+    }
+}
+
+impl std::fmt::Display for TrackStats {
+    /// `mid 0 video in: 1.52 Mbit/s, 30.0 fps, 0 lost, jitter 2.1 ms, rtt 0.4 ms`
+    /// (`-` for what is not known yet).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            MediaKind::Audio => "audio",
+            MediaKind::Video => "video",
+        };
+        let bps = self.bitrate_bps();
+        write!(f, "mid {} {kind} {}: ", self.mid, self.direction)?;
+        if bps >= 1e6 {
+            write!(f, "{:.2} Mbit/s", bps / 1e6)?;
+        } else {
+            write!(f, "{:.1} kbit/s", bps / 1e3)?;
+        }
+        write!(
+            f,
+            ", {:.1} fps, {} lost",
+            self.frames_per_second(),
+            self.packets_lost
+        )?;
+        let ms = |d: Option<Duration>| {
+            d.map_or("-".to_owned(), |d| {
+                format!("{:.1} ms", d.as_secs_f64() * 1e3)
+            })
+        };
+        write!(f, ", jitter {}, rtt {}", ms(self.jitter), ms(self.rtt))
+    }
 }
 
 /// The candidate pair media travels on, like the selected pair in a

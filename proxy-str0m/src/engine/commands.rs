@@ -29,7 +29,8 @@ impl Engine {
             .clear_codecs()
             .enable_opus(true, false)
             .enable_vp8(true)
-            .set_rtcp_report_interval_audio(Duration::from_secs(1));
+            .set_rtcp_report_interval_audio(Duration::from_secs(1))
+            .set_stats_interval(self.stats_interval);
         config.set_max_stun_rto(STUN_INTERVAL);
         let mut rtc = config.build(now);
         let mut candidates = Vec::new();

@@ -25,13 +25,14 @@ use str0m::net::{Protocol, Receive};
 use str0m::{Input, Rtc};
 
 use crate::net::{IceServerSpec, NetConfig, Network, RelayError, RelayProto, StreamId};
-use crate::types::{Frame, Path, Transmit, WriteError};
+use crate::types::{Frame, Path, TrackStats, Transmit, WriteError};
 
 mod commands;
 mod mdns;
 mod network;
 mod path;
 mod rtc;
+mod stats;
 
 pub use mdns::{MAX_MDNS_NAMES, MDNS_WAIT};
 use network::{Retiring, Streams};
@@ -99,6 +100,8 @@ pub enum EngineOutput {
     },
     /// Media now travels on this candidate pair.
     Path(Path),
+    /// One track's statistics (see [`Engine::set_stats_interval`]).
+    Stats(TrackStats),
     /// A warning: an ICE server could not be used or a relay failed.
     RelayFailed {
         /// The server's URL.
@@ -190,6 +193,8 @@ pub struct Engine {
     streams: Streams,
     /// Whether remote candidates' mDNS names are resolved (see `mdns.rs`).
     resolve_mdns: bool,
+    /// How often connections report statistics (`None`: never).
+    stats_interval: Option<Duration>,
     /// The latest time seen in an input.
     now: Instant,
     queue: VecDeque<EngineOutput>,
@@ -258,6 +263,8 @@ struct Connection {
     path: path::PathWatch,
     /// The mDNS names of remote candidates.
     mdns: mdns::MdnsNames,
+    /// Per-track statistics.
+    stats: stats::StatsWatch,
 }
 
 impl Connection {
@@ -273,6 +280,7 @@ impl Connection {
             keyframe_wanted: Vec::new(),
             path: path::PathWatch::default(),
             mdns: mdns::MdnsNames::default(),
+            stats: stats::StatsWatch::default(),
         }
     }
 }
@@ -384,6 +392,7 @@ impl Engine {
             next_net: 0,
             streams: Streams::default(),
             resolve_mdns: false,
+            stats_interval: None,
             now,
             queue: VecDeque::new(),
             state: State::Idle,
@@ -619,8 +628,17 @@ impl Engine {
         let result = writer
             .write(params.pt(), now, time, data)
             .map_err(|e| WriteError::Engine(e.to_string()));
+        if result.is_ok() {
+            conn.stats.on_frame_out(mid);
+        }
         self.drain();
         result
+    }
+
+    /// How often connections made from now on report
+    /// [`EngineOutput::Stats`] for each track; `None` (the default): never.
+    pub fn set_stats_interval(&mut self, interval: Option<Duration>) {
+        self.stats_interval = interval;
     }
 
     /// Whether remote candidates whose address is an mDNS name

@@ -158,6 +158,17 @@ impl Connection {
                 }
             }
             RtcEvent::MediaData(d) => self.on_media_data(d, now, queue),
+            RtcEvent::PeerStats(s) => self.stats.on_peer(&s),
+            RtcEvent::MediaIngressStats(s) => {
+                let kind = self.kind_of_mid(s.mid);
+                let s = self.stats.on_ingress(kind, &s);
+                queue.push_back(EngineOutput::Stats(s));
+            }
+            RtcEvent::MediaEgressStats(s) => {
+                let kind = self.kind_of_mid(s.mid);
+                let s = self.stats.on_egress(kind, &s);
+                queue.push_back(EngineOutput::Stats(s));
+            }
             RtcEvent::KeyframeRequest(k) => {
                 let track = self
                     .medias
@@ -183,7 +194,20 @@ impl Connection {
         }
     }
 
+    /// The kind of the m-line `mid` (as str0m has it if we do not know it).
+    fn kind_of_mid(&self, mid: str0m::media::Mid) -> MediaKind {
+        match self.medias.iter().find(|m| m.mid == mid) {
+            Some(m) => m.kind,
+            None => self
+                .rtc
+                .media(mid)
+                .map_or(MediaKind::Video, |m| kind_of(m.kind())),
+        }
+    }
+
     fn on_media_data(&mut self, d: MediaData, now: Instant, queue: &mut VecDeque<EngineOutput>) {
+        self.stats
+            .on_frame_in(d.mid, **d.seq_range.start(), **d.seq_range.end());
         let kind = self
             .medias
             .iter()
