@@ -99,6 +99,11 @@ pub enum ServiceEvent {
     /// Media now travels on this candidate pair (once connected, then on
     /// every change), like the selected pair of a browser's `getStats()`.
     Path(proxy_str0m::Path),
+    /// One track's statistics, every [`ServiceConfig::stats_interval`]
+    /// (like polling a browser's `getStats()`).
+    ///
+    /// [`ServiceConfig::stats_interval`]: crate::ServiceConfig::stats_interval
+    Stats(proxy_str0m::TrackStats),
     /// A warning: an ICE server could not be used, or a relay stopped working
     /// (wrong credentials, unreachable, ...). The connection goes on with its
     /// other candidates.

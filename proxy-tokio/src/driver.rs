@@ -284,6 +284,7 @@ impl Driver {
                 proxy_core::Event::Error(e) => ServiceEvent::Error(e),
             },
             Event::Path(p) => ServiceEvent::Path(p),
+            Event::Stats(s) => ServiceEvent::Stats(s),
             Event::RelayFailed {
                 server,
                 proto,

@@ -33,6 +33,11 @@ pub struct ServiceConfig {
     /// TLS for `turns:` servers ([`tls_config`](crate::net::tls_config)); `None`:
     /// the Mozilla roots of `webpki-roots`.
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// How often every track is reported as a [`ServiceEvent::Stats`];
+    /// `None` (the default): never.
+    ///
+    /// [`ServiceEvent::Stats`]: crate::ServiceEvent::Stats
+    pub stats_interval: Option<std::time::Duration>,
 }
 
 impl ServiceConfig {
@@ -44,6 +49,7 @@ impl ServiceConfig {
             ice_servers: Vec::new(),
             ice_transport_policy: IceTransportPolicy::All,
             tls: None,
+            stats_interval: None,
         }
     }
 
@@ -122,6 +128,7 @@ impl ProxyConnectionService {
                 resolve_mdns: cfg!(feature = "mdns")
                     && local_addrs.iter().any(|a| !a.ip().is_loopback()),
                 wall_clock: Some(std::time::SystemTime::now()),
+                stats_interval: config.stats_interval,
             },
         );
         if !config.ice_servers.is_empty() {

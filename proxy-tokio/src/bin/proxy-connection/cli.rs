@@ -267,6 +267,10 @@ pub struct SendArgs {
     /// The VP8 IVF file to send.
     #[arg(value_name = "FILE.ivf")]
     pub file: PathBuf,
+    /// Print each track's statistics once a second on stderr (bitrate,
+    /// frames per second, packets lost, jitter, round-trip time).
+    #[arg(long)]
+    pub stats: bool,
 }
 
 /// `receive` arguments.
@@ -286,6 +290,10 @@ pub struct ReceiveArgs {
     /// Report received video as desktop (screen share), as a room device does.
     #[arg(long)]
     pub convert_video_to_desktop: bool,
+    /// Print each track's statistics once a second on stderr (bitrate,
+    /// frames per second, packets lost, jitter, round-trip time).
+    #[arg(long)]
+    pub stats: bool,
     /// Signaling channel.
     #[command(flatten)]
     pub signaling: SignalingArgs,
@@ -513,6 +521,7 @@ mod tests {
                 bind: "0.0.0.0:0".parse().unwrap(),
                 signaling: none.clone(),
                 ice: IceArgs::default(),
+                stats: false,
             })
         );
         assert_eq!(
@@ -533,6 +542,7 @@ mod tests {
                 convert_video_to_desktop: true,
                 signaling: none,
                 ice: IceArgs::default(),
+                stats: false,
             })
         );
         // `--` makes a dash-leading file name positional.

@@ -232,13 +232,14 @@ pub(crate) fn local_jid(
 
 /// The service of `send` or `receive`: signaling input checked, the core
 /// configured for `jid` (with a per-run seed) and the ICE arguments, the UDP
-/// sockets bound.
+/// sockets bound; with `stats`, tracks are reported every [`STATS_INTERVAL`].
 pub(crate) async fn start_service(
     jid: Option<&str>,
     bind_addr: std::net::SocketAddr,
     ice: &IceArgs,
     signaling: &SignalingArgs,
     convert_video_to_desktop: bool,
+    stats: bool,
 ) -> Result<(ProxyConnectionService, Events, Signals), Failure> {
     check_signal_in(signaling.signal_in.as_deref())?;
     let core = proxy_core::Config {
@@ -250,6 +251,7 @@ pub(crate) async fn start_service(
     bind(ice_config(
         ServiceConfig {
             bind: bind_addr,
+            stats_interval: stats.then_some(STATS_INTERVAL),
             ..ServiceConfig::new(core)
         },
         ice,
@@ -401,6 +403,9 @@ fn spawn_signal_reader(
     eof_rx
 }
 
+/// How often `--stats` prints a line per track.
+pub(crate) const STATS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub(crate) fn log_event(side: &str, event: &ServiceEvent) {
     match event {
         ServiceEvent::Error(e) => log!(side, "error: {e}"),
@@ -418,6 +423,9 @@ pub(crate) fn log_event(side: &str, event: &ServiceEvent) {
             log!(side, "remote track {} ignored", track.mid)
         }
         ServiceEvent::Path(p) => log!(side, "media path: {p}"),
+        // A track's first report has no interval to give rates over.
+        ServiceEvent::Stats(s) if s.interval.is_zero() => {}
+        ServiceEvent::Stats(s) => log!(side, "stats {s}"),
         ServiceEvent::RelayFailed {
             server,
             proto,

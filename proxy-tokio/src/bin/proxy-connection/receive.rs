@@ -33,6 +33,7 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
         &args.ice,
         &args.signaling,
         args.convert_video_to_desktop,
+        args.stats,
     )
     .await?;
     let (out, mut input) = connect_signaling(

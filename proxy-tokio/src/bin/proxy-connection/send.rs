@@ -33,8 +33,15 @@ pub async fn send(args: SendArgs) -> Result<(), Failure> {
         header.timebase_den
     );
     let jid = local_jid(SIDE, args.jid.as_deref(), &args.signaling);
-    let (service, mut events, signals) =
-        start_service(jid.as_deref(), args.bind, &args.ice, &args.signaling, false).await?;
+    let (service, mut events, signals) = start_service(
+        jid.as_deref(),
+        args.bind,
+        &args.ice,
+        &args.signaling,
+        false,
+        args.stats,
+    )
+    .await?;
     log!(SIDE, "UDP host candidates {}", addrs(service.local_addrs()));
     let (out, mut input) = connect_signaling(
         SIDE,
