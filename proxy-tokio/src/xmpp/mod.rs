@@ -90,7 +90,8 @@ pub enum XmppServer {
     /// RFC 7395: `ws://host[:port]/path` or `wss://…` (Jitsi serves
     /// `/xmpp-websocket`).
     WebSocket {
-        /// The URL as given.
+        /// The URL as given, its scheme in lower case (and `/` for an empty
+        /// path).
         url: String,
         /// `wss://`.
         secure: bool,
@@ -157,12 +158,13 @@ impl XmppServer {
         };
         let host = host.to_owned();
         Ok(match scheme.as_str() {
+            // The scheme in lower case: the WebSocket client compares it
+            // as written (`WS://` would never connect).
             "ws" | "wss" => XmppServer::WebSocket {
-                url: if path.is_empty() {
-                    format!("{url}/")
-                } else {
-                    url.to_owned()
-                },
+                url: format!(
+                    "{scheme}://{rest}{}",
+                    if path.is_empty() { "/" } else { "" }
+                ),
                 secure: scheme == "wss",
                 host,
                 port,
@@ -810,7 +812,7 @@ mod tests {
         assert_eq!((ws.host(), ws.port()), ("::1", 5280));
         assert!(ws.is_loopback());
         match ws {
-            XmppServer::WebSocket { url, .. } => assert_eq!(url, "WS://[::1]:5280/"),
+            XmppServer::WebSocket { url, .. } => assert_eq!(url, "ws://[::1]:5280/"),
             other => panic!("{other:?}"),
         }
         let tcp = XmppServer::parse("xmpp://localhost").unwrap();
