@@ -131,9 +131,15 @@ impl XmppServer {
         }
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
             let (host, after) = v6.split_once(']').ok_or(bad("unclosed '['"))?;
-            (host, after.strip_prefix(':'))
+            let port = match after {
+                "" => None,
+                _ => Some(after.strip_prefix(':').ok_or(bad("junk after ']'"))?),
+            };
+            (host, port)
         } else {
             match authority.rsplit_once(':') {
+                // An IPv6 address goes in brackets.
+                Some((h, _)) if h.contains(':') => return Err(bad("IPv6 host without '[ ]'")),
                 Some((h, p)) => (h, Some(p)),
                 None => (authority, None),
             }
@@ -839,6 +845,9 @@ mod tests {
             ("ws://h:99999/", "bad port"),
             ("ws://u:p@h/", "user info"),
             ("ws://[::1/", "unclosed"),
+            ("ws://[::1]80/", "junk after"),
+            ("ws://::1/", "without '[ ]'"),
+            ("xmpp://h:1:2", "without '[ ]'"),
             ("xmpp://h/path", "no path"),
         ] {
             let e = XmppServer::parse(bad).unwrap_err().to_string();
