@@ -557,6 +557,58 @@ async fn garbage_xep_0215_answers_are_reported_and_the_client_stays_online() {
     tokio::join!(a, b);
 }
 
+/// CPU time (user and system) a process has used so far.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/stat: {e}"));
+    // Fields after the command name (which may hold spaces), from field 3 on:
+    // utime and stime are fields 14 and 15, in clock ticks (100 per second).
+    let after = &stat[stat.rfind(')').expect("(comm)") + 2..];
+    let fields: Vec<u64> = after
+        .split(' ')
+        .skip(11)
+        .take(2)
+        .map(|f| f.parse().expect("a tick count"))
+        .collect();
+    Duration::from_millis((fields[0] + fields[1]) * 10)
+}
+
+/// A room that does not answer the join: the program waits for it (until its
+/// 30 s readiness timeout) without spinning, also once XEP-0215's wait (5 s
+/// after login) is over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_for_a_room_that_does_not_answer_uses_no_cpu() {
+    let mut server = ScriptServer::bind(HOSTILE).await;
+    let out = tmp("hostile-silent-room.ivf");
+    let mut command = receive_hostile(&server, &out);
+    command.args(["--room", &format!("silent@conference.{HOSTILE}")]);
+    let (mut receiver, mut log) = spawn(command);
+    let pid = receiver.id().unwrap();
+    let mut conn = server.accept(WITHIN).await;
+    conn.login_anonymous("guest").await;
+    let id = conn.extdisco_query().await;
+    conn.send(&format!(
+        "<iq type='result' id='{id}'><services xmlns='urn:xmpp:extdisco:2'/></iq>"
+    ))
+    .await;
+    log.wait_for("ICE servers from XEP-0215", WITHIN).await;
+    let (start, used_before) = (Instant::now(), cpu_time(pid));
+    // A window of time, not an event: from before to well after the 5 s mark.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let used = cpu_time(pid) - used_before;
+    eprintln!(
+        "CPU used waiting for the room: {used:?} in {:?}",
+        start.elapsed()
+    );
+    assert!(
+        used < Duration::from_millis(500),
+        "the program spun while waiting for the room: {used:?} of CPU in {:?}",
+        start.elapsed()
+    );
+    let text = finish(&mut receiver, &mut log).await;
+    assert!(!text.contains("xmpp: ready"), "{text}");
+}
+
 // ---------------------------------------------------------------------------
 // Prosody restarted mid-session.
 

@@ -355,3 +355,88 @@ fn renames_end_with_the_connection() {
     h.feed(&initiate_from(LAPTOP2, "m1"));
     assert!(matches!(&h.take().events[..], [Event::Message(m)] if m.from == LAPTOP2));
 }
+
+/// The occupant holding a nickname a renamed one left renames in turn: it
+/// is not the renamed occupant (its IQs under that nickname were refused),
+/// so under its new nickname it is itself, and its leaving does not end the
+/// renamed occupant's session.
+#[test]
+fn the_holder_of_a_nickname_left_behind_renamed_is_itself() {
+    let mut h = joined();
+    for text in renames(LAPTOP, "laptop2") {
+        h.feed(&text);
+    }
+    h.take();
+    h.feed(&format!(
+        "<presence from='{LAPTOP}'><x xmlns='{MUC_USER}'><item role='participant'/></x></presence>"
+    ));
+    let other = format!("{ROOM}/other");
+    for text in renames(LAPTOP, "other") {
+        h.feed(&text);
+    }
+    assert!(
+        !h.take()
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::OccupantRenamed { .. })),
+        "nothing of the holder is followed"
+    );
+    h.feed(&initiate_from(&other, "o1"));
+    assert!(
+        matches!(&h.take().events[..], [Event::Message(m)] if m.from == other),
+        "not handed over as the renamed occupant's"
+    );
+    h.feed(&leaves(&other));
+    assert_eq!(
+        h.take().events,
+        [
+            Event::OccupantLeft { jid: other.clone() },
+            Event::Message(ProxyMessage {
+                from: other.clone(),
+                iq: "<iq xmlns='jabber:client' type='set'><jingle xmlns='urn:xmpp:jingle:1' \
+                     action='unavailable'><details>unavailable</details></jingle></iq>"
+                    .into()
+            })
+        ],
+        "its own departure, not the renamed occupant's"
+    );
+    // The renamed one is still followed.
+    h.feed(&initiate_from(LAPTOP2, "m1"));
+    assert!(matches!(&h.take().events[..], [Event::Message(m)] if m.from == LAPTOP));
+}
+
+/// The holder of a nickname left behind leaving does not fail the proxy IQs
+/// awaiting the renamed occupant's answer (they are addressed to that JID).
+#[test]
+fn the_holder_of_a_nickname_left_behind_leaving_fails_nothing() {
+    let mut h = joined();
+    for text in renames(LAPTOP, "laptop2") {
+        h.feed(&text);
+    }
+    h.take();
+    h.client.send_proxy_iq(h.now, LAPTOP, &signal()).unwrap();
+    h.drain();
+    let sent = h.take().sent;
+    assert_eq!(attr(&sent[0], "to"), LAPTOP2);
+    let id = attr(&sent[0], "id");
+    h.feed(&format!(
+        "<presence from='{LAPTOP}'><x xmlns='{MUC_USER}'><item role='participant'/></x></presence>"
+    ));
+    h.feed(&leaves(LAPTOP));
+    assert_eq!(
+        h.take().events,
+        [Event::OccupantLeft { jid: LAPTOP.into() }],
+        "the IQ awaiting the renamed occupant is not failed"
+    );
+    h.feed(&format!(
+        "<iq type='result' from='{LAPTOP2}' to='{JID}' id='{id}'/>"
+    ));
+    h.advance(Duration::from_secs(31));
+    assert!(
+        !h.take()
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::IqFailed { .. })),
+        "answered by the renamed occupant"
+    );
+}

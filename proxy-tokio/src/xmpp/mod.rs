@@ -90,7 +90,8 @@ pub enum XmppServer {
     /// RFC 7395: `ws://host[:port]/path` or `wss://…` (Jitsi serves
     /// `/xmpp-websocket`).
     WebSocket {
-        /// The URL as given.
+        /// The URL as given, its scheme in lower case (and `/` for an empty
+        /// path).
         url: String,
         /// `wss://`.
         secure: bool,
@@ -130,9 +131,15 @@ impl XmppServer {
         }
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
             let (host, after) = v6.split_once(']').ok_or(bad("unclosed '['"))?;
-            (host, after.strip_prefix(':'))
+            let port = match after {
+                "" => None,
+                _ => Some(after.strip_prefix(':').ok_or(bad("junk after ']'"))?),
+            };
+            (host, port)
         } else {
             match authority.rsplit_once(':') {
+                // An IPv6 address goes in brackets.
+                Some((h, _)) if h.contains(':') => return Err(bad("IPv6 host without '[ ]'")),
                 Some((h, p)) => (h, Some(p)),
                 None => (authority, None),
             }
@@ -157,12 +164,13 @@ impl XmppServer {
         };
         let host = host.to_owned();
         Ok(match scheme.as_str() {
+            // The scheme in lower case: the WebSocket client compares it
+            // as written (`WS://` would never connect).
             "ws" | "wss" => XmppServer::WebSocket {
-                url: if path.is_empty() {
-                    format!("{url}/")
-                } else {
-                    url.to_owned()
-                },
+                url: format!(
+                    "{scheme}://{rest}{}",
+                    if path.is_empty() { "/" } else { "" }
+                ),
                 secure: scheme == "wss",
                 host,
                 port,
@@ -810,7 +818,7 @@ mod tests {
         assert_eq!((ws.host(), ws.port()), ("::1", 5280));
         assert!(ws.is_loopback());
         match ws {
-            XmppServer::WebSocket { url, .. } => assert_eq!(url, "WS://[::1]:5280/"),
+            XmppServer::WebSocket { url, .. } => assert_eq!(url, "ws://[::1]:5280/"),
             other => panic!("{other:?}"),
         }
         let tcp = XmppServer::parse("xmpp://localhost").unwrap();
@@ -837,6 +845,9 @@ mod tests {
             ("ws://h:99999/", "bad port"),
             ("ws://u:p@h/", "user info"),
             ("ws://[::1/", "unclosed"),
+            ("ws://[::1]80/", "junk after"),
+            ("ws://::1/", "without '[ ]'"),
+            ("xmpp://h:1:2", "without '[ ]'"),
             ("xmpp://h/path", "no path"),
         ] {
             let e = XmppServer::parse(bad).unwrap_err().to_string();

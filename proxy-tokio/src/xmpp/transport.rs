@@ -297,3 +297,41 @@ async fn step<T, E: std::fmt::Display>(
         Err(_) => Err(format!("{what} took longer than {STEP_TIMEOUT:?}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+    use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+    /// A URL whose scheme is written in capitals (which `XmppServer::parse`
+    /// accepts) reaches a real WebSocket server on 127.0.0.1.
+    #[tokio::test]
+    async fn a_websocket_url_in_capitals_connects() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            #[allow(clippy::result_large_err)]
+            let callback = |_: &Request, mut response: Response| {
+                response
+                    .headers_mut()
+                    .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("xmpp"));
+                Ok(response)
+            };
+            tokio_tungstenite::accept_hdr_async(stream, callback)
+                .await
+                .map(drop)
+        });
+        let url = format!("WS://127.0.0.1:{port}/xmpp-websocket");
+        let xmpp = XmppServer::parse(&url).unwrap();
+        let tls = crate::engine::net::tls_config(rustls::RootCertStore::empty()).unwrap();
+        let connected = tokio::time::timeout(STEP_TIMEOUT, connect(&xmpp, "localhost", &tls))
+            .await
+            .expect("connect in time");
+        assert!(connected.is_ok(), "{url}: {:?}", connected.err());
+        drop(connected);
+        // The server saw the whole upgrade (or the client never sent it).
+        let _ = server.await;
+    }
+}

@@ -1540,6 +1540,14 @@ impl Client {
             } else {
                 o.renamed[i].current = to.to_owned();
             }
+        } else if o.renamed.iter().any(|a| same_jid(&a.known, from)) {
+            // The holder of a nickname a renamed occupant left: its IQs under
+            // it were refused (the JID's session is the renamed one's), so
+            // there is nothing of it to follow; under its new nickname it is
+            // an occupant like any other. Following it would hand its IQs
+            // over as the renamed occupant's, and end that one's session when
+            // it leaves.
+            return true;
         } else if o.renamed.len() >= MAX_RENAMED {
             return false;
         } else {
@@ -1568,10 +1576,13 @@ impl Client {
         let jid = known.unwrap_or_else(|| from.to_owned());
         self.event(Event::OccupantLeft { jid: jid.clone() });
         // Its answers will never come: fail what awaits them now (a last
-        // session-terminate to it, say), rather than at the IQ timeout.
+        // session-terminate to it, say), rather than at the IQ timeout. A
+        // stale holder of a nickname left behind has none: the IQs to that
+        // JID go to the renamed occupant, whose answers still come.
         let mut gone: Vec<String> = self
             .tracked
             .iter()
+            .filter(|_| !stale)
             .filter(|(_, p)| {
                 matches!(&p.purpose, Purpose::Proxy { to, .. } if same_jid(to, from) || same_jid(to, &jid))
             })

@@ -197,7 +197,9 @@ pub(crate) async fn connect(
             let ice_done = p.ice_known || ice_deadline.is_some_and(|d| now >= d);
             (
                 p.online_at.is_some() && (p.joined || !want_room) && ice_done,
-                ice_deadline,
+                // Only a wait still ahead: one passed (ICE done, the room not
+                // joined yet) would wake the loop at once, again and again.
+                ice_deadline.filter(|_| !ice_done),
             )
         };
         if ready {
