@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use common::prosody::{Prosody, ProsodyOptions, DOMAIN, GUEST_DOMAIN, MUC_DOMAIN};
 use common::xmpp_script::{
-    vm_hwm_kib, ws_frame_header, ScriptConn, ScriptServer, WsScriptServer, NS_SASL,
+    attr, vm_hwm_kib, ws_frame_header, ScriptConn, ScriptServer, WsScriptServer, NS_SASL,
     NS_STREAM_ERRORS,
 };
 use common::{exit_code, kill, read_ivf, tmp, IvfFrame, Log, BIN, CLIP};
@@ -607,6 +607,40 @@ async fn waiting_for_a_room_that_does_not_answer_uses_no_cpu() {
     );
     let text = finish(&mut receiver, &mut log).await;
     assert!(!text.contains("xmpp: ready"), "{text}");
+}
+
+/// A room that refuses the join (here a wrong password: `not-authorized`) ends
+/// the program at once with exit 1 naming the refusal, not after the 30 s
+/// readiness timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_room_join_ends_the_program_at_once() {
+    let mut server = ScriptServer::bind(HOSTILE).await;
+    let out = tmp("hostile-refused-room.ivf");
+    let mut command = receive_hostile(&server, &out);
+    command.args(["--room", &format!("locked@conference.{HOSTILE}")]);
+    command.args(["--room-password", "wrong"]);
+    let (mut receiver, mut log) = spawn(command);
+    let mut conn = server.accept(WITHIN).await;
+    conn.login_anonymous("guest").await;
+    let join = conn.read_element("presence").await;
+    let to = attr(&join, "to").expect("the join names the occupant JID");
+    assert!(join.contains("<password>wrong</password>"), "{join}");
+    let refused = Instant::now();
+    conn.send(&format!(
+        "<presence type='error' from='{to}'><x xmlns='http://jabber.org/protocol/muc'/>\
+         <error type='auth'><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
+         </error></presence>"
+    ))
+    .await;
+    assert_eq!(exit_code(&mut receiver, WITHIN).await, Some(1));
+    let after = refused.elapsed();
+    assert!(
+        after < Duration::from_secs(3),
+        "exited {after:?} after the refusal"
+    );
+    let text = log.all().await;
+    assert_no_panic(&text);
+    assert!(text.contains("not-authorized"), "the refusal named: {text}");
 }
 
 // ---------------------------------------------------------------------------

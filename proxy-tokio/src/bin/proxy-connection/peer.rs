@@ -22,6 +22,10 @@ use crate::cli::{Failure, IceArgs, Signal, SignalingArgs};
 /// How long the program still reads queued events after its signaling input ended
 /// with no session active (a close caused by the last message is queued just before).
 const END_GRACE: Duration = Duration::from_millis(500);
+/// How long the program waits for its last signals to go out after the session:
+/// over XMPP, the answers to them (at most `CLOSE_LINGER`) and the stream's close.
+pub(crate) const SIGNALS_OUT_WITHIN: Duration =
+    Duration::from_secs(proxy_tokio::xmpp::CLOSE_LINGER.as_secs() + 2);
 /// How long to wait for the close event after our own stop.
 pub(crate) const STOP_WAIT: Duration = Duration::from_secs(2);
 

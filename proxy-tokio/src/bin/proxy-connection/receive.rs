@@ -14,7 +14,8 @@ use tokio::task::JoinHandle;
 use crate::cli::{fmt_time, is_stdout, outcome, Failure, ReceiveArgs};
 use crate::ivf::{vp8_frame_info, IvfHeader, IvfWriter};
 use crate::peer::{
-    addrs, connect_signaling, local_jid, log_event, start_service, stop, Interrupt, STOP_WAIT,
+    addrs, connect_signaling, local_jid, log_event, start_service, stop, Interrupt,
+    SIGNALS_OUT_WITHIN, STOP_WAIT,
 };
 
 /// The RTP clock of video: received frames are recorded in it (see `ivf`).
@@ -107,7 +108,8 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
     };
     drop(service);
     // Let the final signals (e.g. an error reply or session-terminate) out.
-    let _ = tokio::time::timeout(Duration::from_secs(2), out).await;
+    // XMPP: up to CLOSE_LINGER for the last answers, then the stream's close.
+    let _ = tokio::time::timeout(SIGNALS_OUT_WITHIN, out).await;
 
     let recorded = match recording {
         Some(task) => task

@@ -8,7 +8,8 @@ use proxy_tokio::ServiceEvent;
 use crate::cli::{fmt_time, outcome, Failure, SendArgs};
 use crate::ivf::IvfHeader;
 use crate::peer::{
-    addrs, connect_signaling, local_jid, log_event, start_service, stop, Interrupt, STOP_WAIT,
+    addrs, connect_signaling, local_jid, log_event, start_service, stop, Interrupt,
+    SIGNALS_OUT_WITHIN, STOP_WAIT,
 };
 
 /// How long `send` waits for the connection to come up.
@@ -161,7 +162,8 @@ pub async fn send(args: SendArgs) -> Result<(), Failure> {
     while let Some(event) = events.next().await {
         log_event(SIDE, &event);
     }
-    let _ = tokio::time::timeout(Duration::from_secs(2), out).await;
+    // XMPP: up to CLOSE_LINGER for the last answers, then the stream's close.
+    let _ = tokio::time::timeout(SIGNALS_OUT_WITHIN, out).await;
     log!(
         SIDE,
         "sent {sent} of {} frames ({sent_bytes} bytes) in {}",

@@ -27,6 +27,9 @@ struct Progress {
     ice_known: bool,
     /// Closed for good, with why.
     closed: Option<String>,
+    /// The room refused the join (a wrong password, a members-only room,
+    /// nicknames taken): nothing to wait for.
+    room_refused: Option<String>,
     last_problem: Option<String>,
 }
 
@@ -173,8 +176,12 @@ pub(crate) async fn connect(
                         proxy_xmpp::client::ClientError::Extdisco(_)
                             | proxy_xmpp::client::ClientError::ExtdiscoTimeout
                     );
+                    let refused = matches!(e, proxy_xmpp::client::ClientError::Room { .. });
                     progress_tx.send_modify(|p| {
                         p.ice_known |= extdisco;
+                        if refused && !p.joined {
+                            p.room_refused = Some(e.to_string());
+                        }
                         p.last_problem = Some(e.to_string());
                     });
                 }
@@ -190,7 +197,7 @@ pub(crate) async fn connect(
         let now = Instant::now();
         let (ready, wait_ice_until) = {
             let p = progress.borrow_and_update();
-            if let Some(why) = &p.closed {
+            if let Some(why) = p.closed.as_ref().or(p.room_refused.as_ref()) {
                 return Err(Failure::Other(format!("xmpp: {why}")));
             }
             let ice_deadline = p.online_at.map(|t| t + ICE_WITHIN);
