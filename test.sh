@@ -64,7 +64,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 say "rustdoc (broken or private links are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
-say "browser test prerequisites (chromium, playwright-core)"
+say "browser test prerequisites (chromium, firefox-esr, playwright-core, puppeteer-core)"
 browser/run.sh --install
 
 say "tests (unit, integration, doc)"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Browser tests: headless Chromium as the other peer of proxy-connection, on 127.0.0.1.
-# Installs what is missing (Debian's chromium, coturn and openssl for the TURN tests,
-# prosody for the XMPP tests, playwright-core and strophe.js from package-lock.json;
-# never a downloaded browser), then runs
-# `cargo test -p proxy-tests --test browser --test browser_turn --test browser_xmpp`.
+# Browser tests: headless Chromium and Firefox as the other peer of proxy-connection, on
+# 127.0.0.1. Installs what is missing (Debian's chromium and firefox-esr, coturn and
+# openssl for the TURN tests, prosody for the XMPP tests, playwright-core, puppeteer-core
+# and strophe.js from package-lock.json; never a downloaded browser), then runs
+# `cargo test -p proxy-tests --test browser --test browser_turn --test browser_xmpp
+# --test browser_firefox`.
 # Under CI=true a component that cannot be installed is a failure, never a skip.
 # Extra arguments go to the test binary (e.g. a test name, --nocapture).
 #   browser/run.sh --install   only install what is missing (./test.sh calls this before
@@ -34,6 +35,13 @@ if [ ! -x "$CHROMIUM" ]; then
   apt_install chromium || skip "chromium is missing and could not be installed"
   [ -x "$CHROMIUM" ] || skip "chromium installed but $CHROMIUM is missing"
 fi
+# Firefox (browser_firefox), driven by puppeteer-core over WebDriver BiDi. Without it
+# the Chromium tests still run and the Firefox tests print SKIPPED.
+export FIREFOX="${FIREFOX:-/usr/bin/firefox-esr}"
+if [ ! -x "$FIREFOX" ]; then
+  apt_install firefox-esr || { ci && fail "firefox-esr is required under CI=true"; true; }
+  [ -x "$FIREFOX" ] || printf 'browser/run.sh: %s missing: the Firefox tests will be SKIPPED\n' "$FIREFOX" >&2
+fi
 if ! command -v ffprobe >/dev/null; then
   apt_install ffmpeg || { ci && fail "ffprobe (ffmpeg) is required under CI=true"; true; }
 fi
@@ -53,11 +61,12 @@ fi
 # The version installed in node_modules of a package, or nothing.
 installed() { [ -f "$here/node_modules/$1/package.json" ] && node -p "require('$here/node_modules/$1/package.json').version"; }
 pinned() { node -p "require('$here/package-lock.json').packages['node_modules/$1'].version"; }
-for pkg in playwright-core strophe.js; do
+for pkg in playwright-core puppeteer-core strophe.js; do
   if [ "$(installed "$pkg" || true)" != "$(pinned "$pkg")" ]; then
-    say "installing playwright-core and strophe.js (npm ci)"
-    # Neither has an install script; playwright-core downloads no browser.
-    (cd "$here" && npm ci --no-audit --no-fund) || skip "npm ci failed"
+    say "installing playwright-core, puppeteer-core and strophe.js (npm ci)"
+    # None has an install script; neither playwright-core nor puppeteer-core downloads
+    # a browser (PUPPETEER_SKIP_DOWNLOAD only in case a later version would try).
+    (cd "$here" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund) || skip "npm ci failed"
     break
   fi
 done
@@ -66,7 +75,7 @@ if [ "${1:-}" = "--install" ]; then
   exit 0
 fi
 
-say "browser tests ($("$CHROMIUM" --version 2>/dev/null || echo chromium))"
+say "browser tests ($("$CHROMIUM" --version 2>/dev/null || echo chromium); $("$FIREFOX" --version 2>/dev/null || echo no firefox))"
 cd "$root"
 nice -n 10 cargo build -p proxy-tokio --bin proxy-connection ${CARGO_LOCKED:+--locked}
-exec nice -n 10 cargo test -p proxy-tests --test browser --test browser_turn --test browser_xmpp ${CARGO_LOCKED:+--locked} -- --test-threads=1 "$@"
+exec nice -n 10 cargo test -p proxy-tests --test browser --test browser_turn --test browser_xmpp --test browser_firefox ${CARGO_LOCKED:+--locked} -- --test-threads=1 "$@"

@@ -17,8 +17,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{
-    browser_to_receive, ci, ffprobe, repo_root, setup, tmp_file, Options, RustSide, Session,
-    BROWSER_JID, RUST_JID,
+    browser_to_receive, ci, ffprobe, ffprobe_timing, recorded_span, repo_root, setup, tmp_file,
+    Options, RustSide, Session, BROWSER_JID, RUST_JID,
 };
 use proxy_core::jingle::{Action, Creator, Jingle, Senders, Setup};
 use proxy_core::{parse_iq, Limits};
@@ -109,55 +109,6 @@ fn browser_shares_screen_to_rust_receive_and_stops_with_terminate() {
         assert!(!ci(), "ffprobe is required under CI=true");
         eprintln!("ffprobe missing: IVF not checked");
     }
-}
-
-/// ffprobe's format duration and start time of `path`, in seconds.
-fn ffprobe_timing(path: &Path) -> (f64, f64) {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration,start_time",
-            "-of",
-            "default=nw=1",
-        ])
-        .arg(path)
-        .output()
-        .expect("run ffprobe");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let value = |key: &str| -> f64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("no {key} in ffprobe output {text:?}"))
-    };
-    (value("duration"), value("start_time"))
-}
-
-/// A recording's span from its first to its last frame, in seconds, and its mean
-/// frame rate (frames - 1 over the span), read from the file's own timestamps.
-fn recorded_span(path: &Path) -> (f64, f64) {
-    let bytes = std::fs::read(path).expect("read the recording");
-    // IVF (the program's format, not a library API): a file header (its size at 6,
-    // timebase denominator at 16, numerator at 20), then per frame a 12-byte header
-    // (size, pts) and the frame; all little-endian.
-    let le = |at: usize, len: usize| {
-        let field = bytes.get(at..at + len).expect("IVF");
-        field.iter().rev().fold(0u64, |v, b| v << 8 | u64::from(*b))
-    };
-    assert_eq!(bytes.get(..4), Some(&b"DKIF"[..]), "IVF");
-    let mut pts = Vec::new();
-    let mut at = le(6, 2) as usize;
-    while at < bytes.len() {
-        pts.push(le(at + 4, 8));
-        at += 12 + le(at, 4) as usize;
-    }
-    assert_eq!(at, bytes.len(), "IVF frames");
-    let (first, last) = (pts[0], pts[pts.len() - 1]);
-    let unit = le(20, 4) as f64 / le(16, 4) as f64;
-    let span = (last - first) as f64 * unit;
-    (span, (pts.len() - 1) as f64 / span)
 }
 
 /// The structure of one message, as far as the dialect goes (not the values that

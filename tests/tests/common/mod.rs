@@ -1,5 +1,7 @@
-//! What the browser tests share: one headless Chromium (`node browser/harness.mjs`,
-//! playwright-core driving Debian's `/usr/bin/chromium`, page served on 127.0.0.1) and
+//! What the browser tests share: one headless browser (`node browser/harness.mjs`:
+//! playwright-core driving Debian's `/usr/bin/chromium`, or with `--firefox`
+//! puppeteer-core driving Debian's `/usr/bin/firefox-esr` over WebDriver BiDi; page
+//! served on 127.0.0.1) and
 //! one real `proxy-connection send`/`receive`, bridged by [`proxy_tests::bridge`]: the
 //! page's SDP and candidates become Jingle in lib-jitsi-meet's dialect and the
 //! program's Jingle becomes SDP and candidates for the page. See browser/README.md.
@@ -37,6 +39,23 @@ pub fn ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
+/// Node, the harness with its node_modules and Firefox (puppeteer-core,
+/// `$FIREFOX` or `/usr/bin/firefox-esr`), or why not.
+fn requirements_firefox() -> Result<(), String> {
+    let root = repo_root();
+    if !root.join("browser/node_modules/puppeteer-core").is_dir() {
+        return Err("browser/node_modules/puppeteer-core missing (run browser/run.sh)".into());
+    }
+    let firefox = std::env::var("FIREFOX").unwrap_or_else(|_| "/usr/bin/firefox-esr".into());
+    if !Path::new(&firefox).exists() {
+        return Err(format!("{firefox} missing (run browser/run.sh)"));
+    }
+    match Command::new("node").arg("--version").output() {
+        Ok(o) if o.status.success() => Ok(()),
+        _ => Err("node not found".into()),
+    }
+}
+
 /// Node, the harness with its node_modules and chromium, or why not.
 fn requirements() -> Result<(), String> {
     let root = repo_root();
@@ -56,6 +75,12 @@ fn requirements() -> Result<(), String> {
 /// `Some(guard)` when the tests can run; `None` to skip (never under CI=true).
 pub fn setup() -> Option<std::sync::MutexGuard<'static, ()>> {
     setup_with(requirements())
+}
+
+/// [`setup`] for the Firefox tests (`Options::firefox`): puppeteer-core and Firefox
+/// instead of playwright-core and Chromium.
+pub fn setup_firefox() -> Option<std::sync::MutexGuard<'static, ()>> {
+    setup_with(requirements_firefox())
 }
 
 /// [`setup`] for the XMPP tests: strophe.js must be in `browser/node_modules` too.
@@ -143,6 +168,9 @@ pub enum RustSide {
 /// How a session is set up beyond the defaults.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
+    /// Firefox (`harness.mjs --firefox`: puppeteer-core, WebDriver BiDi) instead of
+    /// Chromium.
+    pub firefox: bool,
     /// Keep Chromium's default mDNS (`.local`) host-candidate hiding
     /// (`harness.mjs --mdns`).
     pub mdns: bool,
@@ -213,6 +241,9 @@ impl Session {
         let root = repo_root();
         let mut cmd = Command::new("node");
         cmd.arg(root.join("browser/harness.mjs"));
+        if options.firefox {
+            cmd.arg("--firefox");
+        }
         if options.mdns {
             cmd.arg("--mdns");
         }
@@ -626,4 +657,53 @@ pub fn ffprobe(path: &Path) -> (u32, u32, u64) {
         f[1].parse().expect("height"),
         f[2].parse().expect("frames"),
     )
+}
+
+/// ffprobe's format duration and start time of `path`, in seconds.
+pub fn ffprobe_timing(path: &Path) -> (f64, f64) {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration,start_time",
+            "-of",
+            "default=nw=1",
+        ])
+        .arg(path)
+        .output()
+        .expect("run ffprobe");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let value = |key: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in ffprobe output {text:?}"))
+    };
+    (value("duration"), value("start_time"))
+}
+
+/// A recording's span from its first to its last frame, in seconds, and its mean
+/// frame rate (frames - 1 over the span), read from the file's own timestamps.
+pub fn recorded_span(path: &Path) -> (f64, f64) {
+    let bytes = std::fs::read(path).expect("read the recording");
+    // IVF (the program's format, not a library API): a file header (its size at 6,
+    // timebase denominator at 16, numerator at 20), then per frame a 12-byte header
+    // (size, pts) and the frame; all little-endian.
+    let le = |at: usize, len: usize| {
+        let field = bytes.get(at..at + len).expect("IVF");
+        field.iter().rev().fold(0u64, |v, b| v << 8 | u64::from(*b))
+    };
+    assert_eq!(bytes.get(..4), Some(&b"DKIF"[..]), "IVF");
+    let mut pts = Vec::new();
+    let mut at = le(6, 2) as usize;
+    while at < bytes.len() {
+        pts.push(le(at + 4, 8));
+        at += 12 + le(at, 4) as usize;
+    }
+    assert_eq!(at, bytes.len(), "IVF frames");
+    let (first, last) = (pts[0], pts[pts.len() - 1]);
+    let unit = le(20, 4) as f64 / le(16, 4) as f64;
+    let span = (last - first) as f64 * unit;
+    (span, (pts.len() - 1) as f64 / span)
 }
