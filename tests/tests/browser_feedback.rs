@@ -10,8 +10,9 @@
 //! and the selected pair's `availableOutgoingBitrate` (what the congestion
 //! controller allows, which only grows past its 300 kbps start with feedback).
 //!
-//! The track is a 640x360 canvas of random 16x16 blocks (2% repainted each frame),
-//! which needs about 1.6 Mbps at that size: to reach it the sender must ramp up.
+//! The track is a 640x360 canvas on which 1% of its 16x16 blocks get a random colour
+//! each frame (blank at the start of each 10 s), which takes about 1.6 Mbps at that
+//! size: to reach it the sender must ramp up from its 300 kbps start.
 //! The bar is the issue's: over the 10 s, bitrate and resolution (mean pixels a
 //! frame over the per-second samples) to `receive` within 10% of those to Chromium.
 //!
@@ -129,13 +130,19 @@ fn sample(s: &mut Session, which: &str, secs: u64) -> Summary {
 /// connection; `control` takes transport-cc out of the answer the page applies.
 fn compare(name: &str, control: bool) -> (Summary, Summary) {
     let out = tmp_file(&format!("feedback-{name}.ivf"));
-    let media = json!({"video": true, "noise": 0.02, "contentHint": "", "stripTwcc": control});
+    let media = json!({"video": true, "noise": 0.01, "contentHint": "", "stripTwcc": control});
     let (mut s, connected) = browser_to_receive(&Options::default(), media, &out);
     connected.expect("receive did not connect");
     let to_us = sample(&mut s, "main", 10);
 
     s.send_page(json!({"type": "pause-main"}));
     s.wait_page("main-paused", Duration::from_secs(10));
+    // The noise track starts over from a blank canvas, as it did for `receive`:
+    // a sender that starts on 10 s of accumulated noise has a high QP in its first
+    // frames, and Chromium's quality scaler then halves the resolution for a few
+    // seconds (seen in 2 of 6 runs before), whatever the receiver.
+    s.send_page(json!({"type": "canvas-clear"}));
+    s.wait_page("canvas-cleared", Duration::from_secs(10));
     s.send_page(json!({"type": "loop-start"}));
     s.pump_until(
         Duration::from_secs(10),
@@ -216,8 +223,16 @@ fn without_transport_cc_the_sender_stays_near_its_start_rate() {
         "availableOutgoingBitrate reached {} bps without transport-cc",
         us.last().available
     );
+    // Near its start: about 300 kbps growing 8% a second (612 kbps at 10 s here).
     assert!(
-        bitrate < 0.6,
-        "without transport-cc the sender still sent {bitrate:.2} of the baseline's bitrate"
+        us.bitrate() < 500_000.0,
+        "without transport-cc the sender still sent {:.0} bps",
+        us.bitrate()
+    );
+    // The bar of the test above fails (0.22 in most runs; 0.54 once, when the
+    // baseline's own first probe came back low on a loaded machine).
+    assert!(
+        bitrate < 0.9,
+        "without transport-cc the sender sent {bitrate:.2} of the baseline's bitrate"
     );
 }
