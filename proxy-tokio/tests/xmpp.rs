@@ -8,13 +8,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::coturn::Coturn;
 use common::prosody::{Prosody, ProsodyOptions, DOMAIN, GUEST_DOMAIN, MUC_DOMAIN};
-use common::{assert_whole_clip, exit_code, tmp, Log, BIN, CLIP};
-use tokio::process::{Child, Command};
+use common::{assert_whole_clip, exit_code, spawn_logged, tmp, BIN, CLIP};
+use tokio::process::Command;
 
 /// The receiver's nickname in the room.
 const DEVICE: &str = "device";
@@ -62,18 +61,6 @@ fn send_over_tcp(prosody: &Prosody, room: &str) -> Command {
     c
 }
 
-fn spawn(mut command: Command) -> (Child, Log) {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn proxy-connection");
-    let log = Log::follow(child.stderr.take().expect("stderr"));
-    (child, log)
-}
-
 /// Relay-only both ways, TURN credentials only from XEP-0215: the programs are
 /// given no ICE server at all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,7 +77,7 @@ async fn two_programs_through_prosody_relay_only_with_turn_from_xep_0215() {
     let started = Instant::now();
     let mut receive = receive_over_ws(&prosody, &room, &out);
     receive.args(["--relay-only", "--ice-ca", &coturn_ca]);
-    let (mut receiver, mut receiver_log) = spawn(receive);
+    let (mut receiver, mut receiver_log) = spawn_logged(receive);
     let within = Duration::from_secs(20);
     receiver_log.wait_for("xmpp: online as ", within).await;
     let ice = receiver_log
@@ -109,7 +96,7 @@ async fn two_programs_through_prosody_relay_only_with_turn_from_xep_0215() {
 
     let mut send = send_over_tcp(&prosody, &room);
     send.args(["--relay-only", "--ice-ca", &coturn_ca]);
-    let (mut sender, mut sender_log) = spawn(send);
+    let (mut sender, mut sender_log) = spawn_logged(send);
     sender_log
         .wait_for("ICE servers from XEP-0215", within)
         .await;
@@ -161,7 +148,7 @@ async fn direct_tls_and_websocket_with_the_wrapped_envelopes() {
         .args(["--room", &room, "--nick", DEVICE, "--envelope", "spot"])
         .args(["--bind", "127.0.0.1:0", "--out"])
         .arg(&out);
-    let (mut receiver, mut receiver_log) = spawn(receive);
+    let (mut receiver, mut receiver_log) = spawn_logged(receive);
     let within = Duration::from_secs(20);
     receiver_log
         .wait_for("waiting for a session-initiate", within)
@@ -184,7 +171,7 @@ async fn direct_tls_and_websocket_with_the_wrapped_envelopes() {
             &format!("{room}/{DEVICE}"),
             CLIP,
         ]);
-    let (mut sender, mut sender_log) = spawn(send);
+    let (mut sender, mut sender_log) = spawn_logged(send);
     sender_log
         .wait_for("xmpp: online as bob@localhost/", within)
         .await;
@@ -213,12 +200,12 @@ async fn a_peer_gone_from_the_room_is_unavailable() {
     };
     let room = room("gone");
     let out = tmp("xmpp-gone.ivf");
-    let (mut receiver, mut receiver_log) = spawn(receive_over_ws(&prosody, &room, &out));
+    let (mut receiver, mut receiver_log) = spawn_logged(receive_over_ws(&prosody, &room, &out));
     let within = Duration::from_secs(20);
     receiver_log
         .wait_for("waiting for a session-initiate", within)
         .await;
-    let (sender, mut sender_log) = spawn(send_over_tcp(&prosody, &room));
+    let (sender, mut sender_log) = spawn_logged(send_over_tcp(&prosody, &room));
     sender_log.wait_for("connected to", within).await;
     receiver_log.wait_for("first frame", within).await;
     common::kill(&sender, "KILL");

@@ -14,7 +14,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::prosody::{Prosody, ProsodyOptions, DOMAIN, GUEST_DOMAIN, MUC_DOMAIN};
@@ -22,7 +21,7 @@ use common::xmpp_script::{
     attr, vm_hwm_kib, ws_frame_header, ScriptConn, ScriptServer, WsScriptServer, NS_SASL,
     NS_STREAM_ERRORS,
 };
-use common::{exit_code, kill, read_ivf, tmp, IvfFrame, Log, BIN, CLIP};
+use common::{exit_code, kill, read_ivf, spawn_logged, tmp, IvfFrame, Log, BIN, CLIP};
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
 
@@ -30,18 +29,6 @@ use tokio::process::{Child, Command};
 const HOSTILE: &str = "hostile.test";
 /// How long a line of the program's log may take.
 const WITHIN: Duration = Duration::from_secs(20);
-
-fn spawn(mut command: Command) -> (Child, Log) {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn proxy-connection");
-    let log = Log::follow(child.stderr.take().expect("stderr"));
-    (child, log)
-}
 
 /// Interrupts a program (SIGINT), waits for its exit and returns its whole log,
 /// which must not report a panic.
@@ -95,7 +82,7 @@ async fn an_endless_stanza_is_refused_at_the_size_limit_with_bounded_memory() {
     const SENT: usize = 64 << 20;
     let mut server = ScriptServer::bind(HOSTILE).await;
     let out = tmp("hostile-endless.ivf");
-    let (mut receiver, mut log) = spawn(receive_hostile(&server, &out));
+    let (mut receiver, mut log) = spawn_logged(receive_hostile(&server, &out));
     let pid = receiver.id().unwrap();
     let mut conn = server.accept(WITHIN).await;
     let jid = log_in(&mut conn, &mut log).await;
@@ -157,7 +144,7 @@ async fn an_endless_websocket_message_is_refused_with_bounded_memory() {
         .args(["receive", "--xmpp", &server.url(), "--domain", HOSTILE])
         .args(["--bind", "127.0.0.1:0", "--out"])
         .arg(&out);
-    let (mut receiver, mut log) = spawn(receive);
+    let (mut receiver, mut log) = spawn_logged(receive);
     let pid = receiver.id().unwrap();
     for (n, fragmented) in [(1, false), (2, true)] {
         let mut conn = server.accept(WITHIN).await;
@@ -242,7 +229,7 @@ async fn websocket_pings_are_answered_and_binary_or_closing_servers_are_left() {
         .args(["receive", "--xmpp", &server.url(), "--domain", HOSTILE])
         .args(["--bind", "127.0.0.1:0", "--out"])
         .arg(&out);
-    let (mut receiver, mut log) = spawn(receive);
+    let (mut receiver, mut log) = spawn_logged(receive);
     let endings: [(&str, Message); 3] = [
         (
             "binary WebSocket message",
@@ -314,7 +301,7 @@ async fn a_stanza_flood_is_read_at_the_rate_limit_and_the_client_stays_online() 
     const FLOOD: usize = 2000;
     let mut server = ScriptServer::bind(HOSTILE).await;
     let out = tmp("hostile-flood.ivf");
-    let (mut receiver, mut log) = spawn(receive_hostile(&server, &out));
+    let (mut receiver, mut log) = spawn_logged(receive_hostile(&server, &out));
     let pid = receiver.id().unwrap();
     let mut conn = server.accept(WITHIN).await;
     let jid = log_in(&mut conn, &mut log).await;
@@ -356,7 +343,7 @@ async fn a_stanza_flood_is_read_at_the_rate_limit_and_the_client_stays_online() 
 async fn a_server_that_hangs_up_at_once_is_retried_with_growing_delays() {
     let mut server = ScriptServer::bind(HOSTILE).await;
     let out = tmp("hostile-hangup.ivf");
-    let (mut receiver, mut log) = spawn(receive_hostile(&server, &out));
+    let (mut receiver, mut log) = spawn_logged(receive_hostile(&server, &out));
     let mut at = Vec::new();
     for _ in 0..4 {
         let mut conn = server.accept(WITHIN).await;
@@ -413,7 +400,7 @@ async fn a_signal_while_the_server_is_unreachable_ends_the_program_at_once() {
         .args(xmpp)
         .args(["--to", &format!("peer@{HOSTILE}/r"), CLIP]);
     for (command, signal, code) in [(receive, "INT", 130), (send, "TERM", 143)] {
-        let (mut child, mut log) = spawn(command);
+        let (mut child, mut log) = spawn_logged(command);
         let offline = log.wait_for("xmpp: offline", WITHIN).await;
         assert!(offline.contains("Connection refused"), "{offline}");
         let began = Instant::now();
@@ -437,7 +424,7 @@ async fn a_signal_while_the_server_is_unreachable_ends_the_program_at_once() {
 async fn an_unknown_stream_error_is_named_and_the_client_reconnects() {
     let mut server = ScriptServer::bind(HOSTILE).await;
     let out = tmp("hostile-stream-error.ivf");
-    let (mut receiver, mut log) = spawn(receive_hostile(&server, &out));
+    let (mut receiver, mut log) = spawn_logged(receive_hostile(&server, &out));
     let mut conn = server.accept(WITHIN).await;
     log_in(&mut conn, &mut log).await;
     for (n, condition) in [(1, "flux-capacitor-overload"), (2, "x-made-up")] {
@@ -476,7 +463,7 @@ async fn a_sasl_refusal_ends_the_program_without_retrying() {
     let out = tmp("hostile-sasl.ivf");
     let mut receive = receive_hostile(&server, &out);
     receive.args(["--user", "alice", "--password", "wrong"]);
-    let (mut receiver, mut log) = spawn(receive);
+    let (mut receiver, mut log) = spawn_logged(receive);
     let mut conn = server.accept(WITHIN).await;
     conn.open_stream().await;
     conn.offer_mechanisms(&["PLAIN"]).await;
@@ -530,7 +517,7 @@ async fn garbage_xep_0215_answers_are_reported_and_the_client_stays_online() {
     let runs = cases.map(|(name, payload, expect)| async move {
         let mut server = ScriptServer::bind(HOSTILE).await;
         let out = tmp(&format!("hostile-extdisco-{name}.ivf"));
-        let (mut receiver, mut log) = spawn(receive_hostile(&server, &out));
+        let (mut receiver, mut log) = spawn_logged(receive_hostile(&server, &out));
         let mut conn = server.accept(WITHIN).await;
         conn.login_anonymous("guest").await;
         let id = conn.extdisco_query().await;
@@ -582,7 +569,7 @@ async fn waiting_for_a_room_that_does_not_answer_uses_no_cpu() {
     let out = tmp("hostile-silent-room.ivf");
     let mut command = receive_hostile(&server, &out);
     command.args(["--room", &format!("silent@conference.{HOSTILE}")]);
-    let (mut receiver, mut log) = spawn(command);
+    let (mut receiver, mut log) = spawn_logged(command);
     let pid = receiver.id().unwrap();
     let mut conn = server.accept(WITHIN).await;
     conn.login_anonymous("guest").await;
@@ -619,7 +606,7 @@ async fn a_refused_room_join_ends_the_program_at_once() {
     let mut command = receive_hostile(&server, &out);
     command.args(["--room", &format!("locked@conference.{HOSTILE}")]);
     command.args(["--room-password", "wrong"]);
-    let (mut receiver, mut log) = spawn(command);
+    let (mut receiver, mut log) = spawn_logged(command);
     let mut conn = server.accept(WITHIN).await;
     conn.login_anonymous("guest").await;
     let join = conn.read_element("presence").await;
@@ -746,11 +733,11 @@ async fn restart_mid_session(crash: bool) {
         .args(["--room", &room, "--nick", DEVICE, "--bind", "127.0.0.1:0"])
         .arg("--out")
         .arg(&out);
-    let (mut receiver, mut receiver_log) = spawn(receive);
+    let (mut receiver, mut receiver_log) = spawn_logged(receive);
     receiver_log
         .wait_for("waiting for a session-initiate", WITHIN)
         .await;
-    let (mut sender, mut sender_log) = spawn(send_over_starttls(
+    let (mut sender, mut sender_log) = spawn_logged(send_over_starttls(
         &prosody, "alice", "secret1", "laptop", &room, &file,
     ));
     sender_log.wait_for("connected to", WITHIN).await;
@@ -795,7 +782,7 @@ async fn restart_mid_session(crash: bool) {
     );
 
     // A third program is refused by the busy receiver, through the new Prosody.
-    let (mut intruder, mut intruder_log) = spawn(send_over_starttls(
+    let (mut intruder, mut intruder_log) = spawn_logged(send_over_starttls(
         &prosody,
         "bob",
         "secret2",

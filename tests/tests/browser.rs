@@ -65,17 +65,8 @@ fn browser_shares_screen_to_rust_receive_and_stops_with_terminate() {
     // The browser stops; the bridge sends session-terminate like a lib-jitsi-meet that
     // signals its stop.
     s.send_page(json!({"type": "close"}));
-    let iq = s.bridge.terminate_iq();
-    let t_stop = Instant::now();
-    s.send_rust(iq);
-    let (t_exit, status) = s
-        .wait_rust_exit(Duration::from_secs(10))
-        .expect("receive did not exit after session-terminate");
-    eprintln!(
-        "MEASURE terminate -> receive exit: {:?}",
-        t_exit.duration_since(t_stop)
-    );
-    assert!(status.success(), "receive exit {status:?}");
+    let (took, t_exit) = s.terminate_rust();
+    eprintln!("MEASURE terminate -> receive exit: {took:?}");
     // The page's DTLS close_notify and the bridge's session-terminate race; either
     // ends the session.
     assert!(s.log_has("peer terminated (success)") || s.log_has("peer closed its connection"));
@@ -499,12 +490,7 @@ fn audio_and_video_session(out: &Path) -> Session {
         "{stats}"
     );
     s.send_page(json!({"type": "close"}));
-    let iq = s.bridge.terminate_iq();
-    s.send_rust(iq);
-    let (_, status) = s
-        .wait_rust_exit(Duration::from_secs(10))
-        .expect("receive did not exit");
-    assert!(status.success(), "receive exit {status:?}");
+    s.terminate_rust();
     eprintln!(
         "MEASURE audio+video: video frames written {:?}",
         s.frames_written()
@@ -579,12 +565,7 @@ fn mdns_page_connects_peer_reflexive_with_no_error_events() {
     assert_eq!(stats["local"]["type"], "prflx", "{stats}");
     assert_eq!(stats["remote"]["address"], "127.0.0.1", "{stats}");
     s.send_page(json!({"type": "close"}));
-    let iq = s.bridge.terminate_iq();
-    s.send_rust(iq);
-    let (_, status) = s
-        .wait_rust_exit(Duration::from_secs(10))
-        .expect("receive did not exit");
-    assert!(status.success(), "receive exit {status:?}");
+    s.terminate_rust();
     let frames = s.frames_written().unwrap_or(0);
     eprintln!("MEASURE mdns frames written: {frames}");
     assert!(frames >= 60);

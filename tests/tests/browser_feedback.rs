@@ -152,12 +152,7 @@ fn compare(name: &str, control: bool) -> (Summary, Summary) {
     let to_chromium = sample(&mut s, "loop", 10);
     s.send_page(json!({"type": "loop-stop"}));
 
-    let iq = s.bridge.terminate_iq();
-    s.send_rust(iq);
-    let (_, status) = s
-        .wait_rust_exit(Duration::from_secs(10))
-        .expect("receive did not exit after session-terminate");
-    assert!(status.success(), "receive exit {status:?}");
+    s.terminate_rust();
     let frames = s.frames_written().expect("no 'wrote N frames' line");
     eprintln!("MEASURE feedback {name}: receive wrote {frames} frames");
     assert!(frames >= 100, "receive wrote only {frames} frames in 10 s");

@@ -166,17 +166,8 @@ fn firefox_shares_screen_to_rust_receive_and_stops_with_terminate() {
     );
 
     s.send_page(json!({"type": "close"}));
-    let iq = s.bridge.terminate_iq();
-    let t_stop = Instant::now();
-    s.send_rust(iq);
-    let (t_exit, status) = s
-        .wait_rust_exit(Duration::from_secs(10))
-        .expect("receive did not exit after session-terminate");
-    eprintln!(
-        "MEASURE terminate -> receive exit: {:?}",
-        t_exit.duration_since(t_stop)
-    );
-    assert!(status.success(), "receive exit {status:?}");
+    let (took, t_exit) = s.terminate_rust();
+    eprintln!("MEASURE terminate -> receive exit: {took:?}");
     assert!(s.log_has("peer terminated (success)") || s.log_has("peer closed its connection"));
     let frames = s.frames_written().expect("no 'wrote N frames' line");
     eprintln!("MEASURE firefox->rust frames written: {frames}");
@@ -335,12 +326,7 @@ fn firefox_audio_and_video_both_reach_rust_and_the_video_is_recorded() {
         "{stats}"
     );
     s.send_page(json!({"type": "close"}));
-    let iq = s.bridge.terminate_iq();
-    s.send_rust(iq);
-    let (_, status) = s
-        .wait_rust_exit(Duration::from_secs(10))
-        .expect("receive did not exit");
-    assert!(status.success(), "receive exit {status:?}");
+    s.terminate_rust();
     assert!(
         !s.log_has("ignoring track 1"),
         "the video track was not recorded"

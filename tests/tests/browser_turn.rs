@@ -206,12 +206,7 @@ fn relayed_screen_share(turn: &Turn, name: &str, rust_args: Vec<String>) -> (Ses
     );
 
     s.send_page(json!({"type": "close"}));
-    let iq = s.bridge.terminate_iq();
-    s.send_rust(iq);
-    let (_, status) = s
-        .wait_rust_exit(Duration::from_secs(10))
-        .expect("receive did not exit");
-    assert!(status.success(), "receive exit {status:?}");
+    s.terminate_rust();
     let frames = s.frames_written().unwrap_or(0);
     eprintln!("MEASURE {name}: receive wrote {frames} frames");
     assert!(frames >= 60, "only {frames} frames written");

@@ -525,17 +525,8 @@ fn browser_offer_over_xmpp_reaches_receive_and_records_frames() {
     let stats = s.stats();
     assert_eq!(stats["remote"]["address"], "127.0.0.1", "{stats}");
 
-    let iq = s.bridge.terminate_iq();
-    let t_stop = Instant::now();
-    s.send_rust(iq);
-    let (t_exit, status) = s
-        .wait_rust_exit(Duration::from_secs(10))
-        .expect("receive did not exit after session-terminate");
-    eprintln!(
-        "MEASURE session-terminate over XMPP -> receive exit: {:?}",
-        t_exit.duration_since(t_stop)
-    );
-    assert!(status.success(), "receive exit {status:?}");
+    let (took, _) = s.terminate_rust();
+    eprintln!("MEASURE session-terminate over XMPP -> receive exit: {took:?}");
     assert!(
         s.log_has("peer terminated (success)"),
         "ended by the terminate"

@@ -315,3 +315,17 @@ pub fn assert_whole_clip(out: &Path) {
         assert!(g.data == s.data, "frame {i} differs");
     }
 }
+
+/// Starts a `proxy-connection` command with stdin and stdout closed, its stderr
+/// followed as a [`Log`]; killed on drop.
+pub fn spawn_logged(mut command: tokio::process::Command) -> (tokio::process::Child, Log) {
+    let mut child = command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn proxy-connection");
+    let log = Log::follow(child.stderr.take().expect("stderr"));
+    (child, log)
+}

@@ -536,6 +536,20 @@ impl Session {
         self.wait_page("stats", Duration::from_secs(10)).1
     }
 
+    /// Sends the bridge's session-terminate to the Rust program (`receive`) and
+    /// waits up to 10 s for it to exit 0; how long that took from the send, and
+    /// when it exited.
+    pub fn terminate_rust(&mut self) -> (Duration, Instant) {
+        let iq = self.bridge.terminate_iq();
+        let sent = Instant::now();
+        self.send_rust(iq);
+        let (exited, status) = self
+            .wait_rust_exit(Duration::from_secs(10))
+            .expect("receive did not exit after session-terminate");
+        assert!(status.success(), "receive exit {status:?}");
+        (exited.duration_since(sent), exited)
+    }
+
     /// Waits for the Rust program to exit; its exit status.
     pub fn wait_rust_exit(
         &mut self,
