@@ -9,10 +9,13 @@ macro_rules! log {
 }
 
 mod cli;
+mod codec_info;
 mod demo;
 mod ivf;
+mod matroska;
 mod peer;
 mod receive;
+mod record;
 mod send;
 mod xmpp;
 

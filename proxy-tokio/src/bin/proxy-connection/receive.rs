@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
 use proxy_core::MediaKind;
 use proxy_tokio::{RemoteFrames, ServiceEvent};
 use tokio::task::JoinHandle;
@@ -17,6 +19,7 @@ use crate::peer::{
     addrs, connect_signaling, local_jid, log_event, start_service, stop, Interrupt,
     SIGNALS_OUT_WITHIN, STOP_WAIT,
 };
+use crate::record::{AvRecorder, AvSummary, Codec, Container, MediaFrame};
 
 /// The RTP clock of video: received frames are recorded in it (see `ivf`).
 pub(crate) const RTP_VIDEO_CLOCK: u32 = 90_000;
@@ -25,8 +28,8 @@ pub(crate) const RTP_VIDEO_CLOCK: u32 = 90_000;
 pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
     const SIDE: &str = "receive";
     let mut interrupt = Interrupt::watch(SIDE)?;
-    // Created now so that a bad path fails at once.
-    let recorder = Recorder::create(&args.out)?;
+    // Created now so that a bad path (or an unsupported container) fails at once.
+    let mut output = Output::create(&args.out)?;
     let jid = local_jid(SIDE, args.jid.as_deref(), &args.signaling);
     let (service, mut events, signals) = start_service(
         jid.as_deref(),
@@ -53,7 +56,19 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
     );
 
     let stats = Arc::new(Stats::default());
-    let mut recorder = Some(recorder);
+    // WebM/Matroska: one recorder task fed by one forwarder per recorded track.
+    let (av_tx, av_task) = match output.take_av() {
+        Some(av) => {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            (
+                Some(tx),
+                Some(tokio::spawn(record_av(rx, av, stats.clone()))),
+            )
+        }
+        None => (None, None),
+    };
+    let mut av_tx = av_tx;
+    let mut recording_kinds: Vec<MediaKind> = Vec::new();
     let mut recording: Option<JoinHandle<Result<Recorded, Failure>>> = None;
     let mut connected = false;
     let mut interrupted = None;
@@ -74,15 +89,21 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
                         track.video_type.map(|v| v.as_str()).unwrap_or("-"),
                         track.source_name.as_deref().unwrap_or("-"),
                         track.device_id);
-                    // The recorder goes to the first video track, whatever came before it.
-                    match track.kind {
-                        MediaKind::Video if recorder.is_some() => {
-                            if let Some(rec) = recorder.take() {
-                                recording = Some(tokio::spawn(record(frames, rec, stats.clone())));
-                            }
+                    // The recorder goes to the first video track (and, for WebM or
+                    // Matroska, the first audio track), whatever came before it.
+                    if recording_kinds.contains(&track.kind) {
+                        log!(SIDE, "ignoring track {} (only the first {} track is recorded)", track.mid, track.kind.as_str());
+                    } else if let Some(tx) = &av_tx {
+                        recording_kinds.push(track.kind);
+                        let _ = tx.send(AvInput::Track(track.kind));
+                        tokio::spawn(forward(frames, track.kind, tx.clone()));
+                    } else if track.kind == MediaKind::Video {
+                        if let Some(rec) = output.take_ivf() {
+                            recording_kinds.push(track.kind);
+                            recording = Some(tokio::spawn(record(frames, rec, stats.clone())));
                         }
-                        MediaKind::Video => log!(SIDE, "ignoring track {} (only the first video track is recorded)", track.mid),
-                        MediaKind::Audio => log!(SIDE, "not recording audio track {}", track.mid),
+                    } else {
+                        log!(SIDE, "not recording audio track {} (IVF holds video only; use --out FILE.webm or .mkv)", track.mid);
                     }
                 }
                 Some(ServiceEvent::ConnectionClosed { peer, reason }) => {
@@ -111,11 +132,41 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
     // XMPP: up to CLOSE_LINGER for the last answers, then the stream's close.
     let _ = tokio::time::timeout(SIGNALS_OUT_WITHIN, out).await;
 
+    // The forwarders end with their tracks (the connection is gone).
+    av_tx = None;
+    drop(av_tx);
+    let out_name = if args.out_is_stdout() {
+        "stdout".to_owned()
+    } else {
+        args.out.display().to_string()
+    };
+    if let Some(task) = av_task {
+        let summary = task
+            .await
+            .map_err(|e| Failure::Other(format!("recorder task failed: {e}")))??;
+        if summary.frames() == 0 {
+            let _ = std::fs::remove_file(&args.out);
+            log!(SIDE, "no frames received; removed {out_name}");
+        } else {
+            log!(
+                SIDE,
+                "wrote {} ({} bytes) to {out_name} ({}, {})",
+                summary.describe(),
+                stats.bytes.load(Ordering::Relaxed),
+                summary.format,
+                summary.sync
+            );
+        }
+        return match interrupted {
+            Some(signal) => Err(Failure::Interrupted(signal)),
+            None => outcome(closed.as_ref(), connected),
+        };
+    }
     let recorded = match recording {
         Some(task) => task
             .await
             .map_err(|e| Failure::Other(format!("recorder task failed: {e}")))??,
-        None => match recorder {
+        None => match output.take_ivf() {
             Some(rec) => rec.finish()?,
             None => Recorded::default(),
         },
@@ -123,11 +174,11 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
     if recorded.frames == 0 && !args.out_is_stdout() {
         // A header-only file is no recording: leave nothing behind.
         let _ = std::fs::remove_file(&args.out);
-        log!(SIDE, "no frames received; removed {}", args.out.display());
+        log!(SIDE, "no frames received; removed {out_name}");
     } else {
         log!(
             SIDE,
-            "wrote {} frames ({} bytes{}) to {}",
+            "wrote {} frames ({} bytes{}) to {out_name}",
             recorded.frames,
             stats.bytes.load(Ordering::Relaxed),
             recorded
@@ -140,11 +191,6 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
                     h.timebase_den
                 ))
                 .unwrap_or_default(),
-            if args.out_is_stdout() {
-                "stdout".to_owned()
-            } else {
-                args.out.display().to_string()
-            }
         );
     }
     match interrupted {
@@ -307,6 +353,117 @@ pub(crate) async fn record(
             "[receive] {} frames dropped (recorder fell behind)",
             frames.dropped()
         );
+    }
+    recorder.finish()
+}
+
+/// The recording `--out` asks for.
+enum Output {
+    /// IVF (video only): file or stdout.
+    Ivf(Option<Recorder>),
+    /// WebM or Matroska: audio and video.
+    Av(Option<Box<AvRecorder>>),
+}
+
+impl Output {
+    /// Creates the recording's file (its container from the extension).
+    fn create(path: &Path) -> Result<Output, Failure> {
+        match Container::for_path(path)? {
+            Container::Ivf if is_stdout(path) => Ok(Output::Ivf(Some(Recorder::create(path)?))),
+            Container::Ivf => {
+                log!(
+                    "receive",
+                    "recording video only to {} (IVF; .webm or .mkv records audio too)",
+                    path.display()
+                );
+                Ok(Output::Ivf(Some(Recorder::create(path)?)))
+            }
+            other => Ok(Output::Av(Some(Box::new(AvRecorder::create(path, other)?)))),
+        }
+    }
+
+    fn take_av(&mut self) -> Option<AvRecorder> {
+        match self {
+            Output::Av(a) => a.take().map(|a| *a),
+            Output::Ivf(_) => None,
+        }
+    }
+
+    fn take_ivf(&mut self) -> Option<Recorder> {
+        match self {
+            Output::Ivf(r) => r.take(),
+            Output::Av(_) => None,
+        }
+    }
+}
+
+/// What the audio/video recorder task is told.
+pub(crate) enum AvInput {
+    /// A track of this kind will be recorded.
+    Track(MediaKind),
+    /// A frame of the track of this kind.
+    Frame(MediaKind, MediaFrame),
+    /// The track of this kind ended.
+    End(MediaKind),
+}
+
+/// Forwards one track's frames to the recorder task.
+async fn forward(mut frames: RemoteFrames, kind: MediaKind, tx: UnboundedSender<AvInput>) {
+    while let Some(frame) = frames.next().await {
+        // TODO(lead's Frame API): codec, sender_time and received from the frame.
+        let media = MediaFrame {
+            codec: match kind {
+                MediaKind::Video => Codec::Vp8,
+                MediaKind::Audio => Codec::Opus,
+            },
+            pts: frame.pts,
+            keyframe: frame.keyframe,
+            sender_time: None,
+            received: Instant::now(),
+            data: frame.data,
+        };
+        if tx.send(AvInput::Frame(kind, media)).is_err() {
+            return;
+        }
+    }
+    if frames.dropped() > 0 {
+        eprintln!(
+            "[receive] {} {} frames dropped (recorder fell behind)",
+            frames.dropped(),
+            kind.as_str()
+        );
+    }
+    let _ = tx.send(AvInput::End(kind));
+}
+
+/// Runs an audio/video recording until every forwarder and the event loop let go.
+async fn record_av(
+    mut rx: UnboundedReceiver<AvInput>,
+    mut recorder: AvRecorder,
+    stats: Arc<Stats>,
+) -> Result<AvSummary, Failure> {
+    while let Some(input) = rx.recv().await {
+        match input {
+            AvInput::Track(kind) => recorder.announce(kind),
+            AvInput::End(kind) => recorder.end(kind)?,
+            AvInput::Frame(kind, frame) => {
+                let now = Instant::now();
+                if stats.first_frame.set(now).is_ok() {
+                    eprintln!(
+                        "[receive] first frame {} after start",
+                        fmt_time(now.saturating_duration_since(crate::started()))
+                    );
+                }
+                if let Ok(mut last) = stats.last_frame.lock() {
+                    *last = Some(now);
+                }
+                stats.frames.fetch_add(1, Ordering::Relaxed);
+                stats
+                    .bytes
+                    .fetch_add(frame.data.len() as u64, Ordering::Relaxed);
+                recorder.push(kind, frame)?;
+            }
+        }
     }
     recorder.finish()
 }
