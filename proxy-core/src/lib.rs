@@ -160,8 +160,8 @@ pub use message::{
     OutgoingIq, ProxyMessage, StanzaError, NS_CLIENT, NS_STANZAS,
 };
 pub use service::{
-    CloseReason, Config, Direction, EngineCommand, EngineEvent, Event, LocalTrack, MediaKind,
-    Output, ProxyConnectionService, RemoteTrack, TrackSpec, VideoType, ACCEPT_TIMEOUT, ICE_FAILED,
-    NEGOTIATION_FAILED, REJECTED,
+    CloseReason, Codec, Config, Direction, EngineCommand, EngineEvent, Event, LocalTrack,
+    MediaKind, Output, ProxyConnectionService, RemoteTrack, TrackSpec, VideoType, ACCEPT_TIMEOUT,
+    ICE_FAILED, NEGOTIATION_FAILED, REJECTED,
 };
 pub use xml::Limits;

@@ -128,7 +128,8 @@
 //!
 //! # Not supported
 //!
-//! ICE-TCP candidates. Codecs are VP8 and Opus.
+//! ICE-TCP candidates. Codecs other than Opus, VP8, VP9, H.264 and AV1
+//! (a track says its codec: [`LocalTrack::codec`](proxy_core::LocalTrack)).
 //!
 //! [str0m]: https://docs.rs/str0m
 //! [`Rtc`]: str0m::Rtc

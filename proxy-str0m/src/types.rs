@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use proxy_core::{MediaKind, OutgoingIq};
+use proxy_core::{Codec, MediaKind, OutgoingIq};
 use str0m::CandidateKind;
 
 use crate::net::{IceTransportPolicy, RelayError, RelayProto, StreamId};
@@ -312,9 +312,20 @@ pub struct Frame {
     pub mid: String,
     /// Audio or video.
     pub kind: MediaKind,
+    /// The codec of `data` (its payload type's).
+    pub codec: Codec,
     /// Media time since the track began, from the RTP time.
     pub pts: Duration,
-    /// Whether this is a keyframe, when the codec tells (VP8 does).
+    /// The sender's wall clock when this frame was captured: the NTP time
+    /// of the stream's latest RTCP sender report plus the RTP time since
+    /// it. `None` until a sender report came. Frames of different tracks
+    /// of one sender line up on it (lip sync).
+    pub sender_time: Option<SystemTime>,
+    /// When the first packet of this frame arrived (the `now` of the
+    /// receive input that brought it).
+    pub received: Instant,
+    /// Whether this is a keyframe, when the codec tells (VP8, VP9, H.264
+    /// and AV1 do).
     pub keyframe: Option<bool>,
     /// The whole frame.
     pub data: Bytes,
@@ -336,6 +347,16 @@ pub enum WriteError {
     /// No remote track is known at this mid (for keyframe requests).
     #[error("no track at mid {0:?}")]
     UnknownMid(String),
+    /// The peer's answer kept no payload type of the track's codec on its
+    /// m-line (e.g. an H.264 track to a peer that only takes VP8); nothing
+    /// was sent.
+    #[error("the peer accepted no {codec} on mid {mid}")]
+    CodecNotNegotiated {
+        /// The m-line.
+        mid: String,
+        /// The track's codec.
+        codec: Codec,
+    },
     /// The media engine refused.
     #[error("media engine: {0}")]
     Engine(String),

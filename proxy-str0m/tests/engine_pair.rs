@@ -7,7 +7,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use proxy_core::{Direction, EngineCommand, EngineError, EngineEvent, MediaKind, TrackSpec};
+use proxy_core::{Codec, Direction, EngineCommand, EngineError, EngineEvent, MediaKind, TrackSpec};
 use proxy_str0m::{Engine, EngineOutput, Frame, Transmit, WriteError, SILENCE_TIMEOUT};
 
 use common::{opus_frame, video_frame, FRAME_INTERVAL};
@@ -50,6 +50,11 @@ fn track(index: usize, kind: MediaKind) -> TrackSpec {
         video_type: None,
         stream_id: format!("stream{index}"),
         track_id: format!("track{letter}{index}"),
+        codec: if kind == MediaKind::Audio {
+            Codec::Opus
+        } else {
+            Codec::Vp8
+        },
     }
 }
 

@@ -350,6 +350,7 @@ impl ProxyConnectionService {
                     },
                     stream_id: format!("proxy-{sid}"),
                     track_id: format!("{}-{}-{index}", self.ids.hex_id(), t.kind.as_str()),
+                    codec: t.codec(),
                 }
             })
             .collect()

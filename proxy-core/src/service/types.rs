@@ -25,6 +25,45 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// A media codec, written as its SDP encoding name (`a=rtpmap`) and
+    /// Jingle `<payload-type name=…>`.
+    pub enum Codec {
+        /// Opus audio (RFC 7587), 48 kHz.
+        Opus = "opus",
+        /// VP8 video (RFC 7741).
+        Vp8 = "VP8",
+        /// VP9 video (RFC 9628).
+        Vp9 = "VP9",
+        /// H.264 video (RFC 6184), packetization mode 1.
+        H264 = "H264",
+        /// AV1 video (the AOM RTP payload format).
+        Av1 = "AV1",
+    }
+}
+
+impl Codec {
+    /// The video codecs, in the order an offer lists them by default.
+    pub const VIDEO: &'static [Codec] = &[Codec::Vp8, Codec::Vp9, Codec::H264, Codec::Av1];
+
+    /// Audio or video.
+    pub fn kind(self) -> MediaKind {
+        match self {
+            Codec::Opus => MediaKind::Audio,
+            Codec::Vp8 | Codec::Vp9 | Codec::H264 | Codec::Av1 => MediaKind::Video,
+        }
+    }
+
+    /// Parses an encoding name as SDP writes it, ignoring ASCII case
+    /// (`vp9`, `VP9`, `h264`, `OPUS`, …).
+    pub fn from_name(name: &str) -> Option<Codec> {
+        Codec::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
 /// A local track the application wants to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalTrack {
@@ -32,6 +71,10 @@ pub struct LocalTrack {
     pub kind: MediaKind,
     /// For video: camera or desktop (default desktop, the proxy's main use).
     pub video_type: Option<VideoType>,
+    /// The codec the application's frames are in. `None`: Opus for audio,
+    /// VP8 for video. The offer lists it first (the other codecs follow,
+    /// so the peer may still send us any), and frames are sent with it.
+    pub codec: Option<Codec>,
 }
 
 impl LocalTrack {
@@ -40,6 +83,7 @@ impl LocalTrack {
         LocalTrack {
             kind: MediaKind::Video,
             video_type: Some(VideoType::Desktop),
+            codec: None,
         }
     }
     /// A camera video track.
@@ -47,6 +91,7 @@ impl LocalTrack {
         LocalTrack {
             kind: MediaKind::Video,
             video_type: Some(VideoType::Camera),
+            codec: None,
         }
     }
     /// An audio track.
@@ -54,7 +99,22 @@ impl LocalTrack {
         LocalTrack {
             kind: MediaKind::Audio,
             video_type: None,
+            codec: None,
         }
+    }
+
+    /// This track with its frames in `codec`.
+    pub fn with_codec(mut self, codec: Codec) -> LocalTrack {
+        self.codec = Some(codec);
+        self
+    }
+
+    /// The codec of this track's frames (the default for its kind if unset).
+    pub fn codec(&self) -> Codec {
+        self.codec.unwrap_or(match self.kind {
+            MediaKind::Audio => Codec::Opus,
+            MediaKind::Video => Codec::Vp8,
+        })
     }
 }
 
@@ -74,6 +134,8 @@ pub struct TrackSpec {
     pub stream_id: String,
     /// Track id the engine must use (the second half of `msid`).
     pub track_id: String,
+    /// The codec the application writes this track's frames in.
+    pub codec: Codec,
 }
 
 /// Configuration of a [`ProxyConnectionService`](crate::ProxyConnectionService).

@@ -10,7 +10,8 @@ use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::media::{Direction, MediaKind, Mid};
 use str0m::{Candidate, Rtc};
 
-/// An `Rtc` configured as proxy-str0m configures its own: VP8 and Opus only,
+/// An `Rtc` configured as proxy-str0m configures its own: Opus, VP8, VP9,
+/// H.264 and AV1,
 /// audio RTCP every second, STUN retransmissions capped at 1 s, one host
 /// candidate at `addr`.
 pub fn bare_rtc(now: Instant, addr: SocketAddr) -> Rtc {
@@ -18,6 +19,9 @@ pub fn bare_rtc(now: Instant, addr: SocketAddr) -> Rtc {
         .clear_codecs()
         .enable_opus(true, false)
         .enable_vp8(true)
+        .enable_vp9(true)
+        .enable_h264(true)
+        .enable_av1(true)
         .set_rtcp_report_interval_audio(Duration::from_secs(1));
     config.set_max_stun_rto(Duration::from_secs(1));
     let mut rtc = config.build(now);

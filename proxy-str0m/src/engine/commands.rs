@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use proxy_core::{Direction, EngineError, EngineEvent, MediaKind, TrackSpec};
+use proxy_core::{Codec, Direction, EngineError, EngineEvent, MediaKind, TrackSpec};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::media::{MediaKind as RtcKind, Mid};
 use str0m::{Candidate, Input, Rtc};
@@ -21,14 +21,41 @@ impl Engine {
     // ---- commands ------------------------------------------------------
 
     /// Forgets the current connection and builds a fresh one (not installed
-    /// yet); returns it with our host candidates as SDP lines. `None` if its
-    /// `Rtc` died at once (reported as [`EngineEvent::Failed`]).
-    fn fresh_connection(&mut self, now: Instant) -> Option<(Box<Connection>, Vec<String>)> {
+    /// yet) for sending `tracks`; returns it with our host candidates as SDP
+    /// lines. `None` if its `Rtc` died at once (reported as
+    /// [`EngineEvent::Failed`]).
+    ///
+    /// Codecs: Opus, and every video codec we carry, the tracks' own first
+    /// (an offer lists them in this order; an answer keeps what the peer
+    /// offered), so that we can send ours and receive whatever the peer sends.
+    fn fresh_connection(
+        &mut self,
+        now: Instant,
+        tracks: &[TrackSpec],
+    ) -> Option<(Box<Connection>, Vec<String>)> {
         self.close_quietly();
-        let mut config = Rtc::builder()
-            .clear_codecs()
-            .enable_opus(true, false)
-            .enable_vp8(true)
+        let mut video: Vec<Codec> = tracks
+            .iter()
+            .map(|t| t.codec)
+            .filter(|c| c.kind() == MediaKind::Video)
+            .collect();
+        video.extend_from_slice(Codec::VIDEO);
+        let mut config = Rtc::builder().clear_codecs().enable_opus(true, false);
+        let mut enabled = Vec::new();
+        for codec in video {
+            if enabled.contains(&codec) {
+                continue;
+            }
+            enabled.push(codec);
+            config = match codec {
+                Codec::Vp8 => config.enable_vp8(true),
+                Codec::Vp9 => config.enable_vp9(true),
+                Codec::H264 => config.enable_h264(true),
+                Codec::Av1 => config.enable_av1(true),
+                _ => config,
+            };
+        }
+        let mut config = config
             .set_rtcp_report_interval_audio(Duration::from_secs(1))
             .set_stats_interval(self.stats_interval);
         config.set_max_stun_rto(STUN_INTERVAL);
@@ -71,7 +98,7 @@ impl Engine {
         direction: Direction,
         servers: Vec<IceServerSpec>,
     ) {
-        let Some((mut conn, candidates)) = self.fresh_connection(now) else {
+        let Some((mut conn, candidates)) = self.fresh_connection(now, tracks) else {
             return;
         };
         let mut api = conn.rtc.sdp_api();
@@ -85,12 +112,10 @@ impl Engine {
                 Some(t.track_id.clone()),
                 None,
             );
-            medias.push(MediaEntry::new(
-                mid,
-                t.kind,
-                dir.is_sending().then_some(t.index),
-                false,
-            ));
+            medias.push(
+                MediaEntry::new(mid, t.kind, dir.is_sending().then_some(t.index), false)
+                    .sending(t.codec),
+            );
         }
         if tracks.is_empty() {
             // One m-line so the peer can send to us.
@@ -121,7 +146,7 @@ impl Engine {
         tracks: &[TrackSpec],
         servers: Vec<IceServerSpec>,
     ) {
-        let Some((mut conn, candidates)) = self.fresh_connection(now) else {
+        let Some((mut conn, candidates)) = self.fresh_connection(now, tracks) else {
             return;
         };
         let accepted = SdpOffer::from_sdp_string(sdp)
@@ -170,6 +195,7 @@ impl Engine {
                 continue;
             };
             let mut track = None;
+            let mut codec = None;
             let receiving = media.direction().is_receiving();
             if media.direction().is_sending() {
                 match free.iter().position(|t| t.kind == kind) {
@@ -177,11 +203,16 @@ impl Engine {
                         let t = free.remove(pos);
                         answer = sdp_text::set_msid(&answer, &mid_text, &t.stream_id, &t.track_id);
                         track = Some(t.index);
+                        codec = Some(t.codec);
                     }
                     None => answer = sdp_text::stop_sending(&answer, &mid_text),
                 }
             }
-            medias.push(MediaEntry::new(mid, kind, track, receiving));
+            let entry = MediaEntry::new(mid, kind, track, receiving);
+            medias.push(match codec {
+                Some(c) => entry.sending(c),
+                None => entry,
+            });
         }
         // The offer tells what the peer sends; str0m's MediaAdded only comes
         // once connected.

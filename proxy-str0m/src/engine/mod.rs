@@ -16,9 +16,9 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
-use proxy_core::{Direction, EngineCommand, EngineEvent, MediaKind};
+use proxy_core::{Codec, Direction, EngineCommand, EngineEvent, MediaKind};
 use str0m::change::SdpPendingOffer;
-use str0m::format::Codec;
+use str0m::format::{Codec as RtcCodec, PayloadParams};
 use str0m::media::MediaTime;
 use str0m::media::{Direction as RtcDirection, KeyframeRequestKind, MediaKind as RtcKind, Mid};
 use str0m::net::{Protocol, Receive};
@@ -120,6 +120,8 @@ struct MediaEntry {
     kind: MediaKind,
     /// The local track sent on it, if any.
     track: Option<usize>,
+    /// The codec of that track's frames.
+    codec: Codec,
     /// Whether we told the core it receives media.
     reported: bool,
     /// A video keyframe arrived on it (a decoder can start).
@@ -134,10 +136,20 @@ impl MediaEntry {
             mid,
             kind,
             track,
+            codec: match kind {
+                MediaKind::Audio => Codec::Opus,
+                MediaKind::Video => Codec::Vp8,
+            },
             reported,
             seen_keyframe: false,
             keyframe_asked: None,
         }
+    }
+
+    /// This entry, sending frames in `codec`.
+    fn sending(mut self, codec: Codec) -> MediaEntry {
+        self.codec = codec;
+        self
     }
 }
 
@@ -165,7 +177,8 @@ const KEYFRAME_RETRY: Duration = Duration::from_secs(1);
 ///
 /// Each command builds or changes one `Rtc`: `CreateOffer` and `ApplyOffer`
 /// start a fresh one (host candidates from the local addresses unless the
-/// policy is relay-only, VP8 and Opus, STUN checks every second) with a
+/// policy is relay-only; Opus, and VP8, VP9, H.264 and AV1 with the
+/// tracks' own codecs first; STUN checks every second) with a
 /// fresh [`Network`] for its ICE servers (srflx and relayed candidates are
 /// trickled as they come), `Close` lets it say goodbye (RTCP BYE, DTLS
 /// close_notify) and drops it; its network deletes its allocations after. An offer stays pending until `ApplyAnswer`
@@ -341,6 +354,43 @@ impl std::fmt::Debug for Engine {
             .field("connected", &self.is_connected())
             .finish_non_exhaustive()
     }
+}
+
+/// str0m's name for `codec`.
+fn rtc_codec(codec: Codec) -> RtcCodec {
+    match codec {
+        Codec::Opus => RtcCodec::Opus,
+        Codec::Vp8 => RtcCodec::Vp8,
+        Codec::Vp9 => RtcCodec::Vp9,
+        Codec::H264 => RtcCodec::H264,
+        Codec::Av1 => RtcCodec::Av1,
+    }
+}
+
+/// Ours for str0m's `codec`, if we enable it.
+fn codec_of(codec: RtcCodec) -> Option<Codec> {
+    Some(match codec {
+        RtcCodec::Opus => Codec::Opus,
+        RtcCodec::Vp8 => Codec::Vp8,
+        RtcCodec::Vp9 => Codec::Vp9,
+        RtcCodec::H264 => Codec::H264,
+        RtcCodec::Av1 => Codec::Av1,
+        _ => return None,
+    })
+}
+
+/// The negotiated payload type to send `codec` with: the first of the
+/// peer's answer for it; for H.264 the first in packetization mode 1
+/// (str0m's packetizer fragments with FU-A, which mode 0 forbids).
+fn send_params<'a>(
+    params: impl Iterator<Item = &'a PayloadParams>,
+    codec: Codec,
+) -> Option<PayloadParams> {
+    let wanted = rtc_codec(codec);
+    params
+        .filter(|p| p.spec().codec == wanted)
+        .find(|p| codec != Codec::H264 || p.spec().format.packetization_mode == Some(1))
+        .copied()
 }
 
 fn kind_of(k: RtcKind) -> MediaKind {
@@ -606,23 +656,15 @@ impl Engine {
         if conn.link.dtls != Dtls::Up {
             return Err(WriteError::NotConnected);
         }
-        let mid = entry.mid;
-        let wanted = match entry.kind {
-            MediaKind::Audio => Codec::Opus,
-            MediaKind::Video => Codec::Vp8,
-        };
+        let (mid, codec) = (entry.mid, entry.codec);
         let Some(writer) = conn.rtc.writer(mid) else {
             return Err(WriteError::NotConnected);
         };
-        let params = writer
-            .payload_params()
-            .find(|p| p.spec().codec == wanted)
-            .or_else(|| writer.payload_params().next())
-            .copied();
-        let Some(params) = params else {
-            return Err(WriteError::Engine(format!(
-                "no payload type negotiated on mid {mid}"
-            )));
+        let Some(params) = send_params(writer.payload_params(), codec) else {
+            return Err(WriteError::CodecNotNegotiated {
+                mid: mid.to_string(),
+                codec,
+            });
         };
         let time = MediaTime::from(pts).rebase(params.spec().clock_rate);
         let result = writer

@@ -218,10 +218,32 @@ impl Connection {
             } else {
                 MediaKind::Video
             });
+        use str0m::format::CodecExtra;
         let keyframe = match &d.codec_extra {
-            str0m::format::CodecExtra::Vp8(v) => Some(v.is_keyframe),
+            CodecExtra::Vp8(v) => Some(v.is_keyframe),
+            CodecExtra::Vp9(v) => Some(v.is_keyframe),
+            CodecExtra::H264(v) => Some(v.is_keyframe),
+            CodecExtra::Av1(v) => Some(v.is_keyframe),
             _ => None,
         };
+        let Some(codec) = super::codec_of(d.params.spec().codec) else {
+            // Only the codecs we enable are negotiated; anything else is
+            // not ours to deliver.
+            return;
+        };
+        let sender_time = d.last_sender_info.and_then(|sr| {
+            // RTP times are 32 bits on the wire: their difference, wrapped,
+            // is the frame's distance from the report (either side of it).
+            let clock = d.time.frequency().get();
+            let ticks = (d.time.numer() as u32).wrapping_sub(sr.rtp_time.numer() as u32) as i32;
+            let offset =
+                Duration::from_secs_f64(f64::from(ticks.unsigned_abs()) / f64::from(clock));
+            if ticks >= 0 {
+                sr.ntp_time.checked_add(offset)
+            } else {
+                sr.ntp_time.checked_sub(offset)
+            }
+        });
         if let Some(entry) = self.medias.iter_mut().find(|m| m.mid == d.mid) {
             if keyframe == Some(true) {
                 entry.seen_keyframe = true;
@@ -238,7 +260,10 @@ impl Connection {
         queue.push_back(EngineOutput::Frame(Frame {
             mid: d.mid.to_string(),
             kind,
+            codec,
             pts: Duration::from(d.time),
+            sender_time,
+            received: d.network_time,
             keyframe,
             // Shares str0m's buffer: no copy per frame.
             data: Bytes::from_owner(d.data),
