@@ -14,12 +14,14 @@ use proxy_tokio::{RemoteFrames, ServiceEvent};
 use tokio::task::JoinHandle;
 
 use crate::cli::{fmt_time, is_stdout, outcome, Failure, ReceiveArgs};
-use crate::ivf::{vp8_frame_info, IvfHeader, IvfWriter};
+use crate::codec_info::video_dimensions;
+use crate::ivf::{fourcc_of, IvfHeader, IvfWriter, FOURCC_VP8};
 use crate::peer::{
     addrs, connect_signaling, local_jid, log_event, start_service, stop, Interrupt,
     SIGNALS_OUT_WITHIN, STOP_WAIT,
 };
-use crate::record::{AvRecorder, AvSummary, Codec, Container, MediaFrame};
+use crate::record::{AvRecorder, AvSummary, Container, MediaFrame};
+use proxy_core::Codec;
 
 /// The RTP clock of video: received frames are recorded in it (see `ivf`).
 pub(crate) const RTP_VIDEO_CLOCK: u32 = 90_000;
@@ -235,6 +237,10 @@ pub(crate) struct Recorder {
     name: String,
     /// RTP time of the first frame, in 90 kHz ticks.
     first: Option<u64>,
+    /// The codec of the first frame (the file's).
+    codec: Option<Codec>,
+    /// Frames left out because their codec was not the file's.
+    other_codec: u64,
 }
 
 impl Recorder {
@@ -257,21 +263,41 @@ impl Recorder {
             sized: false,
             name,
             first: None,
+            codec: None,
+            other_codec: 0,
         })
     }
 
-    fn write(&mut self, pts: Duration, data: &[u8]) -> Result<(), Failure> {
+    fn write(&mut self, codec: Codec, pts: Duration, data: &[u8]) -> Result<(), Failure> {
         let clock = IvfHeader::vp8(0, 0, RTP_VIDEO_CLOCK);
         // The engine's Duration is the RTP time truncated to microseconds: rounding
         // back to the 90 kHz clock recovers the exact tick.
         let ticks = clock.duration_to_pts(pts);
         let first = *self.first.get_or_insert(ticks);
         let pts = ticks.saturating_sub(first);
-        let dimensions = vp8_frame_info(data).and_then(|i| i.dimensions);
+        let fourcc = fourcc_of(codec).unwrap_or(FOURCC_VP8);
+        if self.codec.is_none() {
+            self.codec = Some(codec);
+            if codec != Codec::Vp8 {
+                log!(
+                    "receive",
+                    "recording {} to IVF (fourcc {})",
+                    codec.as_str(),
+                    String::from_utf8_lossy(&fourcc)
+                );
+            }
+        } else if self.codec != Some(codec) {
+            // IVF has one codec: frames of another (a renegotiation) are left out.
+            self.other_codec += 1;
+            return Ok(());
+        }
+        let dimensions = video_dimensions(codec, data)
+            .and_then(|(w, h)| Some((u16::try_from(w).ok()?, u16::try_from(h).ok()?)));
         let name = &self.name;
         let bad = |e: std::io::Error| Failure::File(format!("cannot write {name}: {e}"));
         let writer_result = match &mut self.sink {
             Sink::File(w) => {
+                w.set_fourcc(fourcc);
                 if let (false, Some((width, height))) = (self.sized, dimensions) {
                     w.set_dimensions(width, height);
                     self.sized = true;
@@ -283,13 +309,9 @@ impl Recorder {
                     Some(w) => w,
                     None => {
                         let (width, height) = dimensions.unwrap_or((0, 0));
-                        slot.insert(
-                            IvfWriter::stream(
-                                std::io::stdout(),
-                                IvfHeader::vp8(width, height, RTP_VIDEO_CLOCK),
-                            )
-                            .map_err(bad)?,
-                        )
+                        let mut header = IvfHeader::vp8(width, height, RTP_VIDEO_CLOCK);
+                        header.fourcc = fourcc;
+                        slot.insert(IvfWriter::stream(std::io::stdout(), header).map_err(bad)?)
                     }
                 };
                 w.write_frame(pts, data).and_then(|()| w.flush())
@@ -300,6 +322,14 @@ impl Recorder {
 
     /// Finishes the file (frame-rate timebase, frame count, dimensions).
     pub(crate) fn finish(self) -> Result<Recorded, Failure> {
+        if self.other_codec > 0 {
+            log!(
+                "receive",
+                "{} frames in another codec than the first ({}) left out of the IVF",
+                self.other_codec,
+                self.codec.map_or("-", |c| c.as_str())
+            );
+        }
         let name = self.name;
         let bad = |e: std::io::Error| Failure::File(format!("cannot finish {name}: {e}"));
         match self.sink {
@@ -342,7 +372,7 @@ pub(crate) async fn record(
         if let Ok(mut last) = stats.last_frame.lock() {
             *last = Some(now);
         }
-        recorder.write(frame.pts, &frame.data)?;
+        recorder.write(frame.codec, frame.pts, &frame.data)?;
         stats.frames.fetch_add(1, Ordering::Relaxed);
         stats
             .bytes
@@ -410,16 +440,12 @@ pub(crate) enum AvInput {
 /// Forwards one track's frames to the recorder task.
 async fn forward(mut frames: RemoteFrames, kind: MediaKind, tx: UnboundedSender<AvInput>) {
     while let Some(frame) = frames.next().await {
-        // TODO(lead's Frame API): codec, sender_time and received from the frame.
         let media = MediaFrame {
-            codec: match kind {
-                MediaKind::Video => Codec::Vp8,
-                MediaKind::Audio => Codec::Opus,
-            },
+            codec: frame.codec,
             pts: frame.pts,
             keyframe: frame.keyframe,
-            sender_time: None,
-            received: Instant::now(),
+            sender_time: frame.sender_time,
+            received: frame.received,
             data: frame.data,
         };
         if tx.send(AvInput::Frame(kind, media)).is_err() {

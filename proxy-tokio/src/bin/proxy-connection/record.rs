@@ -62,36 +62,7 @@ pub(crate) const REORDER_WINDOW: Duration = Duration::from_millis(500);
 /// The name written as the muxing/writing application.
 const APP: &str = "proxy-connection";
 
-/// A media codec (until `proxy_core::Codec` lands).
-// The engine delivers VP8 and Opus only until then; the tests use them all.
-#[allow(dead_code)]
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Codec {
-    /// Opus audio.
-    Opus,
-    /// VP8 video.
-    Vp8,
-    /// VP9 video.
-    Vp9,
-    /// H.264 video.
-    H264,
-    /// AV1 video.
-    Av1,
-}
-
-impl Codec {
-    /// The codec's name as SDP writes it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Codec::Opus => "opus",
-            Codec::Vp8 => "VP8",
-            Codec::Vp9 => "VP9",
-            Codec::H264 => "H264",
-            Codec::Av1 => "AV1",
-        }
-    }
-}
+pub(crate) use proxy_core::Codec;
 
 /// A received frame as the recorder uses it.
 #[derive(Debug, Clone)]
@@ -182,7 +153,7 @@ impl AvSummary {
             format!(
                 "{} {kind} frames ({}, {} from {}{}{})",
                 s.frames,
-                s.codec.name(),
+                s.codec.as_str(),
                 fmt_time(s.duration),
                 fmt_time(s.start),
                 if s.skipped > 0 {
@@ -477,7 +448,7 @@ impl AvRecorder {
             log!(
                 "receive",
                 "audio codec {} is not recorded (Opus only)",
-                c.name()
+                c.as_str()
             );
         } else if self.audio.announced && self.audio.held.is_empty() {
             log!(
@@ -559,7 +530,7 @@ impl AvRecorder {
                         "receive",
                         "{}: no size in the first {} keyframe; writing 640x480 (players use the stream's own)",
                         name,
-                        f.codec.name()
+                        f.codec.as_str()
                     );
                 }
                 let private = match f.codec {
@@ -571,7 +542,7 @@ impl AvRecorder {
                     log!(
                         "receive",
                         "{name}: the first {} keyframe has no decoder configuration (SPS/PPS, sequence header)",
-                        f.codec.name()
+                        f.codec.as_str()
                     );
                 }
                 (f.codec, dims.unwrap_or((640, 480)), private)
@@ -593,7 +564,7 @@ impl AvRecorder {
                     "receive",
                     "{}: {} does not fit WebM; writing Matroska (DocType matroska) to {} instead",
                     name,
-                    video.as_ref().map_or("?", |v| v.0.name()),
+                    video.as_ref().map_or("?", |v| v.0.as_str()),
                     name
                 );
                 Container::Matroska
@@ -909,7 +880,7 @@ mod tests {
 
     /// `frames` frames of a 320x180 test picture from ffmpeg's encoder for `codec`.
     fn encoded(codec: Codec, frames: usize) -> Vec<Bytes> {
-        let path = tmp(&format!("src-{}", codec.name()));
+        let path = tmp(&format!("src-{}", codec.as_str()));
         let (args, format): (&[&str], &str) = match codec {
             Codec::Vp9 => (&["-c:v", "libvpx-vp9", "-deadline", "realtime"], "ivf"),
             Codec::Av1 => (
