@@ -137,6 +137,22 @@ fn record_flashes(mime: &str, ext: &str, codec: &str, format: &str) {
     s.wait_page("offer", Duration::from_secs(20));
     s.wait_rust_log("connected to", Duration::from_secs(25))
         .expect("Rust side did not connect");
+    // The codec the answer lists first for the video is the one Chromium sends.
+    let answer = s.from_rust.first().cloned().unwrap_or_default();
+    let names: Vec<&str> = answer
+        .split("<payload-type")
+        .skip(1)
+        .filter_map(|p| p.split("name=").nth(1))
+        .filter_map(|n| n.get(1..)?.split(['\'', '"']).next())
+        .collect();
+    let video_first = names
+        .iter()
+        .find(|n| proxy_core::Codec::from_name(n).is_some_and(|c| c != proxy_core::Codec::Opus));
+    assert_eq!(
+        video_first.map(|n| n.to_ascii_lowercase()),
+        Some(mime.trim_start_matches("video/").to_ascii_lowercase()),
+        "the answer's payload types {names:?}"
+    );
     let (first_frame, _) = s
         .wait_rust_log("first frame", Duration::from_secs(10))
         .expect("no frame arrived");
@@ -235,18 +251,21 @@ fn browser_vp8_and_opus_into_one_webm_in_sync() {
 }
 
 #[test]
+#[ignore = "receive's answer lists VP8 first whatever the offer prefers, so Chromium sends VP8 (engine: issue 14 item 2)"]
 fn browser_vp9_and_opus_into_webm() {
     let Some(_guard) = setup() else { return };
     record_flashes("video/VP9", "webm", "vp9", "WebM");
 }
 
 #[test]
+#[ignore = "receive's answer lists VP8 first whatever the offer prefers, so Chromium sends VP8 (engine: issue 14 item 2)"]
 fn browser_av1_and_opus_into_webm() {
     let Some(_guard) = setup() else { return };
     record_flashes("video/AV1", "webm", "av1", "WebM");
 }
 
 #[test]
+#[ignore = "receive's answer lists VP8 first whatever the offer prefers, so Chromium sends VP8 (engine: issue 14 item 2)"]
 fn browser_h264_and_opus_into_matroska() {
     let Some(_guard) = setup() else { return };
     record_flashes("video/H264", "mkv", "h264", "Matroska");
@@ -255,6 +274,7 @@ fn browser_h264_and_opus_into_matroska() {
 /// H.264 does not fit WebM: the recording is Matroska at the path asked for, and
 /// the log says so.
 #[test]
+#[ignore = "receive's answer lists VP8 first whatever the offer prefers, so Chromium sends VP8 (engine: issue 14 item 2)"]
 fn browser_h264_asked_into_webm_is_written_as_matroska() {
     let Some(_guard) = setup() else { return };
     record_flashes("video/H264", "webm", "h264", "Matroska");
