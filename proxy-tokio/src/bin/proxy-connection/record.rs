@@ -858,6 +858,11 @@ mod tests {
             .output()
             .is_ok_and(|o| o.status.success());
         if !ok {
+            // test.sh installs ffmpeg; under CI=true a missing one is a failure.
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{name} is required under CI=true"
+            );
             eprintln!("{name} not installed: skipping the file checks");
         }
         ok
