@@ -270,7 +270,9 @@ impl Track {
             frames: self.frames,
             start: Duration::from_nanos(first),
             duration: Duration::from_nanos(
-                (self.last_ts + self.last_duration).saturating_sub(first)
+                self.last_ts
+                    .saturating_add(self.last_duration)
+                    .saturating_sub(first)
                     * u64::from(self.frames > 0),
             ),
             skipped: self.skipped,
@@ -413,7 +415,9 @@ impl AvRecorder {
         };
         let unsynced = |t: &Track| !t.held.is_empty() && t.sender_offset.is_none();
         let ready = !waiting(&self.video) && !waiting(&self.audio);
-        let synced = !unsynced(&self.video) && !unsynced(&self.audio);
+        // Only two tracks need a common clock.
+        let both = self.video.announced && self.audio.announced;
+        let synced = !both || (!unsynced(&self.video) && !unsynced(&self.audio));
         let anything = !self.video.held.is_empty() || !self.audio.held.is_empty();
         let limit = self.video.held_span() >= START_WAIT
             || self.audio.held_span() >= START_WAIT
@@ -801,7 +805,7 @@ impl AvRecorder {
         let end = [&self.video, &self.audio]
             .iter()
             .filter(|t| t.recorded && t.frames > 0)
-            .map(|t| t.last_ts + t.last_duration)
+            .map(|t| t.last_ts.saturating_add(t.last_duration))
             .max()
             .unwrap_or(0);
         let name = self.name.clone();
@@ -1339,5 +1343,103 @@ mod tests {
         assert_eq!(c("a").unwrap(), Container::Ivf);
         assert_eq!(c("-").unwrap(), Container::Ivf);
         assert!(matches!(c("a.mp4"), Err(Failure::File(m)) if m.contains(".mkv")));
+    }
+
+    /// Peer input of any shape (codecs changing, times jumping back and far ahead,
+    /// empty and random frames, sender times before 1970) never panics; the
+    /// recording either fails with an error or finishes.
+    #[test]
+    fn hostile_frames_never_panic() {
+        let now = Instant::now();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let codecs = [Codec::Vp8, Codec::Vp9, Codec::Av1, Codec::H264, Codec::Opus];
+        let clip = vp8_frames();
+        for round in 0..40 {
+            let container = if round % 2 == 0 {
+                Container::WebM
+            } else {
+                Container::Matroska
+            };
+            let path = tmp(&format!(
+                "hostile-{round}.{}",
+                if round % 2 == 0 { "webm" } else { "mkv" }
+            ));
+            let mut rec = AvRecorder::create(&path, container).unwrap();
+            rec.announce(MediaKind::Video);
+            rec.announce(MediaKind::Audio);
+            for i in 0..300u64 {
+                let r = next();
+                let kind = if r & 1 == 0 {
+                    MediaKind::Video
+                } else {
+                    MediaKind::Audio
+                };
+                let data = match r % 5 {
+                    0 => Bytes::new(),
+                    1 => clip[(r as usize / 7) % clip.len()].clone(),
+                    _ => Bytes::from((0..(r % 64)).map(|b| (b ^ r) as u8).collect::<Vec<u8>>()),
+                };
+                let pts = match (r >> 8) % 6 {
+                    0 => Duration::from_secs(u64::from(u32::MAX)) * 1000,
+                    1 => Duration::ZERO,
+                    _ => Duration::from_millis(i * 20 + (r >> 20) % 500),
+                };
+                let frame = MediaFrame {
+                    codec: codecs[(r >> 4) as usize % codecs.len()],
+                    pts,
+                    keyframe: [None, Some(true), Some(false)][(r >> 12) as usize % 3],
+                    sender_time: match (r >> 16) % 4 {
+                        0 => None,
+                        1 => UNIX_EPOCH.checked_sub(Duration::from_secs(r >> 40)),
+                        _ => Some(epoch(r >> 30)),
+                    },
+                    received: now + Duration::from_millis(i * 10),
+                    data,
+                };
+                if rec.push(kind, frame).is_err() {
+                    break;
+                }
+            }
+            let _ = rec.finish();
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+
+    /// Video alone (no audio track announced) into WebM and Matroska: one stream,
+    /// from 0, all frames; sender reports for one track only do not matter.
+    #[test]
+    fn video_alone() {
+        let now = Instant::now();
+        let flow = Flow {
+            rtp0: Duration::from_secs(40),
+            wall0: epoch(9),
+            recv0: now,
+            sr_after: 30,
+        };
+        for (container, ext) in [(Container::WebM, "webm"), (Container::Matroska, "mkv")] {
+            let path = tmp(&format!("video-alone.{ext}"));
+            let s = record(
+                &path,
+                container,
+                track(MediaKind::Video, Codec::Vp8, vp8_frames(), &flow),
+            );
+            assert_eq!(s.audio, None);
+            assert_eq!(s.sync, "one track");
+            let v = s.video.unwrap();
+            assert_eq!((v.frames, v.start, v.skipped), (150, Duration::ZERO, 0));
+            if tool("ffprobe") {
+                let p = Probe::of(&path);
+                assert_eq!(p.streams.len(), 1);
+                assert_eq!(p.stream("vp8").1.len(), 150);
+                assert_eq!(p.span("vp8").0, 0.0);
+            }
+            let _ = std::fs::remove_file(&path);
+        }
     }
 }
