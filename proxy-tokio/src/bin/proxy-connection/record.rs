@@ -554,22 +554,25 @@ impl AvRecorder {
         } else {
             None
         };
-        let webm_video = match video.as_ref().map(|v| v.0) {
+        // libwebm refuses AV1 without its CodecPrivate (av1C); Matroska does not.
+        let webm_video = match video.as_ref().map(|v| (v.0, v.2.is_some())) {
             None => Some(None),
-            Some(Codec::Vp8) => Some(Some(VideoCodecId::VP8)),
-            Some(Codec::Vp9) => Some(Some(VideoCodecId::VP9)),
-            Some(Codec::Av1) => Some(Some(VideoCodecId::AV1)),
+            Some((Codec::Vp8, _)) => Some(Some(VideoCodecId::VP8)),
+            Some((Codec::Vp9, _)) => Some(Some(VideoCodecId::VP9)),
+            Some((Codec::Av1, true)) => Some(Some(VideoCodecId::AV1)),
             Some(_) => None,
         };
         let container = match (self.container, webm_video) {
             (Container::WebM, Some(_)) => Container::WebM,
             (Container::WebM, None) => {
+                let why = match video.as_ref().map(|v| v.0) {
+                    Some(Codec::Av1) => "AV1 without a sequence header (av1C) does not fit WebM",
+                    Some(Codec::H264) => "H264 does not fit WebM",
+                    _ => "the video codec does not fit WebM",
+                };
                 log!(
                     "receive",
-                    "{}: {} does not fit WebM; writing Matroska (DocType matroska) to {} instead",
-                    name,
-                    video.as_ref().map_or("?", |v| v.0.as_str()),
-                    name
+                    "{name}: {why}; writing Matroska (DocType matroska) to {name} instead"
                 );
                 Container::Matroska
             }
@@ -1441,5 +1444,32 @@ mod tests {
             }
             let _ = std::fs::remove_file(&path);
         }
+    }
+
+    /// libwebm refuses AV1 without av1C: an AV1 keyframe without a sequence header
+    /// asked into WebM is written as Matroska instead of failing.
+    #[test]
+    fn av1_without_sequence_header_goes_to_matroska() {
+        let now = Instant::now();
+        let flow = Flow {
+            rtp0: Duration::ZERO,
+            wall0: epoch(9),
+            recv0: now,
+            sr_after: 0,
+        };
+        // A frame OBU only (type 6, with a size), marked as a keyframe.
+        let frames = vec![Bytes::from_static(&[0x32, 0x02, 0x10, 0x00]); 10];
+        let mut frames = track(MediaKind::Video, Codec::Av1, frames, &flow);
+        for (_, f) in &mut frames {
+            f.keyframe = Some(true);
+        }
+        let path = tmp("av1-bare.webm");
+        let s = record(&path, Container::WebM, frames);
+        assert_eq!(s.format, "Matroska");
+        assert_eq!(s.video.unwrap().frames, 10);
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(bytes.windows(8).any(|w| w == b"matroska"));
+        assert!(bytes.windows(5).any(|w| w == b"V_AV1"));
+        let _ = std::fs::remove_file(&path);
     }
 }
