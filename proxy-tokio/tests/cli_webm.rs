@@ -68,3 +68,32 @@ async fn mp4_is_refused_before_any_signaling() {
     assert!(err.contains("MP4 is not written yet; use .mkv"), "{err}");
     assert!(!out.exists(), "nothing is created");
 }
+
+/// SIGTERM mid-stream: the WebM is finalized (the frames so far, a duration) and
+/// plays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_stream_leaves_a_finished_webm() {
+    let out = tmp("sigterm.webm");
+    let mut pair = spawn_pair(&out);
+    pair.sender_log
+        .wait_for("sent 60/150", Duration::from_secs(30))
+        .await;
+    kill(&pair.receiver, "TERM");
+    assert_eq!(
+        exit_code(&mut pair.receiver, Duration::from_secs(10)).await,
+        Some(143)
+    );
+    let log = pair.receiver_log.all().await;
+    let frames = pair.receiver_log.frames_written().await;
+    assert!((50..150).contains(&frames), "{frames} frames: {log}");
+    if let Some(probe) = ffprobe(out.to_str().unwrap(), None).await {
+        assert_eq!(num(&probe, "nb_read_frames"), frames as f64);
+        let duration = num(&probe, "duration");
+        let want = frames as f64 / 30.0;
+        assert!(
+            (duration - want).abs() < 0.1,
+            "duration {duration}, {frames} frames"
+        );
+    }
+    let _ = std::fs::remove_file(&out);
+}
