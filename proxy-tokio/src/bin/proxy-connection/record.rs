@@ -11,9 +11,18 @@
 //! - `.mp4`: refused at start (no MP4 writer yet): use `.mkv`.
 //!
 //! A codec that does not fit the container is never dropped silently: H.264 asked
-//! into `.webm` is written as Matroska (DocType `matroska`) at the same path, and
-//! the log says so; players read the file by its contents. An audio codec other
-//! than Opus is left out with a log line.
+//! into `.webm` (and AV1 whose first keyframe has no sequence header, which libwebm
+//! needs for the av1C it requires) is written as Matroska (DocType `matroska`) at
+//! the same path, and the log says so; players read the file by its contents. An
+//! audio codec other than Opus is left out with a log line. A video track without
+//! a keyframe within the first [`START_WAIT`] is left out (log line) rather than
+//! holding the audio back longer: the tracks of a Matroska file are fixed at its
+//! start.
+//!
+//! Per stream, the closing line says frames, start and duration (from the first
+//! frame to the end of the last: an Opus packet's own duration, a video frame's
+//! mean interval); the file's Duration is the latest end. Matroska has no
+//! per-stream duration field: ffprobe shows the streams' spans in their packets.
 //!
 //! ## Timing
 //!
@@ -269,12 +278,15 @@ impl Track {
             codec,
             frames: self.frames,
             start: Duration::from_nanos(first),
-            duration: Duration::from_nanos(
-                self.last_ts
-                    .saturating_add(self.last_duration)
-                    .saturating_sub(first)
-                    * u64::from(self.frames > 0),
-            ),
+            duration: if self.frames == 0 {
+                Duration::ZERO
+            } else {
+                Duration::from_nanos(
+                    self.last_ts
+                        .saturating_add(self.last_duration)
+                        .saturating_sub(first),
+                )
+            },
             skipped: self.skipped,
             late: self.late,
         })
