@@ -1484,4 +1484,170 @@ mod tests {
         assert!(bytes.windows(5).any(|w| w == b"V_AV1"));
         let _ = std::fs::remove_file(&path);
     }
+
+    /// The engine end to end: a service sends `codec` video (ffmpeg's; H.264 in
+    /// Annex B) and Opus over real UDP on 127.0.0.1 to another, whose tracks go
+    /// through `receive`'s forwarders and recorder task into `ext`, which ffprobe
+    /// decodes: every video frame, both streams from 0 to 2 s.
+    async fn engine_into(codec: Codec, ext: &str, probe_name: &str, format: &str) {
+        use crate::receive::{forward, record_av, AvInput, Stats};
+        use proxy_core::{LocalTrack, ProxyMessage};
+        use proxy_tokio::{ServiceConfig, ServiceEvent};
+        use std::sync::Arc;
+
+        if !tool("ffmpeg") || !tool("ffprobe") {
+            return;
+        }
+        const A: &str = "a@rec.test/1";
+        const B: &str = "b@rec.test/1";
+        let config = |jid: &str, seed| {
+            ServiceConfig::loopback(proxy_core::Config {
+                local_jid: Some(jid.to_owned()),
+                seed,
+                ..proxy_core::Config::default()
+            })
+        };
+        let (sender, mut sender_events, mut a_signals) =
+            crate::peer::bind(config(A, 1)).await.unwrap();
+        let (receiver, mut receiver_events, mut b_signals) =
+            crate::peer::bind(config(B, 2)).await.unwrap();
+        let (to_b, to_a) = (receiver.message_sender(), sender.message_sender());
+        tokio::spawn(async move {
+            while let Some(s) = a_signals.next().await {
+                let m = ProxyMessage {
+                    from: A.to_owned(),
+                    iq: s.iq,
+                };
+                if to_b.process_message(m).await.is_err() {
+                    break;
+                }
+            }
+        });
+        tokio::spawn(async move {
+            while let Some(s) = b_signals.next().await {
+                let m = ProxyMessage {
+                    from: B.to_owned(),
+                    iq: s.iq,
+                };
+                if to_a.process_message(m).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let path = tmp(&format!("engine-{probe_name}.{ext}"));
+        let rec = AvRecorder::create(&path, Container::for_path(&path).unwrap()).unwrap();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let task = tokio::spawn(record_av(rx, rec, Arc::new(Stats::default())));
+        let receiving = tokio::spawn(async move {
+            while let Some(event) = receiver_events.next().await {
+                match event {
+                    ServiceEvent::RemoteTrack { track, frames } => {
+                        let _ = tx.send(AvInput::Track(track.kind));
+                        tokio::spawn(forward(frames, track.kind, tx.clone()));
+                    }
+                    ServiceEvent::ConnectionClosed { .. } => break,
+                    _ => {}
+                }
+            }
+        });
+        let writers = sender
+            .start(
+                B,
+                &[LocalTrack::audio(), LocalTrack::desktop().with_codec(codec)],
+            )
+            .await
+            .unwrap();
+        loop {
+            match tokio::time::timeout(Duration::from_secs(20), sender_events.next()).await {
+                Ok(Some(ServiceEvent::Connected { .. })) => break,
+                Ok(Some(ServiceEvent::ConnectionClosed { reason, .. })) => {
+                    panic!("closed: {reason}")
+                }
+                Ok(Some(_)) => {}
+                other => panic!("not connected: {other:?}"),
+            }
+        }
+        let video = if codec == Codec::Vp8 {
+            vp8_frames().into_iter().take(60).collect()
+        } else {
+            encoded(codec, 60)
+        };
+        let start = tokio::time::Instant::now();
+        // 2 s: 60 video frames at 30 fps, 100 Opus packets at 50 per second.
+        let mut events: Vec<(Duration, usize, Bytes)> = video
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| (FRAME * i as u32, 1, f))
+            .chain((0..100).map(|i| (PACKET * i, 0, Bytes::from_static(&[0xf8]))))
+            .collect();
+        events.sort_by_key(|e| e.0);
+        for (at, track, data) in events {
+            tokio::time::sleep_until(start + at).await;
+            writers[track].write_frame(at, data).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        sender.stop().await.unwrap();
+        tokio::time::timeout(Duration::from_secs(10), receiving)
+            .await
+            .unwrap()
+            .unwrap();
+        drop(receiver);
+        let summary = tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        eprintln!(
+            "MEASURE engine {probe_name} .{ext}: {} ({}, {})",
+            summary.describe(),
+            summary.format,
+            summary.sync
+        );
+        assert_eq!(summary.format, format);
+        let v = summary.video.clone().unwrap();
+        let a = summary.audio.clone().unwrap();
+        assert_eq!(v.codec, codec);
+        // Every frame from the first keyframe (the first frame) on.
+        assert_eq!(v.frames, 60, "{}", summary.describe());
+        assert!(a.frames >= 95, "{}", summary.describe());
+        let p = Probe::of(&path);
+        let (vs, vp) = p.stream(probe_name);
+        assert_eq!(
+            (vs["width"].as_u64(), vs["height"].as_u64()),
+            (Some(320), Some(180))
+        );
+        assert_eq!(vs["nb_read_frames"].as_str(), Some("60"));
+        assert_eq!(vp.len(), 60);
+        let (v0, v1) = p.span(probe_name);
+        let (a0, a1) = p.span("opus");
+        eprintln!("MEASURE engine {probe_name} spans: video {v0}..{v1}, audio {a0}..{a1}");
+        assert_eq!(v0, 0.0);
+        assert!(a0 < 0.05 && (v1 - 2.0).abs() < 0.05 && (a1 - 2.0).abs() < 0.05);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn engine_vp8_and_opus_into_webm() {
+        engine_into(Codec::Vp8, "webm", "vp8", "WebM").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn engine_vp9_and_opus_into_webm() {
+        engine_into(Codec::Vp9, "webm", "vp9", "WebM").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn engine_av1_and_opus_into_webm() {
+        engine_into(Codec::Av1, "webm", "av1", "WebM").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn engine_h264_and_opus_into_matroska() {
+        engine_into(Codec::H264, "mkv", "h264", "Matroska").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn engine_h264_asked_into_webm_is_matroska() {
+        engine_into(Codec::H264, "webm", "h264", "Matroska").await;
+    }
 }
