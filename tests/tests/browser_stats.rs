@@ -1,0 +1,521 @@
+//! The program's `--stats` lines (issue 14, item 4) against a real browser's
+//! `getStats()`, in both directions, over the same seconds.
+//!
+//! Each test runs the program with `--stats` and, at each of its `stats ... video`
+//! lines (once a second), reads the page's `getStats()` (page.html's `rtp-stats`):
+//! the browser's sample is taken a few milliseconds after our line, so the two
+//! windows (our lines 1..=N, the browser's samples 0..=N) cover the same seconds.
+//!
+//! - Chromium sends (its fake camera) -> `receive --stats`: our `in:` line against
+//!   Chromium's outbound-rtp (bytesSent, framesSent) and remote-inbound-rtp, which is
+//!   what OUR receiver reports told Chromium (packetsLost, jitter, roundTripTime).
+//! - `send --stats` (a 640x360 VP8 clip) -> Chromium: our `out:` line against
+//!   Chromium's inbound-rtp (bytesReceived, framesDecoded, packetsLost, jitter); our
+//!   outgoing loss and jitter are what Chromium's receiver reports told us.
+//!
+//! The bars (each fails on a wrong figure, e.g. a bitrate off by 2x, or jitter
+//! converted with the wrong clock rate):
+//! - bitrate over the window within 10% (both count RTP payload bytes, with
+//!   retransmissions and without padding);
+//! - frame rate within 10% or 1 fps;
+//! - packets lost equal (loopback: 0 in every run so far; that is said in the log);
+//! - jitter: see [`check_jitter_in`] and [`check_jitter_out`];
+//! - round-trip time present on both sides and under 50 ms (loopback).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{browser_to_receive, setup, tmp_file, Options, RustSide, Session};
+use serde_json::{json, Value};
+
+/// One `stats mid M video in|out: ...` line of the program, parsed.
+#[derive(Debug, Clone)]
+struct Line {
+    text: String,
+    bps: f64,
+    fps: f64,
+    lost: u64,
+    jitter_ms: Option<f64>,
+    rtt_ms: Option<f64>,
+}
+
+/// Parses the part after `stats ` of `[side] stats mid 0 video in: 1.52 Mbit/s,
+/// 30.0 fps, 0 lost, jitter 2.1 ms, rtt 0.4 ms` (`-` for an unknown jitter/rtt).
+fn parse(text: &str) -> Result<Line, String> {
+    let rest = text
+        .split(": ")
+        .nth(1)
+        .ok_or_else(|| format!("no ': ' in {text:?}"))?;
+    let fields: Vec<&str> = rest.split(", ").collect();
+    if fields.len() != 5 {
+        return Err(format!("{} fields in {text:?}", fields.len()));
+    }
+    let number = |s: &str| -> Result<f64, String> {
+        s.split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| format!("no number in {s:?} of {text:?}"))
+    };
+    let ms = |s: &str, name: &str| -> Result<Option<f64>, String> {
+        let v = s
+            .strip_prefix(name)
+            .ok_or_else(|| format!("no {name} in {text:?}"))?
+            .trim();
+        if v == "-" {
+            Ok(None)
+        } else {
+            number(v).map(Some)
+        }
+    };
+    let scale = if fields[0].ends_with("Mbit/s") {
+        1e6
+    } else if fields[0].ends_with("kbit/s") {
+        1e3
+    } else {
+        return Err(format!("no unit in {text:?}"));
+    };
+    Ok(Line {
+        text: text.to_owned(),
+        bps: number(fields[0])? * scale,
+        fps: number(fields[1])?,
+        lost: number(fields[2])? as u64,
+        jitter_ms: ms(fields[3], "jitter")?,
+        rtt_ms: ms(fields[4], "rtt")?,
+    })
+}
+
+/// One of our lines and the page's `rtp-stats` read right after it.
+#[derive(Debug)]
+struct Reading {
+    ours: Line,
+    page: Value,
+}
+
+/// The page's RTP statistics (page.html's `rtpStats`).
+fn rtp_stats(s: &mut Session) -> Value {
+    s.send_page(json!({"type": "rtp-stats"}));
+    s.wait_page("rtp-stats", Duration::from_secs(10)).1
+}
+
+/// The next program log line at or after `rust_log[*from]` containing `needle`,
+/// within `timeout`; `*from` moves past it.
+fn next_line(
+    s: &mut Session,
+    needle: &str,
+    from: &mut usize,
+    timeout: Duration,
+) -> Option<(Instant, String)> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(i) = s.rust_log[*from..]
+            .iter()
+            .position(|(_, l)| l.contains(needle))
+        {
+            let (t, l) = s.rust_log[*from + i].clone();
+            *from += i + 1;
+            return Some((t, l));
+        }
+        *from = s.rust_log.len();
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        s.pump_until(
+            left,
+            |e| matches!(e, common::Ev::RustLog(l) if l.contains(needle)),
+        )?;
+    }
+}
+
+/// Skips `warmup` of our `needle` lines, then reads the page after each of the next
+/// `n + 2`: the first is the window's start, the last is after the window (for the
+/// jitter of a report that went out between our last line and the page's reading).
+fn collect(s: &mut Session, needle: &str, warmup: usize, n: usize) -> Vec<Reading> {
+    let mut from = 0;
+    for _ in 0..warmup {
+        next_line(s, needle, &mut from, Duration::from_secs(5))
+            .unwrap_or_else(|| panic!("no {needle:?} line within 5 s"));
+    }
+    let mut readings = Vec::new();
+    for _ in 0..n + 2 {
+        let (at, text) = next_line(s, needle, &mut from, Duration::from_secs(5))
+            .unwrap_or_else(|| panic!("no {needle:?} line within 5 s"));
+        let page = rtp_stats(s);
+        let ours = parse(&text).unwrap_or_else(|e| panic!("{e}"));
+        eprintln!(
+            "{:>6.0} ms after ours: {text}\n    page {page}",
+            page_delay_ms(s, at)
+        );
+        readings.push(Reading { ours, page });
+    }
+    readings
+}
+
+/// How long after `at` the page's latest event came (its `rtp-stats` answer).
+fn page_delay_ms(s: &Session, at: Instant) -> f64 {
+    s.page_log
+        .last()
+        .map_or(0.0, |(t, _)| t.duration_since(at).as_secs_f64() * 1e3)
+}
+
+/// A number of the page's reading, or a panic naming it.
+fn num(v: &Value, what: &str, field: &str) -> f64 {
+    v[what][field]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no {what}.{field} in the page's getStats: {v}"))
+}
+
+/// A counter's rate per second between the first and the last reading, by the
+/// stats objects' own timestamps (ms).
+fn page_rate(r: &[Reading], what: &str, field: &str) -> f64 {
+    let (a, b) = (&r[0].page, &r[r.len() - 1].page);
+    let dt = (num(b, what, "timestamp") - num(a, what, "timestamp")) / 1e3;
+    (num(b, what, field) - num(a, what, field)) / dt
+}
+
+/// Our mean over the window (lines 1..=N: each a rate over the second before it).
+fn our_mean(r: &[Reading], f: impl Fn(&Line) -> f64) -> f64 {
+    r[1..].iter().map(|x| f(&x.ours)).sum::<f64>() / (r.len() - 1) as f64
+}
+
+/// `ours / theirs` within `1 ± share`, or an absolute difference of at most `abs`.
+fn close(ours: f64, theirs: f64, share: f64, abs: f64) -> bool {
+    (ours - theirs).abs() <= abs || (ours / theirs - 1.0).abs() <= share
+}
+
+/// The figures of one direction, for the report.
+struct Figures {
+    bps: (f64, f64),
+    fps: (f64, f64),
+    lost: (u64, u64),
+    jitter_ms: (f64, f64),
+    rtt_ms: (f64, f64),
+}
+
+impl Figures {
+    fn table(&self, name: &str) -> String {
+        format!(
+            "MEASURE stats {name}:\n\
+             | metric | ours | browser |\n| --- | --- | --- |\n\
+             | bitrate | {:.1} kbit/s | {:.1} kbit/s |\n\
+             | frame rate | {:.2} fps | {:.2} fps |\n\
+             | packets lost (end) | {} | {} |\n\
+             | jitter (mean) | {:.2} ms | {:.2} ms |\n\
+             | rtt (mean) | {:.2} ms | {:.2} ms |",
+            self.bps.0 / 1e3,
+            self.bps.1 / 1e3,
+            self.fps.0,
+            self.fps.1,
+            self.lost.0,
+            self.lost.1,
+            self.jitter_ms.0,
+            self.jitter_ms.1,
+            self.rtt_ms.0,
+            self.rtt_ms.1,
+        )
+    }
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+/// Our jitter (ms) on lines 1..=N, or a panic naming the line without one.
+fn our_jitter(r: &[Reading]) -> Vec<f64> {
+    r[1..]
+        .iter()
+        .map(|x| {
+            x.ours
+                .jitter_ms
+                .unwrap_or_else(|| panic!("no jitter in {}", x.ours.text))
+        })
+        .collect()
+}
+
+/// Jitter, Chromium -> `receive`: Chromium's remote-inbound-rtp.jitter is the value
+/// of one of the receiver reports we sent (once a second), and our line's is the
+/// latest we had sent when it was printed. The page reads Chromium a few ms after
+/// our line, and a report may have gone out in between: so Chromium's value at
+/// reading i must be one of ours at lines i, i+1 (the window's last reading: the
+/// line after the window), or i-1 (when Chromium had not yet taken in our last one), to within 0.06 ms (our line prints 0.1 ms steps; one
+/// 90 kHz unit is 0.011 ms). A wrong clock rate (48 kHz: x1.875) fails this unless
+/// the jitter is under 0.07 ms, which a loopback Chromium sender's never was.
+/// Returns the means over the window and what failed.
+fn check_jitter_in(r: &[Reading], after: &Line, failed: &mut Vec<String>) -> (f64, f64) {
+    let ours = our_jitter(r);
+    let mut next = ours.clone();
+    next.extend(after.jitter_ms);
+    let theirs: Vec<f64> = r[1..]
+        .iter()
+        .map(|x| num(&x.page, "remoteInbound", "jitter") * 1e3)
+        .collect();
+    eprintln!("jitter in (ms): ours {ours:.3?}\n    Chromium's remote-inbound {theirs:.3?}");
+    // ours[k] and theirs[k] are of line/reading k + 1; the line before the window's
+    // first is r[0]'s.
+    let before = r[0].ours.jitter_ms;
+    for (k, t) in theirs.iter().enumerate() {
+        let mut near: Vec<f64> = next[k..(k + 2).min(next.len())].to_vec();
+        near.extend(if k == 0 { before } else { Some(ours[k - 1]) });
+        if !near.iter().any(|o| (o - t).abs() <= 0.06) {
+            failed.push(format!(
+                "jitter: Chromium's remote-inbound {t:.3} ms at reading {}, \
+                 not one of our reports' nearby {near:?}",
+                k + 1
+            ));
+        }
+    }
+    (mean(&ours), mean(&theirs))
+}
+
+/// Jitter, `send` -> Chromium: our line's is what Chromium's latest receiver report
+/// said (RTP units of 90 kHz); Chromium's inbound-rtp.jitter is its running value
+/// when the page read it, in whole milliseconds (Chromium 156 truncates a video
+/// stream's jitter to integer ms in getStats: 0, 0.001, ... s). Chromium sends a
+/// report about once a second (0.5-1.5 s apart), so the report behind our line i
+/// was made after the page's reading i-2 (at most 2 s before) at the earliest:
+/// - per line: ours within [min - 0.5, max + 1.5] ms of Chromium's readings i-2..=i
+///   (+1 for the truncation, 0.5 ms of slack; at most one line of the window may
+///   miss, for a spike that rose and fell between two readings on a loaded machine);
+/// - over the window: our mean within 0.5 ms + 25% of Chromium's mean + 0.5 ms (the
+///   truncation's mean loss).
+///
+/// A wrong clock rate (48 kHz: x1.875) fails the mean once the jitter is about
+/// 0.6 ms or more (loopback: 0.6-1.3 ms when idle, more when loaded).
+fn check_jitter_out(r: &[Reading], failed: &mut Vec<String>) -> (f64, f64) {
+    let ours = our_jitter(r);
+    let all: Vec<f64> = r
+        .iter()
+        .map(|x| num(&x.page, "inbound", "jitter") * 1e3)
+        .collect();
+    let theirs = &all[1..];
+    eprintln!("jitter out (ms): ours {ours:.3?}\n    Chromium's inbound {theirs:.3?}");
+    let mut misses = Vec::new();
+    for (k, o) in ours.iter().enumerate() {
+        // Line k + 1: readings k - 1 ..= k + 1 of `all`.
+        let near = &all[k.saturating_sub(1)..=k + 1];
+        let lo = near.iter().cloned().fold(f64::MAX, f64::min) - 0.5;
+        let hi = near.iter().cloned().fold(f64::MIN, f64::max) + 1.5;
+        if !(lo..=hi).contains(o) {
+            misses.push(format!(
+                "line {}: ours {o} ms, Chromium's readings before it {near:?}",
+                k + 1
+            ));
+        }
+    }
+    if misses.len() > 1 {
+        failed.push(format!("jitter: {misses:#?}"));
+    }
+    let (o, t) = (mean(&ours), mean(theirs));
+    let want = t + 0.5;
+    if (o - want).abs() > 0.5 + 0.25 * o.max(want) {
+        failed.push(format!(
+            "jitter: our mean {o:.3} ms, Chromium's {t:.3} ms (+0.5 for its truncation)"
+        ));
+    }
+    (o, t)
+}
+
+/// The round-trip times: ours on every line, the browser's on every reading
+/// (`what`.roundTripTime, else the selected pair's ICE check RTT: Chromium as a
+/// receiver has no RTCP RTT without XR); both present and under 50 ms (loopback).
+fn check_rtt(r: &[Reading], what: &str, failed: &mut Vec<String>) -> (f64, f64) {
+    let ours: Vec<f64> = r[1..]
+        .iter()
+        .map(|x| {
+            x.ours
+                .rtt_ms
+                .unwrap_or_else(|| panic!("no rtt in {}", x.ours.text))
+        })
+        .collect();
+    let theirs: Vec<f64> = r[1..]
+        .iter()
+        .map(|x| {
+            x.page[what]["roundTripTime"]
+                .as_f64()
+                .or_else(|| x.page["pair"]["currentRoundTripTime"].as_f64())
+                .unwrap_or_else(|| panic!("no round-trip time in the page's getStats: {}", x.page))
+                * 1e3
+        })
+        .collect();
+    eprintln!("rtt (ms): ours {ours:.3?}\n    the browser's {theirs:.3?}");
+    if !ours.iter().chain(&theirs).all(|x| *x < 50.0) {
+        failed.push(format!(
+            "rtt over 50 ms on loopback: ours {ours:?}, the browser's {theirs:?}"
+        ));
+    }
+    (mean(&ours), mean(&theirs))
+}
+
+/// The bitrate and frame-rate bars.
+fn check_rates(f: &Figures, failed: &mut Vec<String>) {
+    let ((ours_bps, theirs_bps), (ours_fps, theirs_fps)) = (f.bps, f.fps);
+    assert!(
+        theirs_bps > 50e3 && theirs_fps > 5.0,
+        "the browser's side moved little: {theirs_bps:.0} bit/s, {theirs_fps:.1} fps"
+    );
+    if !close(ours_bps, theirs_bps, 0.1, 0.0) {
+        failed.push(format!(
+            "bitrate: ours {ours_bps:.0} bit/s, the browser's {theirs_bps:.0} bit/s"
+        ));
+    }
+    if !close(ours_fps, theirs_fps, 0.1, 1.0) {
+        failed.push(format!(
+            "frame rate: ours {ours_fps:.2}, the browser's {theirs_fps:.2}"
+        ));
+    }
+    if f.lost.0 != f.lost.1 {
+        failed.push(format!(
+            "packets lost: ours {}, the browser's {}",
+            f.lost.0, f.lost.1
+        ));
+    }
+}
+
+/// Seconds of warm-up (our lines skipped: the connection, the first keyframe, the
+/// sender's ramp-up) and of the window.
+const WARMUP: usize = 2;
+const WINDOW: usize = 8;
+
+#[test]
+fn receive_stats_agree_with_chromiums_sender_stats() {
+    let Some(_guard) = setup() else { return };
+    let out = tmp_file("stats-receive.ivf");
+    let options = Options {
+        rust_args: vec!["--stats".into()],
+        ..Options::default()
+    };
+    // Chromium's fake camera, as a camera (no content hint).
+    let media = json!({"gum": true, "video": true, "contentHint": ""});
+    let (mut s, connected) = browser_to_receive(&options, media, &out);
+    connected.expect("receive did not connect");
+    let all = collect(&mut s, " video in: ", WARMUP, WINDOW);
+    let (r, after) = (&all[..=WINDOW], &all[WINDOW + 1].ours);
+    s.terminate_rust();
+
+    let theirs_bps = page_rate(r, "outbound", "bytesSent") * 8.0;
+    let theirs_fps = page_rate(r, "outbound", "framesSent");
+    let ours_bps = our_mean(r, |l| l.bps);
+    let ours_fps = our_mean(r, |l| l.fps);
+    let last = &r[r.len() - 1];
+    let lost = (
+        last.ours.lost,
+        num(&last.page, "remoteInbound", "packetsLost") as u64,
+    );
+    eprintln!(
+        "Chromium's outbound framesEncoded rate {:.2}, framesPerSecond {}, retransmitted {} B, \
+         remote-inbound packetsLost {} (loopback: no loss expected)",
+        page_rate(r, "outbound", "framesEncoded"),
+        last.page["outbound"]["framesPerSecond"],
+        last.page["outbound"]["retransmittedBytesSent"],
+        lost.1,
+    );
+    let mut failed = Vec::new();
+    let jitter_ms = check_jitter_in(r, after, &mut failed);
+    let rtt_ms = check_rtt(r, "remoteInbound", &mut failed);
+    let figures = Figures {
+        bps: (ours_bps, theirs_bps),
+        fps: (ours_fps, theirs_fps),
+        lost,
+        jitter_ms,
+        rtt_ms,
+    };
+    eprintln!("{}", figures.table("Chromium -> receive"));
+    check_rates(&figures, &mut failed);
+    assert!(failed.is_empty(), "ours against Chromium's: {failed:#?}");
+}
+
+/// A 15 s 640x360 VP8 clip at 30 fps (about 800 kbit/s), made with ffmpeg as
+/// assets/clip.ivf was (assets/README.md).
+fn long_clip() -> std::path::PathBuf {
+    let clip = tmp_file("stats-clip.ivf");
+    let status = std::process::Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=640x360:rate=30",
+            "-frames:v",
+            "450",
+            "-c:v",
+            "libvpx",
+            "-b:v",
+            "800k",
+            "-g",
+            "60",
+            "-keyint_min",
+            "60",
+            "-auto-alt-ref",
+            "0",
+            "-lag-in-frames",
+            "0",
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            "8",
+            "-threads",
+            "1",
+            "-pix_fmt",
+            "yuv420p",
+            "-f",
+            "ivf",
+        ])
+        .arg(&clip)
+        .status()
+        .expect("run ffmpeg (browser/run.sh installs it)");
+    assert!(status.success(), "ffmpeg failed making {}", clip.display());
+    clip
+}
+
+#[test]
+fn send_stats_agree_with_chromiums_receiver_stats() {
+    let Some(_guard) = setup() else { return };
+    let clip = long_clip();
+    let options = Options {
+        rust_args: vec!["--stats".into()],
+        ..Options::default()
+    };
+    let mut s = Session::start(&options, RustSide::Send { clip });
+    s.wait_rust_log("connected to", Duration::from_secs(20))
+        .expect("send did not connect");
+    let all = collect(&mut s, " video out: ", WARMUP, WINDOW);
+    let r = &all[..=WINDOW];
+
+    let theirs_bps = page_rate(r, "inbound", "bytesReceived") * 8.0;
+    let theirs_fps = page_rate(r, "inbound", "framesDecoded");
+    let ours_bps = our_mean(r, |l| l.bps);
+    let ours_fps = our_mean(r, |l| l.fps);
+    let last = &r[r.len() - 1];
+    let lost = (
+        last.ours.lost,
+        num(&last.page, "inbound", "packetsLost") as u64,
+    );
+    eprintln!(
+        "Chromium's inbound framesReceived rate {:.2}, framesPerSecond {}, packetsLost {} \
+         (loopback: no loss expected)",
+        page_rate(r, "inbound", "framesReceived"),
+        last.page["inbound"]["framesPerSecond"],
+        lost.1,
+    );
+    let mut failed = Vec::new();
+    let jitter_ms = check_jitter_out(r, &mut failed);
+    let rtt_ms = check_rtt(r, "remoteOutbound", &mut failed);
+    let figures = Figures {
+        bps: (ours_bps, theirs_bps),
+        fps: (ours_fps, theirs_fps),
+        lost,
+        jitter_ms,
+        rtt_ms,
+    };
+    eprintln!("{}", figures.table("send -> Chromium"));
+    check_rates(&figures, &mut failed);
+    assert!(failed.is_empty(), "ours against Chromium's: {failed:#?}");
+    let (_, status) = s
+        .wait_rust_exit(Duration::from_secs(20))
+        .expect("send did not exit at the end of the clip");
+    assert!(status.success(), "send exit {status:?}");
+}
