@@ -20,7 +20,7 @@
 //! - frame rate within 10% or 1 fps;
 //! - packets lost equal (loopback: 0 in every run so far; that is said in the log);
 //! - jitter: see [`check_jitter_in`] and [`check_jitter_out`];
-//! - round-trip time present on both sides and under 50 ms (loopback).
+//! - round-trip time present on both sides and small (loopback: median under 50 ms).
 
 mod common;
 
@@ -85,11 +85,13 @@ fn parse(text: &str) -> Result<Line, String> {
     })
 }
 
-/// One of our lines and the page's `rtp-stats` read right after it.
+/// One of our lines, the page's `rtp-stats` read right after it, and (when polling)
+/// those read between the previous line's reading and this line.
 #[derive(Debug)]
 struct Reading {
     ours: Line,
     page: Value,
+    between: Vec<Value>,
 }
 
 /// The page's RTP statistics (page.html's `rtpStats`).
@@ -131,23 +133,46 @@ fn next_line(
 /// Skips `warmup` of our `needle` lines, then reads the page after each of the next
 /// `n + 2`: the first is the window's start, the last is after the window (for the
 /// jitter of a report that went out between our last line and the page's reading).
-fn collect(s: &mut Session, needle: &str, warmup: usize, n: usize) -> Vec<Reading> {
+/// With `poll`, the page is also read every `poll` between our lines.
+fn collect(
+    s: &mut Session,
+    needle: &str,
+    warmup: usize,
+    n: usize,
+    poll: Option<Duration>,
+) -> Vec<Reading> {
+    const WAIT: Duration = Duration::from_secs(5);
     let mut from = 0;
     for _ in 0..warmup {
-        next_line(s, needle, &mut from, Duration::from_secs(5))
-            .unwrap_or_else(|| panic!("no {needle:?} line within 5 s"));
+        next_line(s, needle, &mut from, WAIT)
+            .unwrap_or_else(|| panic!("no {needle:?} line within {WAIT:?}"));
     }
     let mut readings = Vec::new();
     for _ in 0..n + 2 {
-        let (at, text) = next_line(s, needle, &mut from, Duration::from_secs(5))
-            .unwrap_or_else(|| panic!("no {needle:?} line within 5 s"));
+        let deadline = Instant::now() + WAIT;
+        let mut between = Vec::new();
+        let (at, text) = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Some(line) = next_line(s, needle, &mut from, poll.unwrap_or(left).min(left)) {
+                break line;
+            }
+            assert!(
+                poll.is_some() && !left.is_zero(),
+                "no {needle:?} line within {WAIT:?}"
+            );
+            between.push(rtp_stats(s));
+        };
         let page = rtp_stats(s);
         let ours = parse(&text).unwrap_or_else(|e| panic!("{e}"));
         eprintln!(
             "{:>6.0} ms after ours: {text}\n    page {page}",
             page_delay_ms(s, at)
         );
-        readings.push(Reading { ours, page });
+        readings.push(Reading {
+            ours,
+            page,
+            between,
+        });
     }
     readings
 }
@@ -217,6 +242,12 @@ impl Figures {
     }
 }
 
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }
@@ -271,42 +302,48 @@ fn check_jitter_in(r: &[Reading], after: &Line, failed: &mut Vec<String>) -> (f6
 /// Jitter, `send` -> Chromium: our line's is what Chromium's latest receiver report
 /// said (RTP units of 90 kHz); Chromium's inbound-rtp.jitter is its running value
 /// when the page read it, in whole milliseconds (Chromium 156 truncates a video
-/// stream's jitter to integer ms in getStats: 0, 0.001, ... s). Chromium sends a
-/// report about once a second (0.5-1.5 s apart), so the report behind our line i
-/// was made after the page's reading i-2 (at most 2 s before) at the earliest:
-/// - per line: ours within [min - 0.5, max + 1.5] ms of Chromium's readings i-2..=i
-///   (+1 for the truncation, 0.5 ms of slack; at most one line of the window may
-///   miss, for a spike that rose and fell between two readings on a loaded machine);
-/// - over the window: our mean within 0.5 ms + 25% of Chromium's mean + 0.5 ms (the
-///   truncation's mean loss).
+/// stream's jitter to integer ms in getStats: 0, 0.001, ... s). The page reads it
+/// every [`POLL`]. Chromium sends a report about once a second (0.5-1.5 s apart):
+/// the one behind our line i was made in the 2 s before it, within 50 ms of one of
+/// the page's readings there. Bars:
+/// - per line: some reading c (ms) in those 2 s with c - 0.5 <= ours <= c + 1.5,
+///   both widened by 15% of ours (+1 for the truncation; the slack for the up to
+///   50 ms, 1.5 frames, between the report and the reading: each frame moves the
+///   running jitter 1/16 of the way to its transit-time difference);
+/// - over the window: our mean within 0.5 ms + 25% of Chromium's mean at our lines
+///   + 0.5 ms (the truncation's mean loss).
 ///
-/// A wrong clock rate (48 kHz: x1.875) fails the mean once the jitter is about
-/// 0.6 ms or more (loopback: 0.6-1.3 ms when idle, more when loaded).
+/// A wrong clock rate (48 kHz: x1.875) fails these once the jitter is about
+/// 0.7 ms or more (loopback: 0.5-1.5 ms when idle, more when loaded).
 fn check_jitter_out(r: &[Reading], failed: &mut Vec<String>) -> (f64, f64) {
     let ours = our_jitter(r);
-    let all: Vec<f64> = r
-        .iter()
-        .map(|x| num(&x.page, "inbound", "jitter") * 1e3)
-        .collect();
-    let theirs = &all[1..];
-    eprintln!("jitter out (ms): ours {ours:.3?}\n    Chromium's inbound {theirs:.3?}");
-    let mut misses = Vec::new();
+    let ms = |v: &Value| num(v, "inbound", "jitter") * 1e3;
+    let at_lines: Vec<f64> = r[1..].iter().map(|x| ms(&x.page)).collect();
+    eprintln!("jitter out (ms): ours {ours:.3?}\n    Chromium's inbound {at_lines:.3?}");
     for (k, o) in ours.iter().enumerate() {
-        // Line k + 1: readings k - 1 ..= k + 1 of `all`.
-        let near = &all[k.saturating_sub(1)..=k + 1];
-        let lo = near.iter().cloned().fold(f64::MAX, f64::min) - 0.5;
-        let hi = near.iter().cloned().fold(f64::MIN, f64::max) + 1.5;
-        if !(lo..=hi).contains(o) {
-            misses.push(format!(
-                "line {}: ours {o} ms, Chromium's readings before it {near:?}",
-                k + 1
+        // Line i = k + 1: the readings since line i - 2's.
+        let i = k + 1;
+        let mut near: Vec<f64> = i
+            .checked_sub(2)
+            .map(|j| ms(&r[j].page))
+            .into_iter()
+            .collect();
+        for x in &r[i - 1..=i] {
+            near.extend(x.between.iter().map(ms));
+            near.push(ms(&x.page));
+        }
+        let slack = 0.15 * o;
+        if !near
+            .iter()
+            .any(|c| (c - 0.5 - slack..=c + 1.5 + slack).contains(o))
+        {
+            failed.push(format!(
+                "jitter: ours {o} ms at line {i}, Chromium's readings in the 2 s before \
+                 it {near:?}"
             ));
         }
     }
-    if misses.len() > 1 {
-        failed.push(format!("jitter: {misses:#?}"));
-    }
-    let (o, t) = (mean(&ours), mean(theirs));
+    let (o, t) = (mean(&ours), mean(&at_lines));
     let want = t + 0.5;
     if (o - want).abs() > 0.5 + 0.25 * o.max(want) {
         failed.push(format!(
@@ -318,7 +355,8 @@ fn check_jitter_out(r: &[Reading], failed: &mut Vec<String>) -> (f64, f64) {
 
 /// The round-trip times: ours on every line, the browser's on every reading
 /// (`what`.roundTripTime, else the selected pair's ICE check RTT: Chromium as a
-/// receiver has no RTCP RTT without XR); both present and under 50 ms (loopback).
+/// receiver has no RTCP RTT without XR); both present, and small: the median under
+/// 50 ms, each under 1 s.
 fn check_rtt(r: &[Reading], what: &str, failed: &mut Vec<String>) -> (f64, f64) {
     let ours: Vec<f64> = r[1..]
         .iter()
@@ -339,10 +377,13 @@ fn check_rtt(r: &[Reading], what: &str, failed: &mut Vec<String>) -> (f64, f64) 
         })
         .collect();
     eprintln!("rtt (ms): ours {ours:.3?}\n    the browser's {theirs:.3?}");
-    if !ours.iter().chain(&theirs).all(|x| *x < 50.0) {
-        failed.push(format!(
-            "rtt over 50 ms on loopback: ours {ours:?}, the browser's {theirs:?}"
-        ));
+    // Loopback: 1-5 ms when idle; one line of 110 ms was seen (RTCP round trip)
+    // with other browser tests running on the two cores, so the bar is on the
+    // median, and a second for any one line.
+    for (who, v) in [("ours", &ours), ("the browser's", &theirs)] {
+        if median(v) >= 50.0 || v.iter().any(|x| *x >= 1000.0) {
+            failed.push(format!("rtt on loopback: {who} {v:?} ms"));
+        }
     }
     (mean(&ours), mean(&theirs))
 }
@@ -376,6 +417,9 @@ fn check_rates(f: &Figures, failed: &mut Vec<String>) {
 /// sender's ramp-up) and of the window.
 const WARMUP: usize = 2;
 const WINDOW: usize = 8;
+/// How often the page's inbound jitter is read between our lines (`send` ->
+/// Chromium): see [`check_jitter_out`].
+const POLL: Duration = Duration::from_millis(100);
 
 #[test]
 fn receive_stats_agree_with_chromiums_sender_stats() {
@@ -389,7 +433,7 @@ fn receive_stats_agree_with_chromiums_sender_stats() {
     let media = json!({"gum": true, "video": true, "contentHint": ""});
     let (mut s, connected) = browser_to_receive(&options, media, &out);
     connected.expect("receive did not connect");
-    let all = collect(&mut s, " video in: ", WARMUP, WINDOW);
+    let all = collect(&mut s, " video in: ", WARMUP, WINDOW, None);
     let (r, after) = (&all[..=WINDOW], &all[WINDOW + 1].ours);
     s.terminate_rust();
 
@@ -482,7 +526,7 @@ fn send_stats_agree_with_chromiums_receiver_stats() {
     let mut s = Session::start(&options, RustSide::Send { clip });
     s.wait_rust_log("connected to", Duration::from_secs(20))
         .expect("send did not connect");
-    let all = collect(&mut s, " video out: ", WARMUP, WINDOW);
+    let all = collect(&mut s, " video out: ", WARMUP, WINDOW, Some(POLL));
     let r = &all[..=WINDOW];
 
     let theirs_bps = page_rate(r, "inbound", "bytesReceived") * 8.0;
