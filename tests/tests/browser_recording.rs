@@ -22,7 +22,7 @@ const FLASH_EVERY: Duration = Duration::from_millis(1500);
 const FLASHES: usize = 3;
 /// How far apart a flash's video and audio onsets may be in the file. Measured
 /// (aligned by the sender reports; VP8: 7 runs, VP9, AV1, H.264 into .mkv and
-/// .webm: one run each; 3 flashes a run): audio - video from -34 ms to +18 ms. The
+/// .webm: 1-3 runs each; 3 flashes a run): audio - video from -41 ms to +18 ms. The
 /// video onset is the first frame the canvas capture took after the flash (up to
 /// 33 ms later at 30 fps), the audio onset where silencedetect finds the tone; the
 /// file's timestamps are in 1 ms. 75 ms (about two frames and an Opus packet)
