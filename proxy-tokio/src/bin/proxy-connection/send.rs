@@ -1,8 +1,9 @@
-//! `send`: a file's frames to the peer, signaling as JSON lines.
+//! `send`: a file's frames to the peer, signaling as JSON lines. The track's codec
+//! is the file's (IVF VP8, VP9 or AV1; Annex B H.264): it is offered first.
 
 use std::time::{Duration, Instant};
 
-use proxy_core::{CloseReason, LocalTrack};
+use proxy_core::{CloseReason, Codec, LocalTrack};
 use proxy_tokio::ServiceEvent;
 
 use crate::cli::{fmt_time, outcome, Failure, SendArgs};
@@ -22,14 +23,22 @@ const LINGER: Duration = Duration::from_millis(1000);
 pub async fn send(args: SendArgs) -> Result<(), Failure> {
     const SIDE: &str = "send";
     let mut interrupt = Interrupt::watch(SIDE)?;
-    let (header, frames) = crate::load_clip(Some(&args.file))?;
+    let clip = crate::load_clip(Some(&args.file), args.fps)?;
+    if args.fps.is_some() && clip.codec != Codec::H264 {
+        log!(SIDE, "--fps ignored: an IVF file has its own timestamps");
+    }
+    let (codec, header, frames) = (clip.codec, clip.header, clip.frames);
+    let size = if header.width == 0 && header.height == 0 {
+        String::new()
+    } else {
+        format!(", {}x{}", header.width, header.height)
+    };
     log!(
         SIDE,
-        "{}: {} frames, {}x{}, timebase {}/{}",
+        "{}: {} ({codec}), {} frames{size}, timebase {}/{}",
         args.file.display(),
+        clip.format,
         frames.len(),
-        header.width,
-        header.height,
         header.timebase_num,
         header.timebase_den
     );
@@ -56,7 +65,7 @@ pub async fn send(args: SendArgs) -> Result<(), Failure> {
 
     let started = Instant::now();
     let writers = service
-        .start(&args.to, &[LocalTrack::desktop()])
+        .start(&args.to, &[LocalTrack::desktop().with_codec(codec)])
         .await
         .map_err(|e| Failure::Other(format!("cannot start: {e}")))?;
     let writer = writers
