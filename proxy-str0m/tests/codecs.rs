@@ -160,13 +160,12 @@ fn ticks(d: Duration) -> u64 {
     (d.as_nanos() * 90_000 + 500_000_000) as u64 / 1_000_000_000
 }
 
-/// The payload-type names of the first content of the session-initiate `a` sent.
-fn offered_codecs(p: &Pair) -> Vec<String> {
-    let (_, iq) =
-        p.a.sent
-            .iter()
-            .find(|(_, iq)| iq.contains("session-initiate"))
-            .expect("a session-initiate");
+/// The payload-type names, in order, of the first `action` IQ `from` sent.
+fn codecs_in(sent: &[(String, String)], action: &str) -> Vec<String> {
+    let (_, iq) = sent
+        .iter()
+        .find(|(_, iq)| iq.contains(action))
+        .unwrap_or_else(|| panic!("no {action}"));
     iq.split("<payload-type ")
         .skip(1)
         .filter_map(|pt| {
@@ -181,11 +180,18 @@ fn clip_arrives_whole(codec: Codec, keyframes: &[usize]) {
     let frames = clip(codec);
     let mut p = Pair::default_pair();
     p.connect(&[LocalTrack::desktop().with_codec(codec)]);
-    let offered = offered_codecs(&p);
+    let offered = codecs_in(&p.a.sent, "session-initiate");
     assert_eq!(
         offered.first().map(String::as_str),
         Some(codec.as_str()),
         "the offer lists the track's codec first: {offered:?}"
+    );
+    // The answer keeps the offer's order: the offerer sends the codec it put first.
+    let answered = codecs_in(&p.b.sent, "session-accept");
+    assert_eq!(
+        answered.first().map(String::as_str),
+        Some(codec.as_str()),
+        "the answer lists the offer's first codec first: {answered:?}"
     );
     for (n, (data, _)) in frames.iter().enumerate() {
         let now = p.time;
