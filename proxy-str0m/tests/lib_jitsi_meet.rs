@@ -105,10 +105,30 @@ fn answers_a_lib_jitsi_meet_session_initiate_and_starts_ice() {
     assert_eq!(content.name, "0");
     let description = content.description.as_ref().expect("description");
     assert_eq!(description.media, "video");
-    assert!(description
+    // The four video codecs we carry, VP8 (the offer's first) first, so that
+    // the sender may use any; the offer's order is kept.
+    let names: Vec<&str> = description
         .payload_types
         .iter()
-        .any(|pt| pt.name.eq_ignore_ascii_case("VP8")));
+        .map(|pt| pt.name.as_str())
+        .filter(|n| !matches!(*n, "rtx" | "red" | "ulpfec"))
+        .collect();
+    assert_eq!(names.first(), Some(&"VP8"), "{names:?}");
+    for codec in ["VP9", "H264", "AV1"] {
+        assert!(names.contains(&codec), "{codec} missing from {names:?}");
+    }
+    // Feedback: what str0m sends (transport-cc, nack, pli, ccm fir), and not
+    // goog-remb, which it never sends.
+    for pt in description
+        .payload_types
+        .iter()
+        .filter(|pt| pt.name == "VP8")
+    {
+        let fbs: Vec<&str> = pt.rtcp_fbs.iter().map(|f| f.kind.as_str()).collect();
+        assert!(fbs.contains(&"transport-cc"), "{fbs:?}");
+        assert!(fbs.contains(&"nack"), "{fbs:?}");
+        assert!(!fbs.contains(&"goog-remb"), "{fbs:?}");
+    }
     // Our host candidate travels inside the session-accept (lib-jitsi-meet
     // reads candidates there: SDP.fromJingle); nothing is left to trickle.
     let candidates = &content.transport.as_ref().expect("transport").candidates;

@@ -62,6 +62,11 @@ impl Engine {
                 _ => config,
             };
         }
+        // str0m sends transport-wide feedback, never REMB: an SDP that named
+        // goog-remb would promise feedback that never comes.
+        for params in config.codec_config().iter_mut() {
+            params.set_fb_remb(false);
+        }
         let mut config = config
             .set_rtcp_report_interval_audio(Duration::from_secs(1))
             .set_stats_interval(self.stats_interval);

@@ -18,14 +18,10 @@
 
 use std::time::{Instant, SystemTime};
 
-use proxy_core::extdisco::IceTransport;
-use proxy_core::{EngineEvent, IceServer, IceServerKind};
+use proxy_core::{EngineEvent, IceServer};
 
 use super::{Engine, EngineOutput};
-use crate::net::{
-    IceServerSpec, Incoming, NetEvent, NetOutput, Network, RelayProto, ServerKind, StreamId,
-    DEFAULT_PORT, DEFAULT_TLS_PORT,
-};
+use crate::net::{IceServerSpec, Incoming, NetEvent, NetOutput, Network, StreamId};
 
 /// A network that outlives its connection while it deletes its allocations.
 #[derive(Debug)]
@@ -74,21 +70,6 @@ impl Streams {
 /// time to instants (the wall-clock time at an instant); without it, or
 /// with an `expires` that does not parse, the credentials never expire.
 pub(crate) fn server_spec(s: &IceServer, wall: Option<(SystemTime, Instant)>) -> IceServerSpec {
-    let kind = match s.kind {
-        IceServerKind::Stun => ServerKind::Stun,
-        IceServerKind::Turn => ServerKind::Turn,
-        IceServerKind::Turns => ServerKind::Turns,
-    };
-    let transport = match &s.transport {
-        Some(IceTransport::Udp) => Some(RelayProto::Udp),
-        Some(IceTransport::Tcp) => Some(RelayProto::Tcp),
-        _ => None,
-    };
-    let port = match (s.port, kind) {
-        (0, ServerKind::Turns) => DEFAULT_TLS_PORT,
-        (0, _) => DEFAULT_PORT,
-        (p, _) => p,
-    };
     let expires = match (s.expires_at(), wall) {
         (Some(t), Some((wall, at))) => Some(match t.duration_since(wall) {
             Ok(ahead) => at + ahead,
@@ -96,20 +77,9 @@ pub(crate) fn server_spec(s: &IceServer, wall: Option<(SystemTime, Instant)>) ->
         }),
         _ => None,
     };
-    // IP literals in brackets (XEP-0215 allows them as hosts).
-    let host = s
-        .host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
     IceServerSpec {
-        kind,
-        host,
-        port,
-        transport,
-        username: s.username.clone(),
-        password: s.password.clone(),
         expires,
+        ..IceServerSpec::from(s)
     }
 }
 
@@ -388,6 +358,9 @@ fn io(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::RelayProto;
+    use proxy_core::extdisco::IceTransport;
+    use proxy_core::IceServerKind;
     use std::time::Duration;
 
     #[test]

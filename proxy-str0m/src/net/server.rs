@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
+use proxy_core::extdisco::IceTransport;
+use proxy_core::{IceServer, IceServerKind};
 
 /// The default port of `stun:` and `turn:` (RFC 7064 §3.2, RFC 7065 §3.2).
 pub const DEFAULT_PORT: u16 = 3478;
@@ -195,6 +197,44 @@ impl IceServerSpec {
     /// server-reflexive address: `stun:`, and `turn:` that relays over UDP.
     pub fn wants_binding(&self) -> bool {
         self.kind == ServerKind::Stun || self.relay_protos().contains(&RelayProto::Udp)
+    }
+}
+
+/// A server as XEP-0215 (or the application) describes it: the scheme's
+/// default port for port 0, IP literals without brackets, credentials that
+/// never expire (the engine maps `expires` to its clock itself).
+impl From<&IceServer> for IceServerSpec {
+    fn from(s: &IceServer) -> IceServerSpec {
+        let kind = match s.kind {
+            IceServerKind::Stun => ServerKind::Stun,
+            IceServerKind::Turn => ServerKind::Turn,
+            IceServerKind::Turns => ServerKind::Turns,
+        };
+        let transport = match &s.transport {
+            Some(IceTransport::Udp) => Some(RelayProto::Udp),
+            Some(IceTransport::Tcp) => Some(RelayProto::Tcp),
+            _ => None,
+        };
+        let port = match (s.port, kind) {
+            (0, ServerKind::Turns) => DEFAULT_TLS_PORT,
+            (0, _) => DEFAULT_PORT,
+            (p, _) => p,
+        };
+        // IP literals in brackets (XEP-0215 allows them as hosts).
+        let host = s
+            .host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        IceServerSpec {
+            kind,
+            host,
+            port,
+            transport,
+            username: s.username.clone(),
+            password: s.password.clone(),
+            expires: None,
+        }
     }
 }
 

@@ -57,6 +57,18 @@ const MAX_HEADER_LEN: u16 = 1024;
 /// The four-character code of VP8.
 pub const FOURCC_VP8: [u8; 4] = *b"VP80";
 
+/// The IVF four-character code of a video codec: `VP80`, `VP90`, `AV01`, and `H264`
+/// (Annex B; ffmpeg reads it, libvpx tools do not); `None` for audio.
+pub fn fourcc_of(codec: proxy_core::Codec) -> Option<[u8; 4]> {
+    match codec {
+        proxy_core::Codec::Vp8 => Some(FOURCC_VP8),
+        proxy_core::Codec::Vp9 => Some(*b"VP90"),
+        proxy_core::Codec::Av1 => Some(*b"AV01"),
+        proxy_core::Codec::H264 => Some(*b"H264"),
+        _ => None,
+    }
+}
+
 /// Why an IVF file could not be read.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -423,6 +435,12 @@ impl<W: Write> IvfWriter<W> {
     /// Flushes what was written, so that a reader following the file sees whole frames.
     pub fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+
+    /// Sets the codec written by [`finish`](Self::finish) (learned from the first
+    /// frame).
+    pub fn set_fourcc(&mut self, fourcc: [u8; 4]) {
+        self.header.fourcc = fourcc;
     }
 
     /// Sets the dimensions written by [`finish`](Self::finish) (e.g. learned from the

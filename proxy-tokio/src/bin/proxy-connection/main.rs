@@ -10,10 +10,13 @@ macro_rules! log {
 
 mod annexb;
 mod cli;
+mod codec_info;
 mod demo;
 mod ivf;
+mod matroska;
 mod peer;
 mod receive;
+mod record;
 mod send;
 mod xmpp;
 

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use proxy_core::extdisco::IceServerKind;
+use proxy_str0m::net::IceServerSpec;
 use proxy_tokio::xmpp::{carry, XmppConfig, XmppConnection, XmppServer};
 use proxy_tokio::{ProxyConnectionService, Signals};
 use proxy_xmpp::client::{Event, Room, TlsMode, Transport};
@@ -136,19 +136,7 @@ pub(crate) async fn connect(
                 Event::IceServers(servers) => {
                     let list = servers
                         .iter()
-                        .map(|s| {
-                            let transport = s
-                                .transport
-                                .as_ref()
-                                .map(|t| format!("?transport={}", t.as_str()))
-                                .unwrap_or_default();
-                            let kind = match s.kind {
-                                IceServerKind::Stun => "stun",
-                                IceServerKind::Turn => "turn",
-                                IceServerKind::Turns => "turns",
-                            };
-                            format!("{kind}:{}:{}{transport}", s.host, s.port)
-                        })
+                        .map(|s| IceServerSpec::from(s).to_string())
                         .collect::<Vec<_>>()
                         .join(", ");
                     log!(
