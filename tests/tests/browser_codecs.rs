@@ -188,7 +188,7 @@ fn send_av1_to_chromium() {
     send_to_chromium("clip-av1.ivf", "video/AV1", 60, 45);
 }
 
-/// Chromium sends its 640x360 canvas with `codec` first for 3 s; `receive` records
+/// Chromium sends its 640x360 canvas with `codec` first for 4 s; `receive` records
 /// it to `out`; ffprobe reads `ffprobe_codec`, 640x360, and as many frames as
 /// `receive` wrote (at least 60).
 fn chromium_to_receive(codec: &str, out: &str, ffprobe_codec: &str) {
@@ -201,7 +201,7 @@ fn chromium_to_receive(codec: &str, out: &str, ffprobe_codec: &str) {
         &out,
     );
     let connected = connected.expect("receive did not connect");
-    s.pump_for(Duration::from_secs(3));
+    s.pump_for(Duration::from_secs(4));
     let stats = s.stats();
     let outbound = video(&stats, "outbound");
     assert_eq!(
