@@ -55,36 +55,40 @@ pub fn vectors() -> &'static Vectors {
 /// The `iq` fields of a JSON-lines session capture (a minimal reader of JSON
 /// strings: enough for the capture's escapes).
 pub fn jsonl_iqs(jsonl: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for line in jsonl.lines() {
-        let Some(start) = line.find("\"iq\":\"") else {
-            continue;
-        };
-        let mut s = String::new();
-        let mut chars = line[start + 6..].chars();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' => break,
-                '\\' => match chars.next() {
-                    Some('n') => s.push('\n'),
-                    Some('t') => s.push('\t'),
-                    Some('r') => s.push('\r'),
-                    Some('u') => {
-                        let hex: String = chars.by_ref().take(4).collect();
-                        if let Some(c) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32)
-                        {
-                            s.push(c);
-                        }
+    jsonl
+        .lines()
+        .filter_map(|line| {
+            let start = line.find("\"iq\":\"")?;
+            Some(json_string_rest(&mut line[start + 6..].chars()))
+        })
+        .collect()
+}
+
+/// The rest of a JSON string whose opening quote was read: up to the closing
+/// quote (consumed) or the end, escapes undone (enough for captures: `\n`,
+/// `\t`, `\r`, `\uXXXX`, and `\x` as `x` for any other `x`).
+pub fn json_string_rest(chars: &mut std::str::Chars<'_>) -> String {
+    let mut s = String::new();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => break,
+            '\\' => match chars.next() {
+                Some('n') => s.push('\n'),
+                Some('t') => s.push('\t'),
+                Some('r') => s.push('\r'),
+                Some('u') => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    if let Some(c) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                        s.push(c);
                     }
-                    Some(other) => s.push(other),
-                    None => break,
-                },
-                c => s.push(c),
-            }
+                }
+                Some(other) => s.push(other),
+                None => break,
+            },
+            c => s.push(c),
         }
-        out.push(s);
     }
-    out
+    s
 }
 
 /// Most operations in one input.

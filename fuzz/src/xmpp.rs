@@ -736,30 +736,9 @@ fn json_strings(json: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut chars = json.chars();
     while let Some(c) = chars.next() {
-        if c != '"' {
-            continue;
+        if c == '"' {
+            out.push(crate::json_string_rest(&mut chars));
         }
-        let mut s = String::new();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' => break,
-                '\\' => match chars.next() {
-                    Some('n') => s.push('\n'),
-                    Some('t') => s.push('\t'),
-                    Some('u') => {
-                        let hex: String = chars.by_ref().take(4).collect();
-                        if let Some(c) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32)
-                        {
-                            s.push(c);
-                        }
-                    }
-                    Some(other) => s.push(other),
-                    None => break,
-                },
-                c => s.push(c),
-            }
-        }
-        out.push(s);
     }
     out
 }

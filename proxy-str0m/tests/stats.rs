@@ -12,11 +12,11 @@ use proxy_str0m::{Event, Output, ProxyConfig, StatsDirection, TrackStats, Transm
 
 use common::netem::{LinkConfig, Netem};
 use common::pair::{Pair, Peer, RECEIVER, SENDER};
-use common::{opus_frame, vp8_frame};
 
-const VIDEO_FPS: u32 = 30;
+use common::opus_frame;
+use common::pair::VIDEO_FPS;
+
 const VIDEO_BYTES: usize = 1800;
-const AUDIO_INTERVAL: Duration = Duration::from_millis(20);
 
 /// A pair whose peers report stats every second (`a` sends, `b` receives).
 fn stats_pair() -> Pair {
@@ -70,45 +70,6 @@ fn of_kind<'a>(
         .collect()
 }
 
-/// Sends audio (one 20 ms Opus packet per 20 ms) on track 0 and video (30
-/// fps, keyframes only, all `video_bytes` long) on track 1 from `a` for
-/// `secs`.
-fn send_media(p: &mut Pair, secs: u32, video_bytes: usize) {
-    let video_interval = Duration::from_secs(1) / VIDEO_FPS;
-    let t0 = p.time;
-    let end = t0 + Duration::from_secs(u64::from(secs));
-    let (mut audio, mut video) = (0u32, 0u32);
-    loop {
-        let next_audio = t0 + AUDIO_INTERVAL * audio;
-        let next_video = t0 + video_interval * video;
-        let next = next_audio.min(next_video);
-        if next >= end {
-            break;
-        }
-        p.advance_to(next);
-        let now = p.time;
-        if next == next_audio {
-            p.a.conn
-                .write_frame(now, 0, AUDIO_INTERVAL * audio, &opus_frame(audio))
-                .unwrap_or_else(|e| panic!("audio frame {audio}: {e}"));
-            audio += 1;
-        }
-        if next == next_video {
-            p.a.conn
-                .write_frame(
-                    now,
-                    1,
-                    video_interval * video,
-                    &vp8_frame(video, true, video_bytes),
-                )
-                .unwrap_or_else(|e| panic!("video frame {video}: {e}"));
-            video += 1;
-        }
-        p.drain_side(false);
-    }
-    p.advance_to(end);
-}
-
 fn within(got: f64, want: f64, tolerance: f64) -> bool {
     (got - want).abs() <= want * tolerance
 }
@@ -124,7 +85,7 @@ fn steady<'a>(stats: &[&'a TrackStats]) -> Vec<&'a TrackStats> {
 fn stats_give_frame_rate_bitrate_jitter_and_rtt_in_both_directions() {
     let mut p = stats_pair();
     p.connect(&[LocalTrack::audio(), LocalTrack::camera()]);
-    send_media(&mut p, 6, VIDEO_BYTES);
+    p.send_audio_video(6, VIDEO_BYTES);
 
     let a = stats_of(&p.a);
     let b = stats_of(&p.b);
@@ -212,7 +173,7 @@ fn lost_packets_are_counted_by_the_receiver_and_reported_back_to_the_sender() {
         .and_then(|s| s.parse::<u8>().ok())
         .expect("opus payload type");
     opus_pt.set(Some(found));
-    send_media(&mut p, 6, VIDEO_BYTES);
+    p.send_audio_video(6, VIDEO_BYTES);
 
     let dropped = dropped.get();
     assert!(dropped >= 30, "only {dropped} dropped of {}", seen.get());
@@ -253,7 +214,7 @@ fn jitter_is_the_networks_in_the_tracks_clock() {
     let link = LinkConfig::delay(Duration::from_millis(20)).jitter(Duration::from_millis(10));
     p.net = Some(Netem::symmetric(7, link));
     p.connect(&[LocalTrack::audio(), LocalTrack::camera()]);
-    send_media(&mut p, 8, 900);
+    p.send_audio_video(8, 900);
     let (a, b) = (stats_of(&p.a), stats_of(&p.b));
     for (stats, direction) in [
         (&a, StatsDirection::Outbound),

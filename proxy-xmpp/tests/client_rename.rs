@@ -57,6 +57,16 @@ fn joined() -> Harness {
     h
 }
 
+/// [`joined`], then `laptop` renamed to `laptop2` (its events taken).
+fn joined_and_renamed() -> Harness {
+    let mut h = joined();
+    for text in renames(LAPTOP, "laptop2") {
+        h.feed(&text);
+    }
+    h.take();
+    h
+}
+
 fn signal() -> String {
     vector("06-connection-error-encountered.ice-failed.receiver-to-sender.xml")
         .trim()
@@ -192,11 +202,7 @@ fn renamed_twice_and_back() {
 /// does not end that session.
 #[test]
 fn a_nickname_left_behind_is_not_the_renamed_occupant() {
-    let mut h = joined();
-    for text in renames(LAPTOP, "laptop2") {
-        h.feed(&text);
-    }
-    h.take();
+    let mut h = joined_and_renamed();
     h.feed(&format!(
         "<presence from='{LAPTOP}'><x xmlns='{MUC_USER}'><item role='participant'/></x></presence>"
     ));
@@ -343,11 +349,7 @@ fn our_own_nickname_changed_by_the_room() {
 /// A new connection joins afresh: renames seen before are not followed.
 #[test]
 fn renames_end_with_the_connection() {
-    let mut h = joined();
-    for text in renames(LAPTOP, "laptop2") {
-        h.feed(&text);
-    }
-    h.take();
+    let mut h = joined_and_renamed();
     h.client.handle_closed(h.now, None);
     h.drain();
     h.run_to_deadline();
@@ -362,11 +364,7 @@ fn renames_end_with_the_connection() {
 /// renamed occupant's session.
 #[test]
 fn the_holder_of_a_nickname_left_behind_renamed_is_itself() {
-    let mut h = joined();
-    for text in renames(LAPTOP, "laptop2") {
-        h.feed(&text);
-    }
-    h.take();
+    let mut h = joined_and_renamed();
     h.feed(&format!(
         "<presence from='{LAPTOP}'><x xmlns='{MUC_USER}'><item role='participant'/></x></presence>"
     ));
@@ -409,11 +407,7 @@ fn the_holder_of_a_nickname_left_behind_renamed_is_itself() {
 /// awaiting the renamed occupant's answer (they are addressed to that JID).
 #[test]
 fn the_holder_of_a_nickname_left_behind_leaving_fails_nothing() {
-    let mut h = joined();
-    for text in renames(LAPTOP, "laptop2") {
-        h.feed(&text);
-    }
-    h.take();
+    let mut h = joined_and_renamed();
     h.client.send_proxy_iq(h.now, LAPTOP, &signal()).unwrap();
     h.drain();
     let sent = h.take().sent;

@@ -11,95 +11,21 @@
 //! that is a failure.
 
 mod common;
+mod scenarios;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Duration;
 
-use common::{
-    browser_to_receive, ci, ffprobe, ffprobe_timing, recorded_span, repo_root, setup, tmp_file,
-    Options, RustSide, Session, BROWSER_JID, RUST_JID,
-};
+use common::{browser_to_receive, repo_root, setup, tmp_file, Options, BROWSER_JID, RUST_JID};
 use proxy_core::jingle::{Action, Creator, Jingle, Senders, Setup};
-use proxy_core::{parse_iq, Limits};
 use proxy_tests::bridge::{Bridge, ToBrowser};
+use scenarios::{jingle_of, Browser};
 use serde_json::json;
-
-fn ffprobe_available() -> bool {
-    Command::new("ffprobe")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 #[test]
 fn browser_shares_screen_to_rust_receive_and_stops_with_terminate() {
     let Some(_guard) = setup() else { return };
-    let out = tmp_file("browser-video.ivf");
-    let t_start = Instant::now();
-    let (mut s, connected) = browser_to_receive(&Options::default(), json!({"video": true}), &out);
-    let connected = connected.expect("Rust side did not connect");
-    eprintln!("MEASURE browser->rust connect time: {connected:?}");
-    let (_, track) = s
-        .wait_rust_log("remote track", Duration::from_secs(10))
-        .expect("no remote track");
-    assert!(track.contains("video desktop"), "{track}");
-    assert!(track.contains("source peer-v0"), "{track}");
-    s.pump_for(Duration::from_secs(4));
-    let stats = s.stats();
-    eprintln!("page stats: {stats}");
-    let sent = stats["outbound"]
-        .as_array()
-        .and_then(|a| a.iter().find(|o| o["kind"] == "video"))
-        .cloned()
-        .unwrap_or_default();
-    assert_eq!(sent["codec"], "video/VP8", "{stats}");
-    // The Rust side is on 127.0.0.1 only; Chromium may pick a socket of another local
-    // interface to reach it (the packets still go over the loopback interface).
-    assert_eq!(stats["remote"]["address"], "127.0.0.1", "{stats}");
-    eprintln!(
-        "MEASURE selected pair: local {} remote {}",
-        stats["local"], stats["remote"]
-    );
-
-    // The browser stops; the bridge sends session-terminate like a lib-jitsi-meet that
-    // signals its stop.
-    s.send_page(json!({"type": "close"}));
-    let (took, t_exit) = s.terminate_rust();
-    eprintln!("MEASURE terminate -> receive exit: {took:?}");
-    // The page's DTLS close_notify and the bridge's session-terminate race; either
-    // ends the session.
-    assert!(s.log_has("peer terminated (success)") || s.log_has("peer closed its connection"));
-    let frames = s.frames_written().expect("no 'wrote N frames' line");
-    eprintln!("MEASURE browser->rust frames written: {frames}");
-    assert!(frames >= 60, "only {frames} frames");
-    if ffprobe_available() {
-        let (w, h, n) = ffprobe(&out);
-        eprintln!("MEASURE ffprobe: {w}x{h}, {n} frames");
-        assert_eq!((w, h), (640, 360));
-        assert!(n >= 60, "ffprobe read {n} frames");
-        // The duration ffprobe reads is the recorded span plus one frame (±1 frame),
-        // from start 0, and matches the time the browser was sending.
-        let (duration, start) = ffprobe_timing(&out);
-        let (span, fps) = recorded_span(&out);
-        eprintln!(
-            "MEASURE ffprobe duration {duration} s start {start}; span {span} s at {fps} fps"
-        );
-        assert_eq!(start, 0.0);
-        let expected = frames as f64 / fps;
-        assert!(
-            (duration - expected).abs() <= 1.0 / fps,
-            "duration {duration} s, {frames} frames at {fps} fps = {expected} s"
-        );
-        let wall = t_exit.duration_since(t_start).as_secs_f64();
-        assert!(
-            duration >= 3.5 && duration <= wall,
-            "duration {duration} s: shared for 4 s, {wall} s in all"
-        );
-    } else {
-        assert!(!ci(), "ffprobe is required under CI=true");
-        eprintln!("ffprobe missing: IVF not checked");
-    }
+    scenarios::screen_share_to_receive(&Browser::chromium());
 }
 
 /// The structure of one message, as far as the dialect goes (not the values that
@@ -192,8 +118,11 @@ fn shape(j: &Jingle) -> Shape {
                     vp8_rtcp_fb: d
                         .and_then(|d| d.payload_types.iter().find(|p| p.name == "VP8"))
                         .map(|p| {
+                            // Not goog-remb: an answer names it only when the offer
+                            // did, and ours does not (str0m never sends REMB).
                             p.rtcp_fbs
                                 .iter()
+                                .filter(|f| f.kind != "goog-remb")
                                 .map(|f| {
                                     format!("{} {}", f.kind, f.subtype.clone().unwrap_or_default())
                                 })
@@ -302,13 +231,6 @@ fn merged_transport_info(iqs: &[String]) -> Jingle {
     merged
 }
 
-fn jingle_of(iq: &str) -> Jingle {
-    parse_iq(iq, &Limits::default())
-        .expect("parse iq")
-        .jingle
-        .expect("a jingle iq")
-}
-
 #[test]
 fn jingle_from_browser_has_the_structure_of_lib_jitsi_meet() {
     let Some(_guard) = setup() else { return };
@@ -353,90 +275,13 @@ fn jingle_from_browser_has_the_structure_of_lib_jitsi_meet() {
 #[test]
 fn rust_send_to_browser_decodes_and_terminate_closes_the_page() {
     let Some(_guard) = setup() else { return };
-    let clip = repo_root().join("assets/clip.ivf");
-    let mut s = Session::start(&Options::default(), RustSide::Send { clip });
-    let (t_conn, _) = s
-        .wait_rust_log("connected to", Duration::from_secs(20))
-        .expect("send did not connect");
-    // send starts before the browser is up; count from the page's answer.
-    let t_answer = s
-        .page_log
-        .iter()
-        .find(|(_, v)| v["ev"] == "answer")
-        .map(|(t, _)| *t)
-        .expect("the page answered");
-    eprintln!(
-        "MEASURE rust->browser connect time (page answer -> send connected): {:?}",
-        t_conn.duration_since(t_answer)
-    );
-    let mut best = json!({});
-    let mut closed_at = None;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline && closed_at.is_none() {
-        let st = s.stats();
-        if st["inbound"].as_array().is_some_and(|a| !a.is_empty()) {
-            best = st;
-        }
-        s.pump_for(Duration::from_millis(500));
-        closed_at = s
-            .page_log
-            .iter()
-            .find(|(_, v)| v["ev"] == "closed")
-            .map(|(t, _)| *t);
-    }
-    let closed_at = closed_at.expect("the page was not closed by session-terminate");
-    let (_, status) = s
-        .wait_rust_exit(Duration::from_secs(10))
-        .expect("send did not exit");
-    assert!(status.success(), "send exit {status:?}");
-    let terminate = s
-        .page_log
-        .iter()
-        .any(|(_, v)| v["ev"] == "closed" && v["by"] == "remote");
-    assert!(
-        terminate,
-        "page closed, but not by the remote session-terminate"
-    );
-    eprintln!("page stats before the end: {best}");
-    let video = best["inbound"]
-        .as_array()
-        .and_then(|a| a.iter().find(|i| i["kind"] == "video"))
-        .cloned()
-        .unwrap_or_default();
-    let decoded = video["framesDecoded"].as_u64().unwrap_or(0);
-    eprintln!(
-        "MEASURE rust->browser framesDecoded {decoded}, videoWidth {}",
-        best["videoWidth"]
-    );
-    let terminated = s
-        .terminate_from_rust
-        .expect("a session-terminate from send");
-    eprintln!(
-        "MEASURE rust session-terminate -> page pc closed: {:?}",
-        closed_at.saturating_duration_since(terminated)
-    );
-    assert_eq!(video["codec"], "video/VP8");
-    assert!(best["videoWidth"].as_u64().unwrap_or(0) > 0, "{best}");
-    assert!(decoded >= 60, "only {decoded} frames decoded");
+    let s = scenarios::send_to_browser(&Browser::chromium());
 
     // The session-accept and transport-info built from Chromium's answer have the
     // structure of lib-jitsi-meet's (vectors 02 and 05); the content names are the mids
-    // of the Rust offer (str0m's, not "0").
+    // of the Rust offer (str0m's, not "0"), as the scenario checked.
     let vectors = vectors_dir();
-    let offer_names: Vec<String> = s
-        .from_rust
-        .iter()
-        .map(|iq| jingle_of(iq))
-        .find(|j| j.action == Action::SessionInitiate)
-        .expect("a session-initiate from send")
-        .contents
-        .into_iter()
-        .map(|c| c.name)
-        .collect();
     let accept = jingle_of(&s.to_rust[0]);
-    let names: Vec<String> = accept.contents.iter().map(|c| c.name.to_string()).collect();
-    assert_eq!(names, offer_names);
-    assert_eq!(accept.initiator.as_deref(), Some(RUST_JID));
     let read = |f: &str| jingle_of(&std::fs::read_to_string(vectors.join(f)).expect("vector"));
     let normalized = |j: &Jingle| {
         let mut sh = shape(j);
@@ -458,69 +303,10 @@ fn rust_send_to_browser_decodes_and_terminate_closes_the_page() {
     );
 }
 
-/// Audio + video from the browser's fake devices into `receive`: both remote tracks
-/// are announced; then the browser stops with session-terminate and `receive` exits.
-fn audio_and_video_session(out: &Path) -> Session {
-    let media = json!({"gum": true, "audio": true, "video": true});
-    let (mut s, connected) = browser_to_receive(&Options::default(), media, out);
-    let connected = connected.expect("Rust side did not connect");
-    eprintln!("MEASURE audio+video connect time: {connected:?}");
-    s.pump_for(Duration::from_secs(5));
-    let tracks: Vec<String> = s
-        .rust_log
-        .iter()
-        .filter(|(_, l)| l.contains("remote track mid"))
-        .map(|(_, l)| l.clone())
-        .collect();
-    assert_eq!(tracks.len(), 2, "{tracks:?}");
-    let has = |kind: &str, source: &str| {
-        tracks
-            .iter()
-            .any(|l| l.contains(kind) && l.contains(source))
-    };
-    assert!(has("(audio", "source peer-a0"), "{tracks:?}");
-    assert!(has("(video desktop", "source peer-v0"), "{tracks:?}");
-    let stats = s.stats();
-    let kinds: Vec<&str> = stats["outbound"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|o| o["kind"].as_str()).collect())
-        .unwrap_or_default();
-    assert!(
-        kinds.contains(&"audio") && kinds.contains(&"video"),
-        "{stats}"
-    );
-    s.send_page(json!({"type": "close"}));
-    s.terminate_rust();
-    eprintln!(
-        "MEASURE audio+video: video frames written {:?}",
-        s.frames_written()
-    );
-    s
-}
-
 #[test]
-fn browser_audio_and_video_both_reach_rust() {
+fn browser_audio_and_video_both_reach_rust_and_the_video_is_recorded() {
     let Some(_guard) = setup() else { return };
-    audio_and_video_session(&tmp_file("browser-av.ivf"));
-}
-
-/// `receive` records the first video track even when the audio track (mid 0) is
-/// announced first, as in lib-jitsi-meet's vector 11. (Regression: the recorder
-/// used to go to whichever track came first, leaving the IVF empty.)
-#[test]
-fn browser_audio_and_video_records_the_video() {
-    let Some(_guard) = setup() else { return };
-    let out = tmp_file("browser-av-rec.ivf");
-    let s = audio_and_video_session(&out);
-    assert!(
-        !s.log_has("ignoring track 1"),
-        "the video track was not recorded"
-    );
-    let frames = s.frames_written().unwrap_or(0);
-    assert!(frames >= 60, "only {frames} video frames written");
-    if ffprobe_available() {
-        assert_eq!(ffprobe(&out).0, 640);
-    }
+    scenarios::audio_and_video_to_receive(&Browser::chromium(), &tmp_file("browser-av.ivf"));
 }
 
 #[test]
@@ -596,63 +382,7 @@ fn mdns_page_connects_peer_reflexive_with_no_error_events() {
 #[test]
 fn browser_closing_without_signaling_is_detected_by_rust() {
     let Some(_guard) = setup() else { return };
-    let out = tmp_file("browser-silent.ivf");
-    let (mut s, connected) = browser_to_receive(&Options::default(), json!({"video": true}), &out);
-    connected.expect("Rust side did not connect");
-    s.pump_for(Duration::from_secs(2));
-    // lib-jitsi-meet's stop(): close the RTCPeerConnection, send nothing. Its DTLS
-    // close_notify is all the Rust side gets.
-    let sent_at = Instant::now();
-    let sent_wall = std::time::SystemTime::now();
-    s.send_page(json!({"type": "close"}));
-    let (_, closed) = s.wait_page("closed", Duration::from_secs(5));
-    let (t_closed, line) = s
-        .wait_rust_log("closed:", Duration::from_secs(30))
-        .expect("Rust never noticed the browser went away");
-    // The page stamps pc.close() with the wall clock (same machine, same clock): place
-    // it on our monotonic clock through the moment the command was sent.
-    let page_delay = closed["at"]
-        .as_f64()
-        .map(|at| {
-            let sent_ms = sent_wall
-                .duration_since(std::time::UNIX_EPOCH)
-                .expect("clock after 1970")
-                .as_secs_f64()
-                * 1000.0;
-            Duration::from_secs_f64(((at - sent_ms) / 1000.0).max(0.0))
-        })
-        .expect("the page's closed event has no time");
-    let since_command = t_closed.duration_since(sent_at);
-    let detect = since_command.saturating_sub(page_delay);
-    eprintln!(
-        "MEASURE browser pc.close() -> receive logs the close: {detect:?} \
-         ({since_command:?} after the test sent the command, which reached pc.close() \
-         after {page_delay:?}): {line}"
-    );
-    let (_, status) = s
-        .wait_rust_exit(Duration::from_secs(10))
-        .expect("receive did not exit");
-    eprintln!("receive exit {status:?}");
-    assert!(line.contains("peer closed its connection"), "{line}");
-    // The peer ended the session: receive exits 0.
-    assert_eq!(status.code(), Some(0));
-    // The Rust side tells the browser (which may still read signaling) the session is
-    // over.
-    let told = s
-        .from_rust
-        .iter()
-        .any(|iq| iq.contains("session-terminate"));
-    assert!(told, "no session-terminate sent");
-    // Not connectivity_lost_timeout (5 s): the close_notify, over loopback.
-    let limit = Duration::from_millis(200);
-    assert!(
-        detect < limit,
-        "detected after {detect:?} (limit {limit:?})"
-    );
-    assert!(
-        s.to_rust.iter().all(|iq| !iq.contains("session-terminate")),
-        "a terminate was sent"
-    );
+    scenarios::close_without_signaling(&Browser::chromium());
 }
 
 /// Without a browser: lib-jitsi-meet's own offer (vector 01) as SDP, put through the

@@ -20,7 +20,7 @@ use proxy_str0m::{Event, Frame, Output, ProxyConfig, ProxyConnection, Transmit};
 
 use super::netem::Netem;
 use super::turn::TurnNode;
-use super::{video_frame, FRAME_INTERVAL};
+use super::{opus_frame, video_frame, vp8_frame, FRAME_INTERVAL};
 
 pub const SENDER: &str = "sender@example.com/s1";
 pub const RECEIVER: &str = "receiver@example.com/r1";
@@ -555,7 +555,53 @@ impl Pair {
     }
 }
 
+/// The interval of [`Pair::send_audio_video`]'s Opus packets.
+pub const AUDIO_INTERVAL: Duration = Duration::from_millis(20);
+/// The frame rate of [`Pair::send_audio_video`]'s video.
+pub const VIDEO_FPS: u32 = 30;
+
 impl Pair {
+    /// Sends audio (one 20 ms Opus packet per 20 ms) on track 0 and video (30
+    /// fps, keyframes only, all `video_bytes` long) on track 1 from `a` for
+    /// `secs`, both with pts 0 at the start.
+    pub fn send_audio_video(&mut self, secs: u32, video_bytes: usize) {
+        let video_interval = Duration::from_secs(1) / VIDEO_FPS;
+        let t0 = self.time;
+        let end = t0 + Duration::from_secs(u64::from(secs));
+        let (mut audio, mut video) = (0u32, 0u32);
+        loop {
+            let next_audio = t0 + AUDIO_INTERVAL * audio;
+            let next_video = t0 + video_interval * video;
+            let next = next_audio.min(next_video);
+            if next >= end {
+                break;
+            }
+            self.advance_to(next);
+            let now = self.time;
+            if next == next_audio {
+                self.a
+                    .conn
+                    .write_frame(now, 0, AUDIO_INTERVAL * audio, &opus_frame(audio))
+                    .unwrap_or_else(|e| panic!("audio frame {audio}: {e}"));
+                audio += 1;
+            }
+            if next == next_video {
+                self.a
+                    .conn
+                    .write_frame(
+                        now,
+                        1,
+                        video_interval * video,
+                        &vp8_frame(video, true, video_bytes),
+                    )
+                    .unwrap_or_else(|e| panic!("video frame {video}: {e}"));
+                video += 1;
+            }
+            self.drain_side(false);
+        }
+        self.advance_to(end);
+    }
+
     /// Sends video frames `first..first + count` from `a` track `track`, one
     /// every `interval` of virtual time (pts `interval * n`), the network
     /// running in between; returns when the first was written.
