@@ -88,8 +88,8 @@ pub enum Command {
                       or AV1 (fourcc VP80, VP90, AV01), or H.264 in Annex B form \
                       (extension .h264 or .264, or a start code at its beginning; sent \
                       one access unit per frame at --fps). The track is offered with \
-                      the file's codec first; a peer that accepts none of it gets \
-                      nothing (each frame logs 'not sent').",
+                      the file's codec first; if the peer's answer has none of it, send \
+                      says so, ends the session and exits 4.",
         after_help = concat!(signaling_help!(), exit_codes!())
     )]
     Send(SendArgs),

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use proxy_core::{CloseReason, Codec, LocalTrack};
-use proxy_tokio::ServiceEvent;
+use proxy_tokio::{ServiceError, ServiceEvent, WriteError};
 
 use crate::cli::{fmt_time, outcome, Failure, SendArgs};
 use crate::ivf::IvfHeader;
@@ -93,6 +93,8 @@ pub async fn send(args: SendArgs) -> Result<(), Failure> {
     let (mut sent, mut sent_bytes) = (0usize, 0u64);
     let mut connected = false;
     let mut interrupted = None;
+    // Why the peer's answer made sending impossible, if it did.
+    let mut refused = None;
     let closed = loop {
         tokio::select! {
             biased;
@@ -138,6 +140,15 @@ pub async fn send(args: SendArgs) -> Result<(), Failure> {
                                 log!(SIDE, "sent {sent}/{} frames ({sent_bytes} bytes)", frames.len());
                             }
                         }
+                        // The peer's answer has none of our codec: no frame can go.
+                        Err(ServiceError::Write(e @ WriteError::CodecNotNegotiated { .. })) => {
+                            log!(SIDE, "frame {next} not sent: {e}; sending session-terminate");
+                            refused = Some(e.to_string());
+                            stop(&service).await?;
+                            phase = Phase::Stopping;
+                            timer.as_mut().reset(tokio::time::Instant::now() + STOP_WAIT);
+                            continue;
+                        }
                         // The close event that caused it follows.
                         Err(e) => log!(SIDE, "frame {next} not sent: {e}"),
                     }
@@ -179,9 +190,13 @@ pub async fn send(args: SendArgs) -> Result<(), Failure> {
         frames.len(),
         fmt_time(started.elapsed())
     );
-    match interrupted {
-        Some(signal) => Err(Failure::Interrupted(signal)),
-        None => outcome(closed.as_ref(), connected),
+    match (interrupted, refused) {
+        (Some(signal), _) => Err(Failure::Interrupted(signal)),
+        (None, Some(why)) => Err(Failure::NotConnected(format!(
+            "{why}: {codec} cannot be sent to {}",
+            args.to
+        ))),
+        (None, None) => outcome(closed.as_ref(), connected),
     }
 }
 
