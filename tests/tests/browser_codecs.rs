@@ -263,10 +263,11 @@ fn chromium_h264_to_receive_mkv() {
 fn send_vp9_to_chromium_refusing_vp9_exits_4() {
     let Some(_guard) = setup() else { return };
     let clip = repo_root().join("assets/clip-vp9.ivf");
-    let mut s = Session::start(&Options::default(), RustSide::Send { clip });
-    // Before the program's offer reaches the page (nothing is bridged until pumped).
-    s.send_page(json!({"type": "answer-without", "codec": "VP9"}));
-    s.wait_page("answer-without", Duration::from_secs(10));
+    let options = Options {
+        page_first: vec![json!({"type": "answer-without", "codec": "VP9"})],
+        ..Options::default()
+    };
+    let mut s = Session::start(&options, RustSide::Send { clip });
     let (_, line) = s
         .wait_rust_log("not sent", Duration::from_secs(20))
         .expect("send did not report the refused codec");
@@ -289,6 +290,15 @@ fn send_vp9_to_chromium_refusing_vp9_exits_4() {
     assert!(
         closed,
         "the page was not closed by send's session-terminate"
+    );
+    let first = s
+        .page_log
+        .iter()
+        .position(|(_, v)| v["ev"] == "answer-without");
+    let answered = s.page_log.iter().position(|(_, v)| v["ev"] == "answer");
+    assert!(
+        matches!((first, answered), (Some(a), Some(b)) if a < b),
+        "answer-without ({first:?}) must come before the answer ({answered:?})"
     );
     let answer = s
         .page_log

@@ -91,7 +91,7 @@ pub(crate) struct Clip {
     /// The codec of its frames.
     pub codec: Codec,
     /// Its timebase and dimensions: an IVF file's own header; for Annex B H.264 a
-    /// `1/fps` timebase, and 0x0 (the dimensions are in the SPS, not read here).
+    /// `1/fps` timebase and the first SPS's size (0x0 if it cannot be read).
     pub header: IvfHeader,
     /// Its frames (H.264: access units), with pts in `header`'s timebase.
     pub frames: Vec<IvfFrame>,
@@ -156,10 +156,16 @@ pub(crate) fn load_clip(path: Option<&Path>, fps: Option<u32>) -> Result<Clip, F
 fn load_annex_b(name: &str, bytes: &[u8], fps: u32) -> Result<Clip, Failure> {
     let units = annexb::access_units(bytes, annexb::DEFAULT_MAX_ACCESS_UNIT)
         .map_err(|e| Failure::File(format!("{name}: {e}")))?;
+    // The size from the first SPS (0x0 if none can be read).
+    let (width, height) = units
+        .iter()
+        .find_map(|u| codec_info::video_dimensions(Codec::H264, &u.data))
+        .and_then(|(w, h)| Some((u16::try_from(w).ok()?, u16::try_from(h).ok()?)))
+        .unwrap_or((0, 0));
     let header = IvfHeader {
         fourcc: *b"H264",
-        width: 0,
-        height: 0,
+        width,
+        height,
         timebase_den: fps.max(1),
         timebase_num: 1,
         frame_count: u32::try_from(units.len()).unwrap_or(u32::MAX),
@@ -238,6 +244,7 @@ mod tests {
         assert_eq!(clip.codec, Codec::H264);
         assert_eq!(clip.header.timebase_den, 25);
         assert_eq!(clip.format, "H.264 Annex B at 25 fps");
+        assert_eq!((clip.header.width, clip.header.height), (320, 180));
         assert!(clip.frames[0].data.starts_with(&[0, 0, 0, 1, 9]));
         // An IVF file keeps its own timebase whatever --fps says.
         let vp9 = load_clip(Some(&assets().join("clip-vp9.ivf")), Some(5)).unwrap();
