@@ -96,8 +96,10 @@ pub enum Command {
     /// Wait for a peer's connection and record the video it sends.
     #[command(
         long_about = "Wait for a session-initiate, accept it, and record the first video \
-                      track to --out (VP8 IVF, timestamps from 0, flushed every frame) \
-                      until the session ends. If no frame arrived, the --out file is \
+                      track to --out until the session ends: FILE.webm (WebM: VP8, VP9 or \
+                      AV1 with the first audio track, Opus, aligned by the sender's \
+                      clock), FILE.mkv (Matroska: also H.264), anything else IVF (video \
+                      only, timestamps from 0, flushed every frame). If no frame arrived, the --out file is \
                       removed (\"no frames received; removed FILE\"); it is created at \
                       start so that a bad path fails at once (exit 3).",
         after_help = concat!(signaling_help!(), exit_codes!())
@@ -290,8 +292,9 @@ pub struct ReceiveArgs {
     #[arg(long = "as", value_name = "JID", value_parser = parse_jid,
           required_unless_present = "xmpp", conflicts_with = "xmpp")]
     pub jid: Option<String>,
-    /// Output IVF file; `-` streams it to stdout (then --signal-out is required).
-    #[arg(long, value_name = "FILE.ivf")]
+    /// Output file: .webm or .mkv (audio and video), else IVF (video only); `-`
+    /// streams IVF to stdout (then --signal-out is required).
+    #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     /// UDP address to bind; 0.0.0.0:0 makes host candidates of the default-route
     /// address and 127.0.0.1.

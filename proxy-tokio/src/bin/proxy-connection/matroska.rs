@@ -7,7 +7,9 @@
 //! starts (at a video keyframe a second or more after the cluster's start, or when
 //! its relative timestamps would overflow 16 bits), so every element but the
 //! Segment has its size up front; the Segment's size and the Duration are patched
-//! by [`MatroskaWriter::finish`]. No Cues: players find the clusters by reading.
+//! by [`MatroskaWriter::finish`], which also writes Cues (one point per cluster
+//! that starts with a video keyframe; every cluster without video) and, in room
+//! reserved at the start, a SeekHead pointing to them, so players can seek.
 
 use std::io::{self, Seek, SeekFrom, Write};
 
@@ -63,10 +65,33 @@ pub struct MatroskaWriter<W: Write + Seek> {
     segment_start: u64,
     /// Offset of the Duration float.
     duration_at: u64,
+    /// Offset of the room (a Void element) kept for the SeekHead.
+    seek_head_at: u64,
     video_tracks: Vec<bool>,
     cluster: Vec<u8>,
     cluster_ts: Option<u64>,
+    /// The cue of the cluster being filled: (time in ms, track).
+    cluster_cue: Option<(u64, u64)>,
+    /// (time in ms, track, cluster offset in the segment) of each cue point.
+    cues: Vec<(u64, u64, u64)>,
     last_ts: u64,
+}
+
+/// Bytes of the SeekHead written by `finish` (one Seek: Cues, 8-byte position).
+const SEEK_HEAD_LEN: usize = 26;
+
+/// The SeekHead pointing to Cues at `position` (in the segment), SEEK_HEAD_LEN bytes.
+fn seek_head(position: u64) -> Vec<u8> {
+    let mut seek = Vec::new();
+    element(&mut seek, 0x53AB, &[0x1C, 0x53, 0xBB, 0x6B]);
+    put_id(&mut seek, 0x53AC);
+    put_size(&mut seek, 8);
+    seek.extend_from_slice(&position.to_be_bytes());
+    let mut entry = Vec::new();
+    element(&mut entry, 0x4DBB, &seek);
+    let mut head = Vec::new();
+    element(&mut head, 0x114D_9B74, &entry);
+    head
 }
 
 /// An element ID (its bytes as written, length marker included).
@@ -132,6 +157,11 @@ impl<W: Write + Seek> MatroskaWriter<W> {
         let segment_size_at = start + buf.len() as u64;
         buf.extend_from_slice(&0x01FF_FFFF_FFFF_FFFFu64.to_be_bytes());
         let segment_start = start + buf.len() as u64;
+        // Room for the SeekHead: a Void element of the same size.
+        let seek_head_at = start + buf.len() as u64;
+        put_id(&mut buf, 0xEC);
+        put_size(&mut buf, (SEEK_HEAD_LEN - 2) as u64);
+        buf.extend_from_slice(&[0; SEEK_HEAD_LEN - 2]);
 
         let mut info = Vec::new();
         uint(&mut info, 0x2A_D7B1, TIMESTAMP_SCALE);
@@ -193,6 +223,7 @@ impl<W: Write + Seek> MatroskaWriter<W> {
             out,
             segment_size_at,
             segment_start,
+            seek_head_at,
             duration_at,
             video_tracks: tracks
                 .iter()
@@ -200,6 +231,8 @@ impl<W: Write + Seek> MatroskaWriter<W> {
                 .collect(),
             cluster: Vec::new(),
             cluster_ts: None,
+            cluster_cue: None,
+            cues: Vec::new(),
             last_ts: 0,
         })
     }
@@ -243,6 +276,8 @@ impl<W: Write + Seek> MatroskaWriter<W> {
             self.flush_cluster()?;
             self.cluster_ts = Some(ts);
             uint(&mut self.cluster, 0xE7, ts);
+            let has_video = self.video_tracks.contains(&true);
+            self.cluster_cue = ((video && keyframe) || !has_video).then_some((ts, track));
         }
         let relative = (ts - self.cluster_ts.unwrap_or(ts)) as i16;
         let mut block = Vec::with_capacity(data.len() + 4);
@@ -258,6 +293,10 @@ impl<W: Write + Seek> MatroskaWriter<W> {
         if self.cluster.is_empty() {
             return Ok(());
         }
+        if let Some((ts, track)) = self.cluster_cue.take() {
+            let at = self.out.stream_position()? - self.segment_start;
+            self.cues.push((ts, track, at));
+        }
         let mut head = Vec::new();
         put_id(&mut head, 0x1F43_B675);
         put_size(&mut head, self.cluster.len() as u64);
@@ -271,6 +310,27 @@ impl<W: Write + Seek> MatroskaWriter<W> {
     /// size; returns the output.
     pub fn finish(mut self, duration_ns: u64) -> io::Result<W> {
         self.flush_cluster()?;
+        if !self.cues.is_empty() {
+            let mut points = Vec::new();
+            for &(ts, track, at) in &self.cues {
+                let mut positions = Vec::new();
+                uint(&mut positions, 0xF7, track);
+                uint(&mut positions, 0xF1, at);
+                let mut point = Vec::new();
+                uint(&mut point, 0xB3, ts);
+                element(&mut point, 0xB7, &positions);
+                element(&mut points, 0xBB, &point);
+            }
+            let cues_at = self.out.stream_position()? - self.segment_start;
+            let mut cues = Vec::new();
+            element(&mut cues, 0x1C53_BB6B, &points);
+            self.out.write_all(&cues)?;
+            let head = seek_head(cues_at);
+            debug_assert_eq!(head.len(), SEEK_HEAD_LEN);
+            self.out.seek(SeekFrom::Start(self.seek_head_at))?;
+            self.out.write_all(&head)?;
+            self.out.seek(SeekFrom::End(0))?;
+        }
         let end = self.out.stream_position()?;
         let size = end - self.segment_start;
         self.out.seek(SeekFrom::Start(self.segment_size_at))?;
@@ -362,5 +422,40 @@ mod tests {
             .unwrap();
         let duration = f64::from_be_bytes(bytes[d + 3..d + 11].try_into().unwrap());
         assert_eq!(duration, 6520.0);
+        // Cues: the clusters starting with a video keyframe (0 and 1000 ms), found
+        // through the SeekHead.
+        // (The last match: the first is the SeekHead's SeekID.)
+        let cues = bytes
+            .windows(4)
+            .rposition(|w| w == [0x1C, 0x53, 0xBB, 0x6B])
+            .unwrap();
+        assert_eq!(&bytes[at + 12..at + 16], &[0x11, 0x4D, 0x9B, 0x74]);
+        let pos = u64::from_be_bytes(bytes[at + 12 + 18..at + 12 + 26].try_into().unwrap());
+        assert_eq!(pos as usize, cues - (at + 12));
+        // Cues (small: 1-byte sizes) ends the file: CuePoint, CuePoint.
+        assert_eq!(usize::from(bytes[cues + 4] & 0x7f), bytes.len() - cues - 5);
+        let mut at = cues + 5;
+        let mut times = Vec::new();
+        while at < bytes.len() {
+            assert_eq!(bytes[at], 0xBB);
+            let len = usize::from(bytes[at + 1] & 0x7f);
+            // CueTime first: B3, size 1 or 2, the time.
+            let point = &bytes[at + 2..at + 2 + len];
+            assert_eq!(point[0], 0xB3);
+            let n = usize::from(point[1] & 0x7f);
+            times.push(
+                point[2..2 + n]
+                    .iter()
+                    .fold(0u64, |v, b| v << 8 | u64::from(*b)),
+            );
+            at += 2 + len;
+        }
+        assert_eq!(times, [0, 1000]);
+    }
+
+    #[test]
+    fn seek_head_size() {
+        assert_eq!(seek_head(0).len(), SEEK_HEAD_LEN);
+        assert_eq!(seek_head(u64::MAX).len(), SEEK_HEAD_LEN);
     }
 }

@@ -438,7 +438,11 @@ pub(crate) enum AvInput {
 }
 
 /// Forwards one track's frames to the recorder task.
-async fn forward(mut frames: RemoteFrames, kind: MediaKind, tx: UnboundedSender<AvInput>) {
+pub(crate) async fn forward(
+    mut frames: RemoteFrames,
+    kind: MediaKind,
+    tx: UnboundedSender<AvInput>,
+) {
     while let Some(frame) = frames.next().await {
         let media = MediaFrame {
             codec: frame.codec,
@@ -463,7 +467,7 @@ async fn forward(mut frames: RemoteFrames, kind: MediaKind, tx: UnboundedSender<
 }
 
 /// Runs an audio/video recording until every forwarder and the event loop let go.
-async fn record_av(
+pub(crate) async fn record_av(
     mut rx: UnboundedReceiver<AvInput>,
     mut recorder: AvRecorder,
     stats: Arc<Stats>,

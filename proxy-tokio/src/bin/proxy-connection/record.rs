@@ -11,9 +11,18 @@
 //! - `.mp4`: refused at start (no MP4 writer yet): use `.mkv`.
 //!
 //! A codec that does not fit the container is never dropped silently: H.264 asked
-//! into `.webm` is written as Matroska (DocType `matroska`) at the same path, and
-//! the log says so; players read the file by its contents. An audio codec other
-//! than Opus is left out with a log line.
+//! into `.webm` (and AV1 whose first keyframe has no sequence header, which libwebm
+//! needs for the av1C it requires) is written as Matroska (DocType `matroska`) at
+//! the same path, and the log says so; players read the file by its contents. An
+//! audio codec other than Opus is left out with a log line. A video track without
+//! a keyframe within the first [`START_WAIT`] is left out (log line) rather than
+//! holding the audio back longer: the tracks of a Matroska file are fixed at its
+//! start.
+//!
+//! Per stream, the closing line says frames, start and duration (from the first
+//! frame to the end of the last: an Opus packet's own duration, a video frame's
+//! mean interval); the file's Duration is the latest end. Matroska has no
+//! per-stream duration field: ffprobe shows the streams' spans in their packets.
 //!
 //! ## Timing
 //!
@@ -269,10 +278,15 @@ impl Track {
             codec,
             frames: self.frames,
             start: Duration::from_nanos(first),
-            duration: Duration::from_nanos(
-                (self.last_ts + self.last_duration).saturating_sub(first)
-                    * u64::from(self.frames > 0),
-            ),
+            duration: if self.frames == 0 {
+                Duration::ZERO
+            } else {
+                Duration::from_nanos(
+                    self.last_ts
+                        .saturating_add(self.last_duration)
+                        .saturating_sub(first),
+                )
+            },
             skipped: self.skipped,
             late: self.late,
         })
@@ -413,7 +427,9 @@ impl AvRecorder {
         };
         let unsynced = |t: &Track| !t.held.is_empty() && t.sender_offset.is_none();
         let ready = !waiting(&self.video) && !waiting(&self.audio);
-        let synced = !unsynced(&self.video) && !unsynced(&self.audio);
+        // Only two tracks need a common clock.
+        let both = self.video.announced && self.audio.announced;
+        let synced = !both || (!unsynced(&self.video) && !unsynced(&self.audio));
         let anything = !self.video.held.is_empty() || !self.audio.held.is_empty();
         let limit = self.video.held_span() >= START_WAIT
             || self.audio.held_span() >= START_WAIT
@@ -550,22 +566,25 @@ impl AvRecorder {
         } else {
             None
         };
-        let webm_video = match video.as_ref().map(|v| v.0) {
+        // libwebm refuses AV1 without its CodecPrivate (av1C); Matroska does not.
+        let webm_video = match video.as_ref().map(|v| (v.0, v.2.is_some())) {
             None => Some(None),
-            Some(Codec::Vp8) => Some(Some(VideoCodecId::VP8)),
-            Some(Codec::Vp9) => Some(Some(VideoCodecId::VP9)),
-            Some(Codec::Av1) => Some(Some(VideoCodecId::AV1)),
+            Some((Codec::Vp8, _)) => Some(Some(VideoCodecId::VP8)),
+            Some((Codec::Vp9, _)) => Some(Some(VideoCodecId::VP9)),
+            Some((Codec::Av1, true)) => Some(Some(VideoCodecId::AV1)),
             Some(_) => None,
         };
         let container = match (self.container, webm_video) {
             (Container::WebM, Some(_)) => Container::WebM,
             (Container::WebM, None) => {
+                let why = match video.as_ref().map(|v| v.0) {
+                    Some(Codec::Av1) => "AV1 without a sequence header (av1C) does not fit WebM",
+                    Some(Codec::H264) => "H264 does not fit WebM",
+                    _ => "the video codec does not fit WebM",
+                };
                 log!(
                     "receive",
-                    "{}: {} does not fit WebM; writing Matroska (DocType matroska) to {} instead",
-                    name,
-                    video.as_ref().map_or("?", |v| v.0.as_str()),
-                    name
+                    "{name}: {why}; writing Matroska (DocType matroska) to {name} instead"
                 );
                 Container::Matroska
             }
@@ -801,7 +820,7 @@ impl AvRecorder {
         let end = [&self.video, &self.audio]
             .iter()
             .filter(|t| t.recorded && t.frames > 0)
-            .map(|t| t.last_ts + t.last_duration)
+            .map(|t| t.last_ts.saturating_add(t.last_duration))
             .max()
             .unwrap_or(0);
         let name = self.name.clone();
@@ -858,6 +877,11 @@ mod tests {
             .output()
             .is_ok_and(|o| o.status.success());
         if !ok {
+            // test.sh installs ffmpeg; under CI=true a missing one is a failure.
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{name} is required under CI=true"
+            );
             eprintln!("{name} not installed: skipping the file checks");
         }
         ok
@@ -1334,5 +1358,296 @@ mod tests {
         assert_eq!(c("a").unwrap(), Container::Ivf);
         assert_eq!(c("-").unwrap(), Container::Ivf);
         assert!(matches!(c("a.mp4"), Err(Failure::File(m)) if m.contains(".mkv")));
+    }
+
+    /// Peer input of any shape (codecs changing, times jumping back and far ahead,
+    /// empty and random frames, sender times before 1970) never panics; the
+    /// recording either fails with an error or finishes.
+    #[test]
+    fn hostile_frames_never_panic() {
+        let now = Instant::now();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let codecs = [Codec::Vp8, Codec::Vp9, Codec::Av1, Codec::H264, Codec::Opus];
+        let clip = vp8_frames();
+        for round in 0..40 {
+            let container = if round % 2 == 0 {
+                Container::WebM
+            } else {
+                Container::Matroska
+            };
+            let path = tmp(&format!(
+                "hostile-{round}.{}",
+                if round % 2 == 0 { "webm" } else { "mkv" }
+            ));
+            let mut rec = AvRecorder::create(&path, container).unwrap();
+            rec.announce(MediaKind::Video);
+            rec.announce(MediaKind::Audio);
+            for i in 0..300u64 {
+                let r = next();
+                let kind = if r & 1 == 0 {
+                    MediaKind::Video
+                } else {
+                    MediaKind::Audio
+                };
+                let data = match r % 5 {
+                    0 => Bytes::new(),
+                    1 => clip[(r as usize / 7) % clip.len()].clone(),
+                    _ => Bytes::from((0..(r % 64)).map(|b| (b ^ r) as u8).collect::<Vec<u8>>()),
+                };
+                let pts = match (r >> 8) % 6 {
+                    0 => Duration::from_secs(u64::from(u32::MAX)) * 1000,
+                    1 => Duration::ZERO,
+                    _ => Duration::from_millis(i * 20 + (r >> 20) % 500),
+                };
+                let frame = MediaFrame {
+                    codec: codecs[(r >> 4) as usize % codecs.len()],
+                    pts,
+                    keyframe: [None, Some(true), Some(false)][(r >> 12) as usize % 3],
+                    sender_time: match (r >> 16) % 4 {
+                        0 => None,
+                        1 => UNIX_EPOCH.checked_sub(Duration::from_secs(r >> 40)),
+                        _ => Some(epoch(r >> 30)),
+                    },
+                    received: now + Duration::from_millis(i * 10),
+                    data,
+                };
+                if rec.push(kind, frame).is_err() {
+                    break;
+                }
+            }
+            let _ = rec.finish();
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+
+    /// Video alone (no audio track announced) into WebM and Matroska: one stream,
+    /// from 0, all frames; sender reports for one track only do not matter.
+    #[test]
+    fn video_alone() {
+        let now = Instant::now();
+        let flow = Flow {
+            rtp0: Duration::from_secs(40),
+            wall0: epoch(9),
+            recv0: now,
+            sr_after: 30,
+        };
+        for (container, ext) in [(Container::WebM, "webm"), (Container::Matroska, "mkv")] {
+            let path = tmp(&format!("video-alone.{ext}"));
+            let s = record(
+                &path,
+                container,
+                track(MediaKind::Video, Codec::Vp8, vp8_frames(), &flow),
+            );
+            assert_eq!(s.audio, None);
+            assert_eq!(s.sync, "one track");
+            let v = s.video.unwrap();
+            assert_eq!((v.frames, v.start, v.skipped), (150, Duration::ZERO, 0));
+            if tool("ffprobe") {
+                let p = Probe::of(&path);
+                assert_eq!(p.streams.len(), 1);
+                assert_eq!(p.stream("vp8").1.len(), 150);
+                assert_eq!(p.span("vp8").0, 0.0);
+            }
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+
+    /// libwebm refuses AV1 without av1C: an AV1 keyframe without a sequence header
+    /// asked into WebM is written as Matroska instead of failing.
+    #[test]
+    fn av1_without_sequence_header_goes_to_matroska() {
+        let now = Instant::now();
+        let flow = Flow {
+            rtp0: Duration::ZERO,
+            wall0: epoch(9),
+            recv0: now,
+            sr_after: 0,
+        };
+        // A frame OBU only (type 6, with a size), marked as a keyframe.
+        let frames = vec![Bytes::from_static(&[0x32, 0x02, 0x10, 0x00]); 10];
+        let mut frames = track(MediaKind::Video, Codec::Av1, frames, &flow);
+        for (_, f) in &mut frames {
+            f.keyframe = Some(true);
+        }
+        let path = tmp("av1-bare.webm");
+        let s = record(&path, Container::WebM, frames);
+        assert_eq!(s.format, "Matroska");
+        assert_eq!(s.video.unwrap().frames, 10);
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(bytes.windows(8).any(|w| w == b"matroska"));
+        assert!(bytes.windows(5).any(|w| w == b"V_AV1"));
+        let _ = std::fs::remove_file(&path);
+    }
+
+    /// The engine end to end: a service sends `codec` video (ffmpeg's; H.264 in
+    /// Annex B) and Opus over real UDP on 127.0.0.1 to another, whose tracks go
+    /// through `receive`'s forwarders and recorder task into `ext`, which ffprobe
+    /// decodes: every video frame, both streams from 0 to 2 s.
+    async fn engine_into(codec: Codec, ext: &str, probe_name: &str, format: &str) {
+        use crate::receive::{forward, record_av, AvInput, Stats};
+        use proxy_core::{LocalTrack, ProxyMessage};
+        use proxy_tokio::{ServiceConfig, ServiceEvent};
+        use std::sync::Arc;
+
+        if !tool("ffmpeg") || !tool("ffprobe") {
+            return;
+        }
+        const A: &str = "a@rec.test/1";
+        const B: &str = "b@rec.test/1";
+        let config = |jid: &str, seed| {
+            ServiceConfig::loopback(proxy_core::Config {
+                local_jid: Some(jid.to_owned()),
+                seed,
+                ..proxy_core::Config::default()
+            })
+        };
+        let (sender, mut sender_events, mut a_signals) =
+            crate::peer::bind(config(A, 1)).await.unwrap();
+        let (receiver, mut receiver_events, mut b_signals) =
+            crate::peer::bind(config(B, 2)).await.unwrap();
+        let (to_b, to_a) = (receiver.message_sender(), sender.message_sender());
+        tokio::spawn(async move {
+            while let Some(s) = a_signals.next().await {
+                let m = ProxyMessage {
+                    from: A.to_owned(),
+                    iq: s.iq,
+                };
+                if to_b.process_message(m).await.is_err() {
+                    break;
+                }
+            }
+        });
+        tokio::spawn(async move {
+            while let Some(s) = b_signals.next().await {
+                let m = ProxyMessage {
+                    from: B.to_owned(),
+                    iq: s.iq,
+                };
+                if to_a.process_message(m).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let path = tmp(&format!("engine-{probe_name}.{ext}"));
+        let rec = AvRecorder::create(&path, Container::for_path(&path).unwrap()).unwrap();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let task = tokio::spawn(record_av(rx, rec, Arc::new(Stats::default())));
+        let receiving = tokio::spawn(async move {
+            while let Some(event) = receiver_events.next().await {
+                match event {
+                    ServiceEvent::RemoteTrack { track, frames } => {
+                        let _ = tx.send(AvInput::Track(track.kind));
+                        tokio::spawn(forward(frames, track.kind, tx.clone()));
+                    }
+                    ServiceEvent::ConnectionClosed { .. } => break,
+                    _ => {}
+                }
+            }
+        });
+        let writers = sender
+            .start(
+                B,
+                &[LocalTrack::audio(), LocalTrack::desktop().with_codec(codec)],
+            )
+            .await
+            .unwrap();
+        loop {
+            match tokio::time::timeout(Duration::from_secs(20), sender_events.next()).await {
+                Ok(Some(ServiceEvent::Connected { .. })) => break,
+                Ok(Some(ServiceEvent::ConnectionClosed { reason, .. })) => {
+                    panic!("closed: {reason}")
+                }
+                Ok(Some(_)) => {}
+                other => panic!("not connected: {other:?}"),
+            }
+        }
+        let video = if codec == Codec::Vp8 {
+            vp8_frames().into_iter().take(60).collect()
+        } else {
+            encoded(codec, 60)
+        };
+        let start = tokio::time::Instant::now();
+        // 2 s: 60 video frames at 30 fps, 100 Opus packets at 50 per second.
+        let mut events: Vec<(Duration, usize, Bytes)> = video
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| (FRAME * i as u32, 1, f))
+            .chain((0..100).map(|i| (PACKET * i, 0, Bytes::from_static(&[0xf8]))))
+            .collect();
+        events.sort_by_key(|e| e.0);
+        for (at, track, data) in events {
+            tokio::time::sleep_until(start + at).await;
+            writers[track].write_frame(at, data).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        sender.stop().await.unwrap();
+        tokio::time::timeout(Duration::from_secs(10), receiving)
+            .await
+            .unwrap()
+            .unwrap();
+        drop(receiver);
+        let summary = tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        eprintln!(
+            "MEASURE engine {probe_name} .{ext}: {} ({}, {})",
+            summary.describe(),
+            summary.format,
+            summary.sync
+        );
+        assert_eq!(summary.format, format);
+        let v = summary.video.clone().unwrap();
+        let a = summary.audio.clone().unwrap();
+        assert_eq!(v.codec, codec);
+        // Every frame from the first keyframe (the first frame) on.
+        assert_eq!(v.frames, 60, "{}", summary.describe());
+        assert!(a.frames >= 95, "{}", summary.describe());
+        let p = Probe::of(&path);
+        let (vs, vp) = p.stream(probe_name);
+        assert_eq!(
+            (vs["width"].as_u64(), vs["height"].as_u64()),
+            (Some(320), Some(180))
+        );
+        assert_eq!(vs["nb_read_frames"].as_str(), Some("60"));
+        assert_eq!(vp.len(), 60);
+        let (v0, v1) = p.span(probe_name);
+        let (a0, a1) = p.span("opus");
+        eprintln!("MEASURE engine {probe_name} spans: video {v0}..{v1}, audio {a0}..{a1}");
+        assert_eq!(v0, 0.0);
+        assert!(a0 < 0.05 && (v1 - 2.0).abs() < 0.05 && (a1 - 2.0).abs() < 0.05);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn engine_vp8_and_opus_into_webm() {
+        engine_into(Codec::Vp8, "webm", "vp8", "WebM").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn engine_vp9_and_opus_into_webm() {
+        engine_into(Codec::Vp9, "webm", "vp9", "WebM").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn engine_av1_and_opus_into_webm() {
+        engine_into(Codec::Av1, "webm", "av1", "WebM").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn engine_h264_and_opus_into_matroska() {
+        engine_into(Codec::H264, "mkv", "h264", "Matroska").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn engine_h264_asked_into_webm_is_matroska() {
+        engine_into(Codec::H264, "webm", "h264", "Matroska").await;
     }
 }
