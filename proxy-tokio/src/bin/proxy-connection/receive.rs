@@ -7,16 +7,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
 use proxy_core::MediaKind;
 use proxy_tokio::{RemoteFrames, ServiceEvent};
 use tokio::task::JoinHandle;
 
 use crate::cli::{fmt_time, is_stdout, outcome, Failure, ReceiveArgs};
-use crate::ivf::{vp8_frame_info, IvfHeader, IvfWriter};
+use crate::codec_info::video_dimensions;
+use crate::ivf::{fourcc_of, IvfHeader, IvfWriter, FOURCC_VP8};
 use crate::peer::{
     addrs, connect_signaling, local_jid, log_event, start_service, stop, Interrupt,
     SIGNALS_OUT_WITHIN, STOP_WAIT,
 };
+use crate::record::{AvRecorder, AvSummary, Container, MediaFrame};
+use proxy_core::Codec;
 
 /// The RTP clock of video: received frames are recorded in it (see `ivf`).
 pub(crate) const RTP_VIDEO_CLOCK: u32 = 90_000;
@@ -25,8 +30,8 @@ pub(crate) const RTP_VIDEO_CLOCK: u32 = 90_000;
 pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
     const SIDE: &str = "receive";
     let mut interrupt = Interrupt::watch(SIDE)?;
-    // Created now so that a bad path fails at once.
-    let recorder = Recorder::create(&args.out)?;
+    // Created now so that a bad path (or an unsupported container) fails at once.
+    let mut output = Output::create(&args.out)?;
     let jid = local_jid(SIDE, args.jid.as_deref(), &args.signaling);
     let (service, mut events, signals) = start_service(
         jid.as_deref(),
@@ -53,7 +58,19 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
     );
 
     let stats = Arc::new(Stats::default());
-    let mut recorder = Some(recorder);
+    // WebM/Matroska: one recorder task fed by one forwarder per recorded track.
+    let (av_tx, av_task) = match output.take_av() {
+        Some(av) => {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            (
+                Some(tx),
+                Some(tokio::spawn(record_av(rx, av, stats.clone()))),
+            )
+        }
+        None => (None, None),
+    };
+    let mut av_tx = av_tx;
+    let mut recording_kinds: Vec<MediaKind> = Vec::new();
     let mut recording: Option<JoinHandle<Result<Recorded, Failure>>> = None;
     let mut connected = false;
     let mut interrupted = None;
@@ -74,15 +91,21 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
                         track.video_type.map(|v| v.as_str()).unwrap_or("-"),
                         track.source_name.as_deref().unwrap_or("-"),
                         track.device_id);
-                    // The recorder goes to the first video track, whatever came before it.
-                    match track.kind {
-                        MediaKind::Video if recorder.is_some() => {
-                            if let Some(rec) = recorder.take() {
-                                recording = Some(tokio::spawn(record(frames, rec, stats.clone())));
-                            }
+                    // The recorder goes to the first video track (and, for WebM or
+                    // Matroska, the first audio track), whatever came before it.
+                    if recording_kinds.contains(&track.kind) {
+                        log!(SIDE, "ignoring track {} (only the first {} track is recorded)", track.mid, track.kind.as_str());
+                    } else if let Some(tx) = &av_tx {
+                        recording_kinds.push(track.kind);
+                        let _ = tx.send(AvInput::Track(track.kind));
+                        tokio::spawn(forward(frames, track.kind, tx.clone()));
+                    } else if track.kind == MediaKind::Video {
+                        if let Some(rec) = output.take_ivf() {
+                            recording_kinds.push(track.kind);
+                            recording = Some(tokio::spawn(record(frames, rec, stats.clone())));
                         }
-                        MediaKind::Video => log!(SIDE, "ignoring track {} (only the first video track is recorded)", track.mid),
-                        MediaKind::Audio => log!(SIDE, "not recording audio track {}", track.mid),
+                    } else {
+                        log!(SIDE, "not recording audio track {} (IVF holds video only; use --out FILE.webm or .mkv)", track.mid);
                     }
                 }
                 Some(ServiceEvent::ConnectionClosed { peer, reason }) => {
@@ -111,11 +134,41 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
     // XMPP: up to CLOSE_LINGER for the last answers, then the stream's close.
     let _ = tokio::time::timeout(SIGNALS_OUT_WITHIN, out).await;
 
+    // The forwarders end with their tracks (the connection is gone).
+    av_tx = None;
+    drop(av_tx);
+    let out_name = if args.out_is_stdout() {
+        "stdout".to_owned()
+    } else {
+        args.out.display().to_string()
+    };
+    if let Some(task) = av_task {
+        let summary = task
+            .await
+            .map_err(|e| Failure::Other(format!("recorder task failed: {e}")))??;
+        if summary.frames() == 0 {
+            let _ = std::fs::remove_file(&args.out);
+            log!(SIDE, "no frames received; removed {out_name}");
+        } else {
+            log!(
+                SIDE,
+                "wrote {} ({} bytes) to {out_name} ({}, {})",
+                summary.describe(),
+                stats.bytes.load(Ordering::Relaxed),
+                summary.format,
+                summary.sync
+            );
+        }
+        return match interrupted {
+            Some(signal) => Err(Failure::Interrupted(signal)),
+            None => outcome(closed.as_ref(), connected),
+        };
+    }
     let recorded = match recording {
         Some(task) => task
             .await
             .map_err(|e| Failure::Other(format!("recorder task failed: {e}")))??,
-        None => match recorder {
+        None => match output.take_ivf() {
             Some(rec) => rec.finish()?,
             None => Recorded::default(),
         },
@@ -123,11 +176,11 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
     if recorded.frames == 0 && !args.out_is_stdout() {
         // A header-only file is no recording: leave nothing behind.
         let _ = std::fs::remove_file(&args.out);
-        log!(SIDE, "no frames received; removed {}", args.out.display());
+        log!(SIDE, "no frames received; removed {out_name}");
     } else {
         log!(
             SIDE,
-            "wrote {} frames ({} bytes{}) to {}",
+            "wrote {} frames ({} bytes{}) to {out_name}",
             recorded.frames,
             stats.bytes.load(Ordering::Relaxed),
             recorded
@@ -140,11 +193,6 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
                     h.timebase_den
                 ))
                 .unwrap_or_default(),
-            if args.out_is_stdout() {
-                "stdout".to_owned()
-            } else {
-                args.out.display().to_string()
-            }
         );
     }
     match interrupted {
@@ -189,6 +237,10 @@ pub(crate) struct Recorder {
     name: String,
     /// RTP time of the first frame, in 90 kHz ticks.
     first: Option<u64>,
+    /// The codec of the first frame (the file's).
+    codec: Option<Codec>,
+    /// Frames left out because their codec was not the file's.
+    other_codec: u64,
 }
 
 impl Recorder {
@@ -211,21 +263,41 @@ impl Recorder {
             sized: false,
             name,
             first: None,
+            codec: None,
+            other_codec: 0,
         })
     }
 
-    fn write(&mut self, pts: Duration, data: &[u8]) -> Result<(), Failure> {
+    fn write(&mut self, codec: Codec, pts: Duration, data: &[u8]) -> Result<(), Failure> {
         let clock = IvfHeader::vp8(0, 0, RTP_VIDEO_CLOCK);
         // The engine's Duration is the RTP time truncated to microseconds: rounding
         // back to the 90 kHz clock recovers the exact tick.
         let ticks = clock.duration_to_pts(pts);
         let first = *self.first.get_or_insert(ticks);
         let pts = ticks.saturating_sub(first);
-        let dimensions = vp8_frame_info(data).and_then(|i| i.dimensions);
+        let fourcc = fourcc_of(codec).unwrap_or(FOURCC_VP8);
+        if self.codec.is_none() {
+            self.codec = Some(codec);
+            if codec != Codec::Vp8 {
+                log!(
+                    "receive",
+                    "recording {} to IVF (fourcc {})",
+                    codec.as_str(),
+                    String::from_utf8_lossy(&fourcc)
+                );
+            }
+        } else if self.codec != Some(codec) {
+            // IVF has one codec: frames of another (a renegotiation) are left out.
+            self.other_codec += 1;
+            return Ok(());
+        }
+        let dimensions = video_dimensions(codec, data)
+            .and_then(|(w, h)| Some((u16::try_from(w).ok()?, u16::try_from(h).ok()?)));
         let name = &self.name;
         let bad = |e: std::io::Error| Failure::File(format!("cannot write {name}: {e}"));
         let writer_result = match &mut self.sink {
             Sink::File(w) => {
+                w.set_fourcc(fourcc);
                 if let (false, Some((width, height))) = (self.sized, dimensions) {
                     w.set_dimensions(width, height);
                     self.sized = true;
@@ -237,13 +309,9 @@ impl Recorder {
                     Some(w) => w,
                     None => {
                         let (width, height) = dimensions.unwrap_or((0, 0));
-                        slot.insert(
-                            IvfWriter::stream(
-                                std::io::stdout(),
-                                IvfHeader::vp8(width, height, RTP_VIDEO_CLOCK),
-                            )
-                            .map_err(bad)?,
-                        )
+                        let mut header = IvfHeader::vp8(width, height, RTP_VIDEO_CLOCK);
+                        header.fourcc = fourcc;
+                        slot.insert(IvfWriter::stream(std::io::stdout(), header).map_err(bad)?)
                     }
                 };
                 w.write_frame(pts, data).and_then(|()| w.flush())
@@ -254,6 +322,14 @@ impl Recorder {
 
     /// Finishes the file (frame-rate timebase, frame count, dimensions).
     pub(crate) fn finish(self) -> Result<Recorded, Failure> {
+        if self.other_codec > 0 {
+            log!(
+                "receive",
+                "{} frames in another codec than the first ({}) left out of the IVF",
+                self.other_codec,
+                self.codec.map_or("-", |c| c.as_str())
+            );
+        }
         let name = self.name;
         let bad = |e: std::io::Error| Failure::File(format!("cannot finish {name}: {e}"));
         match self.sink {
@@ -296,7 +372,7 @@ pub(crate) async fn record(
         if let Ok(mut last) = stats.last_frame.lock() {
             *last = Some(now);
         }
-        recorder.write(frame.pts, &frame.data)?;
+        recorder.write(frame.codec, frame.pts, &frame.data)?;
         stats.frames.fetch_add(1, Ordering::Relaxed);
         stats
             .bytes
@@ -307,6 +383,117 @@ pub(crate) async fn record(
             "[receive] {} frames dropped (recorder fell behind)",
             frames.dropped()
         );
+    }
+    recorder.finish()
+}
+
+/// The recording `--out` asks for.
+enum Output {
+    /// IVF (video only): file or stdout.
+    Ivf(Option<Recorder>),
+    /// WebM or Matroska: audio and video.
+    Av(Option<Box<AvRecorder>>),
+}
+
+impl Output {
+    /// Creates the recording's file (its container from the extension).
+    fn create(path: &Path) -> Result<Output, Failure> {
+        match Container::for_path(path)? {
+            Container::Ivf if is_stdout(path) => Ok(Output::Ivf(Some(Recorder::create(path)?))),
+            Container::Ivf => {
+                log!(
+                    "receive",
+                    "recording video only to {} (IVF; .webm or .mkv records audio too)",
+                    path.display()
+                );
+                Ok(Output::Ivf(Some(Recorder::create(path)?)))
+            }
+            other => Ok(Output::Av(Some(Box::new(AvRecorder::create(path, other)?)))),
+        }
+    }
+
+    fn take_av(&mut self) -> Option<AvRecorder> {
+        match self {
+            Output::Av(a) => a.take().map(|a| *a),
+            Output::Ivf(_) => None,
+        }
+    }
+
+    fn take_ivf(&mut self) -> Option<Recorder> {
+        match self {
+            Output::Ivf(r) => r.take(),
+            Output::Av(_) => None,
+        }
+    }
+}
+
+/// What the audio/video recorder task is told.
+pub(crate) enum AvInput {
+    /// A track of this kind will be recorded.
+    Track(MediaKind),
+    /// A frame of the track of this kind.
+    Frame(MediaKind, MediaFrame),
+    /// The track of this kind ended.
+    End(MediaKind),
+}
+
+/// Forwards one track's frames to the recorder task.
+pub(crate) async fn forward(
+    mut frames: RemoteFrames,
+    kind: MediaKind,
+    tx: UnboundedSender<AvInput>,
+) {
+    while let Some(frame) = frames.next().await {
+        let media = MediaFrame {
+            codec: frame.codec,
+            pts: frame.pts,
+            keyframe: frame.keyframe,
+            sender_time: frame.sender_time,
+            received: frame.received,
+            data: frame.data,
+        };
+        if tx.send(AvInput::Frame(kind, media)).is_err() {
+            return;
+        }
+    }
+    if frames.dropped() > 0 {
+        eprintln!(
+            "[receive] {} {} frames dropped (recorder fell behind)",
+            frames.dropped(),
+            kind.as_str()
+        );
+    }
+    let _ = tx.send(AvInput::End(kind));
+}
+
+/// Runs an audio/video recording until every forwarder and the event loop let go.
+pub(crate) async fn record_av(
+    mut rx: UnboundedReceiver<AvInput>,
+    mut recorder: AvRecorder,
+    stats: Arc<Stats>,
+) -> Result<AvSummary, Failure> {
+    while let Some(input) = rx.recv().await {
+        match input {
+            AvInput::Track(kind) => recorder.announce(kind),
+            AvInput::End(kind) => recorder.end(kind)?,
+            AvInput::Frame(kind, frame) => {
+                let now = Instant::now();
+                if stats.first_frame.set(now).is_ok() {
+                    eprintln!(
+                        "[receive] first frame {} after start",
+                        fmt_time(now.saturating_duration_since(crate::started()))
+                    );
+                }
+                if let Ok(mut last) = stats.last_frame.lock() {
+                    *last = Some(now);
+                }
+                stats.frames.fetch_add(1, Ordering::Relaxed);
+                stats
+                    .bytes
+                    .fetch_add(frame.data.len() as u64, Ordering::Relaxed);
+                recorder.push(kind, frame)?;
+            }
+        }
     }
     recorder.finish()
 }
