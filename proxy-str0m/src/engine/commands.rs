@@ -25,20 +25,27 @@ impl Engine {
     /// lines. `None` if its `Rtc` died at once (reported as
     /// [`EngineEvent::Failed`]).
     ///
-    /// Codecs: Opus, and every video codec we carry, the tracks' own first
-    /// (an offer lists them in this order; an answer keeps what the peer
-    /// offered), so that we can send ours and receive whatever the peer sends.
+    /// Codecs: Opus, and every video codec we carry, `first` first, then the
+    /// tracks' own, then the rest, so that we can send ours and receive
+    /// whatever the peer sends. str0m writes both its offer and its answer in
+    /// this order (an answer narrowed to what the peer offered), and a peer
+    /// sends with the first codec of the answer it gets: an offer puts the
+    /// tracks' codecs first, an answer the offer's own order (`first`), so
+    /// the offerer sends the codec it prefers.
     fn fresh_connection(
         &mut self,
         now: Instant,
         tracks: &[TrackSpec],
+        first: &[Codec],
     ) -> Option<(Box<Connection>, Vec<String>)> {
         self.close_quietly();
-        let mut video: Vec<Codec> = tracks
-            .iter()
-            .map(|t| t.codec)
-            .filter(|c| c.kind() == MediaKind::Video)
-            .collect();
+        let mut video: Vec<Codec> = first.to_vec();
+        video.extend(
+            tracks
+                .iter()
+                .map(|t| t.codec)
+                .filter(|c| c.kind() == MediaKind::Video),
+        );
         video.extend_from_slice(Codec::VIDEO);
         let mut config = Rtc::builder().clear_codecs().enable_opus(true, false);
         let mut enabled = Vec::new();
@@ -103,7 +110,7 @@ impl Engine {
         direction: Direction,
         servers: Vec<IceServerSpec>,
     ) {
-        let Some((mut conn, candidates)) = self.fresh_connection(now, tracks) else {
+        let Some((mut conn, candidates)) = self.fresh_connection(now, tracks, &[]) else {
             return;
         };
         let mut api = conn.rtc.sdp_api();
@@ -151,7 +158,8 @@ impl Engine {
         tracks: &[TrackSpec],
         servers: Vec<IceServerSpec>,
     ) {
-        let Some((mut conn, candidates)) = self.fresh_connection(now, tracks) else {
+        let offered = offered_video_codecs(sdp);
+        let Some((mut conn, candidates)) = self.fresh_connection(now, tracks, &offered) else {
             return;
         };
         let accepted = SdpOffer::from_sdp_string(sdp)
@@ -467,5 +475,78 @@ impl Engine {
             let Connection { net, net_id, .. } = *conn;
             self.retire(net, net_id);
         }
+    }
+}
+
+/// The video codecs of `sdp` we carry, in the order its video m-lines list
+/// their payload types (each once): the offerer's preference.
+fn offered_video_codecs(sdp: &str) -> Vec<Codec> {
+    let mut order: Vec<Codec> = Vec::new();
+    let mut in_video = false;
+    let mut pts: Vec<&str> = Vec::new();
+    let mut names: Vec<(&str, Codec)> = Vec::new();
+    let mut flush = |pts: &mut Vec<&str>, names: &mut Vec<(&str, Codec)>| {
+        for pt in pts.drain(..) {
+            let codec = names.iter().find(|(p, _)| *p == pt).map(|(_, c)| *c);
+            if let Some(c) = codec.filter(|c| c.kind() == MediaKind::Video) {
+                if !order.contains(&c) {
+                    order.push(c);
+                }
+            }
+        }
+        names.clear();
+    };
+    for line in sdp.lines() {
+        let line = line.trim_end();
+        if let Some(m) = line.strip_prefix("m=") {
+            flush(&mut pts, &mut names);
+            let mut fields = m.split_whitespace();
+            in_video = fields.next() == Some("video");
+            // m=video <port> <proto> <fmt>...
+            pts = if in_video {
+                fields.skip(2).collect()
+            } else {
+                Vec::new()
+            };
+        } else if let Some(map) = line.strip_prefix("a=rtpmap:").filter(|_| in_video) {
+            // a=rtpmap:<pt> <name>/<clock>[/<channels>]
+            if let Some((pt, rest)) = map.split_once(' ') {
+                let name = rest.split('/').next().unwrap_or("");
+                if let Some(c) = Codec::from_name(name.trim()) {
+                    names.push((pt.trim(), c));
+                }
+            }
+        }
+    }
+    flush(&mut pts, &mut names);
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offered_video_codecs_in_the_offers_order() {
+        let sdp = "v=0\r\n\
+            m=audio 9 UDP/TLS/RTP/SAVPF 111 63\r\na=rtpmap:111 opus/48000/2\r\n\
+            a=rtpmap:63 red/48000/2\r\n\
+            m=video 9 UDP/TLS/RTP/SAVPF 98 99 100 96 97 45 102 35\r\n\
+            a=rtpmap:96 VP8/90000\r\na=rtpmap:97 rtx/90000\r\na=rtpmap:98 VP9/90000\r\n\
+            a=rtpmap:99 rtx/90000\r\na=rtpmap:100 VP9/90000\r\na=rtpmap:45 AV1/90000\r\n\
+            a=rtpmap:102 h264/90000\r\na=rtpmap:35 H265/90000\r\n\
+            m=video 9 UDP/TLS/RTP/SAVPF 111 112\r\na=rtpmap:111 H264/90000\r\n\
+            a=rtpmap:112 VP8/90000\r\n";
+        assert_eq!(
+            offered_video_codecs(sdp),
+            vec![Codec::Vp9, Codec::Vp8, Codec::Av1, Codec::H264]
+        );
+        // The first video m-line decides; a later one adds only what is new.
+        let sdp = "m=video 9 RTP/SAVPF 102 96\na=rtpmap:96 VP8/90000\na=rtpmap:102 H264/90000\n";
+        assert_eq!(offered_video_codecs(sdp), vec![Codec::H264, Codec::Vp8]);
+        assert!(
+            offered_video_codecs("m=audio 9 RTP/SAVPF 111\na=rtpmap:111 opus/48000/2").is_empty()
+        );
+        assert!(offered_video_codecs("garbage\nm=\nm=video\na=rtpmap:\na=rtpmap:x").is_empty());
     }
 }

@@ -183,6 +183,9 @@ pub struct Options {
     /// strophe.js connection (`xmpp-send`) instead of the program's stdin, and the IQ
     /// sets the page receives (`xmpp-iq`) are bridged back as the program's.
     pub xmpp_to: Option<String>,
+    /// Messages for the page before anything from the Rust program (e.g. how to
+    /// answer its offer): written to the harness before the program starts.
+    pub page_first: Vec<Value>,
 }
 
 /// One browser + one Rust program + the bridge between them.
@@ -253,7 +256,13 @@ impl Session {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn node harness");
-        let harness_in = harness.stdin.take();
+        let mut harness_in = harness.stdin.take();
+        if let Some(stdin) = harness_in.as_mut() {
+            for msg in &options.page_first {
+                let _ = writeln!(stdin, "{msg}");
+            }
+            let _ = stdin.flush();
+        }
         spawn_lines(
             harness.stdout.take().expect("piped"),
             tx.clone(),

@@ -19,7 +19,7 @@ EXIT CODES:
          the peer's session-terminate, the peer unavailable, the peer's DTLS close).
     1    Other failure (e.g. cannot bind a socket, XMPP login refused or not done in 30 s).
     2    Usage error (bad arguments).
-    3    File error (unreadable, not VP8 IVF, cannot create or write --out).
+    3    File error (unreadable, not a clip send can read, cannot create or write --out).
     4    No connection: refused or rejected, timed out (session-accept, ICE), the
          offer/answer unusable, or the signaling input ended with no session.
     5    The connection was lost mid-session (connectivity lost, media engine
@@ -78,12 +78,18 @@ pub enum Command {
         after_help = exit_codes!()
     )]
     Demo(DemoArgs),
-    /// Connect to a peer and send a VP8 IVF file at its frame rate, then stop.
+    /// Connect to a peer and send a video file (VP8, VP9, AV1 or H.264) at its frame
+    /// rate, then stop.
     #[command(
-        long_about = "Connect to --to (session-initiate), send FILE (VP8 IVF) at its frame \
-                      rate, keep the connection 1 s after the last frame, then stop \
+        long_about = "Connect to --to (session-initiate), send FILE at its frame rate, \
+                      keep the connection 1 s after the last frame, then stop \
                       (session-terminate) and exit 0. If the peer ends the session first, \
-                      sending stops and the exit code is 0 too.",
+                      sending stops and the exit code is 0 too. FILE is IVF with VP8, VP9 \
+                      or AV1 (fourcc VP80, VP90, AV01), or H.264 in Annex B form \
+                      (extension .h264 or .264, or a start code at its beginning; sent \
+                      one access unit per frame at --fps). The track is offered with \
+                      the file's codec first; if the peer's answer has none of it, send \
+                      says so, ends the session and exits 4.",
         after_help = concat!(signaling_help!(), exit_codes!())
     )]
     Send(SendArgs),
@@ -266,9 +272,13 @@ pub struct SendArgs {
     /// ICE servers.
     #[command(flatten)]
     pub ice: IceArgs,
-    /// The VP8 IVF file to send.
-    #[arg(value_name = "FILE.ivf")]
+    /// The file to send: IVF (VP8, VP9, AV1) or Annex B H.264 (.h264, .264).
+    #[arg(value_name = "FILE")]
     pub file: PathBuf,
+    /// Frame rate of an Annex B H.264 file (it has no timestamps) [default: 30];
+    /// IVF files have their own.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub fps: Option<u32>,
     /// Print each track's statistics once a second on stderr (bitrate,
     /// frames per second, packets lost, jitter, round-trip time).
     #[arg(long)]
@@ -525,6 +535,7 @@ mod tests {
                 signaling: none.clone(),
                 ice: IceArgs::default(),
                 stats: false,
+                fps: None,
             })
         );
         assert_eq!(
@@ -548,6 +559,16 @@ mod tests {
                 stats: false,
             })
         );
+        // --fps for Annex B H.264: 1..=1000.
+        let Command::Send(s) =
+            p(&["send", "--as", "a", "--to", "b", "--fps", "25", "c.h264"]).unwrap()
+        else {
+            panic!("not send")
+        };
+        assert_eq!((s.fps, s.file), (Some(25), PathBuf::from("c.h264")));
+        for bad in ["0", "1001", "x"] {
+            assert!(p(&["send", "--as", "a", "--to", "b", "--fps", bad, "c.h264"]).is_err());
+        }
         // `--` makes a dash-leading file name positional.
         let Command::Send(s) = p(&["send", "--as", "a", "--to", "b", "--", "-f.ivf"]).unwrap()
         else {
@@ -645,7 +666,7 @@ mod tests {
         }
         assert!(err(&["send", "--to", "b", "f.ivf"]).contains("--as"));
         assert!(err(&["send", "--as", "a", "f.ivf"]).contains("--to"));
-        assert!(err(&["send", "--as", "a", "--to", "b"]).contains("FILE.ivf"));
+        assert!(err(&["send", "--as", "a", "--to", "b"]).contains("<FILE>"));
         assert!(err(&["send", "--as", "a b", "--to", "b", "f"]).contains("JID"));
         assert!(err(&["receive", "--as", "a"]).contains("--out"));
         assert!(err(&["receive", "--as", "a", "--out", "o", "--bind", "nope"]).contains("--bind"));

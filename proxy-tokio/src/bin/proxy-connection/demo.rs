@@ -23,7 +23,18 @@ const TAIL_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Runs the demo.
 pub async fn run(args: DemoArgs) -> Result<(), Failure> {
-    let (header, frames) = crate::load_clip(args.clip.as_deref())?;
+    let clip = crate::load_clip(args.clip.as_deref(), None)?;
+    if clip.codec != proxy_core::Codec::Vp8 {
+        return Err(Failure::File(format!(
+            "{}: demo checks and records VP8 only, this clip is {} (send it with `send`)",
+            args.clip
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            clip.codec
+        )));
+    }
+    let (header, frames) = (clip.header, clip.frames);
     let total = frames.len() as u64;
     let clip_name = args
         .clip

@@ -145,9 +145,15 @@ impl IvfHeader {
         String::from_utf8_lossy(&self.fourcc).into_owned()
     }
 
-    /// Whether the file claims to hold VP8.
-    pub fn is_vp8(&self) -> bool {
-        self.fourcc == FOURCC_VP8
+    /// The codec the file claims to hold: VP8, VP9 or AV1 (fourcc `VP80`, `VP90`,
+    /// `AV01`); `None` for any other fourcc.
+    pub fn codec(&self) -> Option<proxy_core::Codec> {
+        match &self.fourcc {
+            b"VP80" => Some(proxy_core::Codec::Vp8),
+            b"VP90" => Some(proxy_core::Codec::Vp9),
+            b"AV01" => Some(proxy_core::Codec::Av1),
+            _ => None,
+        }
     }
 
     /// Converts a pts in this file's timebase to a duration (saturating).
@@ -601,7 +607,7 @@ mod tests {
         assert_eq!(r.header().frame_count, 5);
         assert_eq!(r.header().width, 320);
         assert_eq!(r.header().timebase_den, 30);
-        assert!(r.header().is_vp8());
+        assert_eq!(r.header().codec(), Some(proxy_core::Codec::Vp8));
         let got = r.read_all().unwrap();
         assert_eq!(got.len(), frames.len());
         for (g, (pts, data)) in got.iter().zip(&frames) {
@@ -617,6 +623,7 @@ mod tests {
         let h = *r.header();
         assert_eq!((h.width, h.height, h.frame_count), (320, 180, 150));
         assert_eq!((h.timebase_den, h.timebase_num), (30, 1));
+        assert_eq!(h.codec(), Some(proxy_core::Codec::Vp8));
         let frames = r.read_all().unwrap();
         assert_eq!(frames.len(), 150);
         let keyframes: Vec<usize> = frames
@@ -638,6 +645,27 @@ mod tests {
                 .collect::<Vec<_>>(),
         );
         assert_eq!(copy, CLIP);
+    }
+
+    #[test]
+    fn codec_by_fourcc() {
+        use proxy_core::Codec;
+        let clip = |bytes: &[u8]| *IvfReader::new(Cursor::new(bytes)).unwrap().header();
+        let vp9 = clip(include_bytes!("../../../../assets/clip-vp9.ivf"));
+        assert_eq!(
+            (vp9.codec(), vp9.width, vp9.height),
+            (Some(Codec::Vp9), 320, 180)
+        );
+        let av1 = clip(include_bytes!("../../../../assets/clip-av1.ivf"));
+        assert_eq!(
+            (av1.codec(), av1.width, av1.height),
+            (Some(Codec::Av1), 320, 180)
+        );
+        let mut other = IvfHeader::vp8(1, 1, 30);
+        for fourcc in [b"H264", b"vp80", b"\0\0\0\0"] {
+            other.fourcc = *fourcc;
+            assert_eq!(other.codec(), None);
+        }
     }
 
     #[test]

@@ -1,9 +1,10 @@
-//! `send`: a file's frames to the peer, signaling as JSON lines.
+//! `send`: a file's frames to the peer, signaling as JSON lines. The track's codec
+//! is the file's (IVF VP8, VP9 or AV1; Annex B H.264): it is offered first.
 
 use std::time::{Duration, Instant};
 
-use proxy_core::{CloseReason, LocalTrack};
-use proxy_tokio::ServiceEvent;
+use proxy_core::{CloseReason, Codec, LocalTrack};
+use proxy_tokio::{ServiceError, ServiceEvent, WriteError};
 
 use crate::cli::{fmt_time, outcome, Failure, SendArgs};
 use crate::ivf::IvfHeader;
@@ -22,14 +23,22 @@ const LINGER: Duration = Duration::from_millis(1000);
 pub async fn send(args: SendArgs) -> Result<(), Failure> {
     const SIDE: &str = "send";
     let mut interrupt = Interrupt::watch(SIDE)?;
-    let (header, frames) = crate::load_clip(Some(&args.file))?;
+    let clip = crate::load_clip(Some(&args.file), args.fps)?;
+    if args.fps.is_some() && clip.codec != Codec::H264 {
+        log!(SIDE, "--fps ignored: an IVF file has its own timestamps");
+    }
+    let (codec, header, frames) = (clip.codec, clip.header, clip.frames);
+    let size = if header.width == 0 && header.height == 0 {
+        String::new()
+    } else {
+        format!(", {}x{}", header.width, header.height)
+    };
     log!(
         SIDE,
-        "{}: {} frames, {}x{}, timebase {}/{}",
+        "{}: {} ({codec}), {} frames{size}, timebase {}/{}",
         args.file.display(),
+        clip.format,
         frames.len(),
-        header.width,
-        header.height,
         header.timebase_num,
         header.timebase_den
     );
@@ -56,7 +65,7 @@ pub async fn send(args: SendArgs) -> Result<(), Failure> {
 
     let started = Instant::now();
     let writers = service
-        .start(&args.to, &[LocalTrack::desktop()])
+        .start(&args.to, &[LocalTrack::desktop().with_codec(codec)])
         .await
         .map_err(|e| Failure::Other(format!("cannot start: {e}")))?;
     let writer = writers
@@ -84,6 +93,8 @@ pub async fn send(args: SendArgs) -> Result<(), Failure> {
     let (mut sent, mut sent_bytes) = (0usize, 0u64);
     let mut connected = false;
     let mut interrupted = None;
+    // Why the peer's answer made sending impossible, if it did.
+    let mut refused = None;
     let closed = loop {
         tokio::select! {
             biased;
@@ -129,6 +140,15 @@ pub async fn send(args: SendArgs) -> Result<(), Failure> {
                                 log!(SIDE, "sent {sent}/{} frames ({sent_bytes} bytes)", frames.len());
                             }
                         }
+                        // The peer's answer has none of our codec: no frame can go.
+                        Err(ServiceError::Write(e @ WriteError::CodecNotNegotiated { .. })) => {
+                            log!(SIDE, "frame {next} not sent: {e}; sending session-terminate");
+                            refused = Some(e.to_string());
+                            stop(&service).await?;
+                            phase = Phase::Stopping;
+                            timer.as_mut().reset(tokio::time::Instant::now() + STOP_WAIT);
+                            continue;
+                        }
                         // The close event that caused it follows.
                         Err(e) => log!(SIDE, "frame {next} not sent: {e}"),
                     }
@@ -170,9 +190,13 @@ pub async fn send(args: SendArgs) -> Result<(), Failure> {
         frames.len(),
         fmt_time(started.elapsed())
     );
-    match interrupted {
-        Some(signal) => Err(Failure::Interrupted(signal)),
-        None => outcome(closed.as_ref(), connected),
+    match (interrupted, refused) {
+        (Some(signal), _) => Err(Failure::Interrupted(signal)),
+        (None, Some(why)) => Err(Failure::NotConnected(format!(
+            "{why}: {codec} cannot be sent to {}",
+            args.to
+        ))),
+        (None, None) => outcome(closed.as_ref(), connected),
     }
 }
 
