@@ -1,9 +1,12 @@
-//! `receive --out FILE.webm` / `.mkv`: `send assets/clip.ivf` recorded into WebM
-//! (libwebm) and Matroska, checked with ffprobe; `.mp4` is refused at start.
+//! `receive --out FILE.webm` / `.mkv`: `send assets/clip.ivf` (and the VP9, AV1 and
+//! H.264 clips) recorded into WebM (libwebm) and Matroska, checked with ffprobe;
+//! `.mp4` is refused at start.
 
 mod common;
 
 use std::time::Duration;
+
+use tokio::process::Command;
 
 use common::*;
 
@@ -96,4 +99,64 @@ async fn sigterm_mid_stream_leaves_a_finished_webm() {
         );
     }
     let _ = std::fs::remove_file(&out);
+}
+
+/// `send CLIP` (60 frames, 2 s, 320x180) to `receive --out clip.EXT`: every frame in
+/// the file, decoded by ffprobe as `codec`, in `format`.
+async fn record_other_clip(clip: &str, ext: &str, codec: &str, name: &str, format: &str) {
+    let out = tmp(&format!("{codec}.{ext}"));
+    let mut send = Command::new(BIN);
+    send.args([
+        "send",
+        "--as",
+        SENDER,
+        "--to",
+        RECEIVER,
+        "--bind",
+        "127.0.0.1:0",
+    ])
+    .arg(format!("{}/../assets/{clip}", env!("CARGO_MANIFEST_DIR")));
+    piped(&mut send);
+    let mut pair = connect_pair(receive_command(&out), send);
+    assert_eq!(
+        exit_code(&mut pair.sender, Duration::from_secs(60)).await,
+        Some(0)
+    );
+    assert_eq!(
+        exit_code(&mut pair.receiver, Duration::from_secs(10)).await,
+        Some(0)
+    );
+    let log = pair.receiver_log.all().await;
+    assert!(
+        log.contains(&format!(
+            "wrote 60 video frames ({name}, 2.00 s from 0.0 ms)"
+        )),
+        "{log}"
+    );
+    assert!(log.contains(&format!("({format}, one track)")), "{log}");
+    if let Some(probe) = ffprobe(out.to_str().unwrap(), None).await {
+        assert_eq!(probe.get("codec_name").map(String::as_str), Some(codec));
+        assert_eq!(num(&probe, "width"), 320.0);
+        assert_eq!(num(&probe, "height"), 180.0);
+        assert_eq!(num(&probe, "nb_read_frames"), 60.0);
+        assert_eq!(num(&probe, "start_time"), 0.0);
+        let duration = num(&probe, "duration");
+        assert!((duration - 2.0).abs() < 0.002, "duration {duration}");
+    }
+    let _ = std::fs::remove_file(&out);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_vp9_clip_into_webm() {
+    record_other_clip("clip-vp9.ivf", "webm", "vp9", "VP9", "WebM").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_av1_clip_into_webm() {
+    record_other_clip("clip-av1.ivf", "webm", "av1", "AV1", "WebM").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_h264_clip_into_matroska() {
+    record_other_clip("clip-h264.h264", "mkv", "h264", "H264", "Matroska").await;
 }
