@@ -24,9 +24,9 @@ if [ "${rust_minor:-0}" -lt 89 ]; then
   rustup update stable || fail "Rust 1.89 or newer is required ($(rustc --version))"
 fi
 
-# A C compiler: aws-lc-sys builds C code.
-if ! command -v cc >/dev/null; then
-  apt_install build-essential || fail "a C compiler (cc) is required and could not be installed"
+# C and C++ compilers: aws-lc-sys builds C code, webm-sys (the WebM muxer) C++.
+if ! command -v cc >/dev/null || ! command -v c++ >/dev/null; then
+  apt_install build-essential || fail "C and C++ compilers (cc, c++) are required and could not be installed"
 fi
 
 # ffmpeg/ffprobe: tests check the IVF the program writes with them.

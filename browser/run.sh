@@ -3,8 +3,7 @@
 # 127.0.0.1. Installs what is missing (Debian's chromium and firefox-esr, coturn and
 # openssl for the TURN tests, prosody for the XMPP tests, playwright-core, puppeteer-core
 # and strophe.js from package-lock.json; never a downloaded browser), then runs
-# `cargo test -p proxy-tests --test browser --test browser_turn --test browser_xmpp
-# --test browser_firefox --test browser_feedback --test browser_codecs`.
+# `cargo test -p proxy-tests` (every browser test: tests/tests/browser*.rs).
 # Under CI=true a component that cannot be installed is a failure, never a skip.
 # Extra arguments go to the test binary (e.g. a test name, --nocapture).
 #   browser/run.sh --install   only install what is missing (./test.sh calls this before
@@ -78,4 +77,4 @@ fi
 say "browser tests ($("$CHROMIUM" --version 2>/dev/null || echo chromium); $("$FIREFOX" --version 2>/dev/null || echo no firefox))"
 cd "$root"
 nice -n 10 cargo build -p proxy-tokio --bin proxy-connection ${CARGO_LOCKED:+--locked}
-exec nice -n 10 cargo test -p proxy-tests --test browser --test browser_turn --test browser_xmpp --test browser_firefox --test browser_feedback --test browser_codecs ${CARGO_LOCKED:+--locked} -- --test-threads=1 "$@"
+exec nice -n 10 cargo test -p proxy-tests ${CARGO_LOCKED:+--locked} -- --test-threads=1 "$@"
