@@ -140,9 +140,9 @@ pub struct Av1SequenceHeader {
     pub height: u32,
     /// seq_profile.
     pub profile: u8,
-    /// seq_level_idx[0].
+    /// `seq_level_idx[0]`.
     pub level: u8,
-    /// seq_tier[0].
+    /// `seq_tier[0]`.
     pub tier: u8,
     /// high_bitdepth, twelve_bit, mono_chrome.
     pub depth: (bool, bool, bool),
