@@ -294,6 +294,17 @@ pub enum ApiError {
     /// `start` while a connection exists.
     #[error("a connection with {0} is already active; stop() it first")]
     AlreadyActive(String),
+    /// `start` with a track whose codec is not of its kind (e.g. an audio
+    /// track in VP9).
+    #[error("local track {index} is {kind} but its codec {codec} is not")]
+    CodecKind {
+        /// The track's index in the list given to `start`.
+        index: usize,
+        /// The track's kind.
+        kind: crate::MediaKind,
+        /// Its codec.
+        codec: crate::Codec,
+    },
     /// A command that needs a connection while there is none.
     #[error("no active connection")]
     NoConnection,

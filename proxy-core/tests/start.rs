@@ -6,7 +6,9 @@ mod common;
 use std::time::Instant;
 
 use common::*;
-use proxy_core::{ApiError, EngineCommand, Error, LocalTrack, ProxyConnectionService, VideoType};
+use proxy_core::{
+    ApiError, Codec, EngineCommand, Error, LocalTrack, MediaKind, ProxyConnectionService, VideoType,
+};
 
 #[test]
 fn start_with_empty_peer_is_an_error_and_changes_nothing() {
@@ -17,6 +19,29 @@ fn start_with_empty_peer_is_an_error_and_changes_nothing() {
     assert_eq!(err, Error::Api(ApiError::EmptyPeerJid));
     assert!(!s.is_active());
     assert!(drain(&mut s).is_empty());
+}
+
+#[test]
+fn a_track_in_a_codec_of_the_other_kind_is_an_error_and_changes_nothing() {
+    let mut s = ProxyConnectionService::new(config(1));
+    let tracks = [
+        LocalTrack::desktop().with_codec(Codec::Av1),
+        LocalTrack::audio().with_codec(Codec::Vp9),
+    ];
+    let err = s.start(Instant::now(), RECEIVER, &tracks).unwrap_err();
+    assert_eq!(
+        err,
+        Error::Api(ApiError::CodecKind {
+            index: 1,
+            kind: MediaKind::Audio,
+            codec: Codec::Vp9
+        })
+    );
+    assert!(!s.is_active());
+    assert!(drain(&mut s).is_empty());
+    // Such a track configured for the responder is sent in its kind's default.
+    assert_eq!(tracks[1].codec(), Codec::Opus);
+    assert_eq!(tracks[0].codec(), Codec::Av1);
 }
 
 #[test]

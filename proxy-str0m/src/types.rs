@@ -347,9 +347,9 @@ pub enum WriteError {
     /// No remote track is known at this mid (for keyframe requests).
     #[error("no track at mid {0:?}")]
     UnknownMid(String),
-    /// The peer's answer kept no payload type of the track's codec on its
-    /// m-line (e.g. an H.264 track to a peer that only takes VP8); nothing
-    /// was sent.
+    /// The negotiation kept no payload type of the track's codec on its
+    /// m-line that we can send with (e.g. an H.264 track to a peer that only
+    /// takes VP8, or H.264 only in packetization mode 0); nothing was sent.
     #[error("the peer accepted no {codec} on mid {mid}")]
     CodecNotNegotiated {
         /// The m-line.

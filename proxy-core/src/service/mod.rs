@@ -124,6 +124,16 @@ impl ProxyConnectionService {
         if let Some(s) = &self.session {
             return Err(ApiError::AlreadyActive(s.peer.clone()).into());
         }
+        for (index, t) in tracks.iter().enumerate() {
+            if let Some(codec) = t.codec.filter(|c| c.kind() != t.kind) {
+                return Err(ApiError::CodecKind {
+                    index,
+                    kind: t.kind,
+                    codec,
+                }
+                .into());
+            }
+        }
         let sid = self.ids.hex_id();
         let mut session = Session::new(peer.to_owned(), Role::Initiator, sid, now);
         session.tracks = self.track_specs(&session.sid, tracks);

@@ -109,12 +109,17 @@ impl LocalTrack {
         self
     }
 
-    /// The codec of this track's frames (the default for its kind if unset).
+    /// The codec of this track's frames: the default for its kind (Opus,
+    /// VP8) if unset or not of its kind (`start` refuses such a track; a
+    /// responder track gets the default).
     pub fn codec(&self) -> Codec {
-        self.codec.unwrap_or(match self.kind {
-            MediaKind::Audio => Codec::Opus,
-            MediaKind::Video => Codec::Vp8,
-        })
+        match self.codec {
+            Some(c) if c.kind() == self.kind => c,
+            _ => match self.kind {
+                MediaKind::Audio => Codec::Opus,
+                MediaKind::Video => Codec::Vp8,
+            },
+        }
     }
 }
 

@@ -379,9 +379,10 @@ fn codec_of(codec: RtcCodec) -> Option<Codec> {
     })
 }
 
-/// The negotiated payload type to send `codec` with: the first of the
-/// peer's answer for it; for H.264 the first in packetization mode 1
-/// (str0m's packetizer fragments with FU-A, which mode 0 forbids).
+/// The negotiated payload type to send `codec` with: of those both sides
+/// accepted (str0m keeps only those), the first in our configured order;
+/// for H.264 the first in packetization mode 1 (str0m's packetizer
+/// fragments with FU-A, which mode 0 forbids).
 fn send_params<'a>(
     params: impl Iterator<Item = &'a PayloadParams>,
     codec: Codec,

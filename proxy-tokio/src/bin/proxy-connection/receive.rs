@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::{Receiver, Sender};
 
 use proxy_core::MediaKind;
 use proxy_tokio::{RemoteFrames, ServiceEvent};
@@ -61,7 +61,7 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
     // WebM/Matroska: one recorder task fed by one forwarder per recorded track.
     let (av_tx, av_task) = match output.take_av() {
         Some(av) => {
-            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            let (tx, rx) = tokio::sync::mpsc::channel(AV_QUEUE);
             (
                 Some(tx),
                 Some(tokio::spawn(record_av(rx, av, stats.clone()))),
@@ -97,7 +97,6 @@ pub async fn receive(args: ReceiveArgs) -> Result<(), Failure> {
                         log!(SIDE, "ignoring track {} (only the first {} track is recorded)", track.mid, track.kind.as_str());
                     } else if let Some(tx) = &av_tx {
                         recording_kinds.push(track.kind);
-                        let _ = tx.send(AvInput::Track(track.kind));
                         tokio::spawn(forward(frames, track.kind, tx.clone()));
                     } else if track.kind == MediaKind::Video {
                         if let Some(rec) = output.take_ivf() {
@@ -437,12 +436,16 @@ pub(crate) enum AvInput {
     End(MediaKind),
 }
 
-/// Forwards one track's frames to the recorder task.
-pub(crate) async fn forward(
-    mut frames: RemoteFrames,
-    kind: MediaKind,
-    tx: UnboundedSender<AvInput>,
-) {
+/// How many inputs the audio/video recorder task may have waiting. A
+/// recorder that falls behind holds its forwarders, whose tracks' frame
+/// queues then drop frames (counted, and said when the track ends).
+pub(crate) const AV_QUEUE: usize = 256;
+
+/// Announces one track to the recorder task, then forwards its frames.
+pub(crate) async fn forward(mut frames: RemoteFrames, kind: MediaKind, tx: Sender<AvInput>) {
+    if tx.send(AvInput::Track(kind)).await.is_err() {
+        return;
+    }
     while let Some(frame) = frames.next().await {
         let media = MediaFrame {
             codec: frame.codec,
@@ -452,7 +455,7 @@ pub(crate) async fn forward(
             received: frame.received,
             data: frame.data,
         };
-        if tx.send(AvInput::Frame(kind, media)).is_err() {
+        if tx.send(AvInput::Frame(kind, media)).await.is_err() {
             return;
         }
     }
@@ -463,12 +466,12 @@ pub(crate) async fn forward(
             kind.as_str()
         );
     }
-    let _ = tx.send(AvInput::End(kind));
+    let _ = tx.send(AvInput::End(kind)).await;
 }
 
 /// Runs an audio/video recording until every forwarder and the event loop let go.
 pub(crate) async fn record_av(
-    mut rx: UnboundedReceiver<AvInput>,
+    mut rx: Receiver<AvInput>,
     mut recorder: AvRecorder,
     stats: Arc<Stats>,
 ) -> Result<AvSummary, Failure> {

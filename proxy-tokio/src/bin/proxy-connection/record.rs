@@ -69,8 +69,13 @@ pub(crate) const START_FRAMES: usize = 2_000;
 /// How much media a lone track holds before the recording starts without the
 /// other (whose RemoteTrack event may be handled just after the first's frames).
 pub(crate) const LONE_TRACK_WAIT: Duration = Duration::from_millis(500);
-/// How far a track's frames may wait for the other track's.
-pub(crate) const REORDER_WINDOW: Duration = Duration::from_millis(500);
+/// How far a track's frames may wait for the other track's: str0m holds a
+/// video frame up to about a second while it waits for a lost packet, and
+/// audio written meanwhile would leave that frame late.
+pub(crate) const REORDER_WINDOW: Duration = Duration::from_millis(1500);
+/// How many frames in a row the WebM muxer may refuse before the recording
+/// fails.
+const MAX_REFUSED_RUN: u32 = 64;
 /// The name written as the muxing/writing application.
 const APP: &str = "proxy-connection";
 
@@ -134,7 +139,8 @@ pub(crate) struct StreamSummary {
     pub start: Duration,
     /// From the first frame to the end of the last.
     pub duration: Duration,
-    /// Frames left out before the recording's start (or before the first keyframe).
+    /// Frames left out: before the recording's start or the first keyframe,
+    /// empty, of another codec than the file's, or refused by the muxer.
     pub skipped: u64,
     /// Frames written at the last written time because they came too late.
     pub late: u64,
@@ -169,7 +175,7 @@ impl AvSummary {
                 fmt_time(s.duration),
                 fmt_time(s.start),
                 if s.skipped > 0 {
-                    format!(", {} before the start left out", s.skipped)
+                    format!(", {} left out", s.skipped)
                 } else {
                     String::new()
                 },
@@ -332,6 +338,10 @@ pub(crate) struct AvRecorder {
     started: bool,
     origin: i128,
     last_written: u64,
+    /// Frames the WebM muxer refused in a row.
+    refused_run: u32,
+    /// Whether a refusal was logged (once per recording).
+    refused_logged: bool,
 }
 
 impl AvRecorder {
@@ -353,6 +363,8 @@ impl AvRecorder {
             started: false,
             origin: 0,
             last_written: 0,
+            refused_run: 0,
+            refused_logged: false,
         })
     }
 
@@ -391,6 +403,11 @@ impl AvRecorder {
         let base = self.base;
         let started = self.started;
         let t = self.track(kind);
+        if frame.data.is_empty() {
+            // Nothing to write (an empty Opus packet; libwebm refuses empty frames).
+            t.skipped += 1;
+            return Ok(());
+        }
         if t.codec.is_none() {
             t.codec = Some(frame.codec);
         }
@@ -489,6 +506,11 @@ impl AvRecorder {
         }
         self.video.recorded = video_ok;
         self.audio.recorded = audio_ok;
+        // The file's video codec is its first keyframe's (frames of another one,
+        // before a renegotiation, are skipped).
+        if let Some(key) = self.video.held.iter().find(|f| is_keyframe(f)) {
+            self.video.codec = Some(key.codec);
+        }
 
         // Alignment.
         let both = video_ok && audio_ok;
@@ -757,38 +779,49 @@ impl AvRecorder {
     fn write(&mut self, kind: MediaKind, q: Queued) -> Result<(), Failure> {
         let mut ts = q.ts;
         let last_written = self.last_written;
-        let t = self.track(kind);
-        if ts < last_written {
-            ts = last_written;
-            t.late += 1;
-        }
-        t.first_ts.get_or_insert(ts);
-        if kind == MediaKind::Video {
-            if let Some(first) = t.first_ts.filter(|_| t.frames > 0) {
-                // Mean frame interval so far: the last frame's duration.
-                t.last_duration = (ts - first) / t.frames;
-            }
-        }
-        t.last_ts = ts;
-        t.frames += 1;
-        self.last_written = ts;
         let name = &self.name;
         let bad = |e: &dyn std::fmt::Display| Failure::File(format!("cannot write {name}: {e}"));
+        let late = ts < last_written;
+        if late {
+            ts = last_written;
+        }
         match &mut self.muxer {
             Some(Muxer::WebM {
                 segment,
                 video,
                 audio,
             }) => {
-                let result = match kind {
-                    MediaKind::Video => {
-                        video.map(|v| segment.add_frame(v, &q.data, ts, q.keyframe))
-                    }
-                    MediaKind::Audio => {
-                        audio.map(|a| segment.add_frame(a, &q.data, ts, q.keyframe))
-                    }
+                let track = match kind {
+                    MediaKind::Video => video.map(webm::mux::TrackNum::from),
+                    MediaKind::Audio => audio.map(webm::mux::TrackNum::from),
                 };
-                result.transpose().map_err(|e| bad(&e))?;
+                if let Some(track) = track {
+                    if let Err(e) = segment.add_frame(track, &q.data, ts, q.keyframe) {
+                        // libwebm refuses what it cannot place (e.g. a time beyond
+                        // its range, from a peer's RTP clock jumping ahead): the
+                        // frame is left out. Refusing many in a row is the file's
+                        // failure (a write error).
+                        self.refused_run += 1;
+                        if self.refused_run > MAX_REFUSED_RUN {
+                            return Err(bad(&format!(
+                                "{e} ({} frames in a row refused)",
+                                self.refused_run
+                            )));
+                        }
+                        if !self.refused_logged {
+                            self.refused_logged = true;
+                            log!(
+                                "receive",
+                                "{name}: the WebM muxer refused a {} frame at {} ({e}); left out",
+                                kind.as_str(),
+                                fmt_time(Duration::from_nanos(ts))
+                            );
+                        }
+                        self.track(kind).skipped += 1;
+                        return Ok(());
+                    }
+                    self.refused_run = 0;
+                }
             }
             Some(Muxer::Matroska {
                 writer,
@@ -815,6 +848,20 @@ impl AvRecorder {
             }
             None => {}
         }
+        let t = self.track(kind);
+        if late {
+            t.late += 1;
+        }
+        t.first_ts.get_or_insert(ts);
+        if kind == MediaKind::Video {
+            if let Some(first) = t.first_ts.filter(|_| t.frames > 0) {
+                // Mean frame interval so far: the last frame's duration.
+                t.last_duration = (ts - first) / t.frames;
+            }
+        }
+        t.last_ts = ts;
+        t.frames += 1;
+        self.last_written = ts;
         Ok(())
     }
 
@@ -1428,11 +1475,15 @@ mod tests {
                     received: now + Duration::from_millis(i * 10),
                     data,
                 };
-                if rec.push(kind, frame).is_err() {
-                    break;
+                // Nothing a peer sends fails the recording: what cannot be
+                // written is skipped.
+                if let Err(e) = rec.push(kind, frame) {
+                    panic!("round {round} frame {i}: {e}");
                 }
             }
-            let _ = rec.finish();
+            if let Err(e) = rec.finish() {
+                panic!("round {round}: finish: {e}");
+            }
             let _ = std::fs::remove_file(&path);
         }
     }
@@ -1501,7 +1552,7 @@ mod tests {
     /// through `receive`'s forwarders and recorder task into `ext`, which ffprobe
     /// decodes: every video frame, both streams from 0 to 2 s.
     async fn engine_into(codec: Codec, ext: &str, probe_name: &str, format: &str) {
-        use crate::receive::{forward, record_av, AvInput, Stats};
+        use crate::receive::{forward, record_av, Stats};
         use proxy_core::{LocalTrack, ProxyMessage};
         use proxy_tokio::{ServiceConfig, ServiceEvent};
         use std::sync::Arc;
@@ -1557,13 +1608,12 @@ mod tests {
         });
         let path = tmp(&format!("engine-{probe_name}.{ext}"));
         let rec = AvRecorder::create(&path, Container::for_path(&path).unwrap()).unwrap();
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let (tx, rx) = tokio::sync::mpsc::channel(crate::receive::AV_QUEUE);
         let task = tokio::spawn(record_av(rx, rec, Arc::new(Stats::default())));
         let receiving = tokio::spawn(async move {
             while let Some(event) = receiver_events.next().await {
                 match event {
                     ServiceEvent::RemoteTrack { track, frames } => {
-                        let _ = tx.send(AvInput::Track(track.kind));
                         tokio::spawn(forward(frames, track.kind, tx.clone()));
                     }
                     ServiceEvent::ConnectionClosed { .. } => break,
