@@ -458,8 +458,33 @@ pub fn h264_sps_dimensions(sps: &[u8]) -> Option<(u32, u32)> {
     (w > 0 && h > 0).then_some((w, h))
 }
 
+/// For the High profiles (profile_idc 100, 110, 122, 144): the SPS's
+/// chroma_format_idc, bit_depth_luma_minus8 and bit_depth_chroma_minus8,
+/// which their avcC repeats (ISO/IEC 14496-15 §5.3.3.1.2).
+fn h264_high_format(sps: &[u8]) -> Option<(u8, u8, u8)> {
+    let data = rbsp(sps.get(1..)?);
+    let mut b = Bits::new(&data);
+    let profile = b.bits(8)?;
+    if !matches!(profile, 100 | 110 | 122 | 144) {
+        return None;
+    }
+    b.bits(16)?; // constraint flags, level_idc
+    b.ue()?; // seq_parameter_set_id
+    let chroma = b.ue()?;
+    if chroma == 3 {
+        b.bit()?; // separate_colour_plane_flag
+    }
+    let (luma, chroma_depth) = (b.ue()?, b.ue()?);
+    Some((
+        u8::try_from(chroma.min(3)).ok()?,
+        u8::try_from(luma.min(7)).ok()?,
+        u8::try_from(chroma_depth.min(7)).ok()?,
+    ))
+}
+
 /// An AVCDecoderConfigurationRecord (ISO/IEC 14496-15 §5.3.3.1, "avcC") from the
-/// SPS and PPS NAL units of an Annex B frame; `None` without both.
+/// SPS and PPS NAL units of an Annex B frame; `None` without both. For the
+/// High profiles it ends with the chroma format and bit depths.
 pub fn h264_avcc(frame: &[u8]) -> Option<Vec<u8>> {
     let units: Vec<&[u8]> = annex_b_nal_units(frame).collect();
     let of_type = |t: u8| -> Vec<&[u8]> {
@@ -490,6 +515,10 @@ pub fn h264_avcc(frame: &[u8]) -> Option<Vec<u8>> {
     for p in &pps {
         out.extend_from_slice(&u16::try_from(p.len()).ok()?.to_be_bytes());
         out.extend_from_slice(p);
+    }
+    if let Some((chroma, luma_depth, chroma_depth)) = h264_high_format(first) {
+        // Reserved bits set, then no SequenceParameterSetExt.
+        out.extend_from_slice(&[0xfc | chroma, 0xf8 | luma_depth, 0xf8 | chroma_depth, 0]);
     }
     Some(out)
 }
@@ -674,6 +703,32 @@ mod tests {
         assert_eq!(avc.len(), 4 * 3 + sps.len() + pps.len() + 3);
         // Only a slice: no avcC.
         assert_eq!(h264_avcc(&[0, 0, 1, 0x65, 1]), None);
+        // Baseline: no chroma format at the end (the record ends with the PPS).
+        assert_eq!(&avcc[avcc.len() - pps.len()..], &pps);
+
+        // High (100), 4:2:0, 8 bits: the record ends with 0xfd 0xf8 0xf8 0.
+        let mut bits = format!("{:08b}{:08b}{:08b}", 100, 0, 31);
+        for v in [0, 1, 0, 0] {
+            bits += &ue(v); // sps id, chroma_format_idc, luma and chroma depth - 8
+        }
+        bits += "00"; // qpprime_y_zero_transform_bypass, no scaling matrix
+        bits += "1"; // rbsp stop bit
+        while !bits.len().is_multiple_of(8) {
+            bits.push('0');
+        }
+        let mut high = vec![0x67];
+        high.extend(
+            bits.as_bytes()
+                .chunks(8)
+                .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 2).unwrap()),
+        );
+        let mut frame = vec![0, 0, 0, 1];
+        frame.extend_from_slice(&high);
+        frame.extend_from_slice(&[0, 0, 1]);
+        frame.extend_from_slice(&pps);
+        let avcc = h264_avcc(&frame).unwrap();
+        assert_eq!(avcc[1], 100);
+        assert_eq!(&avcc[avcc.len() - 4..], &[0xfd, 0xf8, 0xf8, 0]);
     }
 
     #[test]
