@@ -16,73 +16,13 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{browser_to_receive, ci, repo_root, setup, tmp_file, Ev, Options, RustSide, Session};
+use common::{
+    browser_to_receive, ffprobe_available, ffprobe_video, repo_root, setup, tmp_file, Ev, Options,
+    RustSide, Session, VideoProbe,
+};
 use serde_json::{json, Value};
-
-/// What `ffprobe` reads from the first video stream of a file.
-#[derive(Debug, PartialEq, Eq)]
-struct Probe {
-    codec: String,
-    width: u32,
-    height: u32,
-    frames: u64,
-}
-
-/// The first video stream of `path` as ffprobe reads it (frames decoded and counted).
-fn probe(path: &Path) -> Probe {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=codec_name,width,height,nb_read_frames",
-            "-of",
-            "default=nw=1",
-        ])
-        .arg(path)
-        .output()
-        .expect("run ffprobe (ffmpeg; browser/run.sh installs it)");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "ffprobe {} failed: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let field = |key: &str| -> String {
-        text.lines()
-            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
-            .unwrap_or_else(|| panic!("no {key} in ffprobe output {text:?}"))
-            .to_owned()
-    };
-    let number = |key: &str| -> u64 {
-        field(key)
-            .parse()
-            .unwrap_or_else(|_| panic!("{key} in {text:?}"))
-    };
-    Probe {
-        codec: field("codec_name"),
-        width: number("width") as u32,
-        height: number("height") as u32,
-        frames: number("nb_read_frames"),
-    }
-}
-
-fn ffprobe_available() -> bool {
-    let found = Command::new("ffprobe")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(found || !ci(), "ffprobe is required under CI=true");
-    found
-}
 
 /// The page's video inbound-rtp (or outbound-rtp) summary from `stats`.
 fn video(stats: &Value, which: &str) -> Value {
@@ -221,11 +161,11 @@ fn chromium_to_receive(codec: &str, out: &str, ffprobe_codec: &str) {
         eprintln!("ffprobe missing: {} not checked", out.display());
         return;
     }
-    let p = probe(&out);
+    let p = ffprobe_video(&out);
     eprintln!("MEASURE ffprobe {}: {p:?}", out.display());
     assert_eq!(
         p,
-        Probe {
+        VideoProbe {
             codec: ffprobe_codec.into(),
             width: 640,
             height: 360,

@@ -650,8 +650,28 @@ pub fn browser_to_receive(
     (s, connected)
 }
 
-/// `(width, height, frames)` of an IVF file as ffprobe reads it.
-pub fn ffprobe(path: &Path) -> (u32, u32, u64) {
+/// Whether ffprobe runs; under `CI=true` its absence is a failure.
+pub fn ffprobe_available() -> bool {
+    let found = Command::new("ffprobe")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(found || !ci(), "ffprobe is required under CI=true");
+    found
+}
+
+/// The first video stream of a file as ffprobe reads it (frames decoded and
+/// counted).
+#[derive(Debug, PartialEq, Eq)]
+pub struct VideoProbe {
+    pub codec: String,
+    pub width: u32,
+    pub height: u32,
+    pub frames: u64,
+}
+
+/// ffprobe's view of the first video stream of `path`.
+pub fn ffprobe_video(path: &Path) -> VideoProbe {
     let out = Command::new("ffprobe")
         .args([
             "-v",
@@ -660,26 +680,43 @@ pub fn ffprobe(path: &Path) -> (u32, u32, u64) {
             "-select_streams",
             "v:0",
             "-show_entries",
-            "stream=width,height,nb_read_frames",
+            "stream=codec_name,width,height,nb_read_frames",
             "-of",
-            "csv=p=0",
+            "default=nw=1",
         ])
         .arg(path)
         .output()
         .expect("run ffprobe (ffmpeg; browser/run.sh installs it)");
+    let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "ffprobe failed: {}",
+        "ffprobe {} failed: {}",
+        path.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let f: Vec<&str> = text.trim().split(',').collect();
-    assert_eq!(f.len(), 3, "ffprobe output {text:?}");
-    (
-        f[0].parse().expect("width"),
-        f[1].parse().expect("height"),
-        f[2].parse().expect("frames"),
-    )
+    let field = |key: &str| -> String {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .unwrap_or_else(|| panic!("no {key} in ffprobe output {text:?}"))
+            .to_owned()
+    };
+    let number = |key: &str| -> u64 {
+        field(key)
+            .parse()
+            .unwrap_or_else(|_| panic!("{key} in {text:?}"))
+    };
+    VideoProbe {
+        codec: field("codec_name"),
+        width: number("width") as u32,
+        height: number("height") as u32,
+        frames: number("nb_read_frames"),
+    }
+}
+
+/// `(width, height, frames)` of a recording's video as ffprobe reads it.
+pub fn ffprobe(path: &Path) -> (u32, u32, u64) {
+    let p = ffprobe_video(path);
+    (p.width, p.height, p.frames)
 }
 
 /// ffprobe's format duration and start time of `path`, in seconds.

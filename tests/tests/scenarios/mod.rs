@@ -7,7 +7,6 @@
 #![allow(dead_code)] // each browser's test file uses its own constructor
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use proxy_core::jingle::{Action, Jingle};
@@ -15,8 +14,8 @@ use proxy_core::{parse_iq, Limits};
 use serde_json::{json, Value};
 
 use crate::common::{
-    browser_to_receive, ci, ffprobe, ffprobe_timing, recorded_span, repo_root, tmp_file, Options,
-    RustSide, Session, RUST_JID,
+    browser_to_receive, ci, ffprobe, ffprobe_available, ffprobe_timing, recorded_span, repo_root,
+    tmp_file, Options, RustSide, Session, RUST_JID,
 };
 
 /// Which browser a scenario runs with.
@@ -46,13 +45,6 @@ impl Browser {
             name: "firefox",
         }
     }
-}
-
-pub fn ffprobe_available() -> bool {
-    Command::new("ffprobe")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 pub fn jingle_of(iq: &str) -> Jingle {
