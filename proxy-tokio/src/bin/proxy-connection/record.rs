@@ -21,8 +21,12 @@
 //!
 //! Per stream, the closing line says frames, start and duration (from the first
 //! frame to the end of the last: an Opus packet's own duration, a video frame's
-//! mean interval); the file's Duration is the latest end. Matroska has no
-//! per-stream duration field: ffprobe shows the streams' spans in their packets.
+//! mean interval); the file's Duration is the latest end. Each stream's span is
+//! also in the file as a Tags element (per track a `DURATION` SimpleTag, as
+//! ffmpeg writes it; ffprobe shows `TAG:DURATION` per stream), after the Cues and
+//! found through the SeekHead: written by our Matroska writer, and patched into
+//! libwebm's finished WebM ([`crate::matroska::add_duration_tags`]; if that
+//! fails the file is kept without the tags, with a log line).
 //!
 //! ## Timing
 //!
@@ -348,8 +352,14 @@ impl AvRecorder {
     /// Creates (truncates) `path` for `container` (WebM or Matroska).
     pub(crate) fn create(path: &Path, container: Container) -> Result<AvRecorder, Failure> {
         let name = path.display().to_string();
-        let file =
-            File::create(path).map_err(|e| Failure::File(format!("cannot create {name}: {e}")))?;
+        // Readable too: the WebM's per-stream durations are patched in at the end.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .map_err(|e| Failure::File(format!("cannot create {name}: {e}")))?;
         Ok(AvRecorder {
             name,
             container,
@@ -880,6 +890,13 @@ impl AvRecorder {
             .unwrap_or(0);
         let name = self.name.clone();
         let bad = |e: &str| Failure::File(format!("cannot finish {name}: {e}"));
+        let video = self.video.summary();
+        let audio = self.audio.summary();
+        let span = |s: &Option<StreamSummary>| {
+            s.as_ref()
+                .filter(|s| s.frames > 0)
+                .map(|s| s.duration.as_nanos() as u64)
+        };
         match self.muxer.take() {
             Some(Muxer::WebM { segment, .. }) if self.video.frames + self.audio.frames > 0 => {
                 // libwebm's Duration is in TimecodeScale units (1 ms).
@@ -887,16 +904,35 @@ impl AvRecorder {
                 let writer = segment
                     .finalize(Some(ms.max(1)))
                     .map_err(|_| bad("libwebm could not finalize the segment"))?;
-                use std::io::Write;
-                writer
+                let mut file = writer
                     .into_inner()
-                    .flush()
-                    .map_err(|e| bad(&e.to_string()))?;
+                    .into_inner()
+                    .map_err(|e| bad(&e.error().to_string()))?;
+                // TrackType 1 video, 2 audio.
+                let spans: Vec<(u64, u64)> = [(1, span(&video)), (2, span(&audio))]
+                    .into_iter()
+                    .filter_map(|(kind, ns)| Some((kind, ns?)))
+                    .collect();
+                if let Err(e) = crate::matroska::add_duration_tags(&mut file, &spans) {
+                    log!(
+                        "receive",
+                        "{name}: per-stream durations not added ({e}); the file is kept without them"
+                    );
+                }
             }
-            Some(Muxer::Matroska { writer, .. }) => {
+            Some(Muxer::Matroska {
+                writer,
+                video: video_n,
+                audio: audio_n,
+                ..
+            }) => {
                 use std::io::Write;
+                let spans: Vec<(u64, u64)> = [(video_n, span(&video)), (audio_n, span(&audio))]
+                    .into_iter()
+                    .filter_map(|(n, ns)| Some((n?, ns?)))
+                    .collect();
                 writer
-                    .finish(end)
+                    .finish(end, &spans)
                     .and_then(|mut w| w.flush())
                     .map_err(|e| bad(&e.to_string()))?;
             }
@@ -906,8 +942,8 @@ impl AvRecorder {
         Ok(AvSummary {
             format: self.format,
             sync: self.sync,
-            video: self.video.summary(),
-            audio: self.audio.summary(),
+            video,
+            audio,
         })
     }
 }
@@ -1167,6 +1203,16 @@ mod tests {
         }
     }
 
+    /// A stream's `TAG:DURATION` (`HH:MM:SS.nnnnnnnnn`) in seconds.
+    fn tag_duration(stream: &Value) -> f64 {
+        let tag = stream["tags"]["DURATION"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no DURATION tag: {stream}"));
+        let parts: Vec<f64> = tag.split(':').map(|p| p.parse().unwrap()).collect();
+        assert_eq!(parts.len(), 3, "{tag}");
+        parts[0] * 3600.0 + parts[1] * 60.0 + parts[2]
+    }
+
     fn epoch(s: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(s)
     }
@@ -1390,7 +1436,25 @@ mod tests {
                     "{name} in .{ext}"
                 );
                 assert_eq!(vp.len(), n);
+                // Each stream's DURATION tag is its span (first frame to the end
+                // of the last), and the audio's is its packets' span.
+                let (v, a) = (s.video.unwrap(), s.audio.unwrap());
+                let (as_, _) = p.stream("opus");
+                for (stream, summary) in [(vs, &v), (as_, &a)] {
+                    let tag = tag_duration(stream);
+                    assert!(
+                        (tag - summary.duration.as_secs_f64()).abs() < 0.001,
+                        "{name} .{ext}: tag {tag} s, span {:?}",
+                        summary.duration
+                    );
+                }
+                assert!((v.duration.as_secs_f64() - n as f64 / 30.0).abs() < 0.002);
+                assert_eq!(
+                    as_["nb_read_frames"].as_str(),
+                    Some((n * 5 / 3).to_string().as_str())
+                );
                 let (a0, a1) = p.span("opus");
+                assert!((tag_duration(as_) - (a1 - a0)).abs() < 0.001);
                 let want_end = (n * 5 / 3) as f64 * 0.02;
                 assert!(
                     a0 == 0.0 && (a1 - want_end).abs() < 0.002,
@@ -1693,6 +1757,23 @@ mod tests {
         assert!(a0 < 0.1, "audio from {a0}");
         assert!((v1 - 2.0).abs() < 0.05, "video to {v1}");
         assert!((a1 - a0 - 2.0).abs() < 0.05, "audio {a0}..{a1}");
+        // Each stream's DURATION tag: its span as the recorder counted it, and
+        // for the audio its packets' span.
+        let (as_, _) = p.stream("opus");
+        let (vt, at) = (tag_duration(vs), tag_duration(as_));
+        eprintln!("MEASURE engine {probe_name} DURATION tags: video {vt}, audio {at}");
+        assert!(
+            (vt - v.duration.as_secs_f64()).abs() < 0.001,
+            "video tag {vt}"
+        );
+        assert!(
+            (at - a.duration.as_secs_f64()).abs() < 0.001,
+            "audio tag {at}"
+        );
+        assert!(
+            (at - (a1 - a0)).abs() < 0.001,
+            "audio tag {at}, packets {a0}..{a1}"
+        );
         let _ = std::fs::remove_file(&path);
     }
 
