@@ -690,7 +690,9 @@ struct Loss {
 }
 
 impl Loss {
-    fn add(port: u16, share: u32, rtx: u8) -> Loss {
+    /// Drops `share`% of the UDP packets to (`dport`) or from (`sport`) local
+    /// port `port`, and all its RTP of payload type `rtx`.
+    fn add(port_dir: &str, port: u16, share: u32, rtx: u8) -> Loss {
         let table = format!("proxy_stats_{}", std::process::id());
         // The RTP payload type: bits 73..80 of the UDP payload's second byte
         // (after the 8-byte UDP header); STUN (1), DTLS (0x7e) and RTCP
@@ -699,8 +701,8 @@ impl Loss {
             "table ip {table} {{\n\
                chain input {{\n\
                  type filter hook input priority 0; policy accept;\n\
-                 ip daddr 127.0.0.1 udp dport {port} @th,73,7 {rtx} counter drop\n\
-                 ip daddr 127.0.0.1 udp dport {port} numgen random mod 100 < {share} counter drop\n\
+                 udp {port_dir} {port} @th,73,7 {rtx} counter drop\n\
+                 udp {port_dir} {port} numgen random mod 100 < {share} counter drop\n\
                }}\n\
              }}\n"
         );
@@ -739,8 +741,8 @@ impl Drop for Loss {
     }
 }
 
-/// The port of `receive`'s host candidate (its `UDP host candidates 127.0.0.1:P` line).
-fn receive_port(s: &Session) -> u16 {
+/// The port of the program's host candidate (its `UDP host candidates 127.0.0.1:P` line).
+fn rust_port(s: &Session) -> u16 {
     s.rust_log
         .iter()
         .find_map(|(_, l)| {
@@ -794,8 +796,11 @@ fn lost_under_loss(
     ahead: u64,
     theirs: impl Fn(&Value) -> u64,
 ) {
-    eprintln!("dropping 3% of UDP to 127.0.0.1:{port} and all RTP payload type {rtx} (RTX)");
-    let loss = Loss::add(port, 3, rtx);
+    // The Rust side's one UDP socket: packets to it (`receive`) or from it
+    // (`send`, whichever of the browser's sockets the media ends up on).
+    let port_dir = if dir == "in" { "dport" } else { "sport" };
+    eprintln!("dropping 3% of UDP with {port_dir} {port} and all RTP payload type {rtx} (RTX)");
+    let loss = Loss::add(port_dir, port, 3, rtx);
     let mut from = 0;
     let during = collect_from(s, "video", dir, WARMUP, WINDOW, None, &mut from);
     eprintln!("{}", loss.list());
@@ -855,7 +860,7 @@ fn receive_lost_agrees_with_chromium_under_loss() {
     let media = json!({"gum": true, "video": true, "contentHint": ""});
     let (mut s, connected) = browser_to_receive(&options, media, &out);
     connected.expect("receive did not connect");
-    let port = receive_port(&s);
+    let port = rust_port(&s);
     let offer = s
         .page_log
         .iter()
@@ -893,18 +898,9 @@ fn send_lost_agrees_with_chromium_under_loss() {
     let mut s = Session::start(&options, RustSide::Send { clip });
     s.wait_rust_log("connected to", Duration::from_secs(20))
         .expect("send did not connect");
-    // Chromium's end of the pair the media takes (send's last `media path:` line).
-    let path = s
-        .rust_log
-        .iter()
-        .rev()
-        .find_map(|(_, l)| l.split("media path: ").nth(1).map(str::to_owned))
-        .expect("a 'media path:' line");
-    let port: u16 = path
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no port at the end of {path:?}"));
+    // send's own port: Chromium may move the media to another of its sockets
+    // after the first pair (seen: a prflx pair, then the host pair 40 ms later).
+    let port = rust_port(&s);
     s.send_page(json!({"type": "sender-stats", "sdp": true}));
     let (_, sdps) = s.wait_page("sender-stats", Duration::from_secs(10));
     let offer = sdps["remoteSdp"].as_str().expect("the page's remote SDP");
