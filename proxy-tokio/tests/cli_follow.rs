@@ -24,12 +24,5 @@ async fn a_recording_in_progress_holds_whole_frames_from_pts_0() {
         assert!(got.data == sent.data, "frame {i} differs");
         assert_eq!(got.pts, i as u64 * 3000, "pts of frame {i}");
     }
-    assert_eq!(
-        exit_code(&mut pair.sender, Duration::from_secs(60)).await,
-        Some(0)
-    );
-    assert_eq!(
-        exit_code(&mut pair.receiver, Duration::from_secs(10)).await,
-        Some(0)
-    );
+    pair.both_exit_0().await;
 }

@@ -2,23 +2,13 @@
 //! duration ffprobe reads is the clip's.
 
 mod common;
-
-use std::time::Duration;
-
 use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recording_of_the_clip_has_exact_timestamps_and_its_duration() {
     let out = tmp("timestamps.ivf");
     let mut pair = spawn_pair(&out);
-    assert_eq!(
-        exit_code(&mut pair.sender, Duration::from_secs(60)).await,
-        Some(0)
-    );
-    assert_eq!(
-        exit_code(&mut pair.receiver, Duration::from_secs(10)).await,
-        Some(0)
-    );
+    pair.both_exit_0().await;
     let (clip_header, sent) = clip();
     let (header, frames) = recording(&out);
     assert_eq!(frames.len(), sent.len());

@@ -13,14 +13,7 @@ use common::*;
 async fn record_clip(ext: &str, format: &str) {
     let out = tmp(&format!("clip.{ext}"));
     let mut pair = spawn_pair(&out);
-    assert_eq!(
-        exit_code(&mut pair.sender, Duration::from_secs(60)).await,
-        Some(0)
-    );
-    assert_eq!(
-        exit_code(&mut pair.receiver, Duration::from_secs(10)).await,
-        Some(0)
-    );
+    pair.both_exit_0().await;
     let log = pair.receiver_log.all().await;
     // Every frame, from 0, the clip's 5 s (149 intervals of 1/30 s and the last
     // frame's); no audio track was sent.
@@ -118,14 +111,7 @@ async fn record_other_clip(clip: &str, ext: &str, codec: &str, name: &str, forma
     .arg(format!("{}/../assets/{clip}", env!("CARGO_MANIFEST_DIR")));
     piped(&mut send);
     let mut pair = connect_pair(receive_command(&out), send);
-    assert_eq!(
-        exit_code(&mut pair.sender, Duration::from_secs(60)).await,
-        Some(0)
-    );
-    assert_eq!(
-        exit_code(&mut pair.receiver, Duration::from_secs(10)).await,
-        Some(0)
-    );
+    pair.both_exit_0().await;
     let log = pair.receiver_log.all().await;
     assert!(
         log.contains(&format!(

@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::coturn::{candidate_types, Coturn, SECRET};
-use common::{assert_whole_clip, connect_pair, exit_code, receive_command, send_command, tmp};
+use common::{assert_whole_clip, connect_pair, receive_command, send_command, tmp};
 
 /// The time in a "connected to PEER in 75.8 ms" log line.
 fn connect_time(line: &str) -> Duration {
@@ -51,14 +51,7 @@ async fn relay_only(index: u16, name: &str, url: impl Fn(&Coturn) -> String) {
         .await;
     let took = connect_time(&line);
     eprintln!("FIGURE relay-only over {name}: connected in {took:?}");
-    assert_eq!(
-        exit_code(&mut pair.sender, Duration::from_secs(60)).await,
-        Some(0)
-    );
-    assert_eq!(
-        exit_code(&mut pair.receiver, Duration::from_secs(10)).await,
-        Some(0)
-    );
+    pair.both_exit_0().await;
     let log = pair.sender_log.all().await;
     assert!(!log.contains("not used"), "a relay failed:\n{log}");
     for iqs in [
@@ -111,14 +104,7 @@ async fn a_wrong_secret_is_a_clear_warning_and_host_candidates_connect() {
         warning.contains(&url) && warning.contains("refused the allocation with error 401"),
         "{warning}"
     );
-    assert_eq!(
-        exit_code(&mut pair.sender, Duration::from_secs(60)).await,
-        Some(0)
-    );
-    assert_eq!(
-        exit_code(&mut pair.receiver, Duration::from_secs(10)).await,
-        Some(0)
-    );
+    pair.both_exit_0().await;
     assert_whole_clip(&out);
 }
 

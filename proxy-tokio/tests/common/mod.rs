@@ -229,6 +229,23 @@ pub fn connect_pair(mut receive: Command, mut send: Command) -> Pair {
     }
 }
 
+impl Pair {
+    /// `send` exits 0 within 60 s (its clip sent, the session ended), then
+    /// `receive` within 10 s.
+    pub async fn both_exit_0(&mut self) {
+        assert_eq!(
+            exit_code(&mut self.sender, Duration::from_secs(60)).await,
+            Some(0),
+            "send's exit code"
+        );
+        assert_eq!(
+            exit_code(&mut self.receiver, Duration::from_secs(10)).await,
+            Some(0),
+            "receive's exit code"
+        );
+    }
+}
+
 /// Whether one of `iqs` is a Jingle session-terminate.
 pub fn has_session_terminate(iqs: &[String]) -> bool {
     iqs.iter().any(|iq| {
