@@ -16,73 +16,37 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{
-    browser_to_receive, ffprobe_available, ffprobe_video, repo_root, setup, tmp_file, Ev, Options,
-    RustSide, Session, VideoProbe,
+    browser_to_receive, ffprobe_available, ffprobe_video, repo_root, rtp, send_clip, setup,
+    tmp_file, ClipSent, Ev, Options, RustSide, Session, VideoProbe,
 };
-use serde_json::{json, Value};
-
-/// The page's video inbound-rtp (or outbound-rtp) summary from `stats`.
-fn video(stats: &Value, which: &str) -> Value {
-    stats[which]
-        .as_array()
-        .and_then(|a| a.iter().find(|i| i["kind"] == "video"))
-        .cloned()
-        .unwrap_or_default()
-}
+use serde_json::json;
 
 /// `send CLIP` to Chromium: the page decodes at least `min_decoded` of the clip's
 /// frames at 320x180 and reports `mime` as the inbound codec; `send` ends the session
 /// (session-terminate closes the page) and exits 0.
 fn send_to_chromium(clip: &str, mime: &str, frames: u64, min_decoded: u64) {
     let Some(_guard) = setup() else { return };
-    let clip = repo_root().join("assets").join(clip);
-    let mut s = Session::start(&Options::default(), RustSide::Send { clip });
-    let (t_conn, _) = s
-        .wait_rust_log("connected to", Duration::from_secs(20))
-        .expect("send did not connect");
-    let t_answer = s
-        .page_log
-        .iter()
-        .find(|(_, v)| v["ev"] == "answer")
-        .map(|(t, _)| *t)
-        .expect("the page answered");
-    let mut best = json!({});
-    let mut closed = false;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline && !closed {
-        let st = s.stats();
-        if video(&st, "inbound")["framesDecoded"].as_u64().is_some() {
-            best = st;
-        }
-        s.pump_for(Duration::from_millis(300));
-        closed = s.page_log.iter().any(|(_, v)| v["ev"] == "closed");
-    }
-    assert!(
-        closed,
-        "the page was not closed by send's session-terminate"
-    );
-    let (_, status) = s
-        .wait_rust_exit(Duration::from_secs(10))
-        .expect("send did not exit");
-    assert!(status.success(), "send exit {status:?}");
+    let ClipSent {
+        session: s,
+        connect,
+        best,
+        ..
+    } = send_clip(&Options::default(), repo_root().join("assets").join(clip));
     let sent = s
         .rust_log
         .iter()
         .rev()
         .find_map(|(_, l)| l.split("] sent ").nth(1).map(str::to_owned))
         .unwrap_or_default();
-    let inbound = video(&best, "inbound");
+    let inbound = rtp(&best, "inbound", "video");
     let decoded = inbound["framesDecoded"].as_u64().unwrap_or(0);
     eprintln!(
         "MEASURE send {mime} -> chromium: page answer -> send connected {:?}; sent {sent}; \
          framesDecoded {decoded}/{frames}, {}x{}, codec {}",
-        t_conn.duration_since(t_answer),
-        inbound["frameWidth"],
-        inbound["frameHeight"],
-        inbound["codec"]
+        connect, inbound["frameWidth"], inbound["frameHeight"], inbound["codec"]
     );
     assert_eq!(inbound["codec"], mime, "{best}");
     assert!(
@@ -143,7 +107,7 @@ fn chromium_to_receive(codec: &str, out: &str, ffprobe_codec: &str) {
     let connected = connected.expect("receive did not connect");
     s.pump_for(Duration::from_secs(4));
     let stats = s.stats();
-    let outbound = video(&stats, "outbound");
+    let outbound = rtp(&stats, "outbound", "video");
     assert_eq!(
         outbound["codec"],
         format!("video/{codec}"),

@@ -650,6 +650,70 @@ pub fn browser_to_receive(
     (s, connected)
 }
 
+/// The first entry of the page's `inbound`/`outbound` stats of `kind`.
+pub fn rtp(stats: &Value, dir: &str, kind: &str) -> Value {
+    stats[dir]
+        .as_array()
+        .and_then(|a| a.iter().find(|o| o["kind"] == kind))
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// A `send CLIP` -> page session that ran to its end.
+pub struct ClipSent {
+    pub session: Session,
+    /// From the page's answer to `send`'s "connected to" (send starts first).
+    pub connect: Duration,
+    /// The page's last stats with a decoding video receiver.
+    pub best: Value,
+    /// When the page's peer connection closed.
+    pub closed_at: Instant,
+}
+
+/// Runs `send clip` to the page until `send`'s session-terminate closes the page
+/// (within 30 s), reading the page's stats meanwhile; `send` must exit 0.
+pub fn send_clip(options: &Options, clip: PathBuf) -> ClipSent {
+    let mut s = Session::start(options, RustSide::Send { clip });
+    let (t_conn, _) = s
+        .wait_rust_log("connected to", Duration::from_secs(20))
+        .expect("send did not connect");
+    let t_answer = s
+        .page_log
+        .iter()
+        .find(|(_, v)| v["ev"] == "answer")
+        .map(|(t, _)| *t)
+        .expect("the page answered");
+    let mut best = json!({});
+    let mut closed_at = None;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline && closed_at.is_none() {
+        let st = s.stats();
+        if rtp(&st, "inbound", "video")["framesDecoded"]
+            .as_u64()
+            .is_some()
+        {
+            best = st;
+        }
+        s.pump_for(Duration::from_millis(300));
+        closed_at = s
+            .page_log
+            .iter()
+            .find(|(_, v)| v["ev"] == "closed")
+            .map(|(t, _)| *t);
+    }
+    let closed_at = closed_at.expect("the page was not closed by send's session-terminate");
+    let (_, status) = s
+        .wait_rust_exit(Duration::from_secs(10))
+        .expect("send did not exit");
+    assert!(status.success(), "send exit {status:?}");
+    ClipSent {
+        session: s,
+        connect: t_conn.duration_since(t_answer),
+        best,
+        closed_at,
+    }
+}
+
 /// Whether ffprobe runs; under `CI=true` its absence is a failure.
 pub fn ffprobe_available() -> bool {
     let found = Command::new("ffprobe")

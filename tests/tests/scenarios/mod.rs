@@ -11,11 +11,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use proxy_core::jingle::{Action, Jingle};
 use proxy_core::{parse_iq, Limits};
-use serde_json::{json, Value};
+use serde_json::json;
 
+pub use crate::common::rtp;
 use crate::common::{
     browser_to_receive, ci, ffprobe, ffprobe_available, ffprobe_timing, recorded_span, repo_root,
-    tmp_file, Options, RustSide, Session, RUST_JID,
+    send_clip, tmp_file, ClipSent, Options, Session, RUST_JID,
 };
 
 /// Which browser a scenario runs with.
@@ -52,15 +53,6 @@ pub fn jingle_of(iq: &str) -> Jingle {
         .expect("parse iq")
         .jingle
         .expect("a jingle iq")
-}
-
-/// The first entry of the page's `inbound`/`outbound` stats of `kind`.
-pub fn rtp(stats: &Value, dir: &str, kind: &str) -> Value {
-    stats[dir]
-        .as_array()
-        .and_then(|a| a.iter().find(|o| o["kind"] == kind))
-        .cloned()
-        .unwrap_or_default()
 }
 
 /// The browser shares a 640x360 canvas to `receive` for 4 s, then stops with
@@ -138,43 +130,16 @@ pub fn screen_share_to_receive(b: &Browser) -> Session {
 /// connection is closed by the terminate, `send` exits 0, and the session-accept made
 /// from the browser's answer answers the offer's contents and names the initiator.
 pub fn send_to_browser(b: &Browser) -> Session {
-    let clip = repo_root().join("assets/clip.ivf");
-    let mut s = Session::start(&b.options, RustSide::Send { clip });
-    let (t_conn, _) = s
-        .wait_rust_log("connected to", Duration::from_secs(20))
-        .expect("send did not connect");
-    // send starts before the browser is up; count from the page's answer.
-    let t_answer = s
-        .page_log
-        .iter()
-        .find(|(_, v)| v["ev"] == "answer")
-        .map(|(t, _)| *t)
-        .expect("the page answered");
+    let ClipSent {
+        session: s,
+        connect,
+        best,
+        closed_at,
+    } = send_clip(&b.options, repo_root().join("assets/clip.ivf"));
     eprintln!(
-        "MEASURE rust->{} connect time (page answer -> send connected): {:?}",
-        b.name,
-        t_conn.duration_since(t_answer)
+        "MEASURE rust->{} connect time (page answer -> send connected): {connect:?}",
+        b.name
     );
-    let mut best = json!({});
-    let mut closed_at = None;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline && closed_at.is_none() {
-        let st = s.stats();
-        if st["inbound"].as_array().is_some_and(|a| !a.is_empty()) {
-            best = st;
-        }
-        s.pump_for(Duration::from_millis(500));
-        closed_at = s
-            .page_log
-            .iter()
-            .find(|(_, v)| v["ev"] == "closed")
-            .map(|(t, _)| *t);
-    }
-    let closed_at = closed_at.expect("the page was not closed by session-terminate");
-    let (_, status) = s
-        .wait_rust_exit(Duration::from_secs(10))
-        .expect("send did not exit");
-    assert!(status.success(), "send exit {status:?}");
     assert!(
         s.page_log
             .iter()
