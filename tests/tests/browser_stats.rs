@@ -834,21 +834,14 @@ fn lost_under_loss(
 
 /// Packets lost, Chromium -> `receive`, with real loss (nftables on `receive`'s
 /// port, [`lost_under_loss`]). Chromium's remote-inbound-rtp.packetsLost is what
-/// our receiver reports said (str0m's count of the packets it received); our
-/// line's is counted from the frames str0m delivered and the packets it received
-/// (stats.rs `lost`), which errs low while str0m holds packets beyond the last
-/// delivered frame (after a loss, up to 30 video frames). Ours may be ahead of
-/// Chromium's by the losses since our last report (+3). Before the fix of
-/// stats.rs it said 25 where the reports said 12 (each lost packet of a 3-packet
-/// frame counted three).
-///
-/// Known to fail now and then (issue 14 stays open for it): after an unrepaired
-/// loss our incoming count can stay below what our own receiver reports told
-/// Chromium (CI, 2026-12-03: ours 9, Chromium's 13, still 4 s after the loss),
-/// since str0m's frame API does not give the count it puts in those reports.
-/// Run it with `--ignored`.
+/// our receiver reports said, and so is our line's (stats.rs takes it from the
+/// RTCP str0m sends), read when our report is out; so ours may be ahead of
+/// Chromium's by a report on its way (+3), and equal once the loss has ended.
+/// Before: counted from the frames str0m delivered, it said 25 where the
+/// reports said 12 (each lost packet of a 3-packet frame counted three), then,
+/// with the received count, 9 where they said 13 (packets of frames never
+/// delivered).
 #[test]
-#[ignore = "our incoming packets-lost can stay below our receiver reports' after an unrepaired loss (issue 14)"]
 fn receive_lost_agrees_with_chromium_under_loss() {
     let Some(_guard) = setup() else { return };
     if !nft_usable() {

@@ -67,9 +67,13 @@ impl Engine {
         for params in config.codec_config().iter_mut() {
             params.set_fb_remb(false);
         }
+        // With statistics, str0m also shows us the RTCP it sends: incoming
+        // packets-lost is what our receiver reports say (stats.rs), a count
+        // str0m keeps to itself otherwise.
         let mut config = config
             .set_rtcp_report_interval_audio(Duration::from_secs(1))
-            .set_stats_interval(self.stats_interval);
+            .set_stats_interval(self.stats_interval)
+            .enable_raw_packets(self.stats_interval.is_some());
         config.set_max_stun_rto(STUN_INTERVAL);
         let mut rtc = config.build(now);
         let mut candidates = Vec::new();

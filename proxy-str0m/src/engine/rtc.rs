@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use proxy_core::{EngineError, EngineEvent, MediaKind};
 use str0m::media::MediaData;
+use str0m::rtp::RawPacket;
 use str0m::{Event as RtcEvent, IceConnectionState, Output as RtcOutput};
 
 use super::{kind_of, Connection, Dtls, Engine, EngineOutput, MediaEntry};
@@ -159,9 +160,19 @@ impl Connection {
             }
             RtcEvent::MediaData(d) => self.on_media_data(d, now, queue),
             RtcEvent::PeerStats(s) => self.stats.on_peer(&s),
+            RtcEvent::RawPacket(p) => {
+                if let RawPacket::RtcpTx(rtcp) = *p {
+                    self.stats.on_rtcp_sent(&rtcp);
+                }
+            }
             RtcEvent::MediaIngressStats(s) => {
                 let kind = self.kind_of_mid(s.mid);
-                let s = self.stats.on_ingress(kind, &s);
+                let ssrc = self
+                    .rtc
+                    .direct_api()
+                    .stream_rx_by_mid(s.mid, s.rid)
+                    .map(|rx| rx.ssrc());
+                let s = self.stats.on_ingress(kind, ssrc, &s);
                 queue.push_back(EngineOutput::Stats(s));
             }
             RtcEvent::MediaEgressStats(s) => {
@@ -206,8 +217,7 @@ impl Connection {
     }
 
     fn on_media_data(&mut self, d: MediaData, now: Instant, queue: &mut VecDeque<EngineOutput>) {
-        self.stats
-            .on_frame_in(d.mid, **d.seq_range.start(), **d.seq_range.end());
+        self.stats.on_frame_in(d.mid);
         let kind = self
             .medias
             .iter()

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use proxy_core::MediaKind;
 use str0m::media::Mid;
+use str0m::rtp::rtcp::{ReceptionReport, Rtcp};
+use str0m::rtp::Ssrc;
 use str0m::stats::{MediaEgressStats, MediaIngressStats, PeerStats};
 
 use crate::types::{StatsDirection, TrackStats};
@@ -30,34 +32,15 @@ fn jitter_of(kind: MediaKind, units: u32) -> Duration {
     Duration::from_micros(u64::from(units) * 1_000_000 / u64::from(clock_rate(kind)))
 }
 
-/// RFC 3550's cumulative loss (expected minus received, what our receiver
-/// reports tell the peer and what a browser's inbound-rtp `packetsLost` is)
-/// as far as str0m's frame API lets us count it: `expected` is the sequence
-/// number span of the delivered frames, `in_frames` the packets of those
-/// frames, `received` str0m's count of the packets it took in (with
-/// retransmissions, without padding).
-///
-/// Neither count of the received is exact: `in_frames` leaves out the packets
-/// of a frame that never came whole (received, but dropped with it: counting
-/// them lost made a video loss of 1 packet in a 3-packet frame count 3; against
-/// Chromium with 3% of its packets dropped, we said 32 lost where our own
-/// receiver reports said 17), and `received` also has the packets str0m still
-/// holds beyond the last delivered frame (a frame not yet whole, audio for
-/// ~160 ms, and after an unrepaired video loss up to 30 frames while str0m
-/// waits for a retransmission or a keyframe), so `expected - received` falls
-/// short by those until they are delivered or dropped.
-/// - Audio: one packet a frame, so a frame never comes partly: `in_frames` is
-///   the exact count within the span.
-/// - Video: `expected - received`, which errs low by the held packets only, no
-///   lower than 0 and no higher than `expected - in_frames` (the caller also
-///   keeps it from going below its previous report's).
-///
-/// A loss repaired by retransmission is no loss, as in browsers.
-fn lost(kind: MediaKind, expected: u64, in_frames: u64, received: u64) -> u64 {
-    let upper = expected.saturating_sub(in_frames);
-    match kind {
-        MediaKind::Audio => upper,
-        MediaKind::Video => expected.saturating_sub(received).min(upper),
+/// The cumulative number of packets lost (RFC 3550 6.4.1, a signed 24-bit
+/// field) of a reception report as a count: a negative count (duplicates
+/// outnumbering the losses) is no loss.
+fn cumulative_lost(report: &ReceptionReport) -> u64 {
+    let field = report.packets_lost & 0xff_ffff;
+    if field >= 0x80_0000 {
+        0
+    } else {
+        u64::from(field)
     }
 }
 
@@ -74,14 +57,6 @@ struct Last {
 struct Track {
     /// Frames delivered (ingress) or written (egress) so far.
     frames: u64,
-    /// Ingress: the first and highest RTP sequence numbers of the delivered
-    /// frames (extended, so no wrap), for the expected packet count.
-    first_seq: Option<u64>,
-    max_seq: u64,
-    /// Ingress: the RTP packets the delivered frames were made of.
-    in_frames: u64,
-    /// Ingress: the packets lost as the previous report said.
-    lost: u64,
     last: Option<Last>,
 }
 
@@ -93,16 +68,15 @@ pub(super) struct StatsWatch {
     /// STUN): for tracks whose own reports have none (a receive-only track
     /// gets RTT only from XR, which not every sender answers).
     peer_rtt: Option<Duration>,
+    /// Per incoming SSRC, the cumulative loss our latest receiver report
+    /// said (str0m's RTCP as it sent it).
+    reported_lost: HashMap<Ssrc, u64>,
 }
 
 impl StatsWatch {
-    /// A frame arrived on `mid`, its RTP packets `first..=last`.
-    pub(super) fn on_frame_in(&mut self, mid: Mid, first: u64, last: u64) {
-        let t = self.track(mid, StatsDirection::Inbound);
-        t.frames += 1;
-        t.first_seq = Some(t.first_seq.map_or(first, |f| f.min(first)));
-        t.max_seq = t.max_seq.max(last);
-        t.in_frames += last.saturating_sub(first) + 1;
+    /// A frame arrived on `mid`.
+    pub(super) fn on_frame_in(&mut self, mid: Mid) {
+        self.track(mid, StatsDirection::Inbound).frames += 1;
     }
 
     /// A frame was written on `mid`.
@@ -121,17 +95,37 @@ impl StatsWatch {
         }
     }
 
-    /// One incoming track's report.
-    pub(super) fn on_ingress(&mut self, kind: MediaKind, s: &MediaIngressStats) -> TrackStats {
+    /// RTCP that str0m sent: its reception reports (alone or in a sender
+    /// report) say what we told the peer we lost of each of its streams.
+    pub(super) fn on_rtcp_sent(&mut self, rtcp: &Rtcp) {
+        let reports = match rtcp {
+            Rtcp::ReceiverReport(rr) => &rr.reports,
+            Rtcp::SenderReport(sr) => &sr.reports,
+            _ => return,
+        };
+        for r in reports {
+            self.reported_lost.insert(r.ssrc, cumulative_lost(r));
+        }
+    }
+
+    /// One incoming track's report; `ssrc` is the stream str0m receives it
+    /// on. Packets lost is what our latest receiver report for that stream
+    /// told the peer (RFC 3550's cumulative count: expected from the sequence
+    /// numbers, less the packets received, a loss repaired by retransmission
+    /// being no loss), so what the peer's remote-inbound-rtp says once the
+    /// report has arrived; it is at most one report interval (1 s) behind the
+    /// packets, as a browser's reports are.
+    pub(super) fn on_ingress(
+        &mut self,
+        kind: MediaKind,
+        ssrc: Option<Ssrc>,
+        s: &MediaIngressStats,
+    ) -> TrackStats {
         let peer_rtt = self.peer_rtt;
+        let packets_lost = ssrc
+            .and_then(|x| self.reported_lost.get(&x).copied())
+            .unwrap_or(0);
         let t = self.track(s.mid, StatsDirection::Inbound);
-        let expected = t.first_seq.map_or(0, |f| t.max_seq - f + 1);
-        // Never below the previous report's: the count of a report errs low
-        // only (by the packets held then), and a loss stays a loss.
-        let packets_lost = lost(kind, expected, t.in_frames, s.packets)
-            .max(t.lost)
-            .min(expected.saturating_sub(t.in_frames));
-        t.lost = packets_lost;
         // str0m sets loss and jitter together, from the receiver reports we
         // send: before the first, there is no jitter to tell.
         let jitter = s.loss.map(|_| jitter_of(kind, s.jitter));
@@ -220,25 +214,55 @@ impl Track {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_video_frame_that_never_came_whole_loses_only_its_missing_packets() {
-        // Frames of 3 packets, 1..=3, 4..=6, 7..=9; packet 5 was lost, so the
-        // second frame never came whole, but 4 and 6 were received.
-        let (expected, in_frames, received) = (9, 6, 8);
-        assert_eq!(lost(MediaKind::Video, expected, in_frames, received), 1);
-        // A frame not yet whole (10 and 11 of 10..=12 held) makes it low for
-        // a while, never below 0.
-        assert_eq!(lost(MediaKind::Video, expected, in_frames, received + 2), 0);
-        // Never more than the packets missing from the delivered frames.
-        assert_eq!(lost(MediaKind::Video, expected, 8, 5), 1);
-        // No loss: the span's packets all delivered, some more held.
-        assert_eq!(lost(MediaKind::Video, 9, 9, 11), 0);
+    fn report(ssrc: u32, packets_lost: u32) -> ReceptionReport {
+        ReceptionReport {
+            ssrc: ssrc.into(),
+            fraction_lost: 0,
+            packets_lost,
+            max_seq: 0,
+            jitter: 0,
+            last_sr_time: 0,
+            last_sr_delay: 0,
+        }
     }
 
     #[test]
-    fn audio_loss_is_counted_in_its_one_packet_frames() {
-        // Held packets (received 12) do not hide the 2 missing of 10.
-        assert_eq!(lost(MediaKind::Audio, 10, 8, 12), 2);
+    fn the_receiver_reports_cumulative_loss_is_the_count() {
+        assert_eq!(cumulative_lost(&report(1, 13)), 13);
+        assert_eq!(cumulative_lost(&report(1, 0x7f_ffff)), 0x7f_ffff);
+        // Negative (more duplicates than losses), as str0m holds -1 before
+        // it writes the 24 bits, and as written: no loss.
+        assert_eq!(cumulative_lost(&report(1, u32::MAX)), 0);
+        assert_eq!(cumulative_lost(&report(1, 0xff_ffff)), 0);
+        assert_eq!(cumulative_lost(&report(1, 0x80_0000)), 0);
+    }
+
+    #[test]
+    fn reception_reports_alone_or_in_a_sender_report_are_kept_per_ssrc() {
+        use str0m::rtp::rtcp::{ReceiverReport, SenderInfo, SenderReport};
+        use str0m::media::{Frequency, MediaTime};
+        let mut w = StatsWatch::default();
+        w.on_rtcp_sent(&Rtcp::ReceiverReport(ReceiverReport {
+            sender_ssrc: 9.into(),
+            reports: report(1, 4).into(),
+        }));
+        w.on_rtcp_sent(&Rtcp::ReceiverReport(ReceiverReport {
+            sender_ssrc: 9.into(),
+            reports: report(2, 7).into(),
+        }));
+        // A later report replaces the earlier one of its stream.
+        w.on_rtcp_sent(&Rtcp::SenderReport(SenderReport {
+            sender_info: SenderInfo {
+                ssrc: 9.into(),
+                ntp_time: std::time::SystemTime::UNIX_EPOCH,
+                rtp_time: MediaTime::new(0, Frequency::NINETY_KHZ),
+                sender_packet_count: 0,
+                sender_octet_count: 0,
+            },
+            reports: report(1, 5).into(),
+        }));
+        assert_eq!(w.reported_lost.get(&1.into()), Some(&5));
+        assert_eq!(w.reported_lost.get(&2.into()), Some(&7));
     }
 
     #[test]
