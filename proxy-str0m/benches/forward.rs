@@ -16,7 +16,8 @@ mod harness;
 use std::time::Duration;
 
 use harness::{
-    bare_pair, interleaved, proxy_pair, proxy_relay_pair, vp8_frame, Endpoint, Net, Proxy,
+    bare_pair, interleaved, proxy_pair, proxy_pair_with_stats, proxy_relay_pair, vp8_frame,
+    Endpoint, Net, Proxy,
 };
 
 /// Frame size: 3 KB, three RTP packets.
@@ -92,6 +93,32 @@ fn main() {
                 for _ in 0..100 {
                     bare.forward(nb, &frames[(nb % FRAMES) as usize]);
                     nb += 1;
+                }
+                Duration::ZERO
+            }),
+        ],
+    );
+    // Statistics every second (str0m's reports, and the RTCP it sends shown
+    // to us for incoming loss) against none, both proxy-str0m.
+    let mut with_stats = connected(proxy_pair_with_stats());
+    let mut without = connected(proxy_pair());
+    let (mut nw, mut nn) = (1u32, 1u32);
+    interleaved(
+        "forwarding one 3 KB VP8 frame, in memory: statistics every second vs none (per frame)",
+        rounds,
+        100,
+        &mut [
+            ("proxy-str0m, statistics every second", &mut || {
+                for _ in 0..100 {
+                    with_stats.forward(nw, &frames[(nw % FRAMES) as usize]);
+                    nw += 1;
+                }
+                Duration::ZERO
+            }),
+            ("proxy-str0m, no statistics", &mut || {
+                for _ in 0..100 {
+                    without.forward(nn, &frames[(nn % FRAMES) as usize]);
+                    nn += 1;
                 }
                 Duration::ZERO
             }),

@@ -123,8 +123,9 @@
 //! With [`ProxyConfig::stats_interval`], every track is reported as an
 //! [`Event::Stats`] ([`TrackStats`]) at that interval, like a browser's
 //! `getStats()`: bitrate and frame rate over the interval, packets lost,
-//! jitter and round-trip time, from str0m's reports and the RTCP the peer
-//! sends.
+//! jitter and round-trip time, from str0m's reports and the RTCP both peers
+//! send (statistics have str0m show us the RTCP we send, a copy of each
+//! packet: the cost is in `proxy-str0m/benches/RESULTS.md`).
 //!
 //! # Not supported
 //!

@@ -206,9 +206,10 @@ pub struct TrackStats {
     /// Frames in the interval.
     pub frames_in_interval: u64,
     /// Packets lost so far (RFC 3550's cumulative count: expected minus
-    /// received, so a loss repaired by retransmission is none). Inbound: as
-    /// we count them; outbound: as the peer's latest receiver report says
-    /// (0 before the first).
+    /// received, so a loss repaired by retransmission is none), as the
+    /// latest receiver report on the stream says (0 before the first).
+    /// Inbound: our own report, the count the peer is told; outbound: the
+    /// peer's.
     pub packets_lost: u64,
     /// Interarrival jitter: inbound, from our latest receiver report;
     /// outbound, from the peer's. `None` before the first report.

@@ -95,7 +95,7 @@ impl Proxy {
 
 impl Proxy {
     fn new(now: Instant, jid: &'static str, addr: &str, core: Config) -> Proxy {
-        Proxy::with_policy(now, jid, addr, core, IceTransportPolicy::All)
+        Proxy::with_policy(now, jid, addr, core, IceTransportPolicy::All, None)
     }
 
     fn with_policy(
@@ -104,11 +104,13 @@ impl Proxy {
         addr: &str,
         core: Config,
         policy: IceTransportPolicy,
+        stats_interval: Option<Duration>,
     ) -> Proxy {
         let config = ProxyConfig {
             core,
             local_addrs: vec![addr.parse().expect("address")],
             ice_transport_policy: policy,
+            stats_interval,
             ..ProxyConfig::default()
         };
         Proxy {
@@ -173,7 +175,12 @@ pub fn proxy_pair_held() -> Net<Proxy> {
 }
 
 fn proxy_pair_with(hold: bool) -> Net<Proxy> {
-    proxy_pair_through(hold, None)
+    proxy_pair_through(hold, None, None)
+}
+
+/// Like [`proxy_pair`], with statistics every second on both peers.
+pub fn proxy_pair_with_stats() -> Net<Proxy> {
+    proxy_pair_through(false, None, Some(Duration::from_secs(1)))
 }
 
 /// The TURN node's server, as both peers are given it (UDP, long-term
@@ -196,12 +203,16 @@ fn turn_server() -> IceServer {
 /// datagram goes peer -> server -> peer, the media relay <-> relay inside
 /// one allocation pair. The sender has called `start()`.
 pub fn proxy_relay_pair() -> Net<Proxy> {
-    proxy_pair_through(false, Some(vec![turn_server()]))
+    proxy_pair_through(false, Some(vec![turn_server()]), None)
 }
 
 /// `servers`: `None` host-only (no ICE servers, policy all); `Some`: those
 /// servers, relay-only, with a TURN node in the network.
-fn proxy_pair_through(hold: bool, servers: Option<Vec<IceServer>>) -> Net<Proxy> {
+fn proxy_pair_through(
+    hold: bool,
+    servers: Option<Vec<IceServer>>,
+    stats_interval: Option<Duration>,
+) -> Net<Proxy> {
     let now = Instant::now();
     let policy = if servers.is_some() {
         IceTransportPolicy::Relay
@@ -219,6 +230,7 @@ fn proxy_pair_through(hold: bool, servers: Option<Vec<IceServer>>) -> Net<Proxy>
             ..Config::default()
         },
         policy,
+        stats_interval,
     );
     let b = Proxy::with_policy(
         now,
@@ -231,6 +243,7 @@ fn proxy_pair_through(hold: bool, servers: Option<Vec<IceServer>>) -> Net<Proxy>
             ..Config::default()
         },
         policy,
+        stats_interval,
     );
     let mut net = Net::new(now, a, b);
     if servers.is_some() {

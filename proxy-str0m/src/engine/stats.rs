@@ -239,8 +239,8 @@ mod tests {
 
     #[test]
     fn reception_reports_alone_or_in_a_sender_report_are_kept_per_ssrc() {
-        use str0m::rtp::rtcp::{ReceiverReport, SenderInfo, SenderReport};
         use str0m::media::{Frequency, MediaTime};
+        use str0m::rtp::rtcp::{ReceiverReport, SenderInfo, SenderReport};
         let mut w = StatsWatch::default();
         w.on_rtcp_sent(&Rtcp::ReceiverReport(ReceiverReport {
             sender_ssrc: 9.into(),
