@@ -82,19 +82,9 @@ fn main() {
         rounds,
         100,
         &mut [
-            ("proxy-str0m", &mut || {
-                for _ in 0..100 {
-                    proxy.forward(np, &frames[(np % FRAMES) as usize]);
-                    np += 1;
-                }
-                Duration::ZERO
-            }),
+            ("proxy-str0m", &mut || hundred(&mut proxy, &mut np, &frames)),
             ("bare str0m (floor)", &mut || {
-                for _ in 0..100 {
-                    bare.forward(nb, &frames[(nb % FRAMES) as usize]);
-                    nb += 1;
-                }
-                Duration::ZERO
+                hundred(&mut bare, &mut nb, &frames)
             }),
         ],
     );
@@ -109,18 +99,10 @@ fn main() {
         100,
         &mut [
             ("proxy-str0m, statistics every second", &mut || {
-                for _ in 0..100 {
-                    with_stats.forward(nw, &frames[(nw % FRAMES) as usize]);
-                    nw += 1;
-                }
-                Duration::ZERO
+                hundred(&mut with_stats, &mut nw, &frames)
             }),
             ("proxy-str0m, no statistics", &mut || {
-                for _ in 0..100 {
-                    without.forward(nn, &frames[(nn % FRAMES) as usize]);
-                    nn += 1;
-                }
-                Duration::ZERO
+                hundred(&mut without, &mut nn, &frames)
             }),
         ],
     );
@@ -157,18 +139,22 @@ fn main() {
                 }
                 switched.server_time - before
             }),
-            ("proxy-str0m host <-> host", &mut || {
-                for _ in 0..100 {
-                    direct.forward(nd, &frames[(nd % FRAMES) as usize]);
-                    nd += 1;
-                }
-                Duration::ZERO
-            }),
+            ("proxy-str0m host <-> host", &mut || hundred(&mut direct, &mut nd, &frames)),
         ],
     );
     check_relayed(&relay);
     check_relayed(&switched);
     divan::main();
+}
+
+/// Forwards the next 100 frames (from frame `n` on) through `net`: one call
+/// of an interleaved variant whose time is all ours.
+fn hundred<E: Endpoint>(net: &mut Net<E>, n: &mut u32, frames: &[Vec<u8>]) -> Duration {
+    for _ in 0..100 {
+        net.forward(*n, &frames[(*n % FRAMES) as usize]);
+        *n += 1;
+    }
+    Duration::ZERO
 }
 
 /// A relay-only pair, connected through the TURN server.
