@@ -32,15 +32,25 @@ fn jitter_of(kind: MediaKind, units: u32) -> Duration {
     Duration::from_micros(u64::from(units) * 1_000_000 / u64::from(clock_rate(kind)))
 }
 
+/// The most incoming streams whose reported loss is kept (str0m reports at
+/// most 31 streams in one RTCP packet).
+const MAX_REPORTED_STREAMS: usize = 64;
+
 /// The cumulative number of packets lost (RFC 3550 6.4.1, a signed 24-bit
 /// field) of a reception report as a count: a negative count (duplicates
 /// outnumbering the losses) is no loss.
 fn cumulative_lost(report: &ReceptionReport) -> u64 {
-    let field = report.packets_lost & 0xff_ffff;
+    signed_24_lost(u64::from(report.packets_lost))
+}
+
+/// A cumulative loss field (signed 24 bits, as str0m holds it: in a u32, or
+/// read off the wire unsigned into a u64) as a count, negative being none.
+fn signed_24_lost(value: u64) -> u64 {
+    let field = value & 0xff_ffff;
     if field >= 0x80_0000 {
         0
     } else {
-        u64::from(field)
+        field
     }
 }
 
@@ -106,6 +116,12 @@ impl StatsWatch {
         for r in reports {
             self.reported_lost.insert(r.ssrc, cumulative_lost(r));
         }
+        // A peer that keeps changing SSRCs must not grow the map: past a
+        // bound, only the streams of this report are kept.
+        if self.reported_lost.len() > MAX_REPORTED_STREAMS {
+            self.reported_lost
+                .retain(|ssrc, _| reports.iter().any(|r| r.ssrc == *ssrc));
+        }
     }
 
     /// One incoming track's report; `ssrc` is the stream str0m receives it
@@ -147,7 +163,12 @@ impl StatsWatch {
     pub(super) fn on_egress(&mut self, kind: MediaKind, s: &MediaEgressStats) -> TrackStats {
         let peer_rtt = self.peer_rtt;
         let t = self.track(s.mid, StatsDirection::Outbound);
-        let packets_lost = s.remote.as_ref().map_or(0, |r| r.packets_lost);
+        // str0m reads the peer's field unsigned: a negative count (more
+        // duplicates than losses) would show as 16,777,215 lost.
+        let packets_lost = s
+            .remote
+            .as_ref()
+            .map_or(0, |r| signed_24_lost(r.packets_lost));
         let jitter = s.remote.as_ref().map(|r| jitter_of(kind, r.jitter));
         t.report(
             s.mid,
@@ -235,6 +256,9 @@ mod tests {
         assert_eq!(cumulative_lost(&report(1, u32::MAX)), 0);
         assert_eq!(cumulative_lost(&report(1, 0xff_ffff)), 0);
         assert_eq!(cumulative_lost(&report(1, 0x80_0000)), 0);
+        // The peer's reports, as str0m reads them off the wire.
+        assert_eq!(signed_24_lost(0xff_ffff), 0);
+        assert_eq!(signed_24_lost(42), 42);
     }
 
     #[test]
@@ -263,6 +287,15 @@ mod tests {
         }));
         assert_eq!(w.reported_lost.get(&1.into()), Some(&5));
         assert_eq!(w.reported_lost.get(&2.into()), Some(&7));
+        // A new SSRC each report: the map stays bounded, the latest kept.
+        for ssrc in 100..1000u32 {
+            w.on_rtcp_sent(&Rtcp::ReceiverReport(ReceiverReport {
+                sender_ssrc: 9.into(),
+                reports: report(ssrc, 3).into(),
+            }));
+        }
+        assert!(w.reported_lost.len() <= MAX_REPORTED_STREAMS);
+        assert_eq!(w.reported_lost.get(&999.into()), Some(&3));
     }
 
     #[test]
