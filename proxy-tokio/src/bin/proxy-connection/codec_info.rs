@@ -10,9 +10,10 @@ use std::time::Duration;
 use crate::ivf::vp8_frame_info;
 use crate::record::Codec;
 
-/// Width and height of a video keyframe, when its codec's header tells.
+/// Width and height of a video keyframe, when its codec's header tells (a
+/// size of 0 tells nothing: containers refuse it).
 pub fn video_dimensions(codec: Codec, frame: &[u8]) -> Option<(u32, u32)> {
-    match codec {
+    let dims = match codec {
         Codec::Vp8 => vp8_frame_info(frame)?
             .dimensions
             .map(|(w, h)| (u32::from(w), u32::from(h))),
@@ -23,7 +24,8 @@ pub fn video_dimensions(codec: Codec, frame: &[u8]) -> Option<(u32, u32)> {
             h264_sps_dimensions(sps)
         }
         _ => None,
-    }
+    };
+    dims.filter(|&(w, h)| w > 0 && h > 0)
 }
 
 /// MSB-first bit reader over a byte slice.

@@ -33,7 +33,8 @@
 //! Each frame's time is its RTP time (`pts`) plus a per-track offset to a common
 //! clock. The offset is constant for a track (its RTP clock runs from a random
 //! start), so it is learned once from the first frames, which are held until it
-//! is known (at most [`START_WAIT`] of media or [`START_FRAMES`] frames):
+//! is known (at most [`START_WAIT`] of media, [`START_FRAMES`] frames or
+//! [`START_BYTES`]):
 //!
 //! - the sender's clock when every recorded track has a `sender_time` (the RTCP
 //!   sender report mapping: what the sender captured together is written together),
@@ -46,7 +47,9 @@
 //! wants that): each track's frames wait in a queue until every other recorded
 //! track has a frame queued, or until they are [`REORDER_WINDOW`] older than the
 //! newest queued frame (a track that pauses does not hold the others back for
-//! longer). A frame that would still go back in time is written at the last
+//! longer), or until the queues hold [`MAX_QUEUED_FRAMES`] or
+//! [`MAX_QUEUED_BYTES`] (a track whose time stands still is not held for good).
+//! A frame that would still go back in time is written at the last
 //! written time (counted as "late").
 
 use std::collections::VecDeque;
@@ -70,6 +73,14 @@ use crate::matroska::{MatroskaWriter, TrackMedia, TrackSpec};
 pub(crate) const START_WAIT: Duration = Duration::from_secs(5);
 /// The most frames held before the recording starts.
 pub(crate) const START_FRAMES: usize = 2_000;
+/// The most bytes held before the recording starts (a peer's frames may be
+/// large: the frame count alone would let a few thousand of them fill memory).
+pub(crate) const START_BYTES: usize = 64 << 20;
+/// The most frames and bytes the tracks' queues hold together: past either,
+/// the oldest is written without waiting for the other track (whose frames
+/// may never come, or a track whose time stands still would be held for good).
+pub(crate) const MAX_QUEUED_FRAMES: usize = 1_024;
+pub(crate) const MAX_QUEUED_BYTES: usize = 64 << 20;
 /// How much media a lone track holds before the recording starts without the
 /// other (whose RemoteTrack event may be handled just after the first's frames).
 pub(crate) const LONE_TRACK_WAIT: Duration = Duration::from_millis(500);
@@ -237,6 +248,8 @@ struct Track {
     offset: i128,
     seen_keyframe: bool,
     queue: VecDeque<Queued>,
+    /// The bytes of the frames in `queue`.
+    queued_bytes: usize,
     last_queued: Option<u64>,
     frames: u64,
     first_ts: Option<u64>,
@@ -260,6 +273,7 @@ impl Track {
             offset: 0,
             seen_keyframe: false,
             queue: VecDeque::new(),
+            queued_bytes: 0,
             last_queued: None,
             frames: 0,
             first_ts: None,
@@ -275,6 +289,10 @@ impl Track {
             (Some(a), Some(b)) => b.pts.saturating_sub(a.pts),
             _ => Duration::ZERO,
         }
+    }
+
+    fn held_bytes(&self) -> usize {
+        self.held.iter().map(|f| f.data.len()).sum()
     }
 
     fn has_keyframe(&self) -> bool {
@@ -468,7 +486,8 @@ impl AvRecorder {
         let anything = !self.video.held.is_empty() || !self.audio.held.is_empty();
         let limit = self.video.held_span() >= START_WAIT
             || self.audio.held_span() >= START_WAIT
-            || self.video.held.len() + self.audio.held.len() >= START_FRAMES;
+            || self.video.held.len() + self.audio.held.len() >= START_FRAMES
+            || self.video.held_bytes() + self.audio.held_bytes() >= START_BYTES;
         let all_ended = self.video.ended && self.audio.ended;
         if anything && ((ready && synced) || limit || all_ended) {
             self.start()?;
@@ -749,6 +768,7 @@ impl AvRecorder {
             t.last_duration =
                 opus_packet_duration(&f.data).map_or(20_000_000, |d| d.as_nanos() as u64);
         }
+        t.queued_bytes += f.data.len();
         t.queue.push_back(Queued {
             ts,
             keyframe: key || kind == MediaKind::Audio,
@@ -776,12 +796,16 @@ impl AvRecorder {
                 MediaKind::Audio => &self.video,
             };
             let other_may_come = other.recorded && !other.ended && other.queue.is_empty();
-            if other_may_come && !all && newest.unwrap_or(ts) - ts < window {
+            let full = self.video.queue.len() + self.audio.queue.len() > MAX_QUEUED_FRAMES
+                || self.video.queued_bytes + self.audio.queued_bytes > MAX_QUEUED_BYTES;
+            if other_may_come && !all && !full && newest.unwrap_or(ts) - ts < window {
                 return Ok(());
             }
-            let Some(q) = self.track(kind).queue.pop_front() else {
+            let t = self.track(kind);
+            let Some(q) = t.queue.pop_front() else {
                 return Ok(());
             };
+            t.queued_bytes -= q.data.len();
             self.write(kind, q)?;
         }
     }
@@ -851,6 +875,14 @@ impl AvRecorder {
                     } else {
                         &q.data
                     };
+                    // No NAL unit in it (no start code): nothing to write.
+                    if data.is_empty() {
+                        match kind {
+                            MediaKind::Video => self.video.skipped += 1,
+                            MediaKind::Audio => self.audio.skipped += 1,
+                        }
+                        return Ok(());
+                    }
                     writer
                         .write_frame(track, ts, data, q.keyframe)
                         .map_err(|e| bad(&e))?;
@@ -1550,6 +1582,116 @@ mod tests {
             }
             let _ = std::fs::remove_file(&path);
         }
+    }
+
+    /// A recorded audio track that goes quiet (not ended) while the video's
+    /// time stands still (a peer sending the same RTP time over and over): the
+    /// queues stay within their bound, the video is written (late), and the
+    /// file is finished with every frame.
+    #[test]
+    fn a_track_whose_time_stands_still_is_not_held_for_good() {
+        let now = Instant::now();
+        let flow = Flow {
+            rtp0: Duration::from_secs(7),
+            wall0: epoch(50),
+            recv0: now,
+            sr_after: 0,
+        };
+        let path = tmp("stuck.webm");
+        let mut rec = AvRecorder::create(&path, Container::WebM).unwrap();
+        rec.announce(MediaKind::Video);
+        rec.announce(MediaKind::Audio);
+        let clip = vp8_frames();
+        let mut frames = track(MediaKind::Video, Codec::Vp8, clip[..10].to_vec(), &flow);
+        // Audio for 100 ms only: its queue is empty from then on.
+        frames.extend(track(MediaKind::Audio, Codec::Opus, opus(5), &flow));
+        frames.sort_by_key(|(_, f)| f.received);
+        for (kind, f) in frames {
+            rec.push(kind, f).unwrap();
+        }
+        assert!(rec.started, "both tracks synced: the recording has started");
+        let stuck = 3 * MAX_QUEUED_FRAMES;
+        for i in 0..stuck {
+            let f = MediaFrame {
+                codec: Codec::Vp8,
+                pts: flow.rtp0 + FRAME * 10,
+                keyframe: None,
+                sender_time: Some(flow.wall0 + FRAME * 10),
+                received: now + FRAME * (10 + i as u32),
+                data: clip[1 + i % 59].clone(),
+            };
+            rec.push(MediaKind::Video, f).unwrap();
+            let queued = rec.video.queue.len() + rec.audio.queue.len();
+            assert!(queued <= MAX_QUEUED_FRAMES + 1, "{queued} frames queued");
+        }
+        let written = rec.video.frames;
+        assert!(
+            written as usize >= stuck - MAX_QUEUED_FRAMES,
+            "only {written} video frames written of {}",
+            stuck + 10
+        );
+        let s = rec.finish().unwrap();
+        assert_eq!(s.video.unwrap().frames as usize, stuck + 10);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    /// Held frames are bounded by bytes too: large audio frames while the video
+    /// waits for its keyframe start the recording at `START_BYTES`, long
+    /// before `START_FRAMES` or `START_WAIT`.
+    #[test]
+    fn held_frames_are_bounded_by_bytes() {
+        let now = Instant::now();
+        let path = tmp("held-bytes.mkv");
+        let mut rec = AvRecorder::create(&path, Container::Matroska).unwrap();
+        rec.announce(MediaKind::Video);
+        rec.announce(MediaKind::Audio);
+        let big = Bytes::from(vec![0xf8u8; 1 << 20]);
+        let mut pushed = 0;
+        while !rec.started {
+            let at = PACKET * pushed;
+            let f = MediaFrame {
+                codec: Codec::Opus,
+                pts: Duration::from_secs(3) + at,
+                keyframe: None,
+                sender_time: None,
+                received: now + at,
+                data: big.clone(),
+            };
+            rec.push(MediaKind::Audio, f).unwrap();
+            pushed += 1;
+            assert!(pushed <= 64, "not started after {pushed} MiB held");
+        }
+        assert_eq!(pushed as usize, START_BYTES >> 20);
+        drop(rec);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    /// A VP8 keyframe that says 0x0 (containers refuse a size of 0): the
+    /// WebM recording goes on with the stand-in size.
+    #[test]
+    fn a_keyframe_of_size_zero_does_not_end_the_recording() {
+        let now = Instant::now();
+        let flow = Flow {
+            rtp0: Duration::from_secs(1),
+            wall0: epoch(1),
+            recv0: now,
+            sr_after: 0,
+        };
+        let mut frames = vp8_frames();
+        let mut key = frames[0].to_vec();
+        // After the 3-byte frame tag and the 3-byte start code: 14-bit width,
+        // 14-bit height (and their scaling bits).
+        key[6..10].fill(0);
+        frames[0] = Bytes::from(key);
+        assert_eq!(video_dimensions(Codec::Vp8, &frames[0]), None);
+        let path = tmp("zero-size.webm");
+        let s = record(
+            &path,
+            Container::WebM,
+            track(MediaKind::Video, Codec::Vp8, frames, &flow),
+        );
+        assert_eq!(s.video.unwrap().frames, 150);
+        let _ = std::fs::remove_file(&path);
     }
 
     /// Video alone (no audio track announced) into WebM and Matroska: one stream,
