@@ -1097,6 +1097,19 @@ mod tests {
         sr_after: usize,
     }
 
+    impl Flow {
+        /// From RTP time `rtp0` s and the sender's wall clock `wall0` s,
+        /// arriving from `recv0`, with sender reports from the first frame.
+        fn synced(rtp0: u64, wall0: u64, recv0: Instant) -> Flow {
+            Flow {
+                rtp0: Duration::from_secs(rtp0),
+                wall0: epoch(wall0),
+                recv0,
+                sr_after: 0,
+            }
+        }
+    }
+
     fn track(
         kind: MediaKind,
         codec: Codec,
@@ -1130,6 +1143,14 @@ mod tests {
     /// Silent 20 ms Opus packets (a TOC byte, config 31, and an empty frame).
     fn opus(n: usize) -> Vec<Bytes> {
         vec![Bytes::from_static(&[0xf8]); n]
+    }
+
+    /// A recorder with a video and an audio track announced.
+    fn audio_and_video(path: &Path, container: Container) -> AvRecorder {
+        let mut rec = AvRecorder::create(path, container).unwrap();
+        rec.announce(MediaKind::Video);
+        rec.announce(MediaKind::Audio);
+        rec
     }
 
     /// Feeds frames in arrival order and finishes.
@@ -1360,9 +1381,7 @@ mod tests {
         let now = Instant::now();
         let flow = |rtp0| Flow {
             rtp0,
-            wall0: epoch(5),
-            recv0: now,
-            sr_after: 0,
+            ..Flow::synced(0, 5, now)
         };
         let mut frames = track(
             MediaKind::Video,
@@ -1397,12 +1416,7 @@ mod tests {
     #[test]
     fn audio_alone_when_video_has_no_keyframe() {
         let now = Instant::now();
-        let flow = Flow {
-            rtp0: Duration::ZERO,
-            wall0: epoch(5),
-            recv0: now,
-            sr_after: 0,
-        };
+        let flow = Flow::synced(0, 5, now);
         let inter: Vec<Bytes> = vp8_frames().into_iter().skip(1).take(59).collect();
         let mut frames = track(MediaKind::Video, Codec::Vp8, inter, &flow);
         frames.extend(track(MediaKind::Audio, Codec::Opus, opus(300), &flow));
@@ -1426,12 +1440,7 @@ mod tests {
             return;
         }
         let now = Instant::now();
-        let flow = Flow {
-            rtp0: Duration::from_secs(3),
-            wall0: epoch(50),
-            recv0: now,
-            sr_after: 0,
-        };
+        let flow = Flow::synced(3, 50, now);
         for (codec, name) in [
             (Codec::Vp8, "vp8"),
             (Codec::Vp9, "vp9"),
@@ -1539,9 +1548,7 @@ mod tests {
                 "hostile-{round}.{}",
                 if round % 2 == 0 { "webm" } else { "mkv" }
             ));
-            let mut rec = AvRecorder::create(&path, container).unwrap();
-            rec.announce(MediaKind::Video);
-            rec.announce(MediaKind::Audio);
+            let mut rec = audio_and_video(&path, container);
             for i in 0..300u64 {
                 let r = next();
                 let kind = if r & 1 == 0 {
@@ -1591,16 +1598,9 @@ mod tests {
     #[test]
     fn a_track_whose_time_stands_still_is_not_held_for_good() {
         let now = Instant::now();
-        let flow = Flow {
-            rtp0: Duration::from_secs(7),
-            wall0: epoch(50),
-            recv0: now,
-            sr_after: 0,
-        };
+        let flow = Flow::synced(7, 50, now);
         let path = tmp("stuck.webm");
-        let mut rec = AvRecorder::create(&path, Container::WebM).unwrap();
-        rec.announce(MediaKind::Video);
-        rec.announce(MediaKind::Audio);
+        let mut rec = audio_and_video(&path, Container::WebM);
         let clip = vp8_frames();
         let mut frames = track(MediaKind::Video, Codec::Vp8, clip[..10].to_vec(), &flow);
         // Audio for 100 ms only: its queue is empty from then on.
@@ -1642,9 +1642,7 @@ mod tests {
     fn held_frames_are_bounded_by_bytes() {
         let now = Instant::now();
         let path = tmp("held-bytes.mkv");
-        let mut rec = AvRecorder::create(&path, Container::Matroska).unwrap();
-        rec.announce(MediaKind::Video);
-        rec.announce(MediaKind::Audio);
+        let mut rec = audio_and_video(&path, Container::Matroska);
         let big = Bytes::from(vec![0xf8u8; 1 << 20]);
         let mut pushed = 0;
         while !rec.started {
@@ -1671,12 +1669,7 @@ mod tests {
     #[test]
     fn a_keyframe_of_size_zero_does_not_end_the_recording() {
         let now = Instant::now();
-        let flow = Flow {
-            rtp0: Duration::from_secs(1),
-            wall0: epoch(1),
-            recv0: now,
-            sr_after: 0,
-        };
+        let flow = Flow::synced(1, 1, now);
         let mut frames = vp8_frames();
         let mut key = frames[0].to_vec();
         // After the 3-byte frame tag and the 3-byte start code: 14-bit width,
@@ -1700,10 +1693,8 @@ mod tests {
     fn video_alone() {
         let now = Instant::now();
         let flow = Flow {
-            rtp0: Duration::from_secs(40),
-            wall0: epoch(9),
-            recv0: now,
             sr_after: 30,
+            ..Flow::synced(40, 9, now)
         };
         for (container, ext) in [(Container::WebM, "webm"), (Container::Matroska, "mkv")] {
             let path = tmp(&format!("video-alone.{ext}"));
@@ -1731,12 +1722,7 @@ mod tests {
     #[test]
     fn av1_without_sequence_header_goes_to_matroska() {
         let now = Instant::now();
-        let flow = Flow {
-            rtp0: Duration::ZERO,
-            wall0: epoch(9),
-            recv0: now,
-            sr_after: 0,
-        };
+        let flow = Flow::synced(0, 9, now);
         // A frame OBU only (type 6, with a size), marked as a keyframe.
         let frames = vec![Bytes::from_static(&[0x32, 0x02, 0x10, 0x00]); 10];
         let mut frames = track(MediaKind::Video, Codec::Av1, frames, &flow);
@@ -1949,12 +1935,7 @@ mod tests {
     #[test]
     fn a_track_announced_just_after_the_others_frames_is_recorded() {
         let now = Instant::now();
-        let flow = Flow {
-            rtp0: Duration::from_secs(2),
-            wall0: epoch(9),
-            recv0: now,
-            sr_after: 0,
-        };
+        let flow = Flow::synced(2, 9, now);
         let path = tmp("late-announce.webm");
         let mut rec = AvRecorder::create(&path, Container::WebM).unwrap();
         rec.announce(MediaKind::Audio);
