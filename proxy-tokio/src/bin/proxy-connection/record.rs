@@ -51,6 +51,12 @@
 //! [`MAX_QUEUED_BYTES`] (a track whose time stands still is not held for good).
 //! A frame that would still go back in time is written at the last
 //! written time (counted as "late").
+//!
+//! A track whose RTP time jumps by more than [`RESTART_JUMP`] against its
+//! arrival time between two frames (the peer changed its SSRC: a new random
+//! RTP clock) goes on from where it was at the pace of arrival (counted as
+//! "restarted"): not skipped for good when the jump is back, nor held
+//! behind a gap of hours when it is ahead.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -88,6 +94,11 @@ pub(crate) const LONE_TRACK_WAIT: Duration = Duration::from_millis(500);
 /// video frame up to about a second while it waits for a lost packet, and
 /// audio written meanwhile would leave that frame late.
 pub(crate) const REORDER_WINDOW: Duration = Duration::from_millis(1500);
+/// How far a track's RTP time may run apart from its arrival time between two
+/// frames before it is taken as restarted (a new SSRC starts its RTP clock at a
+/// random point): far above any network stall or str0m's hold after a loss,
+/// far below the hours a random restart jumps by.
+pub(crate) const RESTART_JUMP: Duration = Duration::from_secs(30);
 /// How many frames in a row the WebM muxer may refuse before the recording
 /// fails.
 const MAX_REFUSED_RUN: u32 = 64;
@@ -159,6 +170,8 @@ pub(crate) struct StreamSummary {
     pub skipped: u64,
     /// Frames written at the last written time because they came too late.
     pub late: u64,
+    /// Times the track's RTP clock restarted and was taken up again.
+    pub restarted: u64,
 }
 
 /// What a finished audio/video recording holds.
@@ -184,7 +197,7 @@ impl AvSummary {
     pub(crate) fn describe(&self) -> String {
         let one = |s: &StreamSummary, kind: &str| {
             format!(
-                "{} {kind} frames ({}, {} from {}{}{})",
+                "{} {kind} frames ({}, {} from {}{}{}{})",
                 s.frames,
                 s.codec.as_str(),
                 fmt_time(s.duration),
@@ -196,6 +209,11 @@ impl AvSummary {
                 },
                 if s.late > 0 {
                     format!(", {} late", s.late)
+                } else {
+                    String::new()
+                },
+                if s.restarted > 0 {
+                    format!(", its RTP clock restarted {} times", s.restarted)
                 } else {
                     String::new()
                 }
@@ -257,6 +275,9 @@ struct Track {
     last_duration: u64,
     skipped: u64,
     late: u64,
+    /// The RTP time and arrival of the track's latest frame, for a restart.
+    last_in: Option<(i128, Instant)>,
+    restarted: u64,
 }
 
 impl Track {
@@ -281,6 +302,8 @@ impl Track {
             last_duration: 0,
             skipped: 0,
             late: 0,
+            last_in: None,
+            restarted: 0,
         }
     }
 
@@ -320,12 +343,21 @@ impl Track {
             },
             skipped: self.skipped,
             late: self.late,
+            restarted: self.restarted,
         })
     }
 }
 
 fn nanos(d: Duration) -> i128 {
     d.as_nanos() as i128
+}
+
+/// `a - b` in nanoseconds, either way.
+fn nanos_between(a: Instant, b: Instant) -> i128 {
+    match a.checked_duration_since(b) {
+        Some(d) => nanos(d),
+        None => -nanos(b.saturating_duration_since(a)),
+    }
 }
 
 fn system_nanos(t: SystemTime) -> i128 {
@@ -452,10 +484,7 @@ impl AvRecorder {
                 t.sender_offset = Some(system_nanos(s) - nanos(frame.pts));
             }
         }
-        let arrival = match frame.received.checked_duration_since(base) {
-            Some(d) => nanos(d),
-            None => -nanos(base.saturating_duration_since(frame.received)),
-        } - nanos(frame.pts);
+        let arrival = nanos_between(frame.received, base) - nanos(frame.pts);
         t.arrival_offset = Some(t.arrival_offset.map_or(arrival, |a| a.min(arrival)));
         t.held.push(frame);
         self.maybe_start()
@@ -747,7 +776,17 @@ impl AvRecorder {
             t.skipped += 1;
             return;
         }
-        let at = nanos(f.pts) + t.offset - origin;
+        let pts = nanos(f.pts);
+        if let Some((last_pts, last_received)) = t.last_in {
+            let jump = (pts - last_pts) - nanos_between(f.received, last_received);
+            if jump.abs() > nanos(RESTART_JUMP) {
+                // A new RTP clock: this frame follows the last at arrival pace.
+                t.offset -= jump;
+                t.restarted += 1;
+            }
+        }
+        t.last_in = Some((pts, f.received));
+        let at = pts + t.offset - origin;
         let key = is_keyframe(f);
         if at < 0 || (kind == MediaKind::Video && !t.seen_keyframe && !key) {
             t.skipped += 1;
@@ -1633,6 +1672,54 @@ mod tests {
         let s = rec.finish().unwrap();
         assert_eq!(s.video.unwrap().frames as usize, stuck + 10);
         let _ = std::fs::remove_file(&path);
+    }
+
+    /// The video's RTP clock restarts mid-recording (a new SSRC: its time
+    /// jumps back 1000 s, or ahead 10 h): the video goes on at arrival pace,
+    /// every frame written, the file as long as what was sent, the audio
+    /// beside it untouched.
+    #[test]
+    fn a_restarted_rtp_clock_goes_on_where_the_track_was() {
+        let now = Instant::now();
+        for (name, restart_at) in [("back", 1_000), ("ahead", 2_000 + 36_000)] {
+            let flow = Flow::synced(2_000, 70, now);
+            let clip = vp8_frames();
+            let mut frames = track(MediaKind::Video, Codec::Vp8, clip[..60].to_vec(), &flow);
+            let after = Flow {
+                rtp0: Duration::from_secs(restart_at),
+                wall0: flow.wall0 + FRAME * 60,
+                recv0: now + FRAME * 60,
+                sr_after: 0,
+            };
+            frames.extend(track(
+                MediaKind::Video,
+                Codec::Vp8,
+                clip[60..120].to_vec(),
+                &after,
+            ));
+            frames.extend(track(MediaKind::Audio, Codec::Opus, opus(200), &flow));
+            let path = tmp(&format!("restart-{name}.webm"));
+            let s = record(&path, Container::WebM, frames);
+            let (v, a) = (s.video.unwrap(), s.audio.unwrap());
+            assert_eq!((v.frames, v.restarted, v.late), (120, 1, 0), "{name}");
+            assert_eq!((a.frames, a.restarted), (200, 0), "{name}");
+            let spans = [v.duration, a.duration].map(|d| d.as_secs_f64());
+            assert!(
+                (spans[0] - 4.0).abs() < 0.05 && (spans[1] - 4.0).abs() < 0.05,
+                "{name}: video {:.3} s, audio {:.3} s",
+                spans[0],
+                spans[1]
+            );
+            if tool("ffprobe") {
+                let p = Probe::of(&path);
+                let (start, end) = p.span("vp8");
+                assert!(
+                    start == 0.0 && (end - 4.0).abs() < 0.05,
+                    "{name}: vp8 {start}..{end}"
+                );
+            }
+            let _ = std::fs::remove_file(&path);
+        }
     }
 
     /// Held frames are bounded by bytes too: large audio frames while the video
