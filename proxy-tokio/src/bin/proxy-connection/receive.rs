@@ -20,7 +20,7 @@ use crate::peer::{
     addrs, connect_signaling, local_jid, log_event, start_service, stop, Interrupt,
     SIGNALS_OUT_WITHIN, STOP_WAIT,
 };
-use crate::record::{AvRecorder, AvSummary, Container, MediaFrame};
+use crate::record::{nanos, AvRecorder, AvSummary, Container, MediaFrame, RestartWatch};
 use proxy_core::Codec;
 
 /// The RTP clock of video: received frames are recorded in it (see `ivf`).
@@ -240,6 +240,9 @@ pub(crate) struct Recorder {
     codec: Option<Codec>,
     /// Frames left out because their codec was not the file's.
     other_codec: u64,
+    /// A restarted RTP clock (a new SSRC), and the time taken off since.
+    restart: RestartWatch,
+    shift: i128,
 }
 
 impl Recorder {
@@ -264,11 +267,24 @@ impl Recorder {
             first: None,
             codec: None,
             other_codec: 0,
+            restart: RestartWatch::default(),
+            shift: 0,
         })
     }
 
-    fn write(&mut self, codec: Codec, pts: Duration, data: &[u8]) -> Result<(), Failure> {
+    /// Writes a frame of RTP time `pts` that arrived at `received`.
+    fn write(
+        &mut self,
+        codec: Codec,
+        pts: Duration,
+        received: Instant,
+        data: &[u8],
+    ) -> Result<(), Failure> {
         let clock = IvfHeader::vp8(0, 0, RTP_VIDEO_CLOCK);
+        // A restarted RTP clock goes on where it was, at arrival pace.
+        self.shift -= self.restart.jump(nanos(pts), received);
+        let shifted = (nanos(pts) + self.shift).max(0);
+        let pts = Duration::from_nanos(u64::try_from(shifted).unwrap_or(u64::MAX));
         // The engine's Duration is the RTP time truncated to microseconds: rounding
         // back to the 90 kHz clock recovers the exact tick.
         let ticks = clock.duration_to_pts(pts);
@@ -321,6 +337,13 @@ impl Recorder {
 
     /// Finishes the file (frame-rate timebase, frame count, dimensions).
     pub(crate) fn finish(self) -> Result<Recorded, Failure> {
+        if self.restart.restarts > 0 {
+            log!(
+                "receive",
+                "the video's RTP clock restarted {} times (a new SSRC): taken up at arrival pace",
+                self.restart.restarts
+            );
+        }
         if self.other_codec > 0 {
             log!(
                 "receive",
@@ -371,7 +394,7 @@ pub(crate) async fn record(
         if let Ok(mut last) = stats.last_frame.lock() {
             *last = Some(now);
         }
-        recorder.write(frame.codec, frame.pts, &frame.data)?;
+        recorder.write(frame.codec, frame.pts, frame.received, &frame.data)?;
         stats.frames.fetch_add(1, Ordering::Relaxed);
         stats
             .bytes
@@ -499,4 +522,54 @@ pub(crate) async fn record_av(
         }
     }
     recorder.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ivf::IvfReader;
+    use std::io::Cursor;
+
+    const CLIP: &[u8] = include_bytes!("../../../../assets/clip.ivf");
+
+    /// The video's RTP clock restarts after 60 frames (time back 1000 s, or
+    /// ahead 10 h): the IVF goes on at arrival pace, its 120 frames at 30 fps
+    /// (the timebase is the mean frame interval: one restart left unfollowed
+    /// would make it hours, or a fraction of a millisecond).
+    #[test]
+    fn ivf_follows_a_restarted_rtp_clock() {
+        let frames = IvfReader::new(Cursor::new(CLIP))
+            .unwrap()
+            .read_all()
+            .unwrap();
+        let interval = Duration::from_nanos(1_000_000_000 / 30);
+        let now = Instant::now();
+        for (name, restart_at) in [("back", 1_000u64), ("ahead", 38_000)] {
+            let path = std::env::temp_dir().join(format!(
+                "proxy-ivf-{}-restart-{name}.ivf",
+                std::process::id()
+            ));
+            let mut rec = Recorder::create(&path).unwrap();
+            for (i, f) in frames[..120].iter().enumerate() {
+                let i = i as u32;
+                let pts = if i < 60 {
+                    Duration::from_secs(2_000) + interval * i
+                } else {
+                    Duration::from_secs(restart_at) + interval * (i - 60)
+                };
+                rec.write(Codec::Vp8, pts, now + interval * i, &f.data)
+                    .unwrap();
+            }
+            assert_eq!(rec.restart.restarts, 1, "{name}");
+            let done = rec.finish().unwrap();
+            let header = done.header.unwrap();
+            let _ = std::fs::remove_file(&path);
+            assert_eq!((done.frames, header.frame_count), (120, 120), "{name}");
+            let unit = f64::from(header.timebase_num) / f64::from(header.timebase_den);
+            assert!(
+                (unit * 30.0 - 1.0).abs() < 0.01,
+                "{name}: frame interval {unit} s, not 1/30"
+            );
+        }
+    }
 }

@@ -275,9 +275,7 @@ struct Track {
     last_duration: u64,
     skipped: u64,
     late: u64,
-    /// The RTP time and arrival of the track's latest frame, for a restart.
-    last_in: Option<(i128, Instant)>,
-    restarted: u64,
+    restart: RestartWatch,
 }
 
 impl Track {
@@ -302,8 +300,7 @@ impl Track {
             last_duration: 0,
             skipped: 0,
             late: 0,
-            last_in: None,
-            restarted: 0,
+            restart: RestartWatch::default(),
         }
     }
 
@@ -343,13 +340,41 @@ impl Track {
             },
             skipped: self.skipped,
             late: self.late,
-            restarted: self.restarted,
+            restarted: self.restart.restarts,
         })
     }
 }
 
-fn nanos(d: Duration) -> i128 {
+pub(crate) fn nanos(d: Duration) -> i128 {
     d.as_nanos() as i128
+}
+
+/// Follows a track's RTP time against its arrival time, to see its RTP clock
+/// restart ([`RESTART_JUMP`]).
+#[derive(Debug, Default)]
+pub(crate) struct RestartWatch {
+    /// The RTP time (ns) and arrival of the latest frame.
+    last: Option<(i128, Instant)>,
+    /// Restarts seen.
+    pub(crate) restarts: u64,
+}
+
+impl RestartWatch {
+    /// Takes a frame's RTP time (ns) and arrival: the jump (ns) to take off
+    /// its RTP time and every later frame's when the clock restarted, so that
+    /// it follows the previous frame at arrival pace; else 0.
+    pub(crate) fn jump(&mut self, pts: i128, received: Instant) -> i128 {
+        let mut jump = 0;
+        if let Some((last_pts, last_received)) = self.last {
+            let apart = (pts - last_pts) - nanos_between(received, last_received);
+            if apart.abs() > nanos(RESTART_JUMP) {
+                jump = apart;
+                self.restarts += 1;
+            }
+        }
+        self.last = Some((pts, received));
+        jump
+    }
 }
 
 /// `a - b` in nanoseconds, either way.
@@ -777,15 +802,7 @@ impl AvRecorder {
             return;
         }
         let pts = nanos(f.pts);
-        if let Some((last_pts, last_received)) = t.last_in {
-            let jump = (pts - last_pts) - nanos_between(f.received, last_received);
-            if jump.abs() > nanos(RESTART_JUMP) {
-                // A new RTP clock: this frame follows the last at arrival pace.
-                t.offset -= jump;
-                t.restarted += 1;
-            }
-        }
-        t.last_in = Some((pts, f.received));
+        t.offset -= t.restart.jump(pts, f.received);
         let at = pts + t.offset - origin;
         let key = is_keyframe(f);
         if at < 0 || (kind == MediaKind::Video && !t.seen_keyframe && !key) {
