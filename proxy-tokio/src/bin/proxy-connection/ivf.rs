@@ -581,7 +581,7 @@ mod tests {
     use super::*;
     use std::io::Cursor;
 
-    const CLIP: &[u8] = include_bytes!("../../../../assets/clip.ivf");
+    use crate::BUILTIN_CLIP as CLIP;
 
     fn sample() -> (IvfHeader, Vec<(u64, Vec<u8>)>) {
         let header = IvfHeader::vp8(320, 180, 30);

@@ -527,10 +527,7 @@ pub(crate) async fn record_av(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ivf::IvfReader;
-    use std::io::Cursor;
-
-    const CLIP: &[u8] = include_bytes!("../../../../assets/clip.ivf");
+    use crate::record::tests::vp8_frames;
 
     /// The video's RTP clock restarts after 60 frames (time back 1000 s, or
     /// ahead 10 h): the IVF goes on at arrival pace, its 120 frames at 30 fps
@@ -538,10 +535,7 @@ mod tests {
     /// would make it hours, or a fraction of a millisecond).
     #[test]
     fn ivf_follows_a_restarted_rtp_clock() {
-        let frames = IvfReader::new(Cursor::new(CLIP))
-            .unwrap()
-            .read_all()
-            .unwrap();
+        let frames = vp8_frames();
         let interval = Duration::from_nanos(1_000_000_000 / 30);
         let now = Instant::now();
         for (name, restart_at) in [("back", 1_000u64), ("ahead", 38_000)] {
@@ -557,8 +551,7 @@ mod tests {
                 } else {
                     Duration::from_secs(restart_at) + interval * (i - 60)
                 };
-                rec.write(Codec::Vp8, pts, now + interval * i, &f.data)
-                    .unwrap();
+                rec.write(Codec::Vp8, pts, now + interval * i, f).unwrap();
             }
             assert_eq!(rec.restart.restarts, 1, "{name}");
             let done = rec.finish().unwrap();

@@ -1037,7 +1037,7 @@ impl AvRecorder {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::codec_info::annex_b_nal_units;
     use crate::ivf::IvfReader;
@@ -1046,7 +1046,6 @@ mod tests {
     use std::path::PathBuf;
     use std::process::Command;
 
-    const CLIP: &[u8] = include_bytes!("../../../../assets/clip.ivf");
     const FRAME: Duration = Duration::from_nanos(1_000_000_000 / 30);
     const PACKET: Duration = Duration::from_millis(20);
 
@@ -1071,8 +1070,8 @@ mod tests {
     }
 
     /// The clip's 150 VP8 frames (320x180, keyframes 0, 60, 120).
-    fn vp8_frames() -> Vec<Bytes> {
-        IvfReader::new(Cursor::new(CLIP))
+    pub(crate) fn vp8_frames() -> Vec<Bytes> {
+        IvfReader::new(Cursor::new(crate::BUILTIN_CLIP))
             .unwrap()
             .read_all()
             .unwrap()
